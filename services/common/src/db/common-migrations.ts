@@ -1,0 +1,64 @@
+import type { MigrationSet } from './migrations.js';
+
+/** Tables of the shared runtime: the transactional outbox, the consumer inbox and the dead letters. */
+export const commonMigrations: MigrationSet = {
+  owner: 'common',
+  migrations: [
+    {
+      name: '20261127_01_outbox_inbox_dead_letters',
+      async up(db) {
+        await db.schema.createTable('outbox', (t) => {
+          t.bigIncrements('id');
+          t.text('subject').notNullable();
+          // Nats-Msg-Id: JetStream drops a republished row inside its duplicate window.
+          t.text('msg_id').notNullable();
+          t.jsonb('payload').notNullable();
+          t.jsonb('headers');
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.integer('attempts').notNullable().defaultTo(0);
+          t.text('last_error');
+        });
+        await db.schema.createTable('inbox', (t) => {
+          t.text('consumer').notNullable();
+          t.text('msg_id').notNullable();
+          t.timestamp('processed_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['consumer', 'msg_id']);
+        });
+        await db.schema.raw('create index inbox_processed_at on inbox (processed_at)');
+        await db.schema.createTable('dead_letters', (t) => {
+          t.bigIncrements('id');
+          t.text('consumer').notNullable();
+          t.text('stream').notNullable();
+          t.text('subject').notNullable();
+          t.bigInteger('stream_seq').notNullable();
+          t.text('msg_id');
+          t.text('portal');
+          t.text('payload').notNullable();
+          t.jsonb('headers');
+          t.integer('deliveries').notNullable();
+          t.text('reason').notNullable();
+          t.text('last_error');
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          // A message is dead-lettered once even if the term after the insert is lost.
+          t.unique(['stream', 'consumer', 'stream_seq']);
+        });
+        // Deliveries that only waited (a rate limit, a parked account) are not failures; JetStream
+        // counts every delivery, so the waits are counted here to tell the two apart.
+        await db.schema.createTable('message_defers', (t) => {
+          t.text('stream').notNullable();
+          t.text('consumer').notNullable();
+          t.bigInteger('stream_seq').notNullable();
+          t.integer('defers').notNullable();
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['stream', 'consumer', 'stream_seq']);
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('message_defers');
+        await db.schema.dropTable('dead_letters');
+        await db.schema.dropTable('inbox');
+        await db.schema.dropTable('outbox');
+      },
+    },
+  ],
+};

@@ -1,0 +1,49 @@
+import type { Knex } from 'knex';
+
+export interface Migration {
+  /** Sorts the migrations of one owner: a date-and-sequence prefix, e.g. `20261127_01_outbox`. */
+  name: string;
+  up(db: Knex): Promise<void>;
+  down?(db: Knex): Promise<void>;
+}
+
+/** The migrations of one owner (a service, or `common`); each owner keeps its own history table. */
+export interface MigrationSet {
+  owner: string;
+  migrations: Migration[];
+}
+
+function sourceOf(set: MigrationSet): Knex.MigrationSource<Migration> {
+  const sorted = [...set.migrations].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    getMigrations: async () => sorted,
+    getMigrationName: (m) => m.name,
+    getMigration: async (m) => ({ up: m.up, down: m.down ?? (async () => {}) }),
+  };
+}
+
+/**
+ * Brings the schema up to date. Replicas that start together serialise on a transaction-scoped
+ * advisory lock (keyed by schema), so exactly one runs the migrations and the others then find
+ * nothing to do; knex's own lock table would make them fail instead of wait.
+ */
+export async function runMigrations(db: Knex, schema: string, sets: MigrationSet[]): Promise<string[]> {
+  const applied: string[] = [];
+  await db.raw('create schema if not exists ??', [schema]).catch(async (err: { code?: string }) => {
+    // Two replicas creating the schema at once: the loser sees a unique violation; the schema exists.
+    if (err.code !== '23505' && err.code !== '42P06') throw err;
+  });
+  await db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`hhb24:migrate:${schema}`]);
+    for (const set of sets) {
+      const owner = set.owner.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
+      const [, names] = (await db.migrate.latest({
+        migrationSource: sourceOf(set),
+        tableName: `migrations_${owner}`,
+        schemaName: schema,
+      })) as [number, string[]];
+      applied.push(...names.map((n) => `${set.owner}/${n}`));
+    }
+  });
+  return applied;
+}

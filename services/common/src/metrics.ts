@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * One registry per service (several services can share a process), with the metrics the shared
+ * runtime exports. Labels never include a portal or an id: cardinality stays bounded.
+ */
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: 'hhb24_' });
+  const opts = { registers: [registry] };
+  return {
+    registry,
+    messages: new Counter({
+      name: 'hhb24_messages_total',
+      help: 'Messages handled by JetStream consumers, by consumer and outcome (ack, retry, defer, drop, dead_letter)',
+      labelNames: ['consumer', 'outcome'] as const,
+      ...opts,
+    }),
+    handleSeconds: new Histogram({
+      name: 'hhb24_message_handle_seconds',
+      help: 'Time a consumer handler took per message',
+      labelNames: ['consumer'] as const,
+      buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      ...opts,
+    }),
+    inFlight: new Gauge({ name: 'hhb24_messages_in_flight', help: 'Messages being handled now', labelNames: ['consumer'] as const, ...opts }),
+    outboxPublished: new Counter({ name: 'hhb24_outbox_published_total', help: 'Outbox rows published to JetStream', ...opts }),
+    outboxFailures: new Counter({ name: 'hhb24_outbox_publish_failures_total', help: 'Outbox publish attempts that failed', ...opts }),
+    outboxLagSeconds: new Gauge({ name: 'hhb24_outbox_oldest_age_seconds', help: 'Age of the oldest row the relay published in its last pass', ...opts }),
+    breakerEvents: new Counter({
+      name: 'hhb24_breaker_events_total',
+      help: 'Circuit breaker events by downstream (open, halfOpen, close, reject, failure, timeout)',
+      labelNames: ['downstream', 'event'] as const,
+      ...opts,
+    }),
+    breakersOpen: new Gauge({ name: 'hhb24_breakers_open', help: 'Breakers open now, by downstream', labelNames: ['downstream'] as const, ...opts }),
+    rateLimitWaits: new Counter({
+      name: 'hhb24_rate_limit_waits_total',
+      help: 'Times a caller had to wait for a shared rate limit, by limit name',
+      labelNames: ['limit'] as const,
+      ...opts,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import { AppError } from '../errors.js';
+
+/**
+ * A token bucket kept in Redis, so every process that uses the same key shares one budget.
+ * The script reads the clock of the Redis server: processes on different hosts agree on time.
+ * Returns {granted, waitMs}: when refused, waitMs says when enough tokens will be there.
+ * With `reserve`, the tokens are taken even when missing (the bucket goes negative, bounded by
+ * `maxQueueMs` of waiting), and waitMs says when the caller may go: callers then queue fairly
+ * instead of polling.
+ */
+const TAKE = `
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local reserve = ARGV[4] == '1'
+local max_queue_ms = tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then tokens = burst; ts = now end
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
+local granted = 0
+local wait = 0
+if tokens >= want then
+  tokens = tokens - want
+  granted = 1
+else
+  wait = math.ceil((want - tokens) * 1000 / rate)
+  if reserve and wait <= max_queue_ms then
+    tokens = tokens - want
+    granted = 1
+  end
+end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + math.max(wait, 0) + 1000)
+return {granted, wait}
+`;
+
+export interface RateLimit {
+  /** Tokens added per second. */
+  ratePerSec: number;
+  /** Bucket size: how many calls may go at once after a quiet period. */
+  burst: number;
+}
+
+export interface TakeResult {
+  granted: boolean;
+  /** Refused: wait this long before asking again. Reserved: wait this long before going. */
+  waitMs: number;
+}
+
+export class RateLimiter {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  async take(key: string, limit: RateLimit, tokens = 1, options: { reserve?: boolean; maxQueueMs?: number } = {}): Promise<TakeResult> {
+    const [granted, waitMs] = (await this.redis.eval(
+      TAKE,
+      1,
+      `${this.prefix}rate:${key}`,
+      String(limit.ratePerSec),
+      String(limit.burst),
+      String(tokens),
+      options.reserve ? '1' : '0',
+      String(options.maxQueueMs ?? 0),
+    )) as [number, number];
+    return { granted: granted === 1, waitMs };
+  }
+
+  /**
+   * Waits (in this process) until the call may go. For request paths and clients; message handlers
+   * should use `take` and hand the wait back to JetStream instead.
+   */
+  async acquire(key: string, limit: RateLimit, options: { maxWaitMs?: number } = {}): Promise<number> {
+    const maxWaitMs = options.maxWaitMs ?? 30_000;
+    const result = await this.take(key, limit, 1, { reserve: true, maxQueueMs: maxWaitMs });
+    if (!result.granted) throw new RateLimitExceeded(key, result.waitMs);
+    if (result.waitMs > 0) await new Promise((r) => setTimeout(r, result.waitMs));
+    return result.waitMs;
+  }
+}
+
+export class RateLimitExceeded extends AppError {
+  constructor(readonly key: string, readonly waitMs: number) {
+    super('rate_limited', `rate limit ${key}: wait ${waitMs} ms`, { retryable: true, status: 429, retryAfterMs: waitMs });
+    this.name = 'RateLimitExceeded';
+  }
+}

@@ -1,0 +1,266 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import type { ConfigOf } from './config.js';
+import type { baseSchema } from './base-config.js';
+import { BreakerRegistry } from './breaker.js';
+import { createDb, pingDb } from './db/knex.js';
+import { commonMigrations } from './db/common-migrations.js';
+import { type MigrationSet, runMigrations } from './db/migrations.js';
+import { pruneInbox } from './inbox.js';
+import { type Logger, createLogger } from './logger.js';
+import { type Metrics, createMetrics } from './metrics.js';
+import { type Nats, connectNats, natsUsable } from './nats/connection.js';
+import { type ConsumerRunner, type Handler, createConsumerRunner, serverMaxDeliver } from './nats/consumer.js';
+import { type ConsumerSpec, Naming, ensureConsumers, ensureStreams } from './nats/topology.js';
+import { type OutboxRelay, createOutboxRelay } from './outbox.js';
+import { createRedis, pingRedis } from './redis/client.js';
+import { RedisLock } from './redis/lock.js';
+import { RateLimiter } from './redis/rate-limit.js';
+import { Keyring } from './secrets.js';
+
+export type BaseConfig = ConfigOf<typeof baseSchema>;
+export type RuntimeState = 'created' | 'starting' | 'ready' | 'stopping' | 'stopped';
+
+export interface ConsumerRegistration<T> {
+  spec: ConsumerSpec;
+  handler: Handler<T>;
+  decode?: (value: unknown) => T;
+  concurrency: number;
+}
+
+export interface ServiceOptions {
+  name: string;
+  config: BaseConfig;
+  /** The service's own tables; the common ones are applied too. */
+  migrations?: MigrationSet;
+  log?: Logger;
+}
+
+/**
+ * The connections and background work of one service: Postgres, Redis, NATS, the outbox relay,
+ * JetStream consumers and periodic tasks. `start()` connects (waiting for dependencies that are
+ * not up yet), migrates and starts the work; the fastify app's close runs the graceful shutdown:
+ * readiness fails, pulling stops, in-flight work finishes, NATS drains, HTTP closes, pools go.
+ */
+export class Runtime {
+  readonly name: string;
+  readonly config: BaseConfig;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly naming: Naming;
+  readonly breakers: BreakerRegistry;
+  /** Seals and opens tokens stored in Postgres. */
+  readonly keyring: Keyring;
+  state: RuntimeState = 'created';
+
+  private dbPool?: Knex;
+  private redisClient?: Redis;
+  private natsConn?: Nats;
+  private relay?: OutboxRelay;
+  private wantsRelay = false;
+  private readonly registrations: ConsumerRegistration<never>[] = [];
+  private readonly runners: ConsumerRunner[] = [];
+  private readonly tasks: Array<{ name: string; everyMs: number; run: () => Promise<void> }> = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly runningTasks = new Set<Promise<void>>();
+  private readonly startAbort = new AbortController();
+  private readonly options: ServiceOptions;
+
+  constructor(options: ServiceOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.config = options.config;
+    this.log = options.log ?? createLogger({ name: options.name, level: options.config.LOG_LEVEL });
+    this.metrics = createMetrics(options.name);
+    this.naming = new Naming(options.config.NATS_PREFIX);
+    this.breakers = new BreakerRegistry({ log: this.log, metrics: this.metrics });
+    this.keyring = new Keyring(options.config.TOKEN_ENCRYPTION_KEYS);
+  }
+
+  get db(): Knex {
+    return this.need(this.dbPool, 'Postgres');
+  }
+  get redis(): Redis {
+    return this.need(this.redisClient, 'Redis');
+  }
+  get nats(): Nats {
+    return this.need(this.natsConn, 'NATS');
+  }
+  get locks(): RedisLock {
+    return new RedisLock(this.redis, this.config.REDIS_PREFIX);
+  }
+  get limiter(): RateLimiter {
+    return new RateLimiter(this.redis, this.config.REDIS_PREFIX);
+  }
+
+  /** Registers a JetStream consumer; it starts with the runtime. */
+  addConsumer<T>(registration: ConsumerRegistration<T>): void {
+    this.registrations.push(registration as unknown as ConsumerRegistration<never>);
+  }
+
+  /** This service writes outbox rows: run a relay (relays of all processes share the rows). */
+  useOutboxRelay(): void {
+    this.wantsRelay = true;
+  }
+
+  /** Wakes the relay after a commit that wrote outbox rows, so they go out now, not at the next poll. */
+  wakeOutbox(): void {
+    this.relay?.wake();
+  }
+
+  /** A periodic task; a run that is still going when the next is due is skipped. */
+  every(name: string, everyMs: number, run: () => Promise<void>): void {
+    this.tasks.push({ name, everyMs, run });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new Error(`${this.name} runtime already ${this.state}`);
+    this.state = 'starting';
+    const c = this.config;
+    this.dbPool = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: c.DATABASE_POOL_MAX, applicationName: this.name, log: this.log });
+    this.redisClient = createRedis({ url: c.REDIS_URL, name: this.name, log: this.log });
+    await this.waitFor('Postgres', () => pingDb(this.dbPool!, 2000));
+    await this.waitFor('Redis', () => pingRedis(this.redisClient!, 2000));
+    await this.waitFor('NATS', async () => {
+      this.natsConn = await connectNats({ servers: c.NATS_URL, name: this.name, log: this.log });
+      return true;
+    });
+    if (c.MIGRATE_ON_START) {
+      const applied = await runMigrations(this.db, c.DATABASE_SCHEMA, this.migrationSets());
+      if (applied.length > 0) this.log.info({ applied }, 'migrations applied');
+      await ensureStreams(this.nats.jsm, this.naming);
+      await ensureConsumers(this.nats.jsm, this.naming, this.consumerSpecs(), serverMaxDeliver(c.CONSUMER_MAX_DELIVER));
+    }
+    if (this.startAbort.signal.aborted) return;
+    if (this.wantsRelay) {
+      this.relay = createOutboxRelay({ db: this.db, nats: this.nats, naming: this.naming, log: this.log, metrics: this.metrics, pollMs: c.OUTBOX_POLL_MS });
+      this.relay.start();
+    }
+    for (const r of this.registrations) {
+      const runner = createConsumerRunner({
+        nats: this.nats,
+        naming: this.naming,
+        db: this.db,
+        log: this.log,
+        metrics: this.metrics,
+        spec: r.spec,
+        handler: r.handler,
+        decode: r.decode,
+        concurrency: r.concurrency,
+        maxFailures: c.CONSUMER_MAX_DELIVER,
+      });
+      await runner.start();
+      this.runners.push(runner);
+    }
+    if (this.registrations.length > 0) this.every('prune-inbox', 3600_000, async () => void (await pruneInbox(this.db)));
+    for (const task of this.tasks) this.schedule(task);
+    this.state = 'ready';
+    this.log.info('service ready');
+  }
+
+  /** First half of the shutdown: stop taking work and finish what is in flight, then drain NATS. */
+  async stopWork(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    this.startAbort.abort();
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled(this.runners.map((r) => r.stop()));
+    await this.relay?.stop();
+    await Promise.allSettled([...this.runningTasks]);
+    await this.natsConn?.nc.drain().catch((err: unknown) => this.log.warn({ err }, 'nats drain failed'));
+  }
+
+  /** Second half, after HTTP closed: release the pools. */
+  async closeConnections(): Promise<void> {
+    this.breakers.shutdown();
+    await this.dbPool?.destroy().catch(() => {});
+    if (this.redisClient) await this.redisClient.quit().catch(() => this.redisClient?.disconnect());
+    this.state = 'stopped';
+  }
+
+  async readiness(): Promise<{ ready: boolean; state: RuntimeState; checks: Record<string, boolean> }> {
+    if (this.state !== 'ready') return { ready: false, state: this.state, checks: {} };
+    const [postgres, redis] = await Promise.all([pingDb(this.db), pingRedis(this.redis)]);
+    const checks = { postgres, nats: natsUsable(this.natsConn), redis };
+    return { ready: checks.postgres && checks.nats, state: this.state, checks };
+  }
+
+  /** What this service needs in Postgres: the common tables and its own. */
+  migrationSets(): MigrationSet[] {
+    return this.options.migrations ? [commonMigrations, this.options.migrations] : [commonMigrations];
+  }
+
+  /** The durable consumers this service pulls from. */
+  consumerSpecs(): ConsumerSpec[] {
+    return this.registrations.map((r) => r.spec);
+  }
+
+  private schedule(task: { name: string; everyMs: number; run: () => Promise<void> }): void {
+    let running = false;
+    this.timers.push(
+      setInterval(() => {
+        if (running || this.state !== 'ready') return;
+        running = true;
+        const p = task
+          .run()
+          .catch((err: unknown) => this.log.error({ err, task: task.name }, 'periodic task failed'))
+          .finally(() => {
+            running = false;
+            this.runningTasks.delete(p);
+          });
+        this.runningTasks.add(p);
+      }, task.everyMs).unref(),
+    );
+  }
+
+  private async waitFor(what: string, probe: () => Promise<boolean>): Promise<void> {
+    let logged = false;
+    for (;;) {
+      if (this.startAbort.signal.aborted) throw new Error(`${this.name} stopped while waiting for ${what}`);
+      const ok = await probe().catch((err: unknown) => {
+        if (!logged) this.log.warn({ err }, `waiting for ${what}`);
+        return false;
+      });
+      if (ok) {
+        if (logged) this.log.info(`${what} is available`);
+        return;
+      }
+      if (!logged) this.log.warn(`waiting for ${what}`);
+      logged = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  private need<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new Error(`${this.name}: ${what} is not connected yet (call start() first)`);
+    return value;
+  }
+}
+
+/**
+ * A service: its fastify app (health, metrics, and whatever routes the service adds) and its
+ * runtime. Tests build this, call `runtime.start()` and use `app.inject()`; `app.close()` runs
+ * the graceful shutdown.
+ */
+export function createService(options: ServiceOptions): { app: FastifyInstance; runtime: Runtime } {
+  const runtime = new Runtime(options);
+  const app = Fastify({
+    loggerInstance: runtime.log as FastifyBaseLogger,
+    // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    bodyLimit: 1024 * 1024,
+    // Probes and scrapes every few seconds would drown the request log.
+    logController: new LogController({ disableRequestLogging: (req) => /^\/(livez|readyz|metrics)\b/.test(req.url) }),
+  });
+  app.get('/livez', async () => ({ status: 'ok', service: runtime.name }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await runtime.readiness();
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', service: runtime.name, state: r.state, checks: r.checks });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()));
+  app.addHook('preClose', async () => runtime.stopWork());
+  app.addHook('onClose', async () => runtime.closeConnections());
+  return { app, runtime };
+}

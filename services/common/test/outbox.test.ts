@@ -1,0 +1,99 @@
+import t from 'tap';
+import { createOutboxRelay, enqueue } from '@hhb24/common';
+import { createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
+import { harness, silentLog, testSpec } from './helpers.js';
+
+const relayWorker = new URL('./fixtures/relay-worker.js', import.meta.url);
+
+async function streamMessages(h: Awaited<ReturnType<typeof harness>>): Promise<number> {
+  return (await h.nats.jsm.streams.info(h.naming.stream('HH'))).state.messages;
+}
+
+t.test('outbox rows commit with the business rows, or not at all', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const h = await harness(env);
+  t.teardown(() => h.close());
+
+  await h.db.transaction(async (trx) => {
+    await trx('effects').insert({ msg_id: 'kept' });
+    await enqueue(trx, { subject: 'hh.webhook.received', msgId: 'kept', payload: { n: 1 } });
+  });
+  await h.db
+    .transaction(async (trx) => {
+      await trx('effects').insert({ msg_id: 'rolled-back' });
+      await enqueue(trx, { subject: 'hh.webhook.received', msgId: 'rolled-back', payload: { n: 2 } });
+      throw new Error('business rule failed');
+    })
+    .catch(() => {});
+  t.same((await h.db('outbox').select('msg_id')).map((r) => r.msg_id), ['kept']);
+  t.same((await h.db('effects').select('msg_id')).map((r) => r.msg_id), ['kept']);
+
+  const relay = createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 50 });
+  t.same(await relay.relayOnce(), { published: 1, failed: 0 });
+  t.equal(await streamMessages(h), 1);
+  t.equal((await h.db('outbox').count({ n: '*' }))[0]?.n, '0', 'published rows are removed');
+});
+
+t.test('a relay killed between publish and commit makes no duplicate', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const spec = testSpec('after-relay-crash');
+  const h = await harness(env, [spec]);
+  t.teardown(() => h.close());
+
+  // The relay deletes rows after publishing; a slow trigger holds it right there.
+  await h.db.raw(`create function stall() returns trigger language plpgsql as $$ begin perform pg_sleep(60); return old; end $$`);
+  await h.db.raw(`create trigger stall_delete before delete on outbox for each row execute function stall()`);
+  await h.db.transaction((trx) =>
+    enqueue(trx, [1, 2, 3].map((n) => ({ subject: 'hh.webhook.received', msgId: `fact-${n}`, payload: { n } }))),
+  );
+
+  const doomed = spawnNode(relayWorker, env.env);
+  await doomed.waitForLine(/^relaying/);
+  await eventually(async () => (await streamMessages(h)) === 3, { what: 'the first publish' });
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  // The server would notice the dead client only when pg_sleep ends; end its transaction now.
+  await h.db.raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'relay-crash-test'`);
+  await eventually(async () => Number((await h.db('outbox').count({ n: '*' }))[0]?.n) === 3, { what: 'rows back after rollback' });
+  await h.db.raw('drop trigger stall_delete on outbox');
+
+  const relay = createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 50 });
+  t.same(await relay.relayOnce(), { published: 3, failed: 0 }, 'the rows were published again');
+  t.equal(await streamMessages(h), 3, 'JetStream dropped the copies (same Nats-Msg-Id)');
+  t.equal(Number((await h.db('outbox').count({ n: '*' }))[0]?.n), 0);
+
+  const consumer = await h.nats.js.consumers.get(h.naming.stream('HH'), spec.durable);
+  const ids: string[] = [];
+  const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
+  for await (const m of batch) {
+    ids.push(m.headers?.get('Nats-Msg-Id') ?? '');
+    m.ack();
+  }
+  t.same(ids.sort(), ['fact-1', 'fact-2', 'fact-3'], 'each fact delivered once');
+});
+
+t.test('relays of several processes share rows without publishing any twice', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const h = await harness(env);
+  t.teardown(() => h.close());
+  const total = 600;
+  await h.db.transaction((trx) =>
+    enqueue(trx, Array.from({ length: total }, (_, n) => ({ subject: 'hh.webhook.received', msgId: `bulk-${n}`, payload: { n } }))),
+  );
+  const relays = [1, 2, 3].map(() => createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 20, batchSize: 50 }));
+  let published = 0;
+  await Promise.all(
+    relays.map(async (r) => {
+      for (;;) {
+        const pass = await r.relayOnce();
+        published += pass.published;
+        if (pass.published === 0) return;
+      }
+    }),
+  );
+  t.equal(published, total, 'every row published by exactly one relay');
+  t.equal(await streamMessages(h), total);
+});

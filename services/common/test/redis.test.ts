@@ -1,0 +1,97 @@
+import t from 'tap';
+import { Redis } from 'ioredis';
+import { RateLimitExceeded, RateLimiter, RedisLock } from '@hhb24/common';
+import { createTestEnv, spawnNode } from '@hhb24/common/testing';
+
+const racer = new URL('./fixtures/redis-racer.js', import.meta.url);
+
+function lastJson(lines: string[]): Record<string, unknown> {
+  return JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+t.test('two processes racing for the same locks: each lock has exactly one winner', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const keys = 200;
+  const startAt = Date.now() + 1500;
+  const racers = [0, 1].map(() => spawnNode(racer, env.env, ['lock', String(startAt), String(keys)]));
+  const results = await Promise.all(racers.map(async (r) => ((await r.exited).code === 0 ? (lastJson(r.lines)['won'] as string[]) : [])));
+  const [a, b] = results as [string[], string[]];
+  t.equal(a.length + b.length, keys, 'every lock was won');
+  t.same(a.filter((k) => b.includes(k)), [], 'no lock was won twice');
+  t.ok(a.length > 0 && b.length > 0, `both processes won some (${a.length} / ${b.length}): they really raced`);
+});
+
+t.test('a lock is released only by its owner and expires by itself', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const redis = new Redis(env.config.REDIS_URL);
+  t.teardown(() => redis.disconnect());
+  const locks = new RedisLock(redis, env.config.REDIS_PREFIX);
+
+  const first = await locks.acquire('k', 200);
+  t.ok(first);
+  t.equal(await locks.acquire('k', 200), null, 'held');
+  await new Promise((r) => setTimeout(r, 300));
+  const second = await locks.acquire('k', 10_000);
+  t.ok(second, 'expired leases can be taken');
+  t.equal(await first!.release(), false, 'the old owner cannot free the new owner’s lock');
+  t.equal(await locks.acquire('k', 1000), null, 'still held by the second owner');
+  t.equal(await second!.extend(20_000), true);
+  t.ok((await redis.pttl(`${env.config.REDIS_PREFIX}lock:k`)) > 10_000, 'extended');
+  t.equal(await second!.release(), true);
+  const waited = await locks.acquire('k', 1000, { waitMs: 500 });
+  t.ok(waited, 'free again');
+
+  const held = await locks.acquire('busy', 400);
+  const started = Date.now();
+  const late = await locks.acquire('busy', 1000, { waitMs: 2000, retryMs: 20 });
+  t.ok(late && Date.now() - started >= 300, 'a waiting caller gets the lock when it expires');
+  t.ok(held);
+  const r = await locks.withLock('busy', 1000, async () => 'ran');
+  t.same(r, { ran: false }, 'withLock does not run without the lock');
+});
+
+t.test('two processes sharing a rate-limit key together stay under the rate', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const rate = 20;
+  const burst = 5;
+  const durationMs = 3000;
+  const startAt = Date.now() + 1500;
+  const racers = [0, 1].map(() => spawnNode(racer, env.env, ['rate', String(startAt), String(durationMs), String(rate), String(burst)]));
+  const grants = (await Promise.all(racers.map(async (r) => ((await r.exited).code === 0 ? (lastJson(r.lines)['grants'] as number[]) : [])))) as [number[], number[]];
+  const all = [...grants[0], ...grants[1]].sort((x, y) => x - y);
+  const allowed = burst + (rate * durationMs) / 1000;
+  t.ok(all.length <= allowed + 1, `${all.length} grants in ${durationMs} ms, at most burst + rate × time = ${allowed}`);
+  t.ok(all.length >= allowed * 0.85, `the budget is used, not starved (${all.length})`);
+  t.ok(grants[0].length > 10 && grants[1].length > 10, `both processes got a share (${grants[0].length} / ${grants[1].length})`);
+  // Any one-second window: at most the burst plus one second of refill.
+  let worst = 0;
+  for (let i = 0, j = 0; i < all.length; i++) {
+    while (all[i]! - all[j]! >= 1000) j++;
+    worst = Math.max(worst, i - j + 1);
+  }
+  t.ok(worst <= burst + rate + 1, `busiest second had ${worst} grants (limit ${burst + rate})`);
+});
+
+t.test('the limiter tells how long to wait, and reservations queue callers fairly', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const redis = new Redis(env.config.REDIS_URL);
+  t.teardown(() => redis.disconnect());
+  const limiter = new RateLimiter(redis, env.config.REDIS_PREFIX);
+  const limit = { ratePerSec: 2, burst: 2 };
+
+  t.same(await limiter.take('p', limit), { granted: true, waitMs: 0 });
+  t.same(await limiter.take('p', limit), { granted: true, waitMs: 0 });
+  const refused = await limiter.take('p', limit);
+  t.equal(refused.granted, false);
+  t.ok(refused.waitMs > 400 && refused.waitMs <= 500, `one token comes in ~500 ms (${refused.waitMs})`);
+
+  const started = Date.now();
+  const waits = await Promise.all([0, 1, 2].map(() => limiter.acquire('q', { ratePerSec: 10, burst: 1 }, { maxWaitMs: 1000 })));
+  t.same(waits.map((w) => (w === 0 ? 0 : 1)).sort(), [0, 1, 1], 'one goes at once, the others wait their turn');
+  t.ok(Date.now() - started >= 180, 'the third caller waited about two refills');
+  await t.rejects(limiter.acquire('q', { ratePerSec: 0.1, burst: 1 }, { maxWaitMs: 100 }), RateLimitExceeded, 'too long a queue is refused with the wait');
+});
