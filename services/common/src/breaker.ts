@@ -83,6 +83,7 @@ export class BreakerRegistry {
       if ((err as { code?: string }).code === 'EOPENBREAKER') {
         const s = { ...DEFAULT_BREAKER, ...this.options.settings, ...settings };
         throw new UnavailableError('breaker_open', `${downstream} is failing for ${tenant}; calls paused`, {
+          wait: true,
           retryAfterMs: s.resetTimeoutMs,
           details: { downstream, tenant },
         });

@@ -5,6 +5,11 @@
  */
 export interface AppErrorOptions {
   retryable?: boolean;
+  /**
+   * Nothing failed: the caller must only wait (a shared rate limit, an open breaker, a parked
+   * account). Consumers defer such work instead of counting a failure.
+   */
+  wait?: boolean;
   /** HTTP status to answer with when this error reaches an HTTP boundary. */
   status?: number;
   /** How long the caller should wait before trying again, when the source said so. */
@@ -16,6 +21,7 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   readonly code: string;
   readonly retryable: boolean;
+  readonly wait: boolean;
   readonly status: number;
   readonly retryAfterMs: number | undefined;
   readonly details: Record<string, unknown> | undefined;
@@ -24,7 +30,8 @@ export class AppError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.retryable = options.retryable ?? false;
+    this.wait = options.wait ?? false;
+    this.retryable = options.retryable ?? this.wait;
     this.status = options.status ?? 500;
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details;

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { AppError, ValidationError, ack, createService, defer, retry, type Knex } from '@hhb24/common';
+import { AppError, RateLimitExceeded, ValidationError, ack, createService, defer, retry, type Knex } from '@hhb24/common';
 import { createTestEnv, eventually } from '@hhb24/common/testing';
 import { harness, testSpec } from './helpers.js';
 
-type Msg = { kind: 'ok' | 'fail-always' | 'fail-twice' | 'defer' | 'invalid' | 'retry-outcome'; times?: number };
+type Msg = { kind: 'ok' | 'fail-always' | 'fail-twice' | 'defer' | 'rate-limited' | 'invalid' | 'retry-outcome'; times?: number };
 
 t.test('outcomes map to JetStream: ack, retry, defer (not a failure), drop and exhaustion end in the dead-letter table', async (t) => {
   const env = createTestEnv({ CONSUMER_MAX_DELIVER: '3' });
@@ -33,6 +33,10 @@ t.test('outcomes map to JetStream: ack, retry, defer (not a failure), drop and e
         case 'defer':
           // More waits than the failure limit allows failures: waits must not count.
           return n <= (ctx.data.times ?? 0) ? defer('rate limited', 30) : ack();
+        case 'rate-limited':
+          // A client that meets a shared rate limit throws; that is a wait, not a failure.
+          if (n <= 5) throw new RateLimitExceeded('b24:portal', 20);
+          return ack();
         case 'invalid':
           throw new ValidationError('vacancy id missing');
       }
@@ -46,6 +50,7 @@ t.test('outcomes map to JetStream: ack, retry, defer (not a failure), drop and e
   await h.publish('fail-twice', { kind: 'fail-twice' });
   await h.publish('retry-outcome', { kind: 'retry-outcome' });
   await h.publish('defer', { kind: 'defer', times: 6 });
+  await h.publish('rate-limited', { kind: 'rate-limited' });
   await h.publish('invalid', { kind: 'invalid' });
   await h.nats.js.publish(h.naming.subject('hh.webhook.received'), '{not json', { msgID: 'malformed' });
 
@@ -69,6 +74,7 @@ t.test('outcomes map to JetStream: ack, retry, defer (not a failure), drop and e
   t.equal(seen.get('fail-twice'), 3, 'retried until it worked');
   t.equal(seen.get('retry-outcome'), 2);
   t.equal(seen.get('defer'), 7, 'six waits and one success, beyond the failure limit of 3');
+  t.equal(seen.get('rate-limited'), 6, 'rate-limit errors are waits too');
   const defers = await h.db('message_defers').count({ n: '*' });
   t.equal(Number(defers[0]?.n), 0, 'wait counters are cleaned up');
 

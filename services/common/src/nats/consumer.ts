@@ -154,6 +154,7 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
         }).catch((err: unknown): Outcome => {
           const e = classifyError(err);
           lastError = `${e.code}: ${e.message}`;
+          if (e.wait) return { kind: 'defer', reason: lastError, delayMs: e.retryAfterMs ?? 1000 };
           return e.retryable ? { kind: 'retry', error: lastError, delayMs: e.retryAfterMs } : drop(lastError);
         });
       }

@@ -85,7 +85,7 @@ export class RateLimiter {
 
 export class RateLimitExceeded extends AppError {
   constructor(readonly key: string, readonly waitMs: number) {
-    super('rate_limited', `rate limit ${key}: wait ${waitMs} ms`, { retryable: true, status: 429, retryAfterMs: waitMs });
+    super('rate_limited', `rate limit ${key}: wait ${waitMs} ms`, { wait: true, status: 429, retryAfterMs: waitMs });
     this.name = 'RateLimitExceeded';
   }
 }
