@@ -20,3 +20,4 @@ export * from './breaker.js';
 export * from './runtime.js';
 export * from './launch.js';
 export * from './setup.js';
+export * from './nats/rpc.js';

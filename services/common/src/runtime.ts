@@ -13,6 +13,7 @@ import { type Metrics, createMetrics } from './metrics.js';
 import { type Nats, connectNats, natsUsable } from './nats/connection.js';
 import { type ConsumerRunner, type Handler, createConsumerRunner, serverMaxDeliver } from './nats/consumer.js';
 import { type ConsumerSpec, Naming, ensureConsumers, ensureStreams } from './nats/topology.js';
+import { type RpcContract, type RpcHandlerOptions, callRpc, serveRpc } from './nats/rpc.js';
 import { type OutboxRelay, createOutboxRelay } from './outbox.js';
 import { createRedis, pingRedis } from './redis/client.js';
 import { RedisLock } from './redis/lock.js';
@@ -60,6 +61,7 @@ export class Runtime {
   private relay?: OutboxRelay;
   private wantsRelay = false;
   private readonly registrations: ConsumerRegistration<never>[] = [];
+  private readonly responders: Array<() => void> = [];
   private readonly runners: ConsumerRunner[] = [];
   private readonly tasks: Array<{ name: string; everyMs: number; run: () => Promise<void> }> = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -97,6 +99,18 @@ export class Runtime {
   /** Registers a JetStream consumer; it starts with the runtime. */
   addConsumer<T>(registration: ConsumerRegistration<T>): void {
     this.registrations.push(registration as unknown as ConsumerRegistration<never>);
+  }
+
+  /** Answers a request/reply contract once started (replicas share requests in a queue group). */
+  serve<Req, Res>(contract: RpcContract<Req, Res>, handler: (req: Req) => Promise<Res>, options: RpcHandlerOptions<Req> = {}): void {
+    this.responders.push(() => {
+      serveRpc({ nats: this.nats, naming: this.naming, log: this.log, queue: this.name }, contract, handler, options);
+    });
+  }
+
+  /** Asks another service (request/reply); remote errors arrive as AppErrors with their codes. */
+  call<Req, Res>(contract: RpcContract<Req, Res>, req: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
+    return callRpc({ nats: this.nats, naming: this.naming }, contract, req, options);
   }
 
   /** This service writes outbox rows: run a relay (relays of all processes share the rows). */
@@ -153,6 +167,7 @@ export class Runtime {
       await runner.start();
       this.runners.push(runner);
     }
+    for (const start of this.responders) start();
     if (this.registrations.length > 0) this.every('prune-inbox', 3600_000, async () => void (await pruneInbox(this.db)));
     for (const task of this.tasks) this.schedule(task);
     this.state = 'ready';

@@ -1,0 +1,71 @@
+import type { Subscription } from '@nats-io/nats-core';
+import { AppError, classifyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Nats } from './connection.js';
+import type { Naming } from './topology.js';
+
+/**
+ * Request/reply between services, for queries that need an answer now (a page asking how far the
+ * import is). Durable work goes through JetStream instead. A contract names the subject and
+ * carries the request and response types, so both sides import one definition.
+ */
+export interface RpcContract<Req, Res> {
+  readonly subject: string;
+  /** Phantom fields: never set, they only carry the types. */
+  readonly _req?: Req;
+  readonly _res?: Res;
+}
+
+export function defineRpc<Req, Res>(subject: string): RpcContract<Req, Res> {
+  return { subject };
+}
+
+type Reply<Res> = { ok: true; result: Res } | { ok: false; error: { code: string; message: string; retryable: boolean; status: number } };
+
+export interface RpcHandlerOptions<Req> {
+  /** Validates the request; throwing answers with a validation error. */
+  decode?: (value: unknown) => Req;
+}
+
+/** Serves a contract in a queue group named after the service: replicas share the requests. */
+export function serveRpc<Req, Res>(
+  deps: { nats: Nats; naming: Naming; log: Logger; queue: string },
+  contract: RpcContract<Req, Res>,
+  handler: (req: Req) => Promise<Res>,
+  options: RpcHandlerOptions<Req> = {},
+): Subscription {
+  const encoder = new TextEncoder();
+  return deps.nats.nc.subscribe(deps.naming.subject(contract.subject), {
+    queue: deps.queue,
+    callback: (err, msg) => {
+      if (err) return deps.log.warn({ err, subject: contract.subject }, 'rpc subscription error');
+      void (async () => {
+        let reply: Reply<Res>;
+        try {
+          const raw: unknown = JSON.parse(new TextDecoder().decode(msg.data));
+          const req = options.decode ? options.decode(raw) : (raw as Req);
+          reply = { ok: true, result: await handler(req) };
+        } catch (e) {
+          const error = e instanceof SyntaxError ? new AppError('bad_request', 'request is not JSON', { status: 400 }) : classifyError(e);
+          if (error.status >= 500) deps.log.error({ err: e, subject: contract.subject }, 'rpc handler failed');
+          reply = { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable, status: error.status } };
+        }
+        msg.respond(encoder.encode(JSON.stringify(reply)));
+      })();
+    },
+  });
+}
+
+/** Calls a contract; a remote failure comes back as an AppError with the remote code. */
+export async function callRpc<Req, Res>(deps: { nats: Nats; naming: Naming }, contract: RpcContract<Req, Res>, req: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
+  let data: Uint8Array;
+  try {
+    const msg = await deps.nats.nc.request(deps.naming.subject(contract.subject), JSON.stringify(req), { timeout: options.timeoutMs ?? 5000 });
+    data = msg.data;
+  } catch (err) {
+    throw new AppError('rpc_unavailable', `${contract.subject}: ${(err as Error).message}`, { retryable: true, status: 503, cause: err });
+  }
+  const reply = JSON.parse(new TextDecoder().decode(data)) as Reply<Res>;
+  if (!reply.ok) throw new AppError(reply.error.code, reply.error.message, { retryable: reply.error.retryable, status: reply.error.status });
+  return reply.result;
+}
