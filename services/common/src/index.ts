@@ -21,3 +21,4 @@ export * from './runtime.js';
 export * from './launch.js';
 export * from './setup.js';
 export * from './nats/rpc.js';
+export * from './contracts.js';

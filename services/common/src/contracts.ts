@@ -1,0 +1,174 @@
+/**
+ * What the services say to each other: the payloads of the JetStream subjects (topology.ts) and
+ * the request/reply contracts. Both sides import these types; a change here is a change of the
+ * mesh's protocol and shows in every service that uses it.
+ */
+import { defineRpc } from './nats/rpc.js';
+
+/** hh.ru employer states as the seed's extended mapping lists them (hh ids). */
+export const HH_STATES = ['response', 'consider', 'phone_interview', 'assessment', 'interview', 'offer', 'hired', 'discard'] as const;
+export type HhState = (typeof HH_STATES)[number];
+
+/** Russian names of the states, as recruiters see them in the app and in UF_CRM_NH_STATUS. */
+export const HH_STATE_NAMES: Record<HhState, string> = {
+  response: 'Отклики',
+  consider: 'Подумать',
+  phone_interview: 'Телефонное интервью',
+  assessment: 'Оценка',
+  interview: 'Интервью',
+  offer: 'Предложение о работе',
+  hired: 'Выход на работу',
+  discard: 'Отказ',
+};
+
+export type EntityType = 'lead' | 'deal';
+
+/** Portal settings (the «Настройки» tab). Stage ids are the portal's own (`NEW`, `C3:PREPARATION`). */
+export interface PortalSettings {
+  memberId: string;
+  responsibleUserId: number;
+  entityType: EntityType;
+  /** Deals only; 0 is the default pipeline «Общее». */
+  categoryId: number;
+  sourceId: string | null;
+  extendedSync: boolean;
+  /** Simple mode: stage for responses and for invitations. */
+  stageForResponse: string;
+  stageForInvitation: string;
+  /** Extended mode: stage per hh state. */
+  stageByState: Partial<Record<HhState, string>>;
+  /** Two-way status (moving an entity runs the hh action): per portal, off for discards by default. */
+  twoWayStatus: boolean;
+  twoWayDiscard: boolean;
+  updatedAt: string;
+}
+
+/** A negotiation as crm-writer and timeline-renderer need it: no further hh.ru reads required. */
+export interface NegotiationSnapshot {
+  memberId: string;
+  accountId: string;
+  negotiationId: string;
+  /** Grows with every change hh-connector stores; writers ignore older versions. */
+  version: number;
+  kind: 'response' | 'invitation';
+  vacancy: { id: string; name: string; url: string | null };
+  state: { id: string; name: string };
+  createdAt: string;
+  updatedAt: string;
+  /** The same person across negotiations of this portal (hh resume id, else phone, else e-mail). */
+  personId: string;
+  applicant: {
+    resumeId: string | null;
+    fullName: string | null;
+    phones: string[];
+    email: string | null;
+    city: string | null;
+    hidden: { name: boolean; phones: boolean; email: boolean };
+  };
+  /** null when hh.ru returns `resume: null` (a deleted resume: a tombstone). */
+  resume: {
+    title: string | null;
+    url: string | null;
+    experienceMonths: number | null;
+    salary: string | null;
+    skills: string[];
+    pdf: { filename: string } | null;
+  } | null;
+}
+
+/** hh.webhook.received: an hh.ru callback, stored before it was acknowledged. */
+export interface HhWebhookReceived {
+  accountId: string;
+  receivedAt: string;
+  /** The callback body exactly as hh.ru sent it (hh-connector validates it). */
+  body: unknown;
+}
+
+/** hh.import.requested: the initial import, its resumption, or a reconciliation pass. */
+export interface HhImportRequested {
+  memberId: string;
+  kind: 'initial' | 'resume' | 'reconcile';
+  requestedBy: number | null;
+  requestedAt: string;
+}
+
+/** hh.negotiation.synced */
+export interface HhNegotiationSynced {
+  snapshot: NegotiationSnapshot;
+}
+
+/** hh.account.changed */
+export interface HhAccountChanged {
+  memberId: string;
+  accountId: string;
+  status: HhAccountStatus;
+  reason: string | null;
+  at: string;
+}
+
+/** crm.entity.written */
+export interface CrmEntityWritten {
+  memberId: string;
+  negotiationId: string;
+  version: number;
+  entityType: EntityType;
+  entityId: number;
+  created: boolean;
+  snapshot: NegotiationSnapshot;
+}
+
+/** crm.entity.failed: the portal refused; kept for retry with what to fix. */
+export interface CrmEntityFailed {
+  memberId: string;
+  negotiationId: string;
+  code: string;
+  message: string;
+  /** In words a portal admin acts on, e.g. «Сделать поле необязательным: UF_CRM_…». */
+  fix: string | null;
+  at: string;
+}
+
+/** portal.settings.saved */
+export interface PortalSettingsSaved {
+  settings: PortalSettings;
+}
+
+export type HhAccountStatus = 'not_connected' | 'active' | 'login_required';
+
+export interface HhAccountView {
+  status: HhAccountStatus;
+  accountId: string | null;
+  employerName: string | null;
+  managerName: string | null;
+  isAdmin: boolean | null;
+  connectedAt: string | null;
+  loginRequiredReason: string | null;
+}
+
+export interface ImportProgress {
+  state: 'never' | 'running' | 'paused' | 'finished';
+  vacanciesTotal: number;
+  vacanciesDone: number;
+  /** Negotiations found on hh.ru. */
+  found: number;
+  /** Stored in our database («Откликов загружено»). */
+  loaded: number;
+  /** Created in the portal by crm-writer («Лидов/Сделок импортировано»). */
+  imported: number;
+  failed: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export const rpc = {
+  /** gateway → hh-connector: tokens from the OAuth callback; reads /me, subscribes webhooks. */
+  hhConnect: defineRpc<{ memberId: string; userId: number; tokens: { accessToken: string; refreshToken: string; expiresIn: number } }, HhAccountView>('hh.rpc.connect'),
+  hhAccount: defineRpc<{ memberId: string }, HhAccountView>('hh.rpc.account'),
+  /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
+  hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('hh.rpc.disconnect'),
+  hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('hh.rpc.import-progress'),
+  /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */
+  hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('hh.rpc.new-responses'),
+  hhPdf: defineRpc<{ memberId: string; negotiationId: string }, { filename: string; contentBase64: string } | null>('hh.rpc.pdf'),
+  settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('settings.rpc.get'),
+};
