@@ -10,6 +10,8 @@ import type { Webhooks } from './webhooks.js';
 export interface RequestRecord {
   at: string;
   method: string;
+  /** The route pattern that answered (e.g. /negotiations/:x), or null when none did. */
+  route: string | null;
   path: string;
   query: string;
   status: number;
@@ -30,6 +32,8 @@ export interface SimContext {
   buckets: Buckets;
   render: Renderer;
   requests: RequestRecord[];
+  /** The API routes the server answers (method and pattern), for the conformance walk. */
+  apiRoutes: Array<{ method: string; url: string }>;
 }
 
 declare module 'fastify' {

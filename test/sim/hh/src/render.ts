@@ -104,7 +104,6 @@ export class Renderer {
       is_main_contact_person: m.isAdmin,
       area: this.area(m.area),
       phone: { country: m.phone.country, city: m.phone.city, number: m.phone.number, formatted: this.formatPhone(m.phone), comment: null },
-      additional_phone: null,
       special_note_1: null,
       special_note_2: null,
       vacancies_count: this.store.canSeeManager(viewer, m.id) ? this.store.vacanciesByEmployer.get(m.employerId)!.filter((v) => v.managerId === m.id && !v.archived).length : null,
@@ -383,7 +382,7 @@ export class Renderer {
   }
 
   negotiationFull(n: Negotiation) {
-    return { ...this.negotiationItem(n), vacancy: this.vacancyShort(this.store.vacancies.get(n.vacancyId)!) };
+    return { ...this.negotiationItem(n), vacancy: { ...this.vacancyShort(this.store.vacancies.get(n.vacancyId)!), show_contacts: false, professional_roles: [] } };
   }
 }
 

@@ -32,6 +32,10 @@ export function buildServer(sim: HhSim): FastifyInstance {
   const ctx = sim.context;
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024, routerOptions: { ignoreTrailingSlash: true } });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(body as string)));
+  app.addHook('onRoute', (route) => {
+    if (faceOf(route.url) !== 'api') return;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') ctx.apiRoutes.push({ method, url: route.url });
+  });
   app.decorateRequest('hhRequestId', '');
   app.decorateRequest('hhUserId', null);
 
@@ -81,6 +85,7 @@ export function buildServer(sim: HhSim): FastifyInstance {
     ctx.requests.push({
       at: new Date(sim.clock.now()).toISOString(),
       method: req.method,
+      route: req.routeOptions.url ?? null,
       path,
       query,
       status: reply.statusCode,

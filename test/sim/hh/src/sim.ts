@@ -37,7 +37,7 @@ export class HhSim {
     this.store = new Store(this.clock, settings);
     this.auth = new Auth(this.clock, this.store, () => this.store.settings);
     this.webhooks = new Webhooks(this.store, this.faults);
-    this.context = { store: this.store, auth: this.auth, webhooks: this.webhooks, faults: this.faults, buckets: new Buckets(), render: new Renderer(this.store), requests: [] };
+    this.context = { store: this.store, auth: this.auth, webhooks: this.webhooks, faults: this.faults, buckets: new Buckets(), render: new Renderer(this.store), requests: [], apiRoutes: [] };
     this.lastGenerate = generateOptions;
     this.rng = new Rng(generateOptions ? (generateOptions.seed ?? 1) + 1 : 2);
   }
