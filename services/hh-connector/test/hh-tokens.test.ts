@@ -94,6 +94,7 @@ t.test('a password change: the client reports "login needed", marks the account 
     const { plain } = people(h.running);
     const second = await h.connect(plain.userId);
     h.running.sim.expireAccessTokens(plain.userId);
+    await h.db('hh_accounts').where({ id: second.id }).update({ expires_at: new Date(Date.now() - 1000) });
     h.running.sim.changePassword(plain.userId);
     await t.rejects(h.hh.account(second.id).me(), { code: HH_ERROR_CODES.loginRequired, reason: 'token_deactivated' });
     t.equal((await h.hh.accounts.get(second.id))!.status, 'login_required');

@@ -109,7 +109,7 @@ export class HhClient {
    * One API call for an account. Order per attempt: the account's tokens (refreshed once if
    * expired), the shared bucket, the account's breaker, hh.ru. A 403 token_expired refreshes once
    * and repeats; revoked tokens mark the account `login_required`; 429 backs off and repeats (and
-   * drains the shared bucket so every replica slows down); 5xx repeats reads only.
+   * costs the shared bucket a token, so every replica slows down); 5xx repeats reads only.
    */
   async request(accountId: string, method: string, target: string, init: RequestInit = {}, opts: CallOptions = {}): Promise<HhResponse> {
     const deadline = opts.maxWaitMs === undefined ? undefined : Date.now() + opts.maxWaitMs;
@@ -227,9 +227,13 @@ export class HhClient {
     await this.deps.limiter.acquire(this.bucket(accountId), this.config.rate, { maxWaitMs });
   }
 
-  /** After a 429 every replica should slow down, not only this caller: take a burst's worth from the shared bucket. */
+  /**
+   * After a 429 every replica should slow down, not only this caller: each 429 costs one more token
+   * of the shared bucket (bounded: at most a second of queue), so the shared pace drops while hh.ru
+   * keeps refusing and recovers by itself when it stops.
+   */
   private async slowDown(accountId: string): Promise<void> {
-    await this.deps.limiter.take(this.bucket(accountId), this.config.rate, Math.max(1, this.config.rate.burst), { reserve: true, maxQueueMs: 10_000 });
+    await this.deps.limiter.take(this.bucket(accountId), this.config.rate, 1, { reserve: true, maxQueueMs: 1000 });
   }
 
   private async backoff(accountId: string, attempt: number, hinted: number | undefined, deadline: number | undefined, tooLong: (waitMs: number) => Error): Promise<void> {

@@ -46,7 +46,7 @@ export type HhErrorCode = (typeof HH_ERROR_CODES)[keyof typeof HH_ERROR_CODES] |
 export class HhError extends AppError {
   declare readonly details: HhErrorDetails;
   constructor(code: HhErrorCode, message: string, details: HhErrorDetails, options: { retryable?: boolean; wait?: boolean; retryAfterMs?: number; status?: number; cause?: unknown } = {}) {
-    super(code, message, { status: options.status ?? details.status, retryable: options.retryable ?? false, wait: options.wait, retryAfterMs: options.retryAfterMs, details, cause: options.cause });
+    super(code, message, { status: options.status ?? details.status, retryable: options.retryable, wait: options.wait, retryAfterMs: options.retryAfterMs, details, cause: options.cause });
     this.name = 'HhError';
   }
 
