@@ -18,7 +18,7 @@ export interface GenerateOptions {
   hiddenShare?: number;
   /** Resumes deleted after responding: their negotiations become `resume: null` tombstones. */
   tombstones?: number;
-  /** One applicant responds to this many vacancies of the first employer (0: none). */
+  /** One applicant responds to this many vacancies of the first employer (0: none); part of `negotiations`. */
   heavyApplicantResponses?: number;
   /** Employers (counted from the last) without paid API access. */
   unpaidEmployers?: number;
@@ -228,9 +228,9 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
   if (allVacancies.length === 0) return summary;
 
   // The applicant who responds everywhere (X2: one person, many responses).
-  if (o.heavyApplicantResponses > 0 && firstEmployerVacancies.length > 0) {
+  if (o.heavyApplicantResponses > 0 && o.negotiations > 0 && firstEmployerVacancies.length > 0) {
     const heavy = makeResume(store, rng, { title: 'Проектный программист' });
-    const targets = firstEmployerVacancies.slice(0, o.heavyApplicantResponses);
+    const targets = firstEmployerVacancies.slice(0, Math.min(o.heavyApplicantResponses, o.negotiations));
     for (const v of targets) {
       store.createNegotiation({ vacancyId: v.id, resumeId: heavy.id, initiator: 'applicant', createdAt: Math.max(v.createdAt, now - rng.int(1, 20) * 3_600_000), silent: true });
     }
