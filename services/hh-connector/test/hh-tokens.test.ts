@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawnNode } from '@hhb24/common/testing';
-import { HH_ERROR_CODES, HhLoginRequired, type HhAccount } from '../src/hh/index.js';
+import { HH_ERROR_CODES, HhLoginRequired, type HhAccount, type HhTokens } from '../src/hh/index.js';
 import { harness, people, refreshes } from './helpers.js';
 
 const caller = new URL('./fixtures/hh-caller.js', import.meta.url);
@@ -36,6 +36,9 @@ t.test('login through the authorize page: the code becomes a stored account with
   const again = await h.hh.connect('portal-1.bitrix24.ru', h.running.sim.authorize({ userId: admin.userId }), h.env.env['HH_REDIRECT_URI']);
   t.equal(again.id, account.id, 'logging in again updates the same account');
   t.equal(again.version, 2);
+  const adopted = await h.hh.adoptTokens('portal-1.bitrix24.ru', h.running.sim.issueTokens(admin.userId) as HhTokens);
+  t.match(adopted, { id: account.id, version: 3, status: 'active' }, 'tokens exchanged elsewhere (the gateway) are adopted the same way');
+  t.equal((await h.hh.account(account.id).me()).id, admin.userId);
 });
 
 t.test('20 concurrent callers in two processes meet an expired token: exactly one refresh, all calls succeed', async (t) => {

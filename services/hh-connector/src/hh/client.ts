@@ -12,6 +12,7 @@ import type {
   HhPage,
   HhResume,
   HhResumeLimits,
+  HhTokens,
   HhVacancy,
   HhWebhookAction,
   HhWebhookSubscription,
@@ -86,9 +87,13 @@ export class HhClient {
     this.backoffMs = config.backoffMs ?? 500;
   }
 
-  /** Finishes a login: exchanges the code, reads /me with the new token, stores the account for the portal. */
+  /** Finishes a login from the OAuth callback's code: exchanges it, then stores the account (`adoptTokens`). */
   async connect(memberId: string, code: string, redirectUri?: string): Promise<HhAccount> {
-    const tokens = await this.oauth.exchangeCode(code, redirectUri);
+    return this.adoptTokens(memberId, await this.oauth.exchangeCode(code, redirectUri));
+  }
+
+  /** Stores a fresh token pair for the portal: reads /me with it and keeps the employer manager's account. */
+  async adoptTokens(memberId: string, tokens: HhTokens): Promise<HhAccount> {
     await this.takeToken('connect');
     const res = await this.http.send('GET', this.http.url('/me'), { token: tokens.access_token });
     if (res.status !== 200) throw apiError(res.status, res.body, res.headers);

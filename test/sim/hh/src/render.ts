@@ -260,7 +260,7 @@ export class Renderer {
         industries: [],
         industry: null,
         position: e.position,
-        ...(n === null ? { description: e.description } : {}),
+        description: e.description,
       })),
       hidden_fields: r.hidden.map((id) => ({ id, name: HIDDEN_FIELD_NAMES[id] })),
       can_view_full_info: true,
@@ -280,8 +280,7 @@ export class Renderer {
 
   /** The short resume inside a negotiation: no contacts (hh.md §4.4). */
   resumeShort(r: Resume, n: Negotiation) {
-    const { can_view_full_info, ...common } = this.resumeCommon(r, n);
-    return { ...common, can_view_full_info, viewed: n.viewed, salary_range: null, portfolio: [], paid_services: [] };
+    return { ...this.resumeCommon(r, n), viewed: n.viewed, salary_range: null, portfolio: [], paid_services: [] };
   }
 
   /** The employer's full view of a resume, contacts in hh's shapes and hidden fields as nulls (hh.md §5.2-5.3). */

@@ -25,13 +25,11 @@ export function employerRoutes(app: FastifyInstance, ctx: SimContext): void {
     return render.me(m);
   });
 
-  /** The caller's own employer, or 404 (hh.ru answers 404 for "not yours"). */
-  const ownEmployer = (employerId: string, employer: string) => employerId === employer;
-
+  // Another employer's paths answer 404: hh.ru uses 404 for "not yours".
   app.get<{ Params: { eid: string }; Querystring: Record<string, unknown> }>('/employers/:eid/managers', async (req, reply) => {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
-    if (!ownEmployer(req.params.eid, m.employerId)) return notFound(reply);
+    if (req.params.eid !== m.employerId) return notFound(reply);
     const page = intParam(req.query['page']) ?? 0;
     const perPage = intParam(req.query['per_page']) ?? 50;
     if (Number.isNaN(page)) return badArgument(reply, 'page');
@@ -46,14 +44,14 @@ export function employerRoutes(app: FastifyInstance, ctx: SimContext): void {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
     const other = store.managers.get(req.params.mid);
-    if (!ownEmployer(req.params.eid, m.employerId) || !other || other.employerId !== m.employerId) return notFound(reply);
+    if (req.params.eid !== m.employerId || !other || other.employerId !== m.employerId) return notFound(reply);
     return render.managerInfo(other, m);
   });
 
   app.get<{ Params: { eid: string; mid: string } }>('/employers/:eid/managers/:mid/limits/resume', async (req, reply) => {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
-    if (!ownEmployer(req.params.eid, m.employerId) || req.params.mid !== m.id) return notFound(reply);
+    if (req.params.eid !== m.employerId || req.params.mid !== m.id) return notFound(reply);
     const limit = store.viewLimit(m);
     const spent = store.viewsOf(m.id, hhDay(store.clock.now())).size;
     reply.header('x-sim-limit-resets-at', new Date(nextMoscowMidnight(store.clock.now())).toISOString());
@@ -67,7 +65,7 @@ export function employerRoutes(app: FastifyInstance, ctx: SimContext): void {
   app.get<{ Params: { eid: string; mid: string } }>('/employers/:eid/managers/:mid/method_access', async (req, reply) => {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
-    if (!ownEmployer(req.params.eid, m.employerId) || !store.managers.has(req.params.mid)) return notFound(reply);
+    if (req.params.eid !== m.employerId || !store.managers.has(req.params.mid)) return notFound(reply);
     const paid = store.employers.get(m.employerId)!.paidApiAccess;
     const groups: Array<[string, string, boolean]> = [
       ['1', 'Методы работы с резюме: просмотр резюме, работа с откликами, переписка', paid],
@@ -81,7 +79,7 @@ export function employerRoutes(app: FastifyInstance, ctx: SimContext): void {
   app.get<{ Params: { eid: string }; Querystring: Record<string, unknown> }>('/employers/:eid/vacancies/active', async (req, reply) => {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
-    if (!ownEmployer(req.params.eid, m.employerId)) return notFound(reply);
+    if (req.params.eid !== m.employerId) return notFound(reply);
     const page = intParam(req.query['page']) ?? 0;
     const perPage = intParam(req.query['per_page']) ?? 20;
     if (Number.isNaN(page)) return badArgument(reply, 'page');
