@@ -1,8 +1,35 @@
-import { type ConfigOf, baseSchema, port } from '@hhb24/common';
+import { type ConfigOf, baseSchema, integer, oneOf, port, string, url } from '@hhb24/common';
+
+/** How hh-connector reaches hh.ru (or the simulator: point both URLs at it). */
+export const hhSchema = {
+  HH_API_URL: url({ protocols: ['https', 'http'], default: 'https://api.hh.ru', description: 'hh.ru API base URL (the simulator in tests and the demo).' }),
+  HH_OAUTH_URL: url({ protocols: ['https', 'http'], default: 'https://hh.ru', description: 'hh.ru site base URL: where people log in (/oauth/authorize).' }),
+  HH_CLIENT_ID: string({ default: 'hh-b24-dev', productionRequired: true, description: 'Client ID of the app registered at dev.hh.ru (the default is the simulator’s app).' }),
+  HH_CLIENT_SECRET: string({ default: 'hh-b24-dev-secret', productionRequired: true, secret: true, description: 'Client secret of the app registered at dev.hh.ru.' }),
+  HH_REDIRECT_URI: url({
+    protocols: ['https', 'http'],
+    default: 'http://127.0.0.1:3000/hh/oauth/callback',
+    description: 'The OAuth callback saved in the app settings at dev.hh.ru (the gateway’s /hh/oauth/callback).',
+  }),
+  HH_USER_AGENT: string({
+    default: 'hh-b24/0.1 (admin@hh-b24.example)',
+    productionRequired: true,
+    description: 'Sent as HH-User-Agent on every hh.ru call: "App/version (contact e-mail)"; hh.ru refuses calls without it.',
+  }),
+  HH_RATE_PER_SEC: integer({ default: 9, min: 1, max: 1000, description: 'Calls per second to hh.ru, shared by every replica (hh.ru allows about 10 per client address).' }),
+  HH_RATE_BURST: integer({ default: 5, min: 1, max: 1000, description: 'Calls that may go at once after a quiet period.' }),
+  HH_RATE_SCOPE: oneOf(['global', 'account'] as const, {
+    default: 'global',
+    description: 'global: one shared bucket (hh.ru counts per client address, and all replicas share one); account: a bucket per hh account.',
+  }),
+  HH_REQUEST_TIMEOUT_MS: integer({ default: 15_000, min: 100, max: 120_000, description: 'Longest wait for one hh.ru answer.' }),
+  HH_MAX_ATTEMPTS: integer({ default: 5, min: 1, max: 20, description: 'Attempts of one hh.ru call on 429 (and on 5xx for reads), with growing back-off, before the wait is handed back.' }),
+};
 
 export const schema = {
   ...baseSchema,
   HH_CONNECTOR_PORT: port({ default: 3010, description: 'hh-connector: port of its HTTP server (health and metrics only).' }),
+  ...hhSchema,
 };
 
 export type Config = ConfigOf<typeof schema>;

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { Keyring, Knex } from '@hhb24/common';
+import type { HhMe, HhTokens } from './types.js';
+
+export type HhAccountStatus = 'active' | 'login_required';
+
+/** An hh.ru employer account connected to a portal. Tokens stay sealed in Postgres and out of this object. */
+export interface HhAccount {
+  id: string;
+  memberId: string;
+  hhUserId: string;
+  employerId: string;
+  employerName: string;
+  managerId: string;
+  managerName: string;
+  /** Company admin rights: sees every vacancy of the employer. */
+  isAdmin: boolean;
+  expiresAt: Date;
+  version: number;
+  status: HhAccountStatus;
+  statusReason: string | null;
+  statusAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface Row {
+  id: string;
+  member_id: string;
+  hh_user_id: string;
+  employer_id: string;
+  employer_name: string;
+  manager_id: string;
+  manager_name: string;
+  is_admin: boolean;
+  access_token: string;
+  refresh_token: string;
+  expires_at: Date;
+  version: number;
+  status: HhAccountStatus;
+  status_reason: string | null;
+  status_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toAccount = (r: Row): HhAccount => ({
+  id: r.id,
+  memberId: r.member_id,
+  hhUserId: r.hh_user_id,
+  employerId: r.employer_id,
+  employerName: r.employer_name,
+  managerId: r.manager_id,
+  managerName: r.manager_name,
+  isAdmin: r.is_admin,
+  expiresAt: r.expires_at,
+  version: r.version,
+  status: r.status,
+  statusReason: r.status_reason,
+  statusAt: r.status_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** `hh_accounts` (owned by hh-connector): one row per (portal, hh user), tokens sealed with the runtime's keyring. */
+export class HhAccountStore {
+  constructor(private readonly db: Knex, private readonly keyring: Keyring) {}
+
+  /** Stores a fresh login: a new account, or new tokens (and status `active`) for a known one. */
+  async saveLogin(memberId: string, me: HhMe, tokens: HhTokens, now = new Date()): Promise<HhAccount> {
+    if (!me.employer || !me.manager) throw new Error('not an employer account: /me has no employer or manager');
+    const managerName = [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(' ');
+    const sealed = {
+      access_token: this.keyring.seal(tokens.access_token),
+      refresh_token: this.keyring.seal(tokens.refresh_token),
+      expires_at: new Date(now.getTime() + tokens.expires_in * 1000),
+    };
+    const [row] = (await this.db('hh_accounts')
+      .insert({
+        id: randomUUID(),
+        member_id: memberId,
+        hh_user_id: me.id,
+        employer_id: me.employer.id,
+        employer_name: me.employer.name,
+        manager_id: me.manager.id,
+        manager_name: managerName,
+        is_admin: me.manager.has_admin_rights,
+        ...sealed,
+        version: 1,
+        status: 'active',
+        status_reason: null,
+        status_at: now,
+      })
+      .onConflict(['member_id', 'hh_user_id'])
+      .merge({
+        employer_id: me.employer.id,
+        employer_name: me.employer.name,
+        manager_id: me.manager.id,
+        manager_name: managerName,
+        is_admin: me.manager.has_admin_rights,
+        ...sealed,
+        version: this.db.raw('hh_accounts.version + 1'),
+        status: 'active',
+        status_reason: null,
+        status_at: now,
+        updated_at: now,
+      })
+      .returning('*')) as Row[];
+    return toAccount(row!);
+  }
+
+  async get(id: string): Promise<HhAccount | undefined> {
+    const row = (await this.db('hh_accounts').where({ id }).first()) as Row | undefined;
+    return row && toAccount(row);
+  }
+
+  async list(memberId: string): Promise<HhAccount[]> {
+    const rows = (await this.db('hh_accounts').where({ member_id: memberId }).orderBy('created_at')) as Row[];
+    return rows.map(toAccount);
+  }
+
+  /** The account with its tokens opened, for one call. */
+  async withTokens(id: string): Promise<{ account: HhAccount; accessToken: string; refreshToken: string } | undefined> {
+    const row = (await this.db('hh_accounts').where({ id }).first()) as Row | undefined;
+    if (!row) return undefined;
+    return { account: toAccount(row), accessToken: this.keyring.open(row.access_token), refreshToken: this.keyring.open(row.refresh_token) };
+  }
+
+  /** Compare-and-swap: stores refreshed tokens only if nobody changed the row since `version` was read. */
+  async saveRefreshed(id: string, version: number, tokens: HhTokens, now = new Date()): Promise<HhAccount | undefined> {
+    const [row] = (await this.db('hh_accounts')
+      .where({ id, version, status: 'active' })
+      .update({
+        access_token: this.keyring.seal(tokens.access_token),
+        refresh_token: this.keyring.seal(tokens.refresh_token),
+        expires_at: new Date(now.getTime() + tokens.expires_in * 1000),
+        version: version + 1,
+        updated_at: now,
+      })
+      .returning('*')) as Row[];
+    return row && toAccount(row);
+  }
+
+  /** The tokens stopped working: a person must log in again. True when this call changed the status. */
+  async markLoginRequired(id: string, reason: string, now = new Date()): Promise<boolean> {
+    const changed = await this.db('hh_accounts')
+      .where({ id, status: 'active' })
+      .update({ status: 'login_required', status_reason: reason, status_at: now, version: this.db.raw('version + 1'), updated_at: now });
+    return changed > 0;
+  }
+}

@@ -1,0 +1,84 @@
+import { UnavailableError } from '@hhb24/common';
+import { HH_ERROR_CODES, HhError } from './errors.js';
+
+export interface HhHttpConfig {
+  /** https://api.hh.ru, or the simulator. */
+  apiUrl: string;
+  /** https://hh.ru (the authorize page), or the simulator. */
+  oauthUrl: string;
+  /** Sent as HH-User-Agent (and User-Agent): hh.ru refuses requests without one. */
+  userAgent: string;
+  timeoutMs: number;
+}
+
+export interface HhResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, when the answer was JSON. */
+  body: unknown;
+  /** The raw bytes (PDF downloads). */
+  bytes: Buffer;
+}
+
+export interface SendInit {
+  token?: string;
+  form?: Record<string, string | string[] | undefined>;
+  json?: unknown;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** The HTTP layer: base URLs, User-Agent, timeouts. Answers are returned whatever their status; only transport failures throw. */
+export class HhHttp {
+  private readonly api: URL;
+
+  constructor(readonly config: HhHttpConfig) {
+    this.api = new URL(config.apiUrl);
+  }
+
+  /**
+   * A URL on the API host: a path, or a URL hh.ru gave us (resume, download, action URLs). A URL on
+   * any other origin is refused, so a tampered answer cannot make us send the token elsewhere.
+   */
+  url(target: string, query: Query = {}): URL {
+    const url = target.startsWith('/') ? new URL(target.replace(/^\/+/, ''), `${this.api.href.replace(/\/?$/, '/')}`) : new URL(target);
+    if (url.origin !== this.api.origin) {
+      throw new HhError(HH_ERROR_CODES.untrustedUrl, `refusing to call ${url.origin}: not the hh.ru API (${this.api.origin})`, { status: 0, errors: [] }, { status: 502 });
+    }
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  async send(method: string, url: URL, init: SendInit = {}): Promise<HhResponse> {
+    const headers: Record<string, string> = { 'hh-user-agent': this.config.userAgent, 'user-agent': this.config.userAgent, accept: 'application/json' };
+    if (init.token) headers['authorization'] = `Bearer ${init.token}`;
+    let body: string | undefined;
+    if (init.form) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(init.form)) for (const one of v === undefined ? [] : [v].flat()) params.append(k, one);
+      body = params.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Response;
+    let bytes: Buffer;
+    try {
+      res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.config.timeoutMs) });
+      bytes = Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      // Only the path is named: query strings may carry ids we keep out of logs.
+      throw new UnavailableError(HH_ERROR_CODES.unavailable, `hh.ru unreachable: ${method} ${url.pathname}: ${(err as Error).name === 'TimeoutError' ? `no answer in ${this.config.timeoutMs} ms` : String((err as Error).cause ?? (err as Error).message)}`, { cause: err });
+    }
+    let parsed: unknown;
+    if ((res.headers.get('content-type') ?? '').includes('json') && bytes.length > 0) {
+      try {
+        parsed = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parsed, bytes };
+  }
+}

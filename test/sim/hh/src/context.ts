@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Auth, Caller } from './auth.js';
+import type { Buckets, Faults } from './faults.js';
+import type { Manager } from './model.js';
+import type { Renderer } from './render.js';
+import type { Store } from './store.js';
+import type { Webhooks } from './webhooks.js';
+
+export interface RequestRecord {
+  at: string;
+  method: string;
+  /** The route pattern that answered (e.g. /negotiations/:x), or null when none did. */
+  route: string | null;
+  path: string;
+  query: string;
+  status: number;
+  ip: string;
+  /** The hh user behind the bearer token, when there was a valid one. */
+  userId: string | null;
+  /** The User-Agent hh.ru would use: HH-User-Agent when both are sent. */
+  userAgent: string | null;
+  ms: number;
+}
+
+/** Everything a route needs: the data, OAuth, webhooks, faults, limits and the request log. */
+export interface SimContext {
+  store: Store;
+  auth: Auth;
+  webhooks: Webhooks;
+  faults: Faults;
+  buckets: Buckets;
+  render: Renderer;
+  requests: RequestRecord[];
+  /** The API routes the server answers (method and pattern), for the conformance walk. */
+  apiRoutes: Array<{ method: string; url: string }>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    hhRequestId: string;
+    hhUserId: string | null;
+  }
+}
+
+export type Errors = Array<Record<string, unknown>>;
+
+/** hh.ru's error body: `errors[]` and a `request_id` (also in X-Request-Id). */
+export function hhError(reply: FastifyReply, status: number, errors: Errors, extra: Record<string, unknown> = {}): FastifyReply {
+  const requestId = reply.request.hhRequestId;
+  return reply.code(status).header('x-request-id', requestId).type('application/json; charset=utf-8').send({ errors, request_id: requestId, ...extra });
+}
+
+export const notFound = (reply: FastifyReply) => hhError(reply, 404, [{ type: 'not_found' }], { description: 'Not Found' });
+export const badArgument = (reply: FastifyReply, name: string, extra: Record<string, unknown> = {}) =>
+  hhError(reply, 400, [{ type: 'bad_argument', value: name }], { bad_argument: name, bad_arguments: [{ name, description: `bad ${name}` }], ...extra });
+
+const OAUTH_DASHED: Record<string, string> = { token_expired: 'token-expired', token_revoked: 'token-revoked', bad_authorization: 'bad-auth-type' };
+
+export function newRequestId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The caller behind the bearer token, or an hh.ru 403 already sent. */
+export function caller(ctx: SimContext, req: FastifyRequest, reply: FastifyReply): Caller | null {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  const who = ctx.auth.authenticate(m?.[1]);
+  if (typeof who === 'string') {
+    hhError(reply, 403, [{ type: 'oauth', value: who }], { oauth_error: OAUTH_DASHED[who], description: who === 'bad_authorization' ? 'Unrecognized authorization' : 'Forbidden' });
+    return null;
+  }
+  if (who.kind === 'user') req.hhUserId = who.userId;
+  return who;
+}
+
+/** An employer manager's user token; application tokens get `user_auth_expected`. */
+export function manager(ctx: SimContext, req: FastifyRequest, reply: FastifyReply): Manager | null {
+  const who = caller(ctx, req, reply);
+  if (!who) return null;
+  if (who.kind !== 'user') {
+    hhError(reply, 403, [{ type: 'oauth', value: 'user_auth_expected' }], { description: 'Forbidden' });
+    return null;
+  }
+  const m = ctx.store.managersByUser.get(who.userId);
+  if (!m) {
+    hhError(reply, 403, [{ type: 'forbidden' }], { description: 'Forbidden' });
+    return null;
+  }
+  return m;
+}
+
+/** Paid API access (method_access groups 1 and 3) for negotiations and resumes. */
+export function paid(ctx: SimContext, m: Manager, reply: FastifyReply): boolean {
+  if (ctx.store.employers.get(m.employerId)!.paidApiAccess) return true;
+  hhError(reply, 403, [{ type: 'api_access_payment', value: 'action_must_be_payed' }], { description: 'Forbidden' });
+  return false;
+}
+
+/** A non-negative whole number from the query, or undefined when absent, or NaN when malformed. */
+export function intParam(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const s = Array.isArray(value) ? String(value.at(-1)) : String(value);
+  return /^\d{1,9}$/.test(s) ? Number(s) : Number.NaN;
+}
+
+/** The last value of a repeated query parameter (hh.ru: the last one wins). */
+export function lastParam(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? String(value.at(-1)) : String(value);
+}
+
+export function paginate<T>(items: T[], page: number, perPage: number) {
+  return { found: items.length, pages: Math.max(1, Math.ceil(items.length / perPage)), page, per_page: perPage, items: items.slice(page * perPage, page * perPage + perPage) };
+}

@@ -1,0 +1,53 @@
+import { createRequire } from 'node:module';
+import PDFDocument from 'pdfkit';
+import type { Resume } from './model.js';
+import type { Renderer } from './render.js';
+
+// The font ships with the package (dejavu-fonts-ttf): Cyrillic renders without system fonts.
+const FONT = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
+const FONT_BOLD = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf');
+
+/** The lines of a downloaded resume: what the applicant shows an employer, hidden fields left out. */
+export function resumeLines(r: Resume, render: Renderer): { heading: string; lines: string[] } {
+  const hidden = new Set(r.hidden);
+  const heading = hidden.has('names_and_photo') ? `Соискатель скрыл ФИО (резюме ${r.id.slice(0, 8)})` : [r.lastName, r.firstName, r.middleName].filter(Boolean).join(' ');
+  const lines = [
+    r.title,
+    `${r.gender === 'male' ? 'Мужчина' : 'Женщина'}, ${render.age(r)} лет, ${r.area.name}`,
+    ...r.phones.map((p) => (hidden.has('phones') ? 'Телефон скрыт соискателем' : `${render.formatPhone(p)}${p.comment ? ` — ${p.comment}` : ''}`)),
+    ...(r.email === null ? [] : [hidden.has('email') ? 'Эл. почта скрыта соискателем' : r.email]),
+    ...(r.salary ? [`Желаемая зарплата: ${r.salary.amount.toLocaleString('ru-RU')} руб.`] : []),
+    'Опыт работы',
+    ...r.experience.map((e) => `${e.start.slice(0, 7)} — ${e.end ? e.end.slice(0, 7) : 'по настоящее время'}: ${e.position}${hidden.has('experience') ? '' : `, ${e.company}`}`),
+    ...(r.skills.length ? [`Ключевые навыки: ${r.skills.join(', ')}`] : []),
+  ];
+  return { heading, lines };
+}
+
+export function resumePdf(r: Resume, render: Renderer): Promise<Buffer> {
+  const { heading, lines } = resumeLines(r, render);
+  return new Promise((resolve, reject) => {
+    const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `${heading} — ${r.title}`, Author: 'hh.ru (симулятор)' } });
+    const chunks: Buffer[] = [];
+    doc.on('data', (c: Buffer) => chunks.push(c));
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+    doc.registerFont('body', FONT);
+    doc.registerFont('bold', FONT_BOLD);
+    doc.font('bold').fontSize(18).text(heading);
+    doc.moveDown(0.5);
+    for (const line of lines) {
+      if (line === 'Опыт работы') doc.moveDown(0.5).font('bold').fontSize(13).text(line).font('body').fontSize(11);
+      else doc.font('body').fontSize(11).text(line);
+    }
+    doc.end();
+  });
+}
+
+/** RTF with \uN escapes: Cyrillic survives any code page. */
+export function resumeRtf(r: Resume, render: Renderer): Buffer {
+  const { heading, lines } = resumeLines(r, render);
+  const esc = (s: string) => [...s].map((c) => (c.charCodeAt(0) < 128 ? c.replace(/[\\{}]/g, '\\$&') : `\\u${c.charCodeAt(0)}?`)).join('');
+  const body = [`{\\b\\fs32 ${esc(heading)}}\\par`, ...lines.map((l) => `${esc(l)}\\par`)].join('\n');
+  return Buffer.from(`{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Arial;}}\\f0\\fs22\n${body}\n}`, 'ascii');
+}
