@@ -20,5 +20,6 @@ export * from './breaker.js';
 export * from './runtime.js';
 export * from './launch.js';
 export * from './setup.js';
+export * from './reseal.js';
 export * from './nats/rpc.js';
 export * from './contracts.js';

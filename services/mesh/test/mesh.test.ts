@@ -70,3 +70,16 @@ t.test('the README configuration table is the one the schemas produce (npm run d
   const readme = await readFile(new URL('../../../../README.md', import.meta.url), 'utf8');
   t.ok(readme.includes(configTable()), 'README.md is up to date');
 });
+
+t.test('the re-seal command runs against a fresh installation and says whether older keys may go', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const setupRun = await spawnNode(setup, env.env).exited;
+  t.equal(setupRun.code, 0, 'setup first');
+  for (const args of [['--check'], []]) {
+    const job = spawnNode(new URL('../src/reseal.js', import.meta.url), { ...env.env, LOG_LEVEL: 'info' }, args);
+    const exit = await job.exited;
+    t.equal(exit.code, 0, `reseal ${args.join(' ')} succeeded`);
+    t.ok(job.lines.some((l) => /older keys may be dropped/.test(l)), 'reports that every sealed value uses the current key');
+  }
+});

@@ -7,10 +7,24 @@ export interface Migration {
   down?(db: Knex): Promise<void>;
 }
 
+/**
+ * Columns of one table that hold values sealed with the keyring (`Keyring.seal`). The table's
+ * owner declares them next to the migrations that create them, so that `reseal` (key rotation)
+ * finds every sealed value without knowing the services.
+ */
+export interface SealedColumns {
+  table: string;
+  /** The primary key's columns: rows are re-sealed in key order, each one compare-and-swapped. */
+  key: string[];
+  columns: string[];
+}
+
 /** The migrations of one owner (a service, or `common`); each owner keeps its own history table. */
 export interface MigrationSet {
   owner: string;
   migrations: Migration[];
+  /** Where this owner keeps sealed values (tokens); read by the re-seal command. */
+  sealed?: SealedColumns[];
 }
 
 function sourceOf(set: MigrationSet): Knex.MigrationSource<Migration> {
