@@ -26,6 +26,8 @@ COPY tsconfig.json ./
 COPY services services
 COPY gateway gateway
 COPY templates templates
+# The simulators come along: the services' tests reference them, and the compose demo runs them.
+COPY test test
 # The mesh references every service and the shared runtime: this builds exactly what runs.
 RUN npx tsc -b services/mesh \
   && npm prune --omit=dev --no-audit --no-fund \
@@ -39,6 +41,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/services services
 COPY --from=build /app/gateway gateway
 COPY --from=build /app/templates templates
+COPY --from=build /app/test test
 # The image's `node` user, by number so that Kubernetes can verify runAsNonRoot. Everything is
 # owned by root and nothing is written inside the image: the root filesystem can be read-only.
 USER 1000:1000
