@@ -6,24 +6,24 @@
  */
 import t from 'tap';
 import { ConfigError } from '@hhb24/common';
-import { type Doc, INFRASTRUCTURE_VARIABLES, SECRET_SAMPLES, buildFromEnv, catalogue, compareVariables, meshSchema, parseYaml, repoPath, run, seconds } from './deployment-facts.js';
+import { type Doc, INFRASTRUCTURE_VARIABLES, OPERATOR_SAMPLES, buildFromEnv, catalogue, compareVariables, meshSchema, parseYaml, repoPath, run, seconds } from './deployment-facts.js';
 
 const INFRASTRUCTURE = ['nats', 'postgres', 'redis'];
-const keys = SECRET_SAMPLES['TOKEN_ENCRYPTION_KEYS']!;
 
 function composeConfig(profiles: string[], env: Record<string, string | undefined>): Doc {
   const args = ['-f', repoPath('docker-compose.yml'), ...profiles.flatMap((p) => ['--profile', p]), 'config'];
   return parseYaml(run('docker-compose', args, env));
 }
 
-t.test('docker-compose config refuses to run without the token encryption keys', async (t) => {
-  const env = { ...process.env, TOKEN_ENCRYPTION_KEYS: undefined };
-  t.throws(() => composeConfig([], env), /set TOKEN_ENCRYPTION_KEYS/);
+t.test('docker-compose config refuses to run without what only the operator can give', async (t) => {
+  for (const name of Object.keys(OPERATOR_SAMPLES)) {
+    t.throws(() => composeConfig([], { ...process.env, ...OPERATOR_SAMPLES, [name]: undefined }), new RegExp(`set ${name}`), `without ${name}`);
+  }
 });
 
 for (const profiles of [[], ['demo']]) {
   t.test(`docker-compose config ${profiles.map((p) => `--profile ${p}`).join(' ') || 'without profiles'}: matches the code`, async (t) => {
-    const compose = composeConfig(profiles, { ...process.env, TOKEN_ENCRYPTION_KEYS: keys });
+    const compose = composeConfig(profiles, { ...process.env, ...OPERATOR_SAMPLES });
     const services = compose.services as Record<string, Doc>;
     const byDefault = Object.keys(services).filter((n) => !services[n].profiles);
     t.same(byDefault.sort(), [...catalogue.map((s) => s.name), 'setup', ...INFRASTRUCTURE].sort(), 'without a profile: the infrastructure, the setup job and every service');

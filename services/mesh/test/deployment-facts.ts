@@ -29,6 +29,15 @@ export const SECRET_SAMPLES: Record<string, string> = {
   DATABASE_URL: 'postgres://hhb24:sample@postgres:5432/hhb24',
   REDIS_URL: 'redis://redis:6379',
   TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+  HH_CLIENT_SECRET: 'sample-secret',
+};
+
+/** What an operator must give docker compose (its `${NAME:?…}` variables), as samples. */
+export const OPERATOR_SAMPLES: Record<string, string> = {
+  TOKEN_ENCRYPTION_KEYS: SECRET_SAMPLES['TOKEN_ENCRYPTION_KEYS']!,
+  HH_CLIENT_ID: 'sample-client-id',
+  HH_CLIENT_SECRET: SECRET_SAMPLES['HH_CLIENT_SECRET']!,
+  HH_USER_AGENT: 'hh-b24/0.1 (ops@example.com)',
 };
 
 export function secretVariables(schema: Schema): string[] {
