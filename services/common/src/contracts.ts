@@ -21,6 +21,17 @@ export const HH_STATE_NAMES: Record<HhState, string> = {
   discard: 'Отказ',
 };
 
+/**
+ * Our state for an hh.ru employer state id. hh.ru names the refusal `discard_by_employer` today
+ * (older ids: `discard`, `discard_after_interview`, `discard_to_other_vacancy`…): all of them are
+ * «Отказ». Unknown ids (hh.ru says not to hard-code the list) count as the closest stage we know:
+ * none, so null, and the caller keeps the entity where it is.
+ */
+export function toHhState(employerStateId: string): HhState | null {
+  if (employerStateId.startsWith('discard')) return 'discard';
+  return (HH_STATES as readonly string[]).includes(employerStateId) ? (employerStateId as HhState) : null;
+}
+
 export type EntityType = 'lead' | 'deal';
 
 /** Portal settings (the «Настройки» tab). Stage ids are the portal's own (`NEW`, `C3:PREPARATION`). */
