@@ -20,3 +20,8 @@ export * from './breaker.js';
 export * from './runtime.js';
 export * from './launch.js';
 export * from './setup.js';
+export * from './bitrix24/config.js';
+export * from './bitrix24/errors.js';
+export * from './bitrix24/portal-store.js';
+export * from './bitrix24/client.js';
+export { phpQuery } from './bitrix24/query.js';
