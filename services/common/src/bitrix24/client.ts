@@ -74,7 +74,7 @@ export class Bitrix24Client {
   private readonly limiter: RateLimiter;
   private readonly locks: RedisLock;
   private readonly limit: RateLimit;
-  /** The last `operating_reset_at` each portal and method reported: how long a 429 lasts. */
+  /** The last `operating_reset_at` each portal reported: when a method blocked by a 429 opens again. */
   private readonly operatingResetAt = new Map<string, number>();
 
   constructor(private readonly options: Bitrix24ClientOptions) {
@@ -113,7 +113,7 @@ export class Bitrix24Client {
    */
   async callAs<T = unknown>(memberId: string, accessToken: string, method: string, params: Params = {}, options: CallOptions = {}): Promise<T> {
     const portal = await this.portal(memberId, method);
-    return (await this.send(portal, accessToken, method, params, options)).result as T;
+    return (await this.send(memberId, method, params, options, async () => ({ portal, accessToken }))).result as T;
   }
 
   /**
@@ -182,20 +182,24 @@ export class Bitrix24Client {
   }
 
   private async callWithStoredTokens(memberId: string, method: string, params: Params, options: CallOptions): Promise<Answer> {
-    let portal = await this.portal(memberId, method);
+    // The portal row is read after the rate-limit wait, so a token refreshed meanwhile is used.
+    let used: PortalRecord | undefined;
+    const stored = async () => {
+      used = await this.portal(memberId, method);
+      return { portal: used, accessToken: used.accessToken };
+    };
     try {
-      return await this.send(portal, portal.accessToken, method, params, options);
+      return await this.send(memberId, method, params, options, stored);
     } catch (err) {
-      if (!(err instanceof Bitrix24Error) || (err.code !== 'b24_expired_token' && err.code !== 'b24_invalid_token')) throw err;
+      if (!(err instanceof Bitrix24Error) || !used || (err.code !== 'b24_expired_token' && err.code !== 'b24_invalid_token')) throw err;
       if (err.code === 'b24_invalid_token') {
         // Another process may have replaced the token (and the portal revoked the old one).
         const fresh = await this.portal(memberId, method);
-        if (fresh.accessToken === portal.accessToken) throw err;
-        portal = fresh;
+        if (fresh.accessToken === used.accessToken) throw err;
       } else {
-        portal = await this.refresh(portal);
+        await this.refresh(used);
       }
-      return this.send(portal, portal.accessToken, method, params, options);
+      return this.send(memberId, method, params, options, stored);
     }
   }
 
@@ -246,11 +250,11 @@ export class Bitrix24Client {
   }
 
   /** One HTTP request: the shared rate budget first, then the breaker around the request itself. */
-  private async send(portal: PortalRecord, accessToken: string, method: string, params: Params, options: CallOptions): Promise<Answer> {
-    const { memberId } = portal;
+  private async send(memberId: string, method: string, params: Params, options: CallOptions, credentials: () => Promise<{ portal: PortalRecord; accessToken: string }>): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
       const waited = await this.limiter.acquire(`b24:${memberId}`, this.limit, { maxWaitMs: options.maxWaitMs ?? 60_000 });
       if (waited > 0) this.options.metrics?.rateLimitWaits.inc({ limit: 'bitrix24' });
+      const { portal, accessToken } = await credentials();
       try {
         return await this.options.breakers.fire('bitrix24', memberId, () => this.request(portal, accessToken, method, params));
       } catch (err) {
@@ -288,18 +292,18 @@ export class Bitrix24Client {
       throw classifyBitrix24(res.status, {}, context);
     }
     const answer = body as Answer & { error?: unknown };
-    const resetKey = `${portal.memberId}\u0000${method}`;
     if (answer && typeof answer === 'object' && 'error' in answer) {
       const retryAfter = Number(res.headers.get('retry-after'));
-      const resetAt = this.operatingResetAt.get(resetKey);
-      const waitMs = retryAfter > 0 ? retryAfter * 1000 : resetAt ? Math.max(1000, resetAt * 1000 - Date.now()) : undefined;
+      const resetAt = this.operatingResetAt.get(portal.memberId);
+      // Without a hint yet, a minute: the operating-time window is counted in one-minute buckets.
+      const waitMs = retryAfter > 0 ? retryAfter * 1000 : resetAt ? Math.max(1000, resetAt * 1000 - Date.now()) : 60_000;
       throw classifyBitrix24(res.status, body, { ...context, waitMs });
     }
     if (!res.ok || !answer || typeof answer !== 'object' || !('result' in answer)) throw classifyBitrix24(res.status, {}, context);
     const reset = answer.time?.operating_reset_at;
     if (typeof reset === 'number') {
-      this.operatingResetAt.delete(resetKey);
-      this.operatingResetAt.set(resetKey, reset);
+      this.operatingResetAt.delete(portal.memberId);
+      this.operatingResetAt.set(portal.memberId, reset);
       if (this.operatingResetAt.size > 10_000) this.operatingResetAt.delete(this.operatingResetAt.keys().next().value!);
     }
     return answer;
