@@ -56,8 +56,9 @@ t.test('a token expiring under load is refreshed once, whichever replica sees it
   t.ok(expiries.every((n) => n >= 1), `tokens were live when they expired (${expiries})`);
   const refreshes = h.running.sim.requests().filter((r) => r.kind === 'oauth');
   t.same(refreshes.map((r) => r.status), [200, 200], 'one refresh per expiry, none refused as a reused refresh token');
-  const expired = h.running.sim.requests(memberId).filter((r) => r.error === 'expired_token').length;
-  t.ok(expired >= 20, `both replicas met the expired token at once (${expired} expired_token answers)`);
+  // Calls that met the expired token before the refresh went out all wanted to refresh it.
+  const racing = h.running.sim.requests(memberId).filter((r) => r.error === 'expired_token' && r.at <= refreshes[0]!.at).length;
+  t.ok(racing >= 2, `several calls met the expired token at the same moment (${racing}), yet one refresh`);
   const after = (await h.client.store.get(memberId))!;
   t.equal(after.version, before.version + 2, 'two compare-and-swap writes');
   t.equal(after.status, 'installed');

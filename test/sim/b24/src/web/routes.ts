@@ -454,7 +454,7 @@ ${rules.length ? '' : html`<div class="muted">Роботов нет</div>`}</div
 ${props}<button class="btn" data-testid="add-robot">Добавить на стадию</button></form>
 <form method="post" action="${base}crm/${type}/automation/run" data-testid="run-robot-form" style="margin-top:10px"><input type="hidden" name="clientId" value="${r.clientId}"><input type="hidden" name="code" value="${r.code}">
 <label>${ENTITY_NAMES[type].one} №</label> <select name="entityId" data-testid="run-robot-entity">${entityIds.map((id) => html`<option value="${id}">${id}</option>`)}</select>
-${Object.keys(r.properties).map((k) => html`<input type="hidden" name="prop_${k}" value="">`)}<button class="btn secondary" data-testid="run-robot" ${entityIds.length ? '' : raw('disabled')}>Запустить сейчас</button></form></div>`;
+<button class="btn secondary" data-testid="run-robot" ${entityIds.length ? '' : raw('disabled')}>Запустить сейчас</button></form></div>`;
     });
     const runs = portal.robotRuns
       .filter((r) => r.entityType === type)
@@ -497,8 +497,7 @@ ${pipelines}<div class="robots-board" data-testid="robots-board">${columns}</div
     const type = entityTypeOf(req.params['type']);
     if (!type) return reply.callNotFound();
     const f = form(req);
-    const props = Object.fromEntries(Object.entries(propsOf(f)).filter(([, v]) => v !== ''));
-    sim.runRobot(portal.memberId, { entityType: type, entityId: Number(f['entityId']), code: f['code'] ?? '', clientId: f['clientId'], properties: props });
+    sim.runRobot(portal.memberId, { entityType: type, entityId: Number(f['entityId']), code: f['code'] ?? '', clientId: f['clientId'] });
     return reply.redirect(`${sim.portalBase(portal)}crm/${type}/automation/`, 303);
   }));
 }
