@@ -1,8 +1,7 @@
-import { type ConfigOf, baseSchema, bitrix24Schema, port } from '@hhb24/common';
+import { type ConfigOf, baseSchema, port } from '@hhb24/common';
 
 export const schema = {
   ...baseSchema,
-  ...bitrix24Schema,
   GATEWAY_PORT: port({ default: 3000, description: 'gateway: port of its HTTP server (the public ingress).' }),
 };
 

@@ -121,6 +121,9 @@ t.test('the shared budget: a call that would wait past maxWaitMs throws RateLimi
   t.match(await generous.call(other.memberId, 'profile'), { ID: '1' }, 'after a 503 the client waits a drain step and succeeds');
   const statuses = h.running.sim.requests(other.memberId).slice(-2).map((r) => r.status);
   t.same(statuses, [503, 200]);
+  await Promise.all(Array.from({ length: 10 }, () => fetch(`${o.clientEndpoint}profile.json?auth=${o.accessToken}`)));
+  const hurried = await codeOf(generous.call(other.memberId, 'profile', {}, { maxWaitMs: 100 }));
+  t.match(hurried, { code: 'b24_rate_limited', wait: true, retryAfterMs: 500 }, 'a caller that cannot wait gets the 503 as a wait, with the drain step');
 
   h.running.sim.injectFault(memberId, { kind: 'operation_time_limit', methods: ['crm.lead.list'], forMs: 60_000 });
   await new Promise((r) => setTimeout(r, 1100));

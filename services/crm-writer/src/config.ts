@@ -1,8 +1,7 @@
-import { type ConfigOf, baseSchema, bitrix24Schema, port } from '@hhb24/common';
+import { type ConfigOf, baseSchema, port } from '@hhb24/common';
 
 export const schema = {
   ...baseSchema,
-  ...bitrix24Schema,
   CRM_WRITER_PORT: port({ default: 3020, description: 'crm-writer: port of its HTTP server (health and metrics only).' }),
 };
 

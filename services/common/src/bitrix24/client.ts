@@ -258,14 +258,31 @@ export class Bitrix24Client {
       try {
         return await this.options.breakers.fire('bitrix24', memberId, () => this.request(portal, accessToken, method, params));
       } catch (err) {
-        // The portal's bucket was fuller than ours (another client of the same portal): wait one drain step and send again.
+        // The portal's bucket was fuller than ours (another client of the same portal): wait a few
+        // drain steps and send again, unless the caller cannot wait that long.
         if (err instanceof Bitrix24Error && err.code === 'b24_rate_limited' && attempt < LIMIT_RETRIES) {
-          await new Promise((r) => setTimeout(r, Math.ceil(1000 / this.limit.ratePerSec) * (attempt + 1)));
-          continue;
+          const delay = (err.retryAfterMs ?? 1000) * (attempt + 1);
+          if (options.maxWaitMs === undefined || delay <= options.maxWaitMs) {
+            await new Promise((r) => setTimeout(r, delay));
+            continue;
+          }
         }
         throw err;
       }
     }
+  }
+
+  /** How long the portal asks us to wait after a 503 or 429: its Retry-After, or what its limits imply. */
+  private waitAfter(memberId: string, error: string, res: Response): number {
+    const retryAfter = Number(res.headers.get('retry-after'));
+    if (retryAfter > 0) return retryAfter * 1000;
+    if (error === 'OPERATION_TIME_LIMIT') {
+      const resetAt = this.operatingResetAt.get(memberId);
+      // Without a hint yet, a minute: the operating-time window is counted in one-minute buckets.
+      return resetAt ? Math.max(1000, resetAt * 1000 - Date.now()) : 60_000;
+    }
+    // The leaky bucket drains one request per 1/rate seconds.
+    return Math.ceil(1000 / this.limit.ratePerSec);
   }
 
   private async request(portal: PortalRecord, accessToken: string, method: string, params: Params): Promise<Answer> {
@@ -293,11 +310,7 @@ export class Bitrix24Client {
     }
     const answer = body as Answer & { error?: unknown };
     if (answer && typeof answer === 'object' && 'error' in answer) {
-      const retryAfter = Number(res.headers.get('retry-after'));
-      const resetAt = this.operatingResetAt.get(portal.memberId);
-      // Without a hint yet, a minute: the operating-time window is counted in one-minute buckets.
-      const waitMs = retryAfter > 0 ? retryAfter * 1000 : resetAt ? Math.max(1000, resetAt * 1000 - Date.now()) : 60_000;
-      throw classifyBitrix24(res.status, body, { ...context, waitMs });
+      throw classifyBitrix24(res.status, body, { ...context, waitMs: this.waitAfter(portal.memberId, String(answer.error), res) });
     }
     if (!res.ok || !answer || typeof answer !== 'object' || !('result' in answer)) throw classifyBitrix24(res.status, {}, context);
     const reset = answer.time?.operating_reset_at;

@@ -360,14 +360,14 @@ export function updateEntity(sim: B24Sim, portal: Portal, type: EntityType, idRa
   return entity;
 }
 
-export function fileUrls(portal: Portal, type: EntityType, entityId: number, field: string, fileId: number, authToken: string | null): { id: number; showUrl: string; downloadUrl: string } {
+function fileUrls(type: EntityType, entityId: number, field: string, fileId: number, authToken: string | null): { id: number; showUrl: string; downloadUrl: string } {
   const showUrl = `/bitrix/components/bitrix/crm.${type}.show/show_file.php?ownerId=${entityId}&fieldName=${field}&dynamic=Y&fileId=${fileId}`;
   return { id: fileId, showUrl, downloadUrl: authToken ? `${showUrl}&auth=${authToken}` : showUrl };
 }
 
-function ufOut(portal: Portal, entity: Entity, uf: UserField, authToken: string | null): unknown {
+function ufOut(entity: Entity, uf: UserField, authToken: string | null): unknown {
   const v = entity.uf[uf.FIELD_NAME];
-  const one = (x: unknown) => (uf.USER_TYPE_ID === 'file' ? fileUrls(portal, entity.type, entity.id, uf.FIELD_NAME, Number(x), authToken) : uf.USER_TYPE_ID === 'boolean' ? (x ? '1' : '0') : x);
+  const one = (x: unknown) => (uf.USER_TYPE_ID === 'file' ? fileUrls(entity.type, entity.id, uf.FIELD_NAME, Number(x), authToken) : uf.USER_TYPE_ID === 'boolean' ? (x ? '1' : '0') : x);
   if (uf.MULTIPLE === 'Y') return Array.isArray(v) ? v.map(one) : [];
   return isEmpty(v) ? null : one(v);
 }
@@ -385,7 +385,7 @@ function fieldOut(portal: Portal, key: string, v: unknown): unknown {
  * An entity as crm.*.get returns it (every field, UFs, multi-fields when present) or, with
  * `select`, as crm.*.list does (`*` standard fields, `UF_*` user fields, multi-fields by name).
  */
-export function entityRow(_sim: B24Sim, portal: Portal, entity: Entity, authToken: string | null, select?: string[]): Record<string, unknown> {
+export function entityRow(portal: Portal, entity: Entity, authToken: string | null, select?: string[]): Record<string, unknown> {
   const defs = FIELDS[entity.type];
   const ufs = portal.userFields.filter((f) => f.ENTITY_ID === ufEntityId(entity.type));
   const wanted = select?.map((s) => s.toUpperCase());
@@ -408,7 +408,7 @@ export function entityRow(_sim: B24Sim, portal: Portal, entity: Entity, authToke
   }
   for (const uf of ufs) {
     if (!want(uf.FIELD_NAME)) continue;
-    const v = ufOut(portal, entity, uf, authToken);
+    const v = ufOut(entity, uf, authToken);
     // Bitrix leaves an empty single file field out of the answer.
     if (v === null && uf.USER_TYPE_ID === 'file' && uf.MULTIPLE === 'N') continue;
     row[uf.FIELD_NAME] = v;

@@ -10,7 +10,6 @@ import {
   type AppSpec,
   type AutomationRule,
   type Delivery,
-  ENTITY_TYPE_ID,
   type Entity,
   type EntityType,
   type Fault,
@@ -126,6 +125,12 @@ export class B24Sim {
   // ---- apps -------------------------------------------------------------------------------
 
   registerApp(spec: Partial<AppSpec> & { clientId: string; clientSecret: string }): AppSpec {
+    if (typeof spec.clientId !== 'string' || !/^[\w.-]{1,64}$/.test(spec.clientId)) throw new Error('clientId must be 1-64 letters, digits, _ . -');
+    if (typeof spec.clientSecret !== 'string' || spec.clientSecret === '') throw new Error('clientSecret is required');
+    for (const key of ['handlerUrl', 'installUrl', 'installEventUrl'] as const) {
+      const v = spec[key];
+      if (v !== undefined && v !== '' && !/^https?:\/\/[^\s]+$/.test(String(v))) throw new Error(`${key} must be an http(s) URL`);
+    }
     const app: AppSpec = {
       code: spec.clientId,
       name: spec.clientId,
@@ -143,8 +148,7 @@ export class B24Sim {
 
   updateApp(clientId: string, patch: Partial<Omit<AppSpec, 'clientId'>>): AppSpec {
     const app = this.app(clientId);
-    Object.assign(app, patch);
-    return app;
+    return this.registerApp({ ...app, ...patch, clientId });
   }
 
   app(clientId: string): AppSpec {
@@ -407,10 +411,6 @@ export class B24Sim {
     portal.installs.delete(clientId);
   }
 
-  installOf(portal: Portal, clientId: string): Install | undefined {
-    return portal.installs.get(clientId);
-  }
-
   // ---- outbound: install callback, events, robots -----------------------------------------
 
   /**
@@ -420,6 +420,7 @@ export class B24Sim {
   deliver(portal: Portal, kind: Delivery['kind'], name: string, url: string, body: Record<string, unknown>, onDone?: (d: Delivery) => void): Delivery {
     const delivery: Delivery = { id: ++this.seq, at: Date.now(), memberId: portal.memberId, kind, name, url, body, status: null };
     this.deliveryLog.push(delivery);
+    if (this.deliveryLog.length > 200_000) this.deliveryLog.splice(0, 50_000);
     const p = (async () => {
       try {
         const res = await fetch(url, {
@@ -629,20 +630,16 @@ export class B24Sim {
   /** A user moves the entity to another stage (the card's stage bar): events go out, robots run. */
   moveStage(ref: string, entityType: EntityType, id: number, stage: string, options: { userId?: number } = {}): RobotRun[] {
     const portal = this.portal(ref);
-    const before = this.robotRunCount(portal);
+    const before = portal.robotRuns.length;
     updateEntity(this, portal, entityType, id, { [stageFieldOf(entityType)]: stage }, { userId: options.userId ?? 1, checkRequired: false });
     return portal.robotRuns.slice(before);
-  }
-
-  private robotRunCount(portal: Portal): number {
-    return portal.robotRuns.length;
   }
 
   /** Creates a lead or deal as a user would in the portal (no REST limits, same rules and events). */
   createEntity(ref: string, entityType: EntityType, fields: Record<string, unknown>, options: { userId?: number } = {}): Record<string, unknown> {
     const portal = this.portal(ref);
     const entity = createEntity(this, portal, entityType, fields, { userId: options.userId ?? 1, checkRequired: false });
-    return entityRow(this, portal, entity, null);
+    return entityRow(portal, entity, null);
   }
 
   /** The action object at a path of an activity's layout (e.g. footer.buttons.open.action), if any. */
@@ -686,13 +683,13 @@ export class B24Sim {
 
   entities(ref: string, entityType: EntityType): Record<string, unknown>[] {
     const portal = this.portal(ref);
-    return [...(entityType === 'lead' ? portal.leads : portal.deals).values()].map((e) => entityRow(this, portal, e, null));
+    return [...(entityType === 'lead' ? portal.leads : portal.deals).values()].map((e) => entityRow(portal, e, null));
   }
 
   entity(ref: string, entityType: EntityType, id: number): Record<string, unknown> | undefined {
     const portal = this.portal(ref);
     const e = (entityType === 'lead' ? portal.leads : portal.deals).get(id);
-    return e && entityRow(this, portal, e, null);
+    return e && entityRow(portal, e, null);
   }
 
   userFields(ref: string, entityType?: EntityType): Portal['userFields'] {
@@ -753,9 +750,5 @@ export class B24Sim {
     // Long runs (the benchmark) would otherwise grow without bound.
     if (this.requestLog.length > 500_000) this.requestLog.splice(0, 100_000);
     return full;
-  }
-
-  entityTypeId(type: EntityType): number {
-    return ENTITY_TYPE_ID[type];
   }
 }

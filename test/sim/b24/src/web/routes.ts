@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { entityRow, fieldsDescription, stageFieldOf, stagesOf, store } from '../crm.js';
-import type { EntityType, Portal, User } from '../model.js';
+import { ENTITY_TYPE_ID, type EntityType, type Portal, type User } from '../model.js';
 import { parsePhpQuery } from '../php-form.js';
 import type { B24Sim } from '../sim.js';
 import { frameConfig, frameHtml } from './frames.js';
@@ -324,7 +324,7 @@ ${entities.length === 0 ? html`<p class="muted">Пока пусто</p>` : ''}`;
       const config = frameConfig(sim, portal, appSpec, user, { placement: placementCode, placementOptions: { ID: String(entity.id) }, url: placement.handler });
       content = frameHtml(config, { height: 560, testId: 'placement-iframe' });
     } else {
-      const row = entityRow(sim, portal, entity, null);
+      const row = entityRow(portal, entity, null);
       const described = fieldsDescription(portal, type) as Record<string, { title?: string; formLabel?: string }>;
       const show = (key: string, value: unknown): Raw => {
         if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return html`<span class="muted">—</span>`;
@@ -349,7 +349,7 @@ ${entities.length === 0 ? html`<p class="muted">Пока пусто</p>` : ''}`;
       );
       const timelineItems = [
         ...[...portal.activities.values()]
-          .filter((a) => a.ownerTypeId === sim.entityTypeId(type) && a.ownerId === entity.id)
+          .filter((a) => a.ownerTypeId === ENTITY_TYPE_ID[type] && a.ownerId === entity.id)
           .map((a) => ({ at: a.createdAt, html: renderActivity(portal, a, base, cardUrl) })),
         ...portal.comments
           .filter((c) => c.entityType === type && c.entityId === entity.id)

@@ -49,7 +49,7 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
     },
     [`${p}.get`]: {
       scope: 'crm',
-      handler: (ctx, params) => entityRow(ctx.sim, ctx.portal, find(ctx, param(params, 'id')), ctx.token.accessToken),
+      handler: (ctx, params) => entityRow(ctx.portal, find(ctx, param(params, 'id')), ctx.token.accessToken),
     },
     [`${p}.delete`]: {
       scope: 'crm',
@@ -67,7 +67,7 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
         const rawSelect = param(params, 'select');
         const select = Array.isArray(rawSelect) ? rawSelect.map(String) : rawSelect && typeof rawSelect === 'object' ? Object.values(rawSelect).map(String) : ['*'];
         const rows = orderEntities(ctx.portal, filterEntities(ctx.portal, [...store(ctx.portal, type).values()], param(params, 'filter')), param(params, 'order'));
-        return page(rows, param(params, 'start'), (e) => entityRow(ctx.sim, ctx.portal, e, ctx.token.accessToken, select.length ? select : ['*']));
+        return page(rows, param(params, 'start'), (e) => entityRow(ctx.portal, e, ctx.token.accessToken, select.length ? select : ['*']));
       },
     },
     [`${p}.fields`]: { scope: 'crm', handler: (ctx) => fieldsDescription(ctx.portal, type) },
