@@ -59,7 +59,6 @@ export function buildServer(sim: B24Sim): FastifyInstance {
       const r = await restHandler(req);
       // Apps call REST from their iframes (BX24.callMethod), so the portal allows any origin.
       reply.header('access-control-allow-origin', '*');
-      for (const [k, v] of Object.entries(r.headers ?? {})) reply.header(k, v);
       return reply
         .code(r.status)
         .header('content-type', r.contentType ?? 'application/json; charset=utf-8')

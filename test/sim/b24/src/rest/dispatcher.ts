@@ -23,7 +23,6 @@ export interface RestResponse {
   status: number;
   body: unknown;
   contentType?: string;
-  headers?: Record<string, string>;
 }
 
 const BATCH_MAX = 50;
