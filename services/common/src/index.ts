@@ -23,3 +23,8 @@ export * from './setup.js';
 export * from './reseal.js';
 export * from './nats/rpc.js';
 export * from './contracts.js';
+export * from './bitrix24/config.js';
+export * from './bitrix24/errors.js';
+export * from './bitrix24/portal-store.js';
+export * from './bitrix24/client.js';
+export { phpQuery } from './bitrix24/query.js';

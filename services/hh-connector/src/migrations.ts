@@ -3,6 +3,7 @@ import type { MigrationSet } from '@hhb24/common';
 /** Tables owned by hh-connector (see docs/architecture.md). */
 export const migrations: MigrationSet = {
   owner: 'hh-connector',
+  sealed: [{ table: 'hh_accounts', key: ['id'], columns: ['access_token', 'refresh_token'] }],
   migrations: [
     {
       name: '20261201_01_hh_accounts',

@@ -1,8 +1,12 @@
 import type { MigrationSet } from './migrations.js';
 
-/** Tables of the shared runtime: the transactional outbox, the consumer inbox and the dead letters. */
+/**
+ * Tables of the shared runtime: the transactional outbox, the consumer inbox, the dead letters,
+ * and the Bitrix24 portals every service that calls Bitrix24 reads its tokens from.
+ */
 export const commonMigrations: MigrationSet = {
   owner: 'common',
+  sealed: [{ table: 'b24_portals', key: ['member_id'], columns: ['access_token_sealed', 'refresh_token_sealed'] }],
   migrations: [
     {
       name: '20261127_01_outbox_inbox_dead_letters',
@@ -58,6 +62,34 @@ export const commonMigrations: MigrationSet = {
         await db.schema.dropTable('dead_letters');
         await db.schema.dropTable('inbox');
         await db.schema.dropTable('outbox');
+      },
+    },
+    {
+      name: '20261128_01_b24_portals',
+      async up(db) {
+        await db.schema.createTable('b24_portals', (t) => {
+          t.text('member_id').primary();
+          t.text('domain').notNullable();
+          // Where the portal and its OAuth server are, as recorded at install; calls never go
+          // to an address taken from a later request.
+          t.text('client_endpoint').notNullable();
+          t.text('server_endpoint').notNullable();
+          t.text('access_token_sealed').notNullable();
+          t.text('refresh_token_sealed').notNullable();
+          t.timestamp('expires_at', { useTz: true }).notNullable();
+          // Compare-and-swap for token refreshes: a write names the version it read.
+          t.bigInteger('version').notNullable().defaultTo(1);
+          t.text('application_token_hash').notNullable();
+          t.text('scope').notNullable().defaultTo('');
+          t.text('language').notNullable().defaultTo('ru');
+          t.text('status').notNullable().defaultTo('installed');
+          t.integer('user_id');
+          t.timestamp('installed_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('b24_portals');
       },
     },
   ],

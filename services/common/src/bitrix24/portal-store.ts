@@ -1,0 +1,173 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import { ValidationError } from '../errors.js';
+import type { Keyring } from '../secrets.js';
+
+/**
+ * The portals that installed the app (table `b24_portals`, owned by common): where each portal
+ * lives, as stored at install (never taken from a later request), its tokens sealed with the
+ * keyring, and a hash of its application_token to check incoming calls against. `version`
+ * makes token writes compare-and-swap: a refresh only lands on the row it read.
+ */
+export type PortalStatus = 'installed' | 'reinstall_required' | 'uninstalled';
+
+export interface PortalRecord {
+  memberId: string;
+  domain: string;
+  clientEndpoint: string;
+  serverEndpoint: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  version: number;
+  scope: string[];
+  language: string;
+  status: PortalStatus;
+  userId: number | null;
+}
+
+export interface InstallInput {
+  memberId: string;
+  domain: string;
+  clientEndpoint: string;
+  serverEndpoint: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds the access token lives (AUTH_EXPIRES / expires_in). */
+  expiresIn: number;
+  applicationToken: string;
+  /** Comma- or space-separated, as Bitrix sends it. */
+  scope?: string;
+  language?: string;
+  userId?: number;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  clientEndpoint?: string;
+  serverEndpoint?: string;
+  scope?: string[];
+}
+
+const TABLE = 'b24_portals';
+const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const TOKEN = /^[\x21-\x7e]{1,512}$/;
+
+const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+function endpoint(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValidationError(`${name} is not a URL`, { field: name });
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash || !url.pathname.endsWith('/rest/')) {
+    throw new ValidationError(`${name} must be an http(s) URL ending in /rest/`, { field: name });
+  }
+  return url.toString();
+}
+
+interface Row {
+  member_id: string;
+  domain: string;
+  client_endpoint: string;
+  server_endpoint: string;
+  access_token_sealed: string;
+  refresh_token_sealed: string;
+  expires_at: Date;
+  version: string | number;
+  scope: string;
+  language: string;
+  status: PortalStatus;
+  user_id: number | null;
+}
+
+export class Bitrix24PortalStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly keyring: Keyring,
+  ) {}
+
+  /** Records an install (first or repeated): tokens, address and application_token replace what was there. */
+  async upsertFromInstall(input: InstallInput): Promise<PortalRecord> {
+    if (!MEMBER_ID.test(input.memberId)) throw new ValidationError('member_id is malformed', { field: 'member_id' });
+    for (const [name, value] of [['access_token', input.accessToken], ['refresh_token', input.refreshToken], ['application_token', input.applicationToken]] as const) {
+      if (!TOKEN.test(value)) throw new ValidationError(`${name} is missing or malformed`, { field: name });
+    }
+    if (!Number.isFinite(input.expiresIn) || input.expiresIn <= 0) throw new ValidationError('expires_in must be a positive number of seconds', { field: 'expires_in' });
+    const row = {
+      member_id: input.memberId,
+      domain: input.domain.slice(0, 255),
+      client_endpoint: endpoint('client_endpoint', input.clientEndpoint),
+      server_endpoint: endpoint('server_endpoint', input.serverEndpoint),
+      access_token_sealed: this.keyring.seal(input.accessToken),
+      refresh_token_sealed: this.keyring.seal(input.refreshToken),
+      expires_at: new Date(Date.now() + input.expiresIn * 1000),
+      application_token_hash: hash(input.applicationToken).toString('hex'),
+      scope: (input.scope ?? '').split(/[\s,]+/).filter(Boolean).join(','),
+      language: (input.language ?? 'ru').slice(0, 8),
+      status: 'installed' as PortalStatus,
+      user_id: input.userId ?? null,
+      updated_at: this.db.fn.now(),
+    };
+    const [saved] = (await this.db(TABLE)
+      .insert({ ...row, version: 1, installed_at: this.db.fn.now() })
+      .onConflict('member_id')
+      .merge({ ...row, version: this.db.raw('?? + 1', [`${TABLE}.version`]) })
+      .returning('*')) as Row[];
+    return this.toRecord(saved!);
+  }
+
+  async get(memberId: string): Promise<PortalRecord | null> {
+    const row = (await this.db(TABLE).where({ member_id: memberId }).first()) as Row | undefined;
+    return row ? this.toRecord(row) : null;
+  }
+
+  /** Compares the application_token of an incoming call with the stored one, in constant time. */
+  async verifyApplicationToken(memberId: string, token: string): Promise<boolean> {
+    if (!MEMBER_ID.test(memberId) || typeof token !== 'string' || token === '') return false;
+    const row = (await this.db(TABLE).where({ member_id: memberId }).whereNot({ status: 'uninstalled' }).first('application_token_hash')) as { application_token_hash: string } | undefined;
+    const given = hash(token);
+    // Without a row, compare against a dummy so that "unknown portal" takes as long as "wrong token".
+    const stored = row ? Buffer.from(row.application_token_hash, 'hex') : Buffer.alloc(given.length);
+    return timingSafeEqual(stored, given) && row !== undefined;
+  }
+
+  /** Stores refreshed tokens only if nobody changed the row since `expectedVersion` was read. */
+  async swapTokens(memberId: string, expectedVersion: number, tokens: TokenPair): Promise<PortalRecord | null> {
+    const patch: Record<string, unknown> = {
+      access_token_sealed: this.keyring.seal(tokens.accessToken),
+      refresh_token_sealed: this.keyring.seal(tokens.refreshToken),
+      expires_at: tokens.expiresAt,
+      version: expectedVersion + 1,
+      updated_at: this.db.fn.now(),
+    };
+    if (tokens.scope) patch['scope'] = tokens.scope.join(',');
+    const [row] = (await this.db(TABLE).where({ member_id: memberId, version: expectedVersion }).update(patch).returning('*')) as Row[];
+    return row ? this.toRecord(row) : null;
+  }
+
+  async setStatus(memberId: string, status: PortalStatus): Promise<void> {
+    await this.db(TABLE).where({ member_id: memberId }).update({ status, updated_at: this.db.fn.now() });
+  }
+
+  private toRecord(row: Row): PortalRecord {
+    return {
+      memberId: row.member_id,
+      domain: row.domain,
+      clientEndpoint: row.client_endpoint,
+      serverEndpoint: row.server_endpoint,
+      accessToken: this.keyring.open(row.access_token_sealed),
+      refreshToken: this.keyring.open(row.refresh_token_sealed),
+      expiresAt: new Date(row.expires_at),
+      version: Number(row.version),
+      scope: row.scope ? row.scope.split(',') : [],
+      language: row.language,
+      status: row.status,
+      userId: row.user_id,
+    };
+  }
+}
