@@ -171,15 +171,37 @@ export interface ImportProgress {
   finishedAt: string | null;
 }
 
+/** One of the applicant's responses in this portal (the same person, X2), for the card tab and «Другие отклики». */
+export interface OtherResponse {
+  negotiationId: string;
+  vacancyName: string;
+  stateName: string;
+  createdAt: string;
+  kind: 'response' | 'invitation';
+  /** The lead or deal, once crm-writer created it. */
+  entity: { type: EntityType; id: number } | null;
+}
+
+/** What the card tab of a lead or deal shows. */
+export interface CardView {
+  snapshot: NegotiationSnapshot;
+  /** hh states the negotiation went through, oldest first. */
+  history: Array<{ stateId: string; stateName: string; at: string }>;
+  others: OtherResponse[];
+  pdfAvailable: boolean;
+}
+
 export const rpc = {
-  /** gateway → hh-connector: tokens from the OAuth callback; reads /me, subscribes webhooks. */
-  hhConnect: defineRpc<{ memberId: string; userId: number; tokens: { accessToken: string; refreshToken: string; expiresIn: number } }, HhAccountView>('hh.rpc.connect'),
+  /** gateway → hh-connector: the code from the OAuth callback (state already checked); exchanges it, reads /me, subscribes webhooks. */
+  hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('hh.rpc.connect'),
   hhAccount: defineRpc<{ memberId: string }, HhAccountView>('hh.rpc.account'),
   /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
   hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('hh.rpc.disconnect'),
   hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('hh.rpc.import-progress'),
   /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */
   hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('hh.rpc.new-responses'),
+  /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
+  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('hh.rpc.card'),
   hhPdf: defineRpc<{ memberId: string; negotiationId: string }, { filename: string; contentBase64: string } | null>('hh.rpc.pdf'),
   settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('settings.rpc.get'),
 };

@@ -28,3 +28,4 @@ export * from './bitrix24/errors.js';
 export * from './bitrix24/portal-store.js';
 export * from './bitrix24/client.js';
 export { phpQuery } from './bitrix24/query.js';
+export * from './public-config.js';

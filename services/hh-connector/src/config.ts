@@ -1,16 +1,10 @@
-import { type ConfigOf, baseSchema, integer, oneOf, port, string, url } from '@hhb24/common';
+import { type ConfigOf, baseSchema, hhOAuthSchema, integer, oneOf, port, string, url } from '@hhb24/common';
 
 /** How hh-connector reaches hh.ru (or the simulator: point both URLs at it). */
 export const hhSchema = {
+  ...hhOAuthSchema,
   HH_API_URL: url({ protocols: ['https', 'http'], default: 'https://api.hh.ru', description: 'hh.ru API base URL (the simulator in tests and the demo).' }),
-  HH_OAUTH_URL: url({ protocols: ['https', 'http'], default: 'https://hh.ru', description: 'hh.ru site base URL: where people log in (/oauth/authorize).' }),
-  HH_CLIENT_ID: string({ default: 'hh-b24-dev', productionRequired: true, description: 'Client ID of the app registered at dev.hh.ru (the default is the simulator’s app).' }),
   HH_CLIENT_SECRET: string({ default: 'hh-b24-dev-secret', productionRequired: true, secret: true, description: 'Client secret of the app registered at dev.hh.ru.' }),
-  HH_REDIRECT_URI: url({
-    protocols: ['https', 'http'],
-    default: 'http://127.0.0.1:3000/hh/oauth/callback',
-    description: 'The OAuth callback saved in the app settings at dev.hh.ru (the gateway’s /hh/oauth/callback).',
-  }),
   HH_USER_AGENT: string({
     default: 'hh-b24/0.1 (admin@hh-b24.example)',
     productionRequired: true,
