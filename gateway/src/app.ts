@@ -1,12 +1,45 @@
-import { type Launchable, type Logger, createService } from '@hhb24/common';
+import { Bitrix24Client, type Launchable, type Logger, createService } from '@hhb24/common';
+import { registerB24Routes } from './b24-routes.js';
 import type { Config } from './config.js';
+import { registerHhLogin } from './hh-login.js';
+import { InstallVerifier } from './install.js';
+import { Installer } from './install-steps.js';
 import { migrations } from './migrations.js';
+import { Pages } from './pages.js';
+import { PortalAuth } from './portal-auth.js';
+import { SessionSigner } from './session.js';
+import { registerStaticAssets } from './static-assets.js';
+import { registerUiRoutes } from './ui-routes.js';
+import { addUnsubscribeConsumer } from './uninstall.js';
 
 export { schema, type Config } from './config.js';
+export { SESSION_FIELD, SESSION_HEADER } from './ui-routes.js';
+export { parsePhpForm } from './php-form.js';
+
+/**
+ * The path prefixes the outside world reaches (the public Ingress routes exactly these; health
+ * and metrics stay inside the cluster): Bitrix24's POSTs, the pages' own requests, the hh.ru login
+ * and webhooks, and the pages' static files.
+ */
+export const PUBLIC_PATH_PREFIXES = ['/b24/', '/ui/', '/hh/', '/static/'] as const;
 
 /** Builds gateway: the only HTTP ingress: Bitrix24 install, pages, placements, robots and events; hh.ru OAuth callback and webhooks. */
 export function buildGateway(config: Config, options: { log?: Logger } = {}): Launchable {
   const { app, runtime } = createService({ name: 'gateway', config, migrations, log: options.log });
   runtime.useOutboxRelay();
+  addUnsubscribeConsumer(runtime);
+
+  let b24: Bitrix24Client | undefined;
+  const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));
+  const signer = new SessionSigner(config.SESSION_SIGNING_KEY);
+  const pages = new Pages(runtime, config, signer);
+  const installer = new Installer(() => runtime.db, client, config.PUBLIC_URL, runtime.log);
+
+  // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  registerStaticAssets(app);
+  registerB24Routes(app, { runtime, config, auth: new PortalAuth(client, runtime.log), verifier: new InstallVerifier(config, client, runtime.log), installer, pages });
+  registerUiRoutes(app, { runtime, config, signer, pages, installer, client });
+  app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages }));
   return { app, runtime, port: config.GATEWAY_PORT };
 }

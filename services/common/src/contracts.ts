@@ -144,6 +144,48 @@ export interface PortalSettingsSaved {
   settings: PortalSettings;
 }
 
+/** portal.app.uninstalled: the portal removed the app; `clean` when it asked to erase the app's data. */
+export interface PortalUninstalled {
+  memberId: string;
+  clean: boolean;
+  at: string;
+}
+
+/** portal.robot.invoked: a robot of ours ran on a lead or deal (authenticated by the gateway; no tokens inside). */
+export interface PortalRobotInvoked {
+  memberId: string;
+  code: string;
+  entityType: EntityType;
+  entityId: number;
+  /** Completes a robot that waits (`bizproc.event.send`). */
+  eventToken: string;
+  properties: Record<string, unknown>;
+  at: string;
+}
+
+/** portal.event.received: a Bitrix24 event bound by the app (authenticated; the `auth` block removed). */
+export interface PortalEventReceived {
+  memberId: string;
+  event: string;
+  data: unknown;
+  at: string;
+}
+
+/**
+ * The user fields the app creates on leads and deals at install, and crm-writer fills. Bitrix
+ * prefixes every name with UF_CRM_, so APPLICANT_CITY of the seed lives as UF_CRM_APPLICANT_CITY.
+ */
+export const APP_USER_FIELDS = [
+  { name: 'UF_CRM_NH_CREATED_AT', type: 'string', label: { ru: 'Дата создания НН', en: 'HH created date' } },
+  { name: 'UF_CRM_NH_STATUS', type: 'string', label: { ru: 'Статус НН', en: 'HH status' } },
+  { name: 'UF_CRM_NH_VACANCIES', type: 'string', label: { ru: 'Вакансия НН', en: 'HH vacancy' } },
+  { name: 'UF_CRM_HH_RESUME', type: 'file', label: { ru: 'Резюме НН', en: 'HH resume' } },
+  { name: 'UF_CRM_APPLICANT_CITY', type: 'string', label: { ru: 'Город соискателя', en: 'Applicant city' } },
+] as const;
+
+/** The robot registered at install («Обновить статус HH»); its work is done by the service that consumes portal.robot.invoked. */
+export const HH_STATUS_ROBOT_CODE = 'hh_status_refresh';
+
 export type HhAccountStatus = 'not_connected' | 'active' | 'login_required';
 
 export interface HhAccountView {
@@ -191,17 +233,56 @@ export interface CardView {
   pdfAvailable: boolean;
 }
 
+/** Who is looking at an app page: proved by the gateway (application_token, AUTH_ID) and carried in the signed session. */
+export interface UiSession {
+  memberId: string;
+  userId: number;
+  isAdmin: boolean;
+  /** The user may read the CRM (admins always); without it and without admin rights the app says what is missing. */
+  crmAccess: boolean;
+  lang: 'ru' | 'en';
+}
+
+/** gateway → settings: render an app page or a part of one. */
+export interface UiRequest {
+  session: UiSession;
+  /** The signed session token the page embeds for its later requests (it is also the CSRF token). */
+  token: string;
+  /** What to render: `app`, `card`, `install`, `tab/settings`, … (settings' router lists them). */
+  route: string;
+  method: 'GET' | 'POST';
+  /** Query and form fields as sent (repeated fields as arrays). */
+  form: Record<string, string | string[]>;
+  /** Addresses the page needs that only the gateway knows. */
+  links: { bx24Script: string; hhSignup: string };
+  /** What the gateway found out itself for the page (install steps, a login failure). */
+  data?: Record<string, unknown>;
+}
+
+export interface UiResponse {
+  status: number;
+  html: string;
+  /** htmx response headers (HX-Trigger, HX-Retarget…); the gateway passes only HX-*. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Request/reply subjects live under `rpc.`, outside every stream: a request on a subject a stream
+ * captures (`hh.>`) would be answered by JetStream's publish acknowledgement instead of the service.
+ */
 export const rpc = {
   /** gateway → hh-connector: the code from the OAuth callback (state already checked); exchanges it, reads /me, subscribes webhooks. */
-  hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('hh.rpc.connect'),
-  hhAccount: defineRpc<{ memberId: string }, HhAccountView>('hh.rpc.account'),
-  /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
-  hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('hh.rpc.disconnect'),
-  hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('hh.rpc.import-progress'),
+  hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('rpc.hh.connect'),
+  hhAccount: defineRpc<{ memberId: string }, HhAccountView>('rpc.hh.account'),
+  /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. `userId` 0: the portal itself (the app was uninstalled). */
+  hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('rpc.hh.disconnect'),
+  hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('rpc.hh.import-progress'),
   /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */
-  hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('hh.rpc.new-responses'),
+  hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('rpc.hh.new-responses'),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
-  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('hh.rpc.card'),
-  hhPdf: defineRpc<{ memberId: string; negotiationId: string }, { filename: string; contentBase64: string } | null>('hh.rpc.pdf'),
-  settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('settings.rpc.get'),
+  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('rpc.hh.card'),
+  hhPdf: defineRpc<{ memberId: string; negotiationId: string }, { filename: string; contentBase64: string } | null>('rpc.hh.pdf'),
+  settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),
+  /** The app's pages, rendered by settings for the gateway. */
+  settingsUi: defineRpc<UiRequest, UiResponse>('rpc.settings.ui'),
 };

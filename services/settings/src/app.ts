@@ -1,20 +1,50 @@
-import { type Launchable, type Logger, ValidationError, createService, rpc } from '@hhb24/common';
+import { Bitrix24Client, type Launchable, type Logger, type PortalUninstalled, type UiRequest, ValidationError, ack, createService, rpc, subjects } from '@hhb24/common';
 import type { Config } from './config.js';
 import { migrations } from './migrations.js';
-import { getSettings } from './settings-store.js';
+import { PortalData } from './portal-data.js';
+import { erasePortal, getSettings } from './settings-store.js';
+import { AppPages } from './ui/app-pages.js';
+import { Renderer } from './ui/render.js';
 
 export { schema, type Config } from './config.js';
 export { getSettings, parseSettings, saveSettings } from './settings-store.js';
+
+function decodeUiRequest(v: unknown): UiRequest {
+  const r = v as Partial<UiRequest>;
+  const s = r?.session;
+  if (!s || typeof s.memberId !== 'string' || !Number.isInteger(s.userId) || (s.lang !== 'ru' && s.lang !== 'en') || typeof r.route !== 'string' || typeof r.token !== 'string' || !r.links || typeof r.form !== 'object') {
+    throw new ValidationError('malformed page request');
+  }
+  return r as UiRequest;
+}
 
 /** Builds settings: owns portal settings and renders the app pages (Handlebars + htmx). */
 export function buildSettings(config: Config, options: { log?: Logger } = {}): Launchable {
   const { app, runtime } = createService({ name: 'settings', config, migrations, log: options.log });
   runtime.useOutboxRelay();
+  let b24: Bitrix24Client | undefined;
+  const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));
+  const pages = new AppPages(runtime, new PortalData(client, () => runtime.redis, config.REDIS_PREFIX), new Renderer());
+
   runtime.serve(rpc.settingsGet, (req) => getSettings(runtime.db, req.memberId), {
     decode: (v) => {
       const memberId = (v as { memberId?: unknown }).memberId;
       if (typeof memberId !== 'string' || memberId === '') throw new ValidationError('memberId is required');
       return { memberId };
+    },
+  });
+  runtime.serve(rpc.settingsUi, (req) => pages.handle(req), { decode: decodeUiRequest });
+
+  // The portal removed the app and asked to erase its data (CLEAN): settings and feedback go.
+  runtime.addConsumer<PortalUninstalled>({
+    spec: { stream: 'PORTAL', durable: 'settings-uninstalled', filterSubject: subjects.portalUninstalled, ackWaitMs: 30_000, maxAckPending: 20 },
+    concurrency: 2,
+    handler: async (ctx) => {
+      if (ctx.data.clean) {
+        await erasePortal(runtime.db, ctx.data.memberId);
+        ctx.log.info({ memberId: ctx.data.memberId }, 'portal settings and feedback erased (uninstalled with CLEAN)');
+      }
+      return ack();
     },
   });
   return { app, runtime, port: config.SETTINGS_PORT };

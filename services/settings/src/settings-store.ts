@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HH_STATES, type HhState, type Knex, type PortalSettings, ValidationError, enqueue, subjects } from '@hhb24/common';
+import { HH_STATES, type HhImportRequested, type HhState, type Knex, type PortalSettings, ValidationError, enqueue, subjects } from '@hhb24/common';
 
 /** What a person sends from the «Настройки» form (or any caller), before validation. */
 export interface SettingsInput {
@@ -73,17 +73,37 @@ export function parseSettings(memberId: string, input: SettingsInput): PortalSet
 }
 
 export async function getSettings(db: Knex, memberId: string): Promise<PortalSettings | null> {
-  const row = await db('portal_settings').where({ member_id: memberId }).first('settings');
-  return row ? (row.settings as PortalSettings) : null;
+  return (await getSettingsRecord(db, memberId))?.settings ?? null;
 }
 
-/** Stores the settings and announces them (portal.settings.saved) in one transaction. */
-export async function saveSettings(db: Knex, settings: PortalSettings, userId: number | null): Promise<void> {
+/** The settings with when «Сохранить и начать импорт» was pressed (null: never). */
+export async function getSettingsRecord(db: Knex, memberId: string): Promise<{ settings: PortalSettings; importRequestedAt: Date | null } | null> {
+  const row = await db('portal_settings').where({ member_id: memberId }).first('settings', 'import_requested_at');
+  return row ? { settings: row.settings as PortalSettings, importRequestedAt: row.import_requested_at ? new Date(row.import_requested_at) : null } : null;
+}
+
+/**
+ * Stores the settings and announces them (portal.settings.saved) in one transaction; with
+ * `startImport` («Сохранить и начать импорт») the same transaction asks hh-connector for the
+ * initial import (hh.import.requested), so the import never starts on settings that were not saved.
+ */
+export async function saveSettings(db: Knex, settings: PortalSettings, userId: number | null, options: { startImport?: boolean } = {}): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('portal_settings')
-      .insert({ member_id: settings.memberId, settings: JSON.stringify(settings), updated_by: userId, updated_at: trx.fn.now() })
-      .onConflict('member_id')
-      .merge();
+    const row: Record<string, unknown> = { member_id: settings.memberId, settings: JSON.stringify(settings), updated_by: userId, updated_at: trx.fn.now() };
+    if (options.startImport) row['import_requested_at'] = trx.fn.now();
+    await trx('portal_settings').insert(row).onConflict('member_id').merge();
     await enqueue(trx, { subject: subjects.portalSettingsSaved, msgId: `settings:${settings.memberId}:${randomUUID()}`, payload: { settings } });
+    if (options.startImport) {
+      const request: HhImportRequested = { memberId: settings.memberId, kind: 'initial', requestedBy: userId, requestedAt: new Date().toISOString() };
+      await enqueue(trx, { subject: subjects.hhImportRequested, msgId: `import:${settings.memberId}:${randomUUID()}`, payload: request });
+    }
+  });
+}
+
+/** The portal removed the app and asked to erase its data (CLEAN): its settings and feedback go. */
+export async function erasePortal(db: Knex, memberId: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('portal_settings').where({ member_id: memberId }).delete();
+    await trx('feedback').where({ member_id: memberId }).delete();
   });
 }

@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type EntityType, HH_STATUS_ROBOT_CODE, type PortalEventReceived, type PortalRobotInvoked, type Runtime, enqueue, subjects } from '@hhb24/common';
+import { hostAllowed, portalAddress } from './allowed-hosts.js';
+import type { Config } from './config.js';
+import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
+import type { InstallVerifier } from './install.js';
+import type { Installer } from './install-steps.js';
+import type { Pages } from './pages.js';
+import { type FormObject, field, parsePhpForm, section } from './php-form.js';
+import { type PortalAuth, portalOrigin } from './portal-auth.js';
+import { recordUninstall } from './uninstall.js';
+
+type Query = Record<string, string>;
+
+export interface B24Deps {
+  runtime: Runtime;
+  config: Config;
+  auth: PortalAuth;
+  verifier: InstallVerifier;
+  installer: Installer;
+  pages: Pages;
+}
+
+/**
+ * What Bitrix24 sends us: the installer page, the app page, the card tabs (iframe POSTs), events
+ * and robot runs (queue-server POSTs). Each is authenticated before anything is read or changed.
+ */
+export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
+  const { runtime, auth, pages } = deps;
+
+  /** A refused page load: a readable page, framed only by a portal we allow. */
+  const refuse = (reply: FastifyReply, req: FastifyRequest, err: unknown) => {
+    if (!(err instanceof RequestRefused)) throw err;
+    const q = req.query as Query;
+    const claimed = portalAddress(q['PROTOCOL'] ?? '', q['DOMAIN'] ?? '');
+    const origin = claimed && hostAllowed(claimed.host, deps.config.B24_PORTAL_HOSTS) ? claimed.origin : null;
+    req.log.info({ code: err.code, status: err.status, ...err.details }, 'bitrix24 page request refused');
+    return sendHtml(reply, err.status, errorPage(err.status, err.text), pages.policy(origin));
+  };
+
+  // The installer: verify with the OAuth server, store the portal, show what «Готово» will set up.
+  app.post('/b24/install', async (req, reply) => {
+    try {
+      const query = req.query as Query;
+      const { portal, userId } = await deps.verifier.verify(query, parsePhpForm(rawBody(req)));
+      const session = { memberId: portal.memberId, userId, isAdmin: true, crmAccess: true, lang: portal.language === 'en' ? ('en' as const) : ('ru' as const) };
+      const steps = await deps.installer.status(portal.memberId, userId);
+      return pages.render(reply, session, 'install', { portalOrigin: portalOrigin(portal), data: { steps } });
+    } catch (err) {
+      return refuse(reply, req, err);
+    }
+  });
+
+  // The app page and the card tabs.
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const load = await auth.page(req.query as Query, parsePhpForm(rawBody(req)));
+      const origin = portalOrigin(load.portal);
+      const tab = /^CRM_(LEAD|DEAL)_DETAIL_TAB$/.exec(load.placement);
+      if (tab) {
+        const entityType: EntityType = tab[1] === 'LEAD' ? 'lead' : 'deal';
+        return pages.render(reply, load.session, 'card', { portalOrigin: origin, form: { entityType, entityId: load.placementOptions['ID'] ?? '' } });
+      }
+      return pages.render(reply, load.session, 'app', { portalOrigin: origin, form: { ...load.placementOptions } });
+    } catch (err) {
+      return refuse(reply, req, err);
+    }
+  };
+  app.post('/b24/app', page);
+  app.post('/b24/placement', page);
+
+  /** Authenticates a queue-server POST (event, robot); a forged one gets 401 and changes nothing. */
+  const authenticated = async (req: FastifyRequest, reply: FastifyReply, handle: (form: FormObject, memberId: string) => Promise<void>) => {
+    const form = parsePhpForm(rawBody(req));
+    try {
+      const portal = await auth.event(form);
+      await handle(form, portal.memberId);
+      return reply.code(200).send({ result: 'ok' });
+    } catch (err) {
+      if (!(err instanceof RequestRefused)) throw err;
+      return reply.code(err.status).send({ error: err.code });
+    }
+  };
+
+  app.post('/b24/events', async (req, reply) =>
+    authenticated(req, reply, async (form, memberId) => {
+      const event = field(form, 'event').toUpperCase();
+      if (event === 'ONAPPUNINSTALL') return recordUninstall(runtime, deps.installer, memberId, field(form, 'data', 'CLEAN') === '1');
+      const payload: PortalEventReceived = { memberId, event, data: section(form, 'data'), at: new Date().toISOString() };
+      await enqueue(runtime.db, { subject: subjects.portalEventReceived, msgId: `event:${memberId}:${event}:${field(form, 'event_handler_id')}:${field(form, 'ts')}:${JSON.stringify(payload.data).slice(0, 200)}`, payload });
+      runtime.wakeOutbox();
+    }),
+  );
+
+  // ONAPPINSTALL: the installer page records the install (after asking the OAuth server); this
+  // callback only confirms a portal we already know and stores nothing.
+  app.post('/b24/events/install', async (req, reply) => authenticated(req, reply, async () => {}));
+
+  // «Обновить статус HH» ran on a lead or deal: recorded for the service that does the work.
+  app.post('/b24/robot', async (req, reply) =>
+    authenticated(req, reply, async (form, memberId) => {
+      const document = /^(LEAD|DEAL)_(\d+)$/.exec(field(form, 'document_id', '2'));
+      const code = field(form, 'code');
+      if (!document || code !== HH_STATUS_ROBOT_CODE) throw new RequestRefused(400, 'b24_robot_unknown', { ru: 'Неизвестный робот', en: 'Unknown robot' }, { memberId, code });
+      const payload: PortalRobotInvoked = {
+        memberId,
+        code,
+        entityType: document[1] === 'LEAD' ? 'lead' : 'deal',
+        entityId: Number(document[2]),
+        eventToken: field(form, 'event_token'),
+        properties: section(form, 'properties'),
+        at: new Date().toISOString(),
+      };
+      await enqueue(runtime.db, { subject: subjects.portalRobotInvoked, msgId: `robot:${memberId}:${field(form, 'workflow_id') || payload.eventToken}`, payload });
+      runtime.wakeOutbox();
+    }),
+  );
+}

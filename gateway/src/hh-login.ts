@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import oauth2, { type OAuth2Namespace } from '@fastify/oauth2';
+import { AppError, type Runtime, type UiSession, rpc } from '@hhb24/common';
+import type { Config } from './config.js';
+import { rawBody } from './http.js';
+import type { Pages } from './pages.js';
+import type { SessionSigner } from './session.js';
+import { SESSION_FIELD } from './ui-routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hhOAuth2: OAuth2Namespace;
+  }
+}
+
+const STATE_TTL_SEC = 600;
+const STATE_COOKIE = 'hhb24-hh-state';
+
+/**
+ * «Войти»: the app page posts its session to /hh/oauth/start in a new window (hh.ru cannot be
+ * framed). The gateway keeps a single-use state in Redis bound to the portal and the user who
+ * clicked, and sends the window to hh.ru's authorize page (the URL built by @fastify/oauth2, which
+ * also binds the state to this browser with a cookie). The callback checks both, consumes the
+ * state and hands the code to hh-connector (`rpc.hhConnect`), which exchanges it; the gateway never
+ * sees hh.ru tokens. The window then says how it went; the app page notices by polling.
+ */
+export async function registerHhLogin(app: FastifyInstance, deps: { runtime: Runtime; config: Config; signer: SessionSigner; pages: Pages }): Promise<void> {
+  const { runtime, config } = deps;
+  const key = (state: string) => `${config.REDIS_PREFIX}gw:hh-login:${state}`;
+  const authorize = new URL('/oauth/authorize', config.HH_OAUTH_URL);
+
+  await app.register(oauth2, {
+    name: 'hhOAuth2',
+    credentials: {
+      // hh-connector holds the secret and exchanges the code; the gateway only builds the authorize URL.
+      client: { id: config.HH_CLIENT_ID, secret: '' },
+      auth: { authorizeHost: authorize.origin, authorizePath: authorize.pathname, tokenHost: authorize.origin, tokenPath: '/oauth/token' },
+    },
+    callbackUri: config.HH_REDIRECT_URI,
+    redirectStateCookieName: STATE_COOKIE,
+    cookie: { path: '/hh/oauth', secure: config.PUBLIC_URL.startsWith('https:') },
+    userAgent: false,
+    generateStateFunction: async (request: FastifyRequest) => {
+      const session = (request as FastifyRequest & { hhLoginSession?: UiSession }).hhLoginSession;
+      if (!session) throw new Error('no session for the hh.ru login');
+      const state = randomBytes(24).toString('base64url');
+      await runtime.redis.set(key(state), JSON.stringify(session), 'EX', STATE_TTL_SEC, 'NX');
+      return state;
+    },
+    // Not used: the callback below checks and consumes the state itself (it needs what the state is bound to).
+    checkStateFunction: async () => false,
+  });
+
+  const page = (reply: FastifyReply, session: UiSession, status: number, data: Record<string, unknown>) => {
+    reply.code(status);
+    return deps.pages.render(reply, session, 'login/result', { portalOrigin: null, data: { ...data, status } });
+  };
+  const anonymous = (lang: 'ru' | 'en'): UiSession => ({ memberId: '', userId: 0, isAdmin: false, crmAccess: false, lang });
+
+  app.post('/hh/oauth/start', async (req, reply) => {
+    const session = deps.signer.verify(new URLSearchParams(rawBody(req)).get(SESSION_FIELD));
+    if (!session) return page(reply, anonymous('ru'), 401, { outcome: 'expired' });
+    if (!session.isAdmin && !session.crmAccess) return page(reply, session, 403, { outcome: 'forbidden' });
+    (req as FastifyRequest & { hhLoginSession?: UiSession }).hhLoginSession = session;
+    const uri = await app.hhOAuth2.generateAuthorizationUri(req, reply);
+    return reply.redirect(uri, 303);
+  });
+
+  app.get('/hh/oauth/callback', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const state = typeof q['state'] === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(q['state']) ? q['state'] : null;
+    const cookie = req.cookies[STATE_COOKIE];
+    reply.clearCookie(STATE_COOKIE, { path: '/hh/oauth' });
+    // Single use: the state is gone whatever happens next.
+    const stored = state ? await runtime.redis.getdel(key(state)) : null;
+    if (!state || !stored || cookie !== state) {
+      req.log.warn({ hasState: Boolean(state), known: Boolean(stored), sameBrowser: cookie === state }, 'hh.ru login callback refused: unknown, used or foreign state');
+      return page(reply, anonymous('ru'), 403, { outcome: 'invalid' });
+    }
+    const session = JSON.parse(stored) as UiSession;
+    if (q['error']) return page(reply, session, 200, { outcome: 'denied' });
+    const code = q['code'];
+    if (typeof code !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(code)) return page(reply, session, 400, { outcome: 'invalid' });
+    try {
+      const account = await runtime.call(rpc.hhConnect, { memberId: session.memberId, userId: session.userId, code }, { timeoutMs: 30_000 });
+      req.log.info({ memberId: session.memberId, userId: session.userId, status: account.status }, 'hh.ru account connected');
+      return page(reply, session, 200, { outcome: 'connected', account });
+    } catch (err) {
+      const e = err instanceof AppError ? err : null;
+      req.log.warn({ err, memberId: session.memberId }, 'hh.ru login failed');
+      return page(reply, session, e && e.status < 500 ? 400 : 502, { outcome: 'failed', code: e?.code ?? 'unexpected' });
+    }
+  });
+}

@@ -1,0 +1,160 @@
+import { APP_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
+
+export type StepState = 'done' | 'failed' | 'pending';
+
+/** One registration on the portal and how it went; the page names it by `key` and explains `errorCode`. */
+export interface InstallStep {
+  key: string;
+  state: StepState;
+  errorCode: string | null;
+  error: string | null;
+}
+
+interface StepSpec {
+  key: string;
+  /** Reads whether it is there already (Bitrix keeps user fields across reinstalls, and answers a repeat with an error). */
+  check: BatchCommand;
+  isDone(result: unknown): boolean;
+  add: BatchCommand;
+}
+
+const PLACEMENTS = ['CRM_LEAD_DETAIL_TAB', 'CRM_DEAL_DETAIL_TAB'] as const;
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : []);
+const BATCH_WAIT_MS = 20_000;
+
+/** Every registration «Готово» makes, with handler URLs under PUBLIC_URL. */
+export function installSteps(publicUrl: string, installerUserId: number): StepSpec[] {
+  const base = publicUrl.replace(/\/$/, '');
+  const steps: StepSpec[] = [];
+  for (const entity of ['lead', 'deal'] as const) {
+    for (const uf of APP_USER_FIELDS) {
+      steps.push({
+        key: `userfield:${entity}:${uf.name}`,
+        check: [`crm.${entity}.userfield.list`, { filter: { FIELD_NAME: uf.name } }],
+        isDone: (r) => asList(r).length > 0,
+        add: [
+          `crm.${entity}.userfield.add`,
+          {
+            fields: {
+              FIELD_NAME: uf.name,
+              USER_TYPE_ID: uf.type,
+              XML_ID: uf.name,
+              EDIT_FORM_LABEL: uf.label,
+              LIST_COLUMN_LABEL: uf.label,
+              LIST_FILTER_LABEL: uf.label,
+              MULTIPLE: 'N',
+              MANDATORY: 'N',
+              SHOW_FILTER: 'Y',
+            },
+          },
+        ],
+      });
+    }
+  }
+  const tab = `${base}/b24/placement`;
+  for (const placement of PLACEMENTS) {
+    steps.push({
+      key: `placement:${placement}`,
+      check: ['placement.get', {}],
+      isDone: (r) => asList(r).some((p) => (p as { placement?: string; handler?: string }).placement === placement && (p as { handler?: string }).handler === tab),
+      add: ['placement.bind', { PLACEMENT: placement, HANDLER: tab, TITLE: 'HH.ru', LANG_ALL: { ru: { TITLE: 'HH.ru' }, en: { TITLE: 'HH.ru' } } }],
+    });
+  }
+  steps.push({
+    key: `robot:${HH_STATUS_ROBOT_CODE}`,
+    check: ['bizproc.robot.list', {}],
+    isDone: (r) => asList(r).includes(HH_STATUS_ROBOT_CODE),
+    add: [
+      'bizproc.robot.add',
+      {
+        CODE: HH_STATUS_ROBOT_CODE,
+        HANDLER: `${base}/b24/robot`,
+        AUTH_USER_ID: installerUserId,
+        // Nothing to hand back to the automation rule: the robot refreshes the lead's or deal's hh.ru status.
+        USE_SUBSCRIPTION: 'N',
+        NAME: { ru: 'Обновить статус HH', en: 'Refresh HH status' },
+        DESCRIPTION: { ru: 'Перечитывает статус отклика на hh.ru и записывает его в карточку', en: 'Reads the response status on hh.ru again and writes it to the card' },
+        FILTER: { INCLUDE: [['crm', 'CCrmDocumentLead'], ['crm', 'CCrmDocumentDeal']] },
+      },
+    ],
+  });
+  const events = `${base}/b24/events`;
+  steps.push({
+    key: 'event:ONAPPUNINSTALL',
+    check: ['event.get', {}],
+    isDone: (r) => asList(r).some((e) => (e as { event?: string }).event === 'ONAPPUNINSTALL' && (e as { handler?: string }).handler === events),
+    add: ['event.bind', { event: 'ONAPPUNINSTALL', handler: events }],
+  });
+  return steps;
+}
+
+/** What Bitrix answers when the thing is there already: counts as done. */
+const ALREADY = /already binded|already installed|already exists/i;
+
+/**
+ * The registrations «Готово» runs on a portal, each recorded in `b24_install_steps`. A retry skips
+ * what is recorded as done, checks the rest against the portal (one batch) and adds what is
+ * missing (a second batch), so nothing is created twice and a failure stops nothing else.
+ */
+export class Installer {
+  constructor(
+    private readonly db: () => Knex,
+    private readonly client: () => Bitrix24Client,
+    private readonly publicUrl: string,
+    private readonly log: Logger,
+  ) {}
+
+  async status(memberId: string, installerUserId = 1): Promise<InstallStep[]> {
+    const rows = (await this.db()('b24_install_steps').where({ member_id: memberId })) as Array<{ step: string; state: StepState; error_code: string | null; error: string | null }>;
+    const recorded = new Map(rows.map((r) => [r.step, r]));
+    return installSteps(this.publicUrl, installerUserId).map((s) => {
+      const r = recorded.get(s.key);
+      return { key: s.key, state: r?.state ?? 'pending', errorCode: r?.error_code ?? null, error: r?.error ?? null };
+    });
+  }
+
+  async run(memberId: string, installerUserId: number): Promise<InstallStep[]> {
+    const specs = installSteps(this.publicUrl, installerUserId);
+    const before = new Map((await this.status(memberId, installerUserId)).map((s) => [s.key, s]));
+    const pending = specs.filter((s) => before.get(s.key)?.state !== 'done');
+    if (pending.length === 0) return [...before.values()];
+    const outcome = new Map<string, InstallStep>();
+    const fail = (key: string, err: unknown) => {
+      const e = err instanceof Bitrix24Error ? err : null;
+      outcome.set(key, { key, state: 'failed', errorCode: e?.code ?? 'unexpected', error: (e?.details.b24Description || e?.details.b24Error || (err as Error).message || '').slice(0, 500) });
+    };
+    try {
+      const checks = await this.client().batch(memberId, pending.map((s) => s.check), { maxWaitMs: BATCH_WAIT_MS });
+      const missing: StepSpec[] = [];
+      pending.forEach((s, i) => {
+        const err = checks.errors[String(i)];
+        if (err) fail(s.key, err);
+        else if (s.isDone(checks.results[String(i)])) outcome.set(s.key, { key: s.key, state: 'done', errorCode: null, error: null });
+        else missing.push(s);
+      });
+      if (missing.length > 0) {
+        const adds = await this.client().batch(memberId, missing.map((s) => s.add), { maxWaitMs: BATCH_WAIT_MS });
+        missing.forEach((s, i) => {
+          const err = adds.errors[String(i)];
+          if (err && !ALREADY.test(err.details.b24Description)) fail(s.key, err);
+          else outcome.set(s.key, { key: s.key, state: 'done', errorCode: null, error: null });
+        });
+      }
+    } catch (err) {
+      // The whole batch failed (the portal is busy or refuses the app): every pending step waits for a retry.
+      this.log.warn({ err, memberId }, 'install steps could not run');
+      for (const s of pending) if (!outcome.has(s.key)) fail(s.key, err);
+    }
+    const rows = [...outcome.values()].map((s) => ({ member_id: memberId, step: s.key, state: s.state, error_code: s.errorCode, error: s.error, updated_at: new Date() }));
+    await this.db()('b24_install_steps').insert(rows).onConflict(['member_id', 'step']).merge();
+    const failed = rows.filter((r) => r.state === 'failed');
+    if (failed.length > 0) this.log.warn({ memberId, failed: failed.map((r) => `${r.step}: ${r.error_code}`) }, 'some install steps failed');
+    else this.log.info({ memberId }, 'install steps done');
+    return specs.map((s) => outcome.get(s.key) ?? before.get(s.key)!);
+  }
+
+  /** After an uninstall Bitrix has removed placements, robots and handlers: a reinstall registers them again. */
+  async forget(trx: Knex.Transaction, memberId: string): Promise<void> {
+    await trx('b24_install_steps').where({ member_id: memberId }).delete();
+  }
+}

@@ -1,0 +1,110 @@
+import { type Bitrix24Client, Bitrix24Error, type Logger, type PortalRecord, type UiSession } from '@hhb24/common';
+import { portalAddress } from './allowed-hosts.js';
+import { RequestRefused } from './http.js';
+import { type FormObject, field } from './php-form.js';
+
+/** How long a page load may wait for the portal's shared rate budget before it says "try again". */
+const PAGE_WAIT_MS = 10_000;
+
+const NOT_INSTALLED = {
+  ru: 'Приложение не установлено на этом портале или запрос пришёл не от него. Откройте приложение из портала; если ошибка повторяется, переустановите приложение.',
+  en: 'The app is not installed on this portal, or the request did not come from it. Open the app from the portal; if this keeps happening, reinstall the app.',
+};
+const STALE_AUTH = {
+  ru: 'Не удалось подтвердить вход в Битрикс24: обновите страницу.',
+  en: 'Your Bitrix24 sign-in could not be confirmed: reload the page.',
+};
+const PORTAL_BUSY = {
+  ru: 'Портал сейчас не отвечает или перегружен. Обновите страницу через минуту.',
+  en: 'The portal is not answering or is overloaded. Reload the page in a minute.',
+};
+
+export interface PageLoad {
+  portal: PortalRecord;
+  session: UiSession;
+  placement: string;
+  placementOptions: Record<string, string>;
+}
+
+/** The portal's origin as recorded at install: the only site allowed to frame our pages. */
+export function portalOrigin(portal: PortalRecord): string {
+  return new URL(portal.clientEndpoint).origin;
+}
+
+/**
+ * Authentication of what Bitrix24 sends us. Pages and placements: APPLICATION_TOKEN against the
+ * one stored at install for that member_id, then AUTH_ID against the portal itself (at the address
+ * recorded at install) which also says who the user is. Events and robots: application_token only
+ * (they carry no user session). Anything else is refused before anything changes.
+ */
+export class PortalAuth {
+  constructor(
+    private readonly client: () => Bitrix24Client,
+    private readonly log: Logger,
+  ) {}
+
+  async page(query: Record<string, string>, body: FormObject): Promise<PageLoad> {
+    const memberId = field(body, 'member_id');
+    const authId = field(body, 'AUTH_ID');
+    const portal = await this.application(memberId, field(body, 'APPLICATION_TOKEN'));
+    if (!authId) throw new RequestRefused(401, 'b24_auth_missing', STALE_AUTH, { memberId });
+    // The portal names itself in DOMAIN; one that names another host is not the portal we know.
+    const claimed = query['DOMAIN'] ? portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN']) : null;
+    if (query['DOMAIN'] && (!claimed || `${claimed.host}${claimed.pathname}`.replace(/\/$/, '') !== portal.domain.toLowerCase().replace(/\/$/, ''))) {
+      throw new RequestRefused(403, 'b24_domain_mismatch', NOT_INSTALLED, { memberId, domain: query['DOMAIN'] });
+    }
+    const profile = await this.asUser<{ ID: string; ADMIN: boolean }>(memberId, authId, 'profile');
+    const userId = Number(profile.ID);
+    if (!Number.isInteger(userId) || userId <= 0) throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId });
+    const isAdmin = profile.ADMIN === true;
+    const crmAccess = isAdmin || (await this.canReadCrm(memberId, authId));
+    const lang = query['LANG'] === 'en' || query['LANG'] === 'ru' ? query['LANG'] : portal.language === 'en' ? 'en' : 'ru';
+    let placementOptions: Record<string, string> = {};
+    try {
+      const parsed: unknown = JSON.parse(field(body, 'PLACEMENT_OPTIONS') || '{}');
+      if (parsed && typeof parsed === 'object') placementOptions = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+    } catch {
+      placementOptions = {};
+    }
+    return { portal, session: { memberId, userId, isAdmin, crmAccess, lang }, placement: field(body, 'PLACEMENT') || 'DEFAULT', placementOptions };
+  }
+
+  /** An event or robot call: its `auth[application_token]` against the stored one for `auth[member_id]`. */
+  async event(form: FormObject): Promise<PortalRecord> {
+    return this.application(field(form, 'auth', 'member_id'), field(form, 'auth', 'application_token'));
+  }
+
+  /** Whether the user may read the CRM: the portal answers a one-row lead list, or refuses it. */
+  private async canReadCrm(memberId: string, authId: string): Promise<boolean> {
+    try {
+      await this.asUser(memberId, authId, 'crm.lead.list', { select: ['ID'], start: -1 });
+      return true;
+    } catch (err) {
+      if (err instanceof RequestRefused && err.code === 'b24_access_denied') return false;
+      throw err;
+    }
+  }
+
+  private async application(memberId: string, applicationToken: string): Promise<PortalRecord> {
+    const store = this.client().store;
+    if (!(await store.verifyApplicationToken(memberId, applicationToken))) {
+      this.log.warn({ memberId: memberId.slice(0, 64) }, 'bitrix24 request refused: application_token does not match the one stored for member_id');
+      throw new RequestRefused(401, 'b24_application_token', NOT_INSTALLED);
+    }
+    const portal = await store.get(memberId);
+    if (!portal) throw new RequestRefused(401, 'b24_application_token', NOT_INSTALLED);
+    return portal;
+  }
+
+  private async asUser<T>(memberId: string, authId: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
+    try {
+      return await this.client().callAs<T>(memberId, authId, method, params, { maxWaitMs: PAGE_WAIT_MS });
+    } catch (err) {
+      if (!(err instanceof Bitrix24Error)) throw err;
+      if (err.code === 'b24_access_denied') throw new RequestRefused(403, 'b24_access_denied', STALE_AUTH, { memberId, method });
+      if (err.retryable) throw new RequestRefused(503, err.code, PORTAL_BUSY, { memberId, method });
+      // An unknown, expired or foreign AUTH_ID, or a portal that no longer knows the app.
+      throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId, method, b24: err.code });
+    }
+  }
+}

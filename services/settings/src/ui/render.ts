@@ -1,0 +1,54 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import Handlebars from 'handlebars';
+import { type Lang, text } from './texts.js';
+
+/** The templates live at the repository's top (templates/), next to the pages' static files. */
+const TEMPLATES = new URL('../../../../../templates/', import.meta.url);
+
+export interface RenderContext {
+  lang: Lang;
+  [key: string]: unknown;
+}
+
+/**
+ * Handlebars with the pages' helpers. Everything is escaped (`{{ }}`); the only raw output is a
+ * template rendered by this engine (`{{{body}}}` in the layout). URLs from hh.ru or the portal
+ * pass `safeUrl`, which lets only http(s) through.
+ */
+export class Renderer {
+  private readonly hbs = Handlebars.create();
+  private readonly compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+  constructor() {
+    const partials = new URL('partials/', TEMPLATES);
+    for (const file of readdirSync(partials)) {
+      if (file.endsWith('.hbs')) this.hbs.registerPartial(file.slice(0, -4), readFileSync(new URL(file, partials), 'utf8'));
+    }
+    this.hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
+      return text((options.data.root as RenderContext).lang, key, options.hash as Record<string, unknown>);
+    });
+    this.hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    this.hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+    this.hbs.registerHelper('json', (value: unknown) => JSON.stringify(value));
+    this.hbs.registerHelper('safeUrl', (value: unknown) => (typeof value === 'string' && /^https?:\/\//i.test(value) ? value : ''));
+    // hh.ru writes dates with the employer's offset (2024-05-13T10:00:00+0300): the day as written there.
+    this.hbs.registerHelper('date', (value: unknown) => {
+      const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value ?? ''));
+      return m ? `${m[3]}.${m[2]}.${m[1]}` : '';
+    });
+  }
+
+  render(template: string, context: RenderContext): string {
+    let compiled = this.compiled.get(template);
+    if (!compiled) {
+      compiled = this.hbs.compile(readFileSync(new URL(`${template}.hbs`, TEMPLATES), 'utf8'), { strict: false });
+      this.compiled.set(template, compiled);
+    }
+    return compiled(context);
+  }
+
+  /** A full page: the template inside the layout. */
+  page(template: string, context: RenderContext & { title: string }): string {
+    return this.render('layout', { ...context, body: this.render(template, context) });
+  }
+}

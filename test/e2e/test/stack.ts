@@ -1,0 +1,146 @@
+/**
+ * The services under test wired to the two simulators, in one process: the gateway on a known
+ * port (Bitrix24 needs its handler URLs before the gateway listens), settings, and on the hh.ru
+ * side either the real hh-connector and crm-writer or, in the page tests, a responder that
+ * answers hh-connector's request/reply contracts from fixture data the test controls.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Test } from 'tap';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import {
+  type CardView,
+  type HhAccountView,
+  type ImportProgress,
+  type Launchable,
+  createService,
+  loadConfig,
+  rpc,
+} from '@hhb24/common';
+import { type TestEnv, createTestEnv } from '@hhb24/common/testing';
+import { buildGateway, schema as gatewaySchema } from '@hhb24/gateway';
+import { buildSettings, schema as settingsSchema } from '@hhb24/settings';
+import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
+import { type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** What the hh-connector stand-in answers; tests change it as the story goes on. */
+export interface HhFixture {
+  account: HhAccountView;
+  progress: ImportProgress;
+  newResponses: { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' };
+  cards: Map<string, CardView>;
+  pdf: { filename: string; contentBase64: string } | null;
+  calls: Array<{ contract: string; request: unknown }>;
+}
+
+export const NOT_CONNECTED: HhAccountView = { status: 'not_connected', accountId: null, employerName: null, managerName: null, isAdmin: null, connectedAt: null, loginRequiredReason: null };
+export const NEVER: ImportProgress = { state: 'never', vacanciesTotal: 0, vacanciesDone: 0, found: 0, loaded: 0, imported: 0, failed: 0, startedAt: null, finishedAt: null };
+
+export interface Stack {
+  env: TestEnv;
+  b24: RunningSim;
+  hh: RunningHhSim;
+  gatewayUrl: string;
+  services: Launchable[];
+  /** Set when the stack runs with the stand-in for hh-connector. */
+  fixture: HhFixture | null;
+}
+
+/**
+ * Starts the simulators and the services. `hh: 'fixture'` answers hh-connector's contracts from
+ * `stack.fixture`; `hh: 'real'` builds the given services (hh-connector, crm-writer).
+ */
+export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 'real'; build: (env: Record<string, string>) => Launchable[] }): Promise<Stack> {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const b24 = await startB24Sim({ port: 0, rateLimit: false });
+  t.teardown(() => b24.close());
+  const hh = await startHhSim({ port: 0, settings: { rateLimit: { by: 'off' } }, generate: { seed: 3, employers: 1, managersPerEmployer: 2, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 3, tombstones: 1 } });
+  t.teardown(() => hh.close());
+
+  const port = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  const simHost = new URL(b24.url).host;
+  const serviceEnv: Record<string, string> = {
+    ...env.env,
+    GATEWAY_PORT: String(port),
+    SETTINGS_PORT: '0',
+    HH_CONNECTOR_PORT: '0',
+    CRM_WRITER_PORT: '0',
+    PUBLIC_URL: gatewayUrl,
+    B24_PORTAL_HOSTS: simHost,
+    B24_OAUTH_HOSTS: simHost,
+    B24_JS_URL: `${b24.url}/api/v1/`,
+    HH_OAUTH_URL: hh.url,
+    HH_API_URL: hh.url,
+    HH_REDIRECT_URI: `${gatewayUrl}/hh/oauth/callback`,
+  };
+  hh.sim.configure({ apps: [{ clientId: 'hh-b24-dev', clientSecret: 'hh-b24-dev-secret', redirectUri: `${gatewayUrl}/hh/oauth/callback`, redirectRule: 'hh', name: 'hh-b24' }] });
+  b24.sim.updateApp('hh-b24-dev', { handlerUrl: `${gatewayUrl}/b24/app`, installUrl: `${gatewayUrl}/b24/install`, installEventUrl: `${gatewayUrl}/b24/events/install` });
+
+  const services: Launchable[] = [buildSettings(loadConfig('settings', settingsSchema, serviceEnv))];
+  let fixture: HhFixture | null = null;
+  if (options.hh === 'fixture') {
+    fixture = { account: NOT_CONNECTED, progress: NEVER, newResponses: { newCount: 0, subscription: 'ok' }, cards: new Map(), pdf: null, calls: [] };
+    services.push(hhStandIn(env, fixture));
+  } else {
+    services.push(...options.build(serviceEnv));
+  }
+  const gateway = buildGateway(loadConfig('gateway', gatewaySchema, serviceEnv));
+  services.push(gateway);
+  for (const s of services) {
+    await s.runtime.start();
+    t.teardown(() => s.app.close());
+  }
+  await gateway.app.listen({ port, host: '127.0.0.1' });
+  return { env, b24, hh, gatewayUrl, services, fixture };
+}
+
+/** Answers hh-connector's contracts from the fixture (a stand-in for another service, for page tests only). */
+function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
+  const { app, runtime } = createService({ name: 'hh-connector', config: env.config });
+  const record = <Req>(contract: string, request: Req) => f.calls.push({ contract, request });
+  runtime.serve(rpc.hhAccount, async (req) => (record('hhAccount', req), f.account));
+  runtime.serve(rpc.hhConnect, async (req) => {
+    record('hhConnect', req);
+    f.account = { status: 'active', accountId: 'acc-1', employerName: 'ООО «Ромашка»', managerName: 'Петрова Ольга', isAdmin: true, connectedAt: new Date().toISOString(), loginRequiredReason: null };
+    return f.account;
+  });
+  runtime.serve(rpc.hhDisconnect, async (req) => (record('hhDisconnect', req), (f.account = NOT_CONNECTED)));
+  runtime.serve(rpc.hhImportProgress, async (req) => (record('hhImportProgress', req), f.progress));
+  runtime.serve(rpc.hhNewResponses, async (req) => (record('hhNewResponses', req), f.newResponses));
+  runtime.serve(rpc.hhCard, async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null));
+  runtime.serve(rpc.hhPdf, async (req) => (record('hhPdf', req), f.pdf));
+  return { app, runtime, port: 0 };
+}
+
+export async function browser(t: Test): Promise<Browser> {
+  const b = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  t.teardown(() => b.close());
+  return b;
+}
+
+/**
+ * The README's screenshots: written to docs/screenshots when HHB24_SCREENSHOTS is set
+ * (`npm run screenshots`), so an ordinary test run leaves the working tree alone.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (!process.env['HHB24_SCREENSHOTS']) return;
+  const dir = new URL('../../../../docs/screenshots/', import.meta.url).pathname;
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: `${dir}${name}.png`, fullPage: true });
+}
