@@ -1,4 +1,4 @@
-import { APP_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
+import { CRM_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
 
 export type StepState = 'done' | 'failed' | 'pending';
 
@@ -27,7 +27,7 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
   const base = publicUrl.replace(/\/$/, '');
   const steps: StepSpec[] = [];
   for (const entity of ['lead', 'deal'] as const) {
-    for (const uf of APP_USER_FIELDS) {
+    for (const uf of CRM_USER_FIELDS) {
       steps.push({
         key: `userfield:${entity}:${uf.name}`,
         check: [`crm.${entity}.userfield.list`, { filter: { FIELD_NAME: uf.name } }],

@@ -34,6 +34,18 @@ export function toHhState(employerStateId: string): HhState | null {
 
 export type EntityType = 'lead' | 'deal';
 
+/**
+ * The user fields of leads and deals the app writes (created at install on both entity types;
+ * Bitrix24 prefixes every name with UF_CRM_). Both the installer and crm-writer use these names.
+ */
+export const CRM_USER_FIELDS = [
+  { name: 'UF_CRM_NH_CREATED_AT', type: 'string', label: { ru: 'Дата создания НН', en: 'HH created' } },
+  { name: 'UF_CRM_NH_STATUS', type: 'string', label: { ru: 'Статус НН', en: 'HH status' } },
+  { name: 'UF_CRM_NH_VACANCIES', type: 'string', label: { ru: 'Вакансия НН', en: 'HH vacancy' } },
+  { name: 'UF_CRM_HH_RESUME', type: 'file', label: { ru: 'Резюме НН', en: 'HH resume' } },
+  { name: 'UF_CRM_APPLICANT_CITY', type: 'string', label: { ru: 'Город соискателя', en: 'Applicant city' } },
+] as const;
+
 /** Portal settings (the «Настройки» tab). Stage ids are the portal's own (`NEW`, `C3:PREPARATION`). */
 export interface PortalSettings {
   memberId: string;
@@ -171,18 +183,6 @@ export interface PortalEventReceived {
   at: string;
 }
 
-/**
- * The user fields the app creates on leads and deals at install, and crm-writer fills. Bitrix
- * prefixes every name with UF_CRM_, so APPLICANT_CITY of the seed lives as UF_CRM_APPLICANT_CITY.
- */
-export const APP_USER_FIELDS = [
-  { name: 'UF_CRM_NH_CREATED_AT', type: 'string', label: { ru: 'Дата создания НН', en: 'HH created date' } },
-  { name: 'UF_CRM_NH_STATUS', type: 'string', label: { ru: 'Статус НН', en: 'HH status' } },
-  { name: 'UF_CRM_NH_VACANCIES', type: 'string', label: { ru: 'Вакансия НН', en: 'HH vacancy' } },
-  { name: 'UF_CRM_HH_RESUME', type: 'file', label: { ru: 'Резюме НН', en: 'HH resume' } },
-  { name: 'UF_CRM_APPLICANT_CITY', type: 'string', label: { ru: 'Город соискателя', en: 'Applicant city' } },
-] as const;
-
 /** The robot registered at install («Обновить статус HH»); its work is done by the service that consumes portal.robot.invoked. */
 export const HH_STATUS_ROBOT_CODE = 'hh_status_refresh';
 
@@ -267,14 +267,14 @@ export interface UiResponse {
 }
 
 /**
- * Request/reply subjects live under `rpc.`, outside every stream: a request on a subject a stream
- * captures (`hh.>`) would be answered by JetStream's publish acknowledgement instead of the service.
+ * Request/reply subjects live under `rpc.`, outside every stream's subjects: a request published on
+ * a subject a stream captures would be stored, and JetStream's publish ack would answer it.
  */
 export const rpc = {
   /** gateway → hh-connector: the code from the OAuth callback (state already checked); exchanges it, reads /me, subscribes webhooks. */
   hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('rpc.hh.connect'),
   hhAccount: defineRpc<{ memberId: string }, HhAccountView>('rpc.hh.account'),
-  /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. `userId` 0: the portal itself (the app was uninstalled). */
+  /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
   hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('rpc.hh.disconnect'),
   hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('rpc.hh.import-progress'),
   /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */

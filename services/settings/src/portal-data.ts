@@ -12,6 +12,8 @@ export interface Pipeline {
 export interface Stage {
   id: string;
   name: string;
+  /** Bitrix's semantics: `S` success (won), `F` failure (lost), null a working stage. */
+  semantics: 'S' | 'F' | null;
 }
 
 /** Lists read from the portal for the «Настройки» form, kept briefly in Redis: every replica shares them and the portal's rate budget is spared. */
@@ -25,11 +27,12 @@ interface Row {
   LAST_NAME?: unknown;
   WORK_POSITION?: unknown;
   STATUS_ID?: unknown;
+  SEMANTICS?: unknown;
 }
 
 const asRows = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : v && typeof v === 'object' ? (Object.values(v).find(Array.isArray) as Row[] | undefined) ?? [] : []);
 const toUser = (r: Row): PortalUser => ({ id: Number(r.ID), name: `${String(r.NAME ?? '')} ${String(r.LAST_NAME ?? '')}`.trim() || `#${String(r.ID)}`, position: String(r.WORK_POSITION ?? '') });
-const toStage = (r: Row): Stage => ({ id: String(r.STATUS_ID), name: String(r.NAME ?? r.STATUS_ID) });
+const toStage = (r: Row): Stage => ({ id: String(r.STATUS_ID), name: String(r.NAME ?? r.STATUS_ID), semantics: r.SEMANTICS === 'S' || r.SEMANTICS === 'F' ? r.SEMANTICS : null });
 
 /** Where a pipeline's stages live in crm.status.list: lead statuses, or the deal stages of one pipeline. */
 export function stageEntity(entityType: EntityType, categoryId: number): string {

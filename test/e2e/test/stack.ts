@@ -144,3 +144,45 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: `${dir}${name}.png`, fullPage: true });
 }
+
+export interface FramePost {
+  userId?: number;
+  placement?: string;
+  options?: Record<string, string>;
+  /** Overrides of what the portal would send, to forge requests. */
+  memberId?: string;
+  applicationToken?: string;
+  domain?: string;
+  serverEndpoint?: string;
+  authId?: string;
+  refreshId?: string;
+}
+
+/** An iframe load as the portal makes it (query DOMAIN, PROTOCOL, LANG, APP_SID; form AUTH_ID, member_id…), possibly forged. */
+export async function framePost(stack: Stack, portalName: string, path: string, o: FramePost = {}): Promise<{ status: number; headers: Headers; html: string }> {
+  const { sim } = stack.b24;
+  const info = sim.portalInfo(portalName);
+  const tokens = sim.issueUserToken(info.memberId, { userId: o.userId ?? 1 });
+  const query = new URLSearchParams({ DOMAIN: o.domain ?? info.domain, PROTOCOL: '0', LANG: info.lang, APP_SID: 'a'.repeat(32) });
+  const body = new URLSearchParams({
+    AUTH_ID: o.authId ?? tokens.accessToken,
+    AUTH_EXPIRES: '3600',
+    REFRESH_ID: o.refreshId ?? tokens.refreshToken,
+    SERVER_ENDPOINT: o.serverEndpoint ?? info.serverEndpoint,
+    APPLICATION_TOKEN: o.applicationToken ?? info.installs[0]?.applicationToken ?? '',
+    APPLICATION_SCOPE: 'crm,placement,bizproc,im,user_brief',
+    member_id: o.memberId ?? info.memberId,
+    status: 'L',
+    PLACEMENT: o.placement ?? 'DEFAULT',
+    PLACEMENT_OPTIONS: JSON.stringify(o.options ?? {}),
+  });
+  const res = await fetch(`${stack.gatewayUrl}${path}?${query}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  return { status: res.status, headers: res.headers, html: await res.text() };
+}
+
+/** The session token an app page was given (the page embeds it for its own requests). */
+export function sessionOf(html: string): string {
+  const m = /data-session="([^"]+)"/.exec(html);
+  if (!m) throw new Error('the page carries no session');
+  return m[1]!;
+}

@@ -1,10 +1,11 @@
 import {
-  APP_USER_FIELDS,
+  CRM_USER_FIELDS,
   type CardView,
   type EntityType,
   HH_STATES,
   HH_STATE_NAMES,
   type HhAccountView,
+  type HhState,
   type ImportProgress,
   type PortalSettings,
   type Runtime,
@@ -15,7 +16,7 @@ import {
   rpc,
 } from '@hhb24/common';
 import { CONTACT_MAX, FEEDBACK_MAX, addFeedback } from '../feedback-store.js';
-import type { PortalData } from '../portal-data.js';
+import type { PortalData, Stage } from '../portal-data.js';
 import { type SettingsInput, getSettingsRecord, parseSettings, saveSettings } from '../settings-store.js';
 import type { Renderer } from './render.js';
 import { type Lang, STATE_NAMES_EN, VALIDATION_EN, text } from './texts.js';
@@ -234,14 +235,14 @@ export class AppPages {
       this.runtime.log.warn({ err, memberId: req.session.memberId }, 'portal lists for the settings form not available');
       return { html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'settings.portalUnavailable' }) };
     }
-    const stageIds = lists.stages.map((s) => s.id);
-    const pick = (id: string, fallback: number) => (stageIds.includes(id) ? id : (stageIds[Math.min(fallback, stageIds.length - 1)] ?? ''));
+    const suggested = suggestStages(lists.stages);
+    const pick = (id: string, state: HhState) => (lists.stages.some((s) => s.id === id) ? id : suggested[state]);
     const stateName = (state: string) => (ctx.lang === 'en' ? STATE_NAMES_EN[state] : HH_STATE_NAMES[state as keyof typeof HH_STATE_NAMES]);
     const rows = v.extendedSync
-      ? HH_STATES.map((state, i) => ({ field: `stageByState.${state}`, label: stateName(state), value: pick(v.stageByState[state] ?? '', i) }))
+      ? HH_STATES.map((state) => ({ field: `stageByState.${state}`, label: stateName(state), value: pick(v.stageByState[state] ?? '', state) }))
       : [
-          { field: 'stageForResponse', label: text(ctx.lang, 'settings.responses'), value: pick(v.stageForResponse, 0) },
-          { field: 'stageForInvitation', label: text(ctx.lang, 'settings.invitations'), value: pick(v.stageForInvitation, 1) },
+          { field: 'stageForResponse', label: text(ctx.lang, 'settings.responses'), value: pick(v.stageForResponse, 'response') },
+          { field: 'stageForInvitation', label: text(ctx.lang, 'settings.invitations'), value: pick(v.stageForInvitation, 'consider') },
         ];
     const errors = translateErrors(options.errors ?? {}, ctx.lang);
     const firstImport = options.progress !== undefined ? !options.requested && (options.progress?.state ?? 'never') === 'never' : one(req.form, 'firstImport') === '1';
@@ -374,6 +375,20 @@ export class AppPages {
 
 type Ctx = { lang: Lang; token: string; links: UiRequest['links']; session: UiSession };
 
+/**
+ * What the form proposes before anything is chosen: the hh statuses in order over the pipeline's
+ * working stages, «Выход на работу» on its won stage and «Отказ» on its lost one.
+ */
+function suggestStages(stages: Stage[]): Record<HhState, string> {
+  const working = stages.filter((s) => s.semantics === null);
+  const at = (i: number) => working[Math.min(i, working.length - 1)]?.id ?? stages[0]?.id ?? '';
+  const out = {} as Record<HhState, string>;
+  HH_STATES.forEach((state, i) => (out[state] = at(i)));
+  out.hired = stages.find((s) => s.semantics === 'S')?.id ?? at(6);
+  out.discard = stages.find((s) => s.semantics === 'F')?.id ?? at(7);
+  return out;
+}
+
 function importRunning(progress: ImportProgress | null, requestedAt: Date | null): boolean {
   if (!progress) return false;
   return progress.state === 'running' || progress.state === 'paused' || (progress.state === 'never' && requestedAt !== null);
@@ -446,7 +461,7 @@ function translateErrors(errors: Record<string, string>, lang: Lang): Record<str
 function stepTitle(key: string, lang: Lang): string {
   const [kind, a, b] = key.split(':');
   if (kind === 'userfield') {
-    const uf = APP_USER_FIELDS.find((f) => f.name === b);
+    const uf = CRM_USER_FIELDS.find((f) => f.name === b);
     return text(lang, 'install.fieldOn', { label: uf?.label[lang] ?? b, entity: text(lang, a === 'lead' ? 'install.inLeads' : 'install.inDeals') });
   }
   if (kind === 'placement') return text(lang, 'install.tabOn', { entity: text(lang, a === 'CRM_LEAD_DETAIL_TAB' ? 'install.tabLead' : 'install.tabDeal') });
