@@ -1,0 +1,43 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import t from 'tap';
+import { Renderer } from '../src/ui/render.js';
+import { VALIDATION_EN, text } from '../src/ui/texts.js';
+import { parseSettings } from '../src/app.js';
+import { ValidationError } from '@hhb24/common';
+
+const templates = new URL('../../../../templates/', import.meta.url);
+
+function templateFiles(dir: URL): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? templateFiles(new URL(`${e.name}/`, dir)) : e.name.endsWith('.hbs') ? [readFileSync(new URL(e.name, dir), 'utf8')] : []));
+}
+
+t.test('every text the templates ask for exists in Russian and in English', async (t) => {
+  const keys = new Set(templateFiles(templates).flatMap((src) => [...src.matchAll(/\{\{t "([\w.]+)"/g)].map((m) => m[1]!)));
+  t.ok(keys.size > 50, `${keys.size} texts`);
+  for (const key of keys) {
+    t.doesNotThrow(() => text('ru', key), key);
+    t.notMatch(text('en', key), /[А-Яа-яЁё]/, `${key} has an English text`);
+  }
+  for (const message of ['Выберите ответственного', 'Выберите стадию', 'Выберите воронку', 'Выберите источник из списка', 'Выберите тип сущности: Лид или Сделка']) {
+    t.ok(VALIDATION_EN[message], `parseSettings’ «${message}» has an English text`);
+  }
+  const err = t.throws(() => parseSettings('m', {})) as ValidationError;
+  for (const m of Object.values(err.details?.['fields'] as Record<string, string>)) t.ok(VALIDATION_EN[m], `«${m}» is translated`);
+});
+
+t.test('rendering escapes what came from outside and lets only http(s) links through', async (t) => {
+  const r = new Renderer();
+  const html = r.render('card', {
+    lang: 'en',
+    card: { snapshot: { kind: 'response', state: { name: '<b>x</b>' }, vacancy: { name: 'V"><script>1</script>', url: 'javascript:alert(1)' }, createdAt: '2026-12-01T10:00:00+0300', resume: { url: 'https://hh.ru/resume/1' } }, pdfAvailable: false },
+    a: { fullName: '<script>alert(1)</script>', phones: ['+7 900'], hidden: { phones: false, email: true }, city: 'Москва' },
+    history: [],
+    others: [],
+  });
+  t.notMatch(html, /<script>/, 'no markup from the data');
+  t.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/, 'shown as text');
+  t.notMatch(html, /javascript:/, 'a javascript: URL is dropped');
+  t.match(html, /href="https:\/\/hh\.ru\/resume\/1"/);
+  t.match(html, /The applicant hid their e-mail/, 'English page');
+  t.match(html, /01\.12\.2026/, 'the date as hh.ru wrote it');
+});
