@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { ConfigError, Naming, type Schema, loadConfig, streams } from '@hhb24/common';
+import { PUBLIC_PATH_PREFIXES } from '@hhb24/gateway';
 import {
   type BuiltService,
   type Doc,
@@ -167,6 +168,15 @@ for (const overlay of ['staging', 'production']) {
     const backends = ingresses.flatMap((i) => i.spec.rules.flatMap((r: Doc) => r.http.paths.map((p: Doc) => p.backend.service)));
     t.same([...new Set(backends.map((b: Doc) => `${b.name}:${b.port.name}`))], ['gateway:http'], 'the Ingress leads to the gateway only');
     t.ok(ingresses[0]?.spec.tls?.length > 0, 'the Ingress serves TLS');
+    const paths = ingresses.flatMap((i) => i.spec.rules.flatMap((r: Doc) => r.http.paths.map((p: Doc) => `${p.pathType} ${p.path}`)));
+    t.same(paths.sort(), PUBLIC_PATH_PREFIXES.map((p) => `Prefix ${p}`).sort(), 'the Ingress routes exactly the gateway’s public paths');
+    const gateway = built.get('gateway');
+    for (const internal of ['/livez', '/readyz', '/metrics']) {
+      t.notOk(PUBLIC_PATH_PREFIXES.some((p) => internal.startsWith(p)), `${internal} stays inside the cluster`);
+      t.ok(await gateway?.routeExists(internal), `${internal} exists (for the probes and Prometheus)`);
+    }
+    const samples: Record<string, [string, 'GET' | 'POST']> = { '/b24/': ['/b24/app', 'POST'], '/ui/': ['/ui/tab/auth', 'GET'], '/hh/': ['/hh/oauth/start', 'POST'], '/static/': ['/static/app.css', 'GET'] };
+    for (const prefix of PUBLIC_PATH_PREFIXES) t.ok(samples[prefix] && (await gateway?.routeExists(...samples[prefix]!)), `the gateway serves ${prefix}`);
     t.same(of('HorizontalPodAutoscaler').map((h) => `${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}`), ['Deployment/gateway'], 'a HorizontalPodAutoscaler for the gateway');
 
     const jobs = [...of('Job').map((j) => ({ kind: 'Job', doc: j })), ...of('CronJob').map((j) => ({ kind: 'CronJob', doc: j }))];

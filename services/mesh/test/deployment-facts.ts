@@ -30,6 +30,9 @@ export const SECRET_SAMPLES: Record<string, string> = {
   REDIS_URL: 'redis://redis:6379',
   TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
   HH_CLIENT_SECRET: 'sample-secret',
+  B24_CLIENT_SECRET: 'sample-secret',
+  WEBHOOK_SECRET_KEY: 'sample-webhook-key',
+  SESSION_SIGNING_KEY: 'sample-session-signing-key-0123456789abcdef',
 };
 
 /** What an operator must give docker compose (its `${NAME:?…}` variables), as samples. */
@@ -38,6 +41,11 @@ export const OPERATOR_SAMPLES: Record<string, string> = {
   HH_CLIENT_ID: 'sample-client-id',
   HH_CLIENT_SECRET: SECRET_SAMPLES['HH_CLIENT_SECRET']!,
   HH_USER_AGENT: 'hh-b24/0.1 (ops@example.com)',
+  PUBLIC_URL: 'https://hhb24.example.com',
+  WEBHOOK_SECRET_KEY: SECRET_SAMPLES['WEBHOOK_SECRET_KEY']!,
+  B24_CLIENT_ID: 'sample-bitrix24-client-id',
+  B24_CLIENT_SECRET: SECRET_SAMPLES['B24_CLIENT_SECRET']!,
+  SESSION_SIGNING_KEY: SECRET_SAMPLES['SESSION_SIGNING_KEY']!,
 };
 
 export function secretVariables(schema: Schema): string[] {
@@ -51,8 +59,8 @@ export interface BuiltService {
   config: Record<string, unknown>;
   port: number;
   consumers: ConsumerSpec[];
-  /** True when the app answers GET `path` with anything but 404 (routes exist before start). */
-  routeExists(path: string): Promise<boolean>;
+  /** True when the app answers `path` with anything but 404 (routes exist before start). */
+  routeExists(path: string, method?: 'GET' | 'POST'): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -65,8 +73,8 @@ export function buildFromEnv(entry: ServiceEntry, env: Record<string, string | u
     config: config as Record<string, unknown>,
     port,
     consumers: runtime.consumerSpecs(),
-    async routeExists(path) {
-      return (await app.inject({ method: 'GET', url: path })).statusCode !== 404;
+    async routeExists(path, method = 'GET') {
+      return (await app.inject({ method, url: path })).statusCode !== 404;
     },
     close: () => app.close(),
   };
