@@ -52,10 +52,9 @@ export async function registerHhLogin(app: FastifyInstance, deps: { runtime: Run
     checkStateFunction: async () => false,
   });
 
-  const page = (reply: FastifyReply, session: UiSession, status: number, data: Record<string, unknown>) => {
-    reply.code(status);
-    return deps.pages.render(reply, session, 'login/result', { portalOrigin: null, data: { ...data, status } });
-  };
+  // The window is ours alone (hh.ru's login cannot be framed): no portal may frame these pages.
+  const page = (reply: FastifyReply, session: UiSession, status: number, data: Record<string, unknown>) =>
+    deps.pages.render(reply, session, 'login/result', { portalOrigin: null, data: { ...data, status } });
   const anonymous = (lang: 'ru' | 'en'): UiSession => ({ memberId: '', userId: 0, isAdmin: false, crmAccess: false, lang });
 
   app.post('/hh/oauth/start', async (req, reply) => {

@@ -21,7 +21,7 @@ export async function recordUninstall(runtime: Runtime, installer: Installer, me
   runtime.log.info({ memberId, clean }, 'app uninstalled from the portal');
 }
 
-export function decodeUninstalled(value: unknown): PortalUninstalled {
+function decodeUninstalled(value: unknown): PortalUninstalled {
   const v = value as Partial<PortalUninstalled>;
   if (!v || typeof v.memberId !== 'string' || !v.memberId || typeof v.clean !== 'boolean') throw new ValidationError('portal.app.uninstalled without memberId or clean');
   return { memberId: v.memberId, clean: v.clean, at: String(v.at ?? '') };

@@ -39,6 +39,11 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
   runtime.addConsumer<PortalUninstalled>({
     spec: { stream: 'PORTAL', durable: 'settings-uninstalled', filterSubject: subjects.portalUninstalled, ackWaitMs: 30_000, maxAckPending: 20 },
     concurrency: 2,
+    decode: (v) => {
+      const u = v as Partial<PortalUninstalled>;
+      if (typeof u?.memberId !== 'string' || !u.memberId || typeof u.clean !== 'boolean') throw new ValidationError('portal.app.uninstalled without memberId or clean');
+      return u as PortalUninstalled;
+    },
     handler: async (ctx) => {
       if (ctx.data.clean) {
         await erasePortal(runtime.db, ctx.data.memberId);

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import t from 'tap';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator } from 'playwright-core';
 import { type CardView, HH_STATES, type NegotiationSnapshot, subjects } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { NOT_CONNECTED, browser, screenshot, startStack } from './stack.js';
