@@ -38,7 +38,7 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   registerStaticAssets(app);
-  registerB24Routes(app, { runtime, config, auth: new PortalAuth(client, runtime.log), verifier: new InstallVerifier(config, client, runtime.log), installer, pages });
+  registerB24Routes(app, { runtime, client, config, auth: new PortalAuth(client, runtime.log), verifier: new InstallVerifier(config, client, runtime.log), installer, pages });
   registerUiRoutes(app, { runtime, config, signer, pages, installer, client });
   app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages }));
   return { app, runtime, port: config.GATEWAY_PORT };

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type EntityType, HH_STATUS_ROBOT_CODE, type PortalEventReceived, type PortalRobotInvoked, type Runtime, enqueue, subjects } from '@hhb24/common';
+import { type Bitrix24Client, type EntityType, HH_STATUS_ROBOT_CODE, type PortalEventReceived, type PortalRobotInvoked, type Runtime, enqueue, subjects } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
 import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
@@ -14,6 +14,7 @@ type Query = Record<string, string>;
 
 export interface B24Deps {
   runtime: Runtime;
+  client: () => Bitrix24Client;
   config: Config;
   auth: PortalAuth;
   verifier: InstallVerifier;
@@ -93,8 +94,16 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   );
 
   // ONAPPINSTALL: the installer page records the install (after asking the OAuth server); this
-  // callback only confirms a portal we already know and stores nothing.
-  app.post('/b24/events/install', async (req, reply) => authenticated(req, reply, async () => {}));
+  // callback only confirms a portal we already know and stores nothing. On a first install it
+  // arrives before the installer page, so the portal is unknown yet: refused, but not a forgery.
+  app.post('/b24/events/install', async (req, reply) => {
+    const memberId = field(parsePhpForm(rawBody(req)), 'auth', 'member_id');
+    if (!memberId || !(await deps.client().store.get(memberId))) {
+      req.log.info({ memberId: memberId.slice(0, 64) }, 'ONAPPINSTALL for a portal not installed yet: the installer page will record it');
+      return reply.code(401).send({ error: 'b24_portal_unknown' });
+    }
+    return authenticated(req, reply, async () => {});
+  });
 
   // «Обновить статус HH» ran on a lead or deal: recorded for the service that does the work.
   app.post('/b24/robot', async (req, reply) =>
