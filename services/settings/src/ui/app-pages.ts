@@ -188,11 +188,12 @@ export class AppPages {
   }
 
   /** Results of the import (when it ran) and the form; or the progress while the import runs. */
-  private async settingsPanel(req: UiRequest, ctx: Ctx, extra: { notice?: { kind: string; key: string } }): Promise<Fragment> {
+  private async settingsPanel(req: UiRequest, ctx: Ctx, extra: { notice?: { kind: string; key: string } }): Promise<Fragment & { running: boolean }> {
     const [progress, record] = await Promise.all([this.importProgress(req.session.memberId), getSettingsRecord(this.runtime.db, req.session.memberId)]);
-    if (importRunning(progress, record?.importRequestedAt ?? null)) return { html: this.progressView(ctx, progress, record?.settings ?? null) };
+    if (importRunning(progress, record?.importRequestedAt ?? null)) return { html: this.progressView(ctx, progress, record?.settings ?? null), running: true };
     const form = await this.settingsForm(req, ctx, { saved: record?.settings ?? null, progress, requested: Boolean(record?.importRequestedAt), ...extra });
-    return { html: this.renderer.render('tab-settings', { ...ctx, form: form.html, results: progress?.state === 'finished' ? results(progress, record?.settings ?? null) : null, unavailable: progress === null }) };
+    const html = this.renderer.render('tab-settings', { ...ctx, form: form.html, results: progress?.state === 'finished' ? results(progress, record?.settings ?? null) : null, unavailable: progress === null });
+    return { html, running: false };
   }
 
   private progressView(ctx: Ctx, progress: ImportProgress | null, settings: PortalSettings | null): string {
@@ -210,11 +211,10 @@ export class AppPages {
     });
   }
 
+  /** The progress polls itself; once the import is over, the whole panel replaces it. */
   private async progress(req: UiRequest, ctx: Ctx): Promise<Fragment> {
-    const [progress, record] = await Promise.all([this.importProgress(req.session.memberId), getSettingsRecord(this.runtime.db, req.session.memberId)]);
-    if (importRunning(progress, record?.importRequestedAt ?? null)) return { html: this.progressView(ctx, progress, record?.settings ?? null) };
     const panel = await this.settingsPanel(req, ctx, {});
-    return { ...panel, headers: { 'HX-Retarget': '#panel', 'HX-Reswap': 'innerHTML' } };
+    return panel.running ? panel : { ...panel, headers: { 'HX-Retarget': '#panel', 'HX-Reswap': 'innerHTML' } };
   }
 
   /**
