@@ -34,6 +34,18 @@ export function toHhState(employerStateId: string): HhState | null {
 
 export type EntityType = 'lead' | 'deal';
 
+/**
+ * The user fields of leads and deals the app writes (created at install on both entity types;
+ * Bitrix24 prefixes every name with UF_CRM_). Both the installer and crm-writer use these names.
+ */
+export const CRM_USER_FIELDS = [
+  { name: 'UF_CRM_NH_CREATED_AT', type: 'string', label: { ru: 'Дата создания НН', en: 'HH created' } },
+  { name: 'UF_CRM_NH_STATUS', type: 'string', label: { ru: 'Статус НН', en: 'HH status' } },
+  { name: 'UF_CRM_NH_VACANCIES', type: 'string', label: { ru: 'Вакансия НН', en: 'HH vacancy' } },
+  { name: 'UF_CRM_HH_RESUME', type: 'file', label: { ru: 'Резюме НН', en: 'HH resume' } },
+  { name: 'UF_CRM_APPLICANT_CITY', type: 'string', label: { ru: 'Город соискателя', en: 'Applicant city' } },
+] as const;
+
 /** Portal settings (the «Настройки» tab). Stage ids are the portal's own (`NEW`, `C3:PREPARATION`). */
 export interface PortalSettings {
   memberId: string;
@@ -132,6 +144,8 @@ export interface CrmEntityWritten {
 export interface CrmEntityFailed {
   memberId: string;
   negotiationId: string;
+  /** The snapshot version that was refused. */
+  version: number;
   code: string;
   message: string;
   /** In words a portal admin acts on, e.g. «Сделать поле необязательным: UF_CRM_…». */
@@ -158,6 +172,8 @@ export interface HhAccountView {
 
 export interface ImportProgress {
   state: 'never' | 'running' | 'paused' | 'finished';
+  /** Why a run is paused: the hh.ru login must be renewed, or the daily resume views are used up. */
+  pausedReason: 'login_required' | 'view_limit' | null;
   vacanciesTotal: number;
   vacanciesDone: number;
   /** Negotiations found on hh.ru. */
@@ -191,17 +207,48 @@ export interface CardView {
   pdfAvailable: boolean;
 }
 
+/** A write the portal refused, as the pages list it with its «Повторить» button. */
+export interface CrmFailureView {
+  negotiationId: string;
+  applicantName: string;
+  vacancyName: string;
+  code: string;
+  /** The portal's own words. */
+  message: string;
+  /** What an admin does about it. */
+  fix: string | null;
+  failedAt: string;
+  attempts: number;
+}
+
+/** A resume PDF in parts small enough for one NATS message; `next` is the offset of the next part. */
+export interface PdfPart {
+  filename: string;
+  contentBase64: string;
+  size: number;
+  next: number | null;
+}
+
+/**
+ * Request/reply subjects live under `rpc.`, outside every stream's subjects: a request published on
+ * a subject a stream captures would be stored, and JetStream's publish ack would answer it.
+ */
 export const rpc = {
   /** gateway → hh-connector: the code from the OAuth callback (state already checked); exchanges it, reads /me, subscribes webhooks. */
-  hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('hh.rpc.connect'),
-  hhAccount: defineRpc<{ memberId: string }, HhAccountView>('hh.rpc.account'),
+  hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('rpc.hh.connect'),
+  hhAccount: defineRpc<{ memberId: string }, HhAccountView>('rpc.hh.account'),
   /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
-  hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('hh.rpc.disconnect'),
-  hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('hh.rpc.import-progress'),
+  hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('rpc.hh.disconnect'),
+  hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('rpc.hh.import-progress'),
   /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */
-  hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('hh.rpc.new-responses'),
+  hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('rpc.hh.new-responses'),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
-  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('hh.rpc.card'),
-  hhPdf: defineRpc<{ memberId: string; negotiationId: string }, { filename: string; contentBase64: string } | null>('hh.rpc.pdf'),
-  settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('settings.rpc.get'),
+  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('rpc.hh.card'),
+  /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
+  hhPdf: defineRpc<{ memberId: string; negotiationId: string; offset?: number }, PdfPart | null>('rpc.hh.pdf'),
+  /** crm-writer: the portal's refused writes, newest first. */
+  crmFailures: defineRpc<{ memberId: string }, { items: CrmFailureView[] }>('rpc.crm.failures'),
+  /** «Повторить»: writes the refused negotiations again (one, or all of the portal's). */
+  crmRetry: defineRpc<{ memberId: string; negotiationId?: string }, { retried: number }>('rpc.crm.retry'),
+  settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),
 };
