@@ -1,5 +1,6 @@
 import { type Launchable, type Logger, createService } from '@hhb24/common';
 import type { Config } from './config.js';
+import { registerHhWebhook } from './hh-webhook.js';
 import { migrations } from './migrations.js';
 
 export { schema, type Config } from './config.js';
@@ -8,5 +9,6 @@ export { schema, type Config } from './config.js';
 export function buildGateway(config: Config, options: { log?: Logger } = {}): Launchable {
   const { app, runtime } = createService({ name: 'gateway', config, migrations, log: options.log });
   runtime.useOutboxRelay();
+  registerHhWebhook(app, runtime, config);
   return { app, runtime, port: config.GATEWAY_PORT };
 }

@@ -30,3 +30,4 @@ export * from './bitrix24/client.js';
 export { phpQuery } from './bitrix24/query.js';
 export * from './public-config.js';
 export * from './hh-webhook-url.js';
+export * from './applicant.js';
