@@ -47,10 +47,22 @@ function experienceText(months: number): string {
   return parts.length > 0 ? parts.join(' ') : 'нет';
 }
 
-/** A short summary of the resume for COMMENTS: title, experience, salary, skills. */
-export function commentsOf(s: NegotiationSnapshot): string {
-  if (!s.resume) return 'Резюме удалено или скрыто соискателем.';
-  const lines = [`Резюме: ${s.resume.title ?? '—'}`];
+/**
+ * COMMENTS: a short summary of the resume (title, experience, salary, skills). A deal has no name,
+ * phone or e-mail fields of its own (Bitrix24 keeps those on contacts and ignores them on
+ * crm.deal.add), so for deals the applicant's name and contacts open the comment.
+ */
+export function commentsOf(s: NegotiationSnapshot, entityType: EntityType = 'lead'): string {
+  const lines: string[] = [];
+  if (entityType === 'deal') {
+    lines.push(`Соискатель: ${applicantName(s)}`);
+    const phones = s.applicant.hidden.phones ? [hiddenPhoneText(s)] : s.applicant.phones;
+    if (phones.length > 0) lines.push(`Телефон: ${phones.join(', ')}`);
+    const email = s.applicant.hidden.email ? hiddenEmailText(s) : s.applicant.email;
+    if (email) lines.push(`E-mail: ${email}`);
+  }
+  if (!s.resume) return [...lines, 'Резюме удалено или скрыто соискателем.'].join('\n');
+  lines.push(`Резюме: ${s.resume.title ?? '—'}`);
   if (s.resume.experienceMonths !== null) lines.push(`Опыт работы: ${experienceText(s.resume.experienceMonths)}`);
   if (s.resume.salary) lines.push(`Желаемая зарплата: ${s.resume.salary}`);
   if (s.resume.skills.length > 0) lines.push(`Навыки: ${s.resume.skills.join(', ')}`);
@@ -98,7 +110,7 @@ export function fieldsForAdd(s: NegotiationSnapshot, settings: PortalSettings, s
   const fields: Record<string, unknown> = {
     TITLE: titleOf(s),
     NAME: applicantName(s),
-    COMMENTS: commentsOf(s),
+    COMMENTS: commentsOf(s, settings.entityType),
     ORIGINATOR_ID,
     ORIGIN_ID: s.negotiationId,
     ASSIGNED_BY_ID: settings.responsibleUserId,

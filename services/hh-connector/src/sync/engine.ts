@@ -10,12 +10,15 @@ import {
   defer,
   enqueue,
   subjects,
+  UnavailableError,
 } from '@hhb24/common';
 import type { Config } from '../config.js';
 import { HH_ERROR_CODES, type HhAccount, type HhClient, HhError, HhLoginRequired, type HhNegotiation, HhViewLimitExceeded } from '../hh/index.js';
 import type { HhCallback, NegotiationStep, VacancyStep } from './messages.js';
 import { type KeptResume, type Kind, buildSnapshot, keepResume, kindFromFirstAuthor, kindFromItem, personKeys, sameSnapshot } from './snapshot.js';
 import type { NegotiationRow, SyncStore } from './store.js';
+
+type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean };
 
 /** Longest wait for the shared hh.ru budget inside a handler; beyond it the message is deferred. */
 const HH_WAIT_MS = 20_000;
@@ -261,34 +264,29 @@ export class SyncEngine {
     const kind = row.kind ?? (await this.kindOf(account, row));
     const resumeId = item.resume?.id ?? row.resumeId;
     let kept = resumeId ? await this.store.getResume(row.memberId, resumeId) : undefined;
-    if (item.resume) {
-      const stale = !kept || Date.parse(kept.updatedAt) < Date.parse(item.resume.updated_at ?? kept.updatedAt);
-      if (stale || !kept?.hasPdf) {
-        if (account.viewsParkedUntil && account.viewsParkedUntil.getTime() > Date.now()) {
+    if (item.resume && this.needsFetch(kept, item.resume.updated_at)) {
+      if (account.viewsParkedUntil && account.viewsParkedUntil.getTime() > Date.now()) {
+        await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
+        return 'parked';
+      }
+      // One reader per resume: its other negotiations (one person, many responses) wait and reuse it.
+      const lease = await this.d.runtime.locks.acquire(`hh:resume:${row.memberId}:${item.resume.id}`, NEGOTIATION_LOCK_MS, { waitMs: 30_000, retryMs: 100 });
+      if (!lease) throw new UnavailableError('hh_resume_busy', 'another step is still reading this resume', { wait: true, retryAfterMs: 1000 });
+      try {
+        kept = await this.store.getResume(row.memberId, item.resume.id);
+        if (this.needsFetch(kept, item.resume.updated_at)) kept = await this.fetchResume(client, row.memberId, item.resume.url, kept, item.resume.updated_at);
+      } catch (err) {
+        if (err instanceof HhViewLimitExceeded) {
+          const until = new Date(Math.min(err.resetsAt.getTime(), Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000));
+          await this.hh.accounts.parkViews(account.id, until);
           await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
+          this.log.warn({ memberId: row.memberId, account: account.id, until }, 'daily resume views used up: resume reads wait');
           return 'parked';
         }
-        try {
-          let data: KeptResume;
-          if (stale || !kept) {
-            data = keepResume(await client.resume(item.resume.url, opts));
-            await this.store.saveResume(row.memberId, data);
-          } else {
-            data = kept.data;
-          }
-          if (data.pdfUrl) await this.store.savePdf(row.memberId, data.id, await client.resumePdf(data.pdfUrl, opts));
-          kept = { data, updatedAt: data.updatedAt, hasPdf: Boolean(data.pdfUrl) };
-        } catch (err) {
-          if (err instanceof HhViewLimitExceeded) {
-            const until = new Date(Math.min(err.resetsAt.getTime(), Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000));
-            await this.hh.accounts.parkViews(account.id, until);
-            await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
-            this.log.warn({ memberId: row.memberId, account: account.id, until }, 'daily resume views used up: resume reads wait');
-            return 'parked';
-          }
-          // Deleted between the list and the read: what we kept (if anything) stays.
-          if (!isNotFound(err)) throw err;
-        }
+        // Deleted between the list and the read: what we kept (if anything) stays.
+        if (!isNotFound(err)) throw err;
+      } finally {
+        await lease.release().catch(() => false);
       }
     }
     const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? { name: item.vacancy?.name ?? '', url: item.vacancy?.alternate_url ?? null };
@@ -319,6 +317,22 @@ export class SyncEngine {
     });
     this.d.runtime.wakeOutbox();
     return 'ready';
+  }
+
+  /** A resume is read again only when hh.ru says it changed, and its PDF only when we have none. */
+  private needsFetch(kept: KeptResumeRow | undefined, updatedAt: string | undefined): boolean {
+    if (!kept) return true;
+    if (updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt)) return true;
+    return !kept.hasPdf && Boolean(kept.data.pdfUrl);
+  }
+
+  /** Reads the resume when it is new or changed (a view), and its PDF when it is missing; both are kept. */
+  private async fetchResume(client: ReturnType<HhClient['account']>, memberId: string, url: string, kept: KeptResumeRow | undefined, updatedAt: string | undefined): Promise<KeptResumeRow> {
+    const stale = !kept || Boolean(updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt));
+    const data = stale || !kept ? keepResume(await client.resume(url, opts)) : kept.data;
+    if (stale) await this.store.saveResume(memberId, data);
+    if (data.pdfUrl && (stale || !kept?.hasPdf)) await this.store.savePdf(memberId, data.id, await client.resumePdf(data.pdfUrl, opts));
+    return { data, updatedAt: data.updatedAt, hasPdf: Boolean(data.pdfUrl) || Boolean(!stale && kept?.hasPdf) };
   }
 
   /**
