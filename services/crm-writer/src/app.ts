@@ -49,7 +49,7 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   };
 
   runtime.addConsumer({
-    spec: { stream: 'HH', durable: 'crm-writer', filterSubject: subjects.hhNegotiationSynced, ackWaitMs: 60_000, maxAckPending: 256 },
+    spec: { stream: 'HH', durable: 'crm-writer', filterSubject: subjects.hhNegotiationSynced, ackWaitMs: 15_000, maxAckPending: 256 },
     concurrency: 16,
     decode: decodeSynced,
     handler: onSynced,

@@ -22,7 +22,8 @@ import type { Link, Records } from './records.js';
 const GROUP_MAX = 45;
 /** How long the first write of a group waits for others to join it. */
 const LINGER_MS = 100;
-const LOCK_MS = 120_000;
+/** Locks are kept alive while a group is written; a writer that died frees them this soon. */
+const LOCK_MS = 15_000;
 
 export type WriteOutcome =
   /** The entity is written (or already was at this version); the effect is committed. */
@@ -128,9 +129,11 @@ export class Writer {
     const leases = await Promise.all(pending.map((p) => this.d.runtime.locks.acquire(`crm:${memberId}:${p.snapshot.negotiationId}`, LOCK_MS)));
     const held: Pending[] = [];
     pending.forEach((p, i) => (leases[i] ? held.push(p) : p.resolve({ kind: 'busy' })));
+    const keepAlive = setInterval(() => leases.forEach((l) => void l?.extend(LOCK_MS).catch(() => false)), LOCK_MS / 3);
     try {
       if (held.length > 0) await this.write(memberId, held);
     } finally {
+      clearInterval(keepAlive);
       await Promise.all(leases.map((l) => l?.release().catch(() => false)));
     }
   }

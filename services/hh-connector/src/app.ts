@@ -51,7 +51,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
 
   // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
   runtime.addConsumer<unknown>({
-    spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 60_000, maxAckPending: 32 },
+    spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 15_000, maxAckPending: 32 },
     concurrency: 8,
     handler: (ctx) => {
       switch (ctx.subject) {
@@ -68,7 +68,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     },
   });
   runtime.addConsumer({
-    spec: { stream: 'HH', durable: 'hh-connector-webhooks', filterSubject: subjects.hhWebhookReceived, ackWaitMs: 30_000, maxAckPending: 64 },
+    spec: { stream: 'HH', durable: 'hh-connector-webhooks', filterSubject: subjects.hhWebhookReceived, ackWaitMs: 15_000, maxAckPending: 64 },
     concurrency: 8,
     decode: decodeWebhook,
     handler: (ctx) => engine().onWebhook(ctx),

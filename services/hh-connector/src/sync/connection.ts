@@ -146,7 +146,7 @@ export class Connection {
           const settings = await this.d.runtime.call(rpc.settingsGet, { memberId: row.member_id }).catch(() => null);
           const users = [...new Set([account?.connectedBy, settings?.responsibleUserId].filter((u): u is number => typeof u === 'number' && u > 0))];
           for (const user of users) {
-            await this.d.b24().call(row.member_id, 'im.notify.system.add', { USER_ID: user, MESSAGE: row.message, TAG: `${NOTIFY_TAG}${row.account_id}` }, { maxWaitMs: 5000 });
+            await this.d.b24().call(row.member_id, 'im.notify.system.add', { USER_ID: user, MESSAGE: row.message, TAG: `${NOTIFY_TAG}${row.account_id}|${user}` }, { maxWaitMs: 5000 });
           }
           await trx('hh_notifications').where({ id: row.id }).update({ sent_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
           sent++;

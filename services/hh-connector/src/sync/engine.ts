@@ -22,7 +22,8 @@ type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean };
 
 /** Longest wait for the shared hh.ru budget inside a handler; beyond it the message is deferred. */
 const HH_WAIT_MS = 20_000;
-const NEGOTIATION_LOCK_MS = 120_000;
+/** Locks are kept alive while their holder works; a holder that died frees them this soon. */
+const LOCK_MS = 15_000;
 const PER_PAGE = 50;
 const opts = { maxWaitMs: HH_WAIT_MS };
 
@@ -187,17 +188,14 @@ export class SyncEngine {
     const { memberId, negotiationId } = ctx.data;
     const account = await this.activeAccount(memberId, ctx.data.accountId);
     if (!account) return ack();
-    const lease = await this.d.runtime.locks.acquire(`hh:negotiation:${memberId}:${negotiationId}`, NEGOTIATION_LOCK_MS);
-    if (!lease) return defer('another process is bringing this negotiation up to date', 1000);
-    try {
-      return await this.guard(ctx, async () => {
+    const held = await this.d.runtime.locks.hold(`hh:negotiation:${memberId}:${negotiationId}`, LOCK_MS, () =>
+      this.guard(ctx, async () => {
         const row = await this.store.get(memberId, negotiationId);
         if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
         return ack();
-      });
-    } finally {
-      await lease.release().catch(() => false);
-    }
+      }),
+    );
+    return held.ran ? held.value : defer('another process is bringing this negotiation up to date', 1000);
   }
 
   // ---- hh.webhook.received -----------------------------------------------------------------
@@ -235,15 +233,11 @@ export class SyncEngine {
       await this.store.ensureVacancy(account.memberId, account.id, vacancy);
       await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
       // Brought up to date here (not through a step) so that the entity appears within seconds.
-      const lease = await this.d.runtime.locks.acquire(`hh:negotiation:${account.memberId}:${topicId}`, NEGOTIATION_LOCK_MS);
-      if (lease) {
-        try {
-          const row = await this.store.get(account.memberId, topicId);
-          if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
-        } finally {
-          await lease.release().catch(() => false);
-        }
-      } else {
+      const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${topicId}`, LOCK_MS, async () => {
+        const row = await this.store.get(account.memberId, topicId);
+        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+      });
+      if (!held.ran) {
         await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [topicId], ctx.msgId));
         this.d.runtime.wakeOutbox();
       }
@@ -270,11 +264,18 @@ export class SyncEngine {
         return 'parked';
       }
       // One reader per resume: its other negotiations (one person, many responses) wait and reuse it.
-      const lease = await this.d.runtime.locks.acquire(`hh:resume:${row.memberId}:${item.resume.id}`, NEGOTIATION_LOCK_MS, { waitMs: 30_000, retryMs: 100 });
-      if (!lease) throw new UnavailableError('hh_resume_busy', 'another step is still reading this resume', { wait: true, retryAfterMs: 1000 });
       try {
-        kept = await this.store.getResume(row.memberId, item.resume.id);
-        if (this.needsFetch(kept, item.resume.updated_at)) kept = await this.fetchResume(client, row.memberId, item.resume.url, kept, item.resume.updated_at);
+        const held = await this.d.runtime.locks.hold(
+          `hh:resume:${row.memberId}:${item.resume.id}`,
+          LOCK_MS,
+          async () => {
+            const again = await this.store.getResume(row.memberId, item.resume!.id);
+            return this.needsFetch(again, item.resume!.updated_at) ? this.fetchResume(client, row.memberId, item.resume!.url, again, item.resume!.updated_at) : again;
+          },
+          { waitMs: 30_000, retryMs: 100 },
+        );
+        if (!held.ran) throw new UnavailableError('hh_resume_busy', 'another step is still reading this resume', { wait: true, retryAfterMs: 1000 });
+        kept = held.value;
       } catch (err) {
         if (err instanceof HhViewLimitExceeded) {
           const until = new Date(Math.min(err.resetsAt.getTime(), Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000));
@@ -285,8 +286,6 @@ export class SyncEngine {
         }
         // Deleted between the list and the read: what we kept (if anything) stays.
         if (!isNotFound(err)) throw err;
-      } finally {
-        await lease.release().catch(() => false);
       }
     }
     const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? { name: item.vacancy?.name ?? '', url: item.vacancy?.alternate_url ?? null };
