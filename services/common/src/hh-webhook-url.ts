@@ -24,7 +24,8 @@ export function verifyHhWebhookToken(token: string, key: string): string | null 
   if (dot < 0) return null;
   const accountId = token.slice(0, dot);
   if (!ACCOUNT_ID.test(accountId)) return null;
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(accountId, key);
+  // Compared as text: base64url decoding would accept other spellings of the same bytes.
+  const given = Buffer.from(token.slice(dot + 1), 'utf8');
+  const expected = Buffer.from(mac(accountId, key).toString('base64url'), 'utf8');
   return given.length === expected.length && timingSafeEqual(given, expected) ? accountId : null;
 }

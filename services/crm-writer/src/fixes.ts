@@ -10,9 +10,9 @@ export interface Refusal {
   fix: string | null;
 }
 
-const ENTITY: Record<EntityType, { many: string; one: string }> = {
-  lead: { many: 'лидов', one: 'Лид' },
-  deal: { many: 'сделок', one: 'Сделка' },
+const ENTITY: Record<EntityType, { many: string; accusative: string; deleted: string }> = {
+  lead: { many: 'лидов', accusative: 'лиды', deleted: 'Лид удалён' },
+  deal: { many: 'сделок', accusative: 'сделки', deleted: 'Сделка удалена' },
 };
 
 const stripTags = (s: string) => s.replace(/<br\s*\/?>/gi, '\n').replace(/<[^>]+>/g, '').replace(/\n+/g, ' ').trim();
@@ -45,7 +45,7 @@ export function refusalOf(err: Bitrix24Error, entityType: EntityType): Refusal {
       return {
         code: 'access_denied',
         message,
-        fix: `Выдать пользователю, установившему приложение, право добавлять и изменять ${e.many} (CRM → Настройки → Права доступа) или переустановить приложение от имени администратора, затем нажать «Повторить».`,
+        fix: `Выдать пользователю, установившему приложение, право добавлять и изменять ${e.accusative} (CRM → Настройки → Права доступа) или переустановить приложение от имени администратора, затем нажать «Повторить».`,
       };
     case 'b24_reinstall_required':
     case 'b24_portal_unknown':
@@ -53,7 +53,7 @@ export function refusalOf(err: Bitrix24Error, entityType: EntityType): Refusal {
     case 'b24_portal_deleted':
       return { code: 'portal_deleted', message, fix: null };
     case 'b24_not_found':
-      return { code: 'entity_deleted', message, fix: `${e.one} удален(а) на портале. Нажмите «Повторить», чтобы создать заново.` };
+      return { code: 'entity_deleted', message, fix: `${e.deleted} на портале. Нажать «Повторить», чтобы создать заново.` };
     default:
       return { code: 'rejected', message, fix: 'Исправить на портале то, на что он указывает, затем нажать «Повторить».' };
   }
