@@ -8,7 +8,7 @@
  *
  * where both "per negotiation" figures are counted from the simulators' request logs of this run.
  * Usage (after `npx tsc -b`): node bench/import-measure.mjs [negotiations=1000] [hh rate our client uses=10]
- * Prints the figures and writes them to bench/results/import-<negotiations>.json.
+ * Prints the figures and writes them to bench/results/import-<negotiations>-hh<rate>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { World } from '../test/e2e/dist/test/world.js';
@@ -82,7 +82,7 @@ try {
   };
   console.log(JSON.stringify(figures, null, 2));
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`./results/import-${negotiations}.json`, import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
+  writeFileSync(new URL(`./results/import-${negotiations}-hh${clientRate}.json`, import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
 } finally {
   await world.close();
 }

@@ -64,6 +64,12 @@ t.test('import, then continuous sync, with both simulators', async (t) => {
     t.equal(card?.others.length, theirs.length - 1, 'and every other response of the same person');
     t.ok(card?.others.every((o) => o.entity?.type === 'lead'), 'each with its lead');
     t.ok(card?.pdfAvailable);
+    const file = b24.sim.file(portalA, (lead['UF_CRM_HH_RESUME'] as { id: number }).id)!;
+    const pdf = await world.call(rpc.hhPdf, { memberId: portalA, negotiationId: theirs[0]!.id });
+    t.same(Buffer.from(pdf!.contentBase64, 'base64'), file.content, 'the lead’s file is the PDF hh-connector kept');
+    const tail = await world.call(rpc.hhPdf, { memberId: portalA, negotiationId: theirs[0]!.id, offset: pdf!.size - 10 });
+    t.match(tail, { size: pdf!.size, next: null }, 'asked from an offset, the rest of it');
+    t.equal(Buffer.from(tail!.contentBase64, 'base64').length, 10);
     const resumeReads = hh.sim.requests({ path: `/resumes/${heavy.id}`, userId: admin!.userId });
     t.equal(resumeReads.filter((q) => !q.path.includes('/download/')).length, 1, 'the portal read the resume once for all of them');
     t.equal(resumeReads.filter((q) => q.path.includes('/download/')).length, 1, 'and downloaded its PDF once');

@@ -80,8 +80,9 @@ export class SyncEngine {
       }
       if (current.accountId !== account.id) await this.store.moveImport(memberId, account.id);
       if (!current.listedAt) await this.listForImport(account, current.runId, null, current.requestId ?? ctx.msgId);
-      if (kind === 'resume') await this.requeueUnfinished(account, current.runId);
-      await this.listForReconcile(account);
+      // Vacancies the import has not paged yet get their import step again, not a reconciliation too.
+      const unpaged = kind === 'resume' ? await this.requeueUnfinished(account, current.runId) : [];
+      await this.listForReconcile(account, new Set(unpaged));
       return ack();
     });
   }
@@ -100,17 +101,17 @@ export class SyncEngine {
   }
 
   /** A reconciliation pass: every vacancy the account sees now (new ones included) gets a step. */
-  async listForReconcile(account: HhAccount): Promise<void> {
+  async listForReconcile(account: HhAccount, skip = new Set<string>()): Promise<void> {
     const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
     await this.d.runtime.db.transaction(async (trx) => {
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null);
-      await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id), null);
+      await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id).filter((id) => !skip.has(id)), null);
     });
     this.d.runtime.wakeOutbox();
   }
 
-  /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. */
-  private async requeueUnfinished(account: HhAccount, runId: string): Promise<void> {
+  /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. Returns those vacancies. */
+  private async requeueUnfinished(account: HhAccount, runId: string): Promise<string[]> {
     const vacancies = await this.store.pendingImportVacancies(account.memberId, runId);
     const negotiations = await this.store.unsettled(account.memberId);
     await this.d.runtime.db.transaction(async (trx) => {
@@ -119,6 +120,7 @@ export class SyncEngine {
     });
     this.d.runtime.wakeOutbox();
     this.log.info({ memberId: account.memberId, vacancies: vacancies.length, negotiations: negotiations.length }, 'unfinished work enqueued again');
+    return vacancies;
   }
 
   private async enqueueVacancies(trx: Knex.Transaction, account: HhAccount, vacancyIds: string[], runId: string | null, nonce: string = runId ?? randomUUID()): Promise<void> {
