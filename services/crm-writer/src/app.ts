@@ -21,7 +21,7 @@ import type { Config } from './config.js';
 import type { Pdf } from './fields.js';
 import { settingsMissing } from './fixes.js';
 import { migrations } from './migrations.js';
-import { PortalCache } from './portal-cache.js';
+import { SettingsCache } from './settings-cache.js';
 import { Records } from './records.js';
 import { Writer } from './writer.js';
 
@@ -37,13 +37,12 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
 
   // Built on first use: they need the runtime's connections, which exist only after start().
   let b24Client: Bitrix24Client | undefined;
-  let parts: { records: Records; cache: PortalCache; writer: Writer } | undefined;
+  let parts: { records: Records; settings: SettingsCache; writer: Writer } | undefined;
   const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
   const the = () => {
     if (!parts) {
       const records = new Records(runtime.db);
-      const cache = new PortalCache(runtime, b24);
-      parts = { records, cache, writer: new Writer({ runtime, b24, records, cache, maxBatchBytes: config.CRM_BATCH_MAX_BYTES, maxWaitMs: config.CRM_WAIT_MAX_MS }) };
+      parts = { records, settings: new SettingsCache(runtime), writer: new Writer({ runtime, b24, records, maxBatchBytes: config.CRM_BATCH_MAX_BYTES, maxWaitMs: config.CRM_WAIT_MAX_MS }) };
     }
     return parts;
   };
@@ -64,7 +63,7 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
       return memberId;
     },
     handler: async (ctx) => {
-      the().cache.forget(ctx.data);
+      the().settings.forget(ctx.data);
       const retried = await retry(ctx.data);
       if (retried > 0) ctx.log.info({ memberId: ctx.data, retried }, 'settings changed: refused writes go again');
       return ack();
@@ -83,8 +82,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
 
   async function onSynced(ctx: MessageContext<NegotiationSnapshot>): Promise<Outcome> {
     const s = ctx.data;
-    const { records, cache, writer } = the();
-    const settings = await cache.settings(s.memberId);
+    const { records, writer } = the();
+    const settings = await the().settings.get(s.memberId);
     if (!settings) {
       await runtime.db.transaction((trx) => writer.refuse(trx, s, settingsMissing));
       runtime.wakeOutbox();

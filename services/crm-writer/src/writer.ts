@@ -13,9 +13,8 @@ import {
   enqueue,
   subjects,
 } from '@hhb24/common';
-import { ORIGINATOR_ID, type Pdf, RESUME_FIELD, fieldsForAdd, fieldsForUpdate, stageFieldOf, stageToSet, targetStage } from './fields.js';
+import { ORIGINATOR_ID, type Pdf, RESUME_FIELD, fieldsForAdd, fieldsForUpdate, stageFieldOf, stageListOf, stageToSet, targetStage } from './fields.js';
 import { type Refusal, refusalOf, stageMissing } from './fixes.js';
-import type { PortalCache } from './portal-cache.js';
 import type { Link, Records } from './records.js';
 
 /** Negotiations per group: one batch searches them all, one batch writes them all (≤ 50 commands each). */
@@ -60,7 +59,6 @@ export interface WriterDeps {
   runtime: Runtime;
   b24: () => Bitrix24Client;
   records: Records;
-  cache: PortalCache;
   maxBatchBytes: number;
   maxWaitMs: number;
 }
@@ -151,8 +149,8 @@ export class Writer {
     }
     if (plans.length === 0) return;
     try {
-      await this.findExisting(memberId, plans, b24, wait);
-      await this.planCommands(memberId, plans, wait);
+      const stages = await this.findExisting(memberId, plans, b24, wait);
+      this.planCommands(plans, stages);
       const toSend = plans.filter((x) => x.command);
       const answer = toSend.length > 0 ? await b24.batch(memberId, Object.fromEntries(toSend.map((x) => [x.p.snapshot.negotiationId, x.command!])), wait) : { results: {}, errors: {} };
       await this.record(plans, answer.results, answer.errors);
@@ -170,12 +168,18 @@ export class Writer {
   /**
    * Before any add: the portal is searched for entities of these negotiations (an earlier run may
    * have created one and crashed before recording it). Updates that may move a stage read the
-   * entity's current stage in the same batch.
+   * entity's current stage in the same batch, and the stages of the pipelines concerned come along
+   * (fresh each time: a stage deleted on the portal is seen at once). Returns those stages, in order.
    */
-  private async findExisting(memberId: string, plans: Plan[], b24: Bitrix24Client, wait: { maxWaitMs: number }): Promise<void> {
+  private async findExisting(memberId: string, plans: Plan[], b24: Bitrix24Client, wait: { maxWaitMs: number }): Promise<Map<string, Map<string, number>>> {
     const adds = plans.filter((x) => !x.link).map((x) => x.p.snapshot.negotiationId);
     const moving = plans.filter((x) => x.link && this.mayMove(x));
+    const lists = new Set([
+      ...plans.filter((x) => !x.link).map((x) => stageListOf(x.p.settings.entityType, x.p.settings.categoryId)),
+      ...moving.map((x) => stageListOf(x.link!.entityType, x.link!.categoryId)),
+    ]);
     const commands: Record<string, BatchCommand> = {};
+    for (const list of lists) commands[`stages_${list}`] = ['crm.status.list', { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } }];
     if (adds.length > 0) {
       const filter = { '=ORIGINATOR_ID': ORIGINATOR_ID, '@ORIGIN_ID': adds };
       commands['lead'] = ['crm.lead.list', { filter, select: ['ID', 'ORIGIN_ID', 'STATUS_ID', RESUME_FIELD], order: { ID: 'ASC' } }];
@@ -185,10 +189,17 @@ export class Writer {
       const ids = moving.filter((x) => x.link!.entityType === type).map((x) => x.link!.entityId);
       if (ids.length > 0) commands[`${type}Stages`] = [`crm.${type}.list`, { filter: { '@ID': ids }, select: ['ID', stageFieldOf(type)] }];
     }
-    if (Object.keys(commands).length === 0) return;
+    const stages = new Map<string, Map<string, number>>();
+    if (Object.keys(commands).length === 0) return stages;
     const answer = await b24.batch(memberId, commands, wait);
     const failed = Object.values(answer.errors)[0];
     if (failed) throw failed;
+    for (const list of lists) {
+      type Status = { STATUS_ID: string; SORT: string | number };
+      // More than a page of stages (50) is rare: the rest is read page by page.
+      const rows = answer.nexts[`stages_${list}`] !== undefined ? await b24.listAll<Status>(memberId, 'crm.status.list', { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } }, wait) : ((answer.results[`stages_${list}`] ?? []) as Status[]);
+      stages.set(list, new Map(rows.map((r) => [r.STATUS_ID, Number(r.SORT)])));
+    }
     for (const type of ['lead', 'deal'] as const) {
       for (const row of (answer.results[type] ?? []) as Array<Record<string, unknown>>) {
         const plan = plans.find((x) => !x.link && x.p.snapshot.negotiationId === String(row['ORIGIN_ID']));
@@ -211,6 +222,7 @@ export class Writer {
         if (plan) plan.current = String(row[stageFieldOf(type)] ?? '') || null;
       }
     }
+    return stages;
   }
 
   /** An existing entity may change stage: extended mode, same entity type and pipeline, and the mapped stage is not the one we set. */
@@ -222,14 +234,14 @@ export class Writer {
     return targetStage(snapshot, settings) !== link.stageId;
   }
 
-  private async planCommands(memberId: string, plans: Plan[], wait: { maxWaitMs: number }): Promise<void> {
+  private planCommands(plans: Plan[], stages: Map<string, Map<string, number>>): void {
     for (const x of plans) {
       const { snapshot, settings, pdf } = x.p;
       const params = { REGISTER_SONET_EVENT: 'N' };
       if (x.link) {
         let stage: string | null = null;
         if (this.mayMove(x)) {
-          const order = await this.d.cache.stageOrder(memberId, x.link.entityType, x.link.categoryId, wait);
+          const order = stages.get(stageListOf(x.link.entityType, x.link.categoryId)) ?? new Map<string, number>();
           stage = stageToSet({ target: targetStage(snapshot, settings), current: x.current === undefined ? x.link.stageId : x.current, ourLast: x.link.stageId, order });
         }
         x.stage = stage ?? x.link.stageId;
@@ -238,9 +250,7 @@ export class Writer {
         continue;
       }
       const stage = targetStage(snapshot, settings);
-      let order = await this.d.cache.stageOrder(memberId, settings.entityType, settings.categoryId, wait);
-      if (!order.has(stage)) order = await this.d.cache.stageOrder(memberId, settings.entityType, settings.categoryId, { ...wait, fresh: true });
-      if (!order.has(stage)) {
+      if (!stages.get(stageListOf(settings.entityType, settings.categoryId))?.has(stage)) {
         x.refusal = stageMissing(stage);
         continue;
       }

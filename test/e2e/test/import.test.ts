@@ -165,5 +165,16 @@ t.test('import, then continuous sync, with both simulators', async (t) => {
     await eventually(() => dealOf(m.id).length === 1, { what: 'the deal after the settings were saved' });
   });
 
+  await t.test('a stage deleted on the portal: the refusal says to choose the stages again, and saving them writes it', async (t) => {
+    const statuses = b24.sim.portal(portalB).statuses;
+    statuses.splice(statuses.findIndex((st) => st.STATUS_ID === stages.response), 1);
+    const n = hh.sim.respond({ vacancyId: ownVacancy.id });
+    const failure = await eventually(async () => (await world.call(rpc.crmFailures, { memberId: portalB })).items.find((f) => f.negotiationId === n.id), { what: 'the refusal' });
+    t.match(failure, { code: 'stage_missing', fix: /вкладке «Настройки»/ });
+    t.equal(dealOf(n.id).length, 0, 'not written into some other stage');
+    await world.saveSettings(portalB, { ...settingsB, stageByState: { ...settingsB.stageByState, response: stages.consider } });
+    await eventually(() => dealOf(n.id)[0]?.['STAGE_ID'] === stages.consider, { what: 'the deal in the newly chosen stage' });
+  });
+
   t.same(checkPortal(hh.sim, b24.sim, portalA, admin!.id, settingsA).duplicated, [], 'portal A is untouched by all of it');
 });
