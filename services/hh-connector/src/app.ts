@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import {
   Bitrix24Client,
-  type HhImportRequested,
   type Launchable,
   type Logger,
   type MessageContext,
   type Outcome,
   ack,
   createService,
-  enqueue,
   rpc,
   subjects,
 } from '@hhb24/common';
@@ -101,46 +98,10 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
 
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();
-    await resumeParked();
-    await reconcileDue();
-    for (const imp of await store().unfinishedImports()) await queries().importProgress(imp.memberId);
+    await engine().resumeParked();
+    await engine().reconcileDue();
+    await queries().settleFinished();
   });
-
-  /** Accounts whose resume views may be back: a probe asks hh.ru (views left?) before the parked work goes again. */
-  async function resumeParked(): Promise<void> {
-    for (const account of await hh().accounts.claimParkOver(new Date(Date.now() + config.HH_VIEW_LIMIT_RECHECK_SEC * 1000))) {
-      const limits = await hh()
-        .account(account.id)
-        .resumeLimits({ maxWaitMs: 5000 })
-        .catch(() => null);
-      if (limits && limits.left.resume_view <= 0) continue;
-      await hh().accounts.unparkViews(account.id);
-      const ids = await store().unpark(account.memberId);
-      await runtime.db.transaction((trx) =>
-        enqueue(
-          trx,
-          ids.map((negotiationId) => ({ subject: subjects.hhImportNegotiation, msgId: `negotiation:${account.memberId}:${negotiationId}:${randomUUID()}`, payload: { memberId: account.memberId, accountId: account.id, negotiationId } })),
-        ),
-      );
-      runtime.wakeOutbox();
-      runtime.log.info({ memberId: account.memberId, account: account.id, negotiations: ids.length }, 'resume views are back: parked work goes on');
-    }
-  }
-
-  /** Each connected account is compared with hh.ru every HH_RECONCILE_INTERVAL_SEC (a pass per account, claimed by one replica). */
-  async function reconcileDue(): Promise<void> {
-    const due = await hh().accounts.claimReconcileDue(new Date(Date.now() - config.HH_RECONCILE_INTERVAL_SEC * 1000));
-    if (due.length === 0) return;
-    await enqueue(
-      runtime.db,
-      due.map((a) => ({
-        subject: subjects.hhImportRequested,
-        msgId: `reconcile:${a.memberId}:${randomUUID()}`,
-        payload: { memberId: a.memberId, kind: 'reconcile', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
-      })),
-    );
-    runtime.wakeOutbox();
-  }
 
   return { app, runtime, port: config.HH_CONNECTOR_PORT };
 }

@@ -356,6 +356,39 @@ export class SyncEngine {
     return kind;
   }
 
+  // ---- housekeeping --------------------------------------------------------------------------
+
+  /** Accounts whose park is over: a probe asks hh.ru for the views left (it costs none) before the parked steps go again. */
+  async resumeParked(): Promise<void> {
+    for (const account of await this.hh.accounts.claimParkOver(new Date(Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000))) {
+      const limits = await this.hh
+        .account(account.id)
+        .resumeLimits({ maxWaitMs: 5000 })
+        .catch(() => null);
+      if (limits && limits.left.resume_view <= 0) continue;
+      await this.hh.accounts.unparkViews(account.id);
+      const ids = await this.store.unpark(account.memberId);
+      await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, ids, randomUUID()));
+      this.d.runtime.wakeOutbox();
+      this.log.info({ memberId: account.memberId, account: account.id, negotiations: ids.length }, 'resume views are back: parked work goes on');
+    }
+  }
+
+  /** Each connected account is compared with hh.ru every HH_RECONCILE_INTERVAL_SEC (each pass claimed by one replica). */
+  async reconcileDue(): Promise<void> {
+    const due = await this.hh.accounts.claimReconcileDue(new Date(Date.now() - this.d.config.HH_RECONCILE_INTERVAL_SEC * 1000));
+    if (due.length === 0) return;
+    await enqueue(
+      this.d.runtime.db,
+      due.map((a) => ({
+        subject: subjects.hhImportRequested,
+        msgId: `reconcile:${a.memberId}:${randomUUID()}`,
+        payload: { memberId: a.memberId, kind: 'reconcile', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+      })),
+    );
+    this.d.runtime.wakeOutbox();
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   /** The portal's current account if it is this one and active; steps of a replaced or logged-out account stop. */

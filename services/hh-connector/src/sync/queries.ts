@@ -50,6 +50,11 @@ export class Queries {
     };
   }
 
+  /** Marks imports that have just finished (the progress check does it), so their reconciliation starts. */
+  async settleFinished(): Promise<void> {
+    for (const imp of await this.d.store.unfinishedImports()) await this.importProgress(imp.memberId);
+  }
+
   /**
    * «Новые отклики»: renews the webhook subscription when it is missing or wrong, counts the
    * negotiations hh.ru has that the portal does not (not yet stored, or stored and not yet
