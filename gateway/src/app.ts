@@ -2,6 +2,7 @@ import { Bitrix24Client, type Launchable, type Logger, createService } from '@hh
 import { registerB24Routes } from './b24-routes.js';
 import type { Config } from './config.js';
 import { registerHhLogin } from './hh-login.js';
+import { registerHhWebhook } from './hh-webhook.js';
 import { InstallVerifier } from './install.js';
 import { Installer } from './install-steps.js';
 import { migrations } from './migrations.js';
@@ -41,5 +42,6 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   registerB24Routes(app, { runtime, client, config, auth: new PortalAuth(client, runtime.log), verifier: new InstallVerifier(config, client, runtime.log), installer, pages });
   registerUiRoutes(app, { runtime, config, signer, pages, installer, client });
   app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages }));
+  registerHhWebhook(app, runtime, config);
   return { app, runtime, port: config.GATEWAY_PORT };
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type Bitrix24Client, type Runtime, type UiRequest, type UiSession, rpc } from '@hhb24/common';
+import { AppError, type Bitrix24Client, type PdfPart, type Runtime, type UiRequest, type UiSession, rpc } from '@hhb24/common';
 import type { Config } from './config.js';
 import { applyPagePolicy, rawBody } from './http.js';
 import type { Installer } from './install-steps.js';
@@ -78,16 +78,24 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
   const pdf = async (reply: FastifyReply, session: UiSession, negotiationId: string) => {
     if (!/^[0-9A-Za-z_-]{1,64}$/.test(negotiationId)) return refuse(reply, 400, 'negotiation_required');
     try {
-      const file = await deps.runtime.call(rpc.hhPdf, { memberId: session.memberId, negotiationId }, { timeoutMs: 30_000 });
-      if (!file) return refuse(reply, 404, 'pdf_not_found');
-      const name = file.filename.replace(/[\r\n"]/g, '');
+      // The PDF comes in parts that each fit one NATS message.
+      const parts: Buffer[] = [];
+      let filename = '';
+      for (let offset: number | null = 0; offset !== null; ) {
+        const part: PdfPart | null = await deps.runtime.call(rpc.hhPdf, { memberId: session.memberId, negotiationId, offset }, { timeoutMs: 30_000 });
+        if (!part) return refuse(reply, 404, 'pdf_not_found');
+        parts.push(Buffer.from(part.contentBase64, 'base64'));
+        filename = part.filename;
+        offset = part.next !== null && part.next > offset && parts.length < 100 ? part.next : null;
+      }
+      const name = filename.replace(/[\r\n"]/g, '');
       // An attachment: the browser saves it instead of showing it in the frame.
       return reply
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-store')
         .type('application/pdf')
         .header('content-disposition', `attachment; filename="resume.pdf"; filename*=UTF-8''${encodeURIComponent(name)}`)
-        .send(Buffer.from(file.contentBase64, 'base64'));
+        .send(Buffer.concat(parts));
     } catch (err) {
       deps.runtime.log.warn({ err, memberId: session.memberId }, 'resume PDF not available');
       return refuse(reply, err instanceof AppError && err.status < 500 ? err.status : 503, 'pdf_unavailable');

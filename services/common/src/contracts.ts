@@ -144,6 +144,8 @@ export interface CrmEntityWritten {
 export interface CrmEntityFailed {
   memberId: string;
   negotiationId: string;
+  /** The snapshot version that was refused. */
+  version: number;
   code: string;
   message: string;
   /** In words a portal admin acts on, e.g. «Сделать поле необязательным: UF_CRM_…». */
@@ -200,6 +202,8 @@ export interface HhAccountView {
 
 export interface ImportProgress {
   state: 'never' | 'running' | 'paused' | 'finished';
+  /** Why a run is paused: the hh.ru login must be renewed, or the daily resume views are used up. */
+  pausedReason: 'login_required' | 'view_limit' | null;
   vacanciesTotal: number;
   vacanciesDone: number;
   /** Negotiations found on hh.ru. */
@@ -266,6 +270,28 @@ export interface UiResponse {
   headers?: Record<string, string>;
 }
 
+/** A write the portal refused, as the pages list it with its «Повторить» button. */
+export interface CrmFailureView {
+  negotiationId: string;
+  applicantName: string;
+  vacancyName: string;
+  code: string;
+  /** The portal's own words. */
+  message: string;
+  /** What an admin does about it. */
+  fix: string | null;
+  failedAt: string;
+  attempts: number;
+}
+
+/** A resume PDF in parts small enough for one NATS message; `next` is the offset of the next part. */
+export interface PdfPart {
+  filename: string;
+  contentBase64: string;
+  size: number;
+  next: number | null;
+}
+
 /**
  * Request/reply subjects live under `rpc.`, outside every stream's subjects: a request published on
  * a subject a stream captures would be stored, and JetStream's publish ack would answer it.
@@ -281,7 +307,12 @@ export const rpc = {
   hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('rpc.hh.new-responses'),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
   hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('rpc.hh.card'),
-  hhPdf: defineRpc<{ memberId: string; negotiationId: string }, { filename: string; contentBase64: string } | null>('rpc.hh.pdf'),
+  /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
+  hhPdf: defineRpc<{ memberId: string; negotiationId: string; offset?: number }, PdfPart | null>('rpc.hh.pdf'),
+  /** crm-writer: the portal's refused writes, newest first. */
+  crmFailures: defineRpc<{ memberId: string }, { items: CrmFailureView[] }>('rpc.crm.failures'),
+  /** «Повторить»: writes the refused negotiations again (one, or all of the portal's). */
+  crmRetry: defineRpc<{ memberId: string; negotiationId?: string }, { retried: number }>('rpc.crm.retry'),
   settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),
   /** The app's pages, rendered by settings for the gateway. */
   settingsUi: defineRpc<UiRequest, UiResponse>('rpc.settings.ui'),

@@ -29,3 +29,5 @@ export * from './bitrix24/portal-store.js';
 export * from './bitrix24/client.js';
 export { phpQuery } from './bitrix24/query.js';
 export * from './public-config.js';
+export * from './hh-webhook-url.js';
+export * from './applicant.js';

@@ -52,6 +52,25 @@ t.test('a lock is released only by its owner and expires by itself', async (t) =
   t.same(r, { ran: false }, 'withLock does not run without the lock');
 });
 
+t.test('a held lock outlives its TTL while its holder works, and is free soon after the holder is gone', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const redis = new Redis(env.config.REDIS_URL);
+  t.teardown(() => redis.disconnect());
+  const locks = new RedisLock(redis, env.config.REDIS_PREFIX);
+  const held = await locks.hold('job', 300, async () => {
+    await new Promise((r) => setTimeout(r, 1000));
+    return (await locks.acquire('job', 300)) === null;
+  });
+  t.same(held, { ran: true, value: true }, 'nobody else took it during a job three times longer than the TTL');
+  t.ok(await locks.acquire('job', 300), 'released when the job ended');
+  await new Promise((r) => setTimeout(r, 400));
+  t.same(await locks.hold('job', 300, async () => 'mine'), { ran: true, value: 'mine' }, 'a lease nobody extends (its holder died) lapses within the TTL');
+  const busy = await locks.acquire('other', 5000);
+  t.same(await locks.hold('other', 5000, async () => 'never'), { ran: false }, 'a lock someone holds is not taken');
+  await busy?.release();
+});
+
 t.test('two processes sharing a rate-limit key together stay under the rate', async (t) => {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());

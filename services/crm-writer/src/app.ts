@@ -1,12 +1,167 @@
-import { type Launchable, type Logger, createService } from '@hhb24/common';
+import { randomUUID } from 'node:crypto';
+import {
+  Bitrix24Client,
+  type HhNegotiationSynced,
+  type Launchable,
+  type Logger,
+  type MessageContext,
+  type NegotiationSnapshot,
+  type Outcome,
+  type PdfPart,
+  type PortalSettingsSaved,
+  ValidationError,
+  ack,
+  createService,
+  defer,
+  enqueue,
+  rpc,
+  subjects,
+} from '@hhb24/common';
 import type { Config } from './config.js';
+import type { Pdf } from './fields.js';
+import { settingsMissing } from './fixes.js';
 import { migrations } from './migrations.js';
+import { SettingsCache } from './settings-cache.js';
+import { Records } from './records.js';
+import { Writer } from './writer.js';
 
 export { schema, type Config } from './config.js';
+export { ORIGINATOR_ID } from './fields.js';
 
-/** Builds crm-writer: owns Bitrix24 CRM writes: idempotent lead/deal upsert, fields, stages, files. */
+const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Builds crm-writer: owns Bitrix24 CRM writes: exactly one lead or deal per negotiation, its fields, stages and resume file; refusals kept with what to fix. */
 export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): Launchable {
   const { app, runtime } = createService({ name: 'crm-writer', config, migrations, log: options.log });
   runtime.useOutboxRelay();
+
+  // Built on first use: they need the runtime's connections, which exist only after start().
+  let b24Client: Bitrix24Client | undefined;
+  let parts: { records: Records; settings: SettingsCache; writer: Writer } | undefined;
+  const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
+  const the = () => {
+    if (!parts) {
+      const records = new Records(runtime.db);
+      parts = { records, settings: new SettingsCache(runtime), writer: new Writer({ runtime, b24, records, maxBatchBytes: config.CRM_BATCH_MAX_BYTES, maxWaitMs: config.CRM_WAIT_MAX_MS }) };
+    }
+    return parts;
+  };
+
+  runtime.addConsumer({
+    spec: { stream: 'HH', durable: 'crm-writer', filterSubject: subjects.hhNegotiationSynced, ackWaitMs: 15_000, maxAckPending: 256 },
+    concurrency: 16,
+    decode: decodeSynced,
+    handler: onSynced,
+  });
+  // A portal's settings changed: forget them here, and write its refused negotiations again.
+  runtime.addConsumer({
+    spec: { stream: 'PORTAL', durable: 'crm-writer', filterSubject: subjects.portalSettingsSaved, ackWaitMs: 30_000, maxAckPending: 16 },
+    concurrency: 2,
+    decode: (v) => {
+      const memberId = (v as PortalSettingsSaved)?.settings?.memberId;
+      if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId)) throw new ValidationError('settings.memberId is missing');
+      return memberId;
+    },
+    handler: async (ctx) => {
+      the().settings.forget(ctx.data);
+      const retried = await retry(ctx.data);
+      if (retried > 0) ctx.log.info({ memberId: ctx.data, retried }, 'settings changed: refused writes go again');
+      return ack();
+    },
+  });
+
+  runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }), { decode: decodeMember });
+  runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }), {
+    decode: (v) => {
+      const { memberId } = decodeMember(v);
+      const negotiationId = (v as { negotiationId?: unknown }).negotiationId;
+      if (negotiationId !== undefined && (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId))) throw new ValidationError('negotiationId is malformed');
+      return { memberId, negotiationId };
+    },
+  });
+
+  async function onSynced(ctx: MessageContext<NegotiationSnapshot>): Promise<Outcome> {
+    const s = ctx.data;
+    const { records, writer } = the();
+    const settings = await the().settings.get(s.memberId);
+    if (!settings) {
+      await runtime.db.transaction((trx) => writer.refuse(trx, s, settingsMissing));
+      runtime.wakeOutbox();
+      return ack();
+    }
+    const link = await records.link(s.memberId, s.negotiationId);
+    if (link && link.version >= s.version) return ack();
+    const pdf = s.resume?.pdf && !link?.hasPdf ? await fetchPdf(s) : null;
+    const outcome = await writer.submit(s, settings, pdf);
+    switch (outcome.kind) {
+      case 'written':
+      case 'refused':
+        return ack();
+      case 'busy':
+        return defer('another process is writing this negotiation', 1000);
+      case 'wait':
+        return defer(outcome.reason, outcome.delayMs);
+      case 'error':
+        throw outcome.error;
+    }
+  }
+
+  /** The resume PDF from hh-connector, in parts that each fit a NATS message. */
+  async function fetchPdf(s: NegotiationSnapshot): Promise<Pdf | null> {
+    const chunks: Buffer[] = [];
+    let name = '';
+    for (let offset: number | null = 0; offset !== null; ) {
+      const part: PdfPart | null = await runtime.call(rpc.hhPdf, { memberId: s.memberId, negotiationId: s.negotiationId, offset }, { timeoutMs: 10_000 });
+      if (!part) return null;
+      name = part.filename;
+      chunks.push(Buffer.from(part.contentBase64, 'base64'));
+      offset = part.next;
+    }
+    return { name, base64: Buffer.concat(chunks).toString('base64') };
+  }
+
+  /** Publishes the kept snapshots of refused writes again; the consumer writes them as any other. */
+  async function retry(memberId: string, negotiationId?: string): Promise<number> {
+    return runtime.db.transaction(async (trx) => {
+      const snapshots = await new Records(trx).takeForRetry(memberId, negotiationId);
+      await enqueue(
+        trx,
+        snapshots.map((snapshot) => ({
+          subject: subjects.hhNegotiationSynced,
+          msgId: `retry:${memberId}:${snapshot.negotiationId}:${randomUUID()}`,
+          payload: { snapshot } satisfies HhNegotiationSynced,
+        })),
+      );
+      return snapshots.length;
+    }).finally(() => runtime.wakeOutbox());
+  }
+
   return { app, runtime, port: config.CRM_WRITER_PORT };
+}
+
+function decodeMember(v: unknown): { memberId: string } {
+  const memberId = (v as { memberId?: unknown })?.memberId;
+  if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId)) throw new ValidationError('memberId is required');
+  return { memberId };
+}
+
+/** hh.negotiation.synced: the parts of the snapshot a write relies on must be there. */
+function decodeSynced(v: unknown): NegotiationSnapshot {
+  const s = (v as HhNegotiationSynced)?.snapshot;
+  const ok =
+    s &&
+    typeof s.memberId === 'string' &&
+    MEMBER_ID.test(s.memberId) &&
+    typeof s.negotiationId === 'string' &&
+    /^\d{1,20}$/.test(s.negotiationId) &&
+    Number.isInteger(s.version) &&
+    (s.kind === 'response' || s.kind === 'invitation') &&
+    typeof s.vacancy?.name === 'string' &&
+    typeof s.state?.id === 'string' &&
+    typeof s.state?.name === 'string' &&
+    typeof s.createdAt === 'string' &&
+    typeof s.applicant === 'object' &&
+    Array.isArray(s.applicant?.phones);
+  if (!ok) throw new ValidationError('the snapshot is incomplete');
+  return s;
 }

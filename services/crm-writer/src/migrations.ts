@@ -3,5 +3,41 @@ import type { MigrationSet } from '@hhb24/common';
 /** Tables owned by crm-writer (see docs/architecture.md). */
 export const migrations: MigrationSet = {
   owner: 'crm-writer',
-  migrations: [],
+  migrations: [
+    {
+      name: '20261205_01_links_failures',
+      async up(db) {
+        // Exactly one lead or deal per negotiation and portal: the key is the negotiation.
+        await db.schema.createTable('crm_links', (t) => {
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.text('entity_type').notNullable();
+          t.integer('entity_id').notNullable();
+          t.integer('category_id').notNullable().defaultTo(0);
+          // The snapshot version last written, the stage we last set, whether the resume file is there.
+          t.integer('version').notNullable();
+          t.text('stage_id');
+          t.boolean('has_pdf').notNullable().defaultTo(false);
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'negotiation_id']);
+          t.unique(['member_id', 'entity_type', 'entity_id']);
+        });
+        // Writes the portal refused, with its words and what to fix; kept until a write succeeds.
+        await db.schema.createTable('crm_failures', (t) => {
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.integer('version').notNullable();
+          t.text('code').notNullable();
+          t.text('message').notNullable();
+          t.text('fix');
+          t.jsonb('snapshot').notNullable();
+          t.integer('attempts').notNullable().defaultTo(1);
+          t.timestamp('failed_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.timestamp('retry_requested_at', { useTz: true });
+          t.primary(['member_id', 'negotiation_id']);
+        });
+      },
+    },
+  ],
 };

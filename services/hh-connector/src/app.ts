@@ -1,12 +1,107 @@
-import { type Launchable, type Logger, createService } from '@hhb24/common';
+import {
+  Bitrix24Client,
+  type Launchable,
+  type Logger,
+  type MessageContext,
+  type Outcome,
+  ack,
+  createService,
+  rpc,
+  subjects,
+} from '@hhb24/common';
 import type { Config } from './config.js';
+import { type HhClient, createHhClient } from './hh/index.js';
 import { migrations } from './migrations.js';
+import { Connection } from './sync/connection.js';
+import { SyncEngine } from './sync/engine.js';
+import { decodeImportRequested, decodeNegotiationStep, decodeVacancyStep, decodeWebhook } from './sync/messages.js';
+import { Queries, decode } from './sync/queries.js';
+import { SyncStore } from './sync/store.js';
 
 export { schema, type Config } from './config.js';
 
-/** Builds hh-connector: owns hh.ru: tokens, client, initial import, webhooks, reconciliation, resumes and PDFs. */
+/** How often the background chores run: notifications, resuming parked work, reconciliation, finished imports. */
+const HOUSEKEEPING_MS = 2000;
+
+/**
+ * Builds hh-connector: owns hh.ru: tokens, client, initial import, webhooks, reconciliation,
+ * resumes and PDFs, recognising one person across responses; answers the pages' questions about
+ * the connection, the import and the card tab.
+ */
 export function buildHhConnector(config: Config, options: { log?: Logger } = {}): Launchable {
   const { app, runtime } = createService({ name: 'hh-connector', config, migrations, log: options.log });
   runtime.useOutboxRelay();
+
+  // Built on first use: they need the runtime's connections, which exist only after start().
+  let hhClient: HhClient | undefined;
+  let b24Client: Bitrix24Client | undefined;
+  let syncStore: SyncStore | undefined;
+  const store = () => (syncStore ??= new SyncStore(runtime.db));
+  const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
+  const hh = (): HhClient => (hhClient ??= createHhClient(runtime, config, { onLoginRequired: (account) => connection().onLoginRequired(account) }));
+  let conn: Connection | undefined;
+  let eng: SyncEngine | undefined;
+  let q: Queries | undefined;
+  const connection = () => (conn ??= new Connection({ runtime, config, hh, b24, store: store() }));
+  const engine = () => (eng ??= new SyncEngine({ runtime, config, hh, store: store() }));
+  const queries = () => (q ??= new Queries({ runtime, hh, store: store(), connection: connection() }));
+
+  // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
+  runtime.addConsumer<unknown>({
+    spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 15_000, maxAckPending: 32 },
+    concurrency: 8,
+    handler: (ctx) => {
+      switch (ctx.subject) {
+        case subjects.hhImportRequested:
+          return engine().onImportRequested({ ...ctx, data: decodeImportRequested(ctx.data) });
+        case subjects.hhImportVacancy:
+          return engine().onVacancyStep({ ...ctx, data: decodeVacancyStep(ctx.data) });
+        case subjects.hhImportNegotiation:
+          return engine().onNegotiationStep({ ...ctx, data: decodeNegotiationStep(ctx.data) });
+        default:
+          ctx.log.warn({ subject: ctx.subject }, 'unknown import subject ignored');
+          return Promise.resolve(ack());
+      }
+    },
+  });
+  runtime.addConsumer({
+    spec: { stream: 'HH', durable: 'hh-connector-webhooks', filterSubject: subjects.hhWebhookReceived, ackWaitMs: 15_000, maxAckPending: 64 },
+    concurrency: 8,
+    decode: decodeWebhook,
+    handler: (ctx) => engine().onWebhook(ctx),
+  });
+  // What crm-writer did with each snapshot: the entity behind the card tab, the imported count.
+  runtime.addConsumer<unknown>({
+    spec: { stream: 'CRM', durable: 'hh-connector', filterSubject: 'crm.entity.>', ackWaitMs: 30_000, maxAckPending: 64 },
+    concurrency: 8,
+    handler: (ctx) => recordCrm(ctx),
+  });
+
+  async function recordCrm(ctx: MessageContext<unknown>): Promise<Outcome> {
+    const m = ctx.data as { memberId?: unknown; negotiationId?: unknown; version?: unknown; entityType?: unknown; entityId?: unknown; message?: unknown; fix?: unknown };
+    if (typeof m.memberId !== 'string' || typeof m.negotiationId !== 'string' || typeof m.version !== 'number') return ack();
+    if (ctx.subject === subjects.crmEntityWritten && (m.entityType === 'lead' || m.entityType === 'deal') && typeof m.entityId === 'number') {
+      await store().recordCrm(m.memberId, m.negotiationId, m.version, { entityType: m.entityType, entityId: m.entityId });
+    } else if (ctx.subject === subjects.crmEntityFailed) {
+      await store().recordCrm(m.memberId, m.negotiationId, m.version, { error: String(m.message ?? ''), fix: typeof m.fix === 'string' ? m.fix : null });
+    }
+    return ack();
+  }
+
+  runtime.serve(rpc.hhConnect, (req) => connection().connect(req), { decode: decode.connect });
+  runtime.serve(rpc.hhAccount, (req) => connection().view(req.memberId), { decode: decode.member });
+  runtime.serve(rpc.hhDisconnect, (req) => connection().disconnect(req), { decode: decode.user });
+  runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId), { decode: decode.member });
+  runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId), { decode: decode.member });
+  runtime.serve(rpc.hhCard, (req) => queries().card(req), { decode: decode.card });
+  runtime.serve(rpc.hhPdf, (req) => queries().pdf(req), { decode: decode.pdf });
+
+  runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
+    await connection().sendNotifications();
+    await engine().resumeParked();
+    await engine().reconcileDue();
+    await queries().settleFinished();
+  });
+
   return { app, runtime, port: config.HH_CONNECTOR_PORT };
 }

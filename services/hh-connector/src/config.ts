@@ -1,4 +1,4 @@
-import { type ConfigOf, baseSchema, hhOAuthSchema, integer, oneOf, port, string, url } from '@hhb24/common';
+import { type ConfigOf, baseSchema, bitrix24Schema, hhOAuthSchema, integer, oneOf, port, publicSchema, string, url } from '@hhb24/common';
 
 /** How hh-connector reaches hh.ru (or the simulator: point both URLs at it). */
 export const hhSchema = {
@@ -20,10 +20,29 @@ export const hhSchema = {
   HH_MAX_ATTEMPTS: integer({ default: 5, min: 1, max: 20, description: 'Attempts of one hh.ru call on 429 (and on 5xx for reads), with growing back-off, before the wait is handed back.' }),
 };
 
+/** How the sync behaves: how often it looks for what a lost webhook missed, how it waits for resume views. */
+export const syncSchema = {
+  HH_RECONCILE_INTERVAL_SEC: integer({
+    default: 300,
+    min: 1,
+    max: 86_400,
+    description: 'Each connected account’s vacancies are compared with hh.ru this often, to find what a lost webhook missed.',
+  }),
+  HH_VIEW_LIMIT_RECHECK_SEC: integer({
+    default: 900,
+    min: 1,
+    max: 86_400,
+    description: 'While the daily resume views are used up, how often to ask hh.ru whether they are back (hh.ru does not say when they reset).',
+  }),
+};
+
 export const schema = {
   ...baseSchema,
   HH_CONNECTOR_PORT: port({ default: 3010, description: 'hh-connector: port of its HTTP server (health and metrics only).' }),
   ...hhSchema,
+  ...syncSchema,
+  ...publicSchema,
+  ...bitrix24Schema,
 };
 
 export type Config = ConfigOf<typeof schema>;

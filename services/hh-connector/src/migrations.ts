@@ -36,5 +36,136 @@ export const migrations: MigrationSet = {
         await db.schema.dropTable('hh_accounts');
       },
     },
+    {
+      name: '20261205_01_sync',
+      async up(db) {
+        await db.schema.alterTable('hh_accounts', (t) => {
+          // The portal user who pressed «Войти»: told when the login must be renewed.
+          t.integer('connected_by');
+          // The daily resume views are used up: resume reads wait until then (and a probe says they are back).
+          t.timestamp('views_parked_until', { useTz: true });
+          t.timestamp('reconciled_at', { useTz: true });
+        });
+        // One initial import per portal; `run_id` names the run its steps belong to.
+        await db.schema.createTable('hh_imports', (t) => {
+          t.text('member_id').primary();
+          t.uuid('account_id').notNullable();
+          t.uuid('run_id').notNullable();
+          // The message that started the run: its redelivery continues the run instead of starting another.
+          t.text('request_id');
+          t.integer('requested_by');
+          t.timestamp('started_at', { useTz: true }).notNullable();
+          // Every vacancy step was enqueued: from here on the run's size is known.
+          t.timestamp('listed_at', { useTz: true });
+          t.timestamp('finished_at', { useTz: true });
+        });
+        await db.schema.createTable('hh_vacancies', (t) => {
+          t.text('member_id').notNullable();
+          t.text('vacancy_id').notNullable();
+          t.uuid('account_id').notNullable();
+          t.text('name').notNullable();
+          t.text('url');
+          t.text('manager_id');
+          t.jsonb('counters');
+          // The initial import's step for this vacancy: null (not part of it), pending, done.
+          t.uuid('import_run_id');
+          t.text('import_state');
+          t.timestamp('reconciled_at', { useTz: true });
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'vacancy_id']);
+        });
+        // Every negotiation the portal's account saw, the last item hh.ru returned, and the
+        // snapshot handed to crm-writer (a new version on every change).
+        await db.schema.createTable('hh_negotiations', (t) => {
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.uuid('account_id').notNullable();
+          t.text('vacancy_id').notNullable();
+          t.text('collection_id');
+          t.text('employer_state_id').notNullable();
+          t.text('applicant_state_id');
+          t.text('updated_at_hh').notNullable();
+          t.text('resume_id');
+          t.text('resume_updated_at');
+          t.jsonb('item').notNullable();
+          // Bumped by every write of `item`: a step only settles the item it read.
+          t.integer('item_seq').notNullable().defaultTo(1);
+          t.text('kind');
+          // pending: a step must bring the snapshot up to date; parked: waiting for resume views; ready.
+          t.text('status').notNullable().defaultTo('pending');
+          t.uuid('person_id');
+          t.integer('version').notNullable().defaultTo(0);
+          t.jsonb('snapshot');
+          t.timestamp('loaded_at', { useTz: true });
+          // What crm-writer reported (crm.entity.written / crm.entity.failed).
+          t.text('entity_type');
+          t.integer('entity_id');
+          t.text('crm_status');
+          t.integer('crm_version').notNullable().defaultTo(0);
+          t.text('crm_error');
+          t.text('crm_fix');
+          t.timestamp('first_seen_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'negotiation_id']);
+        });
+        await db.schema.raw(`alter table hh_negotiations add constraint hh_negotiations_status check (status in ('pending', 'parked', 'ready'))`);
+        await db.schema.raw('create index hh_negotiations_vacancy on hh_negotiations (member_id, vacancy_id)');
+        await db.schema.raw('create index hh_negotiations_person on hh_negotiations (member_id, person_id)');
+        await db.schema.raw('create index hh_negotiations_entity on hh_negotiations (member_id, entity_type, entity_id) where entity_id is not null');
+        await db.schema.raw(`create index hh_negotiations_unsettled on hh_negotiations (member_id) where status <> 'ready'`);
+        // Resumes and their PDFs, read once per version of the resume: reading one marks the
+        // response viewed and spends a daily view, so it is never read again without a reason.
+        await db.schema.createTable('hh_resumes', (t) => {
+          t.text('member_id').notNullable();
+          t.text('resume_id').notNullable();
+          t.text('updated_at_hh').notNullable();
+          t.jsonb('data').notNullable();
+          t.binary('pdf');
+          t.timestamp('fetched_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'resume_id']);
+        });
+        // One person behind many negotiations (X2): keys `resume:<id>`, `phone:<E.164>`, `email:<address>`.
+        await db.schema.createTable('hh_person_keys', (t) => {
+          t.text('member_id').notNullable();
+          t.text('key').notNullable();
+          t.uuid('person_id').notNullable();
+          t.primary(['member_id', 'key']);
+        });
+        await db.schema.createTable('hh_state_history', (t) => {
+          t.bigIncrements('id');
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.text('state_id').notNullable();
+          t.text('state_name').notNullable();
+          t.text('at').notNullable();
+          t.unique(['member_id', 'negotiation_id', 'state_id', 'at']);
+        });
+        // The delivery log: each hh.ru callback once (its id is unique per user, app and action type).
+        await db.schema.createTable('hh_webhook_deliveries', (t) => {
+          t.uuid('account_id').notNullable();
+          t.text('action_type').notNullable();
+          t.text('callback_id').notNullable();
+          t.text('member_id');
+          t.text('topic_id');
+          t.timestamp('received_at', { useTz: true }).notNullable();
+          t.timestamp('processed_at', { useTz: true });
+          t.text('outcome');
+          t.primary(['account_id', 'action_type', 'callback_id']);
+        });
+        // Portal notifications waiting to be sent (im.notify.system.add), each sent once.
+        await db.schema.createTable('hh_notifications', (t) => {
+          t.bigIncrements('id');
+          t.text('member_id').notNullable();
+          t.uuid('account_id').notNullable();
+          t.text('kind').notNullable();
+          t.text('message').notNullable();
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.timestamp('sent_at', { useTz: true });
+          t.integer('attempts').notNullable().defaultTo(0);
+          t.text('last_error');
+        });
+        await db.schema.raw('create index hh_notifications_unsent on hh_notifications (id) where sent_at is null');
+      },
+    },
   ],
 };

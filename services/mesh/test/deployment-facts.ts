@@ -30,8 +30,8 @@ export const SECRET_SAMPLES: Record<string, string> = {
   REDIS_URL: 'redis://redis:6379',
   TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
   HH_CLIENT_SECRET: 'sample-secret',
-  B24_CLIENT_SECRET: 'sample-secret',
   WEBHOOK_SECRET_KEY: 'sample-webhook-key',
+  B24_CLIENT_SECRET: 'sample-b24-secret',
   SESSION_SIGNING_KEY: 'sample-session-signing-key-0123456789abcdef',
 };
 
@@ -43,7 +43,7 @@ export const OPERATOR_SAMPLES: Record<string, string> = {
   HH_USER_AGENT: 'hh-b24/0.1 (ops@example.com)',
   PUBLIC_URL: 'https://hhb24.example.com',
   WEBHOOK_SECRET_KEY: SECRET_SAMPLES['WEBHOOK_SECRET_KEY']!,
-  B24_CLIENT_ID: 'sample-bitrix24-client-id',
+  B24_CLIENT_ID: 'sample-b24-client',
   B24_CLIENT_SECRET: SECRET_SAMPLES['B24_CLIENT_SECRET']!,
   SESSION_SIGNING_KEY: SECRET_SAMPLES['SESSION_SIGNING_KEY']!,
 };

@@ -17,7 +17,7 @@ import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
 import { type Stack, browser, screenshot, startStack } from './stack.js';
 
-const IMPORT_WAIT_MS = 90_000;
+const IMPORT_WAIT_MS = 30_000;
 
 async function servesContracts(stack: Stack): Promise<boolean> {
   try {
@@ -101,6 +101,7 @@ if (!existsSync('/usr/bin/chromium')) {
     stack.hh.sim.changePassword(admin.userId);
     await page.goto(`${leads.baseUrl}app/hh-b24-dev/`);
     await app.locator('[data-testid=tab][data-tab=new-responses]').click();
+    await app.getByTestId('notice').filter({ hasText: 'hh.ru отозвал доступ приложения' }).waitFor({ timeout: 20_000 });
     await eventually(
       async () => {
         await page.reload();

@@ -7,6 +7,7 @@
  * feedback; then the revoked-token state, the card tab and a user without rights.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import type { FrameLocator } from 'playwright-core';
 import { type CardView, HH_STATES, type NegotiationSnapshot, subjects } from '@hhb24/common';
@@ -110,16 +111,22 @@ if (!existsSync('/usr/bin/chromium')) {
     const request = await eventually(async () => findMessage(stack, subjects.hhImportRequested), { what: 'hh.import.requested published' });
     t.match(request, { memberId: portal.memberId, kind: 'initial', requestedBy: 1 }, 'the initial import was asked for');
 
-    f.progress = { state: 'running', vacanciesTotal: 4, vacanciesDone: 1, found: 24, loaded: 10, imported: 6, failed: 0, startedAt: new Date().toISOString(), finishedAt: null };
+    f.progress = { state: 'running', pausedReason: null, vacanciesTotal: 4, vacanciesDone: 1, found: 24, loaded: 10, imported: 6, failed: 0, startedAt: new Date().toISOString(), finishedAt: null };
     await eventually(async () => (await app().getByTestId('count-imported').textContent()) === 'Импортировано на портал: 6', { what: 'the progress counters updated live' });
     t.equal(await app().getByTestId('count-found').textContent(), 'Найдено откликов: 24');
     await screenshot(page, '07-import-progress');
-    f.progress = { ...f.progress, state: 'finished', vacanciesDone: 4, loaded: 24, imported: 24, finishedAt: new Date().toISOString() };
+    f.failures = [{ negotiationId: '1300000009', applicantName: 'Сидоров <b>Пётр</b>', vacancyName: 'Аналитик', code: 'b24_rejected', message: 'Не введено значение обязательного поля "Источник"', fix: 'Сделать поле необязательным: Источник', failedAt: new Date().toISOString(), attempts: 1 }];
+    f.progress = { ...f.progress, state: 'finished', vacanciesDone: 4, loaded: 24, imported: 23, failed: 1, finishedAt: new Date().toISOString() };
     await app().getByTestId('import-results').waitFor({ timeout: 10_000 });
     t.equal(await app().getByTestId('result-loaded').textContent(), 'Откликов загружено: 24');
-    t.equal(await app().getByTestId('result-imported').textContent(), 'Сделок импортировано: 24');
+    t.equal(await app().getByTestId('result-imported').textContent(), 'Сделок импортировано: 23');
+    t.equal(await app().getByTestId('failure-fix').textContent(), 'Сделать поле необязательным: Источник', 'a refused write says what to fix');
     t.equal(await app().getByTestId('save').textContent(), 'Сохранить', 'after the import, saving applies to new responses only');
     await screenshot(page, '08-import-results');
+    await app().getByTestId('failure-retry').click();
+    await app().getByTestId('retried').waitFor();
+    t.same(f.calls.find((c) => c.contract === 'crmRetry')?.request, { memberId: portal.memberId, negotiationId: '1300000009' }, '«Повторить» asked crm-writer to write it again');
+    t.equal(await app().getByTestId('failures').count(), 0, 'and it is gone from the list');
 
     // ---- «Новые отклики», «Обратная связь» --------------------------------------------------------
     f.newResponses = { newCount: 3, subscription: 'created' };
@@ -163,7 +170,8 @@ if (!existsSync('/usr/bin/chromium')) {
     const lead = sim.createEntity(portal.memberId, 'lead', { TITLE: 'Отклик: Программист' });
     const other = sim.createEntity(portal.memberId, 'deal', { TITLE: 'Отклик: Аналитик' });
     f.cards.set(`lead:${String(lead['ID'])}`, card(portal.memberId, Number(other['ID'])));
-    f.pdf = { filename: 'Иванов Иван_Программист 01-12-2026.pdf', contentBase64: Buffer.from('%PDF-1.4 test').toString('base64') };
+    const pdfBytes = Buffer.from('%PDF-1.4 test of a resume in two parts');
+    f.pdf = { filename: 'Иванов Иван_Программист 01-12-2026.pdf', contentBase64: pdfBytes.toString('base64'), size: pdfBytes.length, next: null };
     await page.goto(`${portal.baseUrl}crm/lead/details/${String(lead['ID'])}/`);
     await page.getByTestId('placement-tab').first().click();
     const tabFrame = page.frameLocator('[data-testid=placement-iframe]');
@@ -179,7 +187,8 @@ if (!existsSync('/usr/bin/chromium')) {
     await tabFrame.getByTestId('card-pdf').click();
     const download = await downloading;
     t.equal(download.suggestedFilename(), 'Иванов Иван_Программист 01-12-2026.pdf', 'the PDF downloads under its name');
-    t.match(f.calls.find((c) => c.contract === 'hhPdf')?.request, { memberId: portal.memberId, negotiationId: '1300000001' });
+    t.same(await readFile((await download.path())!), pdfBytes, 'whole, put together from its parts');
+    t.same(f.calls.filter((c) => c.contract === 'hhPdf').map((c) => c.request), [{ memberId: portal.memberId, negotiationId: '1300000001', offset: 0 }, { memberId: portal.memberId, negotiationId: '1300000001', offset: Math.ceil(pdfBytes.length / 2) }], 'asked for both parts');
     await screenshot(page, '12-card-tab');
     await tabFrame.getByTestId('open-other').click();
     await page.waitForURL(`${portal.baseUrl}crm/deal/details/${String(other['ID'])}/`);

@@ -10,9 +10,11 @@ import type { Test } from 'tap';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import {
   type CardView,
+  type CrmFailureView,
   type HhAccountView,
   type ImportProgress,
   type Launchable,
+  type PdfPart,
   createService,
   loadConfig,
   rpc,
@@ -39,12 +41,13 @@ export interface HhFixture {
   progress: ImportProgress;
   newResponses: { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' };
   cards: Map<string, CardView>;
-  pdf: { filename: string; contentBase64: string } | null;
+  pdf: PdfPart | null;
+  failures: CrmFailureView[];
   calls: Array<{ contract: string; request: unknown }>;
 }
 
 export const NOT_CONNECTED: HhAccountView = { status: 'not_connected', accountId: null, employerName: null, managerName: null, isAdmin: null, connectedAt: null, loginRequiredReason: null };
-export const NEVER: ImportProgress = { state: 'never', vacanciesTotal: 0, vacanciesDone: 0, found: 0, loaded: 0, imported: 0, failed: 0, startedAt: null, finishedAt: null };
+export const NEVER: ImportProgress = { state: 'never', pausedReason: null, vacanciesTotal: 0, vacanciesDone: 0, found: 0, loaded: 0, imported: 0, failed: 0, startedAt: null, finishedAt: null };
 
 export interface Stack {
   env: TestEnv;
@@ -65,7 +68,7 @@ export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 're
   t.teardown(() => env.cleanup());
   const b24 = await startB24Sim({ port: 0, rateLimit: false });
   t.teardown(() => b24.close());
-  const hh = await startHhSim({ port: 0, settings: { rateLimit: { by: 'off' } }, generate: { seed: 3, employers: 1, managersPerEmployer: 2, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 3, tombstones: 1 } });
+  const hh = await startHhSim({ port: 0, settings: { rateLimit: { by: 'off' } }, generate: { seed: 3, employers: 2, managersPerEmployer: 2, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 3, tombstones: 1, unpaidEmployers: 0 } });
   t.teardown(() => hh.close());
 
   const port = await freePort();
@@ -91,7 +94,7 @@ export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 're
   const services: Launchable[] = [buildSettings(loadConfig('settings', settingsSchema, serviceEnv))];
   let fixture: HhFixture | null = null;
   if (options.hh === 'fixture') {
-    fixture = { account: NOT_CONNECTED, progress: NEVER, newResponses: { newCount: 0, subscription: 'ok' }, cards: new Map(), pdf: null, calls: [] };
+    fixture = { account: NOT_CONNECTED, progress: NEVER, newResponses: { newCount: 0, subscription: 'ok' }, cards: new Map(), pdf: null, failures: [], calls: [] };
     services.push(hhStandIn(env, fixture));
   } else {
     services.push(...options.build(serviceEnv));
@@ -106,7 +109,7 @@ export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 're
   return { env, b24, hh, gatewayUrl, services, fixture };
 }
 
-/** Answers hh-connector's contracts from the fixture (a stand-in for another service, for page tests only). */
+/** Answers hh-connector's (and crm-writer's page) contracts from the fixture: a stand-in for other services, for page tests only. */
 function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
   const { app, runtime } = createService({ name: 'hh-connector', config: env.config });
   const record = <Req>(contract: string, request: Req) => f.calls.push({ contract, request });
@@ -120,7 +123,24 @@ function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
   runtime.serve(rpc.hhImportProgress, async (req) => (record('hhImportProgress', req), f.progress));
   runtime.serve(rpc.hhNewResponses, async (req) => (record('hhNewResponses', req), f.newResponses));
   runtime.serve(rpc.hhCard, async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null));
-  runtime.serve(rpc.hhPdf, async (req) => (record('hhPdf', req), f.pdf));
+  // The PDF in two parts, as hh-connector hands out a file bigger than one NATS message.
+  runtime.serve(rpc.hhPdf, async (req) => {
+    record('hhPdf', req);
+    if (!f.pdf) return null;
+    const bytes = Buffer.from(f.pdf.contentBase64, 'base64');
+    const from = req.offset ?? 0;
+    const half = Math.ceil(bytes.length / 2);
+    const to = from === 0 ? half : bytes.length;
+    return { filename: f.pdf.filename, size: bytes.length, contentBase64: bytes.subarray(from, to).toString('base64'), next: to < bytes.length ? to : null };
+  });
+  // crm-writer's contracts about refused writes.
+  runtime.serve(rpc.crmFailures, async (req) => (record('crmFailures', req), { items: f.failures }));
+  runtime.serve(rpc.crmRetry, async (req) => {
+    record('crmRetry', req);
+    const retried = f.failures.filter((x) => !req.negotiationId || x.negotiationId === req.negotiationId);
+    f.failures = f.failures.filter((x) => !retried.includes(x));
+    return { retried: retried.length };
+  });
   return { app, runtime, port: 0 };
 }
 

@@ -2,7 +2,7 @@ import type { Subscription } from '@nats-io/nats-core';
 import { AppError, classifyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Nats } from './connection.js';
-import type { Naming } from './topology.js';
+import { type Naming, streams } from './topology.js';
 
 /**
  * Request/reply between services, for queries that need an answer now (a page asking how far the
@@ -17,6 +17,9 @@ export interface RpcContract<Req, Res> {
 }
 
 export function defineRpc<Req, Res>(subject: string): RpcContract<Req, Res> {
+  // A stream would store the request and its publish ack would be taken for the answer.
+  const captured = streams.flatMap((s) => s.subjects).find((pattern) => subject.startsWith(pattern.replace(/>$/, '')));
+  if (captured) throw new Error(`rpc subject ${subject} is captured by the stream subjects ${captured}: use rpc.<service>.<verb>`);
   return { subject };
 }
 

@@ -11,6 +11,9 @@ export const subjects = {
   hhWebhookReceived: 'hh.webhook.received',
   /** settings/gateway → hh-connector: start or resume the initial import, or a reconciliation pass. */
   hhImportRequested: 'hh.import.requested',
+  /** hh-connector → itself: one step of an import or reconciliation run (a vacancy, a negotiation). */
+  hhImportVacancy: 'hh.import.vacancy',
+  hhImportNegotiation: 'hh.import.negotiation',
   /** hh-connector → crm-writer: a negotiation was stored or changed; write it to the portal. */
   hhNegotiationSynced: 'hh.negotiation.synced',
   /** hh-connector → settings: the hh.ru connection changed state (connected, login needed, …). */

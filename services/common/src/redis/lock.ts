@@ -51,6 +51,22 @@ export class RedisLock {
     }
   }
 
+  /**
+   * Takes the lock and keeps extending it while `fn` runs, so that a short TTL only matters when
+   * the holder dies (a crashed process frees the key within `ttlMs`, not after the longest job).
+   */
+  async hold<T>(key: string, ttlMs: number, fn: () => Promise<T>, options: AcquireOptions = {}): Promise<{ ran: true; value: T } | { ran: false }> {
+    const lease = await this.acquire(key, ttlMs, options);
+    if (!lease) return { ran: false };
+    const timer = setInterval(() => void lease.extend(ttlMs).catch(() => false), Math.max(100, Math.floor(ttlMs / 3)));
+    try {
+      return { ran: true, value: await fn() };
+    } finally {
+      clearInterval(timer);
+      await lease.release().catch(() => false);
+    }
+  }
+
   private lease(key: string, token: string): Lease {
     const redis = this.redis;
     return {

@@ -20,6 +20,10 @@ export interface HhAccount {
   status: HhAccountStatus;
   statusReason: string | null;
   statusAt: Date;
+  /** The portal user who connected it (told when the login must be renewed). */
+  connectedBy: number | null;
+  /** Resume reads wait until then: the manager's daily views are used up. */
+  viewsParkedUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -40,6 +44,8 @@ interface Row {
   status: HhAccountStatus;
   status_reason: string | null;
   status_at: Date;
+  connected_by: number | null;
+  views_parked_until: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,6 +64,8 @@ const toAccount = (r: Row): HhAccount => ({
   status: r.status,
   statusReason: r.status_reason,
   statusAt: r.status_at,
+  connectedBy: r.connected_by ?? null,
+  viewsParkedUntil: r.views_parked_until ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -112,6 +120,57 @@ export class HhAccountStore {
   async get(id: string): Promise<HhAccount | undefined> {
     const row = (await this.db('hh_accounts').where({ id }).first()) as Row | undefined;
     return row && toAccount(row);
+  }
+
+  /** The portal's account: the one connected last (a portal works with one hh.ru login at a time). */
+  async current(memberId: string): Promise<HhAccount | undefined> {
+    const row = (await this.db('hh_accounts').where({ member_id: memberId }).orderBy('status_at', 'desc').orderBy('created_at', 'desc').first()) as Row | undefined;
+    return row && toAccount(row);
+  }
+
+  async setConnectedBy(id: string, userId: number): Promise<void> {
+    await this.db('hh_accounts').where({ id }).update({ connected_by: userId });
+  }
+
+  /** The manager's resume views are used up: resume reads wait until `until`. */
+  async parkViews(id: string, until: Date): Promise<void> {
+    await this.db('hh_accounts').where({ id }).update({ views_parked_until: until });
+  }
+
+  /** Takes the accounts whose park is over, each by one process only (the next probe is set at once). */
+  async claimParkOver(nextProbe: Date, now = new Date()): Promise<HhAccount[]> {
+    const rows = (await this.db('hh_accounts')
+      .where('views_parked_until', '<=', now)
+      .where({ status: 'active' })
+      .update({ views_parked_until: nextProbe })
+      .returning('*')) as Row[];
+    return rows.map(toAccount);
+  }
+
+  async unparkViews(id: string): Promise<void> {
+    await this.db('hh_accounts').where({ id }).update({ views_parked_until: null });
+  }
+
+  /** Another hh.ru user logged in for the portal: the earlier accounts stop syncing (their data stays). */
+  async markReplaced(memberId: string, keepId: string): Promise<void> {
+    await this.db('hh_accounts')
+      .where({ member_id: memberId })
+      .whereNot({ id: keepId })
+      .update({ status: 'login_required', status_reason: 'replaced', version: this.db.raw('version + 1'), updated_at: new Date() });
+  }
+
+  /**
+   * Active accounts of portals whose initial import has finished and that were not reconciled
+   * since `before`, each claimed by one process (stamped now).
+   */
+  async claimReconcileDue(before: Date, now = new Date()): Promise<HhAccount[]> {
+    const rows = (await this.db('hh_accounts')
+      .where({ status: 'active' })
+      .whereExists((q) => q.select(this.db.raw('1')).from('hh_imports').whereRaw('hh_imports.account_id = hh_accounts.id').whereNotNull('finished_at'))
+      .where((q) => q.whereNull('reconciled_at').orWhere('reconciled_at', '<', before))
+      .update({ reconciled_at: now })
+      .returning('*')) as Row[];
+    return rows.map(toAccount);
   }
 
   async list(memberId: string): Promise<HhAccount[]> {

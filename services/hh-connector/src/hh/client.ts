@@ -7,6 +7,7 @@ import type {
   HhCollections,
   HhManager,
   HhMe,
+  HhMessage,
   HhMethodAccess,
   HhNegotiation,
   HhPage,
@@ -349,6 +350,11 @@ export class HhAccountClient {
 
   negotiation(id: string, opts?: CallOptions): Promise<HhNegotiation> {
     return this.get(`/negotiations/${encodeURIComponent(id)}`, undefined, opts) as Promise<HhNegotiation>;
+  }
+
+  /** The first page of a negotiation's messages (oldest first); reading them marks a response viewed. */
+  messages(negotiation: { id: string; messages_url?: string }, opts?: CallOptions): Promise<HhPage<HhMessage>> {
+    return this.get(negotiation.messages_url ?? `/negotiations/${encodeURIComponent(negotiation.id)}/messages`, { page: 0, per_page: 1 }, opts) as Promise<HhPage<HhMessage>>;
   }
 
   /** The full resume through the negotiation's `resume.url` (with topic_id): marks the response viewed, counts a view. */

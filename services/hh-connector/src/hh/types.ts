@@ -81,7 +81,7 @@ export interface HhNegotiationAction {
 
 export interface HhShortResume {
   id: string;
-  title: string;
+  title: string | null;
   url: string;
   alternate_url: string;
   first_name: string | null;
@@ -89,6 +89,7 @@ export interface HhShortResume {
   middle_name: string | null;
   area: HhIdName | null;
   hidden_fields: HhIdName[];
+  updated_at?: string;
   actions: { download: { pdf: { url: string }; rtf: { url: string } } };
 }
 
@@ -100,10 +101,21 @@ export interface HhNegotiation {
   employer_state: HhIdName;
   has_updates: boolean;
   url: string;
+  messages_url?: string;
+  /** How it started: NEGOTIATION, AUTO_INVITE (an automatic invitation), PHONE_CALL, … */
+  source?: string;
   /** null: the applicant deleted or hid the resume (a tombstone). */
   resume: HhShortResume | null;
   actions: HhNegotiationAction[];
-  vacancy?: { id: string; name: string; area: HhIdName } | null;
+  vacancy?: { id: string; name: string; area: HhIdName; alternate_url?: string } | null;
+}
+
+/** One message of a negotiation (the legacy list, oldest first): who wrote the first one started it. */
+export interface HhMessage {
+  id: string;
+  author: { participant_type: 'applicant' | 'employer' | string };
+  created_at: string;
+  state: HhIdName;
 }
 
 export interface HhPhoneValue {
@@ -126,6 +138,9 @@ export interface HhResume extends Omit<HhShortResume, 'url'> {
   age: number | null;
   birth_date?: string | null;
   contact: HhContact[];
+  salary: { amount: number; currency: string } | null;
+  total_experience: { months: number } | null;
+  skill_set?: string[];
   created_at: string;
   updated_at: string;
 }

@@ -1,6 +1,8 @@
 import {
+  AppError,
   CRM_USER_FIELDS,
   type CardView,
+  type CrmFailureView,
   type EntityType,
   HH_STATES,
   HH_STATE_NAMES,
@@ -101,6 +103,8 @@ export class AppPages {
         return fragment(this.save(req, ctx));
       case 'import/progress':
         return fragment(this.progress(req, ctx));
+      case 'failures/retry':
+        return fragment(this.retry(req, ctx));
       case 'feedback/send':
         return fragment(this.sendFeedback(req, ctx));
       default:
@@ -188,20 +192,30 @@ export class AppPages {
   }
 
   /** Results of the import (when it ran) and the form; or the progress while the import runs. */
-  private async settingsPanel(req: UiRequest, ctx: Ctx, extra: { notice?: { kind: string; key: string } }): Promise<Fragment & { running: boolean }> {
+  private async settingsPanel(req: UiRequest, ctx: Ctx, extra: { notice?: { kind: string; key: string }; retried?: number }): Promise<Fragment & { running: boolean }> {
     const [progress, record] = await Promise.all([this.importProgress(req.session.memberId), getSettingsRecord(this.runtime.db, req.session.memberId)]);
     if (importRunning(progress, record?.importRequestedAt ?? null)) return { html: this.progressView(ctx, progress, record?.settings ?? null), running: true };
-    const form = await this.settingsForm(req, ctx, { saved: record?.settings ?? null, progress, requested: Boolean(record?.importRequestedAt), ...extra });
-    const html = this.renderer.render('tab-settings', { ...ctx, form: form.html, results: progress?.state === 'finished' ? results(progress, record?.settings ?? null) : null, unavailable: progress === null });
+    const [form, failures] = await Promise.all([
+      this.settingsForm(req, ctx, { saved: record?.settings ?? null, progress, requested: Boolean(record?.importRequestedAt), ...extra }),
+      this.failures(req.session.memberId),
+    ]);
+    const html = this.renderer.render('tab-settings', {
+      ...ctx,
+      form: form.html,
+      results: progress?.state === 'finished' ? results(progress, record?.settings ?? null) : null,
+      unavailable: progress === null,
+      failures,
+      retried: extra.retried,
+    });
     return { html, running: false };
   }
 
   private progressView(ctx: Ctx, progress: ImportProgress | null, settings: PortalSettings | null): string {
-    const p = progress ?? { state: 'never', found: 0, loaded: 0, imported: 0, failed: 0 };
+    const p = progress ?? { state: 'never', pausedReason: null, found: 0, loaded: 0, imported: 0, failed: 0 };
     return this.renderer.render('partials/import-progress', {
       ...ctx,
       starting: p.state === 'never',
-      paused: p.state === 'paused',
+      paused: p.state === 'paused' ? (p.pausedReason === 'login_required' ? 'import.pausedLogin' : p.pausedReason === 'view_limit' ? 'import.pausedViews' : 'import.paused') : null,
       found: p.found,
       loaded: p.loaded,
       imported: p.imported,
@@ -209,6 +223,24 @@ export class AppPages {
       max: Math.max(p.found, 1),
       entity: settings?.entityType ?? 'lead',
     });
+  }
+
+  /** The writes the portal refused, each with what to fix (crm-writer keeps them for «Повторить»). */
+  private async failures(memberId: string): Promise<CrmFailureView[] | null> {
+    try {
+      return (await this.runtime.call(rpc.crmFailures, { memberId }, { timeoutMs: HH_WAIT_MS })).items;
+    } catch (err) {
+      this.runtime.log.warn({ err, memberId }, 'refused writes not available');
+      return null;
+    }
+  }
+
+  /** «Повторить»: one refused response, or all of them; crm-writer writes them again. */
+  private async retry(req: UiRequest, ctx: Ctx): Promise<Fragment> {
+    const negotiationId = one(req.form, 'negotiationId');
+    const { retried } = await this.runtime.call(rpc.crmRetry, { memberId: req.session.memberId, ...(negotiationId ? { negotiationId } : {}) }, { timeoutMs: 20_000 });
+    this.runtime.log.info({ memberId: req.session.memberId, retried }, 'refused writes sent again');
+    return this.settingsPanel(req, ctx, { retried });
   }
 
   /** The progress polls itself; once the import is over, the whole panel replaces it. */
@@ -312,6 +344,8 @@ export class AppPages {
       const r = await this.runtime.call(rpc.hhNewResponses, { memberId: req.session.memberId }, { timeoutMs: 20_000 });
       return { html: this.renderer.render('tab-new-responses', { ...ctx, count: r.newCount, subscription: r.subscription }) };
     } catch (err) {
+      // hh.ru revoked the access meanwhile: the tab says so (the connection marker follows on the next page).
+      if (err instanceof AppError && err.code === 'hh_login_required') return { html: this.renderer.render('tab-new-responses', { ...ctx, loginRequired: true }) };
       this.runtime.log.warn({ err, memberId: req.session.memberId }, 'new responses check failed');
       return { html: this.renderer.render('tab-new-responses', { ...ctx, unavailable: true }) };
     }

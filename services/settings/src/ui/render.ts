@@ -28,6 +28,7 @@ export class Renderer {
       return text((options.data.root as RenderContext).lang, key, options.hash as Record<string, unknown>);
     });
     this.hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    this.hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
     this.hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     this.hbs.registerHelper('json', (value: unknown) => JSON.stringify(value));
     this.hbs.registerHelper('safeUrl', (value: unknown) => (typeof value === 'string' && /^https?:\/\//i.test(value) ? value : ''));

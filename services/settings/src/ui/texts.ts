@@ -57,7 +57,9 @@ const ru = {
 
   'import.starting': 'Импорт запускается…',
   'import.running': 'Идёт первичный импорт откликов. Настройки появятся снова, когда он закончится.',
-  'import.paused': 'Импорт приостановлен: проверьте вкладку «Авторизация». Он продолжится сам, как только станет возможно.',
+  'import.paused': 'Импорт приостановлен. Он продолжится сам, как только станет возможно.',
+  'import.pausedLogin': 'Импорт приостановлен: hh.ru отозвал доступ. Войдите снова на вкладке «Авторизация» — импорт продолжится с того места, где остановился.',
+  'import.pausedViews': 'Импорт приостановлен: на сегодня исчерпан лимит просмотров резюме на hh.ru. Он продолжится сам, когда лимит обновится.',
   'import.found': 'Найдено откликов: {n}',
   'import.loadedProgress': 'Загружено: {n}',
   'import.importedProgress': 'Импортировано на портал: {n}',
@@ -68,6 +70,12 @@ const ru = {
   'import.resultDeals': 'Сделок импортировано: {n}',
   'import.mismatch': 'Если количество загруженных и импортированных откликов не сходится, напишите нам через «Обратную связь».',
 
+  'failures.title': 'Не удалось добавить на портал: {n}',
+  'failures.intro': 'Портал отказал в записи этих откликов. Исправьте причину и нажмите «Повторить»; после изменения настроек они повторяются сами.',
+  'failures.retry': 'Повторить',
+  'failures.retryAll': 'Повторить все',
+  'failures.retried': 'Отправлено повторно: {n}.',
+
   'new.found': 'Найдено новых откликов: {n}. Они появятся на портале в течение нескольких минут.',
   'new.none': 'Новых откликов нет: все отклики уже на портале.',
   'new.subscriptionCreated': 'Подписка на уведомления hh.ru была отключена — мы её восстановили.',
@@ -75,6 +83,7 @@ const ru = {
   'new.subscriptionFailed': 'Не удалось проверить подписку на уведомления hh.ru: новые отклики найдёт плановая проверка.',
   'new.unavailable': 'Не удалось проверить новые отклики: сервис hh.ru временно недоступен. Попробуйте через минуту.',
   'new.check': 'Проверить ещё раз',
+  'new.loginRequired': 'hh.ru отозвал доступ приложения: войдите снова на вкладке «Авторизация». Отклики, пришедшие за это время, не потеряются.',
 
   'feedback.title': 'Обратная связь',
   'feedback.intro': 'Расскажите, что улучшить в приложении: мы читаем каждое сообщение.',
@@ -209,7 +218,9 @@ const en: Record<Key, string> = {
 
   'import.starting': 'The import is starting…',
   'import.running': 'The initial import of responses is running. The settings come back when it ends.',
-  'import.paused': 'The import is paused: check the Sign in tab. It continues by itself as soon as it can.',
+  'import.paused': 'The import is paused. It continues by itself as soon as it can.',
+  'import.pausedLogin': 'The import is paused: hh.ru revoked the access. Sign in again on the Sign in tab and the import continues where it stopped.',
+  'import.pausedViews': 'The import is paused: today’s resume views on hh.ru are used up. It continues by itself when the limit resets.',
   'import.found': 'Responses found: {n}',
   'import.loadedProgress': 'Loaded: {n}',
   'import.importedProgress': 'Imported to the portal: {n}',
@@ -220,6 +231,12 @@ const en: Record<Key, string> = {
   'import.resultDeals': 'Deals imported: {n}',
   'import.mismatch': 'If the numbers of loaded and imported responses differ, write to us through Feedback.',
 
+  'failures.title': 'Could not add to the portal: {n}',
+  'failures.intro': 'The portal refused to write these responses. Fix the cause and press Retry; after the settings change they are retried by themselves.',
+  'failures.retry': 'Retry',
+  'failures.retryAll': 'Retry all',
+  'failures.retried': 'Sent again: {n}.',
+
   'new.found': 'New responses found: {n}. They will appear on the portal within a few minutes.',
   'new.none': 'No new responses: every response is on the portal already.',
   'new.subscriptionCreated': 'The hh.ru notification subscription was off; we restored it.',
@@ -227,6 +244,7 @@ const en: Record<Key, string> = {
   'new.subscriptionFailed': 'Could not check the hh.ru notification subscription: the scheduled check will find new responses.',
   'new.unavailable': 'Could not check for new responses: the hh.ru service is temporarily unavailable. Try again in a minute.',
   'new.check': 'Check again',
+  'new.loginRequired': 'hh.ru revoked the app’s access: sign in again on the Sign in tab. Responses that arrive meanwhile are not lost.',
 
   'feedback.title': 'Feedback',
   'feedback.intro': 'Tell us what to improve in the app: we read every message.',

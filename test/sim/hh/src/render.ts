@@ -380,6 +380,32 @@ export class Renderer {
     };
   }
 
+  /**
+   * The messages of a negotiation, oldest first (hh.md §4.9): the first one comes from whoever
+   * started it (the applicant's cover letter, the employer's invitation), the later ones from the
+   * employer's moves with a message.
+   */
+  messages(n: Negotiation) {
+    const first = n.initiator === 'applicant';
+    return Array.from({ length: Math.max(1, n.messages) }, (_, i) => {
+      const byApplicant = i === 0 && first;
+      const state = i === 0 ? (first ? 'response' : 'invitation') : n.state;
+      return {
+        id: `${n.id}${String(i + 1).padStart(3, '0')}`,
+        author: { participant_type: byApplicant ? 'applicant' : 'employer' },
+        created_at: hhDate(i === 0 ? n.createdAt : n.updatedAt),
+        editable: false,
+        read: true,
+        state: { id: state, name: APPLICANT_STATES[state] },
+        text: byApplicant ? 'Здравствуйте! Прошу рассмотреть моё резюме.' : i === 0 ? 'Приглашаем вас обсудить вакансию.' : 'Спасибо за интерес к вакансии.',
+        viewed_by_me: byApplicant ? n.viewed : true,
+        viewed_by_opponent: byApplicant ? true : n.viewedByOpponent,
+        address: null,
+        assessments: [],
+      };
+    });
+  }
+
   negotiationFull(n: Negotiation) {
     return { ...this.negotiationItem(n), vacancy: { ...this.vacancyShort(this.store.vacancies.get(n.vacancyId)!), show_contacts: false, professional_roles: [] } };
   }

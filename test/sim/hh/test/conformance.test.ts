@@ -125,6 +125,13 @@ t.test('every answer of every route matches the OpenAPI spec', async (t) => {
   await expect('get-negotiation-item', 200, `/negotiations/${tombstone.id}`, { token: admin });
   await expect('get-negotiation-item', 404, `/negotiations/${response.id}`, { token: plain });
 
+  const invitation = negotiations.find((n) => n.initiator === 'employer') ?? sim.invite({ vacancyId: ownerVacancy.id });
+  const messages = await expect('get-negotiation-messages', 200, `/negotiations/${invitation.id}/messages`, { token: admin });
+  t.equal(messages.body.items[0]?.author.participant_type, 'employer', 'an invitation opens with the employer\'s message');
+  const letters = await expect('get-negotiation-messages', 200, `/negotiations/${response.id}/messages?per_page=5`, { token: admin });
+  t.equal(letters.body.items[0]?.author.participant_type, 'applicant', 'a response opens with the applicant\'s letter');
+  await expect('get-negotiation-messages', 400, `/negotiations/${response.id}/messages?per_page=500`, { token: admin });
+
   // Resumes: the full view through the negotiation's URL, hidden fields, tombstones, limits, paid access.
   const item = (await call(`${url}/negotiations/${response.id}`, { token: admin })).body;
   await expect('get-resume', 200, new URL(item.resume.url).pathname + new URL(item.resume.url).search, { token: admin });

@@ -81,6 +81,21 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
     return { ordered_by: { id: orderBy, name: ORDER_TYPES[orderBy] }, ...p, items: p.items.map((n) => render.negotiationItem(n)) };
   });
 
+  /** The (legacy) message list: reading it marks a response viewed, as the resume does (hh.md §4.7). */
+  app.get<{ Params: { nid: string }; Querystring: Record<string, unknown> }>('/negotiations/:nid/messages', async (req, reply) => {
+    const m = manager(ctx, req, reply);
+    if (!m) return reply;
+    const n = visible(m, req.params.nid);
+    if (!n) return topicNotFound(reply);
+    if (!paid(ctx, m, reply)) return reply;
+    const page = intParam(req.query['page']) ?? 0;
+    const perPage = intParam(req.query['per_page']) ?? 20;
+    if (Number.isNaN(page)) return badArgument(reply, 'page');
+    if (Number.isNaN(perPage) || perPage < 1 || perPage > 50) return badArgument(reply, 'per_page');
+    if (n.initiator === 'applicant') store.markViewed(n, m.id);
+    return paginate(render.messages(n), page, perPage);
+  });
+
   /** Runs one action on one negotiation; returns null when done, or the reply already sent. */
   const act = (m: Manager, action: string, n: Negotiation, form: Record<string, unknown>, reply: FastifyReply): FastifyReply | null => {
     const vacancy = store.vacancies.get(n.vacancyId)!;

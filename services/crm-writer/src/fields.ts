@@ -1,0 +1,146 @@
+/**
+ * What a negotiation looks like in the CRM (the seed's F12 fields), the stage it belongs in, and
+ * the rule for moving it. Pure functions over the snapshot and the portal's settings.
+ */
+import {
+  CRM_USER_FIELDS,
+  type EntityType,
+  type NegotiationSnapshot,
+  type PortalSettings,
+  applicantName,
+  ddmmyyyy,
+  hiddenEmailText,
+  hiddenPhoneText,
+  toHhState,
+} from '@hhb24/common';
+
+/** ORIGINATOR_ID of every entity the app creates; ORIGIN_ID is the negotiation id. */
+export const ORIGINATOR_ID = 'hh-b24';
+
+const [CREATED_AT, STATUS, VACANCY, RESUME, CITY] = CRM_USER_FIELDS.map((f) => f.name) as [string, string, string, string, string];
+export const RESUME_FIELD = RESUME;
+
+export const stageFieldOf = (type: EntityType): 'STATUS_ID' | 'STAGE_ID' => (type === 'lead' ? 'STATUS_ID' : 'STAGE_ID');
+
+/** The portal's status list that holds an entity's stages: lead statuses, or one pipeline's deal stages. */
+export function stageListOf(type: EntityType, categoryId: number): string {
+  if (type === 'lead') return 'STATUS';
+  return categoryId === 0 ? 'DEAL_STAGE' : `DEAL_STAGE_${categoryId}`;
+}
+
+/** «Отклик: {Вакансия} — {ФИО}», «Приглашение: …» for invitations. */
+export function titleOf(s: NegotiationSnapshot): string {
+  return `${s.kind === 'invitation' ? 'Приглашение' : 'Отклик'}: ${s.vacancy.name} — ${applicantName(s)}`;
+}
+
+function experienceText(months: number): string {
+  const y = Math.floor(months / 12);
+  const m = months % 12;
+  const plural = (n: number, one: string, few: string, many: string) => {
+    const n10 = n % 10;
+    const n100 = n % 100;
+    if (n10 === 1 && n100 !== 11) return one;
+    if (n10 >= 2 && n10 <= 4 && (n100 < 12 || n100 > 14)) return few;
+    return many;
+  };
+  const parts = [y > 0 ? `${y} ${plural(y, 'год', 'года', 'лет')}` : '', m > 0 ? `${m} ${plural(m, 'месяц', 'месяца', 'месяцев')}` : ''].filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : 'нет';
+}
+
+/**
+ * COMMENTS: a short summary of the resume (title, experience, salary, skills). A deal has no name,
+ * phone or e-mail fields of its own (Bitrix24 keeps those on contacts and ignores them on
+ * crm.deal.add), so for deals the applicant's name and contacts open the comment.
+ */
+export function commentsOf(s: NegotiationSnapshot, entityType: EntityType = 'lead'): string {
+  const lines: string[] = [];
+  if (entityType === 'deal') {
+    lines.push(`Соискатель: ${applicantName(s)}`);
+    const phones = s.applicant.hidden.phones ? [hiddenPhoneText(s)] : s.applicant.phones;
+    if (phones.length > 0) lines.push(`Телефон: ${phones.join(', ')}`);
+    const email = s.applicant.hidden.email ? hiddenEmailText(s) : s.applicant.email;
+    if (email) lines.push(`E-mail: ${email}`);
+  }
+  if (!s.resume) return [...lines, 'Резюме удалено или скрыто соискателем.'].join('\n');
+  lines.push(`Резюме: ${s.resume.title ?? '—'}`);
+  if (s.resume.experienceMonths !== null) lines.push(`Опыт работы: ${experienceText(s.resume.experienceMonths)}`);
+  if (s.resume.salary) lines.push(`Желаемая зарплата: ${s.resume.salary}`);
+  if (s.resume.skills.length > 0) lines.push(`Навыки: ${s.resume.skills.join(', ')}`);
+  if (s.resume.url) lines.push(`Резюме на hh.ru: ${s.resume.url}`);
+  return lines.join('\n');
+}
+
+/**
+ * The stage the settings give this negotiation: in extended mode the stage mapped to its hh.ru
+ * state; otherwise (or for a state the mapping does not know) the stage for responses or for
+ * invitations.
+ */
+export function targetStage(s: NegotiationSnapshot, settings: PortalSettings): string {
+  if (settings.extendedSync) {
+    const state = toHhState(s.state.id);
+    const mapped = state ? settings.stageByState[state] : undefined;
+    if (mapped) return mapped;
+  }
+  return s.kind === 'invitation' ? settings.stageForInvitation : settings.stageForResponse;
+}
+
+/**
+ * Whether to move an entity after an hh.ru state change, and where. The rule: the CRM is the
+ * people's; hh.ru only pushes. If nobody moved the entity since our last write (its stage is
+ * still the one we set), it follows hh.ru in either direction. If a person (or a robot) moved it
+ * since, it only ever goes forward from the stage they chose (a later stage in the pipeline's
+ * order), never back over it. An unknown or deleted target stage leaves it where it is.
+ */
+export function stageToSet(input: { target: string | null; current: string | null; ourLast: string | null; order: Map<string, number> }): string | null {
+  const { target, current, ourLast, order } = input;
+  if (!target || target === current || !order.has(target)) return null;
+  if (current === null || ourLast === null || current === ourLast) return target;
+  const from = order.get(current);
+  const to = order.get(target)!;
+  return from !== undefined && to > from ? target : null;
+}
+
+export interface Pdf {
+  name: string;
+  base64: string;
+}
+
+/** Every F12 field of a new lead or deal. */
+export function fieldsForAdd(s: NegotiationSnapshot, settings: PortalSettings, stage: string, pdf: Pdf | null): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    TITLE: titleOf(s),
+    NAME: applicantName(s),
+    COMMENTS: commentsOf(s, settings.entityType),
+    ORIGINATOR_ID,
+    ORIGIN_ID: s.negotiationId,
+    ASSIGNED_BY_ID: settings.responsibleUserId,
+    ...contactFields(s),
+    [CREATED_AT]: ddmmyyyy(s.createdAt),
+    [STATUS]: s.state.name,
+    [VACANCY]: s.vacancy.name,
+    [CITY]: s.applicant.city ?? '',
+    [stageFieldOf(settings.entityType)]: stage,
+  };
+  if (settings.sourceId) fields['SOURCE_ID'] = settings.sourceId;
+  if (settings.entityType === 'deal') fields['CATEGORY_ID'] = settings.categoryId;
+  if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.base64] };
+  return fields;
+}
+
+/** What a later version changes on an existing entity: the hh.ru status, a stage move, the resume file when it was missing. */
+export function fieldsForUpdate(s: NegotiationSnapshot, entityType: EntityType, stage: string | null, pdf: Pdf | null): Record<string, unknown> {
+  const fields: Record<string, unknown> = { [STATUS]: s.state.name };
+  if (stage) fields[stageFieldOf(entityType)] = stage;
+  if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.base64] };
+  return fields;
+}
+
+/** PHONE (MOBILE) and EMAIL (WORK), or the seed's placeholders where the applicant hid them. */
+function contactFields(s: NegotiationSnapshot): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s.applicant.hidden.phones) out['PHONE'] = [{ VALUE: hiddenPhoneText(s), VALUE_TYPE: 'MOBILE' }];
+  else if (s.applicant.phones.length > 0) out['PHONE'] = s.applicant.phones.map((p) => ({ VALUE: p, VALUE_TYPE: 'MOBILE' }));
+  if (s.applicant.hidden.email) out['EMAIL'] = [{ VALUE: hiddenEmailText(s), VALUE_TYPE: 'WORK' }];
+  else if (s.applicant.email) out['EMAIL'] = [{ VALUE: s.applicant.email, VALUE_TYPE: 'WORK' }];
+  return out;
+}

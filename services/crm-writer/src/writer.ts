@@ -1,0 +1,308 @@
+import {
+  type BatchCommand,
+  type Bitrix24Client,
+  Bitrix24Error,
+  type CrmEntityFailed,
+  type CrmEntityWritten,
+  type EntityType,
+  type Knex,
+  type NegotiationSnapshot,
+  type PortalSettings,
+  type Runtime,
+  classifyError,
+  enqueue,
+  subjects,
+} from '@hhb24/common';
+import { ORIGINATOR_ID, type Pdf, RESUME_FIELD, fieldsForAdd, fieldsForUpdate, stageFieldOf, stageListOf, stageToSet, targetStage } from './fields.js';
+import { type Refusal, refusalOf, stageMissing } from './fixes.js';
+import type { Link, Records } from './records.js';
+
+/** Negotiations per group: one batch searches them all, one batch writes them all (≤ 50 commands each). */
+const GROUP_MAX = 45;
+/** How long the first write of a group waits for others to join it. */
+const LINGER_MS = 100;
+/** Locks are kept alive while a group is written; a writer that died frees them this soon. */
+const LOCK_MS = 15_000;
+
+export type WriteOutcome =
+  /** The entity is written (or already was at this version); the effect is committed. */
+  | { kind: 'written' }
+  /** The portal refused; the refusal is recorded and announced. */
+  | { kind: 'refused' }
+  /** Another process is writing this negotiation right now. */
+  | { kind: 'busy' }
+  /** The portal's budget (or its operating-time limit) says wait; nothing was written. */
+  | { kind: 'wait'; delayMs: number; reason: string }
+  | { kind: 'error'; error: unknown };
+
+interface Pending {
+  snapshot: NegotiationSnapshot;
+  settings: PortalSettings;
+  pdf: Pdf | null;
+  resolve(outcome: WriteOutcome): void;
+}
+
+/** One negotiation's part in a group: what exists, what to send, what came of it. */
+interface Plan {
+  p: Pending;
+  link: Link | null;
+  /** First recording of this negotiation's entity (an add, or an entity found from an earlier crashed run). */
+  firstRecord: boolean;
+  stage: string | null;
+  /** The entity's stage in the portal now, when it was read. */
+  current?: string | null;
+  command?: BatchCommand;
+  refusal?: Refusal;
+}
+
+export interface WriterDeps {
+  runtime: Runtime;
+  b24: () => Bitrix24Client;
+  records: Records;
+  maxBatchBytes: number;
+  maxWaitMs: number;
+}
+
+/**
+ * Writes negotiations to their portals, exactly one lead or deal each, at the portal's pace.
+ * Writes for one portal that arrive together form a group: under a per-negotiation Redis lock,
+ * one batch request searches the portal for entities of the group (ORIGINATOR_ID + ORIGIN_ID,
+ * which finds an entity created before a crash that kept us from recording it) and reads the
+ * stages of those that may move; a second batch adds the new ones (resume file included) and
+ * updates the others. The link table (unique per portal and negotiation) records the results
+ * and the outbox announces them, in one transaction.
+ */
+export class Writer {
+  private readonly queues = new Map<string, Pending[]>();
+  private readonly draining = new Set<string>();
+
+  constructor(private readonly d: WriterDeps) {}
+
+  submit(snapshot: NegotiationSnapshot, settings: PortalSettings, pdf: Pdf | null): Promise<WriteOutcome> {
+    return new Promise((resolve) => {
+      const queue = this.queues.get(snapshot.memberId) ?? [];
+      queue.push({ snapshot, settings, pdf, resolve });
+      this.queues.set(snapshot.memberId, queue);
+      if (!this.draining.has(snapshot.memberId)) void this.drain(snapshot.memberId);
+    });
+  }
+
+  private async drain(memberId: string): Promise<void> {
+    this.draining.add(memberId);
+    try {
+      await new Promise((r) => setTimeout(r, LINGER_MS));
+      for (;;) {
+        const queue = this.queues.get(memberId) ?? [];
+        if (queue.length === 0) break;
+        const group = this.takeGroup(queue);
+        await this.writeGroup(memberId, group).catch((error: unknown) => group.forEach((p) => p.resolve({ kind: 'error', error })));
+      }
+    } finally {
+      this.draining.delete(memberId);
+      this.queues.delete(memberId);
+    }
+  }
+
+  /** Up to GROUP_MAX writes of distinct negotiations that fit one request body; the rest wait for the next group. */
+  private takeGroup(queue: Pending[]): Pending[] {
+    const group: Pending[] = [];
+    const ids = new Set<string>();
+    let bytes = 0;
+    for (let i = 0; i < queue.length && group.length < GROUP_MAX; ) {
+      const p = queue[i]!;
+      const size = 4096 + Math.ceil((p.pdf?.base64.length ?? 0) * 1.1);
+      if (ids.has(p.snapshot.negotiationId) || (group.length > 0 && bytes + size > this.d.maxBatchBytes)) {
+        i++;
+        continue;
+      }
+      group.push(p);
+      ids.add(p.snapshot.negotiationId);
+      bytes += size;
+      queue.splice(i, 1);
+    }
+    return group;
+  }
+
+  private async writeGroup(memberId: string, pending: Pending[]): Promise<void> {
+    const leases = await Promise.all(pending.map((p) => this.d.runtime.locks.acquire(`crm:${memberId}:${p.snapshot.negotiationId}`, LOCK_MS)));
+    const held: Pending[] = [];
+    pending.forEach((p, i) => (leases[i] ? held.push(p) : p.resolve({ kind: 'busy' })));
+    const keepAlive = setInterval(() => leases.forEach((l) => void l?.extend(LOCK_MS).catch(() => false)), LOCK_MS / 3);
+    try {
+      if (held.length > 0) await this.write(memberId, held);
+    } finally {
+      clearInterval(keepAlive);
+      await Promise.all(leases.map((l) => l?.release().catch(() => false)));
+    }
+  }
+
+  private async write(memberId: string, pending: Pending[]): Promise<void> {
+    const b24 = this.d.b24();
+    const wait = { maxWaitMs: this.d.maxWaitMs };
+    // Read under the locks: a write that finished meanwhile is seen.
+    const links = await this.d.records.links(memberId, pending.map((p) => p.snapshot.negotiationId));
+    const plans: Plan[] = [];
+    for (const p of pending) {
+      const link = links.get(p.snapshot.negotiationId) ?? null;
+      if (link && link.version >= p.snapshot.version) p.resolve({ kind: 'written' });
+      else plans.push({ p, link, firstRecord: !link, stage: null });
+    }
+    if (plans.length === 0) return;
+    try {
+      const stages = await this.findExisting(memberId, plans, b24, wait);
+      this.planCommands(plans, stages);
+      const toSend = plans.filter((x) => x.command);
+      const answer = toSend.length > 0 ? await b24.batch(memberId, Object.fromEntries(toSend.map((x) => [x.p.snapshot.negotiationId, x.command!])), wait) : { results: {}, errors: {} };
+      await this.record(plans, answer.results, answer.errors);
+    } catch (err) {
+      const e = classifyError(err);
+      if (e.wait) return plans.forEach((x) => x.p.resolve({ kind: 'wait', delayMs: e.retryAfterMs ?? 1000, reason: e.message }));
+      if (err instanceof Bitrix24Error && !e.retryable) {
+        // The portal refused the request itself (access, a revoked install): every write of the group is refused.
+        return this.record(plans.map((x) => ({ ...x, command: undefined, refusal: refusalOf(err, x.p.settings.entityType) })), {}, {});
+      }
+      plans.forEach((x) => x.p.resolve({ kind: 'error', error: err }));
+    }
+  }
+
+  /**
+   * Before any add: the portal is searched for entities of these negotiations (an earlier run may
+   * have created one and crashed before recording it). Updates that may move a stage read the
+   * entity's current stage in the same batch, and the stages of the pipelines concerned come along
+   * (fresh each time: a stage deleted on the portal is seen at once). Returns those stages, in order.
+   */
+  private async findExisting(memberId: string, plans: Plan[], b24: Bitrix24Client, wait: { maxWaitMs: number }): Promise<Map<string, Map<string, number>>> {
+    const adds = plans.filter((x) => !x.link).map((x) => x.p.snapshot.negotiationId);
+    const moving = plans.filter((x) => x.link && this.mayMove(x));
+    const lists = new Set([
+      ...plans.filter((x) => !x.link).map((x) => stageListOf(x.p.settings.entityType, x.p.settings.categoryId)),
+      ...moving.map((x) => stageListOf(x.link!.entityType, x.link!.categoryId)),
+    ]);
+    const commands: Record<string, BatchCommand> = {};
+    for (const list of lists) commands[`stages_${list}`] = ['crm.status.list', { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } }];
+    if (adds.length > 0) {
+      const filter = { '=ORIGINATOR_ID': ORIGINATOR_ID, '@ORIGIN_ID': adds };
+      commands['lead'] = ['crm.lead.list', { filter, select: ['ID', 'ORIGIN_ID', 'STATUS_ID', RESUME_FIELD], order: { ID: 'ASC' } }];
+      commands['deal'] = ['crm.deal.list', { filter, select: ['ID', 'ORIGIN_ID', 'STAGE_ID', 'CATEGORY_ID', RESUME_FIELD], order: { ID: 'ASC' } }];
+    }
+    for (const type of ['lead', 'deal'] as const) {
+      const ids = moving.filter((x) => x.link!.entityType === type).map((x) => x.link!.entityId);
+      if (ids.length > 0) commands[`${type}Stages`] = [`crm.${type}.list`, { filter: { '@ID': ids }, select: ['ID', stageFieldOf(type)] }];
+    }
+    const stages = new Map<string, Map<string, number>>();
+    if (Object.keys(commands).length === 0) return stages;
+    const answer = await b24.batch(memberId, commands, wait);
+    const failed = Object.values(answer.errors)[0];
+    if (failed) throw failed;
+    for (const list of lists) {
+      type Status = { STATUS_ID: string; SORT: string | number };
+      // More than a page of stages (50) is rare: the rest is read page by page.
+      const rows = answer.nexts[`stages_${list}`] !== undefined ? await b24.listAll<Status>(memberId, 'crm.status.list', { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } }, wait) : ((answer.results[`stages_${list}`] ?? []) as Status[]);
+      stages.set(list, new Map(rows.map((r) => [r.STATUS_ID, Number(r.SORT)])));
+    }
+    for (const type of ['lead', 'deal'] as const) {
+      for (const row of (answer.results[type] ?? []) as Array<Record<string, unknown>>) {
+        const plan = plans.find((x) => !x.link && x.p.snapshot.negotiationId === String(row['ORIGIN_ID']));
+        if (!plan) continue;
+        // Created by an earlier write that did not live to record it: recorded now, updated below.
+        plan.link = {
+          memberId,
+          negotiationId: plan.p.snapshot.negotiationId,
+          entityType: type,
+          entityId: Number(row['ID']),
+          categoryId: Number(row['CATEGORY_ID'] ?? 0),
+          version: 0,
+          stageId: String(row[stageFieldOf(type)] ?? '') || null,
+          hasPdf: Boolean(row[RESUME_FIELD]),
+        };
+        plan.current = plan.link.stageId;
+      }
+      for (const row of (answer.results[`${type}Stages`] ?? []) as Array<Record<string, unknown>>) {
+        const plan = moving.find((x) => x.link!.entityType === type && x.link!.entityId === Number(row['ID']));
+        if (plan) plan.current = String(row[stageFieldOf(type)] ?? '') || null;
+      }
+    }
+    return stages;
+  }
+
+  /** An existing entity may change stage: extended mode, same entity type and pipeline, and the mapped stage is not the one we set. */
+  private mayMove(x: Plan): boolean {
+    const { settings, snapshot } = x.p;
+    const link = x.link!;
+    if (!settings.extendedSync || link.entityType !== settings.entityType) return false;
+    if (link.entityType === 'deal' && link.categoryId !== settings.categoryId) return false;
+    return targetStage(snapshot, settings) !== link.stageId;
+  }
+
+  private planCommands(plans: Plan[], stages: Map<string, Map<string, number>>): void {
+    for (const x of plans) {
+      const { snapshot, settings, pdf } = x.p;
+      const params = { REGISTER_SONET_EVENT: 'N' };
+      if (x.link) {
+        let stage: string | null = null;
+        if (this.mayMove(x)) {
+          const order = stages.get(stageListOf(x.link.entityType, x.link.categoryId)) ?? new Map<string, number>();
+          stage = stageToSet({ target: targetStage(snapshot, settings), current: x.current === undefined ? x.link.stageId : x.current, ourLast: x.link.stageId, order });
+        }
+        x.stage = stage ?? x.link.stageId;
+        const file = x.link.hasPdf ? null : pdf;
+        x.command = [`crm.${x.link.entityType}.update`, { id: x.link.entityId, fields: fieldsForUpdate(snapshot, x.link.entityType, stage, file), params }];
+        continue;
+      }
+      const stage = targetStage(snapshot, settings);
+      if (!stages.get(stageListOf(settings.entityType, settings.categoryId))?.has(stage)) {
+        x.refusal = stageMissing(stage);
+        continue;
+      }
+      x.stage = stage;
+      x.command = [`crm.${settings.entityType}.add`, { fields: fieldsForAdd(snapshot, settings, stage, pdf), params }];
+    }
+  }
+
+  /** Links, refusals and their announcements for the group, in one transaction; then each writer hears its outcome. */
+  private async record(plans: Plan[], results: Record<string, unknown>, errors: Record<string, Bitrix24Error>): Promise<void> {
+    const outcomes = new Map<Plan, WriteOutcome>();
+    await this.d.runtime.db.transaction(async (trx) => {
+      for (const x of plans) {
+        const { snapshot, settings, pdf } = x.p;
+        const key = snapshot.negotiationId;
+        const err = errors[key];
+        if (x.refusal || (err && !err.wait && !err.retryable)) {
+          const type: EntityType = x.link?.entityType ?? settings.entityType;
+          const refusal = x.refusal ?? refusalOf(err!, type);
+          if (refusal.code === 'entity_deleted') await this.d.records.dropLink(trx, snapshot.memberId, key);
+          await this.refuse(trx, snapshot, refusal);
+          outcomes.set(x, { kind: 'refused' });
+        } else if (err) {
+          outcomes.set(x, err.wait ? { kind: 'wait', delayMs: err.retryAfterMs ?? 1000, reason: err.message } : { kind: 'error', error: err });
+        } else if (x.command) {
+          const added = x.link === null;
+          const link: Link = added
+            ? { memberId: snapshot.memberId, negotiationId: key, entityType: settings.entityType, entityId: Number(results[key]), categoryId: settings.entityType === 'deal' ? settings.categoryId : 0, version: snapshot.version, stageId: x.stage, hasPdf: Boolean(pdf) }
+            : { ...x.link!, version: snapshot.version, stageId: x.stage, hasPdf: x.link!.hasPdf || Boolean(pdf) };
+          await this.d.records.saveLink(trx, link);
+          await this.d.records.clearFailure(trx, snapshot.memberId, key);
+          await enqueue(trx, {
+            subject: subjects.crmEntityWritten,
+            msgId: `written:${snapshot.memberId}:${key}:${snapshot.version}`,
+            payload: { memberId: snapshot.memberId, negotiationId: key, version: snapshot.version, entityType: link.entityType, entityId: link.entityId, created: x.firstRecord, snapshot } satisfies CrmEntityWritten,
+          });
+          outcomes.set(x, { kind: 'written' });
+        }
+      }
+    });
+    this.d.runtime.wakeOutbox();
+    for (const x of plans) x.p.resolve(outcomes.get(x) ?? { kind: 'error', error: new Error('no outcome') });
+  }
+
+  /** Keeps a refusal (with the snapshot, for «Повторить») and announces it. */
+  async refuse(trx: Knex.Transaction, snapshot: NegotiationSnapshot, refusal: Refusal): Promise<void> {
+    await this.d.records.saveFailure(trx, snapshot, refusal);
+    await enqueue(trx, {
+      subject: subjects.crmEntityFailed,
+      msgId: `failed:${snapshot.memberId}:${snapshot.negotiationId}:${snapshot.version}:${Date.now()}`,
+      payload: { memberId: snapshot.memberId, negotiationId: snapshot.negotiationId, version: snapshot.version, code: refusal.code, message: refusal.message, fix: refusal.fix, at: new Date().toISOString() } satisfies CrmEntityFailed,
+    });
+    this.d.runtime.log.warn({ memberId: snapshot.memberId, negotiationId: snapshot.negotiationId, code: refusal.code }, 'the portal refused a write; kept for retry');
+  }
+}

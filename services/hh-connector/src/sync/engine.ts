@@ -1,0 +1,416 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type HhImportRequested,
+  type HhNegotiationSynced,
+  type Knex,
+  type MessageContext,
+  type Outcome,
+  type Runtime,
+  ack,
+  defer,
+  enqueue,
+  subjects,
+  UnavailableError,
+} from '@hhb24/common';
+import type { Config } from '../config.js';
+import { HH_ERROR_CODES, type HhAccount, type HhClient, HhError, HhLoginRequired, type HhNegotiation, HhViewLimitExceeded } from '../hh/index.js';
+import type { HhCallback, NegotiationStep, VacancyStep } from './messages.js';
+import { type KeptResume, type Kind, buildSnapshot, keepResume, kindFromFirstAuthor, kindFromItem, personKeys, sameSnapshot } from './snapshot.js';
+import type { NegotiationRow, SyncStore } from './store.js';
+
+type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean };
+
+/** Longest wait for the shared hh.ru budget inside a handler; beyond it the message is deferred. */
+const HH_WAIT_MS = 20_000;
+/** Locks are kept alive while their holder works; a holder that died frees them this soon. */
+const LOCK_MS = 15_000;
+const PER_PAGE = 50;
+const opts = { maxWaitMs: HH_WAIT_MS };
+
+const isNotFound = (err: unknown) => err instanceof HhError && (err.status === 404 || err.code === HH_ERROR_CODES.notFound);
+
+export interface EngineDeps {
+  runtime: Runtime;
+  config: Config;
+  hh: () => HhClient;
+  store: SyncStore;
+}
+
+/**
+ * The import and the continuous sync, as resumable steps: an import request lists the account's
+ * vacancies and enqueues one step per vacancy; a vacancy step pages through every collection and
+ * enqueues one step per new or changed negotiation; a negotiation step reads the resume and its
+ * PDF once, recognises the person and hands a new snapshot version to crm-writer through the
+ * outbox. Postgres holds what is left to do, so a crash, a lost login or a used-up view limit
+ * only pauses the work: the same steps run again and find the rest.
+ */
+export class SyncEngine {
+  constructor(private readonly d: EngineDeps) {}
+
+  private get hh(): HhClient {
+    return this.d.hh();
+  }
+  private get store(): SyncStore {
+    return this.d.store;
+  }
+  private get log() {
+    return this.d.runtime.log;
+  }
+
+  // ---- hh.import.requested -----------------------------------------------------------------
+
+  async onImportRequested(ctx: MessageContext<HhImportRequested>): Promise<Outcome> {
+    const { memberId, kind } = ctx.data;
+    const account = await this.hh.accounts.current(memberId);
+    if (!account || account.status !== 'active') {
+      ctx.log.info({ memberId, kind }, 'import requested without an active hh.ru login; it runs after the next login');
+      return ack();
+    }
+    return this.guard(ctx, async () => {
+      const current = await this.store.getImport(memberId);
+      if (kind === 'initial') {
+        // A redelivery of the request that started the current run carries on with that run.
+        const same = current?.requestId === ctx.msgId;
+        if (!same || !current.listedAt) await this.listForImport(account, same ? current.runId : null, ctx.data.requestedBy, ctx.msgId);
+        return ack();
+      }
+      if (!current) {
+        ctx.log.info({ memberId, kind }, 'nothing to resume or reconcile: the portal has not started its import');
+        return ack();
+      }
+      if (current.accountId !== account.id) await this.store.moveImport(memberId, account.id);
+      if (!current.listedAt) await this.listForImport(account, current.runId, null, current.requestId ?? ctx.msgId);
+      // Vacancies the import has not paged yet get their import step again, not a reconciliation too.
+      const unpaged = kind === 'resume' ? await this.requeueUnfinished(account, current.runId) : [];
+      await this.listForReconcile(account, new Set(unpaged));
+      return ack();
+    });
+  }
+
+  /** Lists the account's vacancies into an import run (a new one unless `runId`) and enqueues a step for each. */
+  private async listForImport(account: HhAccount, runId: string | null, requestedBy: number | null, requestId: string): Promise<void> {
+    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
+    await this.d.runtime.db.transaction(async (trx) => {
+      const run = runId ?? (await this.store.startImport(trx, account.memberId, account.id, requestId, requestedBy));
+      await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, run);
+      await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id), run);
+      await this.store.markListed(trx, account.memberId, run);
+    });
+    this.d.runtime.wakeOutbox();
+    this.log.info({ memberId: account.memberId, vacancies: vacancies.length }, 'import listed');
+  }
+
+  /** A reconciliation pass: every vacancy the account sees now (new ones included) gets a step. */
+  async listForReconcile(account: HhAccount, skip = new Set<string>()): Promise<void> {
+    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
+    await this.d.runtime.db.transaction(async (trx) => {
+      await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null);
+      await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id).filter((id) => !skip.has(id)), null);
+    });
+    this.d.runtime.wakeOutbox();
+  }
+
+  /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. Returns those vacancies. */
+  private async requeueUnfinished(account: HhAccount, runId: string): Promise<string[]> {
+    const vacancies = await this.store.pendingImportVacancies(account.memberId, runId);
+    const negotiations = await this.store.unsettled(account.memberId);
+    await this.d.runtime.db.transaction(async (trx) => {
+      await this.enqueueVacancies(trx, account, vacancies, runId, randomUUID());
+      await this.enqueueNegotiations(trx, account, negotiations, randomUUID());
+    });
+    this.d.runtime.wakeOutbox();
+    this.log.info({ memberId: account.memberId, vacancies: vacancies.length, negotiations: negotiations.length }, 'unfinished work enqueued again');
+    return vacancies;
+  }
+
+  private async enqueueVacancies(trx: Knex.Transaction, account: HhAccount, vacancyIds: string[], runId: string | null, nonce: string = runId ?? randomUUID()): Promise<void> {
+    await enqueue(
+      trx,
+      vacancyIds.map((vacancyId) => ({
+        subject: subjects.hhImportVacancy,
+        msgId: `vacancy:${account.memberId}:${vacancyId}:${nonce}`,
+        payload: { memberId: account.memberId, accountId: account.id, vacancyId, runId } satisfies VacancyStep,
+      })),
+    );
+  }
+
+  /** `nonce` tells a new attempt from a redelivered one: without it JetStream would drop it as a duplicate. */
+  private async enqueueNegotiations(trx: Knex.Transaction, account: HhAccount, ids: string[], nonce: string): Promise<void> {
+    await enqueue(
+      trx,
+      ids.map((negotiationId) => ({
+        subject: subjects.hhImportNegotiation,
+        msgId: `negotiation:${account.memberId}:${negotiationId}:${nonce}`,
+        payload: { memberId: account.memberId, accountId: account.id, negotiationId } satisfies NegotiationStep,
+      })),
+    );
+  }
+
+  // ---- hh.import.vacancy -------------------------------------------------------------------
+
+  async onVacancyStep(ctx: MessageContext<VacancyStep>): Promise<Outcome> {
+    const step = ctx.data;
+    const account = await this.activeAccount(step.memberId, step.accountId);
+    if (!account) return ack();
+    return this.guard(ctx, async () => {
+      const client = this.hh.account(account.id);
+      let collections;
+      try {
+        collections = (await client.collections(step.vacancyId, opts)).collections;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // Archived, moved to a manager this account cannot see, or removed: nothing to page.
+        await this.store.vacancyDone(step.memberId, step.vacancyId, step.runId);
+        return ack();
+      }
+      // A reconciliation pages only the collections whose size differs from what we hold.
+      const held = step.runId ? null : await this.store.countsByCollection(step.memberId, step.vacancyId);
+      for (const collection of collections) {
+        const total = collection.counters?.total;
+        if (total === 0) continue;
+        if (held && total !== undefined && (held.get(collection.id) ?? 0) === total) continue;
+        for (let page = 0; ; page++) {
+          const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
+          await this.d.runtime.db.transaction(async (trx) => {
+            const needStep = await this.store.upsertItems(trx, step.memberId, account.id, step.vacancyId, collection.id, p.items);
+            await this.enqueueNegotiations(trx, account, needStep, `${ctx.streamSeq}`);
+          });
+          this.d.runtime.wakeOutbox();
+          if (page + 1 >= p.pages || p.items.length === 0) break;
+        }
+      }
+      await this.store.vacancyDone(step.memberId, step.vacancyId, step.runId);
+      return ack();
+    });
+  }
+
+  // ---- hh.import.negotiation ---------------------------------------------------------------
+
+  async onNegotiationStep(ctx: MessageContext<NegotiationStep>): Promise<Outcome> {
+    const { memberId, negotiationId } = ctx.data;
+    const account = await this.activeAccount(memberId, ctx.data.accountId);
+    if (!account) return ack();
+    const held = await this.d.runtime.locks.hold(`hh:negotiation:${memberId}:${negotiationId}`, LOCK_MS, () =>
+      this.guard(ctx, async () => {
+        const row = await this.store.get(memberId, negotiationId);
+        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+        return ack();
+      }),
+    );
+    return held.ran ? held.value : defer('another process is bringing this negotiation up to date', 1000);
+  }
+
+  // ---- hh.webhook.received -----------------------------------------------------------------
+
+  /** A callback from hh.ru: logged once by its id, then the negotiation is read again from the API. */
+  async onWebhook(ctx: MessageContext<{ accountId: string; receivedAt: string; body: HhCallback }>): Promise<Outcome> {
+    const { accountId, body, receivedAt } = ctx.data;
+    const account = await this.hh.accounts.get(accountId);
+    const delivery = { accountId, actionType: body.action_type, callbackId: body.id };
+    if (!account) {
+      ctx.log.warn({ accountId, actionType: body.action_type }, 'webhook for an unknown hh account ignored');
+      return ack();
+    }
+    const topicId = typeof body.payload.topic_id === 'string' ? body.payload.topic_id : null;
+    if (!(await this.store.recordDelivery({ ...delivery, memberId: account.memberId, topicId, receivedAt }))) return ack();
+    const ignore = async (why: string) => {
+      ctx.log.info({ accountId, memberId: account.memberId, actionType: body.action_type, why }, 'webhook ignored');
+      await this.store.deliveryDone(delivery, `ignored: ${why}`);
+      return ack();
+    };
+    if (account.status !== 'active') return ignore(`the account is ${account.status}`);
+    if (!(await this.store.getImport(account.memberId))) return ignore('the portal has not started its import yet');
+    if (!['NEW_RESPONSE_OR_INVITATION_VACANCY', 'NEW_NEGOTIATION_VACANCY', 'NEGOTIATION_EMPLOYER_STATE_CHANGE'].includes(body.action_type)) return ignore('not about a negotiation');
+    if (!topicId || !/^\d{1,20}$/.test(topicId)) return ignore('no topic_id');
+    return this.guard(ctx, async () => {
+      let item: HhNegotiation;
+      try {
+        item = await this.hh.account(account.id).negotiation(topicId, opts);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        return ignore('the negotiation is not visible to this account');
+      }
+      const vacancy = item.vacancy;
+      if (!vacancy) return ignore('the negotiation names no vacancy');
+      await this.store.ensureVacancy(account.memberId, account.id, vacancy);
+      await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
+      // Brought up to date here (not through a step) so that the entity appears within seconds.
+      const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${topicId}`, LOCK_MS, async () => {
+        const row = await this.store.get(account.memberId, topicId);
+        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+      });
+      if (!held.ran) {
+        await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [topicId], ctx.msgId));
+        this.d.runtime.wakeOutbox();
+      }
+      await this.store.deliveryDone(delivery, 'processed');
+      return ack();
+    });
+  }
+
+  // ---- one negotiation -----------------------------------------------------------------------
+
+  /**
+   * Reads what the snapshot still lacks (who started it; the resume and PDF, once per version of
+   * the resume), builds the snapshot, and stores and hands it on when it says something new.
+   */
+  async bringUpToDate(account: HhAccount, row: NegotiationRow): Promise<'ready' | 'parked'> {
+    const client = this.hh.account(account.id);
+    const item = row.item;
+    const kind = row.kind ?? (await this.kindOf(account, row));
+    const resumeId = item.resume?.id ?? row.resumeId;
+    let kept = resumeId ? await this.store.getResume(row.memberId, resumeId) : undefined;
+    if (item.resume && this.needsFetch(kept, item.resume.updated_at)) {
+      if (account.viewsParkedUntil && account.viewsParkedUntil.getTime() > Date.now()) {
+        await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
+        return 'parked';
+      }
+      // One reader per resume: its other negotiations (one person, many responses) wait and reuse it.
+      try {
+        const held = await this.d.runtime.locks.hold(
+          `hh:resume:${row.memberId}:${item.resume.id}`,
+          LOCK_MS,
+          async () => {
+            const again = await this.store.getResume(row.memberId, item.resume!.id);
+            return this.needsFetch(again, item.resume!.updated_at) ? this.fetchResume(client, row.memberId, item.resume!.url, again, item.resume!.updated_at) : again;
+          },
+          { waitMs: 30_000, retryMs: 100 },
+        );
+        if (!held.ran) throw new UnavailableError('hh_resume_busy', 'another step is still reading this resume', { wait: true, retryAfterMs: 1000 });
+        kept = held.value;
+      } catch (err) {
+        if (err instanceof HhViewLimitExceeded) {
+          const until = new Date(Math.min(err.resetsAt.getTime(), Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000));
+          await this.hh.accounts.parkViews(account.id, until);
+          await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
+          this.log.warn({ memberId: row.memberId, account: account.id, until }, 'daily resume views used up: resume reads wait');
+          return 'parked';
+        }
+        // Deleted between the list and the read: what we kept (if anything) stays.
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? { name: item.vacancy?.name ?? '', url: item.vacancy?.alternate_url ?? null };
+    const input = {
+      memberId: row.memberId,
+      accountId: account.id,
+      kind,
+      item,
+      vacancy: { id: row.vacancyId, name: vacancy.name, url: vacancy.url },
+      resume: kept?.data ?? null,
+      hasPdf: Boolean(kept?.hasPdf),
+    };
+    const keys = personKeys(buildSnapshot({ ...input, version: 0, personId: '' }));
+    await this.d.runtime.db.transaction(async (trx) => {
+      const personId = await this.store.recognise(trx, row.memberId, keys.length > 0 ? keys : [`negotiation:${row.negotiationId}`]);
+      const current = (await this.store.get(row.memberId, row.negotiationId, trx, true))!;
+      const snapshot = buildSnapshot({ ...input, version: current.version + 1, personId });
+      const changed = !sameSnapshot(current.snapshot, snapshot);
+      if (!changed) snapshot.version = current.version;
+      await this.store.settle(trx, { ...current, itemSeq: row.itemSeq }, snapshot, changed);
+      if (!changed) return;
+      if (current.snapshot?.state.id !== snapshot.state.id) await this.store.addHistory(trx, row.memberId, row.negotiationId, snapshot.state, snapshot.updatedAt);
+      await enqueue(trx, {
+        subject: subjects.hhNegotiationSynced,
+        msgId: `synced:${row.memberId}:${row.negotiationId}:${snapshot.version}`,
+        payload: { snapshot } satisfies HhNegotiationSynced,
+      });
+    });
+    this.d.runtime.wakeOutbox();
+    return 'ready';
+  }
+
+  /** A resume is read again only when hh.ru says it changed, and its PDF only when we have none. */
+  private needsFetch(kept: KeptResumeRow | undefined, updatedAt: string | undefined): boolean {
+    if (!kept) return true;
+    if (updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt)) return true;
+    return !kept.hasPdf && Boolean(kept.data.pdfUrl);
+  }
+
+  /** Reads the resume when it is new or changed (a view), and its PDF when it is missing; both are kept. */
+  private async fetchResume(client: ReturnType<HhClient['account']>, memberId: string, url: string, kept: KeptResumeRow | undefined, updatedAt: string | undefined): Promise<KeptResumeRow> {
+    const stale = !kept || Boolean(updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt));
+    const data = stale || !kept ? keepResume(await client.resume(url, opts)) : kept.data;
+    if (stale) await this.store.saveResume(memberId, data);
+    if (data.pdfUrl && (stale || !kept?.hasPdf)) await this.store.savePdf(memberId, data.id, await client.resumePdf(data.pdfUrl, opts));
+    return { data, updatedAt: data.updatedAt, hasPdf: Boolean(data.pdfUrl) || Boolean(!stale && kept?.hasPdf) };
+  }
+
+  /**
+   * Response or invitation (hh.md §4.6): what the item says, else who wrote the first message.
+   * Decided once and kept: later moves change the states the item shows.
+   */
+  private async kindOf(account: HhAccount, row: NegotiationRow): Promise<Kind> {
+    let kind = kindFromItem(row.item);
+    if (!kind) {
+      try {
+        const first = (await this.hh.account(account.id).messages(row.item, opts)).items[0];
+        kind = kindFromFirstAuthor(first?.author.participant_type);
+      } catch (err) {
+        if (err instanceof HhError && (err.wait || err.code === HH_ERROR_CODES.loginRequired || err.retryable)) throw err;
+        this.log.warn({ memberId: row.memberId, negotiationId: row.negotiationId, err }, 'could not read who started the negotiation; judged by its state');
+      }
+      kind ??= row.item.state?.id === 'invitation' ? 'invitation' : 'response';
+    }
+    await this.store.setKind(row.memberId, row.negotiationId, kind);
+    return kind;
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------
+
+  /** Accounts whose park is over: a probe asks hh.ru for the views left (it costs none) before the parked steps go again. */
+  async resumeParked(): Promise<void> {
+    for (const account of await this.hh.accounts.claimParkOver(new Date(Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000))) {
+      const limits = await this.hh
+        .account(account.id)
+        .resumeLimits({ maxWaitMs: 5000 })
+        .catch(() => null);
+      if (limits && limits.left.resume_view <= 0) continue;
+      await this.hh.accounts.unparkViews(account.id);
+      const ids = await this.store.unpark(account.memberId);
+      await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, ids, randomUUID()));
+      this.d.runtime.wakeOutbox();
+      this.log.info({ memberId: account.memberId, account: account.id, negotiations: ids.length }, 'resume views are back: parked work goes on');
+    }
+  }
+
+  /** Each connected account is compared with hh.ru every HH_RECONCILE_INTERVAL_SEC (each pass claimed by one replica). */
+  async reconcileDue(): Promise<void> {
+    const due = await this.hh.accounts.claimReconcileDue(new Date(Date.now() - this.d.config.HH_RECONCILE_INTERVAL_SEC * 1000));
+    if (due.length === 0) return;
+    await enqueue(
+      this.d.runtime.db,
+      due.map((a) => ({
+        subject: subjects.hhImportRequested,
+        msgId: `reconcile:${a.memberId}:${randomUUID()}`,
+        payload: { memberId: a.memberId, kind: 'reconcile', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+      })),
+    );
+    this.d.runtime.wakeOutbox();
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  /** The portal's current account if it is this one and active; steps of a replaced or logged-out account stop. */
+  private async activeAccount(memberId: string, accountId: string): Promise<HhAccount | undefined> {
+    const account = await this.hh.accounts.get(accountId);
+    if (!account || account.memberId !== memberId || account.status !== 'active') return undefined;
+    return account;
+  }
+
+  /**
+   * A lost login pauses the work instead of failing it: the message is acknowledged, Postgres
+   * keeps what is left, and the next login enqueues it again (hh.import.requested, kind resume).
+   */
+  private async guard(ctx: MessageContext<unknown>, work: () => Promise<Outcome>): Promise<Outcome> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof HhLoginRequired) {
+        ctx.log.info({ account: err.accountId, reason: err.reason }, 'hh.ru login lost: the work waits for the next login');
+        return ack();
+      }
+      throw err;
+    }
+  }
+}

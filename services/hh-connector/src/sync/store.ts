@@ -1,0 +1,431 @@
+import { randomUUID } from 'node:crypto';
+import type { ImportProgress, Knex, NegotiationSnapshot } from '@hhb24/common';
+import type { HhNegotiation, HhVacancy } from '../hh/index.js';
+import type { KeptResume, Kind } from './snapshot.js';
+
+/**
+ * hh-connector's sync tables (docs/architecture.md): the import of each portal, the vacancies and
+ * negotiations its account sees, the resumes and PDFs read once, the people behind them, the
+ * state history and the webhook delivery log. Every query is scoped by portal (member_id).
+ */
+export interface NegotiationRow {
+  memberId: string;
+  negotiationId: string;
+  accountId: string;
+  vacancyId: string;
+  collectionId: string | null;
+  employerStateId: string;
+  resumeId: string | null;
+  item: HhNegotiation;
+  itemSeq: number;
+  kind: Kind | null;
+  status: 'pending' | 'parked' | 'ready';
+  personId: string | null;
+  version: number;
+  snapshot: NegotiationSnapshot | null;
+  loadedAt: Date | null;
+  entityType: 'lead' | 'deal' | null;
+  entityId: number | null;
+}
+
+export interface ImportRow {
+  memberId: string;
+  accountId: string;
+  runId: string;
+  requestId: string | null;
+  startedAt: Date;
+  listedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface VacancyRow {
+  memberId: string;
+  vacancyId: string;
+  accountId: string;
+  name: string;
+  url: string | null;
+}
+
+interface DbNegotiation {
+  member_id: string;
+  negotiation_id: string;
+  account_id: string;
+  vacancy_id: string;
+  collection_id: string | null;
+  employer_state_id: string;
+  applicant_state_id: string | null;
+  updated_at_hh: string;
+  resume_id: string | null;
+  resume_updated_at: string | null;
+  item: HhNegotiation;
+  item_seq: number;
+  kind: Kind | null;
+  status: NegotiationRow['status'];
+  person_id: string | null;
+  version: number;
+  snapshot: NegotiationSnapshot | null;
+  loaded_at: Date | null;
+  entity_type: 'lead' | 'deal' | null;
+  entity_id: number | null;
+}
+
+interface DbImport {
+  member_id: string;
+  account_id: string;
+  run_id: string;
+  request_id: string | null;
+  started_at: Date;
+  listed_at: Date | null;
+  finished_at: Date | null;
+}
+
+const toImport = (r: DbImport): ImportRow => ({ memberId: r.member_id, accountId: r.account_id, runId: r.run_id, requestId: r.request_id, startedAt: r.started_at, listedAt: r.listed_at, finishedAt: r.finished_at });
+
+const toRow = (r: DbNegotiation): NegotiationRow => ({
+  memberId: r.member_id,
+  negotiationId: r.negotiation_id,
+  accountId: r.account_id,
+  vacancyId: r.vacancy_id,
+  collectionId: r.collection_id,
+  employerStateId: r.employer_state_id,
+  resumeId: r.resume_id,
+  item: r.item,
+  itemSeq: r.item_seq,
+  kind: r.kind,
+  status: r.status,
+  personId: r.person_id,
+  version: r.version,
+  snapshot: r.snapshot,
+  loadedAt: r.loaded_at,
+  entityType: r.entity_type,
+  entityId: r.entity_id,
+});
+
+/** What of an item is worth a new snapshot: its states, its last change, its resume. */
+function signature(item: HhNegotiation): string {
+  return JSON.stringify([item.employer_state?.id, item.state?.id, item.updated_at, item.resume ? [item.resume.id, item.resume.updated_at ?? null, item.resume.hidden_fields?.map((h) => h.id)] : null]);
+}
+
+/** The item as kept: what the snapshot needs, without the per-call action lists and templates. */
+function keptItem(item: HhNegotiation): HhNegotiation {
+  const { actions: _actions, ...rest } = item as HhNegotiation & { templates?: unknown };
+  delete (rest as { templates?: unknown }).templates;
+  return { ...rest, actions: [] };
+}
+
+export class SyncStore {
+  constructor(private readonly db: Knex) {}
+
+  // ---- imports ---------------------------------------------------------------------------
+
+  async getImport(memberId: string, db: Knex | Knex.Transaction = this.db): Promise<ImportRow | undefined> {
+    const r = (await db('hh_imports').where({ member_id: memberId }).first()) as DbImport | undefined;
+    return r && toImport(r);
+  }
+
+  /** A new initial import: a new run (its steps carry the id), counted from zero. */
+  async startImport(trx: Knex.Transaction, memberId: string, accountId: string, requestId: string, requestedBy: number | null): Promise<string> {
+    const runId = randomUUID();
+    await trx('hh_imports')
+      .insert({ member_id: memberId, account_id: accountId, run_id: runId, request_id: requestId, requested_by: requestedBy, started_at: trx.fn.now(), listed_at: null, finished_at: null })
+      .onConflict('member_id')
+      .merge();
+    await trx('hh_vacancies').where({ member_id: memberId }).update({ import_run_id: null, import_state: null });
+    return runId;
+  }
+
+  async markListed(trx: Knex.Transaction, memberId: string, runId: string): Promise<void> {
+    await trx('hh_imports').where({ member_id: memberId, run_id: runId }).update({ listed_at: trx.fn.now() });
+  }
+
+  /** The portal's login changed to another hh.ru account: its import continues under the new one. */
+  async moveImport(memberId: string, accountId: string): Promise<boolean> {
+    return (await this.db('hh_imports').where({ member_id: memberId }).update({ account_id: accountId })) > 0;
+  }
+
+  // ---- vacancies -------------------------------------------------------------------------
+
+  async upsertVacancies(trx: Knex.Transaction, memberId: string, accountId: string, vacancies: HhVacancy[], importRunId: string | null): Promise<void> {
+    if (vacancies.length === 0) return;
+    const rows = vacancies.map((v) => ({
+      member_id: memberId,
+      vacancy_id: v.id,
+      account_id: accountId,
+      name: v.name,
+      url: v.alternate_url ?? null,
+      manager_id: v.manager?.id ?? null,
+      counters: JSON.stringify(v.counters ?? null),
+      updated_at: trx.fn.now(),
+      ...(importRunId ? { import_run_id: importRunId, import_state: 'pending' } : {}),
+    }));
+    await trx('hh_vacancies')
+      .insert(rows)
+      .onConflict(['member_id', 'vacancy_id'])
+      .merge(['account_id', 'name', 'url', 'manager_id', 'counters', 'updated_at', ...(importRunId ? ['import_run_id', 'import_state'] : [])]);
+  }
+
+  async getVacancy(memberId: string, vacancyId: string): Promise<VacancyRow | undefined> {
+    const r = await this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId }).first();
+    return r && { memberId: r.member_id, vacancyId: r.vacancy_id, accountId: r.account_id, name: r.name, url: r.url };
+  }
+
+  /** A vacancy hh.ru no longer shows (a webhook's negotiation named it first): kept with what the negotiation says. */
+  async ensureVacancy(memberId: string, accountId: string, v: { id: string; name: string; alternate_url?: string }): Promise<void> {
+    await this.db('hh_vacancies')
+      .insert({ member_id: memberId, vacancy_id: v.id, account_id: accountId, name: v.name, url: v.alternate_url ?? null })
+      .onConflict(['member_id', 'vacancy_id'])
+      .ignore();
+  }
+
+  async vacancyDone(memberId: string, vacancyId: string, runId: string | null): Promise<void> {
+    const q = this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId });
+    await q.update({ reconciled_at: this.db.fn.now(), ...(runId ? { import_state: this.db.raw(`case when import_run_id = ? then 'done' else import_state end`, [runId]) } : {}) });
+  }
+
+  async pendingImportVacancies(memberId: string, runId: string): Promise<string[]> {
+    return (await this.db('hh_vacancies').where({ member_id: memberId, import_run_id: runId, import_state: 'pending' }).pluck('vacancy_id')) as string[];
+  }
+
+  /** How many of the vacancy's negotiations we hold, per collection they were last seen in. */
+  async countsByCollection(memberId: string, vacancyId: string): Promise<Map<string, number>> {
+    const rows = await this.db('hh_negotiations').where({ member_id: memberId, vacancy_id: vacancyId }).groupBy('collection_id').select('collection_id', this.db.raw('count(*)::int as n'));
+    return new Map(rows.map((r: { collection_id: string | null; n: number }) => [r.collection_id ?? '', r.n]));
+  }
+
+  async countsByVacancy(memberId: string): Promise<Map<string, number>> {
+    const rows = await this.db('hh_negotiations').where({ member_id: memberId }).groupBy('vacancy_id').select('vacancy_id', this.db.raw('count(*)::int as n'));
+    return new Map(rows.map((r: { vacancy_id: string; n: number }) => [r.vacancy_id, r.n]));
+  }
+
+  // ---- negotiations ----------------------------------------------------------------------
+
+  /**
+   * Stores the items of one list page (or one re-read negotiation) and says which need a step:
+   * new ones, changed ones, and those whose earlier step did not finish (a login or the view
+   * limit stopped it). Tombstones keep the resume they had.
+   */
+  async upsertItems(trx: Knex.Transaction, memberId: string, accountId: string, vacancyId: string, collectionId: string | null, items: HhNegotiation[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const ids = items.map((i) => i.id);
+    const existing = new Map<string, DbNegotiation>(
+      ((await trx('hh_negotiations').where({ member_id: memberId }).whereIn('negotiation_id', ids).forUpdate()) as DbNegotiation[]).map((r) => [r.negotiation_id, r]),
+    );
+    const needStep: string[] = [];
+    for (const item of items) {
+      const old = existing.get(item.id);
+      const base = {
+        account_id: accountId,
+        vacancy_id: vacancyId,
+        collection_id: collectionId ?? item.employer_state.id,
+        updated_at: trx.fn.now(),
+      };
+      if (!old) {
+        await trx('hh_negotiations').insert({
+          member_id: memberId,
+          negotiation_id: item.id,
+          ...base,
+          employer_state_id: item.employer_state.id,
+          applicant_state_id: item.state?.id ?? null,
+          updated_at_hh: item.updated_at,
+          resume_id: item.resume?.id ?? null,
+          resume_updated_at: item.resume?.updated_at ?? null,
+          item: JSON.stringify(keptItem(item)),
+          status: 'pending',
+        });
+        needStep.push(item.id);
+        continue;
+      }
+      const changed = signature(old.item) !== signature(item);
+      if (changed) {
+        await trx('hh_negotiations')
+          .where({ member_id: memberId, negotiation_id: item.id })
+          .update({
+            ...base,
+            employer_state_id: item.employer_state.id,
+            applicant_state_id: item.state?.id ?? null,
+            updated_at_hh: item.updated_at,
+            resume_id: item.resume?.id ?? old.resume_id,
+            resume_updated_at: item.resume?.updated_at ?? old.resume_updated_at,
+            item: JSON.stringify(keptItem(item)),
+            item_seq: old.item_seq + 1,
+            status: 'pending',
+          });
+        needStep.push(item.id);
+      } else {
+        await trx('hh_negotiations').where({ member_id: memberId, negotiation_id: item.id }).update(base);
+        if (old.status === 'pending') needStep.push(item.id);
+      }
+    }
+    return needStep;
+  }
+
+  async get(memberId: string, negotiationId: string, db: Knex | Knex.Transaction = this.db, forUpdate = false): Promise<NegotiationRow | undefined> {
+    const q = db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).first();
+    const r = (await (forUpdate ? q.forUpdate() : q)) as DbNegotiation | undefined;
+    return r && toRow(r);
+  }
+
+  async setKind(memberId: string, negotiationId: string, kind: Kind): Promise<void> {
+    await this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).whereNull('kind').update({ kind });
+  }
+
+  /** The step stopped for the resume views: it goes again when they are back (unless the item changed meanwhile). */
+  async markParked(memberId: string, negotiationId: string, itemSeq: number): Promise<void> {
+    await this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId, item_seq: itemSeq }).update({ status: 'parked' });
+  }
+
+  /** The account's parked negotiations go back to pending, returned for new steps. */
+  async unpark(memberId: string): Promise<string[]> {
+    return (await this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).update({ status: 'pending' }).returning('negotiation_id')).map((r: { negotiation_id: string }) => r.negotiation_id);
+  }
+
+  async unsettled(memberId: string): Promise<string[]> {
+    return (await this.db('hh_negotiations').where({ member_id: memberId }).whereNot({ status: 'ready' }).pluck('negotiation_id')) as string[];
+  }
+
+  /**
+   * Stores a snapshot (a new version when it says something new) and settles the row if no newer
+   * item arrived meanwhile. Returns the version to hand on, or null when nothing changed.
+   */
+  async settle(trx: Knex.Transaction, row: NegotiationRow, snapshot: NegotiationSnapshot, changed: boolean): Promise<void> {
+    const patch: Record<string, unknown> = { updated_at: trx.fn.now(), person_id: snapshot.personId };
+    if (changed) {
+      patch['version'] = snapshot.version;
+      patch['snapshot'] = JSON.stringify(snapshot);
+      patch['loaded_at'] = trx.raw('coalesce(loaded_at, now())');
+      patch['kind'] = snapshot.kind;
+    }
+    await trx('hh_negotiations').where({ member_id: row.memberId, negotiation_id: row.negotiationId }).update(patch);
+    await trx('hh_negotiations').where({ member_id: row.memberId, negotiation_id: row.negotiationId, item_seq: row.itemSeq }).update({ status: 'ready' });
+  }
+
+  async addHistory(trx: Knex.Transaction, memberId: string, negotiationId: string, state: { id: string; name: string }, at: string): Promise<void> {
+    await trx('hh_state_history').insert({ member_id: memberId, negotiation_id: negotiationId, state_id: state.id, state_name: state.name, at }).onConflict(['member_id', 'negotiation_id', 'state_id', 'at']).ignore();
+  }
+
+  async history(memberId: string, negotiationId: string): Promise<Array<{ stateId: string; stateName: string; at: string }>> {
+    const rows = await this.db('hh_state_history').where({ member_id: memberId, negotiation_id: negotiationId }).orderBy('at').orderBy('id');
+    return rows.map((r: { state_id: string; state_name: string; at: string }) => ({ stateId: r.state_id, stateName: r.state_name, at: r.at }));
+  }
+
+  async byEntity(memberId: string, entityType: 'lead' | 'deal', entityId: number): Promise<NegotiationRow | undefined> {
+    const r = (await this.db('hh_negotiations').where({ member_id: memberId, entity_type: entityType, entity_id: entityId }).first()) as DbNegotiation | undefined;
+    return r && toRow(r);
+  }
+
+  async samePerson(memberId: string, personId: string, exceptId: string): Promise<NegotiationRow[]> {
+    const rows = (await this.db('hh_negotiations')
+      .where({ member_id: memberId, person_id: personId })
+      .whereNot({ negotiation_id: exceptId })
+      .whereNotNull('snapshot')
+      .orderBy('first_seen_at', 'desc')) as DbNegotiation[];
+    return rows.map(toRow);
+  }
+
+  /** What crm-writer reported; an older version's report never overwrites a newer one. */
+  async recordCrm(memberId: string, negotiationId: string, version: number, outcome: { entityType: 'lead' | 'deal'; entityId: number } | { error: string; fix: string | null }): Promise<void> {
+    const q = this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).where('crm_version', '<=', version);
+    if ('entityId' in outcome) await q.update({ entity_type: outcome.entityType, entity_id: outcome.entityId, crm_status: 'written', crm_version: version, crm_error: null, crm_fix: null });
+    else await q.update({ crm_status: 'failed', crm_version: version, crm_error: outcome.error, crm_fix: outcome.fix });
+  }
+
+  // ---- resumes ---------------------------------------------------------------------------
+
+  async getResume(memberId: string, resumeId: string): Promise<{ data: KeptResume; updatedAt: string; hasPdf: boolean } | undefined> {
+    const r = await this.db('hh_resumes').where({ member_id: memberId, resume_id: resumeId }).first('data', 'updated_at_hh', this.db.raw('pdf is not null as has_pdf'));
+    return r && { data: r.data as KeptResume, updatedAt: r.updated_at_hh, hasPdf: Boolean(r.has_pdf) };
+  }
+
+  async saveResume(memberId: string, data: KeptResume): Promise<void> {
+    await this.db('hh_resumes')
+      .insert({ member_id: memberId, resume_id: data.id, updated_at_hh: data.updatedAt, data: JSON.stringify(data), pdf: null })
+      .onConflict(['member_id', 'resume_id'])
+      .merge({ updated_at_hh: data.updatedAt, data: JSON.stringify(data), pdf: null, fetched_at: this.db.fn.now() });
+  }
+
+  async savePdf(memberId: string, resumeId: string, pdf: Buffer): Promise<void> {
+    await this.db('hh_resumes').where({ member_id: memberId, resume_id: resumeId }).update({ pdf });
+  }
+
+  async pdf(memberId: string, resumeId: string): Promise<Buffer | null> {
+    const r = await this.db('hh_resumes').where({ member_id: memberId, resume_id: resumeId }).first('pdf');
+    return (r?.pdf as Buffer | null) ?? null;
+  }
+
+  // ---- people ----------------------------------------------------------------------------
+
+  /**
+   * The person these keys belong to (strongest key first), or a new one; every key is then
+   * linked to that person. Serialised per portal, so two responses of a new person at once make
+   * one person, not two.
+   */
+  async recognise(trx: Knex.Transaction, memberId: string, keys: string[]): Promise<string> {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`hh-person:${memberId}`]);
+    const found = new Map<string, string>(
+      ((await trx('hh_person_keys').where({ member_id: memberId }).whereIn('key', keys)) as Array<{ key: string; person_id: string }>).map((r) => [r.key, r.person_id]),
+    );
+    const personId = keys.map((k) => found.get(k)).find(Boolean) ?? randomUUID();
+    await trx('hh_person_keys')
+      .insert(keys.map((key) => ({ member_id: memberId, key, person_id: personId })))
+      .onConflict(['member_id', 'key'])
+      .ignore();
+    return personId;
+  }
+
+  // ---- webhooks --------------------------------------------------------------------------
+
+  /** Records a callback; false when it was already processed (a duplicate). */
+  async recordDelivery(d: { accountId: string; actionType: string; callbackId: string; memberId: string | null; topicId: string | null; receivedAt: string }): Promise<boolean> {
+    await this.db('hh_webhook_deliveries')
+      .insert({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId, member_id: d.memberId, topic_id: d.topicId, received_at: d.receivedAt })
+      .onConflict(['account_id', 'action_type', 'callback_id'])
+      .ignore();
+    const row = await this.db('hh_webhook_deliveries').where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId }).first('processed_at');
+    return !row?.processed_at;
+  }
+
+  async deliveryDone(d: { accountId: string; actionType: string; callbackId: string }, outcome: string): Promise<void> {
+    await this.db('hh_webhook_deliveries').where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId }).update({ processed_at: this.db.fn.now(), outcome });
+  }
+
+  // ---- progress --------------------------------------------------------------------------
+
+  /** The figures of the import's progress bar and result lines, counted from the rows. */
+  async progress(memberId: string): Promise<Omit<ImportProgress, 'state' | 'pausedReason' | 'startedAt' | 'finishedAt'> & { unsettled: number; awaitingCrm: number }> {
+    const imp = await this.getImport(memberId);
+    const v = imp
+      ? await this.db('hh_vacancies')
+          .where({ member_id: memberId, import_run_id: imp.runId })
+          .first(this.db.raw('count(*)::int as total'), this.db.raw(`count(*) filter (where import_state = 'done')::int as done`))
+      : { total: 0, done: 0 };
+    const n = await this.db('hh_negotiations')
+      .where({ member_id: memberId })
+      .first(
+        this.db.raw('count(*)::int as found'),
+        this.db.raw('count(loaded_at)::int as loaded'),
+        this.db.raw('count(entity_id)::int as imported'),
+        this.db.raw(`count(*) filter (where crm_status = 'failed')::int as failed`),
+        this.db.raw(`count(*) filter (where status <> 'ready')::int as unsettled`),
+        this.db.raw(`count(*) filter (where loaded_at is not null and (crm_status is null or crm_version < version))::int as awaiting`),
+      );
+    return {
+      vacanciesTotal: v.total,
+      vacanciesDone: v.done,
+      found: n.found,
+      loaded: n.loaded,
+      imported: n.imported,
+      failed: n.failed,
+      unsettled: n.unsettled,
+      awaitingCrm: n.awaiting,
+    };
+  }
+
+  async markFinished(memberId: string, runId: string): Promise<void> {
+    await this.db('hh_imports').where({ member_id: memberId, run_id: runId }).whereNull('finished_at').update({ finished_at: this.db.fn.now() });
+  }
+
+  async unfinishedImports(): Promise<ImportRow[]> {
+    const rows = (await this.db('hh_imports').whereNull('finished_at').whereNotNull('listed_at')) as DbImport[];
+    return rows.map(toImport);
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * A whole installation for cross-service tests (and the import measurement): both simulators on
+ * free ports, real Postgres, Redis and NATS isolated per run, and the services built from their
+ * app factories (or run as child processes from their main.js, to be killed). Everything a person
+ * or a portal would do goes through the simulators' control APIs, the Bitrix24 store's install
+ * record, the services' request/reply contracts and `hh.import.requested`, never through our tables.
+ */
+import type { AddressInfo } from 'node:net';
+import {
+  BreakerRegistry,
+  Bitrix24Client,
+  CRM_USER_FIELDS,
+  type HhAccountView,
+  type HhImportRequested,
+  type ImportProgress,
+  Keyring,
+  type Knex,
+  type Launchable,
+  type Nats,
+  Naming,
+  type RpcContract,
+  callRpc,
+  connectNats,
+  createDb,
+  createLogger,
+  createRedis,
+  enqueue,
+  loadConfig,
+  rpc,
+  subjects,
+} from '@hhb24/common';
+import { type SpawnedNode, type TestEnv, createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
+import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
+import { buildGateway, schema as gatewaySchema } from '@hhb24/gateway';
+import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
+import { buildSettings, parseSettings, saveSettings, schema as settingsSchema } from '@hhb24/settings';
+import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
+import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
+
+export type ChildService = 'hh-connector' | 'crm-writer';
+export type SettingsInput = Parameters<typeof parseSettings>[1];
+
+export interface WorldOptions {
+  /** hh.ru's request limit: `off` (the default, fast tests) or the simulator's per-address bucket. */
+  hhRateLimit?: 'off' | { perSec: number; burst: number };
+  /** Bitrix24's leaky bucket (2/s, burst 50): on unless told otherwise. */
+  b24RateLimit?: boolean;
+  generate?: GenerateOptions | false;
+  /** Settings of every service on top of the test defaults. */
+  env?: Record<string, string>;
+  /** Services run as child processes (their main.js), so a test can SIGKILL them. */
+  children?: ChildService[];
+  /** Service logs on stdout (children's logs are always collected). */
+  logLevel?: string;
+}
+
+const WEBHOOK_KEY = 'e2e-webhook-key';
+const MAIN: Record<ChildService, URL> = {
+  'hh-connector': new URL('../../../../services/hh-connector/dist/src/main.js', import.meta.url),
+  'crm-writer': new URL('../../../../services/crm-writer/dist/src/main.js', import.meta.url),
+};
+
+export class World {
+  readonly children = new Map<ChildService, SpawnedNode>();
+  private readonly closers: Array<() => Promise<unknown>> = [];
+  private b24ClientInstance?: Bitrix24Client;
+
+  private constructor(
+    readonly hh: RunningHhSim,
+    readonly b24: RunningSim,
+    readonly testEnv: TestEnv,
+    /** The environment every service of this world reads. */
+    readonly env: Record<string, string>,
+    readonly db: Knex,
+    readonly nats: Nats,
+    readonly naming: Naming,
+    readonly services: Launchable[],
+  ) {}
+
+  static async start(options: WorldOptions = {}): Promise<World> {
+    const hh = await startHhSim({ generate: options.generate, settings: { rateLimit: options.hhRateLimit === undefined || options.hhRateLimit === 'off' ? { by: 'off' } : { by: 'address', ...options.hhRateLimit } } });
+    const b24 = await startB24Sim({ port: 0, rateLimit: options.b24RateLimit === false ? false : undefined });
+    b24.sim.updateApp('hh-b24-dev', { installEventUrl: '' });
+    const app = hh.sim.settings.apps[0]!;
+    const testEnv = createTestEnv({
+      LOG_LEVEL: options.logLevel ?? process.env['TEST_LOG_LEVEL'] ?? 'silent',
+      HTTP_HOST: '127.0.0.1',
+      GATEWAY_PORT: '0',
+      HH_CONNECTOR_PORT: '0',
+      CRM_WRITER_PORT: '0',
+      SETTINGS_PORT: '0',
+      HH_API_URL: hh.url,
+      HH_OAUTH_URL: hh.url,
+      HH_CLIENT_ID: app.clientId,
+      HH_CLIENT_SECRET: app.clientSecret,
+      HH_REDIRECT_URI: `${app.redirectUri}hh/oauth/callback`,
+      HH_USER_AGENT: 'hhb24-e2e/1.0 (qa@hhb24.example)',
+      HH_RATE_PER_SEC: options.hhRateLimit && options.hhRateLimit !== 'off' ? String(options.hhRateLimit.perSec) : '500',
+      HH_RATE_BURST: options.hhRateLimit && options.hhRateLimit !== 'off' ? String(Math.max(1, Math.floor(options.hhRateLimit.burst / 2))) : '100',
+      HH_RECONCILE_INTERVAL_SEC: '3600',
+      WEBHOOK_SECRET_KEY: WEBHOOK_KEY,
+      ...options.env,
+    });
+    const env = testEnv.env;
+    const gateway = buildGateway(loadConfig('gateway', gatewaySchema, env));
+    await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    env['PUBLIC_URL'] = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+    const services: Launchable[] = [gateway, buildSettings(loadConfig('settings', settingsSchema, env))];
+    const children = new Set(options.children ?? []);
+    if (!children.has('hh-connector')) services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
+    if (!children.has('crm-writer')) services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
+    await Promise.all(services.map((s) => s.runtime.start()));
+    const c = testEnv.config;
+    const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
+    const nats = await connectNats({ servers: c.NATS_URL, name: 'e2e', log: createLogger({ name: 'e2e', level: 'silent' }) });
+    const world = new World(hh, b24, testEnv, env, db, nats, new Naming(c.NATS_PREFIX), services);
+    for (const name of children) await world.startChild(name);
+    return world;
+  }
+
+  /** Runs a service from its main.js with this world's settings, and waits until it is ready. */
+  async startChild(name: ChildService): Promise<SpawnedNode> {
+    const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' });
+    this.children.set(name, child);
+    await child.waitForLine(/"msg":"service ready"/, 30_000);
+    return child;
+  }
+
+  async killChild(name: ChildService): Promise<void> {
+    const child = this.children.get(name)!;
+    child.child.kill('SIGKILL');
+    await child.exited;
+    this.children.delete(name);
+  }
+
+  call<Req, Res>(contract: RpcContract<Req, Res>, req: Req, timeoutMs = 20_000): Promise<Res> {
+    return callRpc({ nats: this.nats, naming: this.naming }, contract, req, { timeoutMs });
+  }
+
+  /** A Bitrix24 client on the world's database and Redis: what an installer or an admin calls. */
+  get b24Client(): Bitrix24Client {
+    if (!this.b24ClientInstance) {
+      const log = createLogger({ name: 'e2e-b24', level: 'silent' });
+      const redis = createRedis({ url: this.testEnv.config.REDIS_URL, name: 'e2e', log });
+      const breakers = new BreakerRegistry({ log });
+      this.closers.push(async () => {
+        breakers.shutdown();
+        redis.disconnect();
+      });
+      this.b24ClientInstance = new Bitrix24Client({
+        db: this.db,
+        redis,
+        redisPrefix: this.testEnv.config.REDIS_PREFIX,
+        keyring: new Keyring(this.testEnv.config.TOKEN_ENCRYPTION_KEYS),
+        breakers,
+        log,
+        clientId: 'hh-b24-dev',
+        clientSecret: 'hh-b24-dev-secret',
+        ratePerSec: 2,
+        burst: 50,
+        burstHeadroom: 5,
+        timeoutMs: 10_000,
+      });
+    }
+    return this.b24ClientInstance;
+  }
+
+  /**
+   * A portal with the app installed: the simulator's install and installFinish, the install
+   * recorded as the gateway records it, and the app's user fields on leads and deals (created with
+   * the same Bitrix24 methods the installer uses).
+   */
+  async installPortal(options: { lang?: 'ru' | 'en' } = {}): Promise<string> {
+    const portal = this.b24.sim.createPortal({ lang: options.lang ?? 'ru' });
+    const install = await this.b24.sim.install(portal.memberId);
+    this.b24.sim.finishInstall(portal.memberId);
+    await this.b24Client.store.upsertFromInstall({
+      memberId: portal.memberId,
+      domain: portal.domain,
+      clientEndpoint: portal.clientEndpoint,
+      serverEndpoint: portal.serverEndpoint,
+      accessToken: install.accessToken,
+      refreshToken: install.refreshToken,
+      expiresIn: install.expiresIn,
+      applicationToken: install.applicationToken,
+      scope: 'crm,placement,bizproc,im,user_brief',
+      language: portal.lang,
+      userId: install.userId,
+    });
+    const commands = (['lead', 'deal'] as const).flatMap((type) =>
+      CRM_USER_FIELDS.map((f) => [`crm.${type}.userfield.add`, { fields: { FIELD_NAME: f.name, USER_TYPE_ID: f.type, LABEL: f.label.ru, EDIT_FORM_LABEL: f.label } }] as [string, Record<string, unknown>]),
+    );
+    const created = await this.b24Client.batch(portal.memberId, commands);
+    if (Object.keys(created.errors).length > 0) throw Object.values(created.errors)[0];
+    return portal.memberId;
+  }
+
+  /** «Войти» as an hh.ru manager: the simulator's code, then rpc.hhConnect as the gateway's callback calls it. */
+  connect(memberId: string, hhUserId: string, portalUserId = 1): Promise<HhAccountView> {
+    return this.call(rpc.hhConnect, { memberId, userId: portalUserId, code: this.hh.sim.authorize({ userId: hhUserId }) });
+  }
+
+  async saveSettings(memberId: string, input: SettingsInput, userId = 1) {
+    const settings = parseSettings(memberId, input);
+    await saveSettings(this.db, settings, userId);
+    return settings;
+  }
+
+  /** «Сохранить и начать импорт» (or a reconciliation): the request settings publishes. */
+  async requestImport(memberId: string, kind: HhImportRequested['kind'] = 'initial'): Promise<void> {
+    await enqueue(this.db, {
+      subject: subjects.hhImportRequested,
+      msgId: `e2e-import:${memberId}:${kind}:${Date.now()}`,
+      payload: { memberId, kind, requestedBy: 1, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+    });
+  }
+
+  progress(memberId: string): Promise<ImportProgress> {
+    return this.call(rpc.hhImportProgress, { memberId });
+  }
+
+  async waitForImport(memberId: string, timeoutMs = 120_000): Promise<ImportProgress> {
+    return eventually(
+      async () => {
+        const p = await this.progress(memberId);
+        return p.state === 'finished' ? p : null;
+      },
+      { timeoutMs, intervalMs: 250, what: `the import of ${memberId} to finish` },
+    );
+  }
+
+  onClose(fn: () => Promise<unknown>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const child of this.children.values()) child.child.kill('SIGKILL');
+    await Promise.allSettled([...this.children.values()].map((c) => c.exited));
+    await Promise.allSettled(this.services.map((s) => s.app.close()));
+    for (const fn of this.closers) await fn().catch(() => undefined);
+    await this.nats.nc.close().catch(() => undefined);
+    await this.db.destroy();
+    await this.hh.close();
+    await this.b24.close();
+    await this.testEnv.cleanup();
+  }
+}
