@@ -10,8 +10,9 @@ import type { Installer } from './install-steps.js';
  * (Bitrix24 sends the event once).
  */
 export async function recordUninstall(runtime: Runtime, installer: Installer, memberId: string, clean: boolean): Promise<void> {
-  const payload: PortalUninstalled = { memberId, clean, at: new Date().toISOString() };
   await runtime.db.transaction(async (trx) => {
+    const row = (await trx('b24_portals').where({ member_id: memberId }).first('user_id')) as { user_id: number | null } | undefined;
+    const payload: PortalUninstalled = { memberId, clean, installedBy: row?.user_id ?? null, at: new Date().toISOString() };
     if (clean) await trx('b24_portals').where({ member_id: memberId }).delete();
     else await trx('b24_portals').where({ member_id: memberId }).update({ status: 'uninstalled', updated_at: trx.fn.now() });
     await installer.forget(trx, memberId);
@@ -24,7 +25,7 @@ export async function recordUninstall(runtime: Runtime, installer: Installer, me
 function decodeUninstalled(value: unknown): PortalUninstalled {
   const v = value as Partial<PortalUninstalled>;
   if (!v || typeof v.memberId !== 'string' || !v.memberId || typeof v.clean !== 'boolean') throw new ValidationError('portal.app.uninstalled without memberId or clean');
-  return { memberId: v.memberId, clean: v.clean, at: String(v.at ?? '') };
+  return { memberId: v.memberId, clean: v.clean, installedBy: Number.isInteger(v.installedBy) && Number(v.installedBy) > 0 ? Number(v.installedBy) : null, at: String(v.at ?? '') };
 }
 
 /** The gateway's consumer of portal.app.uninstalled: «Выйти» on the portal's behalf (revoke, unsubscribe, stop). */
@@ -35,7 +36,8 @@ export function addUnsubscribeConsumer(runtime: Runtime): void {
     decode: decodeUninstalled,
     handler: async (ctx) => {
       // A failure (hh-connector away, hh.ru down) throws a retryable error: the runner tries again later.
-      const view = await runtime.call(rpc.hhDisconnect, { memberId: ctx.data.memberId, userId: 0 }, { timeoutMs: 20_000 });
+      // In the name of the admin who installed the app (the portal's first user when that is not known).
+      const view = await runtime.call(rpc.hhDisconnect, { memberId: ctx.data.memberId, userId: ctx.data.installedBy ?? 1 }, { timeoutMs: 20_000 });
       ctx.log.info({ memberId: ctx.data.memberId, status: view.status }, 'hh.ru connection of an uninstalled portal closed');
       return ack();
     },

@@ -162,6 +162,8 @@ export interface PortalSettingsSaved {
 export interface PortalUninstalled {
   memberId: string;
   clean: boolean;
+  /** The admin who installed the app: whatever is done on the portal's behalf afterwards is done in their name. */
+  installedBy: number | null;
   at: string;
 }
 

@@ -3,12 +3,12 @@
  * «Готово» → «Войти» → hh.ru's login page → connected → settings (leads on one portal; deals with
  * a pipeline and the extended mapping on another) → import progress → the result lines, counted
  * against what the portals received; then a password change on hh.ru (revoked tokens), a new login,
- * and the card tab of an imported lead.
+ * the card tab of an imported lead, and the uninstall that removes the hh.ru subscription.
  */
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import type { FrameLocator, Page } from 'playwright-core';
-import { loadConfig } from '@hhb24/common';
+import { loadConfig, rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
@@ -122,5 +122,13 @@ if (!existsSync('/usr/bin/chromium')) {
     t.ok(created.length > 0 && created.every((d) => Number(d['CATEGORY_ID']) === pipeline.id), `${created.length} deals, all in «Подбор»`);
     t.equal(dealResult.imported, `Сделок импортировано: ${created.length}`);
     await screenshot(page, 'flow-deal-results');
+
+    // ---- the first portal removes the app: its hh.ru subscription goes, hh-connector stops ----------
+    const subscribed = () => [...stack.hh.sim.webhooks.subscriptions.values()].filter((s) => s.userId === admin.userId).length;
+    t.equal(subscribed(), 1, 'the first portal’s account is subscribed to hh.ru’s webhooks');
+    await sim.uninstall(leads.memberId, { clean: false });
+    await eventually(async () => subscribed() === 0, { timeoutMs: 20_000, what: 'the hh.ru subscription removed after the uninstall' });
+    await eventually(async () => (await stack.services[0]!.runtime.call(rpc.hhAccount, { memberId: leads.memberId })).status === 'not_connected', { what: 'hh-connector stopped the portal’s sync' });
+    t.equal(sim.entities(leads.memberId, 'lead').length, imported.length, 'the portal keeps its leads (no CLEAN)');
   });
 }
