@@ -284,6 +284,72 @@ export interface CrmFailureView {
   fix: string | null;
   failedAt: string;
   attempts: number;
+  /** The response on hh.ru (its resume, opened from the employer's side), when hh.ru gave a link. */
+  hhUrl?: string | null;
+  /** The lead or deal of the negotiation, when one exists (an update was refused). */
+  entity?: { type: EntityType; id: number } | null;
+}
+
+/** Counts of one period for the «Состояние» tab. */
+export interface HealthCounts {
+  /** Negotiations hh-connector stored (new responses and invitations). */
+  received: number;
+  /** Leads or deals crm-writer created. */
+  imported: number;
+  /** Leads or deals crm-writer updated (a status or the resume changed). */
+  updated: number;
+  /** Writes the portal refused. */
+  failed: number;
+}
+
+/** One line of the delivery log: a webhook from hh.ru, or what an import or reconciliation pass found through the API. */
+export interface SyncEventView {
+  id: number;
+  at: string;
+  source: 'webhook' | 'reconcile' | 'import';
+  /** The webhook's action type, or `found` / `changed` for what a pass brought in. */
+  type: string;
+  negotiationId: string | null;
+  outcome: string;
+}
+
+/** hh-connector's side of the «Состояние» tab (rpc.hh.health). */
+export interface HhHealthView {
+  account: HhAccountView;
+  /** Paid API access (method_access); null when hh.ru could not be asked. */
+  paidAccess: boolean | null;
+  resumeViews: { left: number; limit: number } | null;
+  /** The daily views are used up: resume reads wait until then. */
+  viewsParkedUntil: string | null;
+  /** The webhook subscription as hh.ru lists it; the URL without its secret part. Null when hh.ru could not be asked. */
+  subscription: { present: boolean; url: string | null; matches: boolean } | null;
+  lastDelivery: { at: string; actionType: string; outcome: string | null } | null;
+  /** The last reconciliation pass: when it started, how many vacancies it compared, how many responses it brought in. */
+  reconciliation: { at: string; vacancies: number; found: number } | null;
+  counts: { today: Pick<HealthCounts, 'received'>; total: Pick<HealthCounts, 'received'> };
+  /** Responses hh-connector could not load (a resume or its PDF could not be read); «Повторить» loads them again. */
+  importFailures: ImportFailureView[];
+}
+
+export interface ImportFailureView {
+  id: number;
+  negotiationId: string;
+  /** What went wrong, in words for a portal admin. */
+  reason: string;
+  failedAt: string;
+  hhUrl: string | null;
+}
+
+/** crm-writer's side of the «Состояние» tab (rpc.crm.health). */
+export interface CrmHealthView {
+  /** installed, reinstall_required (Bitrix24 refused to refresh the tokens), uninstalled; null when the portal is unknown. */
+  portalStatus: string | null;
+  lastWriteAt: string | null;
+  rateLimitWaitsLastHour: number;
+  counts: { today: Omit<HealthCounts, 'received'>; total: Omit<HealthCounts, 'received'> };
+  failures: CrmFailureView[];
+  /** An open incident: failures started then and the portal's people were told. */
+  incidentSince: string | null;
 }
 
 /** A resume PDF in parts small enough for one NATS message; `next` is the offset of the next part. */
@@ -315,6 +381,14 @@ export const rpc = {
   crmFailures: defineRpc<{ memberId: string }, { items: CrmFailureView[] }>('rpc.crm.failures'),
   /** «Повторить»: writes the refused negotiations again (one, or all of the portal's). */
   crmRetry: defineRpc<{ memberId: string; negotiationId?: string }, { retried: number }>('rpc.crm.retry'),
+  /** The «Состояние» tab: the hh.ru connection, paid access, views left, the subscription, the last delivery and pass, counts. */
+  hhHealth: defineRpc<{ memberId: string }, HhHealthView>('rpc.hh.health'),
+  /** The delivery log, newest first, `before` an event id (paging). */
+  hhSyncEvents: defineRpc<{ memberId: string; before?: number; limit?: number }, { items: SyncEventView[]; next: number | null }>('rpc.hh.sync-events'),
+  /** Loads again the responses whose loading failed (one, or all of the portal's). */
+  hhRetry: defineRpc<{ memberId: string; id?: number }, { retried: number }>('rpc.hh.retry'),
+  /** The portal side of the «Состояние» tab: tokens, last write, rate-limit waits, counts, refused writes, the open incident. */
+  crmHealth: defineRpc<{ memberId: string }, CrmHealthView>('rpc.crm.health'),
   settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),
   /** The app's pages, rendered by settings for the gateway. */
   settingsUi: defineRpc<UiRequest, UiResponse>('rpc.settings.ui'),

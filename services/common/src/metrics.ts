@@ -41,6 +41,29 @@ export function createMetrics(service: string) {
       labelNames: ['limit'] as const,
       ...opts,
     }),
+    // The sync's health (the «Состояние» tab per portal; these across portals). Labels are
+    // bounded enums: no portal label, since a label per portal grows with every install and the
+    // page already answers per portal.
+    syncOutcomes: new Counter({
+      name: 'hhb24_sync_outcomes_total',
+      help: 'What became of each unit of sync work, by stage (webhook, reconcile, write) and outcome (processed, ignored, duplicate, found, changed, created, updated, refused)',
+      labelNames: ['stage', 'outcome'] as const,
+      ...opts,
+    }),
+    syncLagSeconds: new Histogram({
+      name: 'hhb24_sync_lag_seconds',
+      help: 'From a webhook reaching the gateway to hh-connector having processed it',
+      labelNames: ['stage'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      ...opts,
+    }),
+    lastSuccess: new Gauge({
+      name: 'hhb24_last_success_timestamp_seconds',
+      help: 'Unix time of the last success of this process, by stage (webhook, reconcile, write); the age is time() minus it',
+      labelNames: ['stage'] as const,
+      ...opts,
+    }),
+    portalsFailing: new Gauge({ name: 'hhb24_portals_failing', help: 'Portals with an open failure incident (refused writes not yet cleared)', ...opts }),
   };
 }
 

@@ -15,6 +15,7 @@ import { migrations } from './migrations.js';
 import { Connection } from './sync/connection.js';
 import { SyncEngine } from './sync/engine.js';
 import { decodeImportRequested, decodeNegotiationStep, decodeVacancyStep, decodeWebhook } from './sync/messages.js';
+import { Health, decodeHealth } from './sync/health.js';
 import { Queries, decode } from './sync/queries.js';
 import { SyncStore } from './sync/store.js';
 
@@ -36,15 +37,17 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   let hhClient: HhClient | undefined;
   let b24Client: Bitrix24Client | undefined;
   let syncStore: SyncStore | undefined;
-  const store = () => (syncStore ??= new SyncStore(runtime.db));
+  const store = () => (syncStore ??= new SyncStore(runtime.db, runtime.metrics));
   const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
   const hh = (): HhClient => (hhClient ??= createHhClient(runtime, config, { onLoginRequired: (account) => connection().onLoginRequired(account) }));
   let conn: Connection | undefined;
   let eng: SyncEngine | undefined;
   let q: Queries | undefined;
+  let h: Health | undefined;
   const connection = () => (conn ??= new Connection({ runtime, config, hh, b24, store: store() }));
   const engine = () => (eng ??= new SyncEngine({ runtime, config, hh, store: store() }));
   const queries = () => (q ??= new Queries({ runtime, hh, store: store(), connection: connection() }));
+  const health = () => (h ??= new Health({ runtime, config, hh, store: store(), connection: connection() }));
 
   // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
   runtime.addConsumer<unknown>({
@@ -95,12 +98,16 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId), { decode: decode.member });
   runtime.serve(rpc.hhCard, (req) => queries().card(req), { decode: decode.card });
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req), { decode: decode.pdf });
+  runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId), { decode: decode.member });
+  runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit), { decode: decodeHealth.events });
+  runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id), { decode: decodeHealth.retry });
 
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();
     await engine().resumeParked();
     await engine().reconcileDue();
     await queries().settleFinished();
+    await health().prune();
   });
 
   return { app, runtime, port: config.HH_CONNECTOR_PORT };

@@ -28,6 +28,12 @@ export const syncSchema = {
     max: 86_400,
     description: 'Each connected account’s vacancies are compared with hh.ru this often, to find what a lost webhook missed.',
   }),
+  HH_EVENT_LOG_RETENTION_DAYS: integer({
+    default: 14,
+    min: 1,
+    max: 365,
+    description: 'How long the delivery log of the «Состояние» tab keeps webhooks and what reconciliation passes found.',
+  }),
   HH_VIEW_LIMIT_RECHECK_SEC: integer({
     default: 900,
     min: 1,

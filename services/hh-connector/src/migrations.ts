@@ -167,5 +167,38 @@ export const migrations: MigrationSet = {
         await db.schema.raw('create index hh_notifications_unsent on hh_notifications (id) where sent_at is null');
       },
     },
+    {
+      name: '20261210_01_health',
+      async up(db) {
+        // The delivery log of the «Состояние» tab: webhooks and what reconciliation passes found,
+        // per portal, pruned after HH_EVENT_LOG_RETENTION_DAYS.
+        await db.schema.createTable('hh_sync_events', (t) => {
+          t.bigIncrements('id');
+          t.text('member_id').notNullable();
+          t.timestamp('at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.text('source').notNullable();
+          t.text('type').notNullable();
+          t.text('negotiation_id');
+          t.text('outcome').notNullable();
+        });
+        await db.schema.raw('create index hh_sync_events_member on hh_sync_events (member_id, id desc)');
+        await db.schema.raw('create index hh_sync_events_at on hh_sync_events (at)');
+        // The last reconciliation pass of each portal and how many responses it brought in.
+        await db.schema.createTable('hh_reconciliations', (t) => {
+          t.text('member_id').primary();
+          t.timestamp('started_at', { useTz: true }).notNullable();
+          t.integer('vacancies').notNullable();
+          t.integer('found').notNullable().defaultTo(0);
+        });
+        await db.schema.raw('create index hh_negotiations_first_seen on hh_negotiations (member_id, first_seen_at)');
+        await db.schema.raw('create index hh_webhook_deliveries_member on hh_webhook_deliveries (member_id, received_at desc)');
+      },
+      async down(db) {
+        await db.schema.raw('drop index if exists hh_webhook_deliveries_member');
+        await db.schema.raw('drop index if exists hh_negotiations_first_seen');
+        await db.schema.dropTable('hh_reconciliations');
+        await db.schema.dropTable('hh_sync_events');
+      },
+    },
   ],
 };

@@ -61,6 +61,7 @@ const BATCH_SIZE = 50;
 const REFRESH_LOCK_MS = 15_000;
 /** 503 QUERY_LIMIT_EXCEEDED means the request was not executed, so it is safe to send again. */
 const LIMIT_RETRIES = 3;
+const WAIT_COUNT_TTL_SEC = 7200;
 const REF = /\$result(?:_error|_total|_next|_time)?\[([^\]]+)\]/g;
 
 /**
@@ -249,11 +250,37 @@ export class Bitrix24Client {
     }
   }
 
+  /**
+   * Waits for the portal's budget, counted per portal and minute in Redis (kept two hours), so
+   * the «Состояние» tab can say how often the portal's limit slowed us down in the last hour.
+   * The metric has no portal label; this count is what tells one portal from another.
+   */
+  private countWait(memberId: string): void {
+    const key = `${this.options.redisPrefix}b24:waits:${memberId}:${Math.floor(Date.now() / 60_000)}`;
+    this.options.redis
+      .multi()
+      .incr(key)
+      .expire(key, WAIT_COUNT_TTL_SEC)
+      .exec()
+      .catch((err: unknown) => this.options.log.debug({ err }, 'rate-limit wait not counted'));
+  }
+
+  /** How many times calls to this portal waited for its rate budget in the last hour (all processes). */
+  async waitsLastHour(memberId: string): Promise<number> {
+    const minute = Math.floor(Date.now() / 60_000);
+    const keys = Array.from({ length: 60 }, (_, i) => `${this.options.redisPrefix}b24:waits:${memberId}:${minute - i}`);
+    const values = await this.options.redis.mget(...keys);
+    return values.reduce((sum, v) => sum + (Number(v) || 0), 0);
+  }
+
   /** One HTTP request: the shared rate budget first, then the breaker around the request itself. */
   private async send(memberId: string, method: string, params: Params, options: CallOptions, credentials: () => Promise<{ portal: PortalRecord; accessToken: string }>): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
       const waited = await this.limiter.acquire(`b24:${memberId}`, this.limit, { maxWaitMs: options.maxWaitMs ?? 60_000 });
-      if (waited > 0) this.options.metrics?.rateLimitWaits.inc({ limit: 'bitrix24' });
+      if (waited > 0) {
+        this.options.metrics?.rateLimitWaits.inc({ limit: 'bitrix24' });
+        this.countWait(memberId);
+      }
       const { portal, accessToken } = await credentials();
       try {
         return await this.options.breakers.fire('bitrix24', memberId, () => this.request(portal, accessToken, method, params));

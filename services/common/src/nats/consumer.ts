@@ -91,8 +91,10 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
   async function deadLetter(msg: JsMsg, raw: string, reason: string, lastError: string | undefined): Promise<void> {
     let portal: string | null = null;
     try {
-      const parsed = JSON.parse(raw) as { portal?: unknown };
+      // The portal the message is about: `portal`, or `memberId` as the services' payloads name it.
+      const parsed = JSON.parse(raw) as { portal?: unknown; memberId?: unknown };
       if (typeof parsed.portal === 'string') portal = parsed.portal;
+      else if (typeof parsed.memberId === 'string') portal = parsed.memberId;
     } catch {
       // Malformed payloads are kept as they came.
     }

@@ -105,6 +105,7 @@ export class SyncEngine {
     const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
     await this.d.runtime.db.transaction(async (trx) => {
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null);
+      await this.store.startReconciliation(trx, account.memberId, vacancies.length);
       await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id).filter((id) => !skip.has(id)), null);
     });
     this.d.runtime.wakeOutbox();
@@ -172,7 +173,7 @@ export class SyncEngine {
         for (let page = 0; ; page++) {
           const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
           await this.d.runtime.db.transaction(async (trx) => {
-            const needStep = await this.store.upsertItems(trx, step.memberId, account.id, step.vacancyId, collection.id, p.items);
+            const needStep = await this.store.upsertItems(trx, step.memberId, account.id, step.vacancyId, collection.id, p.items, step.runId ? undefined : 'reconcile');
             await this.enqueueNegotiations(trx, account, needStep, `${ctx.streamSeq}`);
           });
           this.d.runtime.wakeOutbox();
@@ -180,6 +181,7 @@ export class SyncEngine {
         }
       }
       await this.store.vacancyDone(step.memberId, step.vacancyId, step.runId);
+      if (!step.runId) this.d.runtime.metrics.lastSuccess.set({ stage: 'reconcile' }, Date.now() / 1000);
       return ack();
     });
   }
@@ -212,10 +214,21 @@ export class SyncEngine {
       return ack();
     }
     const topicId = typeof body.payload.topic_id === 'string' ? body.payload.topic_id : null;
-    if (!(await this.store.recordDelivery({ ...delivery, memberId: account.memberId, topicId, receivedAt }))) return ack();
+    if (!(await this.store.recordDelivery({ ...delivery, memberId: account.memberId, topicId, receivedAt }))) {
+      this.d.runtime.metrics.syncOutcomes.inc({ stage: 'webhook', outcome: 'duplicate' });
+      return ack();
+    }
+    const done = async (outcome: string) => {
+      await this.store.deliveryDone({ ...delivery, memberId: account.memberId, topicId }, outcome);
+      const m = this.d.runtime.metrics;
+      m.syncOutcomes.inc({ stage: 'webhook', outcome: outcome === 'processed' ? 'processed' : 'ignored' });
+      const lag = (Date.now() - Date.parse(receivedAt)) / 1000;
+      if (Number.isFinite(lag) && lag >= 0) m.syncLagSeconds.observe({ stage: 'webhook' }, lag);
+      if (outcome === 'processed') m.lastSuccess.set({ stage: 'webhook' }, Date.now() / 1000);
+    };
     const ignore = async (why: string) => {
       ctx.log.info({ accountId, memberId: account.memberId, actionType: body.action_type, why }, 'webhook ignored');
-      await this.store.deliveryDone(delivery, `ignored: ${why}`);
+      await done(`ignored: ${why}`);
       return ack();
     };
     if (account.status !== 'active') return ignore(`the account is ${account.status}`);
@@ -243,7 +256,7 @@ export class SyncEngine {
         await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [topicId], ctx.msgId));
         this.d.runtime.wakeOutbox();
       }
-      await this.store.deliveryDone(delivery, 'processed');
+      await done('processed');
       return ack();
     });
   }

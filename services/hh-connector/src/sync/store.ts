@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ImportProgress, Knex, NegotiationSnapshot } from '@hhb24/common';
+import type { ImportProgress, Knex, Metrics, NegotiationSnapshot, SyncEventView } from '@hhb24/common';
 import type { HhNegotiation, HhVacancy } from '../hh/index.js';
 import type { KeptResume, Kind } from './snapshot.js';
 
@@ -114,7 +114,10 @@ function keptItem(item: HhNegotiation): HhNegotiation {
 }
 
 export class SyncStore {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly metrics?: Metrics,
+  ) {}
 
   // ---- imports ---------------------------------------------------------------------------
 
@@ -204,8 +207,9 @@ export class SyncStore {
    * new ones, changed ones, and those whose earlier step did not finish (a login or the view
    * limit stopped it). Tombstones keep the resume they had.
    */
-  async upsertItems(trx: Knex.Transaction, memberId: string, accountId: string, vacancyId: string, collectionId: string | null, items: HhNegotiation[]): Promise<string[]> {
+  async upsertItems(trx: Knex.Transaction, memberId: string, accountId: string, vacancyId: string, collectionId: string | null, items: HhNegotiation[], source?: 'reconcile'): Promise<string[]> {
     if (items.length === 0) return [];
+    const found: Array<{ id: string; type: 'found' | 'changed' }> = [];
     const ids = items.map((i) => i.id);
     const existing = new Map<string, DbNegotiation>(
       ((await trx('hh_negotiations').where({ member_id: memberId }).whereIn('negotiation_id', ids).forUpdate()) as DbNegotiation[]).map((r) => [r.negotiation_id, r]),
@@ -233,6 +237,7 @@ export class SyncStore {
           status: 'pending',
         });
         needStep.push(item.id);
+        found.push({ id: item.id, type: 'found' });
         continue;
       }
       const changed = signature(old.item) !== signature(item);
@@ -251,10 +256,17 @@ export class SyncStore {
             status: 'pending',
           });
         needStep.push(item.id);
+        found.push({ id: item.id, type: 'changed' });
       } else {
         await trx('hh_negotiations').where({ member_id: memberId, negotiation_id: item.id }).update(base);
         if (old.status === 'pending') needStep.push(item.id);
       }
+    }
+    // What a reconciliation pass brought in is what the webhooks missed (or had not brought yet).
+    if (source === 'reconcile' && found.length > 0) {
+      await this.logEvents(trx, found.map((f) => ({ memberId, source: 'reconcile', type: f.type, negotiationId: f.id, outcome: f.type === 'found' ? 'new' : 'changed' })));
+      await trx('hh_reconciliations').where({ member_id: memberId }).increment('found', found.length);
+      for (const f of found) this.metrics?.syncOutcomes.inc({ stage: 'reconcile', outcome: f.type });
     }
     return needStep;
   }
@@ -384,8 +396,57 @@ export class SyncStore {
     return !row?.processed_at;
   }
 
-  async deliveryDone(d: { accountId: string; actionType: string; callbackId: string }, outcome: string): Promise<void> {
-    await this.db('hh_webhook_deliveries').where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId }).update({ processed_at: this.db.fn.now(), outcome });
+  /** The callback is done with: its outcome on the delivery and a line in the portal's delivery log. */
+  async deliveryDone(d: { accountId: string; actionType: string; callbackId: string; memberId: string; topicId: string | null }, outcome: string): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      await trx('hh_webhook_deliveries').where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId }).update({ processed_at: trx.fn.now(), outcome });
+      await this.logEvents(trx, [{ memberId: d.memberId, source: 'webhook', type: d.actionType, negotiationId: d.topicId, outcome }]);
+    });
+  }
+
+  // ---- the delivery log and reconciliation passes -----------------------------------------
+
+  async logEvents(db: Knex | Knex.Transaction, events: Array<{ memberId: string; source: SyncEventView['source']; type: string; negotiationId: string | null; outcome: string }>): Promise<void> {
+    if (events.length === 0) return;
+    await db('hh_sync_events').insert(events.map((e) => ({ member_id: e.memberId, source: e.source, type: e.type.slice(0, 100), negotiation_id: e.negotiationId, outcome: e.outcome.slice(0, 300) })));
+  }
+
+  /** The portal's delivery log, newest first, `before` an id (the page's «Показать ещё»). */
+  async events(memberId: string, before: number | undefined, limit: number): Promise<SyncEventView[]> {
+    const q = this.db('hh_sync_events').where({ member_id: memberId }).orderBy('id', 'desc').limit(limit);
+    if (before) q.where('id', '<', before);
+    const rows = (await q) as Array<{ id: string | number; at: Date; source: SyncEventView['source']; type: string; negotiation_id: string | null; outcome: string }>;
+    return rows.map((r) => ({ id: Number(r.id), at: new Date(r.at).toISOString(), source: r.source, type: r.type, negotiationId: r.negotiation_id, outcome: r.outcome }));
+  }
+
+  /** Forgets log lines older than the retention, a bounded number at a time. */
+  async pruneEvents(olderThan: Date, batch = 5000): Promise<number> {
+    return this.db('hh_sync_events')
+      .whereIn('id', this.db('hh_sync_events').where('at', '<', olderThan).select('id').limit(batch))
+      .delete();
+  }
+
+  /** A reconciliation pass starts: it compares `vacancies` and counts what it brings in from zero. */
+  async startReconciliation(trx: Knex.Transaction, memberId: string, vacancies: number): Promise<void> {
+    await trx('hh_reconciliations').insert({ member_id: memberId, started_at: trx.fn.now(), vacancies, found: 0 }).onConflict('member_id').merge();
+  }
+
+  async lastReconciliation(memberId: string): Promise<{ at: string; vacancies: number; found: number } | null> {
+    const r = await this.db('hh_reconciliations').where({ member_id: memberId }).first();
+    return r ? { at: new Date(r.started_at).toISOString(), vacancies: r.vacancies, found: r.found } : null;
+  }
+
+  async lastDelivery(memberId: string): Promise<{ at: string; actionType: string; outcome: string | null } | null> {
+    const r = await this.db('hh_webhook_deliveries').where({ member_id: memberId }).orderBy('received_at', 'desc').first('received_at', 'action_type', 'outcome');
+    return r ? { at: new Date(r.received_at).toISOString(), actionType: r.action_type, outcome: r.outcome } : null;
+  }
+
+  /** Negotiations stored since `since` and in all. */
+  async receivedCounts(memberId: string, since: Date): Promise<{ today: number; total: number }> {
+    const r = await this.db('hh_negotiations')
+      .where({ member_id: memberId })
+      .first(this.db.raw('count(*)::int as total'), this.db.raw('count(*) filter (where first_seen_at >= ?)::int as today', [since]));
+    return { today: r?.today ?? 0, total: r?.total ?? 0 };
   }
 
   // ---- progress --------------------------------------------------------------------------
