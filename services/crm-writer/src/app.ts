@@ -20,6 +20,7 @@ import {
 import type { Config } from './config.js';
 import type { Pdf } from './fields.js';
 import { settingsMissing } from './fixes.js';
+import { Incidents } from './incidents.js';
 import { migrations } from './migrations.js';
 import { SettingsCache } from './settings-cache.js';
 import { Records } from './records.js';
@@ -29,6 +30,8 @@ export { schema, type Config } from './config.js';
 export { ORIGINATOR_ID } from './fields.js';
 
 const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** How often failure incidents are opened, cleared and announced. */
+const INCIDENT_CHECK_MS = 2000;
 
 /** Builds crm-writer: owns Bitrix24 CRM writes: exactly one lead or deal per negotiation, its fields, stages and resume file; refusals kept with what to fix. */
 export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): Launchable {
@@ -70,6 +73,35 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     },
   });
 
+  const incidents = new Incidents({ runtime, b24 });
+  runtime.every('incidents', INCIDENT_CHECK_MS, () => incidents.tick());
+
+  // The portal side of the «Состояние» tab.
+  runtime.serve(
+    rpc.crmHealth,
+    async ({ memberId }) => {
+      const records = the().records;
+      const [portal, lastWriteAt, waits, counts, failures, since] = await Promise.all([
+        runtime.db('b24_portals').where({ member_id: memberId }).first('status') as Promise<{ status: string } | undefined>,
+        records.lastWriteAt(memberId),
+        b24()
+          .waitsLastHour(memberId)
+          .catch(() => 0),
+        records.counts(memberId),
+        records.failures(memberId),
+        incidents.openSince(memberId),
+      ]);
+      return {
+        portalStatus: portal?.status ?? null,
+        lastWriteAt: lastWriteAt?.toISOString() ?? null,
+        rateLimitWaitsLastHour: waits,
+        counts,
+        failures,
+        incidentSince: since?.toISOString() ?? null,
+      };
+    },
+    { decode: decodeMember },
+  );
   runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }), { decode: decodeMember });
   runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }), {
     decode: (v) => {

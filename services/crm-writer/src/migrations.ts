@@ -39,5 +39,37 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20261210_01_health',
+      async up(db) {
+        // What crm-writer did per portal and day (Moscow), for the «Состояние» tab's counts.
+        await db.schema.createTable('crm_write_counts', (t) => {
+          t.text('member_id').notNullable();
+          t.date('day').notNullable();
+          t.integer('created').notNullable().defaultTo(0);
+          t.integer('updated').notNullable().defaultTo(0);
+          t.integer('refused').notNullable().defaultTo(0);
+          t.primary(['member_id', 'day']);
+        });
+        // A failure incident per portal: opened when refused writes appear, cleared when none are
+        // left; the portal's people are told once at each end, not once per failure.
+        await db.schema.createTable('crm_incidents', (t) => {
+          t.bigIncrements('id');
+          t.text('member_id').notNullable();
+          t.timestamp('opened_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.integer('failures').notNullable();
+          t.timestamp('cleared_at', { useTz: true });
+          t.timestamp('open_notified_at', { useTz: true });
+          t.timestamp('clear_notified_at', { useTz: true });
+          t.integer('attempts').notNullable().defaultTo(0);
+          t.text('last_error');
+        });
+        await db.schema.raw('create unique index crm_incidents_open on crm_incidents (member_id) where cleared_at is null');
+      },
+      async down(db) {
+        await db.schema.dropTable('crm_incidents');
+        await db.schema.dropTable('crm_write_counts');
+      },
+    },
   ],
 };

@@ -101,8 +101,16 @@ export class Records {
   }
 
   async failures(memberId: string): Promise<CrmFailureView[]> {
-    const rows = await this.db('crm_failures').where({ member_id: memberId }).orderBy('failed_at', 'desc').limit(500);
-    return rows.map((r: { negotiation_id: string; snapshot: NegotiationSnapshot; code: string; message: string; fix: string | null; failed_at: Date; attempts: number }) => ({
+    const rows = await this.db('crm_failures as f')
+      .leftJoin('crm_links as l', (j) => j.on('l.member_id', 'f.member_id').andOn('l.negotiation_id', 'f.negotiation_id'))
+      .where('f.member_id', memberId)
+      .orderBy('f.failed_at', 'desc')
+      .limit(500)
+      .select('f.*', 'l.entity_type', 'l.entity_id');
+    type Row = { negotiation_id: string; snapshot: NegotiationSnapshot; code: string; message: string; fix: string | null; failed_at: Date; attempts: number; entity_type: EntityType | null; entity_id: number | null };
+    return rows.map((r: Row) => ({
+      hhUrl: r.snapshot.resume?.url ?? r.snapshot.vacancy.url ?? null,
+      entity: r.entity_type && r.entity_id ? { type: r.entity_type, id: r.entity_id } : null,
       negotiationId: r.negotiation_id,
       applicantName: applicantName(r.snapshot),
       vacancyName: r.snapshot.vacancy.name,
@@ -120,5 +128,36 @@ export class Records {
     if (negotiationId) q.where({ negotiation_id: negotiationId });
     const rows = await q.update({ retry_requested_at: this.db.fn.now() }).returning('snapshot');
     return rows.map((r: { snapshot: NegotiationSnapshot }) => r.snapshot);
+  }
+
+  /** Counts a write's outcome for the portal's day (Moscow). */
+  async count(trx: Knex.Transaction, memberId: string, outcome: 'created' | 'updated' | 'refused'): Promise<void> {
+    await trx.raw(
+      `insert into crm_write_counts (member_id, day, ${outcome}) values (?, (now() at time zone 'Europe/Moscow')::date, 1)
+       on conflict (member_id, day) do update set ${outcome} = crm_write_counts.${outcome} + 1`,
+      [memberId],
+    );
+  }
+
+  async counts(memberId: string): Promise<{ today: { imported: number; updated: number; failed: number }; total: { imported: number; updated: number; failed: number } }> {
+    const r = (
+      await this.db.raw(
+        `select coalesce(sum(created), 0)::int as created, coalesce(sum(updated), 0)::int as updated, coalesce(sum(refused), 0)::int as refused,
+                coalesce(sum(created) filter (where day = (now() at time zone 'Europe/Moscow')::date), 0)::int as created_today,
+                coalesce(sum(updated) filter (where day = (now() at time zone 'Europe/Moscow')::date), 0)::int as updated_today,
+                coalesce(sum(refused) filter (where day = (now() at time zone 'Europe/Moscow')::date), 0)::int as refused_today
+         from crm_write_counts where member_id = ?`,
+        [memberId],
+      )
+    ).rows[0] as Record<string, number>;
+    return {
+      today: { imported: r['created_today']!, updated: r['updated_today']!, failed: r['refused_today']! },
+      total: { imported: r['created']!, updated: r['updated']!, failed: r['refused']! },
+    };
+  }
+
+  async lastWriteAt(memberId: string): Promise<Date | null> {
+    const r = await this.db('crm_links').where({ member_id: memberId }).max('updated_at as at').first();
+    return r?.at ? new Date(r.at as string) : null;
   }
 }

@@ -262,7 +262,9 @@ export class Writer {
   /** Links, refusals and their announcements for the group, in one transaction; then each writer hears its outcome. */
   private async record(plans: Plan[], results: Record<string, unknown>, errors: Record<string, Bitrix24Error>): Promise<void> {
     const outcomes = new Map<Plan, WriteOutcome>();
+    const written: Array<'created' | 'updated'> = [];
     await this.d.runtime.db.transaction(async (trx) => {
+      written.length = 0;
       for (const x of plans) {
         const { snapshot, settings, pdf } = x.p;
         const key = snapshot.negotiationId;
@@ -282,6 +284,8 @@ export class Writer {
             : { ...x.link!, version: snapshot.version, stageId: x.stage, hasPdf: x.link!.hasPdf || Boolean(pdf) };
           await this.d.records.saveLink(trx, link);
           await this.d.records.clearFailure(trx, snapshot.memberId, key);
+          await this.d.records.count(trx, snapshot.memberId, added ? 'created' : 'updated');
+          written.push(added ? 'created' : 'updated');
           await enqueue(trx, {
             subject: subjects.crmEntityWritten,
             msgId: `written:${snapshot.memberId}:${key}:${snapshot.version}`,
@@ -292,12 +296,17 @@ export class Writer {
       }
     });
     this.d.runtime.wakeOutbox();
+    const m = this.d.runtime.metrics;
+    for (const outcome of written) m.syncOutcomes.inc({ stage: 'write', outcome });
+    if (written.length > 0) m.lastSuccess.set({ stage: 'write' }, Date.now() / 1000);
     for (const x of plans) x.p.resolve(outcomes.get(x) ?? { kind: 'error', error: new Error('no outcome') });
   }
 
   /** Keeps a refusal (with the snapshot, for «Повторить») and announces it. */
   async refuse(trx: Knex.Transaction, snapshot: NegotiationSnapshot, refusal: Refusal): Promise<void> {
     await this.d.records.saveFailure(trx, snapshot, refusal);
+    await this.d.records.count(trx, snapshot.memberId, 'refused');
+    this.d.runtime.metrics.syncOutcomes.inc({ stage: 'write', outcome: 'refused' });
     await enqueue(trx, {
       subject: subjects.crmEntityFailed,
       msgId: `failed:${snapshot.memberId}:${snapshot.negotiationId}:${snapshot.version}:${Date.now()}`,

@@ -1,0 +1,101 @@
+import { type Bitrix24Client, type Runtime, rpc } from '@hhb24/common';
+
+const TAG = 'hhb24|crm-failures|';
+/** A notice that keeps failing (the portal unreachable, the app removed) is given up after this many tries. */
+const MAX_ATTEMPTS = 20;
+
+interface IncidentRow {
+  id: string | number;
+  member_id: string;
+  failures: number;
+  cleared_at: Date | null;
+  open_notified_at: Date | null;
+  clear_notified_at: Date | null;
+}
+
+export interface IncidentDeps {
+  runtime: Runtime;
+  b24: () => Bitrix24Client;
+}
+
+/**
+ * The failure channel's notification rule: one incident per portal while it has refused writes.
+ * It opens when the first refusal appears and clears when none is left (a retry succeeded, or the
+ * settings changed and the writes went through). The admin who installed the app and the
+ * responsible user of the settings get one portal notification when it opens and one when it
+ * clears, however many responses fail in between.
+ */
+export class Incidents {
+  constructor(private readonly d: IncidentDeps) {}
+
+  /** Opens and clears incidents from the refusals kept now, then sends the notices owed. Any replica may run it. */
+  async tick(): Promise<void> {
+    const db = this.d.runtime.db;
+    await db.raw(
+      `insert into crm_incidents (member_id, failures)
+       select member_id, count(*)::int from crm_failures group by member_id
+       on conflict (member_id) where cleared_at is null do nothing`,
+    );
+    await db.raw(`update crm_incidents i set cleared_at = now() where cleared_at is null and not exists (select 1 from crm_failures f where f.member_id = i.member_id)`);
+    const open = await db('crm_incidents').whereNull('cleared_at').count<{ n: string }[]>('* as n');
+    this.d.runtime.metrics.portalsFailing.set(Number(open[0]?.n ?? 0));
+    await this.send();
+  }
+
+  private async send(): Promise<void> {
+    await this.d.runtime.db.transaction(async (trx) => {
+      const rows = (await trx('crm_incidents')
+        .where((q) => q.whereNull('open_notified_at').orWhere((w) => w.whereNotNull('cleared_at').whereNull('clear_notified_at')))
+        .where('attempts', '<', MAX_ATTEMPTS)
+        .orderBy('id')
+        .limit(20)
+        .forUpdate()
+        .skipLocked()) as IncidentRow[];
+      for (const row of rows) {
+        // Cleared before anyone was told it opened: nothing to say either way.
+        if (!row.open_notified_at && row.cleared_at) {
+          await trx('crm_incidents').where({ id: row.id }).update({ open_notified_at: trx.fn.now(), clear_notified_at: trx.fn.now(), last_error: 'cleared before the first notice' });
+          continue;
+        }
+        const opening = !row.open_notified_at;
+        try {
+          const message = opening ? await this.openMessage(row) : CLEARED;
+          for (const user of await this.recipients(row.member_id)) {
+            await this.d
+              .b24()
+              .call(row.member_id, 'im.notify.system.add', { USER_ID: user, MESSAGE: message, TAG: `${TAG}${row.id}|${opening ? 'open' : 'clear'}|${user}` }, { maxWaitMs: 5000 });
+          }
+          await trx('crm_incidents').where({ id: row.id }).update(opening ? { open_notified_at: trx.fn.now() } : { clear_notified_at: trx.fn.now() });
+          this.d.runtime.log.info({ memberId: row.member_id, incident: Number(row.id), opening }, opening ? 'failure incident opened: the portal was told' : 'failure incident cleared: the portal was told');
+        } catch (err) {
+          this.d.runtime.log.warn({ err, memberId: row.member_id }, 'failure notice not sent; will try again');
+          await trx('crm_incidents').where({ id: row.id }).update({ attempts: trx.raw('attempts + 1'), last_error: String((err as Error).message).slice(0, 500) });
+        }
+      }
+    });
+  }
+
+  private async openMessage(row: IncidentRow): Promise<string> {
+    const first = await this.d.runtime.db('crm_failures').where({ member_id: row.member_id }).orderBy('failed_at').first('message', 'fix');
+    const count = await this.d.runtime.db('crm_failures').where({ member_id: row.member_id }).count<{ n: string }[]>('* as n');
+    const reason = first ? ` Причина: ${String(first.message).slice(0, 300)}.${first.fix ? ` Что сделать: ${String(first.fix).slice(0, 300)}.` : ''}` : '';
+    return (
+      `hh.ru: не удалось добавить на портал откликов: ${Number(count[0]?.n ?? row.failures)}.${reason} ` +
+      'Откройте приложение, вкладка «Состояние»: там причина каждого отклика и кнопка «Повторить». Когда ошибок не останется, придёт ещё одно сообщение.'
+    );
+  }
+
+  /** The admin who installed the app and the responsible user of the settings (once each). */
+  private async recipients(memberId: string): Promise<number[]> {
+    const portal = (await this.d.runtime.db('b24_portals').where({ member_id: memberId }).first('user_id')) as { user_id: number | null } | undefined;
+    const settings = await this.d.runtime.call(rpc.settingsGet, { memberId }, { timeoutMs: 5000 }).catch(() => null);
+    return [...new Set([portal?.user_id, settings?.responsibleUserId].filter((u): u is number => typeof u === 'number' && u > 0))];
+  }
+
+  async openSince(memberId: string): Promise<Date | null> {
+    const r = await this.d.runtime.db('crm_incidents').where({ member_id: memberId }).whereNull('cleared_at').first('opened_at');
+    return r ? new Date(r.opened_at) : null;
+  }
+}
+
+const CLEARED = 'hh.ru: ошибок больше нет — все отклики снова добавляются на портал.';
