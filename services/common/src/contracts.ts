@@ -329,6 +329,8 @@ export interface HhHealthView {
   counts: { today: Pick<HealthCounts, 'received'>; total: Pick<HealthCounts, 'received'> };
   /** Responses hh-connector could not load (a resume or its PDF could not be read); «Повторить» loads them again. */
   importFailures: ImportFailureView[];
+  /** How many days the delivery log keeps. */
+  logRetentionDays: number;
 }
 
 export interface ImportFailureView {

@@ -73,6 +73,7 @@ export class Health {
       reconciliation,
       counts: { today: { received: received.today }, total: { received: received.total } },
       importFailures,
+      logRetentionDays: this.d.config.HH_EVENT_LOG_RETENTION_DAYS,
     };
   }
 

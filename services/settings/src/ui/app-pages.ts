@@ -11,6 +11,7 @@ import {
   type ImportProgress,
   type PortalSettings,
   type Runtime,
+  type SyncEventView,
   type UiRequest,
   type UiResponse,
   type UiSession,
@@ -24,12 +25,13 @@ import type { Renderer } from './render.js';
 import { type Lang, STATE_NAMES_EN, VALIDATION_EN, text } from './texts.js';
 
 type Form = UiRequest['form'];
-type Tab = 'auth' | 'settings' | 'new-responses' | 'feedback';
+type Tab = 'auth' | 'settings' | 'new-responses' | 'health' | 'feedback';
 
 const TABS: Array<{ key: Tab; label: string }> = [
   { key: 'auth', label: 'tabs.auth' },
   { key: 'settings', label: 'tabs.settings' },
   { key: 'new-responses', label: 'tabs.newResponses' },
+  { key: 'health', label: 'tabs.health' },
   { key: 'feedback', label: 'tabs.feedback' },
 ];
 /** hh-connector answers from its own database; a page does not wait long for it. */
@@ -95,6 +97,12 @@ export class AppPages {
         return fragment(this.tab('new-responses', req, ctx));
       case 'tab/feedback':
         return fragment(this.tab('feedback', req, ctx));
+      case 'tab/health':
+        return fragment(this.tab('health', req, ctx));
+      case 'health/events':
+        return fragment(this.healthEvents(req, ctx));
+      case 'health/retry':
+        return fragment(this.healthRetry(req, ctx));
       case 'settings/form':
         return fragment(this.settingsForm(req, ctx, { values: req.form }));
       case 'settings/users':
@@ -124,7 +132,8 @@ export class AppPages {
   /** A tab's panel plus the tab bar and the connection marker, which may have changed too (htmx out-of-band swaps). */
   private async tab(tab: Tab, req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const account = await this.account(req.session.memberId);
-    const shown: Tab = account?.status === 'active' ? tab : 'auth';
+    // «Состояние» stays open without a working login: it is where a lost one shows.
+    const shown: Tab = account?.status === 'active' || tab === 'health' ? tab : 'auth';
     const panel = await this.panel(shown, req, ctx, account);
     const chrome = this.renderer.render('partials/chrome-oob', { ...ctx, tabs: this.tabs(shown, account), account });
     return { ...panel, html: panel.html + chrome };
@@ -140,12 +149,14 @@ export class AppPages {
         return this.newResponses(req, ctx);
       case 'feedback':
         return Promise.resolve({ html: this.renderer.render('tab-feedback', { ...ctx, values: {}, errors: {} }) });
+      case 'health':
+        return this.healthPanel(req, ctx, {});
     }
   }
 
   private tabs(current: Tab, account: HhAccountView | null) {
     const connected = account?.status === 'active';
-    return TABS.map((t) => ({ ...t, selected: t.key === current, disabled: !connected && t.key !== 'auth' }));
+    return TABS.map((t) => ({ ...t, selected: t.key === current, disabled: !connected && t.key !== 'auth' && t.key !== 'health' }));
   }
 
   private async account(memberId: string): Promise<HhAccountView | null> {
@@ -337,6 +348,102 @@ export class AppPages {
     return this.settingsPanel(req, ctx, { notice: { kind: 'ok', key: 'settings.saved' } });
   }
 
+  // ---- «Состояние» --------------------------------------------------------------------------------
+
+  /**
+   * The connection's health: hh-connector's side (login, paid access, views, subscription, last
+   * webhook and reconciliation, loads that failed, the delivery log) and crm-writer's (portal
+   * tokens, last write, rate-limit waits, counts, refused writes). Either may be missing; the
+   * page shows what it has.
+   */
+  private async healthPanel(req: UiRequest, ctx: Ctx, extra: { retried?: number }): Promise<Fragment> {
+    const { memberId } = req.session;
+    const ask = <T>(what: string, f: () => Promise<T>): Promise<T | null> =>
+      f().catch((err: unknown) => {
+        this.runtime.log.warn({ err, memberId, what }, 'health data not available');
+        return null;
+      });
+    const [hh, crm, log] = await Promise.all([
+      ask('hh', () => this.runtime.call(rpc.hhHealth, { memberId }, { timeoutMs: HH_WAIT_MS + 8000 })),
+      ask('crm', () => this.runtime.call(rpc.crmHealth, { memberId }, { timeoutMs: HH_WAIT_MS })),
+      ask('log', () => this.runtime.call(rpc.hhSyncEvents, { memberId }, { timeoutMs: HH_WAIT_MS })),
+    ]);
+    const failures = [
+      ...(hh?.importFailures ?? []).map((f) => ({
+        kind: 'load',
+        negotiationId: f.negotiationId,
+        message: f.reason,
+        fix: null,
+        failedAt: f.failedAt,
+        hhUrl: f.hhUrl,
+        retryField: 'loadId',
+        retryValue: String(f.id),
+      })),
+      ...(crm?.failures ?? []).map((f) => ({
+        ...f,
+        kind: 'write',
+        entityPath: f.entity ? `/crm/${f.entity.type}/details/${f.entity.id}/` : null,
+        retryField: 'negotiationId',
+        retryValue: f.negotiationId,
+      })),
+    ];
+    const subscriptionState = !hh?.subscription ? 'unknown' : !hh.subscription.present ? 'missing' : hh.subscription.matches ? 'ok' : 'wrong';
+    const paidState = hh?.paidAccess === true ? 'yes' : hh?.paidAccess === false ? 'no' : 'unknown';
+    const loginLost = hh?.account.status !== undefined && hh.account.status !== 'active';
+    const overall =
+      loginLost || failures.length > 0 || paidState === 'no' || (crm && crm.portalStatus !== 'installed')
+        ? 'error'
+        : !hh || !crm || subscriptionState !== 'ok' || hh.viewsParkedUntil || (hh.reconciliation?.found ?? 0) > 0
+          ? 'warning'
+          : 'ok';
+    const counts = {
+      today: { received: hh?.counts.today.received ?? 0, imported: crm?.counts.today.imported ?? 0, updated: crm?.counts.today.updated ?? 0, failed: crm?.counts.today.failed ?? 0 },
+      total: { received: hh?.counts.total.received ?? 0, imported: crm?.counts.total.imported ?? 0, updated: crm?.counts.total.updated ?? 0, failed: crm?.counts.total.failed ?? 0 },
+    };
+    const html = this.renderer.render('tab-health', {
+      ...ctx,
+      hh,
+      crm,
+      hhUnavailable: !hh,
+      crmUnavailable: !crm,
+      logUnavailable: !log,
+      overall,
+      subscriptionState,
+      paidState,
+      lastDeliveryType: hh?.lastDelivery ? eventTypeName(ctx.lang, hh.lastDelivery.actionType) : '',
+      counts,
+      failures,
+      incidentSince: crm?.incidentSince ?? null,
+      events: (log?.items ?? []).map((e) => eventView(ctx.lang, e)),
+      next: log?.next ?? null,
+      retentionDays: hh?.logRetentionDays ?? '',
+      retried: extra.retried,
+    });
+    return { html };
+  }
+
+  /** «Показать ещё»: the next rows of the delivery log, and the button for the ones after them. */
+  private async healthEvents(req: UiRequest, ctx: Ctx): Promise<Fragment> {
+    const before = Number(one(req.form, 'before'));
+    if (!Number.isInteger(before) || before <= 0) return { status: 400, html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'common.error' }) };
+    const log = await this.runtime.call(rpc.hhSyncEvents, { memberId: req.session.memberId, before }, { timeoutMs: HH_WAIT_MS });
+    return { html: this.renderer.render('partials/health-events', { ...ctx, events: log.items.map((e) => eventView(ctx.lang, e)), next: log.next, before }) };
+  }
+
+  /** «Повторить» on a failure (a refused write or a failed load), or «Повторить все». */
+  private async healthRetry(req: UiRequest, ctx: Ctx): Promise<Fragment> {
+    const { memberId } = req.session;
+    const negotiationId = one(req.form, 'negotiationId');
+    const loadId = Number(one(req.form, 'loadId'));
+    const all = one(req.form, 'all') === '1';
+    if (negotiationId && !/^\d{1,20}$/.test(negotiationId)) throw new ValidationError('negotiationId is malformed');
+    let retried = 0;
+    if (all || negotiationId) retried += (await this.runtime.call(rpc.crmRetry, { memberId, ...(negotiationId ? { negotiationId } : {}) }, { timeoutMs: 20_000 })).retried;
+    if (all || (Number.isInteger(loadId) && loadId > 0)) retried += (await this.runtime.call(rpc.hhRetry, { memberId, ...(all ? {} : { id: loadId }) }, { timeoutMs: 20_000 })).retried;
+    this.runtime.log.info({ memberId, retried, all }, 'failures sent again from «Состояние»');
+    return this.healthPanel(req, ctx, { retried });
+  }
+
   // ---- «Новые отклики», «Обратная связь» ---------------------------------------------------------
 
   private async newResponses(req: UiRequest, ctx: Ctx): Promise<Fragment> {
@@ -508,4 +615,46 @@ function stepFix(code: string | null, error: string | null, lang: Lang): string 
   if (code === 'b24_rate_limited' || code === 'b24_operation_time_limit' || code === 'b24_unavailable' || code === 'b24_refresh_busy') return text(lang, 'install.fixBusy');
   if (code === 'b24_reinstall_required' || code === 'b24_invalid_token' || code === 'b24_portal_unknown' || code === 'b24_portal_deleted') return text(lang, 'install.fixReinstall');
   return text(lang, 'install.fixOther', { error: error || code || '' });
+}
+
+const EVENT_TYPES: Record<string, string> = {
+  NEW_RESPONSE_OR_INVITATION_VACANCY: 'health.typeNew',
+  NEW_NEGOTIATION_VACANCY: 'health.typeNew',
+  NEGOTIATION_EMPLOYER_STATE_CHANGE: 'health.typeState',
+  found: 'health.typeFound',
+  changed: 'health.typeChanged',
+};
+
+function eventTypeName(lang: Lang, type: string): string {
+  const key = EVENT_TYPES[type];
+  return key ? text(lang, key) : type;
+}
+
+/** A delivery log line in the page's words. */
+function eventView(lang: Lang, e: SyncEventView) {
+  const source = e.source === 'webhook' ? 'health.sourceWebhook' : e.source === 'reconcile' ? 'health.sourceReconcile' : 'health.sourceImport';
+  const ignored = /^ignored: (.*)$/.exec(e.outcome);
+  const outcomeText = ignored
+    ? text(lang, 'health.outcomeIgnored', { why: whyIgnored(lang, ignored[1]!) })
+    : e.outcome === 'processed'
+      ? text(lang, 'health.outcomeProcessed')
+      : e.outcome === 'new'
+        ? text(lang, 'health.outcomeNew')
+        : e.outcome === 'changed'
+          ? text(lang, 'health.outcomeChanged')
+          : e.outcome;
+  return { ...e, sourceName: text(lang, source), typeName: eventTypeName(lang, e.type), outcomeText };
+}
+
+/** hh-connector says why it skipped a webhook in its log's words; the page says it in the admin's. */
+function whyIgnored(lang: Lang, why: string): string {
+  if (why.startsWith('the account is')) return text(lang, 'health.whyLogin');
+  const key = {
+    'the portal has not started its import yet': 'health.whyNoImport',
+    'not about a negotiation': 'health.whyNotNegotiation',
+    'no topic_id': 'health.whyNoTopic',
+    'the negotiation is not visible to this account': 'health.whyInvisible',
+    'the negotiation names no vacancy': 'health.whyNoVacancy',
+  }[why];
+  return key ? text(lang, key) : why;
 }

@@ -37,6 +37,14 @@ export class Renderer {
       const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value ?? ''));
       return m ? `${m[3]}.${m[2]}.${m[1]}` : '';
     });
+    // Our own instants (ISO, UTC) as Moscow time, the time hh.ru and most portals of our users live by.
+    this.hbs.registerHelper('datetime', (value: unknown) => {
+      const t = Date.parse(String(value ?? ''));
+      if (!Number.isFinite(t)) return '';
+      const d = new Date(t + 3 * 3600_000);
+      const p = (n: number) => String(n).padStart(2, '0');
+      return `${p(d.getUTCDate())}.${p(d.getUTCMonth() + 1)}.${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+    });
   }
 
   render(template: string, context: RenderContext): string {
