@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Test } from 'tap';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type FrameLocator, type Page, chromium } from 'playwright-core';
 import {
   type CardView,
   type CrmFailureView,
@@ -205,4 +205,36 @@ export function sessionOf(html: string): string {
   const m = /data-session="([^"]+)"/.exec(html);
   if (!m) throw new Error('the page carries no session');
   return m[1]!;
+}
+
+const IMPORT_WAIT_MS = 60_000;
+
+/** Installs the app on a simulated portal and signs in on hh.ru as the admin of the `employerIndex`-th employer. */
+export async function installAndConnect(page: Page, stack: Stack, portalName: string, employerIndex: number): Promise<FrameLocator> {
+  const portal = stack.b24.sim.portalInfo(portalName);
+  const app = page.frameLocator('[data-testid=app-iframe]');
+  await page.goto(`${portal.baseUrl}marketplace/`);
+  await page.getByTestId('install-app').click();
+  await app.getByTestId('install-done').click();
+  await page.getByTestId('install-finished').waitFor();
+  const popupOpened = page.waitForEvent('popup');
+  await app.getByTestId('login').click();
+  const popup = await popupOpened;
+  await popup.waitForURL(/\/oauth\/authorize\?/);
+  // The admin of the chosen employer (each employer's first manager is its admin).
+  const admin = [...stack.hh.sim.store.managers.values()].filter((m) => m.isAdmin)[employerIndex]!;
+  await popup.locator('#user_id').selectOption(String(admin.userId));
+  await popup.getByRole('button', { name: 'Разрешить' }).click();
+  await popup.getByTestId('login-result').waitFor();
+  await popup.close().catch(() => {});
+  await app.getByTestId('connected').waitFor({ timeout: 20_000 });
+  return app;
+}
+
+/** «Сохранить и начать импорт», then the result lines once the import is over. */
+export async function importAndWait(app: FrameLocator): Promise<{ loaded: string; imported: string }> {
+  await app.getByTestId('save').click();
+  await app.getByTestId('import-progress').waitFor();
+  await app.getByTestId('import-results').waitFor({ timeout: IMPORT_WAIT_MS });
+  return { loaded: (await app.getByTestId('result-loaded').textContent())!, imported: (await app.getByTestId('result-imported').textContent())! };
 }
