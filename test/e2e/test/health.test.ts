@@ -84,7 +84,7 @@ if (!existsSync('/usr/bin/chromium')) {
     t.equal(await app.getByTestId('log-row').count(), 20, 'one page of the log');
     const newest = app.locator('[data-testid=log-row]').first();
     t.equal(await newest.getAttribute('data-negotiation-id'), arrived.at(-1)!.id, 'newest first');
-    t.same((await newest.locator('td').allTextContents()).slice(1), ['Уведомление hh.ru', 'Новый отклик или приглашение', arrived.at(-1)!.id, 'Загружен']);
+    t.same((await newest.locator('td').allTextContents()).slice(1), ['Уведомление hh.ru', 'Новый отклик или приглашение', arrived.at(-1)!.id, 'Загружен с hh.ru']);
     t.match(await text(app, 'health-last-delivery'), /— Новый отклик или приглашение$/);
     await app.getByTestId('log-more').click();
     await eventually(async () => (await app.getByTestId('log-row').count()) > 20, { what: 'the next page' });
@@ -110,7 +110,7 @@ if (!existsSync('/usr/bin/chromium')) {
     t.match(await text(app, 'health-reconciliation'), /найдено откликов, о которых hh.ru не сообщил: 1/);
     t.equal(await app.getByTestId('health-panel').getAttribute('data-state'), 'warning', 'a pass that had to find responses is worth a look');
     const found = app.locator(`[data-testid=log-row][data-negotiation-id="${lost.id}"]`);
-    t.same((await found.locator('td').allTextContents()).slice(1), ['Сверка (API)', 'Найден новый отклик', lost.id, 'Загружен'], 'the log says the pass found it');
+    t.same((await found.locator('td').allTextContents()).slice(1), ['Сверка (API)', 'Найден новый отклик', lost.id, 'Загружен с hh.ru'], 'the log says the pass found it');
     await screenshot(page, '15-health-reconciled');
     hh.clearFaults();
 
@@ -152,6 +152,8 @@ if (!existsSync('/usr/bin/chromium')) {
     await healthUntil(app, async () => (await app.getByTestId('health-token').getAttribute('data-state')) === 'login_required', 'the revoked token on the tab', 30_000);
     t.equal(await text(app, 'health-token'), 'требуется повторный вход');
     t.equal(await app.getByTestId('health-panel').getAttribute('data-state'), 'error');
+    t.match(await text(app, 'health-summary'), /hh.ru отозвал доступ: отклики не приходят, пока вы не войдёте снова$/);
+    t.equal(await text(app, 'health-paid'), 'станет известно после входа', 'nothing is asked of hh.ru with a dead token');
     t.equal(await app.locator('[data-testid=tab][data-tab=health]').isDisabled(), false, '«Состояние» stays open while the other tabs wait for a login');
     await screenshot(page, '17-health-login-required');
     await app.getByTestId('health-relogin').click();

@@ -408,6 +408,7 @@ export class AppPages {
       crmUnavailable: !crm,
       logUnavailable: !log,
       overall,
+      loginLost,
       subscriptionState,
       paidState,
       lastDeliveryType: hh?.lastDelivery ? eventTypeName(ctx.lang, hh.lastDelivery.actionType) : '',
