@@ -248,11 +248,22 @@ export class SyncEngine {
       await this.store.ensureVacancy(account.memberId, account.id, vacancy);
       await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
       // Brought up to date here (not through a step) so that the entity appears within seconds.
-      const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${topicId}`, LOCK_MS, async () => {
-        const row = await this.store.get(account.memberId, topicId);
-        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
-      });
-      if (!held.ran) {
+      let handOver: boolean;
+      try {
+        const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${topicId}`, LOCK_MS, async () => {
+          const row = await this.store.get(account.memberId, topicId);
+          if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+        });
+        handOver = !held.ran;
+      } catch (err) {
+        if (err instanceof HhLoginRequired) throw err;
+        // The callback is handled (its negotiation is stored); reading the rest (the resume, its
+        // PDF) goes on as a negotiation step, with its own retries and, if it never succeeds, a
+        // dead letter that names the portal: a failure the «Состояние» tab shows with «Повторить».
+        ctx.log.warn({ err, memberId: account.memberId, negotiationId: topicId }, 'bringing a webhook’s negotiation up to date failed; it goes on as a step');
+        handOver = true;
+      }
+      if (handOver) {
         await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [topicId], ctx.msgId));
         this.d.runtime.wakeOutbox();
       }
