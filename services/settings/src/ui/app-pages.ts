@@ -31,8 +31,8 @@ const TABS: Array<{ key: Tab; label: string }> = [
   { key: 'auth', label: 'tabs.auth' },
   { key: 'settings', label: 'tabs.settings' },
   { key: 'new-responses', label: 'tabs.newResponses' },
-  { key: 'health', label: 'tabs.health' },
   { key: 'feedback', label: 'tabs.feedback' },
+  { key: 'health', label: 'tabs.health' },
 ];
 /** hh-connector answers from its own database; a page does not wait long for it. */
 const HH_WAIT_MS = 8000;
