@@ -41,3 +41,24 @@ t.test('rendering escapes what came from outside and lets only http(s) links thr
   t.match(html, /The applicant hid their e-mail/, 'English page');
   t.match(html, /01\.12\.2026/, 'the date as hh.ru wrote it');
 });
+
+t.test('«Состояние» escapes the portal’s words and hh.ru’s links, and shows Moscow time', async (t) => {
+  const r = new Renderer();
+  const html = r.render('tab-health', {
+    lang: 'ru',
+    overall: 'error',
+    hh: { account: { status: 'active', employerName: '<b>ООО</b>', managerName: 'М', isAdmin: true }, subscription: { present: true, url: 'https://x/hh/webhook/a.•••', matches: true }, lastDelivery: null, reconciliation: null },
+    crm: { portalStatus: 'installed', lastWriteAt: '2026-12-01T21:30:00.000Z', rateLimitWaitsLastHour: 2 },
+    subscriptionState: 'ok',
+    paidState: 'yes',
+    counts: { today: { received: 1, imported: 0, updated: 0, failed: 1 }, total: { received: 1, imported: 0, updated: 0, failed: 1 } },
+    failures: [{ kind: 'write', negotiationId: '1', applicantName: '<script>x</script>', vacancyName: 'V', message: 'Не введено <img src=x>', fix: null, failedAt: '2026-12-01T00:00:00Z', hhUrl: 'javascript:alert(1)', retryField: 'negotiationId', retryValue: '1' }],
+    events: [],
+    next: null,
+  });
+  t.notMatch(html, /<script>x|<img src=x>|<b>ООО/, 'nothing from outside became markup');
+  t.match(html, /&lt;script&gt;x&lt;\/script&gt;/);
+  t.notMatch(html, /javascript:/, 'a javascript: link is dropped');
+  t.match(html, /02\.12\.2026 00:30:00/, 'instants in Moscow time');
+  t.match(html, /data-testid="health-retry-all"/, '«Повторить все»');
+});
