@@ -1,6 +1,7 @@
 import t from 'tap';
 import { Bitrix24Error, RateLimitExceeded, ValidationError } from '@hhb24/common';
 import { b24Harness } from './b24-helpers.js';
+import { eventually } from '@hhb24/common/testing';
 
 const codeOf = async (p: Promise<unknown>) => {
   const err = (await p.then(() => null, (e: unknown) => e)) as (Error & { code?: string; wait?: boolean; retryable?: boolean; retryAfterMs?: number }) | null;
@@ -131,4 +132,14 @@ t.test('the shared budget: a call that would wait past maxWaitMs throws RateLimi
   t.match(blocked, { code: 'b24_operation_time_limit', wait: true, retryable: true });
   const reset = (blocked?.retryAfterMs ?? 0) / 1000;
   t.ok(reset > 590 && reset <= 600, `the wait is until the operating_reset_at the portal last reported (${reset} s)`);
+});
+
+t.test('waits for a portal’s budget are counted per portal for the last hour («Состояние»)', async (t) => {
+  const h = await b24Harness(t, {}, { burst: 1, burstHeadroom: 0, ratePerSec: 20 });
+  const busy = await h.installPortal();
+  const quiet = await h.installPortal();
+  for (let i = 0; i < 4; i++) await h.client.call(busy.memberId, 'profile', {}, { maxWaitMs: 2000 });
+  await h.client.call(quiet.memberId, 'profile', {}, { maxWaitMs: 2000 });
+  await eventually(async () => (await h.client.waitsLastHour(busy.memberId)) === 3, { what: 'three of four calls waited for the bucket' });
+  t.equal(await h.client.waitsLastHour(quiet.memberId), 0, 'another portal’s count is its own');
 });
