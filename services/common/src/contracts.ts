@@ -389,6 +389,8 @@ export const rpc = {
   hhSyncEvents: defineRpc<{ memberId: string; before?: number; limit?: number }, { items: SyncEventView[]; next: number | null }>('rpc.hh.sync-events'),
   /** Loads again the responses whose loading failed (one, or all of the portal's). */
   hhRetry: defineRpc<{ memberId: string; id?: number }, { retried: number }>('rpc.hh.retry'),
+  /** Portals with responses that could not be loaded, and how many (crm-writer's failure incidents count them too). */
+  hhLoadFailures: defineRpc<Record<string, never>, { portals: Record<string, number> }>('rpc.hh.load-failures'),
   /** The portal side of the «Состояние» tab: tokens, last write, rate-limit waits, counts, refused writes, the open incident. */
   crmHealth: defineRpc<{ memberId: string }, CrmHealthView>('rpc.crm.health'),
   settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),

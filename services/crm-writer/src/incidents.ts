@@ -19,24 +19,47 @@ export interface IncidentDeps {
 }
 
 /**
- * The failure channel's notification rule: one incident per portal while it has refused writes.
- * It opens when the first refusal appears and clears when none is left (a retry succeeded, or the
- * settings changed and the writes went through). The admin who installed the app and the
+ * The failure channel's notification rule: one incident per portal while it has failures (writes
+ * the portal refused, responses hh-connector could not load). It opens when the first appears and
+ * clears when none is left (a retry succeeded, or the settings changed and the writes went through). The admin who installed the app and the
  * responsible user of the settings get one portal notification when it opens and one when it
  * clears, however many responses fail in between.
  */
 export class Incidents {
   constructor(private readonly d: IncidentDeps) {}
 
-  /** Opens and clears incidents from the refusals kept now, then sends the notices owed. Any replica may run it. */
+  /** Failed loads per portal as hh-connector last reported them. */
+  private loads: Record<string, number> = {};
+
+  /**
+   * Opens and clears incidents from the failures kept now (the refused writes here, the failed
+   * loads hh-connector reports), then sends the notices owed. Any replica may run it. Without an
+   * answer from hh-connector incidents still open, but none clears: a failed load might remain.
+   */
   async tick(): Promise<void> {
     const db = this.d.runtime.db;
+    let known = true;
+    try {
+      this.loads = (await this.d.runtime.call(rpc.hhLoadFailures, {}, { timeoutMs: 5000 })).portals;
+    } catch (err) {
+      known = false;
+      this.d.runtime.log.debug({ err }, 'failed loads not known now; incidents wait to clear');
+    }
     await db.raw(
-      `insert into crm_incidents (member_id, failures)
-       select member_id, count(*)::int from crm_failures group by member_id
+      `with loads as (select key as member_id, value::int as n from json_each_text(?::json)),
+            failures as (select member_id, count(*)::int as n from crm_failures group by member_id union all select member_id, n from loads)
+       insert into crm_incidents (member_id, failures)
+       select member_id, sum(n)::int from failures group by member_id having sum(n) > 0
        on conflict (member_id) where cleared_at is null do nothing`,
+      [JSON.stringify(this.loads)],
     );
-    await db.raw(`update crm_incidents i set cleared_at = now() where cleared_at is null and not exists (select 1 from crm_failures f where f.member_id = i.member_id)`);
+    if (known) {
+      await db.raw(
+        `update crm_incidents i set cleared_at = now()
+         where cleared_at is null and not exists (select 1 from crm_failures f where f.member_id = i.member_id) and not (i.member_id = any(?::text[]))`,
+        [Object.keys(this.loads).filter((m) => (this.loads[m] ?? 0) > 0)],
+      );
+    }
     const open = await db('crm_incidents').whereNull('cleared_at').count<{ n: string }[]>('* as n');
     this.d.runtime.metrics.portalsFailing.set(Number(open[0]?.n ?? 0));
     await this.send();
@@ -78,9 +101,14 @@ export class Incidents {
   private async openMessage(row: IncidentRow): Promise<string> {
     const first = await this.d.runtime.db('crm_failures').where({ member_id: row.member_id }).orderBy('failed_at').first('message', 'fix');
     const count = await this.d.runtime.db('crm_failures').where({ member_id: row.member_id }).count<{ n: string }[]>('* as n');
-    const reason = first ? ` Причина: ${String(first.message).slice(0, 300)}.${first.fix ? ` Что сделать: ${String(first.fix).slice(0, 300)}.` : ''}` : '';
+    const loads = this.loads[row.member_id] ?? 0;
+    const reason = first
+      ? ` Причина: ${String(first.message).slice(0, 300)}.${first.fix ? ` Что сделать: ${String(first.fix).slice(0, 300)}.` : ''}`
+      : loads > 0
+        ? ' Причина: hh.ru не отдал отклик или резюме.'
+        : '';
     return (
-      `hh.ru: не удалось добавить на портал откликов: ${Number(count[0]?.n ?? row.failures)}.${reason} ` +
+      `hh.ru: не удалось добавить на портал откликов: ${Number(count[0]?.n ?? 0) + loads}.${reason} ` +
       'Откройте приложение, вкладка «Состояние»: там причина каждого отклика и кнопка «Повторить». Когда ошибок не останется, придёт ещё одно сообщение.'
     );
   }

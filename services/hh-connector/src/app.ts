@@ -101,6 +101,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId), { decode: decode.member });
   runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit), { decode: decodeHealth.events });
   runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id), { decode: decodeHealth.retry });
+  runtime.serve(rpc.hhLoadFailures, () => health().loadFailureCounts(), { decode: () => ({}) });
 
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();

@@ -2,7 +2,8 @@
  * The import side of the failure channel with the real services: a response whose resume hh.ru
  * will not give is stored by its webhook, its step fails until it is dead-lettered, and
  * «Состояние» lists it (in words, with its hh.ru link) among the failures; «Повторить» after hh.ru
- * recovers brings it to the portal and clears it. The delivery log pages without gaps or repeats.
+ * recovers brings it to the portal and clears it; the portal is told once when it failed and once
+ * when it cleared. The delivery log pages without gaps or repeats.
  */
 import t from 'tap';
 import { rpc } from '@hhb24/common';
@@ -33,6 +34,9 @@ t.test('a response that could not be loaded is a failure with «Повторит
   const failed = await eventually(async () => (await world.call(rpc.hhHealth, { memberId: portal })).importFailures.find((f) => f.negotiationId === stuck.id), { timeoutMs: 30_000, what: 'the failed load on «Состояние»' });
   t.match(failed, { reason: /^hh\.ru (не отдал резюме или его PDF|не отвечал), отклик не загружен/, hhUrl: /^https?:\/\// }, 'in words an admin reads, with the response on hh.ru');
   t.equal(leadOf(stuck.id).length, 0, 'nothing written meanwhile');
+  const notices = () => b24.sim.notifications(portal).filter((n) => n.tag?.startsWith('hhb24|crm-failures|'));
+  await eventually(() => notices().length === 1, { timeoutMs: 15_000, what: 'the notice that failures started' });
+  t.match(notices()[0], { userId: 1, message: /^hh\.ru: не удалось добавить на портал откликов: 1\. Причина: hh\.ru не отдал отклик или резюме\./ }, 'a failed load opens an incident too');
   const log = await world.call(rpc.hhSyncEvents, { memberId: portal });
   t.match(log.items[0], { source: 'webhook', negotiationId: stuck.id, outcome: 'processed' }, 'the webhook itself was handled: its negotiation is stored');
 
@@ -42,6 +46,8 @@ t.test('a response that could not be loaded is a failure with «Повторит
   await eventually(() => leadOf(stuck.id).length === 1, { timeoutMs: 20_000, what: 'the lead after «Повторить»' });
   t.same((await world.call(rpc.hhHealth, { memberId: portal })).importFailures, [], 'the failure is gone');
   t.same(await world.call(rpc.hhRetry, { memberId: portal, id: failed.id }), { retried: 0 }, 'a second press finds nothing to send');
+  await eventually(() => notices().length === 2, { timeoutMs: 15_000, what: 'the notice that failures cleared' });
+  t.match(notices()[1]!.message, /ошибок больше нет/);
 
   // ---- the delivery log pages without gaps or repeats -------------------------------------------
   const more = Array.from({ length: 7 }, () => hh.sim.respond({ vacancyId: vacancy.id }));

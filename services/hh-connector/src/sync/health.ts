@@ -108,6 +108,18 @@ export class Health {
     }));
   }
 
+  /** How many failed loads each portal has (for crm-writer's failure incidents). */
+  async loadFailureCounts(): Promise<{ portals: Record<string, number> }> {
+    const rows = (await this.d.runtime
+      .db('dead_letters')
+      .where({ consumer: IMPORT_CONSUMER })
+      .whereNotNull('portal')
+      .where('subject', 'like', `%${subjects.hhImportNegotiation}`)
+      .groupBy('portal')
+      .select('portal', this.d.runtime.db.raw('count(*)::int as n'))) as Array<{ portal: string; n: number }>;
+    return { portals: Object.fromEntries(rows.map((r) => [r.portal, r.n])) };
+  }
+
   /** «Повторить»: the failed steps go again (one, or all of the portal's); their dead letters are forgotten. */
   async retry(memberId: string, id?: number): Promise<{ retried: number }> {
     const retried = await this.d.runtime.db.transaction(async (trx) => {
