@@ -12,6 +12,7 @@ import {
 import type { Config } from './config.js';
 import { type HhClient, createHhClient } from './hh/index.js';
 import { migrations } from './migrations.js';
+import { Actions, decodeAct } from './sync/actions.js';
 import { Connection } from './sync/connection.js';
 import { SyncEngine } from './sync/engine.js';
 import { decodeImportRequested, decodeNegotiationStep, decodeVacancyStep, decodeWebhook } from './sync/messages.js';
@@ -45,6 +46,8 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   const connection = () => (conn ??= new Connection({ runtime, config, hh, b24, store: store() }));
   const engine = () => (eng ??= new SyncEngine({ runtime, config, hh, store: store() }));
   const queries = () => (q ??= new Queries({ runtime, hh, store: store(), connection: connection() }));
+  let act: Actions | undefined;
+  const actions = () => (act ??= new Actions({ hh, store: store(), engine }));
 
   // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
   runtime.addConsumer<unknown>({
@@ -95,6 +98,9 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId), { decode: decode.member });
   runtime.serve(rpc.hhCard, (req) => queries().card(req), { decode: decode.card });
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req), { decode: decode.pdf });
+  // The robots and the two-way status (timeline-renderer, crm-writer): read or move a negotiation on hh.ru.
+  runtime.serve(rpc.hhRefresh, (req) => actions().refresh(req), { decode: decode.card });
+  runtime.serve(rpc.hhAct, (req) => actions().act(req), { decode: (v) => decodeAct(v, decode.card) });
 
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();

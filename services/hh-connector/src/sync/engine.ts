@@ -230,22 +230,30 @@ export class SyncEngine {
         if (!isNotFound(err)) throw err;
         return ignore('the negotiation is not visible to this account');
       }
-      const vacancy = item.vacancy;
-      if (!vacancy) return ignore('the negotiation names no vacancy');
-      await this.store.ensureVacancy(account.memberId, account.id, vacancy);
-      await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
-      // Brought up to date here (not through a step) so that the entity appears within seconds.
-      const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${topicId}`, LOCK_MS, async () => {
-        const row = await this.store.get(account.memberId, topicId);
-        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
-      });
-      if (!held.ran) {
-        await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [topicId], ctx.msgId));
-        this.d.runtime.wakeOutbox();
-      }
+      if (!item.vacancy) return ignore('the negotiation names no vacancy');
+      await this.storeFresh(account, item, ctx.msgId);
       await this.store.deliveryDone(delivery, 'processed');
       return ack();
     });
+  }
+
+  /**
+   * A negotiation just read from hh.ru (a webhook, a robot, an action we ran): stored and brought
+   * up to date at once, not through a step, so the CRM shows it within seconds. When another
+   * process holds the negotiation, a step is enqueued instead (`nonce` names it).
+   */
+  async storeFresh(account: HhAccount, item: HhNegotiation, nonce: string): Promise<void> {
+    const vacancy = item.vacancy!;
+    await this.store.ensureVacancy(account.memberId, account.id, vacancy);
+    await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
+    const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${item.id}`, LOCK_MS, async () => {
+      const row = await this.store.get(account.memberId, item.id);
+      if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+    });
+    if (!held.ran) {
+      await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [item.id], nonce));
+      this.d.runtime.wakeOutbox();
+    }
   }
 
   // ---- one negotiation -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import {
   AppError,
   CRM_USER_FIELDS,
+  HH_ACTION_ROBOT_CODE,
   type CardView,
   type CrmFailureView,
   type EntityType,
@@ -499,7 +500,10 @@ function stepTitle(key: string, lang: Lang): string {
     return text(lang, 'install.fieldOn', { label: uf?.label[lang] ?? b, entity: text(lang, a === 'lead' ? 'install.inLeads' : 'install.inDeals') });
   }
   if (kind === 'placement') return text(lang, 'install.tabOn', { entity: text(lang, a === 'CRM_LEAD_DETAIL_TAB' ? 'install.tabLead' : 'install.tabDeal') });
-  if (kind === 'robot') return text(lang, 'install.robot');
+  if (kind === 'robot') return text(lang, a === HH_ACTION_ROBOT_CODE ? 'install.robotChange' : 'install.robot');
+  if (a === 'ONCRMTIMELINEITEMACTION') return text(lang, 'install.eventTimeline');
+  if (a === 'ONCRMLEADUPDATE') return text(lang, 'install.eventStageLead');
+  if (a === 'ONCRMDEALUPDATE') return text(lang, 'install.eventStageDeal');
   return text(lang, 'install.event');
 }
 
