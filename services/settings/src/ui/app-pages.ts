@@ -78,6 +78,11 @@ export class AppPages {
     }
     switch (req.route) {
       case 'app':
+        // «Все отклики (N)» in a timeline activity opens the app with the lead or deal (openRestApp): its card, every other response listed.
+        if (one(req.form, 'view') === 'others') {
+          const entityType = ({ '1': 'lead', '2': 'deal' } as Record<string, string>)[one(req.form, 'entityTypeId')] ?? '';
+          return { status: 200, html: await this.cardPage({ ...req, form: { entityType, entityId: one(req.form, 'entityId') } }, ctx) };
+        }
         return { status: 200, html: await this.appPage(req, ctx) };
       case 'card':
         return { status: 200, html: await this.cardPage(req, ctx) };
@@ -443,6 +448,8 @@ interface FormValues {
   stageForResponse: string;
   stageForInvitation: string;
   stageByState: Record<string, string>;
+  twoWayStatus: boolean;
+  twoWayDiscard: boolean;
 }
 
 function fromSaved(s: PortalSettings | null, userId: number): FormValues {
@@ -455,6 +462,8 @@ function fromSaved(s: PortalSettings | null, userId: number): FormValues {
     stageForResponse: s?.stageForResponse ?? '',
     stageForInvitation: s?.stageForInvitation ?? '',
     stageByState: { ...(s?.stageByState ?? {}) },
+    twoWayStatus: s?.twoWayStatus ?? false,
+    twoWayDiscard: s?.twoWayDiscard ?? false,
   };
 }
 
@@ -470,6 +479,8 @@ function toInput(form: Form): SettingsInput {
     stageForResponse: one(form, 'stageForResponse'),
     stageForInvitation: one(form, 'stageForInvitation'),
     stageByState,
+    twoWayStatus: one(form, 'twoWayStatus'),
+    twoWayDiscard: one(form, 'twoWayDiscard'),
   };
 }
 
@@ -486,6 +497,8 @@ function fromForm(form: Form): FormValues {
     stageForResponse: input.stageForResponse as string,
     stageForInvitation: input.stageForInvitation as string,
     stageByState: input.stageByState as Record<string, string>,
+    twoWayStatus: ['on', 'true', '1', 'Y'].includes(input.twoWayStatus as string),
+    twoWayDiscard: ['on', 'true', '1', 'Y'].includes(input.twoWayDiscard as string),
   };
 }
 
