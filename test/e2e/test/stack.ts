@@ -80,6 +80,7 @@ export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 're
     SETTINGS_PORT: '0',
     HH_CONNECTOR_PORT: '0',
     CRM_WRITER_PORT: '0',
+    TIMELINE_RENDERER_PORT: '0',
     PUBLIC_URL: gatewayUrl,
     B24_PORTAL_HOSTS: simHost,
     B24_OAUTH_HOSTS: simHost,
