@@ -70,10 +70,14 @@ t.test('timeline activities, «Другие отклики», robots and the two
     t.equal(activityOf(Number(deal['ID'])).length, 1, 'still one activity');
     t.equal(activityOf(Number(deal['ID']))[0]!.id, before[0]!.id, 'the same one');
 
-    hh.sim.move(n.id, 'phone_interview');
-    await eventually(() => layoutOf(Number(deal['ID'])).header.tags.status.title === 'Телефонное интервью', { timeoutMs: 20_000, what: 'the activity shows the new status' });
-    t.equal(activityOf(Number(deal['ID'])).length, 1, 'updated, not duplicated');
-    t.equal(activityOf(Number(deal['ID']))[0]!.id, before[0]!.id);
+    // A real change on hh.ru (another negotiation: the one above now has a version from the future).
+    const m = [...store.negotiations.values()].find((x) => x.id !== n.id && x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted)!;
+    const mDeal = Number(dealOf(m.id)['ID']);
+    const mBefore = activityOf(mDeal)[0]!;
+    hh.sim.move(m.id, 'phone_interview');
+    await eventually(() => layoutOf(mDeal).header.tags.status.title === 'Телефонное интервью', { timeoutMs: 20_000, what: 'the activity shows the new status' });
+    t.equal(activityOf(mDeal).length, 1, 'updated, not duplicated');
+    t.equal(activityOf(mDeal)[0]!.id, mBefore.id);
   });
 
   await t.test('«Другие отклики»: a few responses, and 30+ with «Все отклики» and the notification', async (t) => {
@@ -117,10 +121,11 @@ t.test('timeline activities, «Другие отклики», robots and the two
     const dealId = Number(dealOf(n.id)['ID']);
 
     const refreshed = await run(dealId, HH_STATUS_ROBOT_CODE);
-    t.match(refreshed, { status: 'completed', returnValues: { status: 'Отклики', error: '' } }, '«Обновить статус HH» returns the status');
+    t.match(refreshed, { status: 'completed', returnValues: { status: String(dealOf(n.id)['UF_CRM_NH_STATUS']), error: '' } }, '«Обновить статус HH» returns the status hh.ru names');
+    t.match(refreshed.log, [/^Статус HH: /]);
 
     const moved = await run(dealId, HH_ACTION_ROBOT_CODE, { action: 'interview', message: '' });
-    t.match(moved, { status: 'completed', returnValues: { status: 'Интервью' } }, '«Сменить статус на HH» returns the new status');
+    t.match(moved, { status: 'completed', returnValues: { status: 'Интервью', error: '' } }, '«Сменить статус на HH» returns the new status');
     t.equal(store.negotiations.get(n.id)!.employerState, 'interview', 'hh.ru has it');
     await eventually(() => dealOf(n.id)['UF_CRM_NH_STATUS'] === 'Интервью', { timeoutMs: 20_000, what: 'the deal follows' });
 
