@@ -8,6 +8,7 @@
 import t from 'tap';
 import { type CrmEntityWritten, HH_ACTION_ROBOT_CODE, HH_STATUS_ROBOT_CODE, enqueue, subjects } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
+import { EMPLOYER_STATES } from '@hhb24/sim-hh';
 import { MAX_BLOCKS } from '@hhb24/timeline-renderer';
 import { World } from './world.js';
 
@@ -75,7 +76,7 @@ t.test('timeline activities, «Другие отклики», robots and the two
     const mDeal = Number(dealOf(m.id)['ID']);
     const mBefore = activityOf(mDeal)[0]!;
     hh.sim.move(m.id, 'phone_interview');
-    await eventually(() => layoutOf(mDeal).header.tags.status.title === 'Телефонное интервью', { timeoutMs: 20_000, what: 'the activity shows the new status' });
+    await eventually(() => layoutOf(mDeal).header.tags.status.title === EMPLOYER_STATES.find((x) => x.id === 'phone_interview')!.name, { timeoutMs: 20_000, what: 'the activity shows the new status' });
     t.equal(activityOf(mDeal).length, 1, 'updated, not duplicated');
     t.equal(activityOf(mDeal)[0]!.id, mBefore.id);
   });
