@@ -7,42 +7,11 @@
  */
 import { existsSync } from 'node:fs';
 import t from 'tap';
-import type { FrameLocator, Page } from 'playwright-core';
 import { loadConfig, rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
-import { type Stack, browser, screenshot, startStack } from './stack.js';
-
-const IMPORT_WAIT_MS = 60_000;
-
-async function installAndConnect(page: Page, stack: Stack, portalName: string, employerIndex: number): Promise<FrameLocator> {
-  const portal = stack.b24.sim.portalInfo(portalName);
-  const app = page.frameLocator('[data-testid=app-iframe]');
-  await page.goto(`${portal.baseUrl}marketplace/`);
-  await page.getByTestId('install-app').click();
-  await app.getByTestId('install-done').click();
-  await page.getByTestId('install-finished').waitFor();
-  const popupOpened = page.waitForEvent('popup');
-  await app.getByTestId('login').click();
-  const popup = await popupOpened;
-  await popup.waitForURL(/\/oauth\/authorize\?/);
-  // The admin of the chosen employer (each employer's first manager is its admin).
-  const admin = [...stack.hh.sim.store.managers.values()].filter((m) => m.isAdmin)[employerIndex]!;
-  await popup.locator('#user_id').selectOption(String(admin.userId));
-  await popup.getByRole('button', { name: 'Разрешить' }).click();
-  await popup.getByTestId('login-result').waitFor();
-  await popup.close().catch(() => {});
-  await app.getByTestId('connected').waitFor({ timeout: 20_000 });
-  return app;
-}
-
-async function importAndWait(app: FrameLocator): Promise<{ loaded: string; imported: string }> {
-  await app.getByTestId('save').click();
-  await app.getByTestId('import-progress').waitFor();
-  await app.getByTestId('import-results').waitFor({ timeout: IMPORT_WAIT_MS });
-  return { loaded: (await app.getByTestId('result-loaded').textContent())!, imported: (await app.getByTestId('result-imported').textContent())! };
-}
+import { browser, importAndWait, installAndConnect, screenshot, startStack } from './stack.js';
 
 if (!existsSync('/usr/bin/chromium')) {
   t.fail('/usr/bin/chromium is missing: install Debian’s chromium (apt-get install -y chromium; .ci/run does it)');
