@@ -99,7 +99,7 @@ if (!existsSync('/usr/bin/chromium')) {
       t.match(await block('name').textContent(), resume.lastName, 'the applicant’s name');
       for (const key of ['city', 'phone', 'email', 'status', 'date']) t.ok(((await block(key).textContent()) ?? '').trim().length > 4, `the ${key} block`);
       t.match(await block('status').textContent(), String(deal['UF_CRM_NH_STATUS']));
-      await screenshot(page, 'timeline-activity');
+      await screenshot(page, '14-activity');
       const popupOpened = page.waitForEvent('popup');
       await activity.locator('[data-testid=activity-button][data-button-key=resume]').click();
       const popup = await popupOpened;
@@ -127,7 +127,7 @@ if (!existsSync('/usr/bin/chromium')) {
       const rows = await activity.locator('[data-block-key^="others_"]').count();
       t.ok(rows > 5 && rows < others, `${rows - 2} of ${others} rows fit`);
       t.equal(await block('others_all').textContent(), `Все отклики (${others})`);
-      await screenshot(page, 'timeline-other-responses');
+      await screenshot(page, '15-other-responses');
       await block('others_all').getByTestId('activity-link').click();
       const slider = page.frameLocator('[data-testid=slider-iframe]');
       await slider.getByTestId('card-others').waitFor();
@@ -175,7 +175,7 @@ if (!existsSync('/usr/bin/chromium')) {
       t.match(await changeRun.textContent(), /status=Отказано/, '«Сменить статус на HH» returns the new status');
       t.match(await changeRun.textContent(), /Отклик переведён на hh\.ru в статус «Отказано»/);
       t.equal(store.negotiations.get(moved.id)!.employerState, 'discard_by_employer', 'hh.ru discarded it');
-      await screenshot(page, 'timeline-robots');
+      await screenshot(page, '16-robots');
     });
 
     await t.test('a lead shows the activity too', async (t) => {
