@@ -134,6 +134,12 @@ t.test('timeline activities, «Другие отклики», robots and the two
     t.match(refused, { status: 'completed', returnValues: { status: '', error: 'hh.ru не позволяет перевести отклик в этот статус из текущего.' } }, 'hh.ru refusing the move');
     t.match(refused.log.join('\n'), /Ошибка: hh\.ru не позволяет/);
 
+    // The applicant deleted the resume: hh.ru offers no action for it any more.
+    const tombstone = [...store.negotiations.values()].find((x) => store.resumes.get(x.resumeId)!.deleted && x.employerState === 'response')!;
+    const gone = await run(Number(dealOf(tombstone.id)['ID']), HH_ACTION_ROBOT_CODE, { action: 'consider' });
+    t.match(gone, { status: 'completed', returnValues: { status: '', error: 'hh.ru не позволяет перевести отклик в этот статус из текущего.' } }, 'a deleted resume cannot be moved');
+    t.equal(store.negotiations.get(tombstone.id)!.employerState, 'response', 'nothing moved');
+
     const foreign = b24.sim.createEntity(portal, 'deal', { TITLE: 'Не из hh.ru' });
     const notOurs = await run(Number(foreign['ID']), HH_STATUS_ROBOT_CODE);
     t.match(notOurs, { status: 'completed', returnValues: { error: /создан не приложением HH\.ru/ } }, 'an entity not made by us');
