@@ -71,6 +71,13 @@ t.test('timeline activities, «Другие отклики», robots and the two
     t.equal(activityOf(Number(deal['ID'])).length, 1, 'still one activity');
     t.equal(activityOf(Number(deal['ID']))[0]!.id, before[0]!.id, 'the same one');
 
+    // A renderer that died after adding the activity and before recording it leaves the add marked
+    // (activity 0): the next one finds the activity by ORIGIN_ID.
+    await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).update({ activity_id: 0, version: 0 });
+    await enqueue(world.db, { subject: subjects.crmEntityWritten, msgId: `after-crash:${n.id}`, payload: { ...again, version: snapshot.version + 2 } });
+    await eventually(async () => (await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first())?.version === snapshot.version + 2, { what: 'drawn after the crash' });
+    t.same(activityOf(Number(deal['ID'])).map((a) => a.id), [before[0]!.id], 'found again, not added twice');
+
     // A real change on hh.ru (another negotiation: the one above now has a version from the future).
     const m = [...store.negotiations.values()].find((x) => x.id !== n.id && x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted)!;
     const mDeal = Number(dealOf(m.id)['ID']);
