@@ -160,9 +160,11 @@ t.test('timeline activities, «Другие отклики», robots and the two
     // hh.ru moves it: crm-writer moves the deal (an ONCRMDEALUPDATE of ours) and nothing goes back to hh.ru.
     hh.sim.move(n.id, 'consider');
     await eventually(() => dealOf(n.id)['STAGE_ID'] === 'PREPARATION', { timeoutMs: 20_000, what: 'the deal follows hh.ru' });
+    const followed = hh.sim.requests().length;
     await b24.sim.idle();
     await new Promise((r) => setTimeout(r, 1500));
     t.equal(hh.sim.requests().filter((r) => r.method === 'PUT').length, actionsBefore, 'no action echoed to hh.ru');
+    t.same(hh.sim.requests().slice(followed).filter((r) => r.path.includes(n.id)).map((r) => `${r.method} ${r.path}`), [], 'our own stage move was not even taken for a person’s');
     t.equal(store.negotiations.get(n.id)!.employerState, 'consider');
 
     // A recruiter moves the deal to «Интервью»: hh.ru gets the action.
