@@ -16,6 +16,7 @@ import { addUnsubscribeConsumer } from './uninstall.js';
 export { schema, type Config } from './config.js';
 export { SESSION_FIELD, SESSION_HEADER } from './ui-routes.js';
 export { parsePhpForm } from './php-form.js';
+export { installSteps } from './install-steps.js';
 
 /**
  * The path prefixes the outside world reaches (the public Ingress routes exactly these; health

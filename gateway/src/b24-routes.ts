@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Bitrix24Client, type EntityType, HH_STATUS_ROBOT_CODE, type PortalEventReceived, type PortalRobotInvoked, type Runtime, enqueue, subjects } from '@hhb24/common';
+import { type Bitrix24Client, type EntityType, HH_ROBOT_CODES, type PortalEventReceived, type PortalRobotInvoked, type Runtime, enqueue, subjects } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
 import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
@@ -87,7 +87,9 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     authenticated(req, reply, async (form, memberId) => {
       const event = field(form, 'event').toUpperCase();
       if (event === 'ONAPPUNINSTALL') return recordUninstall(runtime, deps.installer, memberId, field(form, 'data', 'CLEAN') === '1');
-      const payload: PortalEventReceived = { memberId, event, data: section(form, 'data'), at: new Date().toISOString() };
+      // The acting user, as Bitrix24 names them in the event's auth block (the tokens themselves are not passed on).
+      const userId = Number(field(form, 'auth', 'user_id'));
+      const payload: PortalEventReceived = { memberId, event, data: section(form, 'data'), userId: Number.isInteger(userId) && userId > 0 ? userId : null, at: new Date().toISOString() };
       await enqueue(runtime.db, { subject: subjects.portalEventReceived, msgId: `event:${memberId}:${event}:${field(form, 'event_handler_id')}:${field(form, 'ts')}:${JSON.stringify(payload.data).slice(0, 200)}`, payload });
       runtime.wakeOutbox();
     }),
@@ -105,12 +107,12 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     return authenticated(req, reply, async () => {});
   });
 
-  // «Обновить статус HH» ran on a lead or deal: recorded for the service that does the work.
+  // «Обновить статус HH» or «Сменить статус на HH» ran on a lead or deal: recorded for the service that does the work.
   app.post('/b24/robot', async (req, reply) =>
     authenticated(req, reply, async (form, memberId) => {
       const document = /^(LEAD|DEAL)_(\d+)$/.exec(field(form, 'document_id', '2'));
       const code = field(form, 'code');
-      if (!document || code !== HH_STATUS_ROBOT_CODE) throw new RequestRefused(400, 'b24_robot_unknown', { ru: 'Неизвестный робот', en: 'Unknown robot' }, { memberId, code });
+      if (!document || !(HH_ROBOT_CODES as readonly string[]).includes(code)) throw new RequestRefused(400, 'b24_robot_unknown', { ru: 'Неизвестный робот', en: 'Unknown robot' }, { memberId, code });
       const payload: PortalRobotInvoked = {
         memberId,
         code,

@@ -1,4 +1,4 @@
-import { CRM_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
+import { CRM_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_ACTION_ROBOT_CODE, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
 
 export type StepState = 'done' | 'failed' | 'pending';
 
@@ -19,6 +19,7 @@ interface StepSpec {
 }
 
 const PLACEMENTS = ['CRM_LEAD_DETAIL_TAB', 'CRM_DEAL_DETAIL_TAB'] as const;
+const BOUND_EVENTS = ['ONAPPUNINSTALL', 'ONCRMTIMELINEITEMACTION', 'ONCRMLEADUPDATE', 'ONCRMDEALUPDATE'] as const;
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : []);
 const BATCH_WAIT_MS = 20_000;
 
@@ -60,31 +61,70 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
       add: ['placement.bind', { PLACEMENT: placement, HANDLER: tab, TITLE: 'HH.ru', LANG_ALL: { ru: { TITLE: 'HH.ru' }, en: { TITLE: 'HH.ru' } } }],
     });
   }
-  steps.push({
-    key: `robot:${HH_STATUS_ROBOT_CODE}`,
-    check: ['bizproc.robot.list', {}],
-    isDone: (r) => asList(r).includes(HH_STATUS_ROBOT_CODE),
-    add: [
-      'bizproc.robot.add',
-      {
-        CODE: HH_STATUS_ROBOT_CODE,
-        HANDLER: `${base}/b24/robot`,
-        AUTH_USER_ID: installerUserId,
-        // Nothing to hand back to the automation rule: the robot refreshes the lead's or deal's hh.ru status.
-        USE_SUBSCRIPTION: 'N',
-        NAME: { ru: 'Обновить статус HH', en: 'Refresh HH status' },
-        DESCRIPTION: { ru: 'Перечитывает статус отклика на hh.ru и записывает его в карточку', en: 'Reads the response status on hh.ru again and writes it to the card' },
-        FILTER: { INCLUDE: [['crm', 'CCrmDocumentLead'], ['crm', 'CCrmDocumentDeal']] },
+  // The robots wait for the answer (USE_SUBSCRIPTION): timeline-renderer completes each run with bizproc.event.send.
+  const returned = {
+    status: { Name: { ru: 'Статус HH', en: 'HH status' }, Type: 'string' },
+    error: { Name: { ru: 'Ошибка', en: 'Error' }, Type: 'string' },
+  };
+  const robots = [
+    {
+      CODE: HH_STATUS_ROBOT_CODE,
+      NAME: { ru: 'Обновить статус HH', en: 'Refresh HH status' },
+      DESCRIPTION: { ru: 'Перечитывает статус отклика на hh.ru и записывает его в карточку', en: 'Reads the response status on hh.ru again and writes it to the card' },
+      PROPERTIES: {},
+    },
+    {
+      CODE: HH_ACTION_ROBOT_CODE,
+      NAME: { ru: 'Сменить статус на HH', en: 'Change HH status' },
+      DESCRIPTION: { ru: 'Переводит отклик на hh.ru в выбранный статус', en: 'Moves the response on hh.ru to the chosen status' },
+      PROPERTIES: {
+        action: {
+          Name: { ru: 'Статус на hh.ru', en: 'Status on hh.ru' },
+          Type: 'select',
+          Required: 'Y',
+          Options: {
+            consider: 'Подумать',
+            phone_interview: 'Телефонное интервью',
+            assessment: 'Оценка',
+            interview: 'Интервью',
+            offer: 'Предложение о работе',
+            hired: 'Выход на работу',
+            discard: 'Отказ без сообщения',
+            discard_message: 'Отказ с сообщением',
+          },
+        },
+        message: { Name: { ru: 'Сообщение соискателю', en: 'Message to the applicant' }, Type: 'text' },
       },
-    ],
-  });
+    },
+  ];
+  for (const robot of robots) {
+    steps.push({
+      key: `robot:${robot.CODE}`,
+      check: ['bizproc.robot.list', {}],
+      isDone: (r) => asList(r).includes(robot.CODE),
+      add: [
+        'bizproc.robot.add',
+        {
+          ...robot,
+          HANDLER: `${base}/b24/robot`,
+          AUTH_USER_ID: installerUserId,
+          USE_SUBSCRIPTION: 'Y',
+          RETURN_PROPERTIES: returned,
+          FILTER: { INCLUDE: [['crm', 'CCrmDocumentLead'], ['crm', 'CCrmDocumentDeal']] },
+        },
+      ],
+    });
+  }
   const events = `${base}/b24/events`;
-  steps.push({
-    key: 'event:ONAPPUNINSTALL',
-    check: ['event.get', {}],
-    isDone: (r) => asList(r).some((e) => (e as { event?: string }).event === 'ONAPPUNINSTALL' && (e as { handler?: string }).handler === events),
-    add: ['event.bind', { event: 'ONAPPUNINSTALL', handler: events }],
-  });
+  // The uninstall; clicks on the activity's «Другие отклики»; stage moves of leads and deals (two-way status).
+  for (const event of BOUND_EVENTS) {
+    steps.push({
+      key: `event:${event}`,
+      check: ['event.get', {}],
+      isDone: (r) => asList(r).some((e) => (e as { event?: string }).event === event && (e as { handler?: string }).handler === events),
+      add: ['event.bind', { event, handler: events }],
+    });
+  }
   return steps;
 }
 

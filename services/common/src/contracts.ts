@@ -184,11 +184,39 @@ export interface PortalEventReceived {
   memberId: string;
   event: string;
   data: unknown;
+  /** The user whose action raised the event (`auth[user_id]`), when Bitrix24 names one (a robot's or agent's change names none). */
+  userId?: number | null;
   at: string;
 }
 
-/** The robot registered at install («Обновить статус HH»); its work is done by the service that consumes portal.robot.invoked. */
+/** The robots registered at install; their work is done by timeline-renderer, which consumes portal.robot.invoked. */
 export const HH_STATUS_ROBOT_CODE = 'hh_status_refresh';
+export const HH_ACTION_ROBOT_CODE = 'hh_status_change';
+export const HH_ROBOT_CODES = [HH_STATUS_ROBOT_CODE, HH_ACTION_ROBOT_CODE] as const;
+
+/**
+ * What «Сменить статус на HH» and the two-way status can ask hh.ru for: the employer state to move
+ * the negotiation to. hh.ru decides which moves a negotiation allows (its `actions[]`).
+ */
+export const HH_TARGETS = ['consider', 'phone_interview', 'assessment', 'interview', 'offer', 'hired', 'discard'] as const;
+export type HhTarget = (typeof HH_TARGETS)[number];
+
+/** A request to move a negotiation on hh.ru; `message` goes to the applicant (none: a silent move). */
+export interface HhActRequest {
+  memberId: string;
+  entityType: EntityType;
+  entityId: number;
+  target: HhTarget;
+  message: string | null;
+}
+
+/** The negotiation's state on hh.ru after an action or a refresh. */
+export interface HhStateView {
+  negotiationId: string;
+  state: { id: string; name: string };
+  /** True when the state changed (false: it already was there). */
+  changed: boolean;
+}
 
 export type HhAccountStatus = 'not_connected' | 'active' | 'login_required';
 
@@ -379,6 +407,14 @@ export const rpc = {
   hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('rpc.hh.card'),
   /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
   hhPdf: defineRpc<{ memberId: string; negotiationId: string; offset?: number }, PdfPart | null>('rpc.hh.pdf'),
+  /**
+   * Reads the negotiation behind a lead or deal from hh.ru again and stores what changed (the CRM
+   * follows through the usual path). Refused with `entity_not_ours`, `hh_not_connected`, `hh_login_required`.
+   */
+  hhRefresh: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, HhStateView>('rpc.hh.refresh'),
+  /** Runs the hh.ru action that moves the negotiation to `target`, then refreshes it. Refused also with `hh_action_unavailable`, or hh.ru's own code. */
+  hhAct: defineRpc<HhActRequest, HhStateView>('rpc.hh.act'),
+
   /** crm-writer: the portal's refused writes, newest first. */
   crmFailures: defineRpc<{ memberId: string }, { items: CrmFailureView[] }>('rpc.crm.failures'),
   /** «Повторить»: writes the refused negotiations again (one, or all of the portal's). */

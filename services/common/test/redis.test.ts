@@ -82,7 +82,10 @@ t.test('two processes sharing a rate-limit key together stay under the rate', as
   const grants = (await Promise.all(racers.map(async (r) => ((await r.exited).code === 0 ? (lastJson(r.lines)['grants'] as number[]) : [])))) as [number[], number[]];
   const all = [...grants[0], ...grants[1]].sort((x, y) => x - y);
   const allowed = burst + (rate * durationMs) / 1000;
-  t.ok(all.length <= allowed + 1, `${all.length} grants in ${durationMs} ms, at most burst + rate × time = ${allowed}`);
+  // On a loaded machine one racer may start late and run past the other: the bound is over the span really covered.
+  const spanMs = Math.max(durationMs, all.length > 0 ? all.at(-1)! - all[0]! : 0);
+  const allowedInSpan = burst + (rate * spanMs) / 1000;
+  t.ok(all.length <= allowedInSpan + 1, `${all.length} grants in ${spanMs} ms, at most burst + rate × time = ${allowedInSpan}`);
   t.ok(all.length >= allowed * 0.85, `the budget is used, not starved (${all.length})`);
   t.ok(grants[0].length > 10 && grants[1].length > 10, `both processes got a share (${grants[0].length} / ${grants[1].length})`);
   // Any one-second window: at most the burst plus one second of refill.

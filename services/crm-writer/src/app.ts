@@ -8,6 +8,7 @@ import {
   type NegotiationSnapshot,
   type Outcome,
   type PdfPart,
+  type PortalEventReceived,
   type PortalSettingsSaved,
   ValidationError,
   ack,
@@ -24,6 +25,7 @@ import { Incidents } from './incidents.js';
 import { migrations } from './migrations.js';
 import { SettingsCache } from './settings-cache.js';
 import { Records } from './records.js';
+import { TwoWay } from './two-way.js';
 import { Writer } from './writer.js';
 
 export { schema, type Config } from './config.js';
@@ -102,6 +104,20 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     },
     { decode: decodeMember },
   );
+
+  // Two-way status: stage moves of our leads and deals (ONCRMLEADUPDATE / ONCRMDEALUPDATE) run the hh.ru action.
+  const twoWay = new TwoWay(runtime, b24, () => the().records, () => the().settings);
+  runtime.addConsumer({
+    spec: { stream: 'PORTAL', durable: 'crm-writer-stages', filterSubject: subjects.portalEventReceived, ackWaitMs: 60_000, maxAckPending: 32 },
+    concurrency: 4,
+    decode: (v) => {
+      const e = v as PortalEventReceived;
+      if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string') throw new ValidationError('portal.event.received is incomplete');
+      return e;
+    },
+    handler: (ctx) => twoWay.onEvent(ctx.data, ctx.log),
+  });
+
   runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }), { decode: decodeMember });
   runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }), {
     decode: (v) => {

@@ -46,6 +46,11 @@ export class Records {
     return r && toLink(r);
   }
 
+  async linkByEntity(memberId: string, entityType: EntityType, entityId: number): Promise<Link | undefined> {
+    const r = (await this.db('crm_links').where({ member_id: memberId, entity_type: entityType, entity_id: entityId }).first()) as LinkRow | undefined;
+    return r && toLink(r);
+  }
+
   async links(memberId: string, negotiationIds: string[]): Promise<Map<string, Link>> {
     const rows = (await this.db('crm_links').where({ member_id: memberId }).whereIn('negotiation_id', negotiationIds)) as LinkRow[];
     return new Map(rows.map((r) => [r.negotiation_id, toLink(r)]));

@@ -12,6 +12,7 @@ import {
 import type { Config } from './config.js';
 import { type HhClient, createHhClient } from './hh/index.js';
 import { migrations } from './migrations.js';
+import { Actions, decodeAct } from './sync/actions.js';
 import { Connection } from './sync/connection.js';
 import { SyncEngine } from './sync/engine.js';
 import { decodeImportRequested, decodeNegotiationStep, decodeVacancyStep, decodeWebhook } from './sync/messages.js';
@@ -48,6 +49,8 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   const engine = () => (eng ??= new SyncEngine({ runtime, config, hh, store: store() }));
   const queries = () => (q ??= new Queries({ runtime, hh, store: store(), connection: connection() }));
   const health = () => (h ??= new Health({ runtime, config, hh, store: store(), connection: connection() }));
+  let act: Actions | undefined;
+  const actions = () => (act ??= new Actions({ hh, store: store(), engine }));
 
   // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
   runtime.addConsumer<unknown>({
@@ -102,6 +105,9 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit), { decode: decodeHealth.events });
   runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id), { decode: decodeHealth.retry });
   runtime.serve(rpc.hhLoadFailures, () => health().loadFailureCounts(), { decode: () => ({}) });
+  // The robots and the two-way status (timeline-renderer, crm-writer): read or move a negotiation on hh.ru.
+  runtime.serve(rpc.hhRefresh, (req) => actions().refresh(req), { decode: decode.card });
+  runtime.serve(rpc.hhAct, (req) => actions().act(req), { decode: (v) => decodeAct(v, decode.card) });
 
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();

@@ -3,5 +3,28 @@ import type { MigrationSet } from '@hhb24/common';
 /** Tables owned by timeline-renderer (see docs/architecture.md). */
 export const migrations: MigrationSet = {
   owner: 'timeline-renderer',
-  migrations: [],
+  migrations: [
+    {
+      name: '20261210_01_activities',
+      async up(db) {
+        // One configurable activity per negotiation and portal: the key is the negotiation.
+        await db.schema.createTable('tl_activities', (t) => {
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.text('entity_type').notNullable();
+          t.integer('entity_id').notNullable();
+          t.integer('activity_id').notNullable();
+          // The snapshot version drawn and the snapshot itself (a click on «Другие отклики» draws it again).
+          t.integer('version').notNullable();
+          t.jsonb('snapshot').notNullable();
+          // The other responses as of the last click on «Другие отклики» (null: never pressed).
+          t.jsonb('others');
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'negotiation_id']);
+          t.index(['member_id', 'activity_id']);
+        });
+      },
+    },
+  ],
 };

@@ -51,6 +51,18 @@ if (!existsSync('/usr/bin/chromium')) {
 
     // ---- a password change on hh.ru, then a new login ---------------------------------------------
     const admin = [...stack.hh.sim.store.managers.values()].filter((m) => m.isAdmin)[0]!;
+    // The import's end starts a reconciliation pass; once it is over nothing calls hh.ru until the
+    // page does, so the page is the first to meet the revoked token.
+    let seen = -1;
+    await eventually(
+      () => {
+        const now = stack.hh.sim.requests().length;
+        const quiet = now === seen;
+        seen = now;
+        return quiet;
+      },
+      { timeoutMs: 30_000, intervalMs: 1500, what: 'hh.ru quiet after the reconciliation' },
+    );
     stack.hh.sim.changePassword(admin.userId);
     await page.goto(`${leads.baseUrl}app/hh-b24-dev/`);
     await app.locator('[data-testid=tab][data-tab=new-responses]').click();

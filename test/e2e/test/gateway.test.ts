@@ -105,17 +105,18 @@ t.test('«Готово»: a failing step says what to do, the retry finishes onl
 
   const first = await run();
   t.notMatch(first, /data-install-complete/, 'not complete');
-  t.match(first, /data-step="robot:hh_status_refresh" data-state="failed"/, 'the robot step failed');
+  t.match(first, /data-step="robot:hh_status_refresh" data-state="failed"/, 'the robot steps failed');
+  t.match(first, /data-step="robot:hh_status_change" data-state="failed"/);
   t.match(first, /Портал временно не ответил\. Нажмите «Повторить» через минуту\./, 'with what to do');
   t.match(first, />Повторить</, 'and a retry button');
-  t.equal((first.match(/data-state="done"/g) ?? []).length, 13, 'every other step is done');
+  t.equal((first.match(/data-state="done"/g) ?? []).length, 16, 'every other step is done');
 
   sim.clearFaults(portal.memberId);
   const since = sim.requests(portal.memberId).length;
   const second = await run();
   t.match(second, /data-install-complete="true"/, 'the retry completes the install');
   const commands = sim.requests(portal.memberId).slice(since).filter((r) => r.kind === 'batch').map((r) => r.method);
-  t.same(commands, ['bizproc.robot.list', 'bizproc.robot.add'], 'the retry checked and added only the robot');
+  t.same(commands, ['bizproc.robot.list', 'bizproc.robot.list', 'bizproc.robot.add', 'bizproc.robot.add'], 'the retry checked and added only the robots');
   const before = sim.requests(portal.memberId).length;
   const third = await run();
   t.match(third, /data-install-complete="true"/);

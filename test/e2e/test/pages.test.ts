@@ -42,8 +42,12 @@ if (!existsSync('/usr/bin/chromium')) {
     t.same(fields.filter((x) => x.startsWith('CRM_LEAD')), ['CRM_LEAD:UF_CRM_APPLICANT_CITY:string', 'CRM_LEAD:UF_CRM_HH_RESUME:file', 'CRM_LEAD:UF_CRM_NH_CREATED_AT:string', 'CRM_LEAD:UF_CRM_NH_STATUS:string', 'CRM_LEAD:UF_CRM_NH_VACANCIES:string'], 'the user fields on leads');
     t.equal(fields.filter((x) => x.startsWith('CRM_DEAL')).length, 5, 'and on deals');
     t.same(sim.placements(portal.memberId).map((p) => [p.placement, p.handler]), [['CRM_LEAD_DETAIL_TAB', `${stack.gatewayUrl}/b24/placement`], ['CRM_DEAL_DETAIL_TAB', `${stack.gatewayUrl}/b24/placement`]], 'the card tabs');
-    t.same(sim.robots(portal.memberId).map((r) => [r.code, r.handler]), [['hh_status_refresh', `${stack.gatewayUrl}/b24/robot`]], 'the robot «Обновить статус HH»');
-    t.same(sim.eventBindings(portal.memberId).map((e) => [e.event, e.handler]), [['ONAPPUNINSTALL', `${stack.gatewayUrl}/b24/events`]], 'the uninstall handler');
+    t.same(sim.robots(portal.memberId).map((r) => [r.code, r.handler, r.useSubscription]), [['hh_status_refresh', `${stack.gatewayUrl}/b24/robot`, true], ['hh_status_change', `${stack.gatewayUrl}/b24/robot`, true]], 'the robots «Обновить статус HH» and «Сменить статус на HH», waiting for their answer');
+    t.same(
+      sim.eventBindings(portal.memberId).map((e) => [e.event, e.handler]),
+      ['ONAPPUNINSTALL', 'ONCRMTIMELINEITEMACTION', 'ONCRMLEADUPDATE', 'ONCRMDEALUPDATE'].map((e) => [e, `${stack.gatewayUrl}/b24/events`]),
+      'the uninstall, «Другие отклики» and stage-move handlers',
+    );
 
     // ---- «Авторизация»: only it is open until hh.ru is connected --------------------------------
     await app().getByTestId('auth-panel').waitFor();

@@ -23,7 +23,7 @@ import { type TestEnv, createTestEnv } from '@hhb24/common/testing';
 import { buildGateway, schema as gatewaySchema } from '@hhb24/gateway';
 import { buildSettings, schema as settingsSchema } from '@hhb24/settings';
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
-import { type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
+import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -63,12 +63,12 @@ export interface Stack {
  * Starts the simulators and the services. `hh: 'fixture'` answers hh-connector's contracts from
  * `stack.fixture`; `hh: 'real'` builds the given services (hh-connector, crm-writer).
  */
-export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 'real'; build: (env: Record<string, string>) => Launchable[] }): Promise<Stack> {
+export async function startStack(t: Test, options: ({ hh: 'fixture' } | { hh: 'real'; build: (env: Record<string, string>) => Launchable[] }) & { generate?: GenerateOptions }): Promise<Stack> {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());
   const b24 = await startB24Sim({ port: 0, rateLimit: false });
   t.teardown(() => b24.close());
-  const hh = await startHhSim({ port: 0, settings: { rateLimit: { by: 'off' } }, generate: { seed: 3, employers: 2, managersPerEmployer: 2, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 3, tombstones: 1, unpaidEmployers: 0 } });
+  const hh = await startHhSim({ port: 0, settings: { rateLimit: { by: 'off' } }, generate: options.generate ?? { seed: 3, employers: 2, managersPerEmployer: 2, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 3, tombstones: 1, unpaidEmployers: 0 } });
   t.teardown(() => hh.close());
 
   const port = await freePort();
@@ -80,6 +80,7 @@ export async function startStack(t: Test, options: { hh: 'fixture' } | { hh: 're
     SETTINGS_PORT: '0',
     HH_CONNECTOR_PORT: '0',
     CRM_WRITER_PORT: '0',
+    TIMELINE_RENDERER_PORT: '0',
     PUBLIC_URL: gatewayUrl,
     B24_PORTAL_HOSTS: simHost,
     B24_OAUTH_HOSTS: simHost,
@@ -144,6 +145,39 @@ function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
   return { app, runtime, port: 0 };
 }
 
+/**
+ * In the simulated portal's browser: install the app, «Готово», «Войти» as the admin of the
+ * employer chosen on hh.ru's login page; returns the app's frame once it says connected.
+ */
+export async function installAndConnect(page: Page, stack: Stack, portalName: string, employerIndex: number): Promise<FrameLocator> {
+  const portal = stack.b24.sim.portalInfo(portalName);
+  const app = page.frameLocator('[data-testid=app-iframe]');
+  await page.goto(`${portal.baseUrl}marketplace/`);
+  await page.getByTestId('install-app').click();
+  await app.getByTestId('install-done').click();
+  await page.getByTestId('install-finished').waitFor();
+  const popupOpened = page.waitForEvent('popup');
+  await app.getByTestId('login').click();
+  const popup = await popupOpened;
+  await popup.waitForURL(/\/oauth\/authorize\?/);
+  // The admin of the chosen employer (each employer's first manager is its admin).
+  const admin = [...stack.hh.sim.store.managers.values()].filter((m) => m.isAdmin)[employerIndex]!;
+  await popup.locator('#user_id').selectOption(String(admin.userId));
+  await popup.getByRole('button', { name: 'Разрешить' }).click();
+  await popup.getByTestId('login-result').waitFor();
+  await popup.close().catch(() => {});
+  await app.getByTestId('connected').waitFor({ timeout: 20_000 });
+  return app;
+}
+
+/** «Сохранить и начать импорт» on the settings tab, then the result lines once the import finished. */
+export async function importAndWait(app: FrameLocator, timeoutMs = 60_000): Promise<{ loaded: string; imported: string }> {
+  await app.getByTestId('save').click();
+  await app.getByTestId('import-progress').waitFor();
+  await app.getByTestId('import-results').waitFor({ timeout: timeoutMs });
+  return { loaded: (await app.getByTestId('result-loaded').textContent())!, imported: (await app.getByTestId('result-imported').textContent())! };
+}
+
 export async function browser(t: Test): Promise<Browser> {
   const b = await chromium.launch({
     executablePath: CHROMIUM,
@@ -205,36 +239,4 @@ export function sessionOf(html: string): string {
   const m = /data-session="([^"]+)"/.exec(html);
   if (!m) throw new Error('the page carries no session');
   return m[1]!;
-}
-
-const IMPORT_WAIT_MS = 60_000;
-
-/** Installs the app on a simulated portal and signs in on hh.ru as the admin of the `employerIndex`-th employer. */
-export async function installAndConnect(page: Page, stack: Stack, portalName: string, employerIndex: number): Promise<FrameLocator> {
-  const portal = stack.b24.sim.portalInfo(portalName);
-  const app = page.frameLocator('[data-testid=app-iframe]');
-  await page.goto(`${portal.baseUrl}marketplace/`);
-  await page.getByTestId('install-app').click();
-  await app.getByTestId('install-done').click();
-  await page.getByTestId('install-finished').waitFor();
-  const popupOpened = page.waitForEvent('popup');
-  await app.getByTestId('login').click();
-  const popup = await popupOpened;
-  await popup.waitForURL(/\/oauth\/authorize\?/);
-  // The admin of the chosen employer (each employer's first manager is its admin).
-  const admin = [...stack.hh.sim.store.managers.values()].filter((m) => m.isAdmin)[employerIndex]!;
-  await popup.locator('#user_id').selectOption(String(admin.userId));
-  await popup.getByRole('button', { name: 'Разрешить' }).click();
-  await popup.getByTestId('login-result').waitFor();
-  await popup.close().catch(() => {});
-  await app.getByTestId('connected').waitFor({ timeout: 20_000 });
-  return app;
-}
-
-/** «Сохранить и начать импорт», then the result lines once the import is over. */
-export async function importAndWait(app: FrameLocator): Promise<{ loaded: string; imported: string }> {
-  await app.getByTestId('save').click();
-  await app.getByTestId('import-progress').waitFor();
-  await app.getByTestId('import-results').waitFor({ timeout: IMPORT_WAIT_MS });
-  return { loaded: (await app.getByTestId('result-loaded').textContent())!, imported: (await app.getByTestId('result-imported').textContent())! };
 }

@@ -31,9 +31,10 @@ import {
 } from '@hhb24/common';
 import { type SpawnedNode, type TestEnv, createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
 import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
-import { buildGateway, schema as gatewaySchema } from '@hhb24/gateway';
+import { buildGateway, installSteps, schema as gatewaySchema } from '@hhb24/gateway';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
 import { buildSettings, parseSettings, saveSettings, schema as settingsSchema } from '@hhb24/settings';
+import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
 import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
 
@@ -88,6 +89,7 @@ export class World {
       GATEWAY_PORT: '0',
       HH_CONNECTOR_PORT: '0',
       CRM_WRITER_PORT: '0',
+      TIMELINE_RENDERER_PORT: '0',
       SETTINGS_PORT: '0',
       HH_API_URL: hh.url,
       HH_OAUTH_URL: hh.url,
@@ -109,6 +111,7 @@ export class World {
     const children = new Set(options.children ?? []);
     if (!children.has('hh-connector')) services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
     if (!children.has('crm-writer')) services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
+    services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
     await Promise.all(services.map((s) => s.runtime.start()));
     const c = testEnv.config;
     const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
@@ -193,6 +196,16 @@ export class World {
     const created = await this.b24Client.batch(portal.memberId, commands);
     if (Object.keys(created.errors).length > 0) throw Object.values(created.errors)[0];
     return portal.memberId;
+  }
+
+  /**
+   * What «Готово» registers besides the user fields: the card tabs, the robots and the bound events,
+   * with handlers on this world's gateway (the same registrations the installer makes).
+   */
+  async registerHandlers(memberId: string, installerUserId = 1): Promise<void> {
+    const adds = installSteps(this.env['PUBLIC_URL']!, installerUserId).filter((s) => !s.key.startsWith('userfield:')).map((s) => s.add);
+    const done = await this.b24Client.batch(memberId, adds);
+    if (Object.keys(done.errors).length > 0) throw Object.values(done.errors)[0];
   }
 
   /** «Войти» as an hh.ru manager: the simulator's code, then rpc.hhConnect as the gateway's callback calls it. */

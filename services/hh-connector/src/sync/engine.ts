@@ -3,6 +3,7 @@ import {
   type HhImportRequested,
   type HhNegotiationSynced,
   type Knex,
+  type Logger,
   type MessageContext,
   type Outcome,
   type Runtime,
@@ -243,34 +244,44 @@ export class SyncEngine {
         if (!isNotFound(err)) throw err;
         return ignore('the negotiation is not visible to this account');
       }
-      const vacancy = item.vacancy;
-      if (!vacancy) return ignore('the negotiation names no vacancy');
-      await this.store.ensureVacancy(account.memberId, account.id, vacancy);
-      await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
-      // Brought up to date here (not through a step) so that the entity appears within seconds.
-      let handOver: boolean;
-      try {
-        const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${topicId}`, LOCK_MS, async () => {
-          const row = await this.store.get(account.memberId, topicId);
-          if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
-        });
-        handOver = !held.ran;
-      } catch (err) {
-        if (err instanceof HhLoginRequired) throw err;
-        // The callback is handled (its negotiation is stored); reading the rest (the resume, its
-        // PDF) goes on as a negotiation step, with its own retries and, if it never succeeds, a
-        // dead letter that names the portal: a failure the «Состояние» tab shows with «Повторить».
-        ctx.log.warn({ err, memberId: account.memberId, negotiationId: topicId }, 'bringing a webhook’s negotiation up to date failed; it goes on as a step');
-        handOver = true;
-      }
-      if (handOver) {
-        await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [topicId], ctx.msgId));
-        this.d.runtime.wakeOutbox();
-      }
+      if (!item.vacancy) return ignore('the negotiation names no vacancy');
+      await this.storeFresh(account, item, ctx.msgId, ctx.log);
       await done('processed');
       return ack();
     });
   }
+
+  /**
+   * A negotiation just read from hh.ru (a webhook, a robot, an action we ran): stored and brought
+   * up to date at once, not through a step, so the CRM shows it within seconds. When another
+   * process holds the negotiation, a step is enqueued instead (`nonce` names it).
+   */
+  async storeFresh(account: HhAccount, item: HhNegotiation, nonce: string, log: Logger = this.d.runtime.log): Promise<void> {
+    const vacancy = item.vacancy!;
+    await this.store.ensureVacancy(account.memberId, account.id, vacancy);
+    await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
+    // Brought up to date here (not through a step) so that the entity appears within seconds.
+    let handOver: boolean;
+    try {
+      const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${item.id}`, LOCK_MS, async () => {
+        const row = await this.store.get(account.memberId, item.id);
+        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+      });
+      handOver = !held.ran;
+    } catch (err) {
+      if (err instanceof HhLoginRequired) throw err;
+      // The negotiation is stored; reading the rest (the resume, its PDF) goes on as a negotiation
+      // step, with its own retries and, if it never succeeds, a dead letter that names the portal:
+      // a failure the «Состояние» tab shows with «Повторить».
+      log.warn({ err, memberId: account.memberId, negotiationId: item.id }, 'bringing a negotiation up to date failed; it goes on as a step');
+      handOver = true;
+    }
+    if (handOver) {
+      await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [item.id], nonce));
+      this.d.runtime.wakeOutbox();
+    }
+  }
+
 
   // ---- one negotiation -----------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import {
   AppError,
   CRM_USER_FIELDS,
+  HH_ACTION_ROBOT_CODE,
   type CardView,
   type CrmFailureView,
   type EntityType,
@@ -79,6 +80,11 @@ export class AppPages {
     }
     switch (req.route) {
       case 'app':
+        // «Все отклики (N)» in a timeline activity opens the app with the lead or deal (openRestApp): its card, every other response listed.
+        if (one(req.form, 'view') === 'others') {
+          const entityType = ({ '1': 'lead', '2': 'deal' } as Record<string, string>)[one(req.form, 'entityTypeId')] ?? '';
+          return { status: 200, html: await this.cardPage({ ...req, form: { entityType, entityId: one(req.form, 'entityId') } }, ctx) };
+        }
         return { status: 200, html: await this.appPage(req, ctx) };
       case 'card':
         return { status: 200, html: await this.cardPage(req, ctx) };
@@ -550,6 +556,8 @@ interface FormValues {
   stageForResponse: string;
   stageForInvitation: string;
   stageByState: Record<string, string>;
+  twoWayStatus: boolean;
+  twoWayDiscard: boolean;
 }
 
 function fromSaved(s: PortalSettings | null, userId: number): FormValues {
@@ -562,6 +570,8 @@ function fromSaved(s: PortalSettings | null, userId: number): FormValues {
     stageForResponse: s?.stageForResponse ?? '',
     stageForInvitation: s?.stageForInvitation ?? '',
     stageByState: { ...(s?.stageByState ?? {}) },
+    twoWayStatus: s?.twoWayStatus ?? false,
+    twoWayDiscard: s?.twoWayDiscard ?? false,
   };
 }
 
@@ -577,6 +587,8 @@ function toInput(form: Form): SettingsInput {
     stageForResponse: one(form, 'stageForResponse'),
     stageForInvitation: one(form, 'stageForInvitation'),
     stageByState,
+    twoWayStatus: one(form, 'twoWayStatus'),
+    twoWayDiscard: one(form, 'twoWayDiscard'),
   };
 }
 
@@ -593,6 +605,8 @@ function fromForm(form: Form): FormValues {
     stageForResponse: input.stageForResponse as string,
     stageForInvitation: input.stageForInvitation as string,
     stageByState: input.stageByState as Record<string, string>,
+    twoWayStatus: ['on', 'true', '1', 'Y'].includes(input.twoWayStatus as string),
+    twoWayDiscard: ['on', 'true', '1', 'Y'].includes(input.twoWayDiscard as string),
   };
 }
 
@@ -607,7 +621,10 @@ function stepTitle(key: string, lang: Lang): string {
     return text(lang, 'install.fieldOn', { label: uf?.label[lang] ?? b, entity: text(lang, a === 'lead' ? 'install.inLeads' : 'install.inDeals') });
   }
   if (kind === 'placement') return text(lang, 'install.tabOn', { entity: text(lang, a === 'CRM_LEAD_DETAIL_TAB' ? 'install.tabLead' : 'install.tabDeal') });
-  if (kind === 'robot') return text(lang, 'install.robot');
+  if (kind === 'robot') return text(lang, a === HH_ACTION_ROBOT_CODE ? 'install.robotChange' : 'install.robot');
+  if (a === 'ONCRMTIMELINEITEMACTION') return text(lang, 'install.eventTimeline');
+  if (a === 'ONCRMLEADUPDATE') return text(lang, 'install.eventStageLead');
+  if (a === 'ONCRMDEALUPDATE') return text(lang, 'install.eventStageDeal');
   return text(lang, 'install.event');
 }
 

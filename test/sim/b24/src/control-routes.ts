@@ -53,6 +53,7 @@ export function registerControlRoutes(app: FastifyInstance, sim: B24Sim): void {
   route('GET', '/portals/:portal/users', (req) => [...sim.portal(id(req)).users.values()]);
   route('POST', '/portals/:portal/users', (req, b) => sim.addUser(id(req), b as never));
   route('POST', '/portals/:portal/pipelines', (req, b) => sim.addPipeline(id(req), String(b['name'] ?? '')));
+  route('POST', '/portals/:portal/stages', (req, b) => sim.addStage(id(req), { categoryId: b['categoryId'] === undefined ? undefined : Number(b['categoryId']), name: String(b['name'] ?? ''), after: b['after'] === undefined ? undefined : String(b['after']) }));
   route('POST', '/portals/:portal/install', (req, b) => sim.install(id(req), b as never));
   route('POST', '/portals/:portal/install-finish', (req, b) => sim.finishInstall(id(req), b['clientId'] as string | undefined));
   route('POST', '/portals/:portal/uninstall', (req, b) => sim.uninstall(id(req), b as never));

@@ -23,7 +23,7 @@ import {
 } from './model.js';
 import { TokenStore } from './oauth.js';
 import { buildPhpQuery } from './php-form.js';
-import { addPipeline, makeUser, seedDictionaries } from './seed.js';
+import { addPipeline, dealStageEntity, makeUser, seedDictionaries, stageId } from './seed.js';
 import type { Lang } from './texts.js';
 import { createEntity, entityRow, findStage, stageFieldOf, updateEntity } from './crm.js';
 
@@ -264,6 +264,27 @@ export class B24Sim {
     const portal = this.portal(ref);
     const c = addPipeline(portal, name, portal.lang);
     return { id: c.id, name: c.name };
+  }
+
+  /**
+   * A stage the portal's admin adds to a pipeline in the CRM settings (our app never adds stages).
+   * Custom stages get ids like Bitrix24's own: `UC_XXXXXX`, prefixed `C{n}:` outside the default pipeline.
+   */
+  addStage(ref: string, spec: { categoryId?: number; name: string; after?: string }): { statusId: string; name: string } {
+    const portal = this.portal(ref);
+    const categoryId = spec.categoryId ?? 0;
+    if (!portal.categories.some((c) => c.id === categoryId)) throw new Error(`no pipeline ${categoryId}`);
+    if (!spec.name.trim()) throw new Error('a stage needs a name');
+    const entityId = dealStageEntity(categoryId);
+    const stages = portal.statuses.filter((s) => s.ENTITY_ID === entityId).sort((a, b) => a.SORT - b.SORT);
+    const after = spec.after === undefined ? stages.filter((s) => !s.SEMANTICS).at(-1) : stages.find((s) => s.STATUS_ID === spec.after);
+    if (!after) throw new Error(`no stage ${spec.after} in pipeline ${categoryId}`);
+    // Between `after` and the next stage; the others move on to make room.
+    for (const s of stages) if (s.SORT > after.SORT) s.SORT += 10;
+    const id = nextId(portal, 'status');
+    const statusId = stageId(categoryId, `UC_${id.toString(36).toUpperCase().padStart(6, '0')}`);
+    portal.statuses.push({ ID: id, ENTITY_ID: entityId, STATUS_ID: statusId, NAME: spec.name, NAME_INIT: spec.name, SORT: after.SORT + 10, SYSTEM: 'N', CATEGORY_ID: categoryId, COLOR: '#FFD32E', SEMANTICS: null });
+    return { statusId, name: spec.name };
   }
 
   setLanguage(ref: string, lang: Lang): void {

@@ -38,6 +38,11 @@ t.test('leads and deals: defaults, unknown fields ignored, multi-fields, update,
   t.equal(categories.body.total, 2);
   const stages = (await rest(portal, token, 'crm.status.entity.items', { entityId: `DEAL_STAGE_${pipeline.id}` })).body.result as Array<{ STATUS_ID: string }>;
   t.same(stages.map((s) => s.STATUS_ID), ['NEW', 'PREPARATION', 'PREPAYMENT_INVOICE', 'EXECUTING', 'FINAL_INVOICE', 'WON', 'LOSE'].map((s) => `C${pipeline.id}:${s}`));
+  const added = running.sim.addStage(portal.memberId, { categoryId: pipeline.id, name: 'Интервью', after: `C${pipeline.id}:PREPARATION` });
+  t.match(added.statusId, new RegExp(`^C${pipeline.id}:UC_[0-9A-Z]{6}$`), 'an added stage gets an id like Bitrix24’s own');
+  const withAdded = (await rest(portal, token, 'crm.status.entity.items', { entityId: `DEAL_STAGE_${pipeline.id}` })).body.result as Array<{ STATUS_ID: string; NAME: string }>;
+  t.same(withAdded.slice(1, 4).map((s) => s.NAME), ['Подготовка документов', 'Интервью', 'Счёт на предоплату'], 'it sits after the stage it was added after');
+  t.throws(() => running.sim.addStage(portal.memberId, { categoryId: 99, name: 'x' }), /no pipeline 99/);
   const sources = (await rest(portal, token, 'crm.status.list', { filter: { ENTITY_ID: 'SOURCE' } })).body.result as Array<{ STATUS_ID: string; NAME: string }>;
   t.match(sources[0], { STATUS_ID: 'CALL', NAME: 'Звонок' });
   const leadStatuses = (await rest(portal, token, 'crm.status.list', { filter: { ENTITY_ID: 'STATUS' }, order: { SORT: 'ASC' } })).body.result as Array<{ STATUS_ID: string; EXTRA: { SEMANTICS: string } }>;

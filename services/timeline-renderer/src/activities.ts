@@ -1,0 +1,299 @@
+import {
+  type BatchCommand,
+  type Bitrix24Client,
+  Bitrix24Error,
+  type CrmEntityWritten,
+  type EntityType,
+  type Knex,
+  type NegotiationSnapshot,
+  type OtherResponse,
+  type Outcome,
+  type Runtime,
+  ack,
+  defer,
+  drop,
+  rpc,
+} from '@hhb24/common';
+import { type Layout, type OthersShown, buildLayout, entityPath, plain } from './layout.js';
+import { layoutProblems } from './validate.js';
+
+/** What our activities carry in ORIGINATOR_ID (the same as crm-writer's entities), ORIGIN_ID being the negotiation. */
+export const ORIGINATOR_ID = 'hh-b24';
+const OWNER_TYPE: Record<EntityType, number> = { lead: 1, deal: 2 };
+const ENTITY_NAME: Record<EntityType, string> = { lead: 'Лид', deal: 'Сделка' };
+const LOCK_MS = 60_000;
+/** Activities drawn in one batch (Bitrix24 takes 50 commands; a lost add costs a second command). */
+const GROUP_MAX = 25;
+/** How long the first message of a portal waits for others to join its group. */
+const LINGER_MS = 50;
+const B24_WAIT_MS = 10_000;
+
+export interface ActivityRow {
+  memberId: string;
+  negotiationId: string;
+  entityType: EntityType;
+  entityId: number;
+  activityId: number;
+  version: number;
+  snapshot: NegotiationSnapshot;
+  others: OthersShown;
+}
+
+interface DbRow {
+  member_id: string;
+  negotiation_id: string;
+  entity_type: EntityType;
+  entity_id: number;
+  activity_id: number;
+  version: number;
+  snapshot: NegotiationSnapshot;
+  others: OthersShown;
+}
+
+const toRow = (r: DbRow): ActivityRow => ({
+  memberId: r.member_id,
+  negotiationId: r.negotiation_id,
+  entityType: r.entity_type,
+  entityId: r.entity_id,
+  activityId: r.activity_id,
+  version: r.version,
+  snapshot: r.snapshot,
+  others: r.others,
+});
+
+/** `tl_activities`: the activity of each negotiation, what it shows, and the version it was drawn from. */
+export class ActivityStore {
+  constructor(private readonly db: Knex) {}
+
+  async get(memberId: string, negotiationId: string): Promise<ActivityRow | undefined> {
+    const r = (await this.db('tl_activities').where({ member_id: memberId, negotiation_id: negotiationId }).first()) as DbRow | undefined;
+    return r && toRow(r);
+  }
+
+  async many(memberId: string, negotiationIds: string[]): Promise<Map<string, ActivityRow>> {
+    const rows = (await this.db('tl_activities').where({ member_id: memberId }).whereIn('negotiation_id', negotiationIds)) as DbRow[];
+    return new Map(rows.map((r) => [r.negotiation_id, toRow(r)]));
+  }
+
+  async byActivity(memberId: string, activityId: number): Promise<ActivityRow | undefined> {
+    const r = (await this.db('tl_activities').where({ member_id: memberId, activity_id: activityId }).first()) as DbRow | undefined;
+    return r && toRow(r);
+  }
+
+  async save(row: ActivityRow): Promise<void> {
+    await this.db('tl_activities')
+      .insert({
+        member_id: row.memberId,
+        negotiation_id: row.negotiationId,
+        entity_type: row.entityType,
+        entity_id: row.entityId,
+        activity_id: row.activityId,
+        version: row.version,
+        snapshot: JSON.stringify(row.snapshot),
+        others: row.others === null ? null : JSON.stringify(row.others),
+        updated_at: this.db.fn.now(),
+      })
+      .onConflict(['member_id', 'negotiation_id'])
+      .merge();
+  }
+}
+
+/** A layout Bitrix24 would refuse is never sent: the message goes to the dead letters with the reasons. */
+class BrokenLayout extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the layout breaks Bitrix24's rules: ${problems.slice(0, 5).join('; ')}`);
+  }
+}
+
+/**
+ * Draws the activity of each negotiation on its lead or deal: added once (a redelivered or repeated
+ * request finds the row, or the activity itself by ORIGIN_ID when an earlier run died before
+ * recording it), updated in place when the hh.ru status changes, and redrawn with the applicant's
+ * other responses when «Другие отклики» is pressed.
+ */
+export class Renderer {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly b24: () => Bitrix24Client,
+    private readonly store: ActivityStore,
+  ) {}
+
+  /**
+   * crm.entity.written: the lead or deal of a negotiation was created or updated. The drawings of one
+   * portal that arrive together go as one `batch` (one request of the portal's budget for up to
+   * GROUP_MAX activities), so the timeline never slows the portal's other work down.
+   */
+  async onWritten(m: CrmEntityWritten): Promise<Outcome> {
+    const row = await this.store.get(m.memberId, m.negotiationId);
+    if (row && row.entityType === m.entityType && row.entityId === m.entityId && row.activityId > 0 && row.version >= m.version) return ack();
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(m.memberId) ?? [];
+      queue.push({ m, resolve, reject });
+      this.queues.set(m.memberId, queue);
+      if (!this.draining.has(m.memberId)) void this.drain(m.memberId);
+    });
+  }
+
+  private readonly queues = new Map<string, Array<{ m: CrmEntityWritten; resolve: (o: Outcome) => void; reject: (err: unknown) => void }>>();
+  private readonly draining = new Set<string>();
+
+  private async drain(memberId: string): Promise<void> {
+    this.draining.add(memberId);
+    try {
+      await new Promise((r) => setTimeout(r, LINGER_MS));
+      for (;;) {
+        const queue = this.queues.get(memberId) ?? [];
+        if (queue.length === 0) break;
+        // Distinct negotiations per group; a second message of one negotiation waits for the next group.
+        const group: typeof queue = [];
+        const seen = new Set<string>();
+        for (let i = 0; i < queue.length && group.length < GROUP_MAX; ) {
+          if (seen.has(queue[i]!.m.negotiationId)) i++;
+          else {
+            seen.add(queue[i]!.m.negotiationId);
+            group.push(...queue.splice(i, 1));
+          }
+        }
+        const outcomes = await this.drawGroup(memberId, group.map((g) => g.m)).catch((err: unknown) => group.map(() => err));
+        group.forEach((g, i) => {
+          const o = outcomes[i];
+          if (o && typeof o === 'object' && 'kind' in o) g.resolve(o as Outcome);
+          else g.reject(o);
+        });
+      }
+    } finally {
+      this.draining.delete(memberId);
+      this.queues.delete(memberId);
+    }
+  }
+
+  /**
+   * Draws a group of one portal's negotiations under their locks: rows not newer than what is drawn
+   * are skipped, known activities updated, new ones added. A negotiation whose add was started but
+   * not recorded (`activity_id` 0: the process died in between) is first looked for by ORIGIN_ID.
+   */
+  private async drawGroup(memberId: string, items: CrmEntityWritten[]): Promise<Array<Outcome | unknown>> {
+    const leases = await Promise.all(items.map((m) => this.runtime.locks.acquire(`tl:negotiation:${memberId}:${m.negotiationId}`, LOCK_MS)));
+    try {
+      const out: Array<Outcome | unknown> = items.map(() => defer('another process is drawing this activity', 500));
+      const rows = await this.store.many(memberId, items.map((m) => m.negotiationId));
+      type Job = { i: number; m: CrmEntityWritten; others: OthersShown; layout: Layout; activityId: number | null; recover: boolean };
+      const jobs: Job[] = [];
+      items.forEach((m, i) => {
+        if (!leases[i]) return;
+        const row = rows.get(m.negotiationId);
+        const sameEntity = row && row.entityType === m.entityType && row.entityId === m.entityId;
+        if (sameEntity && row.activityId > 0 && row.version >= m.version) return void (out[i] = ack());
+        try {
+          const others = sameEntity ? row.others : null;
+          jobs.push({ i, m, others, layout: this.checked(buildLayout(m.snapshot, others)), activityId: sameEntity && row.activityId > 0 ? row.activityId : null, recover: Boolean(sameEntity && row.activityId === 0) });
+        } catch (err) {
+          out[i] = err;
+        }
+      });
+      if (jobs.length === 0) return out;
+      const client = this.b24();
+      // Interrupted adds: is the activity there after all?
+      const lost = jobs.filter((j) => j.recover);
+      if (lost.length > 0) {
+        const found = await client.batch(memberId, lost.map((j) => ['crm.activity.list', { filter: { OWNER_TYPE_ID: OWNER_TYPE[j.m.entityType], OWNER_ID: j.m.entityId, ORIGINATOR_ID, ORIGIN_ID: j.m.negotiationId }, select: ['ID'] }] as BatchCommand), { maxWaitMs: B24_WAIT_MS });
+        lost.forEach((j, k) => {
+          const rows = found.results[String(k)];
+          if (Array.isArray(rows) && rows[0]) j.activityId = Number((rows[0] as { ID: string }).ID);
+        });
+      }
+      // Marks the adds about to be made, so that a crash between the add and its record is found again.
+      for (const j of jobs) if (j.activityId === null) await this.store.save({ memberId, negotiationId: j.m.negotiationId, entityType: j.m.entityType, entityId: j.m.entityId, activityId: 0, version: 0, snapshot: j.m.snapshot, others: j.others });
+      const commands = jobs.map((j): BatchCommand =>
+        j.activityId !== null
+          ? ['crm.activity.configurable.update', { id: j.activityId, layout: j.layout }]
+          : ['crm.activity.configurable.add', { ownerTypeId: OWNER_TYPE[j.m.entityType], ownerId: j.m.entityId, fields: { completed: false, originatorId: ORIGINATOR_ID, originId: j.m.negotiationId }, layout: j.layout }],
+      );
+      const done = await client.batch(memberId, commands, { maxWaitMs: B24_WAIT_MS });
+      // Updates of activities a person deleted: added again.
+      const gone = jobs.filter((j, k) => j.activityId !== null && isNotFound(done.errors[String(k)]));
+      const again = gone.length > 0 ? await client.batch(memberId, gone.map((j): BatchCommand => ['crm.activity.configurable.add', { ownerTypeId: OWNER_TYPE[j.m.entityType], ownerId: j.m.entityId, fields: { completed: false, originatorId: ORIGINATOR_ID, originId: j.m.negotiationId }, layout: j.layout }]), { maxWaitMs: B24_WAIT_MS }) : null;
+      for (const [k, j] of jobs.entries()) {
+        const g = gone.indexOf(j);
+        const error = g >= 0 ? again!.errors[String(g)] : done.errors[String(k)];
+        const result = g >= 0 ? again!.results[String(g)] : done.results[String(k)];
+        if (error) {
+          out[j.i] = error;
+          continue;
+        }
+        const id = j.activityId !== null && g < 0 ? j.activityId : Number((result as { activity: { id: number } }).activity.id);
+        await this.store.save({ memberId, negotiationId: j.m.negotiationId, entityType: j.m.entityType, entityId: j.m.entityId, activityId: id, version: j.m.version, snapshot: j.m.snapshot, others: j.others });
+        out[j.i] = ack();
+      }
+      return out;
+    } finally {
+      await Promise.all(leases.map((l) => l?.release().catch(() => false)));
+    }
+  }
+
+  /**
+   * «Другие отклики» pressed on an activity: the applicant's other responses in this portal (hh-connector
+   * knows the person) drawn into the activity, as many as Bitrix24's limits allow, «Все отклики (N)»
+   * when they do not all fit, and then the clicking user is sent every entity id.
+   */
+  async onOthers(memberId: string, activityId: number, userId: number | null): Promise<Outcome> {
+    const found = await this.store.byActivity(memberId, activityId);
+    if (!found) return drop(`activity ${activityId} is not one of ours`);
+    const held = await this.runtime.locks.hold(`tl:negotiation:${memberId}:${found.negotiationId}`, LOCK_MS, async () => {
+      const row = (await this.store.get(memberId, found.negotiationId))!;
+      const card = await this.runtime.call(rpc.hhCard, { memberId, entityType: row.entityType, entityId: row.entityId }, { timeoutMs: 15_000 });
+      const others: NonNullable<OthersShown> = { responses: card?.others ?? [] };
+      const layout = this.checked(buildLayout(row.snapshot, others));
+      const id = await this.put(memberId, { type: row.entityType, id: row.entityId }, row.negotiationId, row.activityId, layout);
+      await this.store.save({ ...row, activityId: id, others });
+      const shown = countRows(layout);
+      if (userId && shown < others.responses.length) await this.notify(memberId, userId, row.snapshot, others.responses);
+      return ack();
+    });
+    return held.ran ? held.value : defer('another process is drawing this activity', 500);
+  }
+
+  private checked(layout: Layout): Layout {
+    const problems = layoutProblems(layout);
+    if (problems.length > 0) throw new BrokenLayout(problems);
+    return layout;
+  }
+
+  /** Updates the activity, or adds it again when a person deleted it. */
+  private async put(memberId: string, entity: { type: EntityType; id: number }, negotiationId: string, known: number, layout: Layout): Promise<number> {
+    const client = this.b24();
+    try {
+      await client.call(memberId, 'crm.activity.configurable.update', { id: known, layout }, { maxWaitMs: B24_WAIT_MS });
+      return known;
+    } catch (err) {
+      if (!(err instanceof Bitrix24Error && isNotFound(err))) throw err;
+    }
+    const added = await client.call<{ activity: { id: number } }>(
+      memberId,
+      'crm.activity.configurable.add',
+      { ownerTypeId: OWNER_TYPE[entity.type], ownerId: entity.id, fields: { completed: false, originatorId: ORIGINATOR_ID, originId: negotiationId }, layout },
+      { maxWaitMs: B24_WAIT_MS },
+    );
+    return Number(added.activity.id);
+  }
+
+  /** The reference's notification, which names every lead or deal of the applicant. */
+  private async notify(memberId: string, userId: number, s: NegotiationSnapshot, others: OtherResponse[]): Promise<void> {
+    const name = plain(s.applicant.fullName) || `соискателя ${s.applicant.resumeId ?? s.negotiationId}`;
+    const list = others.map((o) => (o.entity ? `[URL=${entityPath(o.entity)}]${ENTITY_NAME[o.entity.type]} ${o.entity.id}[/URL]` : `отклик ${o.negotiationId} (ещё не в CRM)`));
+    const message = `Другие отклики: ${name} — ${others.length}. В деле показаны первые, все остальные по ссылке «Все отклики». Идентификаторы: ${list.join(', ')}`;
+    await this.b24().call(memberId, 'im.notify.system.add', { USER_ID: userId, MESSAGE: message, TAG: `hhb24:others:${s.negotiationId}` }, { maxWaitMs: B24_WAIT_MS });
+  }
+}
+
+function isNotFound(err: Bitrix24Error | undefined): boolean {
+  return Boolean(err && (err.code === 'b24_not_found' || err.details.b24Error === 'NOT_FOUND'));
+}
+
+/** How many response rows a layout shows (one block per row). */
+function countRows(layout: Layout): number {
+  const blocks = ((layout['body'] as { blocks: Record<string, unknown> }).blocks ?? {}) as Record<string, unknown>;
+  return Object.keys(blocks).filter((k) => /^others_\d+$/.test(k)).length;
+}
+
+export { BrokenLayout };

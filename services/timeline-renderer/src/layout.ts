@@ -1,0 +1,145 @@
+import type { EntityType, NegotiationSnapshot, OtherResponse } from '@hhb24/common';
+
+/**
+ * The layout of the configurable activity «Отклик» / «Приглашение» (bitrix24.md §5): the blocks
+ * recruiters read, the buttons «Резюме» and «Другие отклики», and, once that button was pressed,
+ * the applicant's other responses. Everything from hh.ru goes through `plain()` (Bitrix24 shows
+ * block values as text; tags, control characters and overlong values have no place there), and
+ * only http(s) addresses become links.
+ */
+export type Layout = Record<string, unknown>;
+type Block = Record<string, unknown>;
+
+/** Bitrix24's limit on body blocks (BodyDto::MAX_BLOCKS_COUNT). */
+export const MAX_BLOCKS = 20;
+/** The action id of «Другие отклики» (ONCRMTIMELINEITEMACTION data.id). */
+export const OTHERS_ACTION = 'others';
+const MAX_TEXT = 255;
+
+/** What the activity shows of the other responses: nothing yet, or the list as of the last click. */
+export type OthersShown = { responses: OtherResponse[] } | null;
+/** `PLACEMENT_OPTIONS.view` of the app page that lists every other response («Все отклики»). */
+export const ALL_RESPONSES_VIEW = 'others';
+
+/** Plain text for a block: no tags, no control characters, one line, bounded. */
+export function plain(value: string | null | undefined, max = MAX_TEXT): string {
+  const text = String(value ?? '')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** An absolute http(s) address, or null (javascript:, data:, relative paths from hh.ru are not links). */
+export function safeUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** DD.MM.YYYY in Moscow time, as the reference app shows dates. */
+export function ruDate(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return '';
+  const d = new Date(ms + 3 * 3600_000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}.${two(d.getUTCMonth() + 1)}.${d.getUTCFullYear()}`;
+}
+
+const text = (value: string, extra: Block = {}): Block => ({ type: 'text', properties: { value: value || '—', ...extra } });
+const titled = (title: string, block: Block): Block => ({ type: 'withTitle', properties: { title, inline: true, block } });
+const link = (label: string, uri: string): Block => ({ type: 'link', properties: { text: label || '—', action: { type: 'redirect', uri } } });
+
+/** A lead's or deal's card inside the portal (a relative path opens in the portal's slider). */
+export function entityPath(entity: { type: EntityType; id: number }): string {
+  return `/crm/${entity.type}/details/${entity.id}/`;
+}
+
+function tagType(stateId: string): string {
+  if (stateId.startsWith('discard')) return 'failure';
+  if (stateId === 'hired' || stateId === 'offer') return 'success';
+  if (stateId === 'response') return 'primary';
+  return 'warning';
+}
+
+/** The fixed blocks: vacancy, applicant, city, phone, e-mail, hh status, date. */
+function cardBlocks(s: NegotiationSnapshot): Record<string, Block> {
+  const a = s.applicant;
+  const who = a.resumeId ?? s.negotiationId;
+  // Placeholders as crm-writer writes them into the fields (the seed's wording).
+  const name = a.hidden.name || !a.fullName ? (s.resume ? `Соискатель ${who} скрыл ФИО` : `Соискатель ${s.negotiationId} удалил резюме`) : a.fullName;
+  const phone = a.hidden.phones || a.phones.length === 0 ? `Соискатель ${who} скрыл телефон` : a.phones.join(', ');
+  const email = a.hidden.email || !a.email ? `Соискатель ${who} скрыл e-mail` : a.email;
+  const vacancyUrl = safeUrl(s.vacancy.url);
+  return {
+    vacancy: titled('Вакансия', vacancyUrl ? link(plain(s.vacancy.name), vacancyUrl) : text(plain(s.vacancy.name))),
+    name: titled('ФИО', text(plain(name), { bold: true })),
+    city: titled('Город', text(plain(a.city))),
+    phone: titled('Телефон', text(plain(phone))),
+    email: titled('E-mail', text(plain(email))),
+    status: titled('Статус HH', text(plain(s.state.name))),
+    date: titled(s.kind === 'invitation' ? 'Дата приглашения' : 'Дата отклика', text(ruDate(s.createdAt))),
+  };
+}
+
+/**
+ * The other responses, as many as fit under Bitrix24's 20 blocks next to the fixed ones: a heading,
+ * one line per response (vacancy as a link to its lead or deal, status, date) and, when they do not
+ * all fit, «Все отклики (N)» that opens the app with the full list.
+ */
+function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<string, Block> {
+  const all = shown.responses;
+  if (all.length === 0) return { others_none: text('Других откликов нет', { color: 'base_60' }) };
+  const blocks: Record<string, Block> = { others_title: text(`Другие отклики (${all.length}):`, { bold: true }) };
+  const rowsRoom = room - 1;
+  const fitsAll = all.length <= rowsRoom;
+  const rows = fitsAll ? all : all.slice(0, rowsRoom - 1);
+  rows.forEach((o, i) => {
+    const label = plain(o.vacancyName, 120) || '—';
+    const line: Block[] = [
+      o.entity ? link(label, entityPath(o.entity)) : text(label),
+      text(` — ${plain(o.stateName, 60)}, ${ruDate(o.createdAt)}`, { color: 'base_60' }),
+    ];
+    blocks[`others_${i}`] = { type: 'lineOfBlocks', properties: { blocks: Object.fromEntries(line.map((b, j) => [`p${j}`, b])) } };
+  });
+  // The app opens in a slider with the lead or deal (Bitrix24 adds entityTypeId and entityId) and the view to show.
+  if (!fitsAll) {
+    blocks['others_all'] = {
+      type: 'link',
+      properties: {
+        text: `Все отклики (${all.length})`,
+        bold: true,
+        action: { type: 'openRestApp', actionParams: { view: ALL_RESPONSES_VIEW }, sliderParams: { title: 'Другие отклики', width: 900 } },
+      },
+    };
+  }
+  return blocks;
+}
+
+export function buildLayout(s: NegotiationSnapshot, others: OthersShown): Layout {
+  const blocks = cardBlocks(s);
+  const room = MAX_BLOCKS - Object.keys(blocks).length;
+  if (others) Object.assign(blocks, othersBlocks(others, room));
+  const buttons: Record<string, unknown> = {};
+  const resumeUrl = safeUrl(s.resume?.url);
+  if (resumeUrl) buttons['resume'] = { title: 'Резюме', type: 'secondary', action: { type: 'redirect', uri: resumeUrl } };
+  buttons[OTHERS_ACTION] = {
+    title: 'Другие отклики',
+    type: 'primary',
+    action: { type: 'restEvent', id: OTHERS_ACTION, animationType: 'loader', actionParams: { negotiationId: s.negotiationId } },
+  };
+  return {
+    icon: { code: 'document' },
+    header: {
+      title: s.kind === 'invitation' ? 'Приглашение' : 'Отклик',
+      tags: { status: { title: plain(s.state.name, 60) || '—', type: tagType(s.state.id) } },
+    },
+    body: { logo: { code: 'list-check' }, blocks },
+    footer: { buttons, menu: { showPostponeItem: false } },
+  };
+}

@@ -1,0 +1,100 @@
+import {
+  AppError,
+  type Bitrix24Client,
+  Bitrix24Error,
+  HH_ACTION_ROBOT_CODE,
+  HH_STATUS_ROBOT_CODE,
+  HH_TARGETS,
+  type HhStateView,
+  type HhTarget,
+  type MessageContext,
+  type Outcome,
+  type PortalRobotInvoked,
+  type Runtime,
+  ack,
+  rpc,
+} from '@hhb24/common';
+
+/** The choice «Отказ с сообщением» of «Сменить статус на HH»: a discard that writes to the applicant. */
+export const DISCARD_WITH_MESSAGE = 'discard_message';
+
+/** Words for each refusal, as the automation log shows them. */
+const REFUSALS: Record<string, string> = {
+  entity_not_ours: 'Этот элемент CRM создан не приложением HH.ru: статуса на hh.ru у него нет.',
+  hh_not_connected: 'Приложение не подключено к hh.ru: войдите на вкладке «Авторизация».',
+  hh_login_required: 'hh.ru отозвал доступ приложения: требуется повторный вход на вкладке «Авторизация».',
+  hh_action_unavailable: 'hh.ru не позволяет перевести отклик в этот статус из текущего.',
+  hh_message_required: 'hh.ru требует текст сообщения соискателю для этого действия.',
+  message_required: 'Укажите текст сообщения соискателю для отказа с сообщением.',
+  unknown_action: 'Не выбран статус hh.ru, в который перевести отклик.',
+};
+
+/** How many times a robot's work is tried before its automation gets the failure (it must never hang). */
+const ATTEMPTS = 5;
+
+/**
+ * The robots «Обновить статус HH» and «Сменить статус на HH»: the gateway records each run
+ * (portal.robot.invoked), hh-connector reads or moves the negotiation on hh.ru, and the run is
+ * completed with `bizproc.event.send`: the hh.ru status as the return value and a line for the
+ * log, or a clear error, so the automation never waits forever.
+ */
+export class Robots {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly b24: () => Bitrix24Client,
+  ) {}
+
+  async onInvoked(ctx: MessageContext<PortalRobotInvoked>): Promise<Outcome> {
+    const r = ctx.data;
+    let outcome: { status: string; error: string; log: string };
+    try {
+      const view = await this.work(r);
+      const log = r.code === HH_STATUS_ROBOT_CODE ? `Статус HH: ${view.state.name}` : view.changed ? `Отклик переведён на hh.ru в статус «${view.state.name}»` : `Отклик уже в статусе «${view.state.name}» на hh.ru`;
+      outcome = { status: view.state.name, error: '', log };
+    } catch (err) {
+      const known = err instanceof AppError && !err.retryable;
+      // hh-connector or hh.ru unavailable: tried again a few times, then the automation is told.
+      if (!known && ctx.failures + 1 < ATTEMPTS) throw err;
+      const text = err instanceof AppError ? (REFUSALS[err.code] ?? `hh.ru отказал: ${err.message}`) : 'hh.ru не ответил: попробуйте запустить робота ещё раз позже.';
+      ctx.log.info({ memberId: r.memberId, code: r.code, entity: `${r.entityType}:${r.entityId}`, error: err instanceof AppError ? err.code : String(err) }, 'robot refused');
+      outcome = { status: '', error: text, log: `Ошибка: ${text}` };
+    }
+    await this.complete(ctx, r, outcome);
+    return ack();
+  }
+
+  private work(r: PortalRobotInvoked): Promise<HhStateView> {
+    const entity = { memberId: r.memberId, entityType: r.entityType, entityId: r.entityId };
+    if (r.code === HH_STATUS_ROBOT_CODE) return this.runtime.call(rpc.hhRefresh, entity, { timeoutMs: 20_000 });
+    if (r.code !== HH_ACTION_ROBOT_CODE) throw new AppError('unknown_action', `unknown robot ${r.code}`, { status: 400 });
+    const choice = String(r.properties['action'] ?? '');
+    const message = typeof r.properties['message'] === 'string' ? r.properties['message'].trim() : '';
+    let target: HhTarget;
+    let text: string | null = message || null;
+    if (choice === DISCARD_WITH_MESSAGE) {
+      if (!message) throw new AppError('message_required', 'a discard with a message needs the message', { status: 400 });
+      target = 'discard';
+    } else if ((HH_TARGETS as readonly string[]).includes(choice)) {
+      target = choice as HhTarget;
+      // A plain «Отказ» is silent: hh.ru sends the applicant nothing.
+      if (target === 'discard') text = null;
+    } else {
+      throw new AppError('unknown_action', `no hh.ru status chosen (${choice.slice(0, 40)})`, { status: 400 });
+    }
+    return this.runtime.call(rpc.hhAct, { ...entity, target, message: text }, { timeoutMs: 20_000 });
+  }
+
+  /** bizproc.event.send; a token already used (a redelivered run) has nothing left to complete. */
+  private async complete(ctx: MessageContext<PortalRobotInvoked>, r: PortalRobotInvoked, outcome: { status: string; error: string; log: string }): Promise<void> {
+    if (!r.eventToken) return;
+    try {
+      await this.b24().call(r.memberId, 'bizproc.event.send', { event_token: r.eventToken, return_values: { status: outcome.status, error: outcome.error }, log_message: outcome.log }, { maxWaitMs: 10_000 });
+    } catch (err) {
+      if (err instanceof Bitrix24Error && err.code === 'b24_access_denied' && ctx.deliveryCount > 1) {
+        ctx.log.info({ memberId: r.memberId }, 'robot run already completed');
+        return;
+      }
+      throw err;
+    }
+  }
+}
