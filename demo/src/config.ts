@@ -2,7 +2,7 @@
  * The demo's own settings (everything else is the services' configuration, filled in by the demo).
  * Validated once at start like every service's; a bad value stops the start with exit code 78.
  */
-import { boolean, integer, port, string } from '@hhb24/common';
+import { boolean, integer, port, string, url } from '@hhb24/common';
 
 export const demoSchema = {
   DEMO_HOST: string({
@@ -23,4 +23,21 @@ export const demoSchema = {
   DEMO_RESPONSES: integer({ default: 300, min: 1, max: 20_000, description: 'Responses and invitations of the seeded hh.ru employer.' }),
   DEMO_SEED: integer({ default: 1, min: 0, max: 1_000_000, description: 'Seed of the generated hh.ru data (same seed, same applicants).' }),
   DEMO_RATE_LIMITS: boolean({ default: true, description: 'The simulators keep hh.ru’s and Bitrix24’s real request limits (the import runs at the pace it would in production).' }),
+};
+
+/**
+ * One simulator of the demo in its own process (the compose demo profile: `node demo/dist/src/sim.js
+ * hh|b24`), where each side is reached at a name both the browser and the other containers resolve.
+ */
+export const simSchema = {
+  DEMO_HOST: string({ default: '0.0.0.0', description: 'Address the simulator listens on.' }),
+  HH_SIM_PORT: demoSchema.HH_SIM_PORT,
+  B24_SIM_PORT: demoSchema.B24_SIM_PORT,
+  HH_SIM_PUBLIC_URL: url({ protocols: ['http', 'https'], description: 'The simulated hh.ru as browsers and the services reach it.' }),
+  B24_SIM_PUBLIC_URL: url({ protocols: ['http', 'https'], description: 'The simulated Bitrix24 as browsers and the services reach it (the address to open).' }),
+  PUBLIC_URL: url({ protocols: ['http', 'https'], description: 'The gateway as browsers and the simulators reach it.' }),
+  DEMO_PORTAL: demoSchema.DEMO_PORTAL,
+  DEMO_RESPONSES: demoSchema.DEMO_RESPONSES,
+  DEMO_SEED: demoSchema.DEMO_SEED,
+  DEMO_RATE_LIMITS: demoSchema.DEMO_RATE_LIMITS,
 };
