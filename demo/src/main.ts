@@ -13,6 +13,7 @@ import { cleanupTestEnv } from '@hhb24/common/testing';
 import { buildMesh, schema as meshSchema } from '@hhb24/mesh';
 import { demoSchema } from './config.js';
 import { describeMissing, missingDependencies } from './dependencies.js';
+import { describeTaken, takenPorts } from './ports.js';
 import { DEMO_APPS, startDemoB24, startDemoHh } from './seed.js';
 
 /** sysexits' EX_UNAVAILABLE: a service the demo needs is not there. */
@@ -20,10 +21,22 @@ const EXIT_UNAVAILABLE = 69;
 
 const demo = configOrExit('demo', demoSchema, process.env);
 const deps = configOrExit('demo', { DATABASE_URL: baseSchema.DATABASE_URL, REDIS_URL: baseSchema.REDIS_URL, NATS_URL: baseSchema.NATS_URL }, process.env);
+const servicePorts = configOrExit('demo', {
+  HH_CONNECTOR_PORT: meshSchema.HH_CONNECTOR_PORT,
+  CRM_WRITER_PORT: meshSchema.CRM_WRITER_PORT,
+  TIMELINE_RENDERER_PORT: meshSchema.TIMELINE_RENDERER_PORT,
+  SETTINGS_PORT: meshSchema.SETTINGS_PORT,
+}, process.env);
 
 const missing = await missingDependencies(deps);
 if (missing.length > 0) {
   process.stderr.write(`${describeMissing(missing)}\n`);
+  process.exit(EXIT_UNAVAILABLE);
+}
+
+const taken = await takenPorts(demo.DEMO_HOST, Object.entries({ GATEWAY_PORT: demo.GATEWAY_PORT, HH_SIM_PORT: demo.HH_SIM_PORT, B24_SIM_PORT: demo.B24_SIM_PORT, ...servicePorts }).map(([variable, port]) => ({ variable, port })));
+if (taken.length > 0) {
+  process.stderr.write(`${describeTaken(taken)}\n`);
   process.exit(EXIT_UNAVAILABLE);
 }
 

@@ -4,9 +4,10 @@
  * and in a browser at that address the app installs, logs in to hh.ru, takes the settings and
  * imports deals into the simulated portal; a response made in the simulated hh.ru («Симулировать
  * отклик», linked from the portal's menu) arrives as one more deal; Ctrl-C stops it all. And when
- * a dependency is missing, the demo says which one and how to start it.
+ * a dependency is missing, the demo says which one and how to start it, and a port in use is named with its variable.
  */
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import t from 'tap';
 import { type SpawnedNode, cleanupTestEnv, createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
 import { browser, freePort, screenshot } from './stack.js';
@@ -115,5 +116,19 @@ t.test('a missing dependency is named, with the command that starts it', async (
   t.match(exit.stderr, `NATS at 127.0.0.1:${closed}`, 'names the missing service and where it was looked for');
   t.match(exit.stderr, `nats-server --jetstream --port ${closed}`, 'says how to start it');
   t.notMatch(exit.stderr, /Postgres|Redis/, 'the dependencies that are there are not named');
+  t.equal(demo.lines.filter((l) => /https?:\/\//.test(l)).length, 0, 'prints no address');
+});
+
+t.test('a port taken by another program is named, with the variable that moves it', async (t) => {
+  const { env, cleanup } = await demoEnv();
+  t.teardown(cleanup);
+  const other = createServer();
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => other.close(r)));
+  const port = (other.address() as AddressInfo).port;
+  const demo = spawnNode(DEMO, { ...env, B24_SIM_PORT: String(port) });
+  const exit = await demo.exited;
+  t.equal(exit.code, 69, 'exits before starting anything');
+  t.match(exit.stderr, `${port} (B24_SIM_PORT): set B24_SIM_PORT to a free port`, 'names the port and its variable');
   t.equal(demo.lines.filter((l) => /https?:\/\//.test(l)).length, 0, 'prints no address');
 });
