@@ -80,7 +80,9 @@ const config = configOrExit('mesh', meshSchema, {
 });
 const services = buildMesh(config);
 await setupInfrastructure({ ...config, MIGRATE_ON_START: true }, services.map((s) => s.runtime));
-await launch(services, { host, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, alsoClose: [() => b24.close(), () => hh.close()] });
+// The services drain first, while the simulators still answer them; then the simulators stop
+// without waiting for the portal's event deliveries still under way (nobody receives them now).
+await launch(services, { host, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, alsoClose: [() => b24.app.close(), () => hh.close()] });
 
 const summary = hh.sim.summary();
 process.stdout.write(

@@ -101,7 +101,7 @@ if (!existsSync('/usr/bin/chromium')) {
 
     demo.child.kill('SIGINT');
     const exit = await demo.exited;
-    t.same({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, 'Ctrl-C stops the demo cleanly');
+    t.same({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, 'Ctrl-C stops the demo cleanly', { lastLines: demo.lines.slice(-15), stderr: exit.stderr.slice(-2000) });
     await t.rejects(fetch(portalUrl), 'the simulated portal is gone with it');
   });
 }
