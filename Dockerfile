@@ -3,6 +3,7 @@
 #   node services/mesh/dist/src/setup.js                                 the setup job (migrations, streams, consumers)
 #   node services/mesh/dist/src/reseal.js [--check]                      key rotation: re-seal stored tokens
 #   node services/mesh/dist/src/main.js                                  every service in one process (the default)
+#   node demo/dist/src/sim.js hh|b24                                     a simulator of the compose demo profile
 # One image because the services share one runtime library and one lockfile: one build, one
 # vulnerability scan and one tag per release, and no two services can run different versions of
 # the shared code. The image holds all five services (a few MB of compiled JavaScript more than
@@ -26,12 +27,14 @@ COPY tsconfig.json ./
 COPY services services
 COPY gateway gateway
 COPY templates templates
-# The simulators come along: the services' tests reference them, and the compose demo runs them.
+# The simulators and the demo's seed come along for the compose demo profile.
 COPY test test
-# The mesh references every service and the shared runtime: this builds exactly what runs.
-RUN npx tsc -b services/mesh \
+COPY demo demo
+# The mesh references every service and the shared runtime: this builds exactly what runs; the
+# demo project builds the simulators it starts.
+RUN npx tsc -b services/mesh demo \
   && npm prune --omit=dev --no-audit --no-fund \
-  && rm -rf services/*/dist/test gateway/dist/test
+  && rm -rf services/*/dist/test gateway/dist/test test/sim/*/dist/test
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
@@ -42,6 +45,7 @@ COPY --from=build /app/services services
 COPY --from=build /app/gateway gateway
 COPY --from=build /app/templates templates
 COPY --from=build /app/test test
+COPY --from=build /app/demo demo
 # The image's `node` user, by number so that Kubernetes can verify runAsNonRoot. Everything is
 # owned by root and nothing is written inside the image: the root filesystem can be read-only.
 USER 1000:1000

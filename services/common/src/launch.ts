@@ -29,7 +29,15 @@ export interface Launchable {
  * and shuts everything down on SIGINT/SIGTERM within the timeout. Used by every `main.ts` and by
  * the one-process mesh.
  */
-export async function launch(services: Launchable[], options: { host: string; shutdownTimeoutMs: number }): Promise<void> {
+export async function launch(
+  services: Launchable[],
+  options: {
+    host: string;
+    shutdownTimeoutMs: number;
+    /** Closed after the services, within the same timeout (the demo's simulators). */
+    alsoClose?: Array<() => Promise<unknown>>;
+  },
+): Promise<void> {
   const log = services[0]!.runtime.log;
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -41,7 +49,8 @@ export async function launch(services: Launchable[], options: { host: string; sh
       process.exit(1);
     }, options.shutdownTimeoutMs);
     deadline.unref();
-    const results = await Promise.allSettled(services.map((s) => s.app.close()));
+    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(services.map((s) => s.app.close()));
+    results.push(...(await Promise.allSettled((options.alsoClose ?? []).map((close) => close()))));
     const failed = results.filter((r) => r.status === 'rejected');
     for (const f of failed) log.error({ err: (f as PromiseRejectedResult).reason }, 'shutdown error');
     log.info('stopped');

@@ -4,8 +4,9 @@
  * with every variable its schema reads and nothing else, waits for healthy dependencies and the
  * setup job, and has room to drain.
  */
+import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { ConfigError } from '@hhb24/common';
+import { ConfigError, type Schema, loadConfig } from '@hhb24/common';
 import { type Doc, INFRASTRUCTURE_VARIABLES, OPERATOR_SAMPLES, buildFromEnv, catalogue, compareVariables, meshSchema, parseYaml, repoPath, run, seconds } from './deployment-facts.js';
 
 const INFRASTRUCTURE = ['nats', 'postgres', 'redis'];
@@ -94,3 +95,69 @@ for (const profiles of [[], ['demo']]) {
     }
   });
 }
+
+t.test('docker compose --env-file demo/compose.env --profile demo: the simulators, and the services pointed at them', async (t) => {
+  const envFile = repoPath('demo/compose.env');
+  const compose = parseYaml(run('docker-compose', ['-f', repoPath('docker-compose.yml'), '--env-file', envFile, '--profile', 'demo', 'config'], {}));
+  const services = compose.services as Record<string, Doc>;
+  // The demo's own schema, read from its build (the demo project depends on this one, not the reverse).
+  const { simSchema } = (await import(new URL('demo/dist/src/config.js', `file://${repoPath('')}`).href)) as { simSchema: Schema };
+
+  const aliases = (s: Doc): string[] => s.networks?.default?.aliases ?? [];
+  // docker-compose writes a port with a host address in the short form ("127.0.0.1:3101:3101/tcp").
+  const published = (s: Doc): number[] => (s.ports ?? []).map((p: Doc) => Number(typeof p === 'string' ? p.split('/')[0]!.split(':').at(-2) : p.published));
+  const gateway = services['gateway'];
+  const gatewayUrl = new URL(gateway.environment.PUBLIC_URL);
+  t.ok(gatewayUrl.hostname.endsWith('.localhost'), `the gateway is ${gatewayUrl.origin}: browsers resolve *.localhost to this machine`);
+  t.ok(aliases(gateway).includes(gatewayUrl.hostname), 'and the simulators reach the gateway by that name');
+  t.ok(published(gateway).includes(Number(gatewayUrl.port)), 'at the published port');
+
+  const sims = { hh: services['hh-sim'], b24: services['b24-sim'] };
+  const urls: Record<string, URL> = {};
+  for (const [which, s] of Object.entries(sims)) {
+    const what = `${which}-sim`;
+    t.ok(s, `${what} is in the demo profile`);
+    if (!s) continue;
+    t.same(s.profiles, ['demo'], `${what} starts only with the demo profile`);
+    t.equal(s.image, gateway.image, `${what} runs the services' image`);
+    t.same(s.command, ['node', 'demo/dist/src/sim.js', which], `${what} runs the demo's simulator entry`);
+    const env = s.environment as Record<string, string>;
+    t.same(compareVariables(simSchema, Object.keys(env)), { missing: [], unread: [] }, `${what}: every variable the entry reads, nothing else`);
+    let config: Record<string, unknown>;
+    try {
+      config = loadConfig(what, simSchema, env) as Record<string, unknown>;
+    } catch (err) {
+      t.fail(`${what}: settings pass the schema: ${err instanceof ConfigError ? err.problems.join('; ') : String(err)}`);
+      continue;
+    }
+    const url = new URL(String(config[which === 'hh' ? 'HH_SIM_PUBLIC_URL' : 'B24_SIM_PUBLIC_URL']));
+    urls[which] = url;
+    const port = Number(config[which === 'hh' ? 'HH_SIM_PORT' : 'B24_SIM_PORT']);
+    t.ok(url.hostname.endsWith('.localhost') && aliases(s).includes(url.hostname), `${what}: ${url.origin} is its network alias, and a name browsers resolve`);
+    t.equal(Number(url.port), port, `${what}: listens on the port its address names`);
+    t.same(published(s), [port], `${what}: publishes that port`);
+    t.match(s.healthcheck.test.join(' '), `127.0.0.1:${port}/`, `${what}: its health check asks its own port (the image's asks /livez, which a simulator lacks)`);
+    t.equal(config['PUBLIC_URL'], gateway.environment.PUBLIC_URL, `${what}: sends browsers, events and webhooks to the gateway`);
+  }
+
+  for (const entry of catalogue) {
+    const env = services[entry.name].environment as Record<string, string>;
+    const what = `demo ${entry.name}`;
+    try {
+      loadConfig(entry.name, entry.schema, env);
+    } catch (err) {
+      t.fail(`${what}: demo/compose.env satisfies its schema in production mode: ${err instanceof ConfigError ? err.problems.join('; ') : String(err)}`);
+    }
+    if (!urls['hh'] || !urls['b24']) continue;
+    if ('HH_OAUTH_URL' in env) t.equal(env['HH_OAUTH_URL'], urls['hh'].origin, `${what}: sends people to the simulated hh.ru`);
+    if ('HH_API_URL' in env) t.equal(env['HH_API_URL'], urls['hh'].origin, `${what}: calls the simulated hh.ru`);
+    if ('HH_REDIRECT_URI' in env) t.equal(env['HH_REDIRECT_URI'], `${gatewayUrl.origin}/hh/oauth/callback`, `${what}: hh.ru returns to the gateway`);
+    if ('B24_PORTAL_HOSTS' in env) t.equal(env['B24_PORTAL_HOSTS'], urls['b24'].host, `${what}: accepts installs from the simulated portal`);
+    if ('B24_OAUTH_HOSTS' in env) t.equal(env['B24_OAUTH_HOSTS'], urls['b24'].host, `${what}: asks the simulated OAuth server`);
+    if ('B24_JS_URL' in env) t.equal(env['B24_JS_URL'], `${urls['b24'].origin}/api/v1/`, `${what}: pages load BX24.js from the simulated portal`);
+  }
+
+  const dockerfile = readFileSync(repoPath('Dockerfile'), 'utf8');
+  t.match(dockerfile, /RUN npx tsc -b [^\n]*\bdemo\b/, 'the image builds the demo project (its simulator entry and the simulators)');
+  t.match(dockerfile, /COPY --from=build \/app\/demo demo/, 'and carries it into the runtime stage');
+});

@@ -40,6 +40,8 @@ export interface SimOptions {
   allowUndottedHandlerHosts?: boolean;
   /** How long a handler may take before the delivery counts as failed (events are not retried). */
   deliveryTimeoutMs?: number;
+  /** Pages of other systems shown in every portal's menu (the demo links the simulated hh.ru here). */
+  links?: Array<{ label: string; url: string }>;
 }
 
 export interface PortalInfo {
@@ -101,6 +103,7 @@ export class B24Sim {
   rateLimit: { burst: number; drainPerSec: number } | false;
   allowUndottedHandlerHosts: boolean;
   deliveryTimeoutMs: number;
+  readonly links: ReadonlyArray<{ label: string; url: string }>;
   private readonly byMember = new Map<string, Portal>();
   private readonly byName = new Map<string, Portal>();
   private readonly eventTokens = new Map<string, { memberId: string; runId: number }>();
@@ -112,6 +115,8 @@ export class B24Sim {
     this.rateLimit = options.rateLimit === undefined ? { burst: 50, drainPerSec: 2 } : options.rateLimit;
     this.allowUndottedHandlerHosts = options.allowUndottedHandlerHosts ?? false;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 10_000;
+    for (const l of options.links ?? []) if (!/^https?:\/\//.test(l.url)) throw new Error(`link ${l.label}: an http(s) URL is required`);
+    this.links = options.links ?? [];
     if (options.defaultApp !== false) {
       const base = options.appBaseUrl;
       this.registerApp({

@@ -67,6 +67,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
   <div class="section">Компания</div>
   ${link(`${base}notifications/`, `Уведомления${unread ? ` (${unread})` : ''}`, 'notifications', 'menu-notifications')}
   ${link(`${base}users/`, 'Сотрудники', 'users', 'menu-users')}
+  ${sim.links.length ? html`<div class="section">Рядом</div>${sim.links.map((l) => html`<a href="${l.url}" target="_blank" rel="noopener" data-testid="menu-link">${l.label}</a>`)}` : ''}
 </nav>`
       : html``;
     const switcher =
