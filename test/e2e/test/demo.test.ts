@@ -2,7 +2,7 @@
  * `npm run demo` as a newcomer meets it: the command runs as a child process (its own namespace,
  * free ports, a smaller employer and the limits off so that it takes seconds), prints one address,
  * and in a browser at that address the app installs, logs in to hh.ru, takes the settings and
- * imports deals into the simulated portal; a response made in the simulated hh.ru («Симулировать
+ * imports deals with their timeline activities into the simulated portal; a response made in the simulated hh.ru («Симулировать
  * отклик», linked from the portal's menu) arrives as one more deal; Ctrl-C stops it all. And when
  * a dependency is missing, the demo says which one and how to start it, and a port in use is named with its variable.
  */
@@ -37,13 +37,15 @@ async function demoEnv(): Promise<{ env: Record<string, string>; cleanup: () => 
   return { env, cleanup: () => cleanupTestEnv({ ...env, DATABASE_SCHEMA: ns, NATS_PREFIX: ns, REDIS_PREFIX: `${ns}:` }) };
 }
 
-async function deals(portalUrl: string): Promise<Array<Record<string, unknown>>> {
+/** What the simulated portal holds, read through its control API. */
+async function portalData(portalUrl: string, what: 'entities/deal' | 'activities'): Promise<Array<Record<string, unknown>>> {
   const { origin, pathname } = new URL(portalUrl);
   const name = pathname.split('/')[2]!;
-  const res = await fetch(`${origin}/_sim/portals/${name}/entities/deal`);
-  if (!res.ok) throw new Error(`the portal's deals: ${res.status}`);
+  const res = await fetch(`${origin}/_sim/portals/${name}/${what}`);
+  if (!res.ok) throw new Error(`the portal's ${what}: ${res.status}`);
   return (await res.json()) as Array<Record<string, unknown>>;
 }
+const deals = (portalUrl: string) => portalData(portalUrl, 'entities/deal');
 
 if (!existsSync('/usr/bin/chromium')) {
   t.fail('/usr/bin/chromium is missing: install Debian’s chromium (apt-get install -y chromium; .ci/run does it)');
@@ -90,6 +92,14 @@ if (!existsSync('/usr/bin/chromium')) {
     await page.getByTestId('menu-deals').click();
     await eventually(async () => (await page.getByTestId('entity-row').count()) === imported.length, { what: 'the deals list shows every imported deal' });
     await screenshot(page, '00-demo-deals');
+
+    // Each deal carries its timeline activity; a deal's card shows it with «Резюме» and «Другие отклики».
+    await eventually(async () => (await portalData(portalUrl, 'activities')).length === imported.length, { timeoutMs: 60_000, what: 'an activity on every deal' });
+    await page.getByTestId('entity-row').first().locator('a').first().click();
+    const activity = page.getByTestId('activity').first();
+    await activity.waitFor();
+    t.match(await activity.getByTestId('activity-title').textContent(), /^(Отклик|Приглашение)$/, 'the deal shows its activity');
+    t.equal(await activity.locator('[data-testid=activity-button]').count(), 2, 'with «Резюме» and «Другие отклики»');
 
     // A new response on hh.ru, made the way a person does it in the demo.
     const hhOpened = page.waitForEvent('popup');
