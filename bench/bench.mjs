@@ -64,6 +64,7 @@ const SERVICES = ['gateway', 'settings', 'hh-connector', 'crm-writer', 'timeline
 const UNLIMITED_ENV = { HH_RATE_PER_SEC: '1000', HH_RATE_BURST: '1000', B24_RATE_PER_SEC: '100', B24_BURST: '1000' };
 const SETTINGS = { responsibleUserId: 1, entityType: 'lead', sourceId: 'WEB', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' };
 const OWNER_LEAD = 1;
+const RESUME_VIEWS_PER_DAY = 100_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
@@ -117,7 +118,20 @@ async function startWorld({ limits, generate, env = {}, hhBy = 'address' }) {
     children: SERVICES,
   });
   if (limits && hhBy !== 'address') world.hh.sim.configure({ rateLimit: { by: hhBy } });
+  // hh.ru's daily resume views (2,000 per manager in the simulator) would park a 10,000 import
+  // for days: the runs measure pace, so the manager here has views enough (docs/performance.md).
+  world.hh.sim.configure({ resumeViewsPerDay: RESUME_VIEWS_PER_DAY });
+  running = world;
   return world;
+}
+
+/** Interrupted: the services are processes of their own, stop them (and drop the run's schema and streams) before leaving. */
+let running = null;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    say(`${signal}: stopping the services`);
+    void (running?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
 }
 
 /** A portal connected to the admin of `employer`, with leads as the target; the negotiations it must end up with. */
