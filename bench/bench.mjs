@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: new URL('./results.json', import.meta.url).pathname },
     profile: { type: 'string' },
+    'node-options': { type: 'string' },
   },
 });
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -99,6 +100,12 @@ function selfCpu() {
   return (u.user + u.system) / 1e6;
 }
 
+/** NODE_OPTIONS of every service: --node-options as given (e.g. V8 heap flags), and the profiler preload with --profile. */
+function nodeOptions() {
+  const flags = [args['node-options'] ?? '', args.profile ? `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}` : ''].filter(Boolean).join(' ');
+  return { ...(flags ? { NODE_OPTIONS: flags } : {}), ...(args.profile ? { BENCH_PROFILE_DIR: args.profile } : {}) };
+}
+
 /** With --profile: each service writes its CPU profile on SIGUSR2 (bench/cpu-profile.mjs). */
 async function collectProfiles(world) {
   mkdirSync(args.profile, { recursive: true });
@@ -114,7 +121,7 @@ async function startWorld({ limits, generate, env = {}, hhBy = 'address' }) {
     hhRateLimit: limits ? HH : 'off',
     b24RateLimit: limits,
     generate,
-    env: { ...(limits ? {} : UNLIMITED_ENV), ...(args.profile ? { NODE_OPTIONS: `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}`, BENCH_PROFILE_DIR: args.profile } : {}), ...env },
+    env: { ...(limits ? {} : UNLIMITED_ENV), ...nodeOptions(), ...env },
     children: SERVICES,
   });
   if (limits && hhBy !== 'address') world.hh.sim.configure({ rateLimit: { by: hhBy } });
@@ -249,6 +256,7 @@ async function importScenario(n, limits) {
       ...figures,
       limits: limits ? { hh: `${HH.perSec}/s per address, burst ${HH.burst}`, bitrix24: `${B24.perSec}/s per portal, burst ${B24.burst}` } : 'off',
       services: perService,
+      nodeOptions: args['node-options'] ?? null,
       cpuSecPerNegotiation: round(meshCpu / figures.negotiations, 4),
       cpuSecOfSimulators: round(after.self - before.self),
       cpuUtilisation: round((meshCpu + after.self - before.self) / figures.seconds, 2),
