@@ -128,7 +128,13 @@ export class World {
     const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
     const nats = await connectNats({ servers: c.NATS_URL, name: 'e2e', log: createLogger({ name: 'e2e', level: 'silent' }) });
     const world = new World(hh, b24, testEnv, env, db, nats, new Naming(c.NATS_PREFIX), services);
-    for (const name of children) await world.startChild(name);
+    try {
+      for (const name of children) await world.startChild(name);
+    } catch (err) {
+      // Leave no process behind when one of them cannot start.
+      await world.close();
+      throw err;
+    }
     return world;
   }
 
