@@ -49,8 +49,8 @@ for (const s of scenarios) if (!['import', 'mesh', 'latency', 'portals'].include
 const opts = {
   sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
   meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
-  arrivals: numbers(args.arrivals ?? (args.quick ? '40' : '300'))[0],
-  pace: Number(args.pace ?? 2),
+  arrivals: numbers(args.arrivals ?? (args.quick ? '40' : '200'))[0],
+  pace: Number(args.pace ?? 0.5),
   portals: numbers(args.portals ?? (args.quick ? '10' : '100'))[0],
   perPortal: numbers(args['per-portal'] ?? (args.quick ? '20' : '100'))[0],
 };
