@@ -314,8 +314,12 @@ async function latencyScenario(arrivals, pace) {
       const at = Date.parse(d.attempts[0].at);
       if (!firstAttempt.has(id) || at < firstAttempt.get(id)) firstAttempt.set(id, at);
     }
+    const hhLog = hh.sim.requests({ userId: portal.admin.userId }).filter((r) => Date.parse(r.at) >= hhFrom);
     const toEntity = [];
     const toActivity = [];
+    // Where the time goes, from hh.ru's request log: until hh-connector first reads the negotiation
+    // (gateway, NATS, the consumer), until its last read for it (the resume and its PDF), until the lead.
+    const stages = { toFirstRead: [], reading: [], toLead: [] };
     let unannounced = 0;
     for (const n of made) {
       const t0 = firstAttempt.get(n.id);
@@ -324,17 +328,24 @@ async function latencyScenario(arrivals, pace) {
         unannounced++;
         continue;
       }
-      toEntity.push(Number(lead.fields['DATE_CREATE']) - t0);
+      const created = Number(lead.fields['DATE_CREATE']);
+      toEntity.push(created - t0);
       const a = activityOf(lead);
       if (Number.isFinite(a)) toActivity.push(a - t0);
+      const reads = hhLog.filter((r) => r.path === `/negotiations/${n.id}` || (n.resumeId && r.path.startsWith(`/resumes/${n.resumeId}`))).map((r) => Date.parse(r.at));
+      if (reads.length > 0) {
+        stages.toFirstRead.push(Math.min(...reads) - t0);
+        stages.reading.push(Math.max(...reads) - Math.min(...reads));
+        stages.toLead.push(created - Math.max(...reads));
+      }
     }
-    const hhLog = hh.sim.requests({ userId: portal.admin.userId }).filter((r) => Date.parse(r.at) >= hhFrom);
     const b24Log = b24.sim.requests(portal.memberId, { since: hhFrom });
     return {
       arrivals,
       pacePerSec: pace,
       withoutWebhook: unannounced,
       webhookToEntityMs: spread(toEntity),
+      stagesMs: { webhookToFirstRead: spread(stages.toFirstRead), hhReads: spread(stages.reading), lastReadToLead: spread(stages.toLead) },
       webhookToActivityMs: toActivity.length === 0 ? 'n/a (no activity written)' : { ...spread(toActivity), missing: toEntity.length - toActivity.length },
       hh: { requests: hhLog.length, status429: hhLog.filter((r) => r.status === 429).length },
       bitrix24: { requests: b24Log.filter((r) => r.kind === 'rest').length, status503or429: b24Log.filter((r) => r.status === 503 || r.status === 429).length },
@@ -373,7 +384,8 @@ async function portalsScenario(count, perPortal) {
     const t0 = Date.now();
     const limitSec = args['portals-time-limit'] ? numbers(args['portals-time-limit'])[0] : Infinity;
     const complete = await waitForLeads(world, portals, {
-      idleMs: 120_000,
+      // 100 imports list 400 vacancies before the first lead: on a busy machine that alone takes minutes.
+      idleMs: 600_000,
       until: t0 + limitSec * 1000,
       onTick: (c, want) => progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${c} of ${want} leads`, c >= want),
     });
