@@ -54,8 +54,10 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
 
   // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
   runtime.addConsumer<unknown>({
-    spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 15_000, maxAckPending: 32 },
-    concurrency: 8,
+    // 32 steps at once: each spends most of its time waiting on hh.ru, Postgres and Redis; with 8 the
+    // import stalled on those waits long before the CPU was busy (docs/performance.md).
+    spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 15_000, maxAckPending: 128 },
+    concurrency: 32,
     handler: (ctx) => {
       switch (ctx.subject) {
         case subjects.hhImportRequested:

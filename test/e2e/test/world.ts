@@ -37,8 +37,10 @@ import { buildSettings, parseSettings, saveSettings, schema as settingsSchema } 
 import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
 import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
+import { freePort } from './stack.js';
 
-export type ChildService = 'hh-connector' | 'crm-writer';
+/** Services a world can run as child processes (their main.js); timeline-renderer runs only that way. */
+export type ChildService = 'gateway' | 'settings' | 'hh-connector' | 'crm-writer' | 'timeline-renderer';
 export type SettingsInput = Parameters<typeof parseSettings>[1];
 
 export interface WorldOptions {
@@ -57,8 +59,11 @@ export interface WorldOptions {
 
 const WEBHOOK_KEY = 'e2e-webhook-key';
 const MAIN: Record<ChildService, URL> = {
+  gateway: new URL('../../../../gateway/dist/src/main.js', import.meta.url),
+  settings: new URL('../../../../services/settings/dist/src/main.js', import.meta.url),
   'hh-connector': new URL('../../../../services/hh-connector/dist/src/main.js', import.meta.url),
   'crm-writer': new URL('../../../../services/crm-writer/dist/src/main.js', import.meta.url),
+  'timeline-renderer': new URL('../../../../services/timeline-renderer/dist/src/main.js', import.meta.url),
 };
 
 export class World {
@@ -91,6 +96,7 @@ export class World {
       CRM_WRITER_PORT: '0',
       TIMELINE_RENDERER_PORT: '0',
       SETTINGS_PORT: '0',
+      TIMELINE_RENDERER_PORT: '0',
       HH_API_URL: hh.url,
       HH_OAUTH_URL: hh.url,
       HH_CLIENT_ID: app.clientId,
@@ -104,11 +110,19 @@ export class World {
       ...options.env,
     });
     const env = testEnv.env;
-    const gateway = buildGateway(loadConfig('gateway', gatewaySchema, env));
-    await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    env['PUBLIC_URL'] = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
-    const services: Launchable[] = [gateway, buildSettings(loadConfig('settings', settingsSchema, env))];
     const children = new Set(options.children ?? []);
+    const services: Launchable[] = [];
+    if (children.has('gateway')) {
+      // hh-connector writes the public URL into hh.ru's webhook subscriptions: it must be known before anything starts.
+      env['GATEWAY_PORT'] = String(await freePort());
+      env['PUBLIC_URL'] = `http://127.0.0.1:${env['GATEWAY_PORT']}`;
+    } else {
+      const gateway = buildGateway(loadConfig('gateway', gatewaySchema, env));
+      await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+      env['PUBLIC_URL'] = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+      services.push(gateway);
+    }
+    if (!children.has('settings')) services.push(buildSettings(loadConfig('settings', settingsSchema, env)));
     if (!children.has('hh-connector')) services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
     if (!children.has('crm-writer')) services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
     services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
@@ -117,7 +131,13 @@ export class World {
     const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
     const nats = await connectNats({ servers: c.NATS_URL, name: 'e2e', log: createLogger({ name: 'e2e', level: 'silent' }) });
     const world = new World(hh, b24, testEnv, env, db, nats, new Naming(c.NATS_PREFIX), services);
-    for (const name of children) await world.startChild(name);
+    try {
+      for (const name of children) await world.startChild(name);
+    } catch (err) {
+      // Leave no process behind when one of them cannot start.
+      await world.close();
+      throw err;
+    }
     return world;
   }
 

@@ -1,0 +1,523 @@
+#!/usr/bin/env node
+/**
+ * The benchmark (`npm run bench`): the figures of docs/performance.md, each computed from what the
+ * two simulators recorded (hh.ru's request and webhook-delivery logs, Bitrix24's request log and the
+ * entities and activities it holds), never from the services' own counters.
+ *
+ * Every service runs as its own process (its main.js, as in a deployment), so each one's peak RSS
+ * and CPU time are read from /proc; the simulators run in this process. Postgres, Redis and NATS
+ * are the local ones, isolated per run by schema / prefix as the cross-service tests do.
+ *
+ * Scenarios (all by default; `--scenarios` picks some):
+ *   import   one portal, real limits on, at each of --sizes negotiations: pace against the bound
+ *   mesh     the same with every limit off, at each of --mesh-sizes: what the services themselves do
+ *   latency  --arrivals new responses/invitations by webhook, one every 1/--pace s: webhook → entity (→ activity)
+ *   portals  --portals portals importing --per-portal negotiations each at once: total time and fairness
+ *
+ * Options: --quick (small sizes, to try it), --out <file> (default bench/results.json),
+ * --profile <dir> (each service writes a CPU profile there; `node bench/profile.mjs <dir>`),
+ * --node-options=<flags> (NODE_OPTIONS of every service). A run replaces only the figures of the
+ * scenarios and sizes it ran; the others stay in the file. docs/performance.md reads them.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { checkPortal, visibleNegotiations } from '../test/e2e/dist/test/expect.js';
+import { World } from '../test/e2e/dist/test/world.js';
+
+const { values: args } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: 'import,mesh,latency,portals' },
+    sizes: { type: 'string' },
+    'mesh-sizes': { type: 'string' },
+    arrivals: { type: 'string' },
+    pace: { type: 'string' },
+    portals: { type: 'string' },
+    'per-portal': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: new URL('./results.json', import.meta.url).pathname },
+    profile: { type: 'string' },
+    'node-options': { type: 'string' },
+    'portals-time-limit': { type: 'string' },
+  },
+});
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const numbers = (s) => list(s).map((x) => {
+  const n = Number(x);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive whole number: ${x}`);
+  return n;
+});
+const scenarios = list(args.scenarios);
+for (const s of scenarios) if (!['import', 'mesh', 'latency', 'portals'].includes(s)) throw new Error(`unknown scenario ${s} (import, mesh, latency, portals)`);
+const opts = {
+  sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
+  meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
+  arrivals: numbers(args.arrivals ?? (args.quick ? '40' : '200'))[0],
+  pace: Number(args.pace ?? 0.5),
+  portals: numbers(args.portals ?? (args.quick ? '10' : '100'))[0],
+  perPortal: numbers(args['per-portal'] ?? (args.quick ? '20' : '100'))[0],
+};
+
+/** The simulators' real limits (docs/simulators.md) and the targets of the issue. */
+const HH = { perSec: 10, burst: 10 };
+const B24 = { perSec: 2, burst: 50, batch: 50 };
+const TARGET = { ofBound: 0.9, meshPerSec: 300, rssMb: 120, latencyP95Ms: 2000, fairness: 1.5, portalsOfBound: 1.1 };
+/** Every service the mesh is made of, each a process of its own. */
+const SERVICES = ['gateway', 'settings', 'hh-connector', 'crm-writer', 'timeline-renderer'];
+/** With the limits off our own clients must not hold back either. */
+const UNLIMITED_ENV = { HH_RATE_PER_SEC: '1000', HH_RATE_BURST: '1000', B24_RATE_PER_SEC: '100', B24_BURST: '1000' };
+const SETTINGS = { responsibleUserId: 1, entityType: 'lead', sourceId: 'WEB', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' };
+const OWNER_LEAD = 1;
+const RESUME_VIEWS_PER_DAY = 100_000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+const load = () => loadavg().map((x) => round(x));
+const say = (line) => process.stderr.write(`${line}\n`);
+/** Progress on one line in a terminal; a line every 15 s into a log. */
+let lastProgress = 0;
+function progress(text, final = false) {
+  const tty = process.stderr.isTTY;
+  if (!final && Date.now() - lastProgress < (tty ? 200 : 15_000)) return;
+  lastProgress = Date.now();
+  process.stderr.write(tty ? `\r  ${text}   ${final ? '\n' : ''}` : `  ${text}\n`);
+}
+
+// ---- per-process figures from /proc ------------------------------------------------------------
+
+const TICKS = 100; // USER_HZ on Linux
+function proc(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { cpuSec: (Number(f[11]) + Number(f[12])) / TICKS, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+const services = (world) => Object.fromEntries([...world.children].map(([name, c]) => [name, proc(c.child.pid)]));
+function selfCpu() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** NODE_OPTIONS of every service: --node-options as given (e.g. V8 heap flags), and the profiler preload with --profile. */
+function nodeOptions() {
+  const flags = [args['node-options'] ?? '', args.profile ? `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}` : ''].filter(Boolean).join(' ');
+  return { ...(flags ? { NODE_OPTIONS: flags } : {}), ...(args.profile ? { BENCH_PROFILE_DIR: args.profile } : {}) };
+}
+
+/** With --profile: each service writes its CPU profile on SIGUSR2 (bench/cpu-profile.mjs). */
+async function collectProfiles(world) {
+  mkdirSync(args.profile, { recursive: true });
+  for (const c of world.children.values()) c.child.kill('SIGUSR2');
+  await Promise.all([...world.children.values()].map((c) => c.waitForLine(/"msg":"cpu profile written"/, 30_000)));
+  say(`CPU profiles in ${args.profile} (summary: node bench/profile.mjs ${args.profile})`);
+}
+
+// ---- one world, one portal per hh.ru account -----------------------------------------------------
+
+async function startWorld({ limits, generate, env = {}, hhBy = 'address' }) {
+  const world = await World.start({
+    hhRateLimit: limits ? HH : 'off',
+    b24RateLimit: limits,
+    generate,
+    env: { ...(limits ? {} : UNLIMITED_ENV), ...nodeOptions(), ...env },
+    children: SERVICES,
+  });
+  if (limits && hhBy !== 'address') world.hh.sim.configure({ rateLimit: { by: hhBy } });
+  // hh.ru's daily resume views (2,000 per manager in the simulator) would park a 10,000 import
+  // for days: the runs measure pace, so the manager here has views enough (docs/performance.md).
+  world.hh.sim.configure({ resumeViewsPerDay: RESUME_VIEWS_PER_DAY });
+  running = world;
+  return world;
+}
+
+/** Interrupted: the services are processes of their own, stop them (and drop the run's schema and streams) before leaving. */
+let running = null;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    say(`${signal}: stopping the services`);
+    void (running?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
+/** A portal connected to the admin of `employer`, with leads as the target; the negotiations it must end up with. */
+async function portalFor(world, employer) {
+  const admin = [...world.hh.sim.store.managers.values()].find((m) => m.employerId === employer.id && m.isAdmin);
+  const memberId = await world.installPortal();
+  await world.connect(memberId, admin.userId);
+  const settings = await world.saveSettings(memberId, SETTINGS);
+  return { memberId, admin, settings, expected: visibleNegotiations(world.hh.sim, admin.id) };
+}
+
+const leadsOf = (world, memberId) => world.b24.sim.portal(memberId).leads;
+
+/** Waits until the portal holds as many leads as hh.ru has negotiations for it (the simulator's count, not ours). */
+async function waitForLeads(world, portals, { idleMs, onTick, until = Infinity }) {
+  let lastCount = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const count = portals.reduce((s, p) => s + leadsOf(world, p.memberId).size, 0);
+    const want = portals.reduce((s, p) => s + p.expected.length, 0);
+    if (count !== lastCount) {
+      lastCount = count;
+      lastChange = Date.now();
+      onTick?.(count, want);
+    }
+    if (count >= want) return true;
+    if (Date.now() > until) return false;
+    if (Date.now() - lastChange > idleMs) throw new Error(`stalled at ${count} of ${want} leads for ${idleMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+const hhKind = (path) =>
+  path.includes('/download/') ? 'pdf' : path.startsWith('/resumes/') ? 'resume' : path.endsWith('/messages') ? 'messages' : path.startsWith('/negotiations') ? 'lists' : 'other';
+
+/** The most answers of `status` within any one second: a burst, as opposed to a rare refusal. */
+function worstSecond(times) {
+  const t = [...times].sort((a, b) => a - b);
+  let worst = 0;
+  for (let i = 0, j = 0; j < t.length; j++) {
+    while (t[j] - t[i] >= 1000) i++;
+    worst = Math.max(worst, j - i + 1);
+  }
+  return worst;
+}
+
+/**
+ * What one portal's import cost and how fast it went, from the simulators' logs: from hh.ru's
+ * first request after the import was asked for to the creation time of the last lead.
+ */
+function importFigures(world, portal, { hhFrom, b24From, limits }) {
+  const { hh, b24 } = world;
+  const hhLog = hh.sim.requests({ userId: portal.admin.userId }).filter((r) => Date.parse(r.at) >= hhFrom);
+  const b24Log = b24.sim.requests(portal.memberId, { since: b24From });
+  const leads = [...leadsOf(world, portal.memberId).values()];
+  const n = leads.length;
+  const started = Math.min(...hhLog.map((r) => Date.parse(r.at)));
+  const finished = Math.max(...leads.map((e) => Number(e.fields['DATE_CREATE'])));
+  const seconds = (finished - started) / 1000;
+  const byKind = {};
+  for (const r of hhLog) byKind[hhKind(r.path)] = (byKind[hhKind(r.path)] ?? 0) + 1;
+  const b24Requests = b24Log.filter((r) => r.kind === 'rest');
+  const b24Commands = b24Log.filter((r) => r.kind === 'batch').length + b24Requests.filter((r) => r.method !== 'batch').length;
+  const hhPerNegotiation = hhLog.length / n;
+  const b24PerNegotiation = b24Commands / n;
+  const hhBound = HH.perSec / hhPerNegotiation;
+  const b24Bound = (B24.perSec * B24.batch) / b24PerNegotiation;
+  const bound = Math.min(hhBound, b24Bound);
+  const hh429 = hhLog.filter((r) => r.status === 429).map((r) => Date.parse(r.at));
+  const b24Refused = b24Log.filter((r) => r.status === 503 || r.status === 429).map((r) => r.at);
+  const check = checkPortal(hh.sim, b24.sim, portal.memberId, portal.admin.id, portal.settings);
+  return {
+    negotiations: n,
+    seconds: round(seconds, 1),
+    perSec: round(n / seconds),
+    started,
+    finished,
+    hh: { requests: hhLog.length, perNegotiation: round(hhPerNegotiation, 3), byKind, status429: hh429.length, worst429PerSecond: worstSecond(hh429) },
+    bitrix24: { requests: b24Requests.length, commands: b24Commands, perNegotiation: round(b24PerNegotiation, 3), status503or429: b24Refused.length, worstPerSecond: worstSecond(b24Refused) },
+    bound: limits ? { hh: round(hhBound), bitrix24: round(b24Bound), perSec: round(bound) } : null,
+    ofBound: limits ? round(n / seconds / bound, 3) : null,
+    correct: { expected: check.expected, leads: check.entities, missing: check.missing.length, duplicated: check.duplicated.length, wrong: check.wrong.length },
+  };
+}
+
+// ---- scenarios ---------------------------------------------------------------------------------
+
+async function importScenario(n, limits) {
+  const world = await startWorld({ limits, generate: { seed: 11, employers: 1, unpaidEmployers: 0, negotiations: n } });
+  try {
+    const employer = [...world.hh.sim.store.employers.values()][0];
+    const portal = await portalFor(world, employer);
+    // Both buckets fill up again after the setup's calls: the run starts from a quiet portal.
+    if (limits) await sleep(3000);
+    const before = { services: services(world), self: selfCpu(), load: load() };
+    const hhFrom = Date.now();
+    await world.requestImport(portal.memberId);
+    const t0 = Date.now();
+    await waitForLeads(world, [portal], {
+      idleMs: 120_000,
+      onTick: (count, want) => progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${count} of ${want} leads`, count >= want),
+    });
+    const after = { services: services(world), self: selfCpu(), load: load() };
+    const figures = importFigures(world, portal, { hhFrom, b24From: hhFrom, limits });
+    const perService = {};
+    let meshCpu = 0;
+    for (const name of SERVICES) {
+      const a = after.services[name];
+      const b = before.services[name];
+      const cpuSec = a && b ? a.cpuSec - b.cpuSec : null;
+      meshCpu += cpuSec ?? 0;
+      perService[name] = { cpuSec: round(cpuSec), peakRssMb: round(a?.peakRssMb, 1) };
+    }
+    if (args.profile) await collectProfiles(world);
+    return {
+      ...figures,
+      limits: limits ? { hh: `${HH.perSec}/s per address, burst ${HH.burst}`, bitrix24: `${B24.perSec}/s per portal, burst ${B24.burst}` } : 'off',
+      services: perService,
+      nodeOptions: args['node-options'] ?? null,
+      cpuSecPerNegotiation: round(meshCpu / figures.negotiations, 4),
+      cpuSecOfSimulators: round(after.self - before.self),
+      cpuUtilisation: round((meshCpu + after.self - before.self) / figures.seconds, 2),
+      load: { before: before.load, after: after.load },
+      at: new Date().toISOString(),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const spread = (values) => {
+  const s = [...values].sort((a, b) => a - b);
+  return { count: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? null };
+};
+
+async function latencyScenario(arrivals, pace) {
+  const world = await startWorld({ limits: true, generate: { seed: 5, employers: 1, managersPerEmployer: 1, vacanciesPerManager: 6, unpaidEmployers: 0, negotiations: 30 } });
+  try {
+    const { hh, b24 } = world;
+    const employer = [...hh.sim.store.employers.values()][0];
+    const portal = await portalFor(world, employer);
+    await world.requestImport(portal.memberId);
+    await waitForLeads(world, [portal], { idleMs: 60_000 });
+    const vacancies = [...hh.sim.store.vacancies.values()].filter((v) => v.employerId === employer.id && !v.archived);
+    await sleep(3000);
+    const before = load();
+    const hhFrom = Date.now();
+    const made = [];
+    for (let i = 0; i < arrivals; i++) {
+      const vacancy = vacancies[i % vacancies.length];
+      made.push(i % 7 === 6 ? hh.sim.invite({ vacancyId: vacancy.id }) : hh.sim.respond({ vacancyId: vacancy.id }));
+      portal.expected.push(made.at(-1));
+      progress(`${i + 1} of ${arrivals} arrivals`, i + 1 === arrivals);
+      await sleep(1000 / pace);
+    }
+    await waitForLeads(world, [portal], { idleMs: 30_000 });
+    // Activities come after the entity: give them a few seconds more before calling one missing.
+    const activityOf = (lead) => Math.min(...b24.sim.activities(portal.memberId, { ownerTypeId: OWNER_LEAD, ownerId: lead.id }).map((a) => a.createdAt));
+    const leadByNegotiation = new Map([...leadsOf(world, portal.memberId).values()].map((e) => [e.fields['ORIGIN_ID'], e]));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && made.some((n) => !Number.isFinite(activityOf(leadByNegotiation.get(n.id))))) await sleep(250);
+    const firstAttempt = new Map();
+    for (const d of hh.sim.deliveries()) {
+      const id = d.body.payload?.topic_id;
+      if (!id || d.attempts.length === 0) continue;
+      const at = Date.parse(d.attempts[0].at);
+      if (!firstAttempt.has(id) || at < firstAttempt.get(id)) firstAttempt.set(id, at);
+    }
+    const hhLog = hh.sim.requests({ userId: portal.admin.userId }).filter((r) => Date.parse(r.at) >= hhFrom);
+    const toEntity = [];
+    const toActivity = [];
+    // Where the time goes, from hh.ru's request log: until hh-connector first reads the negotiation
+    // (gateway, NATS, the consumer), until its last read for it (the resume and its PDF), until the lead.
+    const stages = { toFirstRead: [], reading: [], toLead: [] };
+    let unannounced = 0;
+    for (const n of made) {
+      const t0 = firstAttempt.get(n.id);
+      const lead = leadByNegotiation.get(n.id);
+      if (t0 === undefined) {
+        unannounced++;
+        continue;
+      }
+      const created = Number(lead.fields['DATE_CREATE']);
+      toEntity.push(created - t0);
+      const a = activityOf(lead);
+      if (Number.isFinite(a)) toActivity.push(a - t0);
+      const reads = hhLog.filter((r) => r.path === `/negotiations/${n.id}` || (n.resumeId && r.path.startsWith(`/resumes/${n.resumeId}`))).map((r) => Date.parse(r.at));
+      if (reads.length > 0) {
+        stages.toFirstRead.push(Math.min(...reads) - t0);
+        stages.reading.push(Math.max(...reads) - Math.min(...reads));
+        stages.toLead.push(created - Math.max(...reads));
+      }
+    }
+    const b24Log = b24.sim.requests(portal.memberId, { since: hhFrom });
+    return {
+      arrivals,
+      pacePerSec: pace,
+      withoutWebhook: unannounced,
+      webhookToEntityMs: spread(toEntity),
+      stagesMs: { webhookToFirstRead: spread(stages.toFirstRead), hhReads: spread(stages.reading), lastReadToLead: spread(stages.toLead) },
+      webhookToActivityMs: toActivity.length === 0 ? 'n/a (no activity written)' : { ...spread(toActivity), missing: toEntity.length - toActivity.length },
+      hh: { requests: hhLog.length, status429: hhLog.filter((r) => r.status === 429).length },
+      bitrix24: { requests: b24Log.filter((r) => r.kind === 'rest').length, status503or429: b24Log.filter((r) => r.status === 503 || r.status === 429).length },
+      correct: (() => {
+        const c = checkPortal(hh.sim, b24.sim, portal.memberId, portal.admin.id, portal.settings);
+        return { expected: c.expected, leads: c.entities, missing: c.missing.length, duplicated: c.duplicated.length, wrong: c.wrong.length };
+      })(),
+      load: { before, after: load() },
+      at: new Date().toISOString(),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+async function portalsScenario(count, perPortal) {
+  // hh.ru counts per client address; here every portal stands for its own hh.ru account, which in
+  // real life would call from the deployment's address(es) too — see docs/performance.md for why
+  // this run limits per account.
+  const world = await startWorld({
+    limits: true,
+    hhBy: 'account',
+    env: { HH_RATE_SCOPE: 'account' },
+    generate: { seed: 21, employers: count, managersPerEmployer: 1, vacanciesPerManager: 4, negotiations: count * perPortal, heavyApplicantResponses: 0, tombstones: 0, unpaidEmployers: 0 },
+  });
+  try {
+    const portals = [];
+    for (const employer of world.hh.sim.store.employers.values()) {
+      portals.push(await portalFor(world, employer));
+      progress(`${portals.length} of ${count} portals installed and connected`, portals.length === count);
+    }
+    await sleep(3000);
+    const before = { services: services(world), load: load() };
+    const hhFrom = Date.now();
+    await Promise.all(portals.map((p) => world.requestImport(p.memberId)));
+    const t0 = Date.now();
+    const limitSec = args['portals-time-limit'] ? numbers(args['portals-time-limit'])[0] : Infinity;
+    const complete = await waitForLeads(world, portals, {
+      // 100 imports list 400 vacancies before the first lead: on a busy machine that alone takes minutes.
+      idleMs: 600_000,
+      until: t0 + limitSec * 1000,
+      onTick: (c, want) => progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${c} of ${want} leads`, c >= want),
+    });
+    const after = { services: services(world), load: load() };
+    if (!complete) {
+      // Out of time: what the portals reached by then, each from its simulated portal.
+      const done = portals.map((p) => leadsOf(world, p.memberId).size);
+      const reached = done.reduce((a, b) => a + b, 0);
+      const seconds = (Date.now() - hhFrom) / 1000;
+      return {
+        portals: count,
+        finished: false,
+        timeLimitSeconds: limitSec,
+        negotiations: portals.reduce((a, p) => a + p.expected.length, 0),
+        leadsWritten: reached,
+        seconds: round(seconds, 1),
+        perSec: round(reached / seconds),
+        portalsComplete: portals.filter((p, i) => done[i] >= p.expected.length).length,
+        perPortalLeadsAtCutoff: { min: Math.min(...done), max: Math.max(...done) },
+        perPortalNegotiations: { min: Math.min(...portals.map((p) => p.expected.length)), max: Math.max(...portals.map((p) => p.expected.length)) },
+        load: { before: before.load, after: after.load },
+        at: new Date().toISOString(),
+      };
+    }
+    const each = portals.map((p) => importFigures(world, p, { hhFrom, b24From: hhFrom, limits: true }));
+    const started = Math.min(...each.map((f) => f.started));
+    const finished = Math.max(...each.map((f) => f.finished));
+    const seconds = (finished - started) / 1000;
+    // Each portal has budgets of its own (hh.ru per account here, Bitrix24 per portal): together they take as long as the slowest one's bound.
+    const boundSeconds = Math.max(...each.map((f) => f.negotiations / f.bound.perSec));
+    const durations = each.map((f) => f.seconds);
+    const negotiations = each.reduce((s, f) => s + f.negotiations, 0);
+    const perService = {};
+    for (const name of SERVICES) perService[name] = { cpuSec: round(after.services[name]?.cpuSec - before.services[name]?.cpuSec), peakRssMb: round(after.services[name]?.peakRssMb, 1) };
+    return {
+      portals: count,
+      finished: true,
+      negotiations,
+      seconds: round(seconds, 1),
+      perSec: round(negotiations / seconds),
+      boundSeconds: round(boundSeconds, 1),
+      ofBound: round(seconds / boundSeconds, 3),
+      slowestSeconds: round(Math.max(...durations), 1),
+      fastestSeconds: round(Math.min(...durations), 1),
+      slowestToFastest: round(Math.max(...durations) / Math.min(...durations), 2),
+      perPortalNegotiations: { min: Math.min(...each.map((f) => f.negotiations)), max: Math.max(...each.map((f) => f.negotiations)) },
+      hh: { limit: `${HH.perSec}/s per account, burst ${HH.burst}`, status429: each.reduce((s, f) => s + f.hh.status429, 0), perNegotiation: round(each.reduce((s, f) => s + f.hh.requests, 0) / negotiations, 3) },
+      bitrix24: { status503or429: each.reduce((s, f) => s + f.bitrix24.status503or429, 0) },
+      correct: { missing: each.reduce((s, f) => s + f.correct.missing, 0), duplicated: each.reduce((s, f) => s + f.correct.duplicated, 0), wrong: each.reduce((s, f) => s + f.correct.wrong, 0) },
+      services: perService,
+      load: { before: before.load, after: after.load },
+      at: new Date().toISOString(),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
+/** What this run measured; saved into the file over what it holds, re-read each time so that runs of other scenarios at the same time keep theirs. */
+const results = {};
+function save() {
+  const file = existsSync(args.out) ? JSON.parse(readFileSync(args.out, 'utf8')) : {};
+  for (const [key, value] of Object.entries(results)) file[key] = key === 'import' || key === 'mesh' ? { ...file[key], ...value } : value;
+  file.machine = { cpus: cpus().length, node: process.version };
+  file.targets = TARGET;
+  writeFileSync(args.out, `${JSON.stringify(file, null, 2)}\n`);
+}
+const runStarted = Date.now();
+
+if (scenarios.includes('import')) {
+  for (const n of opts.sizes) {
+    say(`import, real limits, ${n} negotiations`);
+    (results.import ??= {})[n] = await importScenario(n, true);
+    save();
+  }
+}
+if (scenarios.includes('mesh')) {
+  for (const n of opts.meshSizes) {
+    say(`import, limits off (the mesh alone), ${n} negotiations`);
+    (results.mesh ??= {})[n] = await importScenario(n, false);
+    save();
+  }
+}
+if (scenarios.includes('latency')) {
+  say(`webhook latency, ${opts.arrivals} arrivals at ${opts.pace}/s`);
+  results.latency = await latencyScenario(opts.arrivals, opts.pace);
+  save();
+}
+if (scenarios.includes('portals')) {
+  say(`${opts.portals} portals × ${opts.perPortal} negotiations at once`);
+  results.portals = await portalsScenario(opts.portals, opts.perPortal);
+  save();
+}
+results.lastRun = { scenarios, options: opts, seconds: round((Date.now() - runStarted) / 1000, 0), at: new Date().toISOString() };
+save();
+printTable(results, scenarios);
+
+function printTable(r, ran) {
+  const rows = [];
+  const ok = (pass) => (pass === null ? '' : pass ? 'ok' : 'MISSED');
+  const mb = (services) => Object.entries(services).map(([k, v]) => `${k} ${v.peakRssMb}`).join(', ');
+  if (ran.includes('import')) {
+    for (const [n, f] of Object.entries(r.import ?? {})) {
+      rows.push([`import ${n}, limits on`, `${f.perSec}/s of bound ${f.bound.perSec}/s (${round(f.ofBound * 100, 1)} %)`, '≥ 90 % of bound', ok(f.ofBound >= TARGET.ofBound)]);
+      rows.push([`  429 / 503 met`, `hh.ru ${f.hh.status429} (worst second ${f.hh.worst429PerSecond}), Bitrix24 ${f.bitrix24.status503or429}`, 'no burst', ok(f.hh.worst429PerSecond <= 1 && f.bitrix24.worstPerSecond <= 1)]);
+    }
+  }
+  if (ran.includes('mesh')) {
+    for (const [n, f] of Object.entries(r.mesh ?? {})) {
+      rows.push([`mesh ${n}, limits off`, `${f.perSec}/s, ${f.cpuSecPerNegotiation} CPU s/neg, load ${f.load.after[0]}`, '≥ 300/s', ok(f.perSec >= TARGET.meshPerSec)]);
+      const peak = Math.max(...Object.values(f.services).map((s) => s.peakRssMb ?? 0));
+      rows.push([`  peak RSS MB`, mb(f.services), '≤ 120 MB each', ok(peak <= TARGET.rssMb)]);
+    }
+  }
+  if (ran.includes('latency') && r.latency) {
+    const l = r.latency;
+    rows.push([`webhook → lead`, `p50 ${l.webhookToEntityMs.p50} / p95 ${l.webhookToEntityMs.p95} / p99 ${l.webhookToEntityMs.p99} ms (${l.webhookToEntityMs.count})`, 'p95 ≤ 2000 ms', ok(l.webhookToEntityMs.p95 <= TARGET.latencyP95Ms)]);
+    const a = l.webhookToActivityMs;
+    rows.push([`webhook → activity`, typeof a === 'string' ? a : `p50 ${a.p50} / p95 ${a.p95} / p99 ${a.p99} ms (${a.count})`, 'p95 ≤ 2000 ms', typeof a === 'string' ? 'n/a' : ok(a.p95 <= TARGET.latencyP95Ms)]);
+  }
+  if (ran.includes('portals') && r.portals?.finished === false) {
+    const p = r.portals;
+    rows.push([`${p.portals} portals × ${p.perPortalNegotiations.max}`, `unfinished after ${p.seconds} s: ${p.leadsWritten} of ${p.negotiations} leads (${p.perSec}/s)`, '≤ 1.1 × bound', 'MISSED']);
+    rows.push([`  leads per portal then`, `${p.perPortalLeadsAtCutoff.min} to ${p.perPortalLeadsAtCutoff.max}; ${p.portalsComplete} portals complete`, '≤ 1.5', '']);
+  } else if (ran.includes('portals') && r.portals) {
+    const p = r.portals;
+    rows.push([`${p.portals} portals × ${p.perPortalNegotiations.max}`, `${p.seconds} s, bound ${p.boundSeconds} s (× ${p.ofBound})`, '≤ 1.1 × bound', ok(p.ofBound <= TARGET.portalsOfBound)]);
+    rows.push([`  slowest / fastest`, `${p.slowestSeconds} s / ${p.fastestSeconds} s = ${p.slowestToFastest}`, '≤ 1.5', ok(p.slowestToFastest <= TARGET.fairness)]);
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => String(row[i]).length)));
+  for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(widths[i])).join('  '));
+  console.log(`(${round((Date.now() - runStarted) / 1000, 0)} s; figures in ${args.out})`);
+}
