@@ -30,6 +30,7 @@ import {
   subjects,
 } from '@hhb24/common';
 import { type SpawnedNode, type TestEnv, createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
+import { freePort } from './stack.js';
 import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildGateway, schema as gatewaySchema } from '@hhb24/gateway';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
@@ -37,7 +38,7 @@ import { buildSettings, parseSettings, saveSettings, schema as settingsSchema } 
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
 import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
 
-export type ChildService = 'hh-connector' | 'crm-writer';
+export type ChildService = 'hh-connector' | 'crm-writer' | 'timeline-renderer' | 'settings' | 'gateway';
 export type SettingsInput = Parameters<typeof parseSettings>[1];
 
 export interface WorldOptions {
@@ -48,7 +49,10 @@ export interface WorldOptions {
   generate?: GenerateOptions | false;
   /** Settings of every service on top of the test defaults. */
   env?: Record<string, string>;
-  /** Services run as child processes (their main.js), so a test can SIGKILL them. */
+  /**
+   * Services run as child processes (their main.js), so a test can SIGKILL them. timeline-renderer
+   * runs only as a child; the gateway as a child keeps one port across restarts.
+   */
   children?: ChildService[];
   /** Service logs on stdout (children's logs are always collected). */
   logLevel?: string;
@@ -58,6 +62,9 @@ const WEBHOOK_KEY = 'e2e-webhook-key';
 const MAIN: Record<ChildService, URL> = {
   'hh-connector': new URL('../../../../services/hh-connector/dist/src/main.js', import.meta.url),
   'crm-writer': new URL('../../../../services/crm-writer/dist/src/main.js', import.meta.url),
+  'timeline-renderer': new URL('../../../../services/timeline-renderer/dist/src/main.js', import.meta.url),
+  settings: new URL('../../../../services/settings/dist/src/main.js', import.meta.url),
+  gateway: new URL('../../../../gateway/dist/src/main.js', import.meta.url),
 };
 
 export class World {
@@ -102,11 +109,19 @@ export class World {
       ...options.env,
     });
     const env = testEnv.env;
-    const gateway = buildGateway(loadConfig('gateway', gatewaySchema, env));
-    await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    env['PUBLIC_URL'] = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
-    const services: Launchable[] = [gateway, buildSettings(loadConfig('settings', settingsSchema, env))];
     const children = new Set(options.children ?? []);
+    const services: Launchable[] = [];
+    if (children.has('gateway')) {
+      const port = await freePort();
+      env['GATEWAY_PORT'] = String(port);
+      env['PUBLIC_URL'] = `http://127.0.0.1:${port}`;
+    } else {
+      const gateway = buildGateway(loadConfig('gateway', gatewaySchema, env));
+      await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+      env['PUBLIC_URL'] = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+      services.push(gateway);
+    }
+    if (!children.has('settings')) services.push(buildSettings(loadConfig('settings', settingsSchema, env)));
     if (!children.has('hh-connector')) services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
     if (!children.has('crm-writer')) services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
     await Promise.all(services.map((s) => s.runtime.start()));
@@ -127,10 +142,16 @@ export class World {
   }
 
   async killChild(name: ChildService): Promise<void> {
+    await this.stopChild(name, 'SIGKILL');
+  }
+
+  /** Sends the signal and waits for the process to end: how it ended (a clean SIGTERM exits 0). */
+  async stopChild(name: ChildService, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.children.get(name)!;
-    child.child.kill('SIGKILL');
-    await child.exited;
+    child.child.kill(signal);
+    const { code, signal: by } = await child.exited;
     this.children.delete(name);
+    return { code, signal: by };
   }
 
   call<Req, Res>(contract: RpcContract<Req, Res>, req: Req, timeoutMs = 20_000): Promise<Res> {
