@@ -8,7 +8,7 @@
  * Cases that restart or flush a dependency run against private Postgres, Redis and NATS
  * (private-deps.ts); the others against the shared ones, isolated per run as every test is.
  */
-import { type PortalSettings, enqueue, rpc, subjects } from '@hhb24/common';
+import { type Knex, type PortalSettings, enqueue, rpc, subjects } from '@hhb24/common';
 import { eventually, sleep } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
 import { PrivateDeps } from './private-deps.js';
@@ -219,16 +219,17 @@ export function peak(times: number[], windowMs: number): number {
 
 /** What is left half-way in our tables; all zero once the run settled. */
 async function limbo(world: World, memberId: string): Promise<Record<string, number>> {
-  const count = async (q: Promise<Array<{ n: number }>>) => Number((await q)[0]?.n ?? 0);
   const db = world.db;
+  const count = async (q: Knex.QueryBuilder) => Number(((await q.count({ n: '*' })) as Array<{ n: string | number }>)[0]?.n ?? 0);
+  const negotiations = () => db('hh_negotiations').where({ member_id: memberId });
   return {
-    negotiationsNotReady: await count(db('hh_negotiations').where({ member_id: memberId }).whereNot({ status: 'ready' }).count({ n: '*' }) as never),
-    negotiationsNotWritten: await count(db('hh_negotiations').where({ member_id: memberId }).where((q) => q.whereNull('crm_status').orWhereNot({ crm_status: 'written' }).orWhereRaw('crm_version < version')).count({ n: '*' }) as never),
-    vacancyStepsPending: await count(db('hh_vacancies').where({ member_id: memberId, import_state: 'pending' }).count({ n: '*' }) as never),
-    importsUnfinished: await count(db('hh_imports').where({ member_id: memberId }).whereNull('finished_at').count({ n: '*' }) as never),
-    webhooksUnprocessed: await count(db('hh_webhook_deliveries').whereNull('processed_at').count({ n: '*' }) as never),
-    outbox: await count(db('outbox').count({ n: '*' }) as never),
-    crmFailures: await count(db('crm_failures').count({ n: '*' }) as never),
+    negotiationsNotReady: await count(negotiations().whereNot({ status: 'ready' })),
+    negotiationsNotWritten: await count(negotiations().where((q) => q.whereNull('crm_status').orWhereNot({ crm_status: 'written' }).orWhereRaw('crm_version < version'))),
+    vacancyStepsPending: await count(db('hh_vacancies').where({ member_id: memberId, import_state: 'pending' })),
+    importsUnfinished: await count(db('hh_imports').where({ member_id: memberId }).whereNull('finished_at')),
+    webhooksUnprocessed: await count(db('hh_webhook_deliveries').whereNull('processed_at')),
+    outbox: await count(db('outbox')),
+    crmFailures: await count(db('crm_failures')),
   };
 }
 
