@@ -67,6 +67,12 @@ const MAIN: Record<ChildService, URL> = {
   gateway: new URL('../../../../gateway/dist/src/main.js', import.meta.url),
 };
 
+/** Child services of every world in this process: killed when the process ends however it ends (a test timeout too), so none outlives it. */
+const liveChildren = new Set<SpawnedNode>();
+process.once('exit', () => {
+  for (const c of liveChildren) c.child.kill('SIGKILL');
+});
+
 export class World {
   readonly children = new Map<ChildService, SpawnedNode>();
   private readonly closers: Array<() => Promise<unknown>> = [];
@@ -137,6 +143,8 @@ export class World {
   async startChild(name: ChildService): Promise<SpawnedNode> {
     const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' });
     this.children.set(name, child);
+    liveChildren.add(child);
+    void child.exited.then(() => liveChildren.delete(child));
     await child.waitForLine(/"msg":"service ready"/, 30_000);
     return child;
   }
