@@ -122,6 +122,9 @@ t.test('the shared budget: a call that would wait past maxWaitMs throws RateLimi
   t.match(await generous.call(other.memberId, 'profile'), { ID: '1' }, 'after a 503 the client waits a drain step and succeeds');
   const statuses = h.running.sim.requests(other.memberId).slice(-2).map((r) => r.status);
   t.same(statuses, [503, 200]);
+  const sameBudget = h.makeClient({ burst: 50, burstHeadroom: 0, ratePerSec: 2 });
+  t.ok((await codeOf(sameBudget.call(other.memberId, 'profile', {}, { maxWaitMs: 0 }))) instanceof RateLimitExceeded, 'the 503 emptied the shared budget: another process sharing it waits instead of meeting a 503 of its own');
+  await new Promise((r) => setTimeout(r, 1100)); // our budget has two tokens again; the portal's bucket is filled up once more
   await Promise.all(Array.from({ length: 10 }, () => fetch(`${o.clientEndpoint}profile.json?auth=${o.accessToken}`)));
   const hurried = await codeOf(generous.call(other.memberId, 'profile', {}, { maxWaitMs: 100 }));
   t.match(hurried, { code: 'b24_rate_limited', wait: true, retryAfterMs: 500 }, 'a caller that cannot wait gets the 503 as a wait, with the drain step');

@@ -116,4 +116,16 @@ t.test('the limiter tells how long to wait, and reservations queue callers fairl
   t.same(waits.map((w) => (w === 0 ? 0 : 1)).sort(), [0, 1, 1], 'one goes at once, the others wait their turn');
   t.ok(Date.now() - started >= 180, 'the third caller waited about two refills');
   await t.rejects(limiter.acquire('q', { ratePerSec: 0.1, burst: 1 }, { maxWaitMs: 100 }), RateLimitExceeded, 'too long a queue is refused with the wait');
+
+  // The budget's owner refused a call although the bucket had room (our state was lost): drained.
+  const wide = { ratePerSec: 2, burst: 10 };
+  t.same(await limiter.take('d', wide), { granted: true, waitMs: 0 }, 'a fresh bucket is full');
+  await limiter.drain('d', wide);
+  const drained = await limiter.take('d', wide);
+  t.equal(drained.granted, false, 'after drain nothing is left');
+  t.ok(drained.waitMs > 400 && drained.waitMs <= 500, `the next token comes at the drain rate (${drained.waitMs} ms)`);
+  await limiter.take('e', wide, 12, { reserve: true, maxQueueMs: 5000 });
+  await limiter.drain('e', wide);
+  const queued = await limiter.take('e', wide);
+  t.ok(queued.waitMs > 1000, `a queue of reservations is kept (${queued.waitMs} ms)`);
 });

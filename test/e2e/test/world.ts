@@ -51,7 +51,10 @@ export interface WorldOptions {
   generate?: GenerateOptions | false;
   /** Settings of every service on top of the test defaults. */
   env?: Record<string, string>;
-  /** Services run as child processes (their main.js), so a test can SIGKILL them. */
+  /**
+   * Services run as child processes (their main.js), so a test can SIGKILL them. timeline-renderer
+   * runs only as a child; the gateway as a child keeps one port across restarts.
+   */
   children?: ChildService[];
   /** Service logs on stdout (children's logs are always collected). */
   logLevel?: string;
@@ -65,6 +68,12 @@ const MAIN: Record<ChildService, URL> = {
   'crm-writer': new URL('../../../../services/crm-writer/dist/src/main.js', import.meta.url),
   'timeline-renderer': new URL('../../../../services/timeline-renderer/dist/src/main.js', import.meta.url),
 };
+
+/** Child services of every world in this process: killed when the process ends however it ends (a test timeout too), so none outlives it. */
+const liveChildren = new Set<SpawnedNode>();
+process.once('exit', () => {
+  for (const c of liveChildren) c.child.kill('SIGKILL');
+});
 
 export class World {
   readonly children = new Map<ChildService, SpawnedNode>();
@@ -145,15 +154,23 @@ export class World {
   async startChild(name: ChildService): Promise<SpawnedNode> {
     const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' });
     this.children.set(name, child);
+    liveChildren.add(child);
+    void child.exited.then(() => liveChildren.delete(child));
     await child.waitForLine(/"msg":"service ready"/, 30_000);
     return child;
   }
 
   async killChild(name: ChildService): Promise<void> {
+    await this.stopChild(name, 'SIGKILL');
+  }
+
+  /** Sends the signal and waits for the process to end: how it ended (a clean SIGTERM exits 0). */
+  async stopChild(name: ChildService, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.children.get(name)!;
-    child.child.kill('SIGKILL');
-    await child.exited;
+    child.child.kill(signal);
+    const { code, signal: by } = await child.exited;
     this.children.delete(name);
+    return { code, signal: by };
   }
 
   call<Req, Res>(contract: RpcContract<Req, Res>, req: Req, timeoutMs = 20_000): Promise<Res> {

@@ -287,6 +287,11 @@ export class Bitrix24Client {
       } catch (err) {
         // The portal's bucket was fuller than ours (another client of the same portal): wait a few
         // drain steps and send again, unless the caller cannot wait that long.
+        if (err instanceof Bitrix24Error && err.code === 'b24_rate_limited') {
+          // The portal's bucket is full while ours had room: ours is wrong (lost with Redis, or the
+          // portal has other clients). Emptied, it makes every process wait at the drain rate.
+          await this.limiter.drain(`b24:${memberId}`, this.limit).catch(() => undefined);
+        }
         if (err instanceof Bitrix24Error && err.code === 'b24_rate_limited' && attempt < LIMIT_RETRIES) {
           const delay = (err.retryAfterMs ?? 1000) * (attempt + 1);
           if (options.maxWaitMs === undefined || delay <= options.maxWaitMs) {

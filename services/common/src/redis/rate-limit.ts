@@ -40,6 +40,29 @@ redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + math.max(wait, 0) + 
 return {granted, wait}
 `;
 
+/**
+ * The other side said its bucket is full (a 503 QUERY_LIMIT_EXCEEDED) although ours had room: ours
+ * was lost (Redis flushed or restarted) or someone else spends the same budget. Ours is emptied
+ * (a queue of reservations is kept), so every process sharing the key waits at the drain rate
+ * instead of each finding out with its own refused request.
+ */
+const DRAIN = `
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then tokens = 0; ts = now end
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
+if tokens > 0 then tokens = 0 end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', key, math.ceil((burst - tokens) * 1000 / rate) + 1000)
+return 1
+`;
+
 export interface RateLimit {
   /** Tokens added per second. */
   ratePerSec: number;
@@ -68,6 +91,11 @@ export class RateLimiter {
       String(options.maxQueueMs ?? 0),
     )) as [number, number];
     return { granted: granted === 1, waitMs };
+  }
+
+  /** Empties the bucket now (see DRAIN): the budget's owner refused a call our bucket allowed. */
+  async drain(key: string, limit: RateLimit): Promise<void> {
+    await this.redis.eval(DRAIN, 1, `${this.prefix}rate:${key}`, String(limit.ratePerSec), String(limit.burst));
   }
 
   /**

@@ -216,7 +216,7 @@ export class SyncStore {
     );
     const needStep: string[] = [];
     for (const item of items) {
-      const old = existing.get(item.id);
+      let old = existing.get(item.id);
       const base = {
         account_id: accountId,
         vacancy_id: vacancyId,
@@ -224,7 +224,10 @@ export class SyncStore {
         updated_at: trx.fn.now(),
       };
       if (!old) {
-        await trx('hh_negotiations').insert({
+        // A webhook and an import page may bring the same new negotiation at once: the loser of
+        // the insert waits for the winner's commit, then treats the row as one it had found.
+        const inserted = await trx('hh_negotiations')
+          .insert({
           member_id: memberId,
           negotiation_id: item.id,
           ...base,
@@ -235,10 +238,16 @@ export class SyncStore {
           resume_updated_at: item.resume?.updated_at ?? null,
           item: JSON.stringify(keptItem(item)),
           status: 'pending',
-        });
-        needStep.push(item.id);
-        found.push({ id: item.id, type: 'found' });
-        continue;
+        })
+          .onConflict(['member_id', 'negotiation_id'])
+          .ignore()
+          .returning('negotiation_id');
+        if (inserted.length > 0) {
+          needStep.push(item.id);
+          found.push({ id: item.id, type: 'found' });
+          continue;
+        }
+        old = (await trx('hh_negotiations').where({ member_id: memberId, negotiation_id: item.id }).forUpdate().first()) as DbNegotiation;
       }
       const changed = signature(old.item) !== signature(item);
       if (changed) {

@@ -1,0 +1,38 @@
+/**
+ * The negotiation rows against concurrent writers: a webhook and an import page that bring the
+ * same new negotiation at the same moment (the fault matrix met it: the loser's insert failed
+ * with a unique violation and its webhook was dead-lettered).
+ */
+import t from 'tap';
+import type { HhNegotiation } from '../src/hh/index.js';
+import { SyncStore } from '../src/sync/store.js';
+import { harness } from './helpers.js';
+
+const ACCOUNT = '00000000-0000-4000-8000-000000000001';
+
+function item(id: string, state: string, updatedAt: string): HhNegotiation {
+  return { id, employer_state: { id: state, name: state }, state: { id: 'response', name: 'Отклик' }, updated_at: updatedAt, resume: { id: `r${id}`, updated_at: updatedAt }, actions: [] } as unknown as HhNegotiation;
+}
+
+t.test('two writers bring the same new negotiation at once: one row, neither fails, the later item kept', async (t) => {
+  const h = await harness(t);
+  const store = new SyncStore(h.db);
+  // The first transaction inserts and holds its commit; the second inserts the same id meanwhile.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const first = h.db.transaction(async (trx) => {
+    const need = await store.upsertItems(trx, 'm1', ACCOUNT, 'v1', 'response', [item('100', 'response', '2026-01-01T10:00:00+0300')]);
+    await held;
+    return need;
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const second = h.db.transaction((trx) => store.upsertItems(trx, 'm1', ACCOUNT, 'v1', null, [item('100', 'phone_interview', '2026-01-01T10:05:00+0300')]));
+  await new Promise((r) => setTimeout(r, 200));
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  t.same(a, ['100'], 'the first writer stored it and asks for a step');
+  t.same(b, ['100'], 'the second waited for it, found it changed, and asks for a step too');
+  const rows = await h.db('hh_negotiations').where({ member_id: 'm1', negotiation_id: '100' });
+  t.equal(rows.length, 1, 'one row');
+  t.match(rows[0], { employer_state_id: 'phone_interview', status: 'pending', item_seq: 2 }, 'the later item won');
+});
