@@ -105,7 +105,6 @@ export class World {
       CRM_WRITER_PORT: '0',
       TIMELINE_RENDERER_PORT: '0',
       SETTINGS_PORT: '0',
-      TIMELINE_RENDERER_PORT: '0',
       HH_API_URL: hh.url,
       HH_OAUTH_URL: hh.url,
       HH_CLIENT_ID: app.clientId,
