@@ -72,7 +72,9 @@ t.test('malformed, oversized, wrong-tenant, forged and replayed requests at ever
   const hookPath = hook.pathname;
   const [accountId] = hookPath.split('/').at(-1)!.split('.');
   t.equal(accountId, account.accountId, 'the callback URL names the account');
-  // Let the outbox and the import's last messages settle before the "before" picture.
+  // Let the reconciliation pass that follows the import, the outbox and the last messages settle
+  // before the "before" picture.
+  await eventually(async () => Boolean((await world.db('hh_accounts').where({ member_id: mine }).first('reconciled_at'))?.reconciled_at), { timeoutMs: 30_000, what: 'the reconciliation after the import' });
   await eventually(async () => Number((await world.db('outbox').count({ n: '*' }))[0]!['n']) === 0, { what: 'the outbox drained' });
   await new Promise((r) => setTimeout(r, 1000));
 
