@@ -277,7 +277,9 @@ async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size:
     }
   })();
 
-  const timeout = 120_000 + size * 400;
+  // Generous: after the portal's fault bursts the writers wait out an open breaker (15 s) and their
+  // retry back-off, and CI runs other files beside this one. The checks below are what matters.
+  const timeout = 240_000 + size * 400;
   await eventually(async () => (await world.progress(memberId)).loaded >= Math.round(size / 3), { timeoutMs: timeout, intervalMs: 200, what: 'a third of the import loaded' });
   say(`${c.id}: injecting`);
   await c.inject(ctx);
