@@ -25,6 +25,10 @@ export { schema, type Config } from './config.js';
 /** How often the background chores run: notifications, resuming parked work, reconciliation, finished imports. */
 const HOUSEKEEPING_MS = 2000;
 
+/** Import steps and webhooks one process works on at once (each may meet a revoked token once). */
+export const IMPORT_STEPS_IN_FLIGHT = 32;
+export const WEBHOOKS_IN_FLIGHT = 8;
+
 /**
  * Builds hh-connector: owns hh.ru: tokens, client, initial import, webhooks, reconciliation,
  * resumes and PDFs, recognising one person across responses; answers the pages' questions about
@@ -57,7 +61,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     // 32 steps at once: each spends most of its time waiting on hh.ru, Postgres and Redis; with 8 the
     // import stalled on those waits long before the CPU was busy (docs/performance.md).
     spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 15_000, maxAckPending: 128 },
-    concurrency: 32,
+    concurrency: IMPORT_STEPS_IN_FLIGHT,
     handler: (ctx) => {
       switch (ctx.subject) {
         case subjects.hhImportRequested:
@@ -74,7 +78,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   });
   runtime.addConsumer({
     spec: { stream: 'HH', durable: 'hh-connector-webhooks', filterSubject: subjects.hhWebhookReceived, ackWaitMs: 15_000, maxAckPending: 64 },
-    concurrency: 8,
+    concurrency: WEBHOOKS_IN_FLIGHT,
     decode: decodeWebhook,
     handler: (ctx) => engine().onWebhook(ctx),
   });
