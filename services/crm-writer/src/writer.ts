@@ -8,6 +8,7 @@ import {
   type Knex,
   type NegotiationSnapshot,
   type PortalSettings,
+  PortalGroups,
   type Runtime,
   classifyError,
   enqueue,
@@ -73,54 +74,23 @@ export interface WriterDeps {
  * and the outbox announces them, in one transaction.
  */
 export class Writer {
-  private readonly queues = new Map<string, Pending[]>();
-  private readonly draining = new Set<string>();
+  private readonly groups: PortalGroups<Pending>;
 
-  constructor(private readonly d: WriterDeps) {}
-
-  submit(snapshot: NegotiationSnapshot, settings: PortalSettings, pdf: Pdf | null): Promise<WriteOutcome> {
-    return new Promise((resolve) => {
-      const queue = this.queues.get(snapshot.memberId) ?? [];
-      queue.push({ snapshot, settings, pdf, resolve });
-      this.queues.set(snapshot.memberId, queue);
-      if (!this.draining.has(snapshot.memberId)) void this.drain(snapshot.memberId);
+  constructor(private readonly d: WriterDeps) {
+    this.groups = new PortalGroups<Pending>({
+      lingerMs: LINGER_MS,
+      maxItems: GROUP_MAX,
+      key: (p) => p.snapshot.negotiationId,
+      // A write's fields, and its resume file as base64 in the request body.
+      size: (p) => 4096 + Math.ceil((p.pdf?.base64.length ?? 0) * 1.1),
+      maxBytes: d.maxBatchBytes,
+      run: (memberId, group) => this.writeGroup(memberId, group),
+      fail: (group, error) => group.forEach((p) => p.resolve({ kind: 'error', error })),
     });
   }
 
-  private async drain(memberId: string): Promise<void> {
-    this.draining.add(memberId);
-    try {
-      await new Promise((r) => setTimeout(r, LINGER_MS));
-      for (;;) {
-        const queue = this.queues.get(memberId) ?? [];
-        if (queue.length === 0) break;
-        const group = this.takeGroup(queue);
-        await this.writeGroup(memberId, group).catch((error: unknown) => group.forEach((p) => p.resolve({ kind: 'error', error })));
-      }
-    } finally {
-      this.draining.delete(memberId);
-      this.queues.delete(memberId);
-    }
-  }
-
-  /** Up to GROUP_MAX writes of distinct negotiations that fit one request body; the rest wait for the next group. */
-  private takeGroup(queue: Pending[]): Pending[] {
-    const group: Pending[] = [];
-    const ids = new Set<string>();
-    let bytes = 0;
-    for (let i = 0; i < queue.length && group.length < GROUP_MAX; ) {
-      const p = queue[i]!;
-      const size = 4096 + Math.ceil((p.pdf?.base64.length ?? 0) * 1.1);
-      if (ids.has(p.snapshot.negotiationId) || (group.length > 0 && bytes + size > this.d.maxBatchBytes)) {
-        i++;
-        continue;
-      }
-      group.push(p);
-      ids.add(p.snapshot.negotiationId);
-      bytes += size;
-      queue.splice(i, 1);
-    }
-    return group;
+  submit(snapshot: NegotiationSnapshot, settings: PortalSettings, pdf: Pdf | null): Promise<WriteOutcome> {
+    return new Promise((resolve) => this.groups.add(snapshot.memberId, { snapshot, settings, pdf, resolve }));
   }
 
   private async writeGroup(memberId: string, pending: Pending[]): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type NegotiationSnapshot,
   type OtherResponse,
   type Outcome,
+  PortalGroups,
   type Runtime,
   ack,
   defer,
@@ -105,6 +106,13 @@ class BrokenLayout extends Error {
   }
 }
 
+/** A drawing waiting for its group, and the consumer's outcome for it. */
+interface Drawing {
+  m: CrmEntityWritten;
+  resolve: (o: Outcome) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * Draws the activity of each negotiation on its lead or deal: added once (a redelivered or repeated
  * request finds the row, or the activity itself by ORIGIN_ID when an earlier run died before
@@ -126,46 +134,23 @@ export class Renderer {
   async onWritten(m: CrmEntityWritten): Promise<Outcome> {
     const row = await this.store.get(m.memberId, m.negotiationId);
     if (row && row.entityType === m.entityType && row.entityId === m.entityId && row.activityId > 0 && row.version >= m.version) return ack();
-    return new Promise((resolve, reject) => {
-      const queue = this.queues.get(m.memberId) ?? [];
-      queue.push({ m, resolve, reject });
-      this.queues.set(m.memberId, queue);
-      if (!this.draining.has(m.memberId)) void this.drain(m.memberId);
-    });
+    return new Promise((resolve, reject) => this.groups.add(m.memberId, { m, resolve, reject }));
   }
 
-  private readonly queues = new Map<string, Array<{ m: CrmEntityWritten; resolve: (o: Outcome) => void; reject: (err: unknown) => void }>>();
-  private readonly draining = new Set<string>();
-
-  private async drain(memberId: string): Promise<void> {
-    this.draining.add(memberId);
-    try {
-      await new Promise((r) => setTimeout(r, LINGER_MS));
-      for (;;) {
-        const queue = this.queues.get(memberId) ?? [];
-        if (queue.length === 0) break;
-        // Distinct negotiations per group; a second message of one negotiation waits for the next group.
-        const group: typeof queue = [];
-        const seen = new Set<string>();
-        for (let i = 0; i < queue.length && group.length < GROUP_MAX; ) {
-          if (seen.has(queue[i]!.m.negotiationId)) i++;
-          else {
-            seen.add(queue[i]!.m.negotiationId);
-            group.push(...queue.splice(i, 1));
-          }
-        }
-        const outcomes = await this.drawGroup(memberId, group.map((g) => g.m)).catch((err: unknown) => group.map(() => err));
-        group.forEach((g, i) => {
-          const o = outcomes[i];
-          if (o && typeof o === 'object' && 'kind' in o) g.resolve(o as Outcome);
-          else g.reject(o);
-        });
-      }
-    } finally {
-      this.draining.delete(memberId);
-      this.queues.delete(memberId);
-    }
-  }
+  private readonly groups = new PortalGroups<Drawing>({
+    lingerMs: LINGER_MS,
+    maxItems: GROUP_MAX,
+    key: (d) => d.m.negotiationId,
+    run: async (memberId, group) => {
+      const outcomes = await this.drawGroup(memberId, group.map((g) => g.m));
+      group.forEach((g, i) => {
+        const o = outcomes[i];
+        if (o && typeof o === 'object' && 'kind' in o) g.resolve(o as Outcome);
+        else g.reject(o);
+      });
+    },
+    fail: (group, err) => group.forEach((g) => g.reject(err)),
+  });
 
   /**
    * Draws a group of one portal's negotiations under their locks: rows not newer than what is drawn
