@@ -1,4 +1,4 @@
-import { CRM_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_ACTION_ROBOT_CODE, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
+import { CRM_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_ACTION_ROBOT_CODE, HH_STATE_NAMES, HH_STATES, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
 
 export type StepState = 'done' | 'failed' | 'pending';
 
@@ -82,13 +82,9 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
           Name: { ru: 'Статус на hh.ru', en: 'Status on hh.ru' },
           Type: 'select',
           Required: 'Y',
+          // The states a recruiter can move a response to, by their names in the app; a discard goes silent or with a message.
           Options: {
-            consider: 'Подумать',
-            phone_interview: 'Телефонное интервью',
-            assessment: 'Оценка',
-            interview: 'Интервью',
-            offer: 'Предложение о работе',
-            hired: 'Выход на работу',
+            ...Object.fromEntries(HH_STATES.filter((s) => s !== 'response' && s !== 'discard').map((s) => [s, HH_STATE_NAMES[s]])),
             discard: 'Отказ без сообщения',
             discard_message: 'Отказ с сообщением',
           },

@@ -10,6 +10,7 @@ import {
   type PortalSettings,
   type Runtime,
   ack,
+  defer,
   rpc,
 } from '@hhb24/common';
 import type { Records } from './records.js';
@@ -41,11 +42,23 @@ export class TwoWay {
     if (!entityType || !Number.isInteger(entityId) || entityId <= 0) return ack();
     const settings = await this.settings().get(e.memberId);
     if (!settings?.extendedSync || !settings.twoWayStatus || settings.entityType !== entityType) return ack();
-    const link = await this.records().linkByEntity(e.memberId, entityType, entityId);
-    if (!link) return ack();
-    const entity = await this.b24().call<Record<string, unknown>>(e.memberId, `crm.${entityType}.get`, { id: entityId }, { maxWaitMs: 10_000 });
-    const stage = String(entity[entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID'] ?? '');
-    if (!stage || stage === link.stageId) return ack();
+    const known = await this.records().linkByEntity(e.memberId, entityType, entityId);
+    if (!known) return ack();
+    // Bitrix24 sends the event of our own write before crm-writer has recorded the stage it set:
+    // compare only once no write of this negotiation is in flight (the writer's lock is free), so
+    // our own move is never taken for a person's.
+    const lease = await this.runtime.locks.acquire(`crm:${e.memberId}:${known.negotiationId}`, 15_000);
+    if (!lease) return defer('crm-writer is writing this negotiation', 1000);
+    let stage: string;
+    let link: typeof known | undefined;
+    try {
+      link = await this.records().linkByEntity(e.memberId, entityType, entityId);
+      const entity = await this.b24().call<Record<string, unknown>>(e.memberId, `crm.${entityType}.get`, { id: entityId }, { maxWaitMs: 10_000 });
+      stage = String(entity[entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID'] ?? '');
+    } finally {
+      await lease.release().catch(() => false);
+    }
+    if (!link || !stage || stage === link.stageId) return ack();
     const target = targetOf(settings, stage);
     if (!target || (target === 'discard' && !settings.twoWayDiscard)) return ack();
     try {

@@ -2,6 +2,18 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 
 /**
+ * The bucket as it stands now, by Redis's own clock (one clock for every process): `tokens` refilled
+ * at `rate` up to `burst` since `ts`; `fresh` is what a bucket Redis does not hold starts with.
+ */
+const refill = (fresh: string) => `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then tokens = ${fresh}; ts = now end
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end`;
+
+/**
  * A token bucket kept in Redis, so every process that uses the same key shares one budget.
  * The script reads the clock of the Redis server: processes on different hosts agree on time.
  * Returns {granted, waitMs}: when refused, waitMs says when enough tokens will be there.
@@ -16,13 +28,7 @@ local burst = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
 local reserve = ARGV[4] == '1'
 local max_queue_ms = tonumber(ARGV[5])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', key, 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil then tokens = burst; ts = now end
-if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
+${refill('burst')}
 local granted = 0
 local wait = 0
 if tokens >= want then
@@ -50,13 +56,7 @@ const DRAIN = `
 local key = KEYS[1]
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', key, 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil then tokens = 0; ts = now end
-if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
+${refill('0')}
 if tokens > 0 then tokens = 0 end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', key, math.ceil((burst - tokens) * 1000 / rate) + 1000)
