@@ -51,7 +51,7 @@ t.test('errors are classified once: unknown portal, missing method, refused inpu
   t.match(refused, { code: 'b24_rejected', retryable: false, details: { b24Error: '', b24Description: 'Не введено значение обязательного поля "Источник"<br>', method: 'crm.lead.add', httpStatus: 400 } });
 
   h.running.sim.injectFault(memberId, { kind: 'http_error', status: 502, count: 1 });
-  t.match(await codeOf(h.client.call(memberId, 'profile')), { code: 'b24_unavailable', retryable: true });
+  t.match(await codeOf(h.client.call(memberId, 'profile')), { code: 'b24_unavailable', retryable: true, wait: true });
   h.running.sim.injectFault(memberId, { kind: 'portal_deleted' });
   t.match(await codeOf(h.client.call(memberId, 'profile')), { code: 'b24_portal_deleted', retryable: false });
   h.running.sim.clearFaults(memberId);

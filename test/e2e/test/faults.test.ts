@@ -115,3 +115,29 @@ t.test('the daily resume views run out: the import parks, and goes on when hh.ru
     'nothing was dead-lettered',
   );
 });
+
+t.test('the portal failing for a while spends no deliveries: every lead and activity arrives, nothing is dead-lettered', async (t) => {
+  // Two failed deliveries would dead-letter a message; the portal's 500s must not count as failures.
+  const world = await World.start({
+    generate: { seed: 5, employers: 1, unpaidEmployers: 0, managersPerEmployer: 1, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 0, tombstones: 0, hiddenShare: 0 },
+    env: { CONSUMER_MAX_DELIVER: '2' },
+  });
+  t.teardown(() => world.close());
+  const { hh, b24 } = world;
+  const admin = [...hh.sim.store.managers.values()][0]!;
+  const memberId = await world.installPortal();
+  await world.connect(memberId, admin.userId);
+  const settings = await world.saveSettings(memberId, lead);
+  // Longer than the first retry's back-off: the first writes meet the 500s twice or more.
+  b24.sim.injectFault(memberId, { kind: 'http_error', status: 500, forMs: 2500, methods: ['batch'] });
+  await world.requestImport(memberId);
+  t.match(await world.waitForImport(memberId, 60_000), { state: 'finished', loaded: 24, failed: 0 });
+  const check = checkPortal(hh.sim, b24.sim, memberId, admin.id, settings);
+  t.same({ missing: check.missing, duplicated: check.duplicated, wrong: check.wrong }, { missing: [], duplicated: [], wrong: [] });
+  const leads = b24.sim.entities(memberId, 'lead').map((l) => Number(l['ID']));
+  await eventually(() => b24.sim.activities(memberId).length >= leads.length, { timeoutMs: 30_000, what: 'an activity on every lead' });
+  t.same(new Set(b24.sim.activities(memberId).map((a) => a.ownerId)), new Set(leads), 'one activity per lead');
+  const failed = b24.sim.requests(memberId).filter((r) => r.status === 500).length;
+  t.ok(failed >= 2, `the portal failed ${failed} times`);
+  t.same(await world.db('dead_letters').select('consumer', 'reason'), [], 'nothing was dead-lettered');
+});

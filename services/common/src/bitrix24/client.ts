@@ -224,7 +224,7 @@ export class Bitrix24Client {
         status = res.status;
         answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
       } catch (err) {
-        throw new UnavailableError('b24_unavailable', `Bitrix24 token refresh for ${memberId} failed: ${(err as Error).message}`, { cause: err });
+        throw new Bitrix24Error('b24_unavailable', `Bitrix24 token refresh for ${memberId} failed: ${(err as Error).message}`, { memberId, method: 'oauth.refresh', httpStatus: 0, b24Error: '', b24Description: '' }, { cause: err });
       }
       const details = { memberId, method: 'oauth.refresh', httpStatus: status, b24Error: String(answer['error'] ?? ''), b24Description: String(answer['error_description'] ?? '') };
       if (['invalid_grant', 'invalid_client', 'PAYMENT_REQUIRED', 'invalid_scope', 'insufficient_scope'].includes(details.b24Error)) {
@@ -233,7 +233,7 @@ export class Bitrix24Client {
         throw new Bitrix24Error('b24_reinstall_required', `Bitrix24 refused to refresh the tokens of ${memberId} (${details.b24Error})`, details);
       }
       if (status !== 200 || typeof answer['access_token'] !== 'string' || typeof answer['refresh_token'] !== 'string') {
-        throw new Bitrix24Error('b24_unavailable', `Bitrix24 token refresh for ${memberId} answered ${status}`, details, { retryable: true });
+        throw new Bitrix24Error('b24_unavailable', `Bitrix24 token refresh for ${memberId} answered ${status}`, details);
       }
       const expiresIn = Number(answer['expires_in']) || 3600;
       const swapped = await this.store.swapTokens(memberId, current.version, {
@@ -332,7 +332,7 @@ export class Bitrix24Client {
       text = await res.text();
     } catch (err) {
       const classified = classifyError(err);
-      throw new Bitrix24Error('b24_unavailable', `Bitrix24 ${method}: ${classified.message}`, { ...context, httpStatus: 0, b24Error: classified.code, b24Description: '' }, { retryable: true, cause: err });
+      throw new Bitrix24Error('b24_unavailable', `Bitrix24 ${method}: ${classified.message}`, { ...context, httpStatus: 0, b24Error: classified.code, b24Description: '' }, { cause: err });
     }
     let body: unknown;
     try {

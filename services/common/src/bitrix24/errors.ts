@@ -17,7 +17,11 @@ import { AppError } from '../errors.js';
  * | b24_method_not_found       | 404 ERROR_METHOD_NOT_FOUND                                      | no     |
  * | b24_not_found              | the entity asked for does not exist                             | no     |
  * | b24_rejected               | any other 4xx: the portal refused the input (details say why)   | no     |
- * | b24_unavailable            | 5xx, non-JSON answers, network errors, timeouts                 | yes    |
+ * | b24_unavailable            | 5xx, non-JSON answers, network errors, timeouts                 | wait   |
+ *
+ * "wait" means the portal, not the message, is at fault: a consumer hands the message back for later
+ * without counting a failed delivery, so an outage of the portal longer than a few retries never
+ * sends work to the dead letters (the breaker opens meanwhile and spares the portal).
  */
 export type Bitrix24ErrorCode =
   | 'b24_rate_limited'
@@ -43,11 +47,16 @@ export interface Bitrix24ErrorDetails {
   b24Description: string;
 }
 
+/** How long work waits after the portal failed to answer (a 5xx, a timeout) before it is tried again. */
+const OUTAGE_RETRY_MS = 2000;
+
 export class Bitrix24Error extends AppError {
   declare readonly code: Bitrix24ErrorCode;
   declare readonly details: Bitrix24ErrorDetails & Record<string, unknown>;
 
   constructor(code: Bitrix24ErrorCode, message: string, details: Bitrix24ErrorDetails, options: { wait?: boolean; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+    const outage = code === 'b24_unavailable';
+    if (outage) options = { ...options, wait: true, retryAfterMs: options.retryAfterMs ?? OUTAGE_RETRY_MS };
     super(code, message, {
       status: code === 'b24_rate_limited' || code === 'b24_operation_time_limit' || code === 'b24_unavailable' ? 503 : 502,
       wait: options.wait,
@@ -87,7 +96,7 @@ export function classifyBitrix24(status: number, body: unknown, context: { membe
   if (b24Error === 'ERROR_METHOD_NOT_FOUND') return err('b24_method_not_found');
   if (b24Error === 'NOT_FOUND' || b24Error === 'OWNER_NOT_FOUND' || /^not found\.?$/i.test(b24Description)) return err('b24_not_found');
   if (status >= 500 || status === 0 || b24Error === 'INTERNAL_SERVER_ERROR' || b24Error === 'ERROR_UNEXPECTED_ANSWER' || (status >= 400 && !b24Error && !b24Description)) {
-    return err('b24_unavailable', { retryable: true });
+    return err('b24_unavailable');
   }
   return err('b24_rejected');
 }
