@@ -34,6 +34,12 @@ export const syncSchema = {
     max: 365,
     description: 'How long the delivery log of the «Состояние» tab keeps webhooks and what reconciliation passes found.',
   }),
+  HH_IMPORT_WINDOW: integer({
+    default: 32,
+    min: 1,
+    max: 10_000,
+    description: 'Negotiation steps of one portal queued at once; portals importing together take turns in windows of this size (enough to keep one process’s 32 import slots busy).',
+  }),
   HH_VIEW_LIMIT_RECHECK_SEC: integer({
     default: 900,
     min: 1,

@@ -200,5 +200,18 @@ export const migrations: MigrationSet = {
         await db.schema.dropTable('hh_sync_events');
       },
     },
+    {
+      name: '20261215_01_import_window',
+      async up(db) {
+        // When the step of a pending negotiation was enqueued: a portal has at most a window of
+        // steps in the stream at once, so many portals' imports take turns (SyncEngine.feed).
+        await db.schema.alterTable('hh_negotiations', (t) => t.timestamp('queued_at', { useTz: true }));
+        await db.schema.raw(`create index hh_negotiations_pending on hh_negotiations (member_id, queued_at) where status = 'pending'`);
+      },
+      async down(db) {
+        await db.schema.raw('drop index if exists hh_negotiations_pending');
+        await db.schema.alterTable('hh_negotiations', (t) => t.dropColumn('queued_at'));
+      },
+    },
   ],
 };

@@ -26,6 +26,8 @@ const HH_WAIT_MS = 20_000;
 /** Locks are kept alive while their holder works; a holder that died frees them this soon. */
 const LOCK_MS = 15_000;
 const PER_PAGE = 50;
+/** A step queued longer ago than this no longer counts against its portal's window (it was lost or dead-lettered). */
+const STEP_STALE_MS = 10 * 60_000;
 const opts = { maxWaitMs: HH_WAIT_MS };
 
 const isNotFound = (err: unknown) => err instanceof HhError && (err.status === 404 || err.code === HH_ERROR_CODES.notFound);
@@ -115,13 +117,16 @@ export class SyncEngine {
   /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. Returns those vacancies. */
   private async requeueUnfinished(account: HhAccount, runId: string): Promise<string[]> {
     const vacancies = await this.store.pendingImportVacancies(account.memberId, runId);
-    const negotiations = await this.store.unsettled(account.memberId);
-    await this.d.runtime.db.transaction(async (trx) => {
+    const parked = await this.store.parked(account.memberId);
+    // Steps queued before the login was lost were acknowledged without work: the pending ones are fed again.
+    await this.store.unqueue(account.memberId);
+    const fed = await this.d.runtime.db.transaction(async (trx) => {
       await this.enqueueVacancies(trx, account, vacancies, runId, randomUUID());
-      await this.enqueueNegotiations(trx, account, negotiations, randomUUID());
+      await this.enqueueNegotiations(trx, account, parked, randomUUID());
+      return this.feed(trx, account);
     });
     this.d.runtime.wakeOutbox();
-    this.log.info({ memberId: account.memberId, vacancies: vacancies.length, negotiations: negotiations.length }, 'unfinished work enqueued again');
+    this.log.info({ memberId: account.memberId, vacancies: vacancies.length, negotiations: parked.length + fed }, 'unfinished work enqueued again');
     return vacancies;
   }
 
@@ -134,6 +139,28 @@ export class SyncEngine {
         payload: { memberId: account.memberId, accountId: account.id, vacancyId, runId } satisfies VacancyStep,
       })),
     );
+  }
+
+  /**
+   * Enqueues steps for the portal's pending negotiations that have none, as many as its window
+   * (HH_IMPORT_WINDOW) has room for; every finished step feeds the next. The stream so never holds
+   * more than a window of one portal's steps, and portals importing at once take turns instead of
+   * the first one listed being served to the end before the others start. Returns how many.
+   */
+  private async feed(trx: Knex.Transaction, account: HhAccount): Promise<number> {
+    const ids = await this.store.takeForSteps(trx, account.memberId, this.d.config.HH_IMPORT_WINDOW, STEP_STALE_MS);
+    await this.enqueueNegotiations(trx, account, ids, randomUUID());
+    return ids.length;
+  }
+
+  /** Portals whose pending negotiations have no step in flight (all were lost or dead-lettered meanwhile) are fed. */
+  async feedStarved(): Promise<void> {
+    for (const memberId of await this.store.starved(STEP_STALE_MS)) {
+      const account = await this.hh.accounts.current(memberId);
+      if (!account || account.status !== 'active') continue;
+      await this.d.runtime.db.transaction((trx) => this.feed(trx, account));
+      this.d.runtime.wakeOutbox();
+    }
   }
 
   /** `nonce` tells a new attempt from a redelivered one: without it JetStream would drop it as a duplicate. */
@@ -174,8 +201,8 @@ export class SyncEngine {
         for (let page = 0; ; page++) {
           const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
           await this.d.runtime.db.transaction(async (trx) => {
-            const needStep = await this.store.upsertItems(trx, step.memberId, account.id, step.vacancyId, collection.id, p.items, step.runId ? undefined : 'reconcile');
-            await this.enqueueNegotiations(trx, account, needStep, `${ctx.streamSeq}`);
+            await this.store.upsertItems(trx, step.memberId, account.id, step.vacancyId, collection.id, p.items, step.runId ? undefined : 'reconcile');
+            await this.feed(trx, account);
           });
           this.d.runtime.wakeOutbox();
           if (page + 1 >= p.pages || p.items.length === 0) break;
@@ -200,7 +227,9 @@ export class SyncEngine {
         return ack();
       }),
     );
-    return held.ran ? held.value : defer('another process is bringing this negotiation up to date', 1000);
+    if (!held.ran) return defer('another process is bringing this negotiation up to date', 1000);
+    if (await this.d.runtime.db.transaction((trx) => this.feed(trx, account))) this.d.runtime.wakeOutbox();
+    return held.value;
   }
 
   // ---- hh.webhook.received -----------------------------------------------------------------
@@ -402,10 +431,10 @@ export class SyncEngine {
         .catch(() => null);
       if (limits && limits.left.resume_view <= 0) continue;
       await this.hh.accounts.unparkViews(account.id);
-      const ids = await this.store.unpark(account.memberId);
-      await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, ids, randomUUID()));
+      const unparked = await this.store.unpark(account.memberId);
+      await this.d.runtime.db.transaction((trx) => this.feed(trx, account));
       this.d.runtime.wakeOutbox();
-      this.log.info({ memberId: account.memberId, account: account.id, negotiations: ids.length }, 'resume views are back: parked work goes on');
+      this.log.info({ memberId: account.memberId, account: account.id, negotiations: unparked }, 'resume views are back: parked work goes on');
     }
   }
 

@@ -263,6 +263,8 @@ export class SyncStore {
             item: JSON.stringify(keptItem(item)),
             item_seq: old.item_seq + 1,
             status: 'pending',
+            // A step already queued may have read the old item; this one needs a step of its own.
+            queued_at: null,
           });
         needStep.push(item.id);
         found.push({ id: item.id, type: 'changed' });
@@ -295,13 +297,54 @@ export class SyncStore {
     await this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId, item_seq: itemSeq }).update({ status: 'parked' });
   }
 
-  /** The account's parked negotiations go back to pending, returned for new steps. */
-  async unpark(memberId: string): Promise<string[]> {
-    return (await this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).update({ status: 'pending' }).returning('negotiation_id')).map((r: { negotiation_id: string }) => r.negotiation_id);
+  /** The account's parked negotiations go back to pending, to be fed steps again. */
+  async unpark(memberId: string): Promise<number> {
+    return this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).update({ status: 'pending', queued_at: null });
   }
 
-  async unsettled(memberId: string): Promise<string[]> {
-    return (await this.db('hh_negotiations').where({ member_id: memberId }).whereNot({ status: 'ready' }).pluck('negotiation_id')) as string[];
+  /** After a new login: every pending negotiation of the portal is to be fed a step again. */
+  async unqueue(memberId: string): Promise<number> {
+    return this.db('hh_negotiations').where({ member_id: memberId, status: 'pending' }).whereNotNull('queued_at').update({ queued_at: null });
+  }
+
+  /**
+   * Takes the portal's next pending negotiations that have no step yet, as many as fit its window
+   * (steps queued within `staleMs` count as in flight; older ones, lost to a dead letter, stop
+   * counting but are not fed again until a login or «Повторить» asks), and marks them queued.
+   */
+  async takeForSteps(trx: Knex.Transaction, memberId: string, window: number, staleMs: number): Promise<string[]> {
+    const { rows } = (await trx.raw(
+      `with in_flight as (
+         select count(*)::int as n from hh_negotiations
+          where member_id = :memberId and status = 'pending' and queued_at > now() - make_interval(secs => :staleSec)
+       ), next as (
+         select negotiation_id from hh_negotiations
+          where member_id = :memberId and status = 'pending' and queued_at is null
+          order by first_seen_at, negotiation_id
+          limit greatest(0, :window - (select n from in_flight))
+          for update skip locked
+       )
+       update hh_negotiations h set queued_at = now()
+         from next where h.member_id = :memberId and h.negotiation_id = next.negotiation_id
+       returning h.negotiation_id`,
+      { memberId, window, staleSec: staleMs / 1000 },
+    )) as { rows: Array<{ negotiation_id: string }> };
+    return rows.map((r) => r.negotiation_id);
+  }
+
+  /** Portals with negotiations waiting for a step and none in flight (the safety net of the feed). */
+  async starved(staleMs: number): Promise<string[]> {
+    const { rows } = (await this.db.raw(
+      `select member_id from hh_negotiations where status = 'pending'
+        group by member_id
+       having count(*) filter (where queued_at > now() - make_interval(secs => ?)) = 0 and count(*) filter (where queued_at is null) > 0`,
+      [staleMs / 1000],
+    )) as { rows: Array<{ member_id: string }> };
+    return rows.map((r) => r.member_id);
+  }
+
+  async parked(memberId: string): Promise<string[]> {
+    return (await this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).pluck('negotiation_id')) as string[];
   }
 
   /**
