@@ -257,6 +257,9 @@ export async function runCase(c: ChaosCase, size: number, seed = 7): Promise<Cas
 
 async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size: number): Promise<CaseResult> {
   const { hh, b24 } = world;
+  // hh.ru's 2,000 resume views a day would park an import of a few thousand (correctly, but the
+  // matrix is about faults, not about waiting for tomorrow's views).
+  hh.sim.configure({ resumeViewsPerDay: Math.max(2000, size * 2) });
   const admin = [...hh.sim.store.managers.values()].find((m) => m.isAdmin)!;
   const memberId = await world.installPortal();
   await world.connect(memberId, admin.userId);
