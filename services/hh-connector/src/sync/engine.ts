@@ -10,6 +10,7 @@ import {
   ack,
   defer,
   enqueue,
+  classifyError,
   subjects,
   UnavailableError,
 } from '@hhb24/common';
@@ -411,7 +412,10 @@ export class SyncEngine {
         const first = (await this.hh.account(account.id).messages(row.item, opts)).items[0];
         kind = kindFromFirstAuthor(first?.author.participant_type);
       } catch (err) {
-        if (err instanceof HhError && (err.wait || err.code === HH_ERROR_CODES.loginRequired || err.retryable)) throw err;
+        // Only an answer that says the messages cannot be read is judged by the state. A wait (our
+        // own limiter's too, under load) or an outage is tried again: a guess would be kept for good.
+        const e = classifyError(err);
+        if (e.wait || e.retryable || err instanceof HhLoginRequired || (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)) throw err;
         this.log.warn({ memberId: row.memberId, negotiationId: row.negotiationId, err }, 'could not read who started the negotiation; judged by its state');
       }
       kind ??= row.item.state?.id === 'invitation' ? 'invitation' : 'response';
