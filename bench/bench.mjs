@@ -16,7 +16,8 @@
  *
  * Options: --quick (small sizes, to try it), --out <file> (default bench/results.json),
  * --profile <dir> (each service writes a CPU profile there; `node bench/profile.mjs <dir>`),
- * --node-options=<flags> (NODE_OPTIONS of every service). A run replaces only the figures of the
+ * --node-options=<flags> (NODE_OPTIONS of every service; by default the deployment's, from
+ * deploy/base/shared.env, and `--node-options=` runs them without). A run replaces only the figures of the
  * scenarios and sizes it ran; the others stay in the file. docs/performance.md reads them.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -103,9 +104,17 @@ function selfCpu() {
   return (u.user + u.system) / 1e6;
 }
 
-/** NODE_OPTIONS of every service: --node-options as given (e.g. V8 heap flags), and the profiler preload with --profile. */
+/** The NODE_OPTIONS a deployment gives every service (deploy/base/shared.env; docker-compose.yml says the same). */
+function deployedNodeOptions() {
+  const env = readFileSync(new URL('../deploy/base/shared.env', import.meta.url), 'utf8');
+  return /^NODE_OPTIONS=(.*)$/m.exec(env)?.[1]?.trim() ?? '';
+}
+/** The services' V8 flags: those of a deployment unless --node-options says otherwise, so that their memory is what a deployment's would be. */
+const serviceNodeOptions = args['node-options'] ?? deployedNodeOptions();
+
+/** NODE_OPTIONS of every service: the V8 flags above, and the profiler preload with --profile. */
 function nodeOptions() {
-  const flags = [args['node-options'] ?? '', args.profile ? `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}` : ''].filter(Boolean).join(' ');
+  const flags = [serviceNodeOptions, args.profile ? `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}` : ''].filter(Boolean).join(' ');
   return { ...(flags ? { NODE_OPTIONS: flags } : {}), ...(args.profile ? { BENCH_PROFILE_DIR: args.profile } : {}) };
 }
 
@@ -126,6 +135,8 @@ async function startWorld({ limits, generate, env = {}, hhBy = 'address' }) {
     generate,
     env: { ...(limits ? {} : UNLIMITED_ENV), ...nodeOptions(), ...env },
     children: SERVICES,
+    // As a deployment starts them (`node <main.js>`): without the source maps the tests turn on.
+    childNodeArgs: [],
   });
   if (limits && hhBy !== 'address') world.hh.sim.configure({ rateLimit: { by: hhBy } });
   // hh.ru's daily resume views (2,000 per manager in the simulator) would park a 10,000 import
@@ -223,7 +234,8 @@ function importFigures(world, portal, { hhFrom, b24From, limits }) {
     bitrix24: { requests: b24Requests.length, commands: b24Commands, perNegotiation: round(b24PerNegotiation, 3), status503or429: b24Refused.length, worstPerSecond: worstSecond(b24Refused) },
     bound: limits ? { hh: round(hhBound), bitrix24: round(b24Bound), perSec: round(bound) } : null,
     ofBound: limits ? round(n / seconds / bound, 3) : null,
-    correct: { expected: check.expected, leads: check.entities, missing: check.missing.length, duplicated: check.duplicated.length, wrong: check.wrong.length },
+    // A few of the wrong fields themselves: a count alone does not say what to look at.
+    correct: { expected: check.expected, leads: check.entities, missing: check.missing.length, duplicated: check.duplicated.length, wrong: check.wrong.length, wrongExamples: check.wrong.slice(0, 3) },
   };
 }
 
@@ -260,7 +272,7 @@ async function importScenario(n, limits) {
       ...figures,
       limits: limits ? { hh: `${HH.perSec}/s per address, burst ${HH.burst}`, bitrix24: `${B24.perSec}/s per portal, burst ${B24.burst}` } : 'off',
       services: perService,
-      nodeOptions: args['node-options'] ?? null,
+      nodeOptions: serviceNodeOptions || null,
       cpuSecPerNegotiation: round(meshCpu / figures.negotiations, 4),
       cpuSecOfSimulators: round(after.self - before.self),
       cpuUtilisation: round((meshCpu + after.self - before.self) / figures.seconds, 2),

@@ -22,6 +22,14 @@ t.test('docker-compose config refuses to run without what only the operator can 
   }
 });
 
+t.test('docker-compose.yml gives every service the V8 heap flags of the Kubernetes deployment', async (t) => {
+  // Read from the file, not from `docker-compose config`: the test runner puts NODE_OPTIONS of its own into every child's environment.
+  const deployed = /^NODE_OPTIONS=(.*)$/m.exec(readFileSync(repoPath('deploy/base/shared.env'), 'utf8'))?.[1];
+  t.ok(deployed, 'deploy/base/shared.env sets NODE_OPTIONS');
+  const settings = parseYaml(readFileSync(repoPath('docker-compose.yml'), 'utf8'))['x-settings'];
+  t.equal(settings.NODE_OPTIONS, `\${NODE_OPTIONS:-${deployed}}`, 'x-settings (every service and the setup job) defaults to the same flags');
+});
+
 for (const profiles of [[], ['demo']]) {
   t.test(`docker-compose config ${profiles.map((p) => `--profile ${p}`).join(' ') || 'without profiles'}: matches the code`, async (t) => {
     const compose = composeConfig(profiles, { ...process.env, ...OPERATOR_SAMPLES });

@@ -125,6 +125,10 @@ for (const overlay of ['staging', 'production']) {
       const service = buildFromEnv(entry, env.values);
       built.set(entry.name, service);
       t.equal(service.config['MIGRATE_ON_START'], false, `${what}: leaves migrations to the setup job`);
+      // Node reads NODE_OPTIONS itself: the heap bound must leave the container room for the rest of the process.
+      const oldSpaceMb = Number(/--max-old-space-size=(\d+)/.exec(env.values['NODE_OPTIONS'] ?? '')?.[1]);
+      const limitMi = Number(/^(\d+)Mi$/.exec(app.resources?.limits?.memory ?? '')?.[1]);
+      t.ok(oldSpaceMb > 0 && oldSpaceMb < limitMi / 2, `${what}: V8's old generation is bounded (${oldSpaceMb} MB) well inside the container's memory limit (${app.resources?.limits?.memory})`);
 
       const http = app.ports?.find((p: Doc) => p.name === 'http');
       t.equal(http?.containerPort, service.port, `${what}: containerPort "http" is the port the service listens on (${entry.portVariable})`);

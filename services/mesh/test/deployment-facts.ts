@@ -22,6 +22,7 @@ export const repoPath = (path: string): string => new URL(path, repoRoot).pathna
  */
 export const INFRASTRUCTURE_VARIABLES: Record<string, string> = {
   HEALTH_PORT: "the image's HEALTHCHECK probes /livez on this port; compose sets it to the service's port",
+  NODE_OPTIONS: "read by node itself: the V8 heap sizes of a service's process (deploy/base/shared.env)",
 };
 
 /** Stand-ins for secret values, which the manifests only reference, so that their settings can be validated. */

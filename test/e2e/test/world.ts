@@ -58,6 +58,8 @@ export interface WorldOptions {
   children?: ChildService[];
   /** Service logs on stdout (children's logs are always collected). */
   logLevel?: string;
+  /** Node's flags for the children instead of spawnNode's (source maps on). */
+  childNodeArgs?: string[];
 }
 
 const WEBHOOK_KEY = 'e2e-webhook-key';
@@ -79,6 +81,7 @@ export class World {
   readonly children = new Map<ChildService, SpawnedNode>();
   private readonly closers: Array<() => Promise<unknown>> = [];
   private b24ClientInstance?: Bitrix24Client;
+  private childNodeArgs?: string[];
 
   private constructor(
     readonly hh: RunningHhSim,
@@ -139,6 +142,7 @@ export class World {
     const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
     const nats = await connectNats({ servers: c.NATS_URL, name: 'e2e', log: createLogger({ name: 'e2e', level: 'silent' }) });
     const world = new World(hh, b24, testEnv, env, db, nats, new Naming(c.NATS_PREFIX), services);
+    world.childNodeArgs = options.childNodeArgs;
     try {
       for (const name of children) await world.startChild(name);
     } catch (err) {
@@ -151,7 +155,7 @@ export class World {
 
   /** Runs a service from its main.js with this world's settings, and waits until it is ready. */
   async startChild(name: ChildService): Promise<SpawnedNode> {
-    const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' });
+    const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' }, [], this.childNodeArgs);
     this.children.set(name, child);
     liveChildren.add(child);
     void child.exited.then(() => liveChildren.delete(child));

@@ -110,10 +110,14 @@ export interface SpawnedNode {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Runs a Node script in a child process (a second replica, a process to kill). */
-export function spawnNode(script: string | URL, env: Record<string, string>, args: string[] = []): SpawnedNode {
+/**
+ * Runs a Node script in a child process (a second replica, a process to kill). Stack traces point
+ * into the TypeScript sources unless `nodeArgs` says otherwise (the benchmark runs a service as a
+ * deployment does: source maps cost each process several MB).
+ */
+export function spawnNode(script: string | URL, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = ['--enable-source-maps']): SpawnedNode {
   const path = script instanceof URL ? script.pathname : script;
-  const child = spawn(process.execPath, ['--enable-source-maps', path, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, path, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
