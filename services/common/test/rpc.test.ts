@@ -47,4 +47,5 @@ t.test('request/reply between services: answers, remote errors with their codes,
   const unavailable = await client.runtime.call(nobody, {}, { timeoutMs: 300 }).catch((e: AppError) => e);
   t.equal((unavailable as AppError).code, 'rpc_unavailable');
   t.equal((unavailable as AppError).retryable, true);
+  t.equal((unavailable as AppError).wait, true, 'a service that does not answer makes the work wait, not fail');
 });
