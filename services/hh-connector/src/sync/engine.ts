@@ -307,7 +307,10 @@ export class SyncEngine {
       handOver = true;
     }
     if (handOver) {
-      await this.d.runtime.db.transaction((trx) => this.enqueueNegotiations(trx, account, [item.id], nonce));
+      await this.d.runtime.db.transaction(async (trx) => {
+        await this.store.markQueued(trx, account.memberId, [item.id]);
+        await this.enqueueNegotiations(trx, account, [item.id], nonce);
+      });
       this.d.runtime.wakeOutbox();
     }
   }

@@ -302,6 +302,11 @@ export class SyncStore {
     return this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).update({ status: 'pending', queued_at: null });
   }
 
+  /** A step was enqueued for these outside the feed (a webhook handing over): the feed must not add another. */
+  async markQueued(trx: Knex.Transaction, memberId: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await trx('hh_negotiations').where({ member_id: memberId }).whereIn('negotiation_id', ids).update({ queued_at: trx.fn.now() });
+  }
+
   /** After a new login: every pending negotiation of the portal is to be fed a step again. */
   async unqueue(memberId: string): Promise<number> {
     return this.db('hh_negotiations').where({ member_id: memberId, status: 'pending' }).whereNotNull('queued_at').update({ queued_at: null });
