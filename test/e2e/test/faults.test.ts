@@ -128,9 +128,13 @@ t.test('the portal failing for a while spends no deliveries: every lead and acti
   const memberId = await world.installPortal();
   await world.connect(memberId, admin.userId);
   const settings = await world.saveSettings(memberId, lead);
-  // Longer than the first retry's back-off: the first writes meet the 500s twice or more.
-  b24.sim.injectFault(memberId, { kind: 'http_error', status: 500, forMs: 2500, methods: ['batch'] });
+  // Every batch fails until the first writes have met the 500s twice and 2 s more (longer than the
+  // first retries' back-off): without the waits their deliveries would be spent.
+  b24.sim.injectFault(memberId, { kind: 'http_error', status: 500, methods: ['batch'] });
   await world.requestImport(memberId);
+  await eventually(() => b24.sim.requests(memberId).filter((r) => r.status === 500).length >= 2, { timeoutMs: 60_000, what: 'the portal failing' });
+  await new Promise((r) => setTimeout(r, 2000));
+  b24.sim.clearFaults(memberId);
   t.match(await world.waitForImport(memberId, 60_000), { state: 'finished', loaded: 24, failed: 0 });
   const check = checkPortal(hh.sim, b24.sim, memberId, admin.id, settings);
   t.same({ missing: check.missing, duplicated: check.duplicated, wrong: check.wrong }, { missing: [], duplicated: [], wrong: [] });
