@@ -50,6 +50,13 @@ export class ValidationError extends AppError {
   }
 }
 
+/**
+ * How long a consumer's message waits when a party it depends on does not answer (the portal, or
+ * another of our services): the outage is not the message's fault, so it waits without counting a
+ * failed delivery (`wait`), and this often it looks again.
+ */
+export const OUTAGE_RETRY_MS = 2000;
+
 /** A downstream (hh.ru, Bitrix24, Postgres, NATS) is unavailable for now: retry later. */
 export class UnavailableError extends AppError {
   constructor(code: string, message: string, options: Omit<AppErrorOptions, 'retryable'> = {}) {

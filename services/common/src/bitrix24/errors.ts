@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError, OUTAGE_RETRY_MS } from '../errors.js';
 
 /**
  * Every way a Bitrix24 call can fail, decided once here from the HTTP status and the
@@ -47,16 +47,12 @@ export interface Bitrix24ErrorDetails {
   b24Description: string;
 }
 
-/** How long work waits after the portal failed to answer (a 5xx, a timeout) before it is tried again. */
-const OUTAGE_RETRY_MS = 2000;
-
 export class Bitrix24Error extends AppError {
   declare readonly code: Bitrix24ErrorCode;
   declare readonly details: Bitrix24ErrorDetails & Record<string, unknown>;
 
   constructor(code: Bitrix24ErrorCode, message: string, details: Bitrix24ErrorDetails, options: { wait?: boolean; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
-    const outage = code === 'b24_unavailable';
-    if (outage) options = { ...options, wait: true, retryAfterMs: options.retryAfterMs ?? OUTAGE_RETRY_MS };
+    if (code === 'b24_unavailable') options = { ...options, wait: true, retryAfterMs: options.retryAfterMs ?? OUTAGE_RETRY_MS };
     super(code, message, {
       status: code === 'b24_rate_limited' || code === 'b24_operation_time_limit' || code === 'b24_unavailable' ? 503 : 502,
       wait: options.wait,

@@ -1,5 +1,5 @@
 import type { Subscription } from '@nats-io/nats-core';
-import { AppError, classifyError } from '../errors.js';
+import { AppError, OUTAGE_RETRY_MS, classifyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Nats } from './connection.js';
 import { type Naming, streams } from './topology.js';
@@ -66,9 +66,8 @@ export async function callRpc<Req, Res>(deps: { nats: Nats; naming: Naming }, co
     const msg = await deps.nats.nc.request(deps.naming.subject(contract.subject), JSON.stringify(req), { timeout: options.timeoutMs ?? 5000 });
     data = msg.data;
   } catch (err) {
-    // Nobody answered (the service is down or restarting): a consumer's message waits for it
-    // without counting a failed delivery, as it does for an outage of the portal.
-    throw new AppError('rpc_unavailable', `${contract.subject}: ${(err as Error).message}`, { wait: true, retryAfterMs: 2000, status: 503, cause: err });
+    // Nobody answered (the service is down or restarting): an outage, as the portal's are.
+    throw new AppError('rpc_unavailable', `${contract.subject}: ${(err as Error).message}`, { wait: true, retryAfterMs: OUTAGE_RETRY_MS, status: 503, cause: err });
   }
   const reply = JSON.parse(new TextDecoder().decode(data)) as Reply<Res>;
   if (!reply.ok) throw new AppError(reply.error.code, reply.error.message, { retryable: reply.error.retryable, status: reply.error.status });

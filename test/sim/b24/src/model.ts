@@ -277,7 +277,7 @@ export interface Delivery {
 
 export type Fault =
   | { kind: 'portal_deleted' }
-  | { kind: 'http_error'; status: number; count?: number; forMs?: number; methods?: string[] }
+  | { kind: 'http_error'; status: number; count?: number; methods?: string[] }
   | { kind: 'operation_time_limit'; methods?: string[]; forMs: number }
   | { kind: 'latency'; ms: number; methods?: string[] };
 

@@ -321,8 +321,7 @@ export class B24Sim {
   injectFault(ref: string, fault: Fault): void {
     const portal = this.portal(ref);
     const remaining = fault.kind === 'http_error' ? fault.count ?? Infinity : Infinity;
-    const forMs = fault.kind === 'operation_time_limit' || fault.kind === 'http_error' ? fault.forMs : undefined;
-    const until = forMs === undefined ? Infinity : Date.now() + forMs;
+    const until = fault.kind === 'operation_time_limit' ? Date.now() + fault.forMs : Infinity;
     portal.faults.push({ fault, remaining, until });
   }
 
