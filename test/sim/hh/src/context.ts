@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Auth, Caller } from './auth.js';
 import type { Buckets, Faults } from './faults.js';
 import type { Manager } from './model.js';
+import type { PdfPool } from './pdf-pool.js';
 import type { Renderer } from './render.js';
 import type { Store } from './store.js';
 import type { Webhooks } from './webhooks.js';
@@ -21,6 +22,8 @@ export interface RequestRecord {
   /** The User-Agent hh.ru would use: HH-User-Agent when both are sent. */
   userAgent: string | null;
   ms: number;
+  /** The fault that answered instead of hh.ru's own logic (rate_limit, error, slow), if one did. */
+  fault?: string;
 }
 
 /** Everything a route needs: the data, OAuth, webhooks, faults, limits and the request log. */
@@ -31,6 +34,7 @@ export interface SimContext {
   faults: Faults;
   buckets: Buckets;
   render: Renderer;
+  pdfs: PdfPool;
   requests: RequestRecord[];
   /** The API routes the server answers (method and pattern), for the conformance walk. */
   apiRoutes: Array<{ method: string; url: string }>;
@@ -40,6 +44,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     hhRequestId: string;
     hhUserId: string | null;
+    hhFault: string | undefined;
   }
 }
 

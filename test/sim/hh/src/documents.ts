@@ -24,10 +24,25 @@ export function resumeLines(r: Resume, render: Renderer): { heading: string; lin
   return { heading, lines };
 }
 
-export function resumePdf(r: Resume, render: Renderer): Promise<Buffer> {
-  const { heading, lines } = resumeLines(r, render);
+/** What a PDF shows: plain data, so a worker thread can render it. */
+export interface PdfContent {
+  title: string;
+  heading: string;
+  lines: string[];
+}
+
+export function pdfContent(r: Resume, render: Renderer): PdfContent {
+  return { title: r.title, ...resumeLines(r, render) };
+}
+
+/**
+ * Renders in this thread (tens of milliseconds: the font is parsed and subset every time). The
+ * server renders in a worker instead (pdf-pool.ts): a blocked event loop would judge the rate
+ * limit of every request that queued meanwhile at once, as if they had arrived together.
+ */
+export function renderPdf({ title, heading, lines }: PdfContent): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `${heading} — ${r.title}`, Author: 'hh.ru (симулятор)' } });
+    const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `${heading} — ${title}`, Author: 'hh.ru (симулятор)' } });
     const chunks: Buffer[] = [];
     doc.on('data', (c: Buffer) => chunks.push(c));
     doc.on('end', () => resolve(Buffer.concat(chunks)));

@@ -49,6 +49,7 @@ export async function startHhSim(options: StartOptions = {}): Promise<RunningHhS
     async close() {
       sim.webhooks.close();
       await app.close();
+      await sim.context.pdfs.close();
     },
   };
 }

@@ -38,6 +38,7 @@ export function buildServer(sim: HhSim): FastifyInstance {
   });
   app.decorateRequest('hhRequestId', '');
   app.decorateRequest('hhUserId', null);
+  app.decorateRequest('hhFault', undefined);
 
   const userAgent = (req: FastifyRequest): string | null => {
     const hh = req.headers['hh-user-agent'];
@@ -66,11 +67,18 @@ export function buildServer(sim: HhSim): FastifyInstance {
       }
     }
     const path = req.url.split('?')[0]!;
-    if (ctx.faults.take('rate_limit', path)) return hhError(reply, 429, [{ type: 'too_many_requests' }], { description: 'Too Many Requests' });
+    if (ctx.faults.take('rate_limit', path)) {
+      req.hhFault = 'rate_limit';
+      return hhError(reply, 429, [{ type: 'too_many_requests' }], { description: 'Too Many Requests' });
+    }
     const slow = ctx.faults.take('slow', path);
-    if (slow) await new Promise((r) => setTimeout(r, slow.delayMs ?? 3000));
+    if (slow) {
+      req.hhFault = 'slow';
+      await new Promise((r) => setTimeout(r, slow.delayMs ?? 3000));
+    }
     const failure = ctx.faults.take('error', path);
     if (failure) {
+      req.hhFault = 'error';
       const status = failure.status ?? 503;
       // 5xx bodies "may not be valid JSON": 500 answers plain text, 502/503 hh's JSON.
       if (status === 500) return reply.code(500).type('text/plain').send('Internal Server Error');
@@ -93,6 +101,7 @@ export function buildServer(sim: HhSim): FastifyInstance {
       userId: req.hhUserId,
       userAgent: userAgent(req),
       ms: Math.round(reply.elapsedTime),
+      ...(req.hhFault ? { fault: req.hhFault } : {}),
     });
     if (ctx.requests.length > MAX_LOGGED_REQUESTS) ctx.requests.splice(0, ctx.requests.length - MAX_LOGGED_REQUESTS);
   });

@@ -3,6 +3,7 @@ import type { RequestRecord, SimContext } from './context.js';
 import { Buckets, type FaultRule, Faults } from './faults.js';
 import { type GenerateOptions, type GenerateSummary, generate, makeResume } from './generator.js';
 import type { Area, HiddenField, Manager, Negotiation, Resume, Vacancy } from './model.js';
+import { PdfPool } from './pdf-pool.js';
 import { Rng } from './random.js';
 import { Renderer } from './render.js';
 import { type SettingsPatch, type SimSettings, applySettings } from './settings.js';
@@ -37,7 +38,7 @@ export class HhSim {
     this.store = new Store(this.clock, settings);
     this.auth = new Auth(this.clock, this.store, () => this.store.settings);
     this.webhooks = new Webhooks(this.store, this.faults);
-    this.context = { store: this.store, auth: this.auth, webhooks: this.webhooks, faults: this.faults, buckets: new Buckets(), render: new Renderer(this.store), requests: [], apiRoutes: [] };
+    this.context = { store: this.store, auth: this.auth, webhooks: this.webhooks, faults: this.faults, buckets: new Buckets(), render: new Renderer(this.store), pdfs: new PdfPool(), requests: [], apiRoutes: [] };
     this.lastGenerate = generateOptions;
     this.rng = new Rng(generateOptions ? (generateOptions.seed ?? 1) + 1 : 2);
   }

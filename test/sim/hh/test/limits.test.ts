@@ -52,3 +52,24 @@ t.test('faults: 5xx, slow answers and 429 bursts, switched on and off from tests
   t.equal((await call(`${url}/me`, { token })).status, 200);
   t.throws(() => sim.addFault({ kind: 'error', status: 404 }), /5xx/, 'a bad fault rule is refused');
 });
+
+t.test('a PDF being drawn holds up no other request, so the rate limit judges requests as they come', async (t) => {
+  const running = await startHhSim({ settings: { rateLimit: { by: 'off' } } });
+  t.teardown(() => running.close());
+  const { sim, url } = running;
+  const c = cast(running);
+  const token = sim.issueTokens(c.admin.userId).access_token;
+  const vacancy = sim.addVacancy({ managerId: c.admin.id, name: 'Кладовщик' });
+  const pdfUrls = Array.from({ length: 6 }, () => {
+    const n = sim.respond({ vacancyId: vacancy.id });
+    return `${url}/resumes/${n.resumeId}/download/x.pdf?type=pdf&topic_id=${n.id}`;
+  });
+  const finished: string[] = [];
+  const pdfs = pdfUrls.map((u) => call(u, { token }).then((r) => finished.push(`pdf ${r.status}`)));
+  await new Promise((r) => setTimeout(r, 10));
+  const me = call(`${url}/me`, { token }).then((r) => finished.push(`me ${r.status}`));
+  await Promise.all([...pdfs, me]);
+  // Drawn on the event loop, six PDFs (tens of ms each) would answer before /me, asked for 10 ms later.
+  t.ok(finished.indexOf('me 200') <= 2, `/me answered among the first three: ${finished.join(', ')}`);
+  t.equal(finished.filter((f) => f === 'pdf 200').length, 6);
+});

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type SimContext, hhError, lastParam, manager, notFound, paid } from '../context.js';
-import { resumePdf, resumeRtf, resumeLines } from '../documents.js';
+import { pdfContent, resumeRtf, resumeLines } from '../documents.js';
 import type { Manager, Negotiation, Resume } from '../model.js';
 import { hhDay } from '../time.js';
 
@@ -57,7 +57,7 @@ export function resumeRoutes(app: FastifyInstance, ctx: SimContext): void {
     if (!countView(m, found.resume.id, reply)) return reply;
     const name = encodeURIComponent(`${render.fileName(found.resume)}.${type}`);
     reply.header('content-disposition', `attachment; filename*=UTF-8''${name}`);
-    if (type === 'pdf') return reply.type('application/pdf').send(await resumePdf(found.resume, render));
+    if (type === 'pdf') return reply.type('application/pdf').send(await ctx.pdfs.render(pdfContent(found.resume, render)));
     return reply.type('application/rtf').send(resumeRtf(found.resume, render));
   });
 
