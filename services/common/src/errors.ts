@@ -57,6 +57,35 @@ export class ValidationError extends AppError {
  */
 export const OUTAGE_RETRY_MS = 2000;
 
+/**
+ * The process is shutting down while a call waited its turn (a rate limit, a back-off): the wait is
+ * given up so in-flight work ends within the shutdown budget, and the message goes back to be
+ * handled again (here after a restart, or by another replica) without counting a failure.
+ */
+export class ShuttingDown extends AppError {
+  constructor(what: string) {
+    super('shutting_down', `shutting down while ${what}`, { wait: true, status: 503, retryAfterMs: OUTAGE_RETRY_MS });
+    this.name = 'ShuttingDown';
+  }
+}
+
+/** Sleeps `ms`, or throws ShuttingDown as soon as `stopping` is aborted (no wait, no throw). */
+export async function waitUnlessStopping(ms: number, stopping: AbortSignal | undefined, what: string): Promise<void> {
+  if (ms <= 0) return;
+  if (stopping?.aborted) throw new ShuttingDown(what);
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ShuttingDown(what));
+    };
+    const timer = setTimeout(() => {
+      stopping?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    stopping?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** A downstream (hh.ru, Bitrix24, Postgres, NATS) is unavailable for now: retry later. */
 export class UnavailableError extends AppError {
   constructor(code: string, message: string, options: Omit<AppErrorOptions, 'retryable'> = {}) {

@@ -66,7 +66,8 @@ export class Runtime {
   private readonly tasks: Array<{ name: string; everyMs: number; run: () => Promise<void> }> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly runningTasks = new Set<Promise<void>>();
-  private readonly startAbort = new AbortController();
+  /** Aborted when the shutdown begins: waits for dependencies at start and for rate limits give up. */
+  private readonly stopAbort = new AbortController();
   private readonly options: ServiceOptions;
 
   constructor(options: ServiceOptions) {
@@ -92,8 +93,12 @@ export class Runtime {
   get locks(): RedisLock {
     return new RedisLock(this.redis, this.config.REDIS_PREFIX);
   }
+  /** Aborted when the shutdown begins: long waits in request handlers should end on it. */
+  get stopping(): AbortSignal {
+    return this.stopAbort.signal;
+  }
   get limiter(): RateLimiter {
-    return new RateLimiter(this.redis, this.config.REDIS_PREFIX);
+    return new RateLimiter(this.redis, this.config.REDIS_PREFIX, this.stopAbort.signal);
   }
 
   /** Registers a JetStream consumer; it starts with the runtime. */
@@ -146,7 +151,7 @@ export class Runtime {
       await ensureStreams(this.nats.jsm, this.naming);
       await ensureConsumers(this.nats.jsm, this.naming, this.consumerSpecs(), serverMaxDeliver(c.CONSUMER_MAX_DELIVER));
     }
-    if (this.startAbort.signal.aborted) return;
+    if (this.stopAbort.signal.aborted) return;
     if (this.wantsRelay) {
       this.relay = createOutboxRelay({ db: this.db, nats: this.nats, naming: this.naming, log: this.log, metrics: this.metrics, pollMs: c.OUTBOX_POLL_MS });
       this.relay.start();
@@ -178,7 +183,7 @@ export class Runtime {
   async stopWork(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
-    this.startAbort.abort();
+    this.stopAbort.abort();
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled(this.runners.map((r) => r.stop()));
     await this.relay?.stop();
@@ -232,7 +237,7 @@ export class Runtime {
   private async waitFor(what: string, probe: () => Promise<boolean>): Promise<void> {
     let logged = false;
     for (;;) {
-      if (this.startAbort.signal.aborted) throw new Error(`${this.name} stopped while waiting for ${what}`);
+      if (this.stopAbort.signal.aborted) throw new Error(`${this.name} stopped while waiting for ${what}`);
       const ok = await probe().catch((err: unknown) => {
         if (!logged) this.log.warn({ err }, `waiting for ${what}`);
         return false;

@@ -129,3 +129,20 @@ t.test('the limiter tells how long to wait, and reservations queue callers fairl
   const queued = await limiter.take('e', wide);
   t.ok(queued.waitMs > 1000, `a queue of reservations is kept (${queued.waitMs} ms)`);
 });
+
+t.test('a caller waiting its turn gives up at once when the process starts shutting down', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const redis = new Redis(env.config.REDIS_URL);
+  t.teardown(() => redis.disconnect());
+  const stopping = new AbortController();
+  const limiter = new RateLimiter(redis, env.config.REDIS_PREFIX, stopping.signal);
+  const slow = { ratePerSec: 0.2, burst: 1 };
+  await limiter.acquire('s', slow);
+  const started = Date.now();
+  const queued = limiter.acquire('s', slow, { maxWaitMs: 60_000 });
+  setTimeout(() => stopping.abort(), 100);
+  await t.rejects(queued, { code: 'shutting_down', wait: true }, 'the wait ends as ShuttingDown, a wait, not a failure');
+  t.ok(Date.now() - started < 1000, `it did not sit out its 5 s turn (${Date.now() - started} ms)`);
+  await t.rejects(limiter.acquire('s', slow), { code: 'shutting_down' }, 'once stopping, a call that would have to wait does not begin to');
+});

@@ -16,7 +16,8 @@ export interface Harness {
   childEnv: Record<string, string>;
   /** Logs a generated manager in through the simulator (code → tokens → /me) and stores the account. */
   connect(userId: string, memberId?: string): Promise<HhAccount>;
-  client(overrides?: Partial<HhClientConfig>, breaker?: Partial<BreakerSettings>, hooks?: ConstructorParameters<typeof HhClient>[2]): HhClient;
+  /** `stopping`: the process's shutdown signal (Runtime.stopping). */
+  client(overrides?: Partial<HhClientConfig>, breaker?: Partial<BreakerSettings>, hooks?: ConstructorParameters<typeof HhClient>[2], stopping?: AbortSignal): HhClient;
 }
 
 /** A simulator, the test's own schema with hh-connector's tables, Redis, and a client wired to them. */
@@ -45,12 +46,12 @@ export async function harness(t: { teardown(fn: () => unknown): void }, options:
   t.teardown(() => redis.disconnect());
   const breakerSets: BreakerRegistry[] = [];
   t.teardown(() => breakerSets.forEach((b) => b.shutdown()));
-  const client: Harness['client'] = (overrides = {}, breaker = {}, hooks = {}) => {
+  const client: Harness['client'] = (overrides = {}, breaker = {}, hooks = {}, stopping) => {
     const breakers = new BreakerRegistry({ log, settings: breaker });
     breakerSets.push(breakers);
     return new HhClient(
       { ...hhClientConfig(config), backoffMs: 50, ...options.client, ...overrides },
-      { db, keyring: new Keyring(config.TOKEN_ENCRYPTION_KEYS), locks: new RedisLock(redis, config.REDIS_PREFIX), limiter: new RateLimiter(redis, config.REDIS_PREFIX), breakers, log },
+      { db, keyring: new Keyring(config.TOKEN_ENCRYPTION_KEYS), locks: new RedisLock(redis, config.REDIS_PREFIX), limiter: new RateLimiter(redis, config.REDIS_PREFIX, stopping), breakers, log, stopping },
       hooks,
     );
   };

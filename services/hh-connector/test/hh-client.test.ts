@@ -26,6 +26,18 @@ t.test('429s slow the client down instead of failing it', async (t) => {
     t.match(err, { code: HH_ERROR_CODES.rateLimited, wait: true, retryable: true });
     h.running.sim.clearFaults();
   });
+
+  await t.test('a shutdown ends a back-off at once: the message goes back, nothing counts as failed', async (t) => {
+    const stopping = new AbortController();
+    const patient = h.client({ rate: { ratePerSec: 100, burst: 100 }, backoffMs: 5000, maxAttempts: 5 }, {}, {}, stopping.signal);
+    h.running.sim.addFault({ kind: 'rate_limit', times: 5 });
+    const started = Date.now();
+    const call = patient.account(account.id).me().catch((e: unknown) => e);
+    setTimeout(() => stopping.abort(), 200);
+    t.match(await call, { code: 'shutting_down', wait: true });
+    t.ok(Date.now() - started < 2000, `not after the 2.5–5 s back-off (${Date.now() - started} ms)`);
+    h.running.sim.clearFaults();
+  });
 });
 
 t.test('the shared bucket: a call that would wait longer than maxWaitMs throws RateLimitExceeded before reaching hh.ru', async (t) => {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { BreakerRegistry } from '../breaker.js';
-import { AppError, UnavailableError, ValidationError, classifyError } from '../errors.js';
+import { AppError, UnavailableError, ValidationError, classifyError, waitUnlessStopping } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { RedisLock } from '../redis/lock.js';
@@ -48,6 +48,8 @@ export interface Bitrix24ClientOptions {
   /** Part of the burst left unused, for clock and network differences. */
   burstHeadroom: number;
   timeoutMs: number;
+  /** Aborted when the process shuts down: waits for the rate budget end at once (ShuttingDown). */
+  stopping?: AbortSignal;
 }
 
 interface Answer {
@@ -80,7 +82,7 @@ export class Bitrix24Client {
 
   constructor(private readonly options: Bitrix24ClientOptions) {
     this.store = new Bitrix24PortalStore(options.db, options.keyring);
-    this.limiter = new RateLimiter(options.redis, options.redisPrefix);
+    this.limiter = new RateLimiter(options.redis, options.redisPrefix, options.stopping);
     this.locks = new RedisLock(options.redis, options.redisPrefix);
     this.limit = { ratePerSec: options.ratePerSec, burst: Math.max(1, options.burst - options.burstHeadroom) };
   }
@@ -100,6 +102,7 @@ export class Bitrix24Client {
       burst: config.B24_BURST,
       burstHeadroom: config.B24_BURST_HEADROOM,
       timeoutMs: config.B24_TIMEOUT_MS,
+      stopping: runtime.stopping,
     });
   }
 
@@ -295,7 +298,7 @@ export class Bitrix24Client {
         if (err instanceof Bitrix24Error && err.code === 'b24_rate_limited' && attempt < LIMIT_RETRIES) {
           const delay = (err.retryAfterMs ?? 1000) * (attempt + 1);
           if (options.maxWaitMs === undefined || delay <= options.maxWaitMs) {
-            await new Promise((r) => setTimeout(r, delay));
+            await waitUnlessStopping(delay, this.options.stopping, 'waiting for the portal’s rate limit');
             continue;
           }
         }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { AppError } from '../errors.js';
+import { AppError, waitUnlessStopping } from '../errors.js';
 
 /**
  * The bucket as it stands now, by Redis's own clock (one clock for every process): `tokens` refilled
@@ -77,7 +77,8 @@ export interface TakeResult {
 }
 
 export class RateLimiter {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  /** `stopping`: aborted when the process shuts down; a caller waiting its turn then gets ShuttingDown. */
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly stopping?: AbortSignal) {}
 
   async take(key: string, limit: RateLimit, tokens = 1, options: { reserve?: boolean; maxQueueMs?: number } = {}): Promise<TakeResult> {
     const [granted, waitMs] = (await this.redis.eval(
@@ -106,7 +107,7 @@ export class RateLimiter {
     const maxWaitMs = options.maxWaitMs ?? 30_000;
     const result = await this.take(key, limit, 1, { reserve: true, maxQueueMs: maxWaitMs });
     if (!result.granted) throw new RateLimitExceeded(key, result.waitMs);
-    if (result.waitMs > 0) await new Promise((r) => setTimeout(r, result.waitMs));
+    await waitUnlessStopping(result.waitMs, this.stopping, `waiting for rate limit ${key}`);
     return result.waitMs;
   }
 }

@@ -1,4 +1,4 @@
-import { AppError, type BreakerRegistry, type Keyring, type Knex, type Logger, type RateLimit, type RateLimiter, type RedisLock, UnavailableError } from '@hhb24/common';
+import { AppError, type BreakerRegistry, type Keyring, type Knex, type Logger, type RateLimit, type RateLimiter, type RedisLock, UnavailableError, waitUnlessStopping } from '@hhb24/common';
 import { type HhAccount, HhAccountStore } from './accounts.js';
 import { HH_ERROR_CODES, HhError, HhLoginRequired, HhOAuthError, HhRateLimited, apiError } from './errors.js';
 import { HhHttp, type HhResponse, type Query, type SendInit } from './http.js';
@@ -44,6 +44,8 @@ export interface HhDeps {
   limiter: RateLimiter;
   breakers: BreakerRegistry;
   log: Logger;
+  /** Aborted when the process shuts down: a back-off then ends at once (ShuttingDown). */
+  stopping?: AbortSignal;
 }
 
 export interface CallOptions {
@@ -64,7 +66,6 @@ type Authorized = { account: HhAccount; accessToken: string; refreshToken: strin
 const REFRESH_LOCK_TTL_MS = 30_000;
 const REFRESH_LOCK_WAIT_MS = 20_000;
 const MAX_BACKOFF_MS = 8_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The hh.ru client of hh-connector: OAuth, accounts and tokens, and every API call the product
@@ -247,7 +248,7 @@ export class HhClient {
     const delay = Math.max(exp, Math.min(hinted ?? 0, MAX_BACKOFF_MS));
     if (deadline !== undefined && Date.now() + delay > deadline) throw tooLong(delay);
     this.deps.log.debug({ account: accountId, attempt, delay }, 'hh call backs off');
-    await sleep(delay);
+    await waitUnlessStopping(delay, this.deps.stopping, 'backing off from hh.ru');
   }
 }
 

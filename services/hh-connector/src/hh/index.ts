@@ -29,5 +29,5 @@ export function hhClientConfig(config: Config): HhClientConfig {
 
 /** The client wired to a started runtime's Postgres, Redis, breakers and keyring. */
 export function createHhClient(runtime: Runtime, config: Config, hooks: { onLoginRequired?: (account: HhAccount) => void | Promise<void> } = {}): HhClient {
-  return new HhClient(hhClientConfig(config), { db: runtime.db, keyring: runtime.keyring, locks: runtime.locks, limiter: runtime.limiter, breakers: runtime.breakers, log: runtime.log }, hooks);
+  return new HhClient(hhClientConfig(config), { db: runtime.db, keyring: runtime.keyring, locks: runtime.locks, limiter: runtime.limiter, breakers: runtime.breakers, log: runtime.log, stopping: runtime.stopping }, hooks);
 }
