@@ -39,7 +39,7 @@ import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
 import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
 import { freePort } from './stack.js';
 
-/** Services a world can run as child processes (their main.js); timeline-renderer runs only that way. */
+/** Services a world can run as child processes (their main.js). */
 export type ChildService = 'gateway' | 'settings' | 'hh-connector' | 'crm-writer' | 'timeline-renderer';
 export type SettingsInput = Parameters<typeof parseSettings>[1];
 
@@ -52,8 +52,8 @@ export interface WorldOptions {
   /** Settings of every service on top of the test defaults. */
   env?: Record<string, string>;
   /**
-   * Services run as child processes (their main.js), so a test can SIGKILL them. timeline-renderer
-   * runs only as a child; the gateway as a child keeps one port across restarts.
+   * Services run as child processes (their main.js), so a test can SIGKILL them; the others run in
+   * this process. The gateway as a child keeps one port across restarts.
    */
   children?: ChildService[];
   /** Service logs on stdout (children's logs are always collected). */
@@ -136,7 +136,7 @@ export class World {
     if (!children.has('settings')) services.push(buildSettings(loadConfig('settings', settingsSchema, env)));
     if (!children.has('hh-connector')) services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
     if (!children.has('crm-writer')) services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
-    services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
+    if (!children.has('timeline-renderer')) services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
     await Promise.all(services.map((s) => s.runtime.start()));
     const c = testEnv.config;
     const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
