@@ -232,8 +232,8 @@ export interface HhAccountView {
 
 export interface ImportProgress {
   state: 'never' | 'running' | 'paused' | 'finished';
-  /** Why a run is paused: the hh.ru login must be renewed, or the daily resume views are used up. */
-  pausedReason: 'login_required' | 'view_limit' | null;
+  /** Why a run is paused: the hh.ru login must be renewed, the employer has no paid API access, or the daily resume views are used up. */
+  pausedReason: 'login_required' | 'no_paid_access' | 'view_limit' | null;
   vacanciesTotal: number;
   vacanciesDone: number;
   /** Negotiations found on hh.ru. */

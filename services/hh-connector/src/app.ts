@@ -118,6 +118,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();
     await engine().resumeParked();
+    await engine().resumePaid();
     await engine().feedStarved();
     await engine().reconcileDue();
     await queries().settleFinished();

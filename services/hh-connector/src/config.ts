@@ -46,6 +46,12 @@ export const syncSchema = {
     max: 86_400,
     description: 'While the daily resume views are used up, how often to ask hh.ru whether they are back (hh.ru does not say when they reset).',
   }),
+  HH_PAID_ACCESS_RECHECK_SEC: integer({
+    default: 600,
+    min: 1,
+    max: 86_400,
+    description: 'While hh.ru refuses an employer\'s responses for want of paid API access, how often to ask whether it has it now (the import then carries on by itself).',
+  }),
 };
 
 export const schema = {

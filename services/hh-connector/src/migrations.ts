@@ -213,5 +213,16 @@ export const migrations: MigrationSet = {
         await db.schema.alterTable('hh_negotiations', (t) => t.dropColumn('queued_at'));
       },
     },
+    {
+      name: '20261220_01_paid_access',
+      async up(db) {
+        // hh.ru refused the employer's negotiations and resumes for want of paid API access: the
+        // account's work waits, and a probe of its method access looks again at this time.
+        await db.schema.alterTable('hh_accounts', (t) => t.timestamp('unpaid_until', { useTz: true }));
+      },
+      async down(db) {
+        await db.schema.alterTable('hh_accounts', (t) => t.dropColumn('unpaid_until'));
+      },
+    },
   ],
 };

@@ -119,6 +119,8 @@ if (!existsSync('/usr/bin/chromium')) {
     await eventually(async () => (await app().getByTestId('count-imported').textContent()) === 'Импортировано на портал: 6', { what: 'the progress counters updated live' });
     t.equal(await app().getByTestId('count-found').textContent(), 'Найдено откликов: 24');
     await screenshot(page, '07-import-progress');
+    f.progress = { ...f.progress, state: 'paused', pausedReason: 'no_paid_access' };
+    await eventually(async () => (await app().getByTestId('import-state').textContent()) === 'Импорт приостановлен: hh.ru не отдаёт отклики и резюме без платного доступа к API. Как только работодатель подключит его на hh.ru, импорт продолжится сам (доступ проверяется каждые несколько минут).', { what: 'a paused import says why and what to do' });
     f.failures = [{ negotiationId: '1300000009', applicantName: 'Сидоров <b>Пётр</b>', vacancyName: 'Аналитик', code: 'b24_rejected', message: 'Не введено значение обязательного поля "Источник"', fix: 'Сделать поле необязательным: Источник', failedAt: new Date().toISOString(), attempts: 1 }];
     f.progress = { ...f.progress, state: 'finished', vacanciesDone: 4, loaded: 24, imported: 23, failed: 1, finishedAt: new Date().toISOString() };
     await app().getByTestId('import-results').waitFor({ timeout: 10_000 });

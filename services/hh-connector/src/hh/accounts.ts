@@ -24,6 +24,8 @@ export interface HhAccount {
   connectedBy: number | null;
   /** Resume reads wait until then: the manager's daily views are used up. */
   viewsParkedUntil: Date | null;
+  /** hh.ru refused for want of paid API access: the work waits, and its access is probed again then. */
+  unpaidUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -46,6 +48,7 @@ interface Row {
   status_at: Date;
   connected_by: number | null;
   views_parked_until: Date | null;
+  unpaid_until: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -66,6 +69,7 @@ const toAccount = (r: Row): HhAccount => ({
   statusAt: r.status_at,
   connectedBy: r.connected_by ?? null,
   viewsParkedUntil: r.views_parked_until ?? null,
+  unpaidUntil: r.unpaid_until ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -149,6 +153,21 @@ export class HhAccountStore {
 
   async unparkViews(id: string): Promise<void> {
     await this.db('hh_accounts').where({ id }).update({ views_parked_until: null });
+  }
+
+  /** hh.ru wants paid API access for this employer's negotiations: the work waits; true the first time. */
+  async markUnpaid(id: string, nextProbe: Date): Promise<boolean> {
+    return (await this.db('hh_accounts').where({ id }).whereNull('unpaid_until').update({ unpaid_until: nextProbe })) > 0;
+  }
+
+  /** Takes the accounts due for a look at their paid access, each by one process only (the next probe is set at once). */
+  async claimUnpaidProbe(nextProbe: Date, now = new Date()): Promise<HhAccount[]> {
+    const rows = (await this.db('hh_accounts').where('unpaid_until', '<=', now).where({ status: 'active' }).update({ unpaid_until: nextProbe }).returning('*')) as Row[];
+    return rows.map(toAccount);
+  }
+
+  async markPaid(id: string): Promise<void> {
+    await this.db('hh_accounts').where({ id }).update({ unpaid_until: null });
   }
 
   /** Another hh.ru user logged in for the portal: the earlier accounts stop syncing (their data stays). */

@@ -252,6 +252,12 @@ export class HhClient {
   }
 }
 
+/** Our work needs paid groups 1 (responses, resumes) and 3 (resumes of responses) (hh.md §5.6). */
+export function hasPaidAccess(items: HhMethodAccess['items']): boolean {
+  const needed = items.filter((i) => i.id === '1' || i.id === '3');
+  return needed.length > 0 ? needed.every((i) => i.access.has_access) : items.some((i) => i.access.has_access);
+}
+
 export interface VacancyQuery {
   managerId?: string;
   page?: number;

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { HhClient, type HhClientConfig } from './client.js';
 import type { HhAccount } from './accounts.js';
 
-export { HhClient, HhAccountClient, type HhClientConfig, type HhDeps, type CallOptions, type VacancyQuery, type ActionArguments } from './client.js';
+export { HhClient, HhAccountClient, hasPaidAccess, type HhClientConfig, type HhDeps, type CallOptions, type VacancyQuery, type ActionArguments } from './client.js';
 export { HhAccountStore, type HhAccount, type HhAccountStatus } from './accounts.js';
 export { HhOAuth, type HhAppConfig } from './oauth.js';
 export { HhHttp, type HhHttpConfig, type HhResponse } from './http.js';

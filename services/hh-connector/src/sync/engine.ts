@@ -15,7 +15,7 @@ import {
   UnavailableError,
 } from '@hhb24/common';
 import type { Config } from '../config.js';
-import { HH_ERROR_CODES, type HhAccount, type HhClient, HhError, HhLoginRequired, type HhNegotiation, HhViewLimitExceeded } from '../hh/index.js';
+import { HH_ERROR_CODES, type HhAccount, type HhClient, HhError, HhLoginRequired, type HhNegotiation, HhViewLimitExceeded, hasPaidAccess } from '../hh/index.js';
 import type { HhCallback, NegotiationStep, VacancyStep } from './messages.js';
 import { type KeptResume, type Kind, buildSnapshot, keepResume, kindFromFirstAuthor, kindFromItem, personKeys, sameSnapshot } from './snapshot.js';
 import type { NegotiationRow, SyncStore } from './store.js';
@@ -32,6 +32,7 @@ const STEP_STALE_MS = 10 * 60_000;
 const opts = { maxWaitMs: HH_WAIT_MS };
 
 const isNotFound = (err: unknown) => err instanceof HhError && (err.status === 404 || err.code === HH_ERROR_CODES.notFound);
+const isUnpaid = (err: unknown) => err instanceof HhError && err.code === HH_ERROR_CODES.paymentRequired;
 
 export interface EngineDeps {
   runtime: Runtime;
@@ -70,7 +71,7 @@ export class SyncEngine {
       ctx.log.info({ memberId, kind }, 'import requested without an active hh.ru login; it runs after the next login');
       return ack();
     }
-    return this.guard(ctx, async () => {
+    return this.guard(ctx, account, async () => {
       const current = await this.store.getImport(memberId);
       if (kind === 'initial') {
         // A redelivery of the request that started the current run carries on with that run.
@@ -181,8 +182,9 @@ export class SyncEngine {
   async onVacancyStep(ctx: MessageContext<VacancyStep>): Promise<Outcome> {
     const step = ctx.data;
     const account = await this.activeAccount(step.memberId, step.accountId);
-    if (!account) return ack();
-    return this.guard(ctx, async () => {
+    // Without paid access the vacancy stays unpaged; the probe that finds access again resumes it.
+    if (!account || account.unpaidUntil) return ack();
+    return this.guard(ctx, account, async () => {
       const client = this.hh.account(account.id);
       let collections;
       try {
@@ -220,9 +222,9 @@ export class SyncEngine {
   async onNegotiationStep(ctx: MessageContext<NegotiationStep>): Promise<Outcome> {
     const { memberId, negotiationId } = ctx.data;
     const account = await this.activeAccount(memberId, ctx.data.accountId);
-    if (!account) return ack();
+    if (!account || account.unpaidUntil) return ack();
     const held = await this.d.runtime.locks.hold(`hh:negotiation:${memberId}:${negotiationId}`, LOCK_MS, () =>
-      this.guard(ctx, async () => {
+      this.guard(ctx, account, async () => {
         const row = await this.store.get(memberId, negotiationId);
         if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
         return ack();
@@ -263,14 +265,17 @@ export class SyncEngine {
       return ack();
     };
     if (account.status !== 'active') return ignore(`the account is ${account.status}`);
+    // The reconciliation that follows paid access coming back brings what these said.
+    if (account.unpaidUntil) return ignore('no paid API access');
     if (!(await this.store.getImport(account.memberId))) return ignore('the portal has not started its import yet');
     if (!['NEW_RESPONSE_OR_INVITATION_VACANCY', 'NEW_NEGOTIATION_VACANCY', 'NEGOTIATION_EMPLOYER_STATE_CHANGE'].includes(body.action_type)) return ignore('not about a negotiation');
     if (!topicId || !/^\d{1,20}$/.test(topicId)) return ignore('no topic_id');
-    return this.guard(ctx, async () => {
+    return this.guard(ctx, account, async () => {
       let item: HhNegotiation;
       try {
         item = await this.hh.account(account.id).negotiation(topicId, opts);
       } catch (err) {
+        if (isUnpaid(err)) await done('ignored: no paid API access');
         if (!isNotFound(err)) throw err;
         return ignore('the negotiation is not visible to this account');
       }
@@ -445,6 +450,29 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * Accounts waiting for paid API access: hh.ru's method_access is asked (every
+   * HH_PAID_ACCESS_RECHECK_SEC); once the employer has it, the import carries on where it stopped
+   * and a reconciliation brings what arrived meanwhile, as after a new login.
+   */
+  async resumePaid(): Promise<void> {
+    for (const account of await this.hh.accounts.claimUnpaidProbe(new Date(Date.now() + this.d.config.HH_PAID_ACCESS_RECHECK_SEC * 1000))) {
+      const access = await this.hh
+        .account(account.id)
+        .methodAccess({ maxWaitMs: 5000 })
+        .catch(() => null);
+      if (!access || !hasPaidAccess(access.items)) continue;
+      await this.hh.accounts.markPaid(account.id);
+      await enqueue(this.d.runtime.db, {
+        subject: subjects.hhImportRequested,
+        msgId: `paid:${account.memberId}:${randomUUID()}`,
+        payload: { memberId: account.memberId, kind: 'resume', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+      });
+      this.d.runtime.wakeOutbox();
+      this.log.info({ memberId: account.memberId, account: account.id }, 'paid API access is there: the work goes on');
+    }
+  }
+
   /** Each connected account is compared with hh.ru every HH_RECONCILE_INTERVAL_SEC (each pass claimed by one replica). */
   async reconcileDue(): Promise<void> {
     const due = await this.hh.accounts.claimReconcileDue(new Date(Date.now() - this.d.config.HH_RECONCILE_INTERVAL_SEC * 1000));
@@ -473,12 +501,23 @@ export class SyncEngine {
    * A lost login pauses the work instead of failing it: the message is acknowledged, Postgres
    * keeps what is left, and the next login enqueues it again (hh.import.requested, kind resume).
    */
-  private async guard(ctx: MessageContext<unknown>, work: () => Promise<Outcome>): Promise<Outcome> {
+  /**
+   * The account's own states end a message's work without failing it: a lost login waits for the
+   * next one, missing paid API access for the probe that finds it again (resumePaid).
+   */
+  private async guard(ctx: MessageContext<unknown>, account: HhAccount, work: () => Promise<Outcome>): Promise<Outcome> {
     try {
       return await work();
     } catch (err) {
       if (err instanceof HhLoginRequired) {
         ctx.log.info({ account: err.accountId, reason: err.reason }, 'hh.ru login lost: the work waits for the next login');
+        return ack();
+      }
+      if (isUnpaid(err)) {
+        const nextProbe = new Date(Date.now() + this.d.config.HH_PAID_ACCESS_RECHECK_SEC * 1000);
+        if (await this.hh.accounts.markUnpaid(account.id, nextProbe)) {
+          this.log.warn({ memberId: account.memberId, account: account.id, employer: account.employerId }, 'hh.ru wants paid API access for this employer: the work waits until it has it');
+        }
         return ack();
       }
       throw err;

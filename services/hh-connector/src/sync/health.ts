@@ -10,7 +10,7 @@ import {
   subjects,
 } from '@hhb24/common';
 import type { Config } from '../config.js';
-import type { HhClient } from '../hh/index.js';
+import { type HhClient, hasPaidAccess } from '../hh/index.js';
 import type { Connection } from './connection.js';
 import type { NegotiationStep } from './messages.js';
 import type { SyncStore } from './store.js';
@@ -65,7 +65,7 @@ export class Health {
     const sub = subscriptions?.[0];
     return {
       account,
-      paidAccess: access ? paid(access.items) : null,
+      paidAccess: access ? hasPaidAccess(access.items) : null,
       resumeViews: limits ? { left: limits.left.resume_view, limit: limits.limits.resume_view } : null,
       viewsParkedUntil: active?.viewsParkedUntil && active.viewsParkedUntil.getTime() > now.getTime() ? active.viewsParkedUntil.toISOString() : null,
       subscription: subscriptions ? { present: Boolean(sub), url: sub ? withoutSecret(sub.url) : null, matches: Boolean(sub && sub.url === expected) } : null,
@@ -145,12 +145,6 @@ export class Health {
     const removed = await this.d.store.pruneEvents(new Date(now - this.d.config.HH_EVENT_LOG_RETENTION_DAYS * 86_400_000));
     if (removed > 0) this.d.runtime.log.info({ removed }, 'old delivery log lines forgotten');
   }
-}
-
-/** Our work needs groups 1 (responses, resumes) and 3 (resumes of responses) (hh.md §5.6). */
-function paid(items: Array<{ id: string; access: { has_access: boolean } }>): boolean {
-  const needed = items.filter((i) => i.id === '1' || i.id === '3');
-  return needed.length > 0 ? needed.every((i) => i.access.has_access) : items.some((i) => i.access.has_access);
 }
 
 /** The webhook URL's last part is a secret (the account's HMAC): the page shows where it points, not the secret. */

@@ -40,7 +40,8 @@ export class Queries {
       finishedAt = new Date();
     }
     const account = await this.d.hh().accounts.current(memberId);
-    const pausedReason = account?.status !== 'active' ? 'login_required' : account.viewsParkedUntil && p.unsettled > 0 ? 'view_limit' : null;
+    const pausedReason =
+      account?.status !== 'active' ? 'login_required' : account.unpaidUntil ? 'no_paid_access' : account.viewsParkedUntil && p.unsettled > 0 ? 'view_limit' : null;
     return {
       state: finishedAt ? 'finished' : pausedReason ? 'paused' : 'running',
       pausedReason: finishedAt ? null : pausedReason,

@@ -37,6 +37,8 @@ const TABS: Array<{ key: Tab; label: string }> = [
 ];
 /** hh-connector answers from its own database; a page does not wait long for it. */
 const HH_WAIT_MS = 8000;
+/** What the progress says about each reason a run is paused (texts.ts). */
+const PAUSED_TEXTS: Record<string, string> = { login_required: 'import.pausedLogin', no_paid_access: 'import.pausedPayment', view_limit: 'import.pausedViews' };
 /** «Войти» opened hh.ru's login: the auth tab asks every few seconds, for up to ten minutes. */
 const POLL_MS = 2000;
 const POLL_LIMIT = 300;
@@ -232,7 +234,7 @@ export class AppPages {
     return this.renderer.render('partials/import-progress', {
       ...ctx,
       starting: p.state === 'never',
-      paused: p.state === 'paused' ? (p.pausedReason === 'login_required' ? 'import.pausedLogin' : p.pausedReason === 'view_limit' ? 'import.pausedViews' : 'import.paused') : null,
+      paused: p.state === 'paused' ? PAUSED_TEXTS[p.pausedReason ?? ''] ?? 'import.paused' : null,
       found: p.found,
       loaded: p.loaded,
       imported: p.imported,
