@@ -51,9 +51,9 @@ export class Queries {
     };
   }
 
-  /** Marks imports that have just finished (the progress check does it), so their reconciliation starts. */
+  /** Marks imports that have just finished (as the progress check does), so their reconciliation starts. */
   async settleFinished(): Promise<void> {
-    for (const imp of await this.d.store.unfinishedImports()) await this.importProgress(imp.memberId);
+    await this.d.store.finishCompleted();
   }
 
   /**

@@ -542,8 +542,22 @@ export class SyncStore {
     await this.db('hh_imports').where({ member_id: memberId, run_id: runId }).whereNull('finished_at').update({ finished_at: this.db.fn.now() });
   }
 
-  async unfinishedImports(): Promise<ImportRow[]> {
-    const rows = (await this.db('hh_imports').whereNull('finished_at').whereNotNull('listed_at')) as DbImport[];
-    return rows.map(toImport);
+  /**
+   * Marks finished every listed import whose work is all done (the condition of the progress bar's
+   * end: every vacancy paged, every negotiation ready and answered for by crm-writer), in one
+   * statement: the housekeeping asks every few seconds, for every portal importing at once.
+   */
+  async finishCompleted(): Promise<string[]> {
+    const { rows } = (await this.db.raw(
+      `update hh_imports i set finished_at = now()
+        where i.finished_at is null and i.listed_at is not null
+          and not exists (select 1 from hh_vacancies v
+                           where v.member_id = i.member_id and v.import_run_id = i.run_id and v.import_state is distinct from 'done')
+          and not exists (select 1 from hh_negotiations n
+                           where n.member_id = i.member_id
+                             and (n.status <> 'ready' or (n.loaded_at is not null and (n.crm_status is null or n.crm_version < n.version))))
+       returning i.member_id`,
+    )) as { rows: Array<{ member_id: string }> };
+    return rows.map((r) => r.member_id);
   }
 }
