@@ -22,8 +22,7 @@ export const subjects = {
   crmEntityWritten: 'crm.entity.written',
   /** crm-writer → settings: the portal refused a write; shown with what to fix. */
   crmEntityFailed: 'crm.entity.failed',
-  /** gateway → everyone: the app was installed, reinstalled or removed. */
-  portalInstalled: 'portal.app.installed',
+  /** gateway → everyone: the app was removed from the portal. */
   portalUninstalled: 'portal.app.uninstalled',
   /** settings → crm-writer, hh-connector: the portal's settings changed. */
   portalSettingsSaved: 'portal.settings.saved',
