@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Bitrix24Client, type EntityType, HH_ROBOT_CODES, type PortalEventReceived, type PortalRobotInvoked, type Runtime, enqueue, subjects } from '@hhb24/common';
+import { type Bitrix24Client, type EntityType, HH_ROBOT_CODES, type PortalEventReceived, type PortalRobotInvoked, type Runtime, type UiSession, enqueue, subjects } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
 import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
@@ -7,7 +7,7 @@ import type { InstallVerifier } from './install.js';
 import type { Installer } from './install-steps.js';
 import type { Pages } from './pages.js';
 import { type FormObject, field, parsePhpForm, section } from './php-form.js';
-import { type PortalAuth, portalOrigin } from './portal-auth.js';
+import { type PageLoad, type PortalAuth, portalOrigin } from './portal-auth.js';
 import { recordUninstall } from './uninstall.js';
 
 type Query = Record<string, string>;
@@ -52,6 +52,18 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     }
   });
 
+  /**
+   * A card's session: scoped to the lead or deal it opened on, once the portal said (with the
+   * user's own token) that this user may read it. Without that scope the card says the user has
+   * no access to this lead or deal.
+   */
+  const cardSession = async (load: PageLoad, type: EntityType, rawId: string | undefined): Promise<UiSession> => {
+    const id = Number(rawId);
+    if (!Number.isInteger(id) || id <= 0) return load.session;
+    if (load.session.isAdmin || (load.session.crmAccess && (await load.mayRead(type, id)))) return { ...load.session, entity: { type, id } };
+    return load.session;
+  };
+
   // The app page and the card tabs.
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
     try {
@@ -60,7 +72,14 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
       const tab = /^CRM_(LEAD|DEAL)_DETAIL_TAB$/.exec(load.placement);
       if (tab) {
         const entityType: EntityType = tab[1] === 'LEAD' ? 'lead' : 'deal';
-        return pages.render(reply, load.session, 'card', { portalOrigin: origin, form: { entityType, entityId: load.placementOptions['ID'] ?? '' } });
+        const session = await cardSession(load, entityType, load.placementOptions['ID']);
+        return pages.render(reply, session, 'card', { portalOrigin: origin, form: { entityType, entityId: load.placementOptions['ID'] ?? '' } });
+      }
+      // «Все отклики (N)» of an activity opens the app on one lead or deal: a card as well.
+      if (load.placementOptions['view'] === 'others') {
+        const entityType = ({ '1': 'lead', '2': 'deal' } as Record<string, EntityType>)[load.placementOptions['entityTypeId'] ?? ''];
+        const session = entityType ? await cardSession(load, entityType, load.placementOptions['entityId']) : load.session;
+        return pages.render(reply, session, 'app', { portalOrigin: origin, form: { ...load.placementOptions } });
       }
       return pages.render(reply, load.session, 'app', { portalOrigin: origin, form: { ...load.placementOptions } });
     } catch (err) {

@@ -24,6 +24,8 @@ export interface PageLoad {
   session: UiSession;
   placement: string;
   placementOptions: Record<string, string>;
+  /** Whether this user may read that lead or deal, as the portal says with the user's own token. */
+  mayRead(type: 'lead' | 'deal', id: number): Promise<boolean>;
 }
 
 /** The portal's origin as recorded at install: the only site allowed to frame our pages. */
@@ -66,7 +68,8 @@ export class PortalAuth {
     } catch {
       placementOptions = {};
     }
-    return { portal, session: { memberId, userId, isAdmin, crmAccess, lang }, placement: field(body, 'PLACEMENT') || 'DEFAULT', placementOptions };
+    const mayRead = (type: 'lead' | 'deal', id: number) => this.mayRead(memberId, authId, `crm.${type}.get`, { id });
+    return { portal, session: { memberId, userId, isAdmin, crmAccess, lang }, placement: field(body, 'PLACEMENT') || 'DEFAULT', placementOptions, mayRead };
   }
 
   /** An event or robot call: its `auth[application_token]` against the stored one for `auth[member_id]`. */
@@ -75,12 +78,18 @@ export class PortalAuth {
   }
 
   /** Whether the user may read the CRM: the portal answers a one-row lead list, or refuses it. */
-  private async canReadCrm(memberId: string, authId: string): Promise<boolean> {
+  private canReadCrm(memberId: string, authId: string): Promise<boolean> {
+    return this.mayRead(memberId, authId, 'crm.lead.list', { select: ['ID'], start: -1 });
+  }
+
+  /** A read as the user: answered, or refused for want of rights (a lead or deal that is gone reads as refused too). */
+  private async mayRead(memberId: string, authId: string, method: string, params: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.asUser(memberId, authId, 'crm.lead.list', { select: ['ID'], start: -1 });
+      await this.asUser(memberId, authId, method, params);
       return true;
     } catch (err) {
       if (err instanceof RequestRefused && err.code === 'b24_access_denied') return false;
+      if (err instanceof RequestRefused && err.status === 401 && err.details?.['b24'] === 'b24_not_found') return false;
       throw err;
     }
   }

@@ -75,9 +75,21 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
     return deps.pages.render(reply, session, route, { portalOrigin: portalOriginValue, method: post ? 'POST' : 'GET', form });
   };
 
+  /** A card's session serves the PDF of its own lead or deal's response only (an admin's, any). */
+  const pdfAllowed = async (session: UiSession, negotiationId: string): Promise<boolean> => {
+    if (session.isAdmin) return true;
+    if (!session.entity) return false;
+    const card = await deps.runtime.call(rpc.hhCard, { memberId: session.memberId, entityType: session.entity.type, entityId: session.entity.id }, { timeoutMs: 10_000 });
+    return card?.snapshot.negotiationId === negotiationId;
+  };
+
   const pdf = async (reply: FastifyReply, session: UiSession, negotiationId: string) => {
     if (!/^[0-9A-Za-z_-]{1,64}$/.test(negotiationId)) return refuse(reply, 400, 'negotiation_required');
     try {
+      if (!(await pdfAllowed(session, negotiationId))) {
+        deps.runtime.log.warn({ memberId: session.memberId, userId: session.userId, negotiationId }, 'resume PDF refused: not the response of the card the session was opened on');
+        return refuse(reply, 403, 'pdf_forbidden');
+      }
       // The PDF comes in parts that each fit one NATS message.
       const parts: Buffer[] = [];
       let filename = '';

@@ -275,6 +275,11 @@ export interface UiSession {
   /** The user may read the CRM (admins always); without it and without admin rights the app says what is missing. */
   crmAccess: boolean;
   lang: 'ru' | 'en';
+  /**
+   * A card's session (the HH.ru tab of a lead or deal, or «Все отклики»): the one lead or deal the
+   * portal said this user may read. The card and its PDF show nothing else to a user who is not an admin.
+   */
+  entity?: { type: 'lead' | 'deal'; id: number };
 }
 
 /** gateway → settings: render an app page or a part of one. */

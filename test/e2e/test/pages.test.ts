@@ -200,6 +200,28 @@ if (!existsSync('/usr/bin/chromium')) {
     await page.waitForURL(`${portal.baseUrl}crm/deal/details/${String(other['ID'])}/`);
     t.pass('«Открыть» opened the other response’s deal in the portal');
 
+    // ---- a user who reads only their own leads («Свои») -----------------------------------------------
+    const own = sim.addUser(portal.memberId, { NAME: 'Ольга', LAST_NAME: 'Своя', isAdmin: false, crmAccess: true, crmOwnOnly: true });
+    const mine = sim.createEntity(portal.memberId, 'lead', { TITLE: 'Отклик: Тестировщик', ASSIGNED_BY_ID: own.ID });
+    f.cards.set(`lead:${String(mine['ID'])}`, card(portal.memberId, Number(other['ID'])));
+    await page.context().addCookies([{ name: 'b24sim_user_acme', value: String(own.ID), url: stack.b24.url }]);
+    await page.goto(`${portal.baseUrl}crm/lead/details/${String(lead['ID'])}/`);
+    await page.getByTestId('placement-tab').first().click();
+    await tabFrame.getByTestId('access-entity').waitFor();
+    t.equal(await tabFrame.getByTestId('card').count(), 0, 'another’s lead: the portal says no, so the card shows nothing of the response');
+    await page.goto(`${portal.baseUrl}crm/lead/details/${String(mine['ID'])}/`);
+    await page.getByTestId('placement-tab').first().click();
+    await tabFrame.getByTestId('card').waitFor();
+    t.pass('one’s own lead: the card');
+    // Its session serves that card and its PDF only, whatever the page is made to ask.
+    const cardToken = await tabFrame.locator('input[name=_session]').first().inputValue();
+    const ask = (route: string, body: Record<string, string>) =>
+      fetch(`${stack.gatewayUrl}/ui/${route}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-hhb24-session': cardToken }, body: new URLSearchParams(body).toString() });
+    t.equal((await ask('card', { entityType: 'lead', entityId: String(mine['ID']) })).status, 200, 'the card it was opened on');
+    t.equal((await ask('card', { entityType: 'lead', entityId: String(lead['ID']) })).status, 403, 'another lead by a forged request');
+    t.equal((await ask('card/pdf', { negotiationId: '1300000001' })).status, 200, 'its response’s PDF');
+    t.equal((await ask('card/pdf', { negotiationId: '1300000777' })).status, 403, 'another response’s PDF');
+
     // ---- a user without admin rights and without CRM access ---------------------------------------
     const nobody = sim.addUser(portal.memberId, { NAME: 'Гость', LAST_NAME: 'Без прав', isAdmin: false, crmAccess: false });
     await page.context().addCookies([{ name: 'b24sim_user_acme', value: String(nobody.ID), url: stack.b24.url }]);

@@ -85,11 +85,11 @@ export class AppPages {
         // «Все отклики (N)» in a timeline activity opens the app with the lead or deal (openRestApp): its card, every other response listed.
         if (one(req.form, 'view') === 'others') {
           const entityType = ({ '1': 'lead', '2': 'deal' } as Record<string, string>)[one(req.form, 'entityTypeId')] ?? '';
-          return { status: 200, html: await this.cardPage({ ...req, form: { entityType, entityId: one(req.form, 'entityId') } }, ctx) };
+          return this.cardPage({ ...req, form: { entityType, entityId: one(req.form, 'entityId') } }, ctx);
         }
         return { status: 200, html: await this.appPage(req, ctx) };
       case 'card':
-        return { status: 200, html: await this.cardPage(req, ctx) };
+        return this.cardPage(req, ctx);
       case 'install':
         return { status: 200, html: this.renderer.page('install', { ...ctx, title: text(session.lang, 'install.title'), framed: true, ...this.steps(req) }) };
       case 'install/result':
@@ -482,11 +482,25 @@ export class AppPages {
 
   // ---- the card tab, the installer, the login window -------------------------------------------------
 
-  private async cardPage(req: UiRequest, ctx: Ctx): Promise<string> {
+  /**
+   * The card of one lead or deal. A user who is not an admin sees only the one their session was
+   * opened on (the gateway asked the portal whether they may read it): another id is refused.
+   */
+  private async cardPage(req: UiRequest, ctx: Ctx): Promise<UiResponse> {
+    const html = await this.cardHtml(req, ctx);
+    return html === null ? { status: 403, html: this.renderer.page('no-access', { ...ctx, title: text(ctx.lang, 'access.title'), framed: true, entityDenied: true }) } : { status: 200, html };
+  }
+
+  private async cardHtml(req: UiRequest, ctx: Ctx): Promise<string | null> {
     const entityType = one(req.form, 'entityType');
     const entityId = Number(one(req.form, 'entityId'));
     const page = (extra: Record<string, unknown>) => this.renderer.page('card', { ...ctx, title: text(ctx.lang, 'card.title'), framed: true, ...extra });
     if ((entityType !== 'lead' && entityType !== 'deal') || !Number.isInteger(entityId) || entityId <= 0) return page({ card: null });
+    const { session } = req;
+    if (!session.isAdmin && (session.entity?.type !== entityType || session.entity.id !== entityId)) {
+      this.runtime.log.warn({ memberId: session.memberId, userId: session.userId, entityType, entityId }, 'card refused: the session was not opened on that lead or deal');
+      return null;
+    }
     let card: CardView | null;
     try {
       card = await this.runtime.call(rpc.hhCard, { memberId: req.session.memberId, entityType, entityId }, { timeoutMs: HH_WAIT_MS });

@@ -242,6 +242,7 @@ const ru = {
   'access.crm': 'Доступ к CRM',
   'access.yes': 'есть',
   'access.no': 'нет',
+  'access.entity': 'У вас нет доступа к этому лиду или сделке в CRM, поэтому отклик не показан. Обратитесь к администратору портала.',
 
   'common.error': 'Что-то пошло не так. Обновите страницу.',
   'common.sessionExpired': 'Страница открыта слишком давно. Обновите её.',
@@ -486,6 +487,7 @@ const en: Record<Key, string> = {
   'access.text': 'The app needs portal administrator rights or CRM access. Ask your portal administrator.',
   'access.admin': 'Portal administrator rights',
   'access.crm': 'CRM access',
+  'access.entity': 'You have no access to this lead or deal in the CRM, so the response is not shown. Ask your portal administrator.',
   'access.yes': 'yes',
   'access.no': 'no',
 

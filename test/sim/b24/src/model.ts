@@ -36,6 +36,11 @@ export interface User {
   isAdmin: boolean;
   /** Without it CRM methods answer "Access denied" (the guide's limits, F9a). */
   crmAccess: boolean;
+  /**
+   * CRM reads at the «Свои» level: a lead or deal assigned to someone else answers "Access denied"
+   * to get and is left out of lists (the admin always sees everything).
+   */
+  crmOwnOnly?: boolean;
 }
 
 export interface Install {

@@ -141,4 +141,12 @@ t.test('users, profile, notifications, comments', async (t) => {
   const user = running.sim.issueUserToken(portal.memberId, { userId: limited.ID });
   t.same((await rest(portal, user.accessToken, 'crm.lead.list')).body, { error: '', error_description: 'Access denied.' }, 'a user without CRM access');
   t.same((await rest(portal, user.accessToken, 'placement.bind', { PLACEMENT: 'CRM_LEAD_DETAIL_TAB', HANDLER: 'https://app.example.com/x' })).body, { error: 'ACCESS_DENIED', error_description: 'Access denied!' }, 'a non-admin binding a placement');
+
+  // «Свои»: reads see only what is assigned to the user.
+  const own = running.sim.addUser(portal.memberId, { crmOwnOnly: true });
+  const ownToken = running.sim.issueUserToken(portal.memberId, { userId: own.ID }).accessToken;
+  const mine = (await rest(portal, token, 'crm.lead.add', { fields: { TITLE: 'мой', ASSIGNED_BY_ID: own.ID } })).body.result as number;
+  t.match((await rest(portal, ownToken, 'crm.lead.get', { id: mine })).body, { result: { ID: String(mine) } }, 'one’s own lead reads');
+  t.same((await rest(portal, ownToken, 'crm.lead.get', { id: leadId })).body, { error: '', error_description: 'Access denied.' }, 'another’s is refused');
+  t.same((await rest(portal, ownToken, 'crm.lead.list', { select: ['ID'] })).body.result, [{ ID: String(mine) }], 'and left out of lists');
 });

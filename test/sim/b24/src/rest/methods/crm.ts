@@ -14,7 +14,7 @@ import {
   updateEntity,
 } from '../../crm.js';
 import { validateLayout } from '../../dto/layout.js';
-import { type Activity, type ActivityFields, ENTITY_TYPE_ID, type EntityType, type UserField, nextId } from '../../model.js';
+import { type Activity, type ActivityFields, ENTITY_TYPE_ID, type Entity, type EntityType, type UserField, nextId } from '../../model.js';
 import { dealStageEntity } from '../../seed.js';
 import { message } from '../../texts.js';
 import { type CallContext, ListResult, type MethodSpec, type Params, asRecord, page, param } from '../context.js';
@@ -25,6 +25,9 @@ const upperKeys = (o: Record<string, unknown>) => Object.fromEntries(Object.entr
 
 // ---- leads and deals ----------------------------------------------------------------------------
 
+/** The user's read permission on one lead or deal: everything, or with «Свои» only what is assigned to them. */
+const mayRead = (ctx: CallContext, entity: Entity): boolean => ctx.user.isAdmin || !ctx.user.crmOwnOnly || Number(entity.fields['ASSIGNED_BY_ID']) === ctx.user.ID;
+
 function entityMethods(type: EntityType): Record<string, MethodSpec> {
   const p = `crm.${type}`;
   const find = (ctx: CallContext, idRaw: unknown) => {
@@ -33,6 +36,7 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
     if (!(id > 0)) throw legacy('ID is not defined or invalid.');
     const entity = store(ctx.portal, type).get(id);
     if (!entity) throw legacy('Not found');
+    if (!mayRead(ctx, entity)) throw legacy('Access denied.');
     return entity;
   };
   return {
@@ -66,7 +70,8 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
         if (!ctx.user.crmAccess) throw legacy('Access denied.');
         const rawSelect = param(params, 'select');
         const select = Array.isArray(rawSelect) ? rawSelect.map(String) : rawSelect && typeof rawSelect === 'object' ? Object.values(rawSelect).map(String) : ['*'];
-        const rows = orderEntities(ctx.portal, filterEntities(ctx.portal, [...store(ctx.portal, type).values()], param(params, 'filter')), param(params, 'order'));
+        const visible = [...store(ctx.portal, type).values()].filter((e) => mayRead(ctx, e));
+        const rows = orderEntities(ctx.portal, filterEntities(ctx.portal, visible, param(params, 'filter')), param(params, 'order'));
         return page(rows, param(params, 'start'), (e) => entityRow(ctx.portal, e, ctx.token.accessToken, select.length ? select : ['*']));
       },
     },
