@@ -146,3 +146,21 @@ t.test('a caller waiting its turn gives up at once when the process starts shutt
   t.ok(Date.now() - started < 1000, `it did not sit out its 5 s turn (${Date.now() - started} ms)`);
   await t.rejects(limiter.acquire('s', slow), { code: 'shutting_down' }, 'once stopping, a call that would have to wait does not begin to');
 });
+
+t.test('a turn reserved in a bucket Redis has lost is taken again in the new one, not spent on top of it', async (t) => {
+  const env = createTestEnv();
+  t.teardown(() => env.cleanup());
+  const redis = new Redis(env.config.REDIS_URL);
+  t.teardown(() => redis.disconnect());
+  const limiter = new RateLimiter(redis, env.config.REDIS_PREFIX);
+  const limit = { ratePerSec: 2, burst: 1 };
+  await limiter.acquire('f', limit);
+  const started = Date.now();
+  const queued = limiter.acquire('f', limit).then(() => Date.now() - started);
+  await new Promise((r) => setTimeout(r, 400));
+  await redis.del(`${env.config.REDIS_PREFIX}rate:f`);
+  await limiter.acquire('f', limit);
+  // The new bucket's only token went to the call after the loss: the queued caller waits its turn in it.
+  const waited = await queued;
+  t.ok(waited >= 750, `the queued caller went at a new turn (${waited} ms, about 900), not at its lost one (500 ms)`);
+});

@@ -4,19 +4,23 @@ import { AppError, waitUnlessStopping } from '../errors.js';
 /**
  * The bucket as it stands now, by Redis's own clock (one clock for every process): `tokens` refilled
  * at `rate` up to `burst` since `ts`; `fresh` is what a bucket Redis does not hold starts with.
+ * `epoch` names the bucket's life: one Redis lost (flushed, restarted) and made anew has another,
+ * so a caller that reserved a turn in the lost one knows its turn is gone.
  */
 const refill = (fresh: string) => `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', key, 'tokens', 'ts')
+local state = redis.call('HMGET', key, 'tokens', 'ts', 'epoch')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
+local epoch = state[3]
 if tokens == nil then tokens = ${fresh}; ts = now end
+if not epoch then epoch = t[1] .. '.' .. t[2]; redis.call('HSET', key, 'epoch', epoch) end
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end`;
 
 /**
  * A token bucket kept in Redis, so every process that uses the same key shares one budget.
  * The script reads the clock of the Redis server: processes on different hosts agree on time.
- * Returns {granted, waitMs}: when refused, waitMs says when enough tokens will be there.
+ * Returns {granted, waitMs, epoch}: when refused, waitMs says when enough tokens will be there.
  * With `reserve`, the tokens are taken even when missing (the bucket goes negative, bounded by
  * `maxQueueMs` of waiting), and waitMs says when the caller may go: callers then queue fairly
  * instead of polling.
@@ -43,7 +47,7 @@ else
 end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + math.max(wait, 0) + 1000)
-return {granted, wait}
+return {granted, wait, epoch}
 `;
 
 /**
@@ -81,7 +85,12 @@ export class RateLimiter {
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly stopping?: AbortSignal) {}
 
   async take(key: string, limit: RateLimit, tokens = 1, options: { reserve?: boolean; maxQueueMs?: number } = {}): Promise<TakeResult> {
-    const [granted, waitMs] = (await this.redis.eval(
+    const { granted, waitMs } = await this.takeIn(key, limit, tokens, options);
+    return { granted, waitMs };
+  }
+
+  private async takeIn(key: string, limit: RateLimit, tokens: number, options: { reserve?: boolean; maxQueueMs?: number }): Promise<TakeResult & { epoch: string }> {
+    const [granted, waitMs, epoch] = (await this.redis.eval(
       TAKE,
       1,
       `${this.prefix}rate:${key}`,
@@ -90,8 +99,8 @@ export class RateLimiter {
       String(tokens),
       options.reserve ? '1' : '0',
       String(options.maxQueueMs ?? 0),
-    )) as [number, number];
-    return { granted: granted === 1, waitMs };
+    )) as [number, number, string];
+    return { granted: granted === 1, waitMs, epoch };
   }
 
   /** Empties the bucket now (see DRAIN): the budget's owner refused a call our bucket allowed. */
@@ -104,11 +113,19 @@ export class RateLimiter {
    * should use `take` and hand the wait back to JetStream instead.
    */
   async acquire(key: string, limit: RateLimit, options: { maxWaitMs?: number } = {}): Promise<number> {
-    const maxWaitMs = options.maxWaitMs ?? 30_000;
-    const result = await this.take(key, limit, 1, { reserve: true, maxQueueMs: maxWaitMs });
-    if (!result.granted) throw new RateLimitExceeded(key, result.waitMs);
-    await waitUnlessStopping(result.waitMs, this.stopping, `waiting for rate limit ${key}`);
-    return result.waitMs;
+    const deadline = Date.now() + (options.maxWaitMs ?? 30_000);
+    let waited = 0;
+    for (;;) {
+      const result = await this.takeIn(key, limit, 1, { reserve: true, maxQueueMs: Math.max(0, deadline - Date.now()) });
+      if (!result.granted) throw new RateLimitExceeded(key, result.waitMs);
+      if (result.waitMs <= 0) return waited;
+      await waitUnlessStopping(result.waitMs, this.stopping, `waiting for rate limit ${key}`);
+      waited += result.waitMs;
+      // The turn was reserved in a bucket Redis has since lost: the new bucket does not know it, and
+      // going now would add to the new bucket's pace (after a flush, hh.ru's 429s and the portal's
+      // QUERY_LIMIT_EXCEEDED came from callers that went on turns of the lost bucket).
+      if ((await this.redis.hget(`${this.prefix}rate:${key}`, 'epoch')) === result.epoch) return waited;
+    }
   }
 }
 
