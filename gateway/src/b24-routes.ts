@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Bitrix24Client, type EntityType, HH_ROBOT_CODES, type PortalEventReceived, type PortalRobotInvoked, type Runtime, type UiSession, enqueue, subjects } from '@hhb24/common';
+import { type Bitrix24Client, type EntityType, HH_ROBOT_CODES, type PortalEventReceived, type PortalRobotInvoked, type Runtime, type UiSession, enqueue, entityTypeOf, subjects } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
 import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
@@ -77,7 +77,7 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
       }
       // «Все отклики (N)» of an activity opens the app on one lead or deal: a card as well.
       if (load.placementOptions['view'] === 'others') {
-        const entityType = ({ '1': 'lead', '2': 'deal' } as Record<string, EntityType>)[load.placementOptions['entityTypeId'] ?? ''];
+        const entityType = entityTypeOf(load.placementOptions['entityTypeId']);
         const session = entityType ? await cardSession(load, entityType, load.placementOptions['entityId']) : load.session;
         return pages.render(reply, session, 'app', { portalOrigin: origin, form: { ...load.placementOptions } });
       }

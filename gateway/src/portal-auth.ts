@@ -1,4 +1,4 @@
-import { type Bitrix24Client, Bitrix24Error, type Logger, type PortalRecord, type UiSession } from '@hhb24/common';
+import { type Bitrix24Client, Bitrix24Error, type EntityType, type Logger, type PortalRecord, type UiSession } from '@hhb24/common';
 import { portalAddress } from './allowed-hosts.js';
 import { RequestRefused } from './http.js';
 import { type FormObject, field } from './php-form.js';
@@ -25,7 +25,7 @@ export interface PageLoad {
   placement: string;
   placementOptions: Record<string, string>;
   /** Whether this user may read that lead or deal, as the portal says with the user's own token. */
-  mayRead(type: 'lead' | 'deal', id: number): Promise<boolean>;
+  mayRead(type: EntityType, id: number): Promise<boolean>;
 }
 
 /** The portal's origin as recorded at install: the only site allowed to frame our pages. */
@@ -68,7 +68,7 @@ export class PortalAuth {
     } catch {
       placementOptions = {};
     }
-    const mayRead = (type: 'lead' | 'deal', id: number) => this.mayRead(memberId, authId, `crm.${type}.get`, { id });
+    const mayRead = (type: EntityType, id: number) => this.mayRead(memberId, authId, `crm.${type}.get`, { id });
     return { portal, session: { memberId, userId, isAdmin, crmAccess, lang }, placement: field(body, 'PLACEMENT') || 'DEFAULT', placementOptions, mayRead };
   }
 

@@ -34,6 +34,11 @@ export function toHhState(employerStateId: string): HhState | null {
 
 export type EntityType = 'lead' | 'deal';
 
+/** Bitrix24's CRM entity type id (1 a lead, 2 a deal), as placements and activities pass it. */
+export function entityTypeOf(typeId: string | undefined): EntityType | undefined {
+  return typeId === '1' ? 'lead' : typeId === '2' ? 'deal' : undefined;
+}
+
 /**
  * The user fields of leads and deals the app writes (created at install on both entity types;
  * Bitrix24 prefixes every name with UF_CRM_). Both the installer and crm-writer use these names.
@@ -279,7 +284,7 @@ export interface UiSession {
    * A card's session (the HH.ru tab of a lead or deal, or «Все отклики»): the one lead or deal the
    * portal said this user may read. The card and its PDF show nothing else to a user who is not an admin.
    */
-  entity?: { type: 'lead' | 'deal'; id: number };
+  entity?: { type: EntityType; id: number };
 }
 
 /** gateway → settings: render an app page or a part of one. */

@@ -17,6 +17,7 @@ import {
   type UiResponse,
   type UiSession,
   ValidationError,
+  entityTypeOf,
   rpc,
 } from '@hhb24/common';
 import { CONTACT_MAX, FEEDBACK_MAX, addFeedback } from '../feedback-store.js';
@@ -84,7 +85,7 @@ export class AppPages {
       case 'app':
         // «Все отклики (N)» in a timeline activity opens the app with the lead or deal (openRestApp): its card, every other response listed.
         if (one(req.form, 'view') === 'others') {
-          const entityType = ({ '1': 'lead', '2': 'deal' } as Record<string, string>)[one(req.form, 'entityTypeId')] ?? '';
+          const entityType = entityTypeOf(one(req.form, 'entityTypeId')) ?? '';
           return this.cardPage({ ...req, form: { entityType, entityId: one(req.form, 'entityId') } }, ctx);
         }
         return { status: 200, html: await this.appPage(req, ctx) };
