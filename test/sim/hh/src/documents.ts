@@ -1,11 +1,25 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import type { Resume } from './model.js';
 import type { Renderer } from './render.js';
 
-// The font ships with the package (dejavu-fonts-ttf): Cyrillic renders without system fonts.
-const FONT = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
-const FONT_BOLD = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf');
+/**
+ * The fonts ship with the package (dejavu-fonts-ttf): Cyrillic renders without system fonts.
+ * Parsed once and shared by every document (each embeds its own subset): given a path, pdfkit
+ * parses the font again for each document, most of a document's time. fontkit's cache of glyph
+ * objects is emptied for each document: glyphs the last subset created carry no code points, and
+ * a document reusing them would map its text to nothing (the decoded tables stay cached).
+ */
+let fonts: { body: fontkit.Font; bold: fontkit.Font } | undefined;
+function parsedFonts(): { body: fontkit.Font; bold: fontkit.Font } {
+  const file = (name: string) => readFileSync(createRequire(import.meta.url).resolve(`dejavu-fonts-ttf/ttf/${name}`));
+  fonts ??= { body: fontkit.create(file('DejaVuSans.ttf')), bold: fontkit.create(file('DejaVuSans-Bold.ttf')) };
+  fonts.body._glyphs = {};
+  fonts.bold._glyphs = {};
+  return fonts;
+}
 
 /** The lines of a downloaded resume: what the applicant shows an employer, hidden fields left out. */
 export function resumeLines(r: Resume, render: Renderer): { heading: string; lines: string[] } {
@@ -36,7 +50,7 @@ export function pdfContent(r: Resume, render: Renderer): PdfContent {
 }
 
 /**
- * Renders in this thread (tens of milliseconds: the font is parsed and subset every time). The
+ * Renders in this thread (a few milliseconds: the fonts are subset every time). The
  * server renders in a worker instead (pdf-pool.ts): a blocked event loop would judge the rate
  * limit of every request that queued meanwhile at once, as if they had arrived together.
  */
@@ -47,8 +61,10 @@ export function renderPdf({ title, heading, lines }: PdfContent): Promise<Buffer
     doc.on('data', (c: Buffer) => chunks.push(c));
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
-    doc.registerFont('body', FONT);
-    doc.registerFont('bold', FONT_BOLD);
+    // pdfkit takes a parsed font as it is; its types know only paths and bytes.
+    const { body, bold } = parsedFonts();
+    doc.registerFont('body', body as unknown as Buffer);
+    doc.registerFont('bold', bold as unknown as Buffer);
     doc.font('bold').fontSize(18).text(heading);
     doc.moveDown(0.5);
     for (const line of lines) {
