@@ -352,6 +352,7 @@ async function latencyScenario(arrivals, pace) {
       }
     }
     const b24Log = b24.sim.requests(portal.memberId, { since: hhFrom });
+    if (args.profile) await collectProfiles(world);
     return {
       arrivals,
       pacePerSec: pace,
@@ -432,6 +433,7 @@ async function portalsScenario(count, perPortal) {
     const negotiations = each.reduce((s, f) => s + f.negotiations, 0);
     const perService = {};
     for (const name of SERVICES) perService[name] = { cpuSec: round(after.services[name]?.cpuSec - before.services[name]?.cpuSec), peakRssMb: round(after.services[name]?.peakRssMb, 1) };
+    if (args.profile) await collectProfiles(world);
     return {
       portals: count,
       finished: true,
