@@ -74,6 +74,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let pending = false;
 
   async function relayOnce(): Promise<{ published: number; failed: number }> {
+    // Most passes find nothing (a timer's poll; a wake whose rows the pass before took): one
+    // statement says so, instead of a transaction's three.
+    if ((await db('outbox').select(db.raw('1')).limit(1)).length === 0) return { published: 0, failed: 0 };
     return db.transaction(async (trx) => {
       const rows: OutboxRow[] = await trx('outbox')
         .select('id', 'subject', 'msg_id', 'payload', 'headers', 'created_at')
