@@ -8,17 +8,15 @@ import type { Renderer } from './render.js';
 /**
  * The fonts ship with the package (dejavu-fonts-ttf): Cyrillic renders without system fonts.
  * Parsed once and shared by every document (each embeds its own subset): given a path, pdfkit
- * parses the font again for each document, most of a document's time. fontkit's cache of glyph
- * objects is emptied for each document: glyphs the last subset created carry no code points, and
- * a document reusing them would map its text to nothing (the decoded tables stay cached).
+ * parses the font again for each document, most of a document's time.
  */
-let fonts: { body: fontkit.Font; bold: fontkit.Font } | undefined;
-function parsedFonts(): { body: fontkit.Font; bold: fontkit.Font } {
-  const file = (name: string) => readFileSync(createRequire(import.meta.url).resolve(`dejavu-fonts-ttf/ttf/${name}`));
-  fonts ??= { body: fontkit.create(file('DejaVuSans.ttf')), bold: fontkit.create(file('DejaVuSans-Bold.ttf')) };
-  fonts.body._glyphs = {};
-  fonts.bold._glyphs = {};
-  return fonts;
+let parsed: { body: fontkit.Font; bold: fontkit.Font } | undefined;
+function fonts(): { body: fontkit.Font; bold: fontkit.Font } {
+  if (!parsed) {
+    const file = (name: string) => readFileSync(createRequire(import.meta.url).resolve(`dejavu-fonts-ttf/ttf/${name}`));
+    parsed = { body: fontkit.create(file('DejaVuSans.ttf')), bold: fontkit.create(file('DejaVuSans-Bold.ttf')) };
+  }
+  return parsed;
 }
 
 /** The lines of a downloaded resume: what the applicant shows an employer, hidden fields left out. */
@@ -61,8 +59,12 @@ export function renderPdf({ title, heading, lines }: PdfContent): Promise<Buffer
     doc.on('data', (c: Buffer) => chunks.push(c));
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
+    // fontkit's glyph objects are dropped for each document (the decoded tables stay): glyphs the
+    // last document's subset created carry no code points, and reused they map its text to nothing.
     // pdfkit takes a parsed font as it is; its types know only paths and bytes.
-    const { body, bold } = parsedFonts();
+    const { body, bold } = fonts();
+    body._glyphs = {};
+    bold._glyphs = {};
     doc.registerFont('body', body as unknown as Buffer);
     doc.registerFont('bold', bold as unknown as Buffer);
     doc.font('bold').fontSize(18).text(heading);
