@@ -21,6 +21,7 @@ export interface RequestRecord {
   userId: string | null;
   /** The User-Agent hh.ru would use: HH-User-Agent when both are sent. */
   userAgent: string | null;
+  /** From arrival to answer; `at` is the answer's time. */
   ms: number;
   /** The fault that answered instead of hh.ru's own logic (rate_limit, error, slow), if one did. */
   fault?: string;
