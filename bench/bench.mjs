@@ -42,14 +42,21 @@ const { values: args } = parseArgs({
     'portals-time-limit': { type: 'string' },
   },
 });
-const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const numbers = (s) => list(s).map((x) => {
-  const n = Number(x);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive whole number: ${x}`);
-  return n;
-});
+const list = (s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const numbers = (s) =>
+  list(s).map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive whole number: ${x}`);
+    return n;
+  });
 const scenarios = list(args.scenarios);
-for (const s of scenarios) if (!['import', 'mesh', 'latency', 'portals'].includes(s)) throw new Error(`unknown scenario ${s} (import, mesh, latency, portals)`);
+for (const s of scenarios)
+  if (!['import', 'mesh', 'latency', 'portals'].includes(s))
+    throw new Error(`unknown scenario ${s} (import, mesh, latency, portals)`);
 const opts = {
   sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
   meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
@@ -62,17 +69,36 @@ const opts = {
 /** The simulators' real limits (docs/simulators.md) and the targets of the issue. */
 const HH = { perSec: 10, burst: 10 };
 const B24 = { perSec: 2, burst: 50, batch: 50 };
-const TARGET = { ofBound: 0.9, meshPerSec: 300, rssMb: 120, latencyP95Ms: 2000, fairness: 1.5, portalsOfBound: 1.1 };
+const TARGET = {
+  ofBound: 0.9,
+  meshPerSec: 300,
+  rssMb: 120,
+  latencyP95Ms: 2000,
+  fairness: 1.5,
+  portalsOfBound: 1.1,
+};
 /** Every service the mesh is made of, each a process of its own. */
 const SERVICES = ['gateway', 'settings', 'hh-connector', 'crm-writer', 'timeline-renderer'];
 /** With the limits off our own clients must not hold back either. */
-const UNLIMITED_ENV = { HH_RATE_PER_SEC: '1000', HH_RATE_BURST: '1000', B24_RATE_PER_SEC: '100', B24_BURST: '1000' };
-const SETTINGS = { responsibleUserId: 1, entityType: 'lead', sourceId: 'WEB', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' };
+const UNLIMITED_ENV = {
+  HH_RATE_PER_SEC: '1000',
+  HH_RATE_BURST: '1000',
+  B24_RATE_PER_SEC: '100',
+  B24_BURST: '1000',
+};
+const SETTINGS = {
+  responsibleUserId: 1,
+  entityType: 'lead',
+  sourceId: 'WEB',
+  stageForResponse: 'NEW',
+  stageForInvitation: 'IN_PROCESS',
+};
 const OWNER_LEAD = 1;
 const RESUME_VIEWS_PER_DAY = 100_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+const round = (x, digits = 2) =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 const load = () => loadavg().map((x) => round(x));
 const say = (line) => process.stderr.write(`${line}\n`);
 /** Progress on one line in a terminal; a line every 15 s into a log. */
@@ -93,12 +119,17 @@ function proc(pid) {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { cpuSec: (Number(f[11]) + Number(f[12])) / TICKS, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+    return {
+      cpuSec: (Number(f[11]) + Number(f[12])) / TICKS,
+      rssMb: kb('VmRSS') / 1024,
+      peakRssMb: kb('VmHWM') / 1024,
+    };
   } catch {
     return null;
   }
 }
-const services = (world) => Object.fromEntries([...world.children].map(([name, c]) => [name, proc(c.child.pid)]));
+const services = (world) =>
+  Object.fromEntries([...world.children].map(([name, c]) => [name, proc(c.child.pid)]));
 function selfCpu() {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -114,15 +145,25 @@ const serviceNodeOptions = args['node-options'] ?? deployedNodeOptions();
 
 /** NODE_OPTIONS of every service: the V8 flags above, and the profiler preload with --profile. */
 function nodeOptions() {
-  const flags = [serviceNodeOptions, args.profile ? `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}` : ''].filter(Boolean).join(' ');
-  return { ...(flags ? { NODE_OPTIONS: flags } : {}), ...(args.profile ? { BENCH_PROFILE_DIR: args.profile } : {}) };
+  const flags = [
+    serviceNodeOptions,
+    args.profile ? `--import=${new URL('./cpu-profile.mjs', import.meta.url).href}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return {
+    ...(flags ? { NODE_OPTIONS: flags } : {}),
+    ...(args.profile ? { BENCH_PROFILE_DIR: args.profile } : {}),
+  };
 }
 
 /** With --profile: each service writes its CPU profile on SIGUSR2 (bench/cpu-profile.mjs). */
 async function collectProfiles(world) {
   mkdirSync(args.profile, { recursive: true });
   for (const c of world.children.values()) c.child.kill('SIGUSR2');
-  await Promise.all([...world.children.values()].map((c) => c.waitForLine(/"msg":"cpu profile written"/, 30_000)));
+  await Promise.all(
+    [...world.children.values()].map((c) => c.waitForLine(/"msg":"cpu profile written"/, 30_000)),
+  );
   say(`CPU profiles in ${args.profile} (summary: node bench/profile.mjs ${args.profile})`);
 }
 
@@ -157,7 +198,9 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /** A portal connected to the admin of `employer`, with leads as the target; the negotiations it must end up with. */
 async function portalFor(world, employer) {
-  const admin = [...world.hh.sim.store.managers.values()].find((m) => m.employerId === employer.id && m.isAdmin);
+  const admin = [...world.hh.sim.store.managers.values()].find(
+    (m) => m.employerId === employer.id && m.isAdmin,
+  );
   const memberId = await world.installPortal();
   await world.connect(memberId, admin.userId);
   const settings = await world.saveSettings(memberId, SETTINGS);
@@ -180,13 +223,22 @@ async function waitForLeads(world, portals, { idleMs, onTick, until = Infinity }
     }
     if (count >= want) return true;
     if (Date.now() > until) return false;
-    if (Date.now() - lastChange > idleMs) throw new Error(`stalled at ${count} of ${want} leads for ${idleMs / 1000} s`);
+    if (Date.now() - lastChange > idleMs)
+      throw new Error(`stalled at ${count} of ${want} leads for ${idleMs / 1000} s`);
     await sleep(200);
   }
 }
 
 const hhKind = (path) =>
-  path.includes('/download/') ? 'pdf' : path.startsWith('/resumes/') ? 'resume' : path.endsWith('/messages') ? 'messages' : path.startsWith('/negotiations') ? 'lists' : 'other';
+  path.includes('/download/')
+    ? 'pdf'
+    : path.startsWith('/resumes/')
+      ? 'resume'
+      : path.endsWith('/messages')
+        ? 'messages'
+        : path.startsWith('/negotiations')
+          ? 'lists'
+          : 'other';
 
 /** The most answers of `status` within any one second: a burst, as opposed to a rare refusal. */
 function worstSecond(times) {
@@ -215,7 +267,8 @@ function importFigures(world, portal, { hhFrom, b24From, limits }) {
   const byKind = {};
   for (const r of hhLog) byKind[hhKind(r.path)] = (byKind[hhKind(r.path)] ?? 0) + 1;
   const b24Requests = b24Log.filter((r) => r.kind === 'rest');
-  const b24Commands = b24Log.filter((r) => r.kind === 'batch').length + b24Requests.filter((r) => r.method !== 'batch').length;
+  const b24Commands =
+    b24Log.filter((r) => r.kind === 'batch').length + b24Requests.filter((r) => r.method !== 'batch').length;
   const hhPerNegotiation = hhLog.length / n;
   const b24PerNegotiation = b24Commands / n;
   const hhBound = HH.perSec / hhPerNegotiation;
@@ -230,19 +283,41 @@ function importFigures(world, portal, { hhFrom, b24From, limits }) {
     perSec: round(n / seconds),
     started,
     finished,
-    hh: { requests: hhLog.length, perNegotiation: round(hhPerNegotiation, 3), byKind, status429: hh429.length, worst429PerSecond: worstSecond(hh429) },
-    bitrix24: { requests: b24Requests.length, commands: b24Commands, perNegotiation: round(b24PerNegotiation, 3), status503or429: b24Refused.length, worstPerSecond: worstSecond(b24Refused) },
+    hh: {
+      requests: hhLog.length,
+      perNegotiation: round(hhPerNegotiation, 3),
+      byKind,
+      status429: hh429.length,
+      worst429PerSecond: worstSecond(hh429),
+    },
+    bitrix24: {
+      requests: b24Requests.length,
+      commands: b24Commands,
+      perNegotiation: round(b24PerNegotiation, 3),
+      status503or429: b24Refused.length,
+      worstPerSecond: worstSecond(b24Refused),
+    },
     bound: limits ? { hh: round(hhBound), bitrix24: round(b24Bound), perSec: round(bound) } : null,
     ofBound: limits ? round(n / seconds / bound, 3) : null,
     // A few of the wrong fields themselves: a count alone does not say what to look at.
-    correct: { expected: check.expected, leads: check.entities, missing: check.missing.length, duplicated: check.duplicated.length, wrong: check.wrong.length, wrongExamples: check.wrong.slice(0, 3) },
+    correct: {
+      expected: check.expected,
+      leads: check.entities,
+      missing: check.missing.length,
+      duplicated: check.duplicated.length,
+      wrong: check.wrong.length,
+      wrongExamples: check.wrong.slice(0, 3),
+    },
   };
 }
 
 // ---- scenarios ---------------------------------------------------------------------------------
 
 async function importScenario(n, limits) {
-  const world = await startWorld({ limits, generate: { seed: 11, employers: 1, unpaidEmployers: 0, negotiations: n } });
+  const world = await startWorld({
+    limits,
+    generate: { seed: 11, employers: 1, unpaidEmployers: 0, negotiations: n },
+  });
   try {
     const employer = [...world.hh.sim.store.employers.values()][0];
     const portal = await portalFor(world, employer);
@@ -254,7 +329,8 @@ async function importScenario(n, limits) {
     const t0 = Date.now();
     await waitForLeads(world, [portal], {
       idleMs: 120_000,
-      onTick: (count, want) => progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${count} of ${want} leads`, count >= want),
+      onTick: (count, want) =>
+        progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${count} of ${want} leads`, count >= want),
     });
     const after = { services: services(world), self: selfCpu(), load: load() };
     const figures = importFigures(world, portal, { hhFrom, b24From: hhFrom, limits });
@@ -270,7 +346,12 @@ async function importScenario(n, limits) {
     if (args.profile) await collectProfiles(world);
     return {
       ...figures,
-      limits: limits ? { hh: `${HH.perSec}/s per address, burst ${HH.burst}`, bitrix24: `${B24.perSec}/s per portal, burst ${B24.burst}` } : 'off',
+      limits: limits
+        ? {
+            hh: `${HH.perSec}/s per address, burst ${HH.burst}`,
+            bitrix24: `${B24.perSec}/s per portal, burst ${B24.burst}`,
+          }
+        : 'off',
       services: perService,
       nodeOptions: serviceNodeOptions || null,
       cpuSecPerNegotiation: round(meshCpu / figures.negotiations, 4),
@@ -290,35 +371,66 @@ function percentile(sorted, p) {
 }
 const spread = (values) => {
   const s = [...values].sort((a, b) => a - b);
-  return { count: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? null };
+  return {
+    count: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: s.at(-1) ?? null,
+  };
 };
 
 async function latencyScenario(arrivals, pace) {
-  const world = await startWorld({ limits: true, generate: { seed: 5, employers: 1, managersPerEmployer: 1, vacanciesPerManager: 6, unpaidEmployers: 0, negotiations: 30 } });
+  const world = await startWorld({
+    limits: true,
+    generate: {
+      seed: 5,
+      employers: 1,
+      managersPerEmployer: 1,
+      vacanciesPerManager: 6,
+      unpaidEmployers: 0,
+      negotiations: 30,
+    },
+  });
   try {
     const { hh, b24 } = world;
     const employer = [...hh.sim.store.employers.values()][0];
     const portal = await portalFor(world, employer);
     await world.requestImport(portal.memberId);
     await waitForLeads(world, [portal], { idleMs: 60_000 });
-    const vacancies = [...hh.sim.store.vacancies.values()].filter((v) => v.employerId === employer.id && !v.archived);
+    const vacancies = [...hh.sim.store.vacancies.values()].filter(
+      (v) => v.employerId === employer.id && !v.archived,
+    );
     await sleep(3000);
     const before = load();
     const hhFrom = Date.now();
     const made = [];
     for (let i = 0; i < arrivals; i++) {
       const vacancy = vacancies[i % vacancies.length];
-      made.push(i % 7 === 6 ? hh.sim.invite({ vacancyId: vacancy.id }) : hh.sim.respond({ vacancyId: vacancy.id }));
+      made.push(
+        i % 7 === 6 ? hh.sim.invite({ vacancyId: vacancy.id }) : hh.sim.respond({ vacancyId: vacancy.id }),
+      );
       portal.expected.push(made.at(-1));
       progress(`${i + 1} of ${arrivals} arrivals`, i + 1 === arrivals);
       await sleep(1000 / pace);
     }
     await waitForLeads(world, [portal], { idleMs: 30_000 });
     // Activities come after the entity: give them a few seconds more before calling one missing.
-    const activityOf = (lead) => Math.min(...b24.sim.activities(portal.memberId, { ownerTypeId: OWNER_LEAD, ownerId: lead.id }).map((a) => a.createdAt));
-    const leadByNegotiation = new Map([...leadsOf(world, portal.memberId).values()].map((e) => [e.fields['ORIGIN_ID'], e]));
+    const activityOf = (lead) =>
+      Math.min(
+        ...b24.sim
+          .activities(portal.memberId, { ownerTypeId: OWNER_LEAD, ownerId: lead.id })
+          .map((a) => a.createdAt),
+      );
+    const leadByNegotiation = new Map(
+      [...leadsOf(world, portal.memberId).values()].map((e) => [e.fields['ORIGIN_ID'], e]),
+    );
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && made.some((n) => !Number.isFinite(activityOf(leadByNegotiation.get(n.id))))) await sleep(250);
+    while (
+      Date.now() < deadline &&
+      made.some((n) => !Number.isFinite(activityOf(leadByNegotiation.get(n.id))))
+    )
+      await sleep(250);
     const firstAttempt = new Map();
     for (const d of hh.sim.deliveries()) {
       const id = d.body.payload?.topic_id;
@@ -344,7 +456,12 @@ async function latencyScenario(arrivals, pace) {
       toEntity.push(created - t0);
       const a = activityOf(lead);
       if (Number.isFinite(a)) toActivity.push(a - t0);
-      const reads = hhLog.filter((r) => r.path === `/negotiations/${n.id}` || (n.resumeId && r.path.startsWith(`/resumes/${n.resumeId}`))).map((r) => Date.parse(r.at));
+      const reads = hhLog
+        .filter(
+          (r) =>
+            r.path === `/negotiations/${n.id}` || (n.resumeId && r.path.startsWith(`/resumes/${n.resumeId}`)),
+        )
+        .map((r) => Date.parse(r.at));
       if (reads.length > 0) {
         stages.toFirstRead.push(Math.min(...reads) - t0);
         stages.reading.push(Math.max(...reads) - Math.min(...reads));
@@ -358,13 +475,29 @@ async function latencyScenario(arrivals, pace) {
       pacePerSec: pace,
       withoutWebhook: unannounced,
       webhookToEntityMs: spread(toEntity),
-      stagesMs: { webhookToFirstRead: spread(stages.toFirstRead), hhReads: spread(stages.reading), lastReadToLead: spread(stages.toLead) },
-      webhookToActivityMs: toActivity.length === 0 ? 'n/a (no activity written)' : { ...spread(toActivity), missing: toEntity.length - toActivity.length },
+      stagesMs: {
+        webhookToFirstRead: spread(stages.toFirstRead),
+        hhReads: spread(stages.reading),
+        lastReadToLead: spread(stages.toLead),
+      },
+      webhookToActivityMs:
+        toActivity.length === 0
+          ? 'n/a (no activity written)'
+          : { ...spread(toActivity), missing: toEntity.length - toActivity.length },
       hh: { requests: hhLog.length, status429: hhLog.filter((r) => r.status === 429).length },
-      bitrix24: { requests: b24Log.filter((r) => r.kind === 'rest').length, status503or429: b24Log.filter((r) => r.status === 503 || r.status === 429).length },
+      bitrix24: {
+        requests: b24Log.filter((r) => r.kind === 'rest').length,
+        status503or429: b24Log.filter((r) => r.status === 503 || r.status === 429).length,
+      },
       correct: (() => {
         const c = checkPortal(hh.sim, b24.sim, portal.memberId, portal.admin.id, portal.settings);
-        return { expected: c.expected, leads: c.entities, missing: c.missing.length, duplicated: c.duplicated.length, wrong: c.wrong.length };
+        return {
+          expected: c.expected,
+          leads: c.entities,
+          missing: c.missing.length,
+          duplicated: c.duplicated.length,
+          wrong: c.wrong.length,
+        };
       })(),
       load: { before, after: load() },
       at: new Date().toISOString(),
@@ -382,7 +515,16 @@ async function portalsScenario(count, perPortal) {
     limits: true,
     hhBy: 'account',
     env: { HH_RATE_SCOPE: 'account' },
-    generate: { seed: 21, employers: count, managersPerEmployer: 1, vacanciesPerManager: 4, negotiations: count * perPortal, heavyApplicantResponses: 0, tombstones: 0, unpaidEmployers: 0 },
+    generate: {
+      seed: 21,
+      employers: count,
+      managersPerEmployer: 1,
+      vacanciesPerManager: 4,
+      negotiations: count * perPortal,
+      heavyApplicantResponses: 0,
+      tombstones: 0,
+      unpaidEmployers: 0,
+    },
   });
   try {
     const portals = [];
@@ -400,7 +542,8 @@ async function portalsScenario(count, perPortal) {
       // 100 imports list 400 vacancies before the first lead: on a busy machine that alone takes minutes.
       idleMs: 600_000,
       until: t0 + limitSec * 1000,
-      onTick: (c, want) => progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${c} of ${want} leads`, c >= want),
+      onTick: (c, want) =>
+        progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${c} of ${want} leads`, c >= want),
     });
     const after = { services: services(world), load: load() };
     if (!complete) {
@@ -418,7 +561,10 @@ async function portalsScenario(count, perPortal) {
         perSec: round(reached / seconds),
         portalsComplete: portals.filter((p, i) => done[i] >= p.expected.length).length,
         perPortalLeadsAtCutoff: { min: Math.min(...done), max: Math.max(...done) },
-        perPortalNegotiations: { min: Math.min(...portals.map((p) => p.expected.length)), max: Math.max(...portals.map((p) => p.expected.length)) },
+        perPortalNegotiations: {
+          min: Math.min(...portals.map((p) => p.expected.length)),
+          max: Math.max(...portals.map((p) => p.expected.length)),
+        },
         load: { before: before.load, after: after.load },
         at: new Date().toISOString(),
       };
@@ -432,7 +578,11 @@ async function portalsScenario(count, perPortal) {
     const durations = each.map((f) => f.seconds);
     const negotiations = each.reduce((s, f) => s + f.negotiations, 0);
     const perService = {};
-    for (const name of SERVICES) perService[name] = { cpuSec: round(after.services[name]?.cpuSec - before.services[name]?.cpuSec), peakRssMb: round(after.services[name]?.peakRssMb, 1) };
+    for (const name of SERVICES)
+      perService[name] = {
+        cpuSec: round(after.services[name]?.cpuSec - before.services[name]?.cpuSec),
+        peakRssMb: round(after.services[name]?.peakRssMb, 1),
+      };
     if (args.profile) await collectProfiles(world);
     return {
       portals: count,
@@ -445,10 +595,21 @@ async function portalsScenario(count, perPortal) {
       slowestSeconds: round(Math.max(...durations), 1),
       fastestSeconds: round(Math.min(...durations), 1),
       slowestToFastest: round(Math.max(...durations) / Math.min(...durations), 2),
-      perPortalNegotiations: { min: Math.min(...each.map((f) => f.negotiations)), max: Math.max(...each.map((f) => f.negotiations)) },
-      hh: { limit: `${HH.perSec}/s per account, burst ${HH.burst}`, status429: each.reduce((s, f) => s + f.hh.status429, 0), perNegotiation: round(each.reduce((s, f) => s + f.hh.requests, 0) / negotiations, 3) },
+      perPortalNegotiations: {
+        min: Math.min(...each.map((f) => f.negotiations)),
+        max: Math.max(...each.map((f) => f.negotiations)),
+      },
+      hh: {
+        limit: `${HH.perSec}/s per account, burst ${HH.burst}`,
+        status429: each.reduce((s, f) => s + f.hh.status429, 0),
+        perNegotiation: round(each.reduce((s, f) => s + f.hh.requests, 0) / negotiations, 3),
+      },
       bitrix24: { status503or429: each.reduce((s, f) => s + f.bitrix24.status503or429, 0) },
-      correct: { missing: each.reduce((s, f) => s + f.correct.missing, 0), duplicated: each.reduce((s, f) => s + f.correct.duplicated, 0), wrong: each.reduce((s, f) => s + f.correct.wrong, 0) },
+      correct: {
+        missing: each.reduce((s, f) => s + f.correct.missing, 0),
+        duplicated: each.reduce((s, f) => s + f.correct.duplicated, 0),
+        wrong: each.reduce((s, f) => s + f.correct.wrong, 0),
+      },
       services: perService,
       load: { before: before.load, after: after.load },
       at: new Date().toISOString(),
@@ -464,7 +625,8 @@ async function portalsScenario(count, perPortal) {
 const results = {};
 function save() {
   const file = existsSync(args.out) ? JSON.parse(readFileSync(args.out, 'utf8')) : {};
-  for (const [key, value] of Object.entries(results)) file[key] = key === 'import' || key === 'mesh' ? { ...file[key], ...value } : value;
+  for (const [key, value] of Object.entries(results))
+    file[key] = key === 'import' || key === 'mesh' ? { ...file[key], ...value } : value;
   file.machine = { cpus: cpus().length, node: process.version };
   file.targets = TARGET;
   writeFileSync(args.out, `${JSON.stringify(file, null, 2)}\n`);
@@ -495,41 +657,94 @@ if (scenarios.includes('portals')) {
   results.portals = await portalsScenario(opts.portals, opts.perPortal);
   save();
 }
-results.lastRun = { scenarios, options: opts, seconds: round((Date.now() - runStarted) / 1000, 0), at: new Date().toISOString() };
+results.lastRun = {
+  scenarios,
+  options: opts,
+  seconds: round((Date.now() - runStarted) / 1000, 0),
+  at: new Date().toISOString(),
+};
 save();
 printTable(results, scenarios);
 
 function printTable(r, ran) {
   const rows = [];
   const ok = (pass) => (pass === null ? '' : pass ? 'ok' : 'MISSED');
-  const mb = (services) => Object.entries(services).map(([k, v]) => `${k} ${v.peakRssMb}`).join(', ');
+  const mb = (services) =>
+    Object.entries(services)
+      .map(([k, v]) => `${k} ${v.peakRssMb}`)
+      .join(', ');
   if (ran.includes('import')) {
     for (const [n, f] of Object.entries(r.import ?? {})) {
-      rows.push([`import ${n}, limits on`, `${f.perSec}/s of bound ${f.bound.perSec}/s (${round(f.ofBound * 100, 1)} %)`, '≥ 90 % of bound', ok(f.ofBound >= TARGET.ofBound)]);
-      rows.push([`  429 / 503 met`, `hh.ru ${f.hh.status429} (worst second ${f.hh.worst429PerSecond}), Bitrix24 ${f.bitrix24.status503or429}`, 'no burst', ok(f.hh.worst429PerSecond <= 1 && f.bitrix24.worstPerSecond <= 1)]);
+      rows.push([
+        `import ${n}, limits on`,
+        `${f.perSec}/s of bound ${f.bound.perSec}/s (${round(f.ofBound * 100, 1)} %)`,
+        '≥ 90 % of bound',
+        ok(f.ofBound >= TARGET.ofBound),
+      ]);
+      rows.push([
+        `  429 / 503 met`,
+        `hh.ru ${f.hh.status429} (worst second ${f.hh.worst429PerSecond}), Bitrix24 ${f.bitrix24.status503or429}`,
+        'no burst',
+        ok(f.hh.worst429PerSecond <= 1 && f.bitrix24.worstPerSecond <= 1),
+      ]);
     }
   }
   if (ran.includes('mesh')) {
     for (const [n, f] of Object.entries(r.mesh ?? {})) {
-      rows.push([`mesh ${n}, limits off`, `${f.perSec}/s, ${f.cpuSecPerNegotiation} CPU s/neg, load ${f.load.after[0]}`, '≥ 300/s', ok(f.perSec >= TARGET.meshPerSec)]);
+      rows.push([
+        `mesh ${n}, limits off`,
+        `${f.perSec}/s, ${f.cpuSecPerNegotiation} CPU s/neg, load ${f.load.after[0]}`,
+        '≥ 300/s',
+        ok(f.perSec >= TARGET.meshPerSec),
+      ]);
       const peak = Math.max(...Object.values(f.services).map((s) => s.peakRssMb ?? 0));
       rows.push([`  peak RSS MB`, mb(f.services), '≤ 120 MB each', ok(peak <= TARGET.rssMb)]);
     }
   }
   if (ran.includes('latency') && r.latency) {
     const l = r.latency;
-    rows.push([`webhook → lead`, `p50 ${l.webhookToEntityMs.p50} / p95 ${l.webhookToEntityMs.p95} / p99 ${l.webhookToEntityMs.p99} ms (${l.webhookToEntityMs.count})`, 'p95 ≤ 2000 ms', ok(l.webhookToEntityMs.p95 <= TARGET.latencyP95Ms)]);
+    rows.push([
+      `webhook → lead`,
+      `p50 ${l.webhookToEntityMs.p50} / p95 ${l.webhookToEntityMs.p95} / p99 ${l.webhookToEntityMs.p99} ms (${l.webhookToEntityMs.count})`,
+      'p95 ≤ 2000 ms',
+      ok(l.webhookToEntityMs.p95 <= TARGET.latencyP95Ms),
+    ]);
     const a = l.webhookToActivityMs;
-    rows.push([`webhook → activity`, typeof a === 'string' ? a : `p50 ${a.p50} / p95 ${a.p95} / p99 ${a.p99} ms (${a.count})`, 'p95 ≤ 2000 ms', typeof a === 'string' ? 'n/a' : ok(a.p95 <= TARGET.latencyP95Ms)]);
+    rows.push([
+      `webhook → activity`,
+      typeof a === 'string' ? a : `p50 ${a.p50} / p95 ${a.p95} / p99 ${a.p99} ms (${a.count})`,
+      'p95 ≤ 2000 ms',
+      typeof a === 'string' ? 'n/a' : ok(a.p95 <= TARGET.latencyP95Ms),
+    ]);
   }
   if (ran.includes('portals') && r.portals?.finished === false) {
     const p = r.portals;
-    rows.push([`${p.portals} portals × ${p.perPortalNegotiations.max}`, `unfinished after ${p.seconds} s: ${p.leadsWritten} of ${p.negotiations} leads (${p.perSec}/s)`, '≤ 1.1 × bound', 'MISSED']);
-    rows.push([`  leads per portal then`, `${p.perPortalLeadsAtCutoff.min} to ${p.perPortalLeadsAtCutoff.max}; ${p.portalsComplete} portals complete`, '≤ 1.5', '']);
+    rows.push([
+      `${p.portals} portals × ${p.perPortalNegotiations.max}`,
+      `unfinished after ${p.seconds} s: ${p.leadsWritten} of ${p.negotiations} leads (${p.perSec}/s)`,
+      '≤ 1.1 × bound',
+      'MISSED',
+    ]);
+    rows.push([
+      `  leads per portal then`,
+      `${p.perPortalLeadsAtCutoff.min} to ${p.perPortalLeadsAtCutoff.max}; ${p.portalsComplete} portals complete`,
+      '≤ 1.5',
+      '',
+    ]);
   } else if (ran.includes('portals') && r.portals) {
     const p = r.portals;
-    rows.push([`${p.portals} portals × ${p.perPortalNegotiations.max}`, `${p.seconds} s, bound ${p.boundSeconds} s (× ${p.ofBound})`, '≤ 1.1 × bound', ok(p.ofBound <= TARGET.portalsOfBound)]);
-    rows.push([`  slowest / fastest`, `${p.slowestSeconds} s / ${p.fastestSeconds} s = ${p.slowestToFastest}`, '≤ 1.5', ok(p.slowestToFastest <= TARGET.fairness)]);
+    rows.push([
+      `${p.portals} portals × ${p.perPortalNegotiations.max}`,
+      `${p.seconds} s, bound ${p.boundSeconds} s (× ${p.ofBound})`,
+      '≤ 1.1 × bound',
+      ok(p.ofBound <= TARGET.portalsOfBound),
+    ]);
+    rows.push([
+      `  slowest / fastest`,
+      `${p.slowestSeconds} s / ${p.fastestSeconds} s = ${p.slowestToFastest}`,
+      '≤ 1.5',
+      ok(p.slowestToFastest <= TARGET.fairness),
+    ]);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(widths[i])).join('  '));

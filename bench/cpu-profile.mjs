@@ -11,11 +11,15 @@ if (dir) {
   const name = /([^/]+)\/dist\/src\/main\.js$/.exec(process.argv[1] ?? '')?.[1] ?? 'node';
   const session = new Session();
   session.connect();
-  session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 500 }, () => session.post('Profiler.start')));
+  session.post('Profiler.enable', () =>
+    session.post('Profiler.setSamplingInterval', { interval: 500 }, () => session.post('Profiler.start')),
+  );
   process.on('SIGUSR2', () =>
     session.post('Profiler.stop', (err, result) => {
       if (!err) writeFileSync(`${dir}/${name}.${process.pid}.cpuprofile`, JSON.stringify(result.profile));
-      process.stdout.write(`${JSON.stringify({ msg: 'cpu profile written', err: err ? String(err) : undefined })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ msg: 'cpu profile written', err: err ? String(err) : undefined })}\n`,
+      );
     }),
   );
 }

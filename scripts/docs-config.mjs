@@ -7,5 +7,8 @@ const readme = readFileSync('README.md', 'utf8');
 const start = readme.indexOf(CONFIG_START);
 const end = readme.indexOf(CONFIG_END);
 if (start < 0 || end < 0) throw new Error('README.md lacks the config markers');
-writeFileSync('README.md', `${readme.slice(0, start + CONFIG_START.length)}\n${configTable()}\n${readme.slice(end)}`);
+writeFileSync(
+  'README.md',
+  `${readme.slice(0, start + CONFIG_START.length)}\n${configTable()}\n${readme.slice(end)}`,
+);
 console.log('README.md configuration table updated');

@@ -28,7 +28,10 @@ export interface Missing {
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-function address(raw: string, defaultPort: number): { host: string; port: number; text: string; local: boolean } {
+function address(
+  raw: string,
+  defaultPort: number,
+): { host: string; port: number; text: string; local: boolean } {
   const u = new URL(raw);
   const port = Number(u.port || defaultPort);
   return { host: u.hostname, port, text: `${u.hostname}:${port}`, local: LOCAL.has(u.hostname) };
@@ -44,7 +47,9 @@ function reason(err: unknown): string {
 function postgresStart(port: number): string {
   const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql').sort() : [];
   const version = versions.at(-1);
-  const start = version ? `sudo pg_ctlcluster ${version} main start` : 'sudo apt-get install -y postgresql && sudo pg_ctlcluster $(ls /etc/postgresql) main start';
+  const start = version
+    ? `sudo pg_ctlcluster ${version} main start`
+    : 'sudo apt-get install -y postgresql && sudo pg_ctlcluster $(ls /etc/postgresql) main start';
   return port === 5432 ? start : `${start}   (it must listen on port ${port}, or set DATABASE_URL)`;
 }
 
@@ -56,7 +61,12 @@ async function checkPostgres(url: string): Promise<Missing | null> {
     await client.query('select 1');
     return null;
   } catch (err) {
-    return { name: 'Postgres', address: a.text, problem: reason(err), fix: a.local ? postgresStart(a.port) : 'check DATABASE_URL' };
+    return {
+      name: 'Postgres',
+      address: a.text,
+      problem: reason(err),
+      fix: a.local ? postgresStart(a.port) : 'check DATABASE_URL',
+    };
   } finally {
     await client.end().catch(() => {});
   }
@@ -64,7 +74,13 @@ async function checkPostgres(url: string): Promise<Missing | null> {
 
 async function checkRedis(url: string): Promise<Missing | null> {
   const a = address(url, 6379);
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   // ioredis reports the socket's error as an event and rejects with a generic "Connection is closed".
   let socketError: unknown;
   redis.on('error', (err) => (socketError ??= err));
@@ -73,7 +89,12 @@ async function checkRedis(url: string): Promise<Missing | null> {
     await redis.ping();
     return null;
   } catch (err) {
-    return { name: 'Redis', address: a.text, problem: reason(socketError ?? err), fix: a.local ? `redis-server --daemonize yes --port ${a.port}` : 'check REDIS_URL' };
+    return {
+      name: 'Redis',
+      address: a.text,
+      problem: reason(socketError ?? err),
+      fix: a.local ? `redis-server --daemonize yes --port ${a.port}` : 'check REDIS_URL',
+    };
   } finally {
     redis.disconnect();
   }
@@ -85,7 +106,11 @@ async function checkNats(servers: string): Promise<Missing | null> {
   const start = `nats-server --jetstream --port ${a.port} --store_dir /tmp/nats-js &`;
   let nc;
   try {
-    nc = await connectNats({ servers: servers.split(',').map((s) => s.trim()), timeout: TIMEOUT_MS, reconnect: false });
+    nc = await connectNats({
+      servers: servers.split(',').map((s) => s.trim()),
+      timeout: TIMEOUT_MS,
+      reconnect: false,
+    });
   } catch (err) {
     return { name: 'NATS', address: a.text, problem: reason(err), fix: a.local ? start : 'check NATS_URL' };
   }
@@ -94,7 +119,12 @@ async function checkNats(servers: string): Promise<Missing | null> {
     await jsm.getAccountInfo();
     return null;
   } catch {
-    return { name: 'NATS', address: a.text, problem: 'answers, but without JetStream', fix: a.local ? `restart it with JetStream: ${start}` : 'enable JetStream on that server' };
+    return {
+      name: 'NATS',
+      address: a.text,
+      problem: 'answers, but without JetStream',
+      fix: a.local ? `restart it with JetStream: ${start}` : 'enable JetStream on that server',
+    };
   } finally {
     await nc.close().catch(() => {});
   }
@@ -102,7 +132,11 @@ async function checkNats(servers: string): Promise<Missing | null> {
 
 /** Every dependency that is not there, all checked at once. */
 export async function missingDependencies(deps: Dependencies): Promise<Missing[]> {
-  const results = await Promise.all([checkPostgres(deps.DATABASE_URL), checkRedis(deps.REDIS_URL), checkNats(deps.NATS_URL)]);
+  const results = await Promise.all([
+    checkPostgres(deps.DATABASE_URL),
+    checkRedis(deps.REDIS_URL),
+    checkNats(deps.NATS_URL),
+  ]);
   return results.filter((m): m is Missing => m !== null);
 }
 

@@ -20,13 +20,21 @@ import { DEMO_APPS, startDemoB24, startDemoHh } from './seed.js';
 const EXIT_UNAVAILABLE = 69;
 
 const demo = configOrExit('demo', demoSchema, process.env);
-const deps = configOrExit('demo', { DATABASE_URL: baseSchema.DATABASE_URL, REDIS_URL: baseSchema.REDIS_URL, NATS_URL: baseSchema.NATS_URL }, process.env);
-const servicePorts = configOrExit('demo', {
-  HH_CONNECTOR_PORT: meshSchema.HH_CONNECTOR_PORT,
-  CRM_WRITER_PORT: meshSchema.CRM_WRITER_PORT,
-  TIMELINE_RENDERER_PORT: meshSchema.TIMELINE_RENDERER_PORT,
-  SETTINGS_PORT: meshSchema.SETTINGS_PORT,
-}, process.env);
+const deps = configOrExit(
+  'demo',
+  { DATABASE_URL: baseSchema.DATABASE_URL, REDIS_URL: baseSchema.REDIS_URL, NATS_URL: baseSchema.NATS_URL },
+  process.env,
+);
+const servicePorts = configOrExit(
+  'demo',
+  {
+    HH_CONNECTOR_PORT: meshSchema.HH_CONNECTOR_PORT,
+    CRM_WRITER_PORT: meshSchema.CRM_WRITER_PORT,
+    TIMELINE_RENDERER_PORT: meshSchema.TIMELINE_RENDERER_PORT,
+    SETTINGS_PORT: meshSchema.SETTINGS_PORT,
+  },
+  process.env,
+);
 
 const missing = await missingDependencies(deps);
 if (missing.length > 0) {
@@ -34,7 +42,15 @@ if (missing.length > 0) {
   process.exit(EXIT_UNAVAILABLE);
 }
 
-const taken = await takenPorts(demo.DEMO_HOST, Object.entries({ GATEWAY_PORT: demo.GATEWAY_PORT, HH_SIM_PORT: demo.HH_SIM_PORT, B24_SIM_PORT: demo.B24_SIM_PORT, ...servicePorts }).map(([variable, port]) => ({ variable, port })));
+const taken = await takenPorts(
+  demo.DEMO_HOST,
+  Object.entries({
+    GATEWAY_PORT: demo.GATEWAY_PORT,
+    HH_SIM_PORT: demo.HH_SIM_PORT,
+    B24_SIM_PORT: demo.B24_SIM_PORT,
+    ...servicePorts,
+  }).map(([variable, port]) => ({ variable, port })),
+);
 if (taken.length > 0) {
   process.stderr.write(`${describeTaken(taken)}\n`);
   process.exit(EXIT_UNAVAILABLE);
@@ -48,8 +64,22 @@ await cleanupTestEnv({ ...deps, ...namespace });
 const host = demo.DEMO_HOST;
 const urlHost = host.includes(':') ? `[${host}]` : host;
 const gatewayUrl = `http://${urlHost}:${demo.GATEWAY_PORT}`;
-const hh = await startDemoHh({ host, port: demo.HH_SIM_PORT, gatewayUrl, seed: demo.DEMO_SEED, responses: demo.DEMO_RESPONSES, rateLimits: demo.DEMO_RATE_LIMITS });
-const { b24, portal } = await startDemoB24({ host, port: demo.B24_SIM_PORT, gatewayUrl, hhUrl: hh.url, portal: demo.DEMO_PORTAL, rateLimits: demo.DEMO_RATE_LIMITS });
+const hh = await startDemoHh({
+  host,
+  port: demo.HH_SIM_PORT,
+  gatewayUrl,
+  seed: demo.DEMO_SEED,
+  responses: demo.DEMO_RESPONSES,
+  rateLimits: demo.DEMO_RATE_LIMITS,
+});
+const { b24, portal } = await startDemoB24({
+  host,
+  port: demo.B24_SIM_PORT,
+  gatewayUrl,
+  hhUrl: hh.url,
+  portal: demo.DEMO_PORTAL,
+  rateLimits: demo.DEMO_RATE_LIMITS,
+});
 const b24Host = new URL(b24.url).host;
 const secret = () => randomBytes(32).toString('base64');
 
@@ -79,10 +109,17 @@ const config = configOrExit('mesh', meshSchema, {
   HH_USER_AGENT: 'hh-b24-demo/0.1 (demo@hh-b24.example)',
 });
 const services = buildMesh(config);
-await setupInfrastructure({ ...config, MIGRATE_ON_START: true }, services.map((s) => s.runtime));
+await setupInfrastructure(
+  { ...config, MIGRATE_ON_START: true },
+  services.map((s) => s.runtime),
+);
 // The services drain first, while the simulators still answer them; then the simulators stop
 // without waiting for the portal's event deliveries still under way (nobody receives them now).
-await launch(services, { host, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, alsoClose: [() => b24.app.close(), () => hh.close()] });
+await launch(services, {
+  host,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  alsoClose: [() => b24.app.close(), () => hh.close()],
+});
 
 const summary = hh.sim.summary();
 process.stdout.write(

@@ -27,7 +27,10 @@ export async function takenPorts(host: string, settings: PortSetting[]): Promise
 export function describeTaken(taken: PortSetting[]): string {
   return [
     'Ports the demo needs are taken by other programs:',
-    ...taken.map((s) => `  ${s.port} (${s.variable}): set ${s.variable} to a free port${s.variable === 'GATEWAY_PORT' ? '' : ', or 0 for any'}`),
+    ...taken.map(
+      (s) =>
+        `  ${s.port} (${s.variable}): set ${s.variable} to a free port${s.variable === 'GATEWAY_PORT' ? '' : ', or 0 for any'}`,
+    ),
     `e.g. ${taken.map((s) => `${s.variable}=${s.variable === 'GATEWAY_PORT' ? s.port + 100 : 0}`).join(' ')} npm run demo`,
   ].join('\n');
 }

@@ -16,14 +16,34 @@ const c = configOrExit(`demo ${which} simulator`, simSchema, process.env);
 const gatewayUrl = c.PUBLIC_URL.replace(/\/$/, '');
 let close: () => Promise<void>;
 if (which === 'hh') {
-  const hh = await startDemoHh({ host: c.DEMO_HOST, port: c.HH_SIM_PORT, publicUrl: c.HH_SIM_PUBLIC_URL, gatewayUrl, seed: c.DEMO_SEED, responses: c.DEMO_RESPONSES, rateLimits: c.DEMO_RATE_LIMITS });
+  const hh = await startDemoHh({
+    host: c.DEMO_HOST,
+    port: c.HH_SIM_PORT,
+    publicUrl: c.HH_SIM_PUBLIC_URL,
+    gatewayUrl,
+    seed: c.DEMO_SEED,
+    responses: c.DEMO_RESPONSES,
+    rateLimits: c.DEMO_RATE_LIMITS,
+  });
   process.stdout.write(`hh.ru simulator: ${hh.url}/_sim/\n`);
   close = () => hh.close();
 } else {
-  const { b24, portal } = await startDemoB24({ host: c.DEMO_HOST, port: c.B24_SIM_PORT, publicUrl: c.B24_SIM_PUBLIC_URL, gatewayUrl, hhUrl: c.HH_SIM_PUBLIC_URL.replace(/\/$/, ''), portal: c.DEMO_PORTAL, rateLimits: c.DEMO_RATE_LIMITS });
+  const { b24, portal } = await startDemoB24({
+    host: c.DEMO_HOST,
+    port: c.B24_SIM_PORT,
+    publicUrl: c.B24_SIM_PUBLIC_URL,
+    gatewayUrl,
+    hhUrl: c.HH_SIM_PUBLIC_URL.replace(/\/$/, ''),
+    portal: c.DEMO_PORTAL,
+    rateLimits: c.DEMO_RATE_LIMITS,
+  });
   process.stdout.write(`hh-b24 demo portal: ${portal.baseUrl}\n`);
   close = () => b24.close();
 }
-const stop = () => void close().then(() => process.exit(0), () => process.exit(1));
+const stop = () =>
+  void close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

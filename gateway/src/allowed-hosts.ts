@@ -5,7 +5,9 @@
  */
 export function hostAllowed(host: string, patterns: readonly string[]): boolean {
   const h = host.toLowerCase();
-  return patterns.some((p) => (p.startsWith('*.') ? h.endsWith(p.slice(1)) && h.length > p.length - 1 : h === p));
+  return patterns.some((p) =>
+    p.startsWith('*.') ? h.endsWith(p.slice(1)) && h.length > p.length - 1 : h === p,
+  );
 }
 
 /**
@@ -13,7 +15,8 @@ export function hostAllowed(host: string, patterns: readonly string[]): boolean 
  * simulator's carries a path too). Null when it is not a plain http(s) address.
  */
 export function portalAddress(protocol: string, domain: string): URL | null {
-  if (!/^[A-Za-z0-9.:/_-]{1,255}$/.test(domain) || domain.startsWith('/') || domain.includes('//')) return null;
+  if (!/^[A-Za-z0-9.:/_-]{1,255}$/.test(domain) || domain.startsWith('/') || domain.includes('//'))
+    return null;
   let url: URL;
   try {
     url = new URL(`${protocol === '1' ? 'https' : 'http'}://${domain.replace(/\/+$/, '')}/`);
@@ -31,7 +34,14 @@ export function tokenEndpoint(serverEndpoint: string, patterns: readonly string[
   } catch {
     return null;
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) return null;
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash
+  )
+    return null;
   if (!url.pathname.endsWith('/rest/') || !hostAllowed(url.host, patterns)) return null;
   return `${url.origin}${url.pathname.replace(/rest\/$/, 'oauth/token/')}`;
 }

@@ -38,9 +38,19 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   const installer = new Installer(() => runtime.db, client, config.PUBLIC_URL, runtime.log);
 
   // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
   registerStaticAssets(app);
-  registerB24Routes(app, { runtime, client, config, auth: new PortalAuth(client, runtime.log), verifier: new InstallVerifier(config, client, runtime.log), installer, pages });
+  registerB24Routes(app, {
+    runtime,
+    client,
+    config,
+    auth: new PortalAuth(client, runtime.log),
+    verifier: new InstallVerifier(config, client, runtime.log),
+    installer,
+    pages,
+  });
   registerUiRoutes(app, { runtime, config, signer, pages, installer, client });
   app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages }));
   registerHhWebhook(app, runtime, config);

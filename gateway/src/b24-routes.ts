@@ -1,5 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Bitrix24Client, type EntityType, HH_ROBOT_CODES, type PortalEventReceived, type PortalRobotInvoked, type Runtime, type UiSession, enqueue, entityTypeOf, subjects } from '@hhb24/common';
+import {
+  type Bitrix24Client,
+  type EntityType,
+  HH_ROBOT_CODES,
+  type PortalEventReceived,
+  type PortalRobotInvoked,
+  type Runtime,
+  type UiSession,
+  enqueue,
+  entityTypeOf,
+  subjects,
+} from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
 import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
@@ -44,7 +55,13 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     try {
       const query = req.query as Query;
       const { portal, userId } = await deps.verifier.verify(query, parsePhpForm(rawBody(req)));
-      const session = { memberId: portal.memberId, userId, isAdmin: true, crmAccess: true, lang: portal.language === 'en' ? ('en' as const) : ('ru' as const) };
+      const session = {
+        memberId: portal.memberId,
+        userId,
+        isAdmin: true,
+        crmAccess: true,
+        lang: portal.language === 'en' ? ('en' as const) : ('ru' as const),
+      };
       const steps = await deps.installer.status(portal.memberId, userId);
       return pages.render(reply, session, 'install', { portalOrigin: portalOrigin(portal), data: { steps } });
     } catch (err) {
@@ -57,10 +74,15 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
    * user's own token) that this user may read it. Without that scope the card says the user has
    * no access to this lead or deal.
    */
-  const cardSession = async (load: PageLoad, type: EntityType, rawId: string | undefined): Promise<UiSession> => {
+  const cardSession = async (
+    load: PageLoad,
+    type: EntityType,
+    rawId: string | undefined,
+  ): Promise<UiSession> => {
     const id = Number(rawId);
     if (!Number.isInteger(id) || id <= 0) return load.session;
-    if (load.session.isAdmin || (load.session.crmAccess && (await load.mayRead(type, id)))) return { ...load.session, entity: { type, id } };
+    if (load.session.isAdmin || (load.session.crmAccess && (await load.mayRead(type, id))))
+      return { ...load.session, entity: { type, id } };
     return load.session;
   };
 
@@ -73,15 +95,26 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
       if (tab) {
         const entityType: EntityType = tab[1] === 'LEAD' ? 'lead' : 'deal';
         const session = await cardSession(load, entityType, load.placementOptions['ID']);
-        return pages.render(reply, session, 'card', { portalOrigin: origin, form: { entityType, entityId: load.placementOptions['ID'] ?? '' } });
+        return pages.render(reply, session, 'card', {
+          portalOrigin: origin,
+          form: { entityType, entityId: load.placementOptions['ID'] ?? '' },
+        });
       }
       // «Все отклики (N)» of an activity opens the app on one lead or deal: a card as well.
       if (load.placementOptions['view'] === 'others') {
         const entityType = entityTypeOf(load.placementOptions['entityTypeId']);
-        const session = entityType ? await cardSession(load, entityType, load.placementOptions['entityId']) : load.session;
-        return pages.render(reply, session, 'app', { portalOrigin: origin, form: { ...load.placementOptions } });
+        const session = entityType
+          ? await cardSession(load, entityType, load.placementOptions['entityId'])
+          : load.session;
+        return pages.render(reply, session, 'app', {
+          portalOrigin: origin,
+          form: { ...load.placementOptions },
+        });
       }
-      return pages.render(reply, load.session, 'app', { portalOrigin: origin, form: { ...load.placementOptions } });
+      return pages.render(reply, load.session, 'app', {
+        portalOrigin: origin,
+        form: { ...load.placementOptions },
+      });
     } catch (err) {
       return refuse(reply, req, err);
     }
@@ -90,7 +123,11 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   app.post('/b24/placement', page);
 
   /** Authenticates a queue-server POST (event, robot); a forged one gets 401 and changes nothing. */
-  const authenticated = async (req: FastifyRequest, reply: FastifyReply, handle: (form: FormObject, memberId: string) => Promise<void>) => {
+  const authenticated = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    handle: (form: FormObject, memberId: string) => Promise<void>,
+  ) => {
     const form = parsePhpForm(rawBody(req));
     try {
       const portal = await auth.event(form);
@@ -105,11 +142,22 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   app.post('/b24/events', async (req, reply) =>
     authenticated(req, reply, async (form, memberId) => {
       const event = field(form, 'event').toUpperCase();
-      if (event === 'ONAPPUNINSTALL') return recordUninstall(runtime, deps.installer, memberId, field(form, 'data', 'CLEAN') === '1');
+      if (event === 'ONAPPUNINSTALL')
+        return recordUninstall(runtime, deps.installer, memberId, field(form, 'data', 'CLEAN') === '1');
       // The acting user, as Bitrix24 names them in the event's auth block (the tokens themselves are not passed on).
       const userId = Number(field(form, 'auth', 'user_id'));
-      const payload: PortalEventReceived = { memberId, event, data: section(form, 'data'), userId: Number.isInteger(userId) && userId > 0 ? userId : null, at: new Date().toISOString() };
-      await enqueue(runtime.db, { subject: subjects.portalEventReceived, msgId: `event:${memberId}:${event}:${field(form, 'event_handler_id')}:${field(form, 'ts')}:${JSON.stringify(payload.data).slice(0, 200)}`, payload });
+      const payload: PortalEventReceived = {
+        memberId,
+        event,
+        data: section(form, 'data'),
+        userId: Number.isInteger(userId) && userId > 0 ? userId : null,
+        at: new Date().toISOString(),
+      };
+      await enqueue(runtime.db, {
+        subject: subjects.portalEventReceived,
+        msgId: `event:${memberId}:${event}:${field(form, 'event_handler_id')}:${field(form, 'ts')}:${JSON.stringify(payload.data).slice(0, 200)}`,
+        payload,
+      });
       runtime.wakeOutbox();
     }),
   );
@@ -120,7 +168,10 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   app.post('/b24/events/install', async (req, reply) => {
     const memberId = field(parsePhpForm(rawBody(req)), 'auth', 'member_id');
     if (!memberId || !(await deps.client().store.get(memberId))) {
-      req.log.info({ memberId: memberId.slice(0, 64) }, 'ONAPPINSTALL for a portal not installed yet: the installer page will record it');
+      req.log.info(
+        { memberId: memberId.slice(0, 64) },
+        'ONAPPINSTALL for a portal not installed yet: the installer page will record it',
+      );
       return reply.code(401).send({ error: 'b24_portal_unknown' });
     }
     return authenticated(req, reply, async () => {});
@@ -131,7 +182,13 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     authenticated(req, reply, async (form, memberId) => {
       const document = /^(LEAD|DEAL)_(\d+)$/.exec(field(form, 'document_id', '2'));
       const code = field(form, 'code');
-      if (!document || !(HH_ROBOT_CODES as readonly string[]).includes(code)) throw new RequestRefused(400, 'b24_robot_unknown', { ru: 'Неизвестный робот', en: 'Unknown robot' }, { memberId, code });
+      if (!document || !(HH_ROBOT_CODES as readonly string[]).includes(code))
+        throw new RequestRefused(
+          400,
+          'b24_robot_unknown',
+          { ru: 'Неизвестный робот', en: 'Unknown robot' },
+          { memberId, code },
+        );
       const payload: PortalRobotInvoked = {
         memberId,
         code,
@@ -141,7 +198,11 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
         properties: section(form, 'properties'),
         at: new Date().toISOString(),
       };
-      await enqueue(runtime.db, { subject: subjects.portalRobotInvoked, msgId: `robot:${memberId}:${field(form, 'workflow_id') || payload.eventToken}`, payload });
+      await enqueue(runtime.db, {
+        subject: subjects.portalRobotInvoked,
+        msgId: `robot:${memberId}:${field(form, 'workflow_id') || payload.eventToken}`,
+        payload,
+      });
       runtime.wakeOutbox();
     }),
   );

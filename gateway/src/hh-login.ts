@@ -25,7 +25,10 @@ const STATE_COOKIE = 'hhb24-hh-state';
  * state and hands the code to hh-connector (`rpc.hhConnect`), which exchanges it; the gateway never
  * sees hh.ru tokens. The window then says how it went; the app page notices by polling.
  */
-export async function registerHhLogin(app: FastifyInstance, deps: { runtime: Runtime; config: Config; signer: SessionSigner; pages: Pages }): Promise<void> {
+export async function registerHhLogin(
+  app: FastifyInstance,
+  deps: { runtime: Runtime; config: Config; signer: SessionSigner; pages: Pages },
+): Promise<void> {
   const { runtime, config } = deps;
   const key = (state: string) => `${config.REDIS_PREFIX}gw:hh-login:${state}`;
   const authorize = new URL('/oauth/authorize', config.HH_OAUTH_URL);
@@ -35,7 +38,12 @@ export async function registerHhLogin(app: FastifyInstance, deps: { runtime: Run
     credentials: {
       // hh-connector holds the secret and exchanges the code; the gateway only builds the authorize URL.
       client: { id: config.HH_CLIENT_ID, secret: '' },
-      auth: { authorizeHost: authorize.origin, authorizePath: authorize.pathname, tokenHost: authorize.origin, tokenPath: '/oauth/token' },
+      auth: {
+        authorizeHost: authorize.origin,
+        authorizePath: authorize.pathname,
+        tokenHost: authorize.origin,
+        tokenPath: '/oauth/token',
+      },
     },
     callbackUri: config.HH_REDIRECT_URI,
     redirectStateCookieName: STATE_COOKIE,
@@ -55,7 +63,13 @@ export async function registerHhLogin(app: FastifyInstance, deps: { runtime: Run
   // The window is ours alone (hh.ru's login cannot be framed): no portal may frame these pages.
   const page = (reply: FastifyReply, session: UiSession, status: number, data: Record<string, unknown>) =>
     deps.pages.render(reply, session, 'login/result', { portalOrigin: null, data: { ...data, status } });
-  const anonymous = (lang: 'ru' | 'en'): UiSession => ({ memberId: '', userId: 0, isAdmin: false, crmAccess: false, lang });
+  const anonymous = (lang: 'ru' | 'en'): UiSession => ({
+    memberId: '',
+    userId: 0,
+    isAdmin: false,
+    crmAccess: false,
+    lang,
+  });
 
   app.post('/hh/oauth/start', async (req, reply) => {
     const session = deps.signer.verify(new URLSearchParams(rawBody(req)).get(SESSION_FIELD));
@@ -68,27 +82,42 @@ export async function registerHhLogin(app: FastifyInstance, deps: { runtime: Run
 
   app.get('/hh/oauth/callback', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    const state = typeof q['state'] === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(q['state']) ? q['state'] : null;
+    const state =
+      typeof q['state'] === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(q['state']) ? q['state'] : null;
     const cookie = req.cookies[STATE_COOKIE];
     reply.clearCookie(STATE_COOKIE, { path: '/hh/oauth' });
     // Single use: the state is gone whatever happens next.
     const stored = state ? await runtime.redis.getdel(key(state)) : null;
     if (!state || !stored || cookie !== state) {
-      req.log.warn({ hasState: Boolean(state), known: Boolean(stored), sameBrowser: cookie === state }, 'hh.ru login callback refused: unknown, used or foreign state');
+      req.log.warn(
+        { hasState: Boolean(state), known: Boolean(stored), sameBrowser: cookie === state },
+        'hh.ru login callback refused: unknown, used or foreign state',
+      );
       return page(reply, anonymous('ru'), 403, { outcome: 'invalid' });
     }
     const session = JSON.parse(stored) as UiSession;
     if (q['error']) return page(reply, session, 200, { outcome: 'denied' });
     const code = q['code'];
-    if (typeof code !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(code)) return page(reply, session, 400, { outcome: 'invalid' });
+    if (typeof code !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(code))
+      return page(reply, session, 400, { outcome: 'invalid' });
     try {
-      const account = await runtime.call(rpc.hhConnect, { memberId: session.memberId, userId: session.userId, code }, { timeoutMs: 30_000 });
-      req.log.info({ memberId: session.memberId, userId: session.userId, status: account.status }, 'hh.ru account connected');
+      const account = await runtime.call(
+        rpc.hhConnect,
+        { memberId: session.memberId, userId: session.userId, code },
+        { timeoutMs: 30_000 },
+      );
+      req.log.info(
+        { memberId: session.memberId, userId: session.userId, status: account.status },
+        'hh.ru account connected',
+      );
       return page(reply, session, 200, { outcome: 'connected', account });
     } catch (err) {
       const e = err instanceof AppError ? err : null;
       req.log.warn({ err, memberId: session.memberId }, 'hh.ru login failed');
-      return page(reply, session, e && e.status < 500 ? 400 : 502, { outcome: 'failed', code: e?.code ?? 'unexpected' });
+      return page(reply, session, e && e.status < 500 ? 400 : 502, {
+        outcome: 'failed',
+        code: e?.code ?? 'unexpected',
+      });
     }
   });
 }

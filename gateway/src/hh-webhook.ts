@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { HH_WEBHOOK_PATH, type HhWebhookReceived, type Runtime, enqueue, subjects, verifyHhWebhookToken } from '@hhb24/common';
+import {
+  HH_WEBHOOK_PATH,
+  type HhWebhookReceived,
+  type Runtime,
+  enqueue,
+  subjects,
+  verifyHhWebhookToken,
+} from '@hhb24/common';
 
 const CALLBACK_ID = /^[\w.:-]{1,200}$/;
 const ACTION_TYPE = /^[A-Z_]{1,80}$/;
@@ -11,28 +18,42 @@ const ACTION_TYPE = /^[A-Z_]{1,80}$/;
  * once committed, well inside hh.ru's 2 s. hh-connector takes it from there (hh.webhook.received),
  * deduplicating by the callback's id and reading the negotiation again from the API.
  */
-export function registerHhWebhook(app: FastifyInstance, runtime: Runtime, config: { WEBHOOK_SECRET_KEY: string }): void {
-  app.post<{ Params: { token: string } }>(`${HH_WEBHOOK_PATH}:token`, { bodyLimit: 64 * 1024 }, async (req, reply) => {
-    const accountId = verifyHhWebhookToken(req.params.token, config.WEBHOOK_SECRET_KEY);
-    if (!accountId) return reply.code(404).send({ error: 'not_found' });
-    const body = req.body as { id?: unknown; action_type?: unknown; payload?: unknown } | null;
-    const valid =
-      body !== null &&
-      typeof body === 'object' &&
-      typeof body.id === 'string' &&
-      CALLBACK_ID.test(body.id) &&
-      typeof body.action_type === 'string' &&
-      ACTION_TYPE.test(body.action_type) &&
-      typeof body.payload === 'object' &&
-      body.payload !== null &&
-      !Array.isArray(body.payload);
-    if (!valid) return reply.code(400).send({ error: 'bad_request', message: 'not an hh.ru callback: id, action_type and payload are required' });
-    await enqueue(runtime.db, {
-      subject: subjects.hhWebhookReceived,
-      msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,
-      payload: { accountId, receivedAt: new Date().toISOString(), body } satisfies HhWebhookReceived,
-    });
-    runtime.wakeOutbox();
-    return reply.code(202).send();
-  });
+export function registerHhWebhook(
+  app: FastifyInstance,
+  runtime: Runtime,
+  config: { WEBHOOK_SECRET_KEY: string },
+): void {
+  app.post<{ Params: { token: string } }>(
+    `${HH_WEBHOOK_PATH}:token`,
+    { bodyLimit: 64 * 1024 },
+    async (req, reply) => {
+      const accountId = verifyHhWebhookToken(req.params.token, config.WEBHOOK_SECRET_KEY);
+      if (!accountId) return reply.code(404).send({ error: 'not_found' });
+      const body = req.body as { id?: unknown; action_type?: unknown; payload?: unknown } | null;
+      const valid =
+        body !== null &&
+        typeof body === 'object' &&
+        typeof body.id === 'string' &&
+        CALLBACK_ID.test(body.id) &&
+        typeof body.action_type === 'string' &&
+        ACTION_TYPE.test(body.action_type) &&
+        typeof body.payload === 'object' &&
+        body.payload !== null &&
+        !Array.isArray(body.payload);
+      if (!valid)
+        return reply
+          .code(400)
+          .send({
+            error: 'bad_request',
+            message: 'not an hh.ru callback: id, action_type and payload are required',
+          });
+      await enqueue(runtime.db, {
+        subject: subjects.hhWebhookReceived,
+        msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,
+        payload: { accountId, receivedAt: new Date().toISOString(), body } satisfies HhWebhookReceived,
+      });
+      runtime.wakeOutbox();
+      return reply.code(202).send();
+    },
+  );
 }

@@ -30,7 +30,12 @@ export function applyPagePolicy(reply: FastifyReply, policy: PagePolicy): Fastif
     .header('cache-control', 'no-store');
 }
 
-export function sendHtml(reply: FastifyReply, status: number, html: string, policy: PagePolicy): FastifyReply {
+export function sendHtml(
+  reply: FastifyReply,
+  status: number,
+  html: string,
+  policy: PagePolicy,
+): FastifyReply {
   return applyPagePolicy(reply, policy).code(status).type('text/html; charset=utf-8').send(html);
 }
 

@@ -1,4 +1,15 @@
-import { CRM_USER_FIELDS, type BatchCommand, type Bitrix24Client, Bitrix24Error, HH_ACTION_ROBOT_CODE, HH_STATE_NAMES, HH_STATES, HH_STATUS_ROBOT_CODE, type Knex, type Logger } from '@hhb24/common';
+import {
+  CRM_USER_FIELDS,
+  type BatchCommand,
+  type Bitrix24Client,
+  Bitrix24Error,
+  HH_ACTION_ROBOT_CODE,
+  HH_STATE_NAMES,
+  HH_STATES,
+  HH_STATUS_ROBOT_CODE,
+  type Knex,
+  type Logger,
+} from '@hhb24/common';
 
 export type StepState = 'done' | 'failed' | 'pending';
 
@@ -19,8 +30,14 @@ interface StepSpec {
 }
 
 const PLACEMENTS = ['CRM_LEAD_DETAIL_TAB', 'CRM_DEAL_DETAIL_TAB'] as const;
-const BOUND_EVENTS = ['ONAPPUNINSTALL', 'ONCRMTIMELINEITEMACTION', 'ONCRMLEADUPDATE', 'ONCRMDEALUPDATE'] as const;
-const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : []);
+const BOUND_EVENTS = [
+  'ONAPPUNINSTALL',
+  'ONCRMTIMELINEITEMACTION',
+  'ONCRMLEADUPDATE',
+  'ONCRMDEALUPDATE',
+] as const;
+const asList = (v: unknown): unknown[] =>
+  Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : [];
 const BATCH_WAIT_MS = 20_000;
 
 /** Every registration «Готово» makes, with handler URLs under PUBLIC_URL. */
@@ -57,8 +74,21 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
     steps.push({
       key: `placement:${placement}`,
       check: ['placement.get', {}],
-      isDone: (r) => asList(r).some((p) => (p as { placement?: string; handler?: string }).placement === placement && (p as { handler?: string }).handler === tab),
-      add: ['placement.bind', { PLACEMENT: placement, HANDLER: tab, TITLE: 'HH.ru', LANG_ALL: { ru: { TITLE: 'HH.ru' }, en: { TITLE: 'HH.ru' } } }],
+      isDone: (r) =>
+        asList(r).some(
+          (p) =>
+            (p as { placement?: string; handler?: string }).placement === placement &&
+            (p as { handler?: string }).handler === tab,
+        ),
+      add: [
+        'placement.bind',
+        {
+          PLACEMENT: placement,
+          HANDLER: tab,
+          TITLE: 'HH.ru',
+          LANG_ALL: { ru: { TITLE: 'HH.ru' }, en: { TITLE: 'HH.ru' } },
+        },
+      ],
     });
   }
   // The robots wait for the answer (USE_SUBSCRIPTION): timeline-renderer completes each run with bizproc.event.send.
@@ -70,13 +100,19 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
     {
       CODE: HH_STATUS_ROBOT_CODE,
       NAME: { ru: 'Обновить статус HH', en: 'Refresh HH status' },
-      DESCRIPTION: { ru: 'Перечитывает статус отклика на hh.ru и записывает его в карточку', en: 'Reads the response status on hh.ru again and writes it to the card' },
+      DESCRIPTION: {
+        ru: 'Перечитывает статус отклика на hh.ru и записывает его в карточку',
+        en: 'Reads the response status on hh.ru again and writes it to the card',
+      },
       PROPERTIES: {},
     },
     {
       CODE: HH_ACTION_ROBOT_CODE,
       NAME: { ru: 'Сменить статус на HH', en: 'Change HH status' },
-      DESCRIPTION: { ru: 'Переводит отклик на hh.ru в выбранный статус', en: 'Moves the response on hh.ru to the chosen status' },
+      DESCRIPTION: {
+        ru: 'Переводит отклик на hh.ru в выбранный статус',
+        en: 'Moves the response on hh.ru to the chosen status',
+      },
       PROPERTIES: {
         action: {
           Name: { ru: 'Статус на hh.ru', en: 'Status on hh.ru' },
@@ -84,7 +120,9 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
           Required: 'Y',
           // The states a recruiter can move a response to, by their names in the app; a discard goes silent or with a message.
           Options: {
-            ...Object.fromEntries(HH_STATES.filter((s) => s !== 'response' && s !== 'discard').map((s) => [s, HH_STATE_NAMES[s]])),
+            ...Object.fromEntries(
+              HH_STATES.filter((s) => s !== 'response' && s !== 'discard').map((s) => [s, HH_STATE_NAMES[s]]),
+            ),
             discard: 'Отказ без сообщения',
             discard_message: 'Отказ с сообщением',
           },
@@ -106,7 +144,12 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
           AUTH_USER_ID: installerUserId,
           USE_SUBSCRIPTION: 'Y',
           RETURN_PROPERTIES: returned,
-          FILTER: { INCLUDE: [['crm', 'CCrmDocumentLead'], ['crm', 'CCrmDocumentDeal']] },
+          FILTER: {
+            INCLUDE: [
+              ['crm', 'CCrmDocumentLead'],
+              ['crm', 'CCrmDocumentDeal'],
+            ],
+          },
         },
       ],
     });
@@ -117,7 +160,10 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
     steps.push({
       key: `event:${event}`,
       check: ['event.get', {}],
-      isDone: (r) => asList(r).some((e) => (e as { event?: string }).event === event && (e as { handler?: string }).handler === events),
+      isDone: (r) =>
+        asList(r).some(
+          (e) => (e as { event?: string }).event === event && (e as { handler?: string }).handler === events,
+        ),
       add: ['event.bind', { event, handler: events }],
     });
   }
@@ -141,11 +187,21 @@ export class Installer {
   ) {}
 
   async status(memberId: string, installerUserId = 1): Promise<InstallStep[]> {
-    const rows = (await this.db()('b24_install_steps').where({ member_id: memberId })) as Array<{ step: string; state: StepState; error_code: string | null; error: string | null }>;
+    const rows = (await this.db()('b24_install_steps').where({ member_id: memberId })) as Array<{
+      step: string;
+      state: StepState;
+      error_code: string | null;
+      error: string | null;
+    }>;
     const recorded = new Map(rows.map((r) => [r.step, r]));
     return installSteps(this.publicUrl, installerUserId).map((s) => {
       const r = recorded.get(s.key);
-      return { key: s.key, state: r?.state ?? 'pending', errorCode: r?.error_code ?? null, error: r?.error ?? null };
+      return {
+        key: s.key,
+        state: r?.state ?? 'pending',
+        errorCode: r?.error_code ?? null,
+        error: r?.error ?? null,
+      };
     });
   }
 
@@ -157,19 +213,36 @@ export class Installer {
     const outcome = new Map<string, InstallStep>();
     const fail = (key: string, err: unknown) => {
       const e = err instanceof Bitrix24Error ? err : null;
-      outcome.set(key, { key, state: 'failed', errorCode: e?.code ?? 'unexpected', error: (e?.details.b24Description || e?.details.b24Error || (err as Error).message || '').slice(0, 500) });
+      outcome.set(key, {
+        key,
+        state: 'failed',
+        errorCode: e?.code ?? 'unexpected',
+        error: (e?.details.b24Description || e?.details.b24Error || (err as Error).message || '').slice(
+          0,
+          500,
+        ),
+      });
     };
     try {
-      const checks = await this.client().batch(memberId, pending.map((s) => s.check), { maxWaitMs: BATCH_WAIT_MS });
+      const checks = await this.client().batch(
+        memberId,
+        pending.map((s) => s.check),
+        { maxWaitMs: BATCH_WAIT_MS },
+      );
       const missing: StepSpec[] = [];
       pending.forEach((s, i) => {
         const err = checks.errors[String(i)];
         if (err) fail(s.key, err);
-        else if (s.isDone(checks.results[String(i)])) outcome.set(s.key, { key: s.key, state: 'done', errorCode: null, error: null });
+        else if (s.isDone(checks.results[String(i)]))
+          outcome.set(s.key, { key: s.key, state: 'done', errorCode: null, error: null });
         else missing.push(s);
       });
       if (missing.length > 0) {
-        const adds = await this.client().batch(memberId, missing.map((s) => s.add), { maxWaitMs: BATCH_WAIT_MS });
+        const adds = await this.client().batch(
+          memberId,
+          missing.map((s) => s.add),
+          { maxWaitMs: BATCH_WAIT_MS },
+        );
         missing.forEach((s, i) => {
           const err = adds.errors[String(i)];
           if (err && !ALREADY.test(err.details.b24Description)) fail(s.key, err);
@@ -181,10 +254,21 @@ export class Installer {
       this.log.warn({ err, memberId }, 'install steps could not run');
       for (const s of pending) if (!outcome.has(s.key)) fail(s.key, err);
     }
-    const rows = [...outcome.values()].map((s) => ({ member_id: memberId, step: s.key, state: s.state, error_code: s.errorCode, error: s.error, updated_at: new Date() }));
+    const rows = [...outcome.values()].map((s) => ({
+      member_id: memberId,
+      step: s.key,
+      state: s.state,
+      error_code: s.errorCode,
+      error: s.error,
+      updated_at: new Date(),
+    }));
     await this.db()('b24_install_steps').insert(rows).onConflict(['member_id', 'step']).merge();
     const failed = rows.filter((r) => r.state === 'failed');
-    if (failed.length > 0) this.log.warn({ memberId, failed: failed.map((r) => `${r.step}: ${r.error_code}`) }, 'some install steps failed');
+    if (failed.length > 0)
+      this.log.warn(
+        { memberId, failed: failed.map((r) => `${r.step}: ${r.error_code}`) },
+        'some install steps failed',
+      );
     else this.log.info({ memberId }, 'install steps done');
     return specs.map((s) => outcome.get(s.key) ?? before.get(s.key)!);
   }

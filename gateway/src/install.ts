@@ -41,26 +41,39 @@ export class InstallVerifier {
     private readonly log: Logger,
   ) {}
 
-  async verify(query: Record<string, string>, body: FormObject): Promise<{ portal: PortalRecord; userId: number }> {
+  async verify(
+    query: Record<string, string>,
+    body: FormObject,
+  ): Promise<{ portal: PortalRecord; userId: number }> {
     const memberId = field(body, 'member_id');
     const refreshId = field(body, 'REFRESH_ID');
     const applicationToken = field(body, 'APPLICATION_TOKEN');
-    if (!memberId || !refreshId || !applicationToken) throw new RequestRefused(400, 'b24_install_incomplete', NOT_CONFIRMED, { memberId });
+    if (!memberId || !refreshId || !applicationToken)
+      throw new RequestRefused(400, 'b24_install_incomplete', NOT_CONFIRMED, { memberId });
     const address = portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN'] ?? '');
     if (!address || !hostAllowed(address.host, this.config.B24_PORTAL_HOSTS)) {
-      this.log.warn({ memberId, domain: (query['DOMAIN'] ?? '').slice(0, 255) }, 'install refused: the portal host is not allowed (B24_PORTAL_HOSTS)');
+      this.log.warn(
+        { memberId, domain: (query['DOMAIN'] ?? '').slice(0, 255) },
+        'install refused: the portal host is not allowed (B24_PORTAL_HOSTS)',
+      );
       throw new RequestRefused(403, 'b24_portal_not_allowed', NOT_ALLOWED);
     }
     const serverEndpoint = field(body, 'SERVER_ENDPOINT');
     const tokenUrl = tokenEndpoint(serverEndpoint, this.config.B24_OAUTH_HOSTS);
     if (!tokenUrl) {
-      this.log.warn({ memberId, serverEndpoint: serverEndpoint.slice(0, 255) }, 'install refused: the OAuth server is not allowed (B24_OAUTH_HOSTS)');
+      this.log.warn(
+        { memberId, serverEndpoint: serverEndpoint.slice(0, 255) },
+        'install refused: the OAuth server is not allowed (B24_OAUTH_HOSTS)',
+      );
       throw new RequestRefused(403, 'b24_oauth_not_allowed', NOT_ALLOWED);
     }
     const clientEndpoint = `${address.origin}${address.pathname}rest/`;
     const answer = await this.refresh(tokenUrl, refreshId, memberId);
     if (answer.member_id !== memberId || answer.client_endpoint !== clientEndpoint) {
-      this.log.warn({ memberId, claimedEndpoint: clientEndpoint }, 'install refused: the OAuth server names another portal for these tokens');
+      this.log.warn(
+        { memberId, claimedEndpoint: clientEndpoint },
+        'install refused: the OAuth server names another portal for these tokens',
+      );
       throw new RequestRefused(403, 'b24_install_mismatch', NOT_CONFIRMED);
     }
     const accessToken = String(answer.access_token);
@@ -82,31 +95,52 @@ export class InstallVerifier {
       });
       return { portal, userId: profile.id };
     } catch (err) {
-      if (err instanceof ValidationError) throw new RequestRefused(400, 'b24_install_malformed', NOT_CONFIRMED, { memberId, problem: err.message });
+      if (err instanceof ValidationError)
+        throw new RequestRefused(400, 'b24_install_malformed', NOT_CONFIRMED, {
+          memberId,
+          problem: err.message,
+        });
       throw err;
     }
   }
 
   private async refresh(tokenUrl: string, refreshToken: string, memberId: string): Promise<TokenAnswer> {
-    const body = new URLSearchParams({ grant_type: 'refresh_token', client_id: this.config.B24_CLIENT_ID, client_secret: this.config.B24_CLIENT_SECRET, refresh_token: refreshToken });
+    const body = new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: this.config.B24_CLIENT_ID,
+      client_secret: this.config.B24_CLIENT_SECRET,
+      refresh_token: refreshToken,
+    });
     let res: Response;
     let answer: TokenAnswer;
     try {
-      res = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'error', signal: AbortSignal.timeout(this.config.B24_TIMEOUT_MS) });
+      res = await fetch(tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.config.B24_TIMEOUT_MS),
+      });
       answer = (await res.json()) as TokenAnswer;
     } catch (err) {
       this.log.warn({ err, memberId }, 'install: the Bitrix24 OAuth server did not answer');
       throw new RequestRefused(503, 'b24_oauth_unavailable', NOT_CONFIRMED);
     }
     if (!res.ok || typeof answer.access_token !== 'string' || typeof answer.refresh_token !== 'string') {
-      this.log.warn({ memberId, status: res.status, error: String(answer.error ?? '') }, 'install refused: the Bitrix24 OAuth server did not accept the refresh token');
+      this.log.warn(
+        { memberId, status: res.status, error: String(answer.error ?? '') },
+        'install refused: the Bitrix24 OAuth server did not accept the refresh token',
+      );
       throw new RequestRefused(401, 'b24_install_unconfirmed', NOT_CONFIRMED);
     }
     return answer;
   }
 
   /** `profile` at the portal address the OAuth server confirmed: who installs, and whether they are an admin. */
-  private async profile(clientEndpoint: string, accessToken: string): Promise<{ id: number; admin: boolean }> {
+  private async profile(
+    clientEndpoint: string,
+    accessToken: string,
+  ): Promise<{ id: number; admin: boolean }> {
     try {
       const res = await fetch(`${clientEndpoint}profile.json`, {
         method: 'POST',
@@ -117,7 +151,10 @@ export class InstallVerifier {
       });
       const answer = (await res.json()) as { result?: { ID?: unknown; ADMIN?: unknown } };
       const id = Number(answer.result?.ID);
-      return { id: Number.isInteger(id) && id > 0 ? id : 0, admin: res.ok && answer.result?.ADMIN === true && id > 0 };
+      return {
+        id: Number.isInteger(id) && id > 0 ? id : 0,
+        admin: res.ok && answer.result?.ADMIN === true && id > 0,
+      };
     } catch {
       throw new RequestRefused(503, 'b24_unavailable', NOT_CONFIRMED);
     }

@@ -34,7 +34,12 @@ export class Pages {
     reply: FastifyReply,
     session: UiSession,
     route: string,
-    options: { portalOrigin: string | null; method?: 'GET' | 'POST'; form?: UiRequest['form']; data?: Record<string, unknown> },
+    options: {
+      portalOrigin: string | null;
+      method?: 'GET' | 'POST';
+      form?: UiRequest['form'];
+      data?: Record<string, unknown>;
+    },
   ): Promise<FastifyReply> {
     const policy = this.policy(options.portalOrigin);
     const request: UiRequest = {
@@ -43,17 +48,29 @@ export class Pages {
       route,
       method: options.method ?? 'GET',
       form: options.form ?? {},
-      links: { bx24Script: this.config.B24_JS_URL, hhSignup: new URL('/auth/employer', this.config.HH_OAUTH_URL).toString() },
+      links: {
+        bx24Script: this.config.B24_JS_URL,
+        hhSignup: new URL('/auth/employer', this.config.HH_OAUTH_URL).toString(),
+      },
       data: options.data,
     };
     try {
       const page = await this.runtime.call(rpc.settingsUi, request, { timeoutMs: 20_000 });
-      for (const [name, value] of Object.entries(page.headers ?? {})) if (/^HX-[A-Za-z-]+$/.test(name)) reply.header(name, value);
+      for (const [name, value] of Object.entries(page.headers ?? {}))
+        if (/^HX-[A-Za-z-]+$/.test(name)) reply.header(name, value);
       return sendHtml(reply, page.status, page.html, policy);
     } catch (err) {
       const e = err instanceof AppError ? err : null;
-      this.runtime.log.error({ err, route, memberId: session.memberId }, 'settings could not render the page');
-      return sendHtml(reply, e?.status && e.status < 500 ? e.status : 503, errorPage(503, UNAVAILABLE), policy);
+      this.runtime.log.error(
+        { err, route, memberId: session.memberId },
+        'settings could not render the page',
+      );
+      return sendHtml(
+        reply,
+        e?.status && e.status < 500 ? e.status : 503,
+        errorPage(503, UNAVAILABLE),
+        policy,
+      );
     }
   }
 }

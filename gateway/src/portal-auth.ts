@@ -1,4 +1,11 @@
-import { type Bitrix24Client, Bitrix24Error, type EntityType, type Logger, type PortalRecord, type UiSession } from '@hhb24/common';
+import {
+  type Bitrix24Client,
+  Bitrix24Error,
+  type EntityType,
+  type Logger,
+  type PortalRecord,
+  type UiSession,
+} from '@hhb24/common';
 import { portalAddress } from './allowed-hosts.js';
 import { RequestRefused } from './http.js';
 import { type FormObject, field } from './php-form.js';
@@ -52,24 +59,46 @@ export class PortalAuth {
     if (!authId) throw new RequestRefused(401, 'b24_auth_missing', STALE_AUTH, { memberId });
     // The portal names itself in DOMAIN; one that names another host is not the portal we know.
     const claimed = query['DOMAIN'] ? portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN']) : null;
-    if (query['DOMAIN'] && (!claimed || `${claimed.host}${claimed.pathname}`.replace(/\/$/, '') !== portal.domain.toLowerCase().replace(/\/$/, ''))) {
-      throw new RequestRefused(403, 'b24_domain_mismatch', NOT_INSTALLED, { memberId, domain: query['DOMAIN'] });
+    if (
+      query['DOMAIN'] &&
+      (!claimed ||
+        `${claimed.host}${claimed.pathname}`.replace(/\/$/, '') !==
+          portal.domain.toLowerCase().replace(/\/$/, ''))
+    ) {
+      throw new RequestRefused(403, 'b24_domain_mismatch', NOT_INSTALLED, {
+        memberId,
+        domain: query['DOMAIN'],
+      });
     }
     const profile = await this.asUser<{ ID: string; ADMIN: boolean }>(memberId, authId, 'profile');
     const userId = Number(profile.ID);
-    if (!Number.isInteger(userId) || userId <= 0) throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId });
+    if (!Number.isInteger(userId) || userId <= 0)
+      throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId });
     const isAdmin = profile.ADMIN === true;
     const crmAccess = isAdmin || (await this.canReadCrm(memberId, authId));
-    const lang = query['LANG'] === 'en' || query['LANG'] === 'ru' ? query['LANG'] : portal.language === 'en' ? 'en' : 'ru';
+    const lang =
+      query['LANG'] === 'en' || query['LANG'] === 'ru'
+        ? query['LANG']
+        : portal.language === 'en'
+          ? 'en'
+          : 'ru';
     let placementOptions: Record<string, string> = {};
     try {
       const parsed: unknown = JSON.parse(field(body, 'PLACEMENT_OPTIONS') || '{}');
-      if (parsed && typeof parsed === 'object') placementOptions = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+      if (parsed && typeof parsed === 'object')
+        placementOptions = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
     } catch {
       placementOptions = {};
     }
-    const mayRead = (type: EntityType, id: number) => this.mayRead(memberId, authId, `crm.${type}.get`, { id });
-    return { portal, session: { memberId, userId, isAdmin, crmAccess, lang }, placement: field(body, 'PLACEMENT') || 'DEFAULT', placementOptions, mayRead };
+    const mayRead = (type: EntityType, id: number) =>
+      this.mayRead(memberId, authId, `crm.${type}.get`, { id });
+    return {
+      portal,
+      session: { memberId, userId, isAdmin, crmAccess, lang },
+      placement: field(body, 'PLACEMENT') || 'DEFAULT',
+      placementOptions,
+      mayRead,
+    };
   }
 
   /** An event or robot call: its `auth[application_token]` against the stored one for `auth[member_id]`. */
@@ -83,13 +112,19 @@ export class PortalAuth {
   }
 
   /** A read as the user: answered, or refused for want of rights (a lead or deal that is gone reads as refused too). */
-  private async mayRead(memberId: string, authId: string, method: string, params: Record<string, unknown>): Promise<boolean> {
+  private async mayRead(
+    memberId: string,
+    authId: string,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<boolean> {
     try {
       await this.asUser(memberId, authId, method, params);
       return true;
     } catch (err) {
       if (err instanceof RequestRefused && err.code === 'b24_access_denied') return false;
-      if (err instanceof RequestRefused && err.status === 401 && err.details?.['b24'] === 'b24_not_found') return false;
+      if (err instanceof RequestRefused && err.status === 401 && err.details?.['b24'] === 'b24_not_found')
+        return false;
       throw err;
     }
   }
@@ -97,7 +132,10 @@ export class PortalAuth {
   private async application(memberId: string, applicationToken: string): Promise<PortalRecord> {
     const store = this.client().store;
     if (!(await store.verifyApplicationToken(memberId, applicationToken))) {
-      this.log.warn({ memberId: memberId.slice(0, 64) }, 'bitrix24 request refused: application_token does not match the one stored for member_id');
+      this.log.warn(
+        { memberId: memberId.slice(0, 64) },
+        'bitrix24 request refused: application_token does not match the one stored for member_id',
+      );
       throw new RequestRefused(401, 'b24_application_token', NOT_INSTALLED);
     }
     const portal = await store.get(memberId);
@@ -105,12 +143,18 @@ export class PortalAuth {
     return portal;
   }
 
-  private async asUser<T>(memberId: string, authId: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
+  private async asUser<T>(
+    memberId: string,
+    authId: string,
+    method: string,
+    params: Record<string, unknown> = {},
+  ): Promise<T> {
     try {
       return await this.client().callAs<T>(memberId, authId, method, params, { maxWaitMs: PAGE_WAIT_MS });
     } catch (err) {
       if (!(err instanceof Bitrix24Error)) throw err;
-      if (err.code === 'b24_access_denied') throw new RequestRefused(403, 'b24_access_denied', STALE_AUTH, { memberId, method });
+      if (err.code === 'b24_access_denied')
+        throw new RequestRefused(403, 'b24_access_denied', STALE_AUTH, { memberId, method });
       if (err.retryable) throw new RequestRefused(503, err.code, PORTAL_BUSY, { memberId, method });
       // An unknown, expired or foreign AUTH_ID, or a portal that no longer knows the app.
       throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId, method, b24: err.code });

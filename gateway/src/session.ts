@@ -39,8 +39,18 @@ export class SessionSigner {
     }
     if (typeof p.exp !== 'number' || p.exp < now) return null;
     const e = p.entity;
-    const entity = e && (e.type === 'lead' || e.type === 'deal') && Number.isInteger(e.id) ? { entity: { type: e.type, id: e.id } } : {};
-    return { memberId: p.memberId, userId: p.userId, isAdmin: p.isAdmin, crmAccess: p.crmAccess, lang: p.lang, ...entity };
+    const entity =
+      e && (e.type === 'lead' || e.type === 'deal') && Number.isInteger(e.id)
+        ? { entity: { type: e.type, id: e.id } }
+        : {};
+    return {
+      memberId: p.memberId,
+      userId: p.userId,
+      isAdmin: p.isAdmin,
+      crmAccess: p.crmAccess,
+      lang: p.lang,
+      ...entity,
+    };
   }
 
   private mac(body: string): string {

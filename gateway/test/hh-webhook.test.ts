@@ -6,40 +6,83 @@ import { buildGateway, schema } from '../src/app.js';
 const KEY = 'test-webhook-key';
 const ACCOUNT = '3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f';
 
-t.test('hh.ru webhooks: a forged URL is a 404, a bad body a 400, nothing stored; a good one is stored, then acknowledged', async (t) => {
-  const env = createTestEnv({ WEBHOOK_SECRET_KEY: KEY, GATEWAY_PORT: '0' });
-  t.teardown(() => env.cleanup());
-  const gateway = buildGateway(loadConfig('gateway', schema, env.env));
-  await gateway.runtime.start();
-  t.teardown(() => gateway.app.close());
-  const db = createDb({ url: env.config.DATABASE_URL, schema: env.config.DATABASE_SCHEMA, poolMax: 2, applicationName: 'gw-test' });
-  t.teardown(() => db.destroy());
-  const nats = await connectNats({ servers: env.config.NATS_URL, name: 'gw-test', log: createLogger({ name: 't', level: 'silent' }) });
-  t.teardown(() => nats.nc.close());
-  const naming = new Naming(env.config.NATS_PREFIX);
-  const path = new URL(hhWebhookUrl('http://gw.example', ACCOUNT, KEY)).pathname;
-  const callback = { id: 'c0ffee01', subscription_id: '7', action_type: 'NEW_RESPONSE_OR_INVITATION_VACANCY', user_id: '5000001', payload: { topic_id: '1300000001', vacancy_id: '80000001' } };
-  const stored = async () => Number((await db('outbox').count({ n: '*' }))[0]!.n) + (await nats.jsm.streams.info(naming.stream('HH'))).state.messages;
+t.test(
+  'hh.ru webhooks: a forged URL is a 404, a bad body a 400, nothing stored; a good one is stored, then acknowledged',
+  async (t) => {
+    const env = createTestEnv({ WEBHOOK_SECRET_KEY: KEY, GATEWAY_PORT: '0' });
+    t.teardown(() => env.cleanup());
+    const gateway = buildGateway(loadConfig('gateway', schema, env.env));
+    await gateway.runtime.start();
+    t.teardown(() => gateway.app.close());
+    const db = createDb({
+      url: env.config.DATABASE_URL,
+      schema: env.config.DATABASE_SCHEMA,
+      poolMax: 2,
+      applicationName: 'gw-test',
+    });
+    t.teardown(() => db.destroy());
+    const nats = await connectNats({
+      servers: env.config.NATS_URL,
+      name: 'gw-test',
+      log: createLogger({ name: 't', level: 'silent' }),
+    });
+    t.teardown(() => nats.nc.close());
+    const naming = new Naming(env.config.NATS_PREFIX);
+    const path = new URL(hhWebhookUrl('http://gw.example', ACCOUNT, KEY)).pathname;
+    const callback = {
+      id: 'c0ffee01',
+      subscription_id: '7',
+      action_type: 'NEW_RESPONSE_OR_INVITATION_VACANCY',
+      user_id: '5000001',
+      payload: { topic_id: '1300000001', vacancy_id: '80000001' },
+    };
+    const stored = async () =>
+      Number((await db('outbox').count({ n: '*' }))[0]!.n) +
+      (await nats.jsm.streams.info(naming.stream('HH'))).state.messages;
 
-  const flip = (c: string) => (c === 'A' ? 'B' : 'A');
-  const forged = [`${path.slice(0, -10)}${flip(path.at(-10)!)}${path.slice(-9)}`, `${path}A`, `/hh/webhook/${ACCOUNT}`, `/hh/webhook/${ACCOUNT}.${'x'.repeat(43)}`, '/hh/webhook/not-an-account.abc'];
-  for (const url of forged) {
-    const res = await gateway.app.inject({ method: 'POST', url, payload: callback });
-    t.equal(res.statusCode, 404, `${url.slice(0, 60)}… is not ours`);
-  }
-  for (const body of [{}, { ...callback, id: '' }, { ...callback, action_type: 'drop table' }, { ...callback, payload: 'x' }, [callback]]) {
-    const res = await gateway.app.inject({ method: 'POST', url: path, payload: body as object });
-    t.equal(res.statusCode, 400, `refused: ${JSON.stringify(body).slice(0, 50)}`);
-  }
-  t.equal(await stored(), 0, 'nothing stored for any of them');
+    const flip = (c: string) => (c === 'A' ? 'B' : 'A');
+    const forged = [
+      `${path.slice(0, -10)}${flip(path.at(-10)!)}${path.slice(-9)}`,
+      `${path}A`,
+      `/hh/webhook/${ACCOUNT}`,
+      `/hh/webhook/${ACCOUNT}.${'x'.repeat(43)}`,
+      '/hh/webhook/not-an-account.abc',
+    ];
+    for (const url of forged) {
+      const res = await gateway.app.inject({ method: 'POST', url, payload: callback });
+      t.equal(res.statusCode, 404, `${url.slice(0, 60)}… is not ours`);
+    }
+    for (const body of [
+      {},
+      { ...callback, id: '' },
+      { ...callback, action_type: 'drop table' },
+      { ...callback, payload: 'x' },
+      [callback],
+    ]) {
+      const res = await gateway.app.inject({ method: 'POST', url: path, payload: body as object });
+      t.equal(res.statusCode, 400, `refused: ${JSON.stringify(body).slice(0, 50)}`);
+    }
+    t.equal(await stored(), 0, 'nothing stored for any of them');
 
-  const started = Date.now();
-  const res = await gateway.app.inject({ method: 'POST', url: path, payload: callback });
-  t.equal(res.statusCode, 202, `accepted in ${Date.now() - started} ms`);
-  const again = await gateway.app.inject({ method: 'POST', url: path, payload: callback });
-  t.equal(again.statusCode, 202, 'a repeated delivery is accepted too (hh.ru would retry otherwise)');
-  await eventually(async () => (await nats.jsm.streams.info(naming.stream('HH'))).state.messages === 1 && Number((await db('outbox').count({ n: '*' }))[0]!.n) === 0, { what: 'the callback on hh.webhook.received, once' });
-  const msg = await nats.jsm.streams.getMessage(naming.stream('HH'), { last_by_subj: naming.subject('hh.webhook.received') });
-  t.match(JSON.parse(new TextDecoder().decode(msg!.data)), { accountId: ACCOUNT, body: callback }, 'with the account and the callback as hh.ru sent it');
-  t.equal(msg!.header.get('Nats-Msg-Id'), `hh-webhook:${ACCOUNT}:${callback.action_type}:${callback.id}`);
-});
+    const started = Date.now();
+    const res = await gateway.app.inject({ method: 'POST', url: path, payload: callback });
+    t.equal(res.statusCode, 202, `accepted in ${Date.now() - started} ms`);
+    const again = await gateway.app.inject({ method: 'POST', url: path, payload: callback });
+    t.equal(again.statusCode, 202, 'a repeated delivery is accepted too (hh.ru would retry otherwise)');
+    await eventually(
+      async () =>
+        (await nats.jsm.streams.info(naming.stream('HH'))).state.messages === 1 &&
+        Number((await db('outbox').count({ n: '*' }))[0]!.n) === 0,
+      { what: 'the callback on hh.webhook.received, once' },
+    );
+    const msg = await nats.jsm.streams.getMessage(naming.stream('HH'), {
+      last_by_subj: naming.subject('hh.webhook.received'),
+    });
+    t.match(
+      JSON.parse(new TextDecoder().decode(msg!.data)),
+      { accountId: ACCOUNT, body: callback },
+      'with the account and the callback as hh.ru sent it',
+    );
+    t.equal(msg!.header.get('Nats-Msg-Id'), `hh-webhook:${ACCOUNT}:${callback.action_type}:${callback.id}`);
+  },
+);

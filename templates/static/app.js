@@ -34,7 +34,9 @@
   function finishInstallIfComplete() {
     if (finishing || !document.querySelector('[data-install-complete]')) return;
     finishing = true;
-    withBx24(function (BX24) { BX24.installFinish(); });
+    withBx24(function (BX24) {
+      BX24.installFinish();
+    });
   }
 
   function showError(status) {
@@ -49,15 +51,25 @@
   function afterContent() {
     finishInstallIfComplete();
     var autoclose = document.querySelector('[data-autoclose]');
-    if (autoclose) setTimeout(function () { window.close(); }, Number(autoclose.getAttribute('data-autoclose')) || 3000);
+    if (autoclose)
+      setTimeout(
+        function () {
+          window.close();
+        },
+        Number(autoclose.getAttribute('data-autoclose')) || 3000,
+      );
     fit();
   }
 
   document.addEventListener('htmx:configRequest', function (e) {
     e.detail.headers['X-HHB24-Session'] = document.body.getAttribute('data-session') || '';
   });
-  document.addEventListener('htmx:responseError', function (e) { showError(e.detail.xhr ? e.detail.xhr.status : 0); });
-  document.addEventListener('htmx:sendError', function () { showError(0); });
+  document.addEventListener('htmx:responseError', function (e) {
+    showError(e.detail.xhr ? e.detail.xhr.status : 0);
+  });
+  document.addEventListener('htmx:sendError', function () {
+    showError(0);
+  });
   document.addEventListener('htmx:afterSettle', afterContent);
   document.addEventListener('DOMContentLoaded', function () {
     afterContent();
@@ -68,7 +80,9 @@
     var form = e.target;
     // «Войти» opens hh.ru in a new window; the tab then asks how the login went until it knows.
     if (form.hasAttribute && form.hasAttribute('data-hh-login') && window.htmx) {
-      setTimeout(function () { window.htmx.ajax('GET', '/ui/auth/status?poll=1', { target: '#auth-panel', swap: 'outerHTML' }); }, 1000);
+      setTimeout(function () {
+        window.htmx.ajax('GET', '/ui/auth/status?poll=1', { target: '#auth-panel', swap: 'outerHTML' });
+      }, 1000);
     }
   });
 
@@ -77,11 +91,16 @@
     if (!el) return;
     if (el.hasAttribute('data-open-path')) {
       var path = el.getAttribute('data-open-path');
-      withBx24(function (BX24) { BX24.openPath(path); });
+      withBx24(function (BX24) {
+        BX24.openPath(path);
+      });
     } else if (el.hasAttribute('data-close-window')) {
       window.close();
     } else if (el.hasAttribute('data-reload')) {
-      if (framed()) withBx24(function (BX24) { BX24.reloadWindow(); });
+      if (framed())
+        withBx24(function (BX24) {
+          BX24.reloadWindow();
+        });
       else window.location.reload();
     }
   });
@@ -97,7 +116,12 @@
     if (!tab || ['ArrowLeft', 'ArrowRight', 'Home', 'End'].indexOf(e.key) < 0) return;
     var tabs = Array.prototype.slice.call(tab.parentNode.querySelectorAll('[role=tab]:not([disabled])'));
     var i = tabs.indexOf(tab);
-    var next = e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : (i + (e.key === 'ArrowRight' ? 1 : -1) + tabs.length) % tabs.length;
+    var next =
+      e.key === 'Home'
+        ? 0
+        : e.key === 'End'
+          ? tabs.length - 1
+          : (i + (e.key === 'ArrowRight' ? 1 : -1) + tabs.length) % tabs.length;
     e.preventDefault();
     tabs[next].focus();
     tabs[next].click();

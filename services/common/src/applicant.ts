@@ -34,6 +34,10 @@ export function ddmmyyyy(hhDate: string): string {
 
 /** «ФИО_Вакансия DD-MM-YYYY.pdf», as the seed's example file, without characters file systems refuse. */
 export function resumePdfName(name: string, vacancyName: string, date: string): string {
-  const clean = (s: string) => s.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = (s: string) =>
+    s
+      .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
   return `${clean(name)}_${clean(vacancyName)} ${ddmmyyyy(date)}.pdf`;
 }

@@ -24,14 +24,28 @@ export const baseSchema = {
     patternHint: 'a lower-case SQL identifier',
     description: 'Schema holding all tables; created when missing.',
   }),
-  DATABASE_POOL_MAX: integer({ default: 10, min: 1, max: 200, description: 'Connections per service process.' }),
+  DATABASE_POOL_MAX: integer({
+    default: 10,
+    min: 1,
+    max: 200,
+    description: 'Connections per service process.',
+  }),
   MIGRATE_ON_START: boolean({
     default: true,
-    description: 'Run database migrations and create NATS streams at start (false when a Kubernetes job does it).',
+    description:
+      'Run database migrations and create NATS streams at start (false when a Kubernetes job does it).',
   }),
-  REDIS_URL: url({ protocols: ['redis', 'rediss'], default: 'redis://127.0.0.1:6379', secret: true, description: 'Redis for locks, shared rate limits, dedupe keys.' }),
+  REDIS_URL: url({
+    protocols: ['redis', 'rediss'],
+    default: 'redis://127.0.0.1:6379',
+    secret: true,
+    description: 'Redis for locks, shared rate limits, dedupe keys.',
+  }),
   REDIS_PREFIX: string({ default: 'hhb24:', description: 'Prefix of every Redis key.' }),
-  NATS_URL: string({ default: 'nats://127.0.0.1:4222', description: 'NATS servers (comma-separated), JetStream enabled.' }),
+  NATS_URL: string({
+    default: 'nats://127.0.0.1:4222',
+    description: 'NATS servers (comma-separated), JetStream enabled.',
+  }),
   NATS_PREFIX: string({
     default: '',
     pattern: /^([a-z][a-z0-9]{0,15})?$/,
@@ -44,7 +58,17 @@ export const baseSchema = {
     max: 100,
     description: 'Failed deliveries of a message before it goes to the dead-letter table.',
   }),
-  OUTBOX_POLL_MS: integer({ default: 200, min: 10, max: 60_000, description: 'How often the outbox relay looks for rows written by other processes.' }),
+  OUTBOX_POLL_MS: integer({
+    default: 200,
+    min: 10,
+    max: 60_000,
+    description: 'How often the outbox relay looks for rows written by other processes.',
+  }),
   ...keyringField,
-  SHUTDOWN_TIMEOUT_MS: integer({ default: 8000, min: 100, max: 120_000, description: 'Longest graceful shutdown before the process exits anyway.' }),
+  SHUTDOWN_TIMEOUT_MS: integer({
+    default: 8000,
+    min: 100,
+    max: 120_000,
+    description: 'Longest graceful shutdown before the process exits anyway.',
+  }),
 };

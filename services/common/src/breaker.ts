@@ -32,10 +32,19 @@ export class BreakerRegistry {
   private readonly open = new Set<string>();
 
   constructor(
-    private readonly options: { log: Logger; metrics?: Metrics; settings?: Partial<BreakerSettings>; maxEntries?: number } ,
+    private readonly options: {
+      log: Logger;
+      metrics?: Metrics;
+      settings?: Partial<BreakerSettings>;
+      maxEntries?: number;
+    },
   ) {}
 
-  get(downstream: string, tenant: string, settings: Partial<BreakerSettings> = {}): CircuitBreaker<[Action], unknown> {
+  get(
+    downstream: string,
+    tenant: string,
+    settings: Partial<BreakerSettings> = {},
+  ): CircuitBreaker<[Action], unknown> {
     const key = `${downstream}\u0000${tenant}`;
     const existing = this.breakers.get(key);
     if (existing) {
@@ -58,7 +67,11 @@ export class BreakerRegistry {
     for (const event of ['open', 'halfOpen', 'close', 'reject', 'failure'] as const) {
       emitter.on(event, () => metrics?.breakerEvents.inc({ downstream, event }));
     }
-    const countOpen = () => metrics?.breakersOpen.set({ downstream }, [...this.open].filter((k) => k.startsWith(`${downstream}\u0000`)).length);
+    const countOpen = () =>
+      metrics?.breakersOpen.set(
+        { downstream },
+        [...this.open].filter((k) => k.startsWith(`${downstream}\u0000`)).length,
+      );
     breaker.on('open', () => {
       this.open.add(key);
       countOpen();
@@ -75,7 +88,12 @@ export class BreakerRegistry {
   }
 
   /** Runs `action` through the tenant's breaker; an open breaker answers with a retryable error. */
-  async fire<T>(downstream: string, tenant: string, action: () => Promise<T>, settings?: Partial<BreakerSettings>): Promise<T> {
+  async fire<T>(
+    downstream: string,
+    tenant: string,
+    action: () => Promise<T>,
+    settings?: Partial<BreakerSettings>,
+  ): Promise<T> {
     const breaker = this.get(downstream, tenant, settings);
     try {
       return (await breaker.fire(action)) as T;

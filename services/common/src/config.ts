@@ -26,21 +26,35 @@ type FieldOptions<T> = {
 
 export type Schema = Record<string, Field<unknown>>;
 export type ConfigOf<S extends Schema> = {
-  readonly [K in keyof S]: S[K] extends Field<infer T> ? (S[K] extends { optional: true } ? T | undefined : T) : never;
+  readonly [K in keyof S]: S[K] extends Field<infer T>
+    ? S[K] extends { optional: true }
+      ? T | undefined
+      : T
+    : never;
 };
 
 export class ConfigError extends Error {
-  constructor(readonly service: string, readonly problems: string[]) {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
     super(`Invalid configuration of ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
 
-function field<T>(kind: string, options: FieldOptions<T>, parse: (raw: string) => T, format: (v: T) => string = String): Field<T> {
+function field<T>(
+  kind: string,
+  options: FieldOptions<T>,
+  parse: (raw: string) => T,
+  format: (v: T) => string = String,
+): Field<T> {
   return { kind, ...options, parse, format };
 }
 
-export function string(options: FieldOptions<string> & { pattern?: RegExp; patternHint?: string }): Field<string> {
+export function string(
+  options: FieldOptions<string> & { pattern?: RegExp; patternHint?: string },
+): Field<string> {
   return field('string', options, (raw) => {
     if (options.pattern && !options.pattern.test(raw)) {
       throw new Error(`must match ${options.patternHint ?? options.pattern}`);
@@ -99,7 +113,11 @@ export function optional<T>(f: Field<T>): Field<T> & { optional: true } {
   return { ...f, optional: true };
 }
 
-export function loadConfig<S extends Schema>(service: string, schema: S, env: Record<string, string | undefined>): ConfigOf<S> {
+export function loadConfig<S extends Schema>(
+  service: string,
+  schema: S,
+  env: Record<string, string | undefined>,
+): ConfigOf<S> {
   const production = env['NODE_ENV'] === 'production';
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
@@ -129,14 +147,22 @@ export function loadConfig<S extends Schema>(service: string, schema: S, env: Re
 }
 
 /** One row per variable, for the README's configuration table and the deployment checks. */
-export function describeSchema(schema: Schema): Array<{ name: string; kind: string; default: string; description: string; secret: boolean }> {
+export function describeSchema(
+  schema: Schema,
+): Array<{ name: string; kind: string; default: string; description: string; secret: boolean }> {
   return Object.entries(schema).map(([name, f]) => ({
     name,
     kind: f.kind,
     default:
       f.default === undefined
-        ? f.optional ? '(unset)' : '(required)'
-        : f.secret && f.productionRequired ? '(development key)' : f.format(f.default) === '' ? '(empty)' : f.format(f.default),
+        ? f.optional
+          ? '(unset)'
+          : '(required)'
+        : f.secret && f.productionRequired
+          ? '(development key)'
+          : f.format(f.default) === ''
+            ? '(empty)'
+            : f.format(f.default),
     description: f.description + (f.productionRequired ? ' Required in production.' : ''),
     secret: Boolean(f.secret),
   }));

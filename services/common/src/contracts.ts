@@ -6,7 +6,16 @@
 import { defineRpc } from './nats/rpc.js';
 
 /** hh.ru employer states as the seed's extended mapping lists them (hh ids). */
-export const HH_STATES = ['response', 'consider', 'phone_interview', 'assessment', 'interview', 'offer', 'hired', 'discard'] as const;
+export const HH_STATES = [
+  'response',
+  'consider',
+  'phone_interview',
+  'assessment',
+  'interview',
+  'offer',
+  'hired',
+  'discard',
+] as const;
 export type HhState = (typeof HH_STATES)[number];
 
 /** Russian names of the states, as recruiters see them in the app and in UF_CRM_NH_STATUS. */
@@ -203,7 +212,15 @@ export const HH_ROBOT_CODES = [HH_STATUS_ROBOT_CODE, HH_ACTION_ROBOT_CODE] as co
  * What «Сменить статус на HH» and the two-way status can ask hh.ru for: the employer state to move
  * the negotiation to. hh.ru decides which moves a negotiation allows (its `actions[]`).
  */
-export const HH_TARGETS = ['consider', 'phone_interview', 'assessment', 'interview', 'offer', 'hired', 'discard'] as const;
+export const HH_TARGETS = [
+  'consider',
+  'phone_interview',
+  'assessment',
+  'interview',
+  'offer',
+  'hired',
+  'discard',
+] as const;
 export type HhTarget = (typeof HH_TARGETS)[number];
 
 /** A request to move a negotiation on hh.ru; `message` goes to the applicant (none: a silent move). */
@@ -412,16 +429,25 @@ export const rpc = {
   hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('rpc.hh.disconnect'),
   hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('rpc.hh.import-progress'),
   /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */
-  hhNewResponses: defineRpc<{ memberId: string }, { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }>('rpc.hh.new-responses'),
+  hhNewResponses: defineRpc<
+    { memberId: string },
+    { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }
+  >('rpc.hh.new-responses'),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
-  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>('rpc.hh.card'),
+  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>(
+    'rpc.hh.card',
+  ),
   /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
-  hhPdf: defineRpc<{ memberId: string; negotiationId: string; offset?: number }, PdfPart | null>('rpc.hh.pdf'),
+  hhPdf: defineRpc<{ memberId: string; negotiationId: string; offset?: number }, PdfPart | null>(
+    'rpc.hh.pdf',
+  ),
   /**
    * Reads the negotiation behind a lead or deal from hh.ru again and stores what changed (the CRM
    * follows through the usual path). Refused with `entity_not_ours`, `hh_not_connected`, `hh_login_required`.
    */
-  hhRefresh: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, HhStateView>('rpc.hh.refresh'),
+  hhRefresh: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, HhStateView>(
+    'rpc.hh.refresh',
+  ),
   /** Runs the hh.ru action that moves the negotiation to `target`, then refreshes it. Refused also with `hh_action_unavailable`, or hh.ru's own code. */
   hhAct: defineRpc<HhActRequest, HhStateView>('rpc.hh.act'),
 
@@ -432,11 +458,16 @@ export const rpc = {
   /** The «Состояние» tab: the hh.ru connection, paid access, views left, the subscription, the last delivery and pass, counts. */
   hhHealth: defineRpc<{ memberId: string }, HhHealthView>('rpc.hh.health'),
   /** The delivery log, newest first, `before` an event id (paging). */
-  hhSyncEvents: defineRpc<{ memberId: string; before?: number; limit?: number }, { items: SyncEventView[]; next: number | null }>('rpc.hh.sync-events'),
+  hhSyncEvents: defineRpc<
+    { memberId: string; before?: number; limit?: number },
+    { items: SyncEventView[]; next: number | null }
+  >('rpc.hh.sync-events'),
   /** Loads again the responses whose loading failed (one, or all of the portal's). */
   hhRetry: defineRpc<{ memberId: string; id?: number }, { retried: number }>('rpc.hh.retry'),
   /** Portals with responses that could not be loaded, and how many (crm-writer's failure incidents count them too). */
-  hhLoadFailures: defineRpc<Record<string, never>, { portals: Record<string, number> }>('rpc.hh.load-failures'),
+  hhLoadFailures: defineRpc<Record<string, never>, { portals: Record<string, number> }>(
+    'rpc.hh.load-failures',
+  ),
   /** The portal side of the «Состояние» tab: tokens, last write, rate-limit waits, counts, refused writes, the open incident. */
   crmHealth: defineRpc<{ memberId: string }, CrmHealthView>('rpc.crm.health'),
   settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),

@@ -64,13 +64,21 @@ export const OUTAGE_RETRY_MS = 2000;
  */
 export class ShuttingDown extends AppError {
   constructor(what: string) {
-    super('shutting_down', `shutting down while ${what}`, { wait: true, status: 503, retryAfterMs: OUTAGE_RETRY_MS });
+    super('shutting_down', `shutting down while ${what}`, {
+      wait: true,
+      status: 503,
+      retryAfterMs: OUTAGE_RETRY_MS,
+    });
     this.name = 'ShuttingDown';
   }
 }
 
 /** Sleeps `ms`, or throws ShuttingDown as soon as `stopping` is aborted (no wait, no throw). */
-export async function waitUnlessStopping(ms: number, stopping: AbortSignal | undefined, what: string): Promise<void> {
+export async function waitUnlessStopping(
+  ms: number,
+  stopping: AbortSignal | undefined,
+  what: string,
+): Promise<void> {
   if (ms <= 0) return;
   if (stopping?.aborted) throw new ShuttingDown(what);
   await new Promise<void>((resolve, reject) => {
@@ -96,8 +104,17 @@ export class UnavailableError extends AppError {
 
 /** Driver error codes that mean "try again", not "this will never work". */
 const RETRYABLE_NODE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 /** Postgres SQLSTATE classes that are transient: connection, serialization, deadlock, shutdown. */
 const RETRYABLE_PG_STATES = /^(08|40|53|57P)/;
@@ -112,7 +129,10 @@ export function classifyError(err: unknown): AppError {
         return new UnavailableError(code.toLowerCase(), err.message, { cause: err });
       }
       if (/^[0-9A-Z]{5}$/.test(code)) {
-        return new AppError(`pg_${code}`, err.message, { retryable: RETRYABLE_PG_STATES.test(code), cause: err });
+        return new AppError(`pg_${code}`, err.message, {
+          retryable: RETRYABLE_PG_STATES.test(code),
+          cause: err,
+        });
       }
     }
     if (err.name === 'TimeoutError' || err.name === 'AbortError') {

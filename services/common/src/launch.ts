@@ -6,7 +6,11 @@ import type { Runtime } from './runtime.js';
 export const EXIT_CONFIG = 78;
 
 /** For `main.ts`: validated configuration, or a message naming each bad variable and exit 78. */
-export function configOrExit<S extends Schema>(service: string, schema: S, env: Record<string, string | undefined>): ConfigOf<S> {
+export function configOrExit<S extends Schema>(
+  service: string,
+  schema: S,
+  env: Record<string, string | undefined>,
+): ConfigOf<S> {
   try {
     return loadConfig(service, schema, env);
   } catch (err) {
@@ -49,7 +53,9 @@ export async function launch(
       process.exit(1);
     }, options.shutdownTimeoutMs);
     deadline.unref();
-    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(services.map((s) => s.app.close()));
+    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(
+      services.map((s) => s.app.close()),
+    );
     results.push(...(await Promise.allSettled((options.alsoClose ?? []).map((close) => close()))));
     const failed = results.filter((r) => r.status === 'rejected');
     for (const f of failed) log.error({ err: (f as PromiseRejectedResult).reason }, 'shutdown error');

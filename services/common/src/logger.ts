@@ -4,10 +4,27 @@ export type { Logger } from 'pino';
 
 /** Keys whose values are secrets wherever they appear (two levels deep covers our log objects). */
 const SECRET_KEYS = [
-  'authorization', 'Authorization', 'cookie', 'password', 'secret', 'token',
-  'access_token', 'refresh_token', 'accessToken', 'refreshToken', 'client_secret', 'clientSecret',
-  'application_token', 'applicationToken', 'AUTH_ID', 'REFRESH_ID', 'APPLICATION_TOKEN', 'event_token',
-  'webhookSecret', 'encryptionKey', 'client_id_secret',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'password',
+  'secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'accessToken',
+  'refreshToken',
+  'client_secret',
+  'clientSecret',
+  'application_token',
+  'applicationToken',
+  'AUTH_ID',
+  'REFRESH_ID',
+  'APPLICATION_TOKEN',
+  'event_token',
+  'webhookSecret',
+  'encryptionKey',
+  'client_id_secret',
 ];
 
 export const REDACT_PATHS = [
@@ -33,7 +50,11 @@ export function createLogger(options: { name: string; level: string } & LoggerOp
     serializers: {
       err: pino.stdSerializers.err,
       // Request logs carry the method and a URL without its query and secret path parts.
-      req: (req: { method?: string; url?: string; id?: string }) => ({ id: req.id, method: req.method, url: safeUrl(req.url) }),
+      req: (req: { method?: string; url?: string; id?: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: safeUrl(req.url),
+      }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
   });

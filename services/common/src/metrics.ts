@@ -24,17 +24,39 @@ export function createMetrics(service: string) {
       buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       ...opts,
     }),
-    inFlight: new Gauge({ name: 'hhb24_messages_in_flight', help: 'Messages being handled now', labelNames: ['consumer'] as const, ...opts }),
-    outboxPublished: new Counter({ name: 'hhb24_outbox_published_total', help: 'Outbox rows published to JetStream', ...opts }),
-    outboxFailures: new Counter({ name: 'hhb24_outbox_publish_failures_total', help: 'Outbox publish attempts that failed', ...opts }),
-    outboxLagSeconds: new Gauge({ name: 'hhb24_outbox_oldest_age_seconds', help: 'Age of the oldest row the relay published in its last pass', ...opts }),
+    inFlight: new Gauge({
+      name: 'hhb24_messages_in_flight',
+      help: 'Messages being handled now',
+      labelNames: ['consumer'] as const,
+      ...opts,
+    }),
+    outboxPublished: new Counter({
+      name: 'hhb24_outbox_published_total',
+      help: 'Outbox rows published to JetStream',
+      ...opts,
+    }),
+    outboxFailures: new Counter({
+      name: 'hhb24_outbox_publish_failures_total',
+      help: 'Outbox publish attempts that failed',
+      ...opts,
+    }),
+    outboxLagSeconds: new Gauge({
+      name: 'hhb24_outbox_oldest_age_seconds',
+      help: 'Age of the oldest row the relay published in its last pass',
+      ...opts,
+    }),
     breakerEvents: new Counter({
       name: 'hhb24_breaker_events_total',
       help: 'Circuit breaker events by downstream (open, halfOpen, close, reject, failure, timeout)',
       labelNames: ['downstream', 'event'] as const,
       ...opts,
     }),
-    breakersOpen: new Gauge({ name: 'hhb24_breakers_open', help: 'Breakers open now, by downstream', labelNames: ['downstream'] as const, ...opts }),
+    breakersOpen: new Gauge({
+      name: 'hhb24_breakers_open',
+      help: 'Breakers open now, by downstream',
+      labelNames: ['downstream'] as const,
+      ...opts,
+    }),
     rateLimitWaits: new Counter({
       name: 'hhb24_rate_limit_waits_total',
       help: 'Times a caller had to wait for a shared rate limit, by limit name',
@@ -63,7 +85,11 @@ export function createMetrics(service: string) {
       labelNames: ['stage'] as const,
       ...opts,
     }),
-    portalsFailing: new Gauge({ name: 'hhb24_portals_failing', help: 'Portals with an open failure incident (refused writes not yet cleared)', ...opts }),
+    portalsFailing: new Gauge({
+      name: 'hhb24_portals_failing',
+      help: 'Portals with an open failure incident (refused writes not yet cleared)',
+      ...opts,
+    }),
   };
 }
 

@@ -18,7 +18,10 @@ export interface OutboxMessage {
  * Writes messages in the caller's transaction, next to the business rows they describe: both
  * commit or neither does. The relay publishes them afterwards.
  */
-export async function enqueue(trx: Knex | Knex.Transaction, messages: OutboxMessage | OutboxMessage[]): Promise<void> {
+export async function enqueue(
+  trx: Knex | Knex.Transaction,
+  messages: OutboxMessage | OutboxMessage[],
+): Promise<void> {
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
   await trx('outbox').insert(
@@ -90,7 +93,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         rows.map((row) => {
           const h = natsHeaders();
           for (const [k, v] of Object.entries(row.headers ?? {})) h.set(k, v);
-          return nats.js.publish(naming.subject(row.subject), JSON.stringify(row.payload), { msgID: row.msg_id, headers: h });
+          return nats.js.publish(naming.subject(row.subject), JSON.stringify(row.payload), {
+            msgID: row.msg_id,
+            headers: h,
+          });
         }),
       );
       const published: string[] = [];
@@ -100,8 +106,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           published.push(row.id);
         } else {
           metrics?.outboxFailures.inc();
-          log.warn({ err: r.reason, subject: row.subject, msgId: row.msg_id }, 'outbox publish failed; will retry');
-          await trx('outbox').where({ id: row.id }).update({ attempts: trx.raw('attempts + 1'), last_error: String(r.reason).slice(0, 500) });
+          log.warn(
+            { err: r.reason, subject: row.subject, msgId: row.msg_id },
+            'outbox publish failed; will retry',
+          );
+          await trx('outbox')
+            .where({ id: row.id })
+            .update({ attempts: trx.raw('attempts + 1'), last_error: String(r.reason).slice(0, 500) });
         }
       }
       if (published.length > 0) await trx('outbox').whereIn('id', published).delete();

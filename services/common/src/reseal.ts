@@ -42,7 +42,14 @@ export async function resealSealedValues(
   const reports: ResealReport[] = [];
   for (const spec of columns) {
     for (const column of spec.columns) {
-      const report: ResealReport = { table: spec.table, column, resealed: 0, changed: 0, unreadable: 0, byKey: {} };
+      const report: ResealReport = {
+        table: spec.table,
+        column,
+        resealed: 0,
+        changed: 0,
+        unreadable: 0,
+        byKey: {},
+      };
       let after: Knex.Value[] | undefined;
       for (;;) {
         const query = db(spec.table)
@@ -51,7 +58,11 @@ export async function resealSealedValues(
           .andWhereNot(column, 'like', current)
           .orderBy(spec.key)
           .limit(batchSize);
-        if (after) query.andWhereRaw(`(${spec.key.map(() => '??').join(', ')}) > (${spec.key.map(() => '?').join(', ')})`, [...spec.key, ...after]);
+        if (after)
+          query.andWhereRaw(
+            `(${spec.key.map(() => '??').join(', ')}) > (${spec.key.map(() => '?').join(', ')})`,
+            [...spec.key, ...after],
+          );
         const rows = (await query) as Array<Record<string, unknown>>;
         for (const row of rows) {
           const sealed = String(row['sealed_value']);
@@ -67,7 +78,10 @@ export async function resealSealedValues(
             continue;
           }
           const where = Object.fromEntries(spec.key.map((k) => [k, row[k]]));
-          const updated = await db(spec.table).where(where).andWhere(column, sealed).update({ [column]: keyring.seal(plain) });
+          const updated = await db(spec.table)
+            .where(where)
+            .andWhere(column, sealed)
+            .update({ [column]: keyring.seal(plain) });
           if (updated === 1) report.resealed++;
           else report.changed++;
         }

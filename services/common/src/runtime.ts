@@ -11,7 +11,12 @@ import { pruneInbox } from './inbox.js';
 import { type Logger, createLogger } from './logger.js';
 import { type Metrics, createMetrics } from './metrics.js';
 import { type Nats, connectNats, natsUsable } from './nats/connection.js';
-import { type ConsumerRunner, type Handler, createConsumerRunner, serverMaxDeliver } from './nats/consumer.js';
+import {
+  type ConsumerRunner,
+  type Handler,
+  createConsumerRunner,
+  serverMaxDeliver,
+} from './nats/consumer.js';
 import { type ConsumerSpec, Naming, ensureConsumers, ensureStreams } from './nats/topology.js';
 import { type RpcContract, type RpcHandlerOptions, callRpc, serveRpc } from './nats/rpc.js';
 import { type OutboxRelay, createOutboxRelay } from './outbox.js';
@@ -107,14 +112,27 @@ export class Runtime {
   }
 
   /** Answers a request/reply contract once started (replicas share requests in a queue group). */
-  serve<Req, Res>(contract: RpcContract<Req, Res>, handler: (req: Req) => Promise<Res>, options: RpcHandlerOptions<Req> = {}): void {
+  serve<Req, Res>(
+    contract: RpcContract<Req, Res>,
+    handler: (req: Req) => Promise<Res>,
+    options: RpcHandlerOptions<Req> = {},
+  ): void {
     this.responders.push(() => {
-      serveRpc({ nats: this.nats, naming: this.naming, log: this.log, queue: this.name }, contract, handler, options);
+      serveRpc(
+        { nats: this.nats, naming: this.naming, log: this.log, queue: this.name },
+        contract,
+        handler,
+        options,
+      );
     });
   }
 
   /** Asks another service (request/reply); remote errors arrive as AppErrors with their codes. */
-  call<Req, Res>(contract: RpcContract<Req, Res>, req: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
+  call<Req, Res>(
+    contract: RpcContract<Req, Res>,
+    req: Req,
+    options: { timeoutMs?: number } = {},
+  ): Promise<Res> {
     return callRpc({ nats: this.nats, naming: this.naming }, contract, req, options);
   }
 
@@ -137,7 +155,13 @@ export class Runtime {
     if (this.state !== 'created') throw new Error(`${this.name} runtime already ${this.state}`);
     this.state = 'starting';
     const c = this.config;
-    this.dbPool = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: c.DATABASE_POOL_MAX, applicationName: this.name, log: this.log });
+    this.dbPool = createDb({
+      url: c.DATABASE_URL,
+      schema: c.DATABASE_SCHEMA,
+      poolMax: c.DATABASE_POOL_MAX,
+      applicationName: this.name,
+      log: this.log,
+    });
     this.redisClient = createRedis({ url: c.REDIS_URL, name: this.name, log: this.log });
     await this.waitFor('Postgres', () => pingDb(this.dbPool!, 2000));
     await this.waitFor('Redis', () => pingRedis(this.redisClient!, 2000));
@@ -149,11 +173,23 @@ export class Runtime {
       const applied = await runMigrations(this.db, c.DATABASE_SCHEMA, this.migrationSets());
       if (applied.length > 0) this.log.info({ applied }, 'migrations applied');
       await ensureStreams(this.nats.jsm, this.naming);
-      await ensureConsumers(this.nats.jsm, this.naming, this.consumerSpecs(), serverMaxDeliver(c.CONSUMER_MAX_DELIVER));
+      await ensureConsumers(
+        this.nats.jsm,
+        this.naming,
+        this.consumerSpecs(),
+        serverMaxDeliver(c.CONSUMER_MAX_DELIVER),
+      );
     }
     if (this.stopAbort.signal.aborted) return;
     if (this.wantsRelay) {
-      this.relay = createOutboxRelay({ db: this.db, nats: this.nats, naming: this.naming, log: this.log, metrics: this.metrics, pollMs: c.OUTBOX_POLL_MS });
+      this.relay = createOutboxRelay({
+        db: this.db,
+        nats: this.nats,
+        naming: this.naming,
+        log: this.log,
+        metrics: this.metrics,
+        pollMs: c.OUTBOX_POLL_MS,
+      });
       this.relay.start();
     }
     for (const r of this.registrations) {
@@ -173,7 +209,8 @@ export class Runtime {
       this.runners.push(runner);
     }
     for (const start of this.responders) start();
-    if (this.registrations.length > 0) this.every('prune-inbox', 3600_000, async () => void (await pruneInbox(this.db)));
+    if (this.registrations.length > 0)
+      this.every('prune-inbox', 3600_000, async () => void (await pruneInbox(this.db)));
     for (const task of this.tasks) this.schedule(task);
     this.state = 'ready';
     this.log.info('service ready');
@@ -253,7 +290,8 @@ export class Runtime {
   }
 
   private need<T>(value: T | undefined, what: string): T {
-    if (value === undefined) throw new Error(`${this.name}: ${what} is not connected yet (call start() first)`);
+    if (value === undefined)
+      throw new Error(`${this.name}: ${what} is not connected yet (call start() first)`);
     return value;
   }
 }
@@ -272,14 +310,25 @@ export function createService(options: ServiceOptions): { app: FastifyInstance; 
     return503OnClosing: true,
     bodyLimit: 1024 * 1024,
     // Probes and scrapes every few seconds would drown the request log.
-    logController: new LogController({ disableRequestLogging: (req) => /^\/(livez|readyz|metrics)\b/.test(req.url) }),
+    logController: new LogController({
+      disableRequestLogging: (req) => /^\/(livez|readyz|metrics)\b/.test(req.url),
+    }),
   });
   app.get('/livez', async () => ({ status: 'ok', service: runtime.name }));
   app.get('/readyz', async (_req, reply) => {
     const r = await runtime.readiness();
-    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', service: runtime.name, state: r.state, checks: r.checks });
+    return reply
+      .code(r.ready ? 200 : 503)
+      .send({
+        status: r.ready ? 'ready' : 'not ready',
+        service: runtime.name,
+        state: r.state,
+        checks: r.checks,
+      });
   });
-  app.get('/metrics', async (_req, reply) => reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics()),
+  );
   app.addHook('preClose', async () => runtime.stopWork());
   app.addHook('onClose', async () => runtime.closeConnections());
   return { app, runtime };

@@ -13,7 +13,10 @@ export class Keyring {
 
   constructor(spec: string) {
     this.keys = new Map();
-    for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of spec
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [id, b64] = part.split(':');
       const key = Buffer.from(b64 ?? '', 'base64');
       if (!id || !/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32) {
@@ -34,7 +37,13 @@ export class Keyring {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.currentId)!, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return ['v1', this.currentId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+    return [
+      'v1',
+      this.currentId,
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      body.toString('base64url'),
+    ].join('.');
   }
 
   open(sealed: string): string {
@@ -45,7 +54,9 @@ export class Keyring {
     }
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   }
 
   /** True when the value was sealed with an older key and should be sealed again. */
@@ -63,7 +74,8 @@ export const keyringField = {
       default: DEV_KEYRING,
       productionRequired: true,
       secret: true,
-      description: 'Keys sealing stored tokens: comma-separated id:base64(32 bytes); the first seals, all open. Generate one with `openssl rand -base64 32`.',
+      description:
+        'Keys sealing stored tokens: comma-separated id:base64(32 bytes); the first seals, all open. Generate one with `openssl rand -base64 32`.',
     }),
     parse(raw: string): string {
       new Keyring(raw);

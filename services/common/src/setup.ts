@@ -11,21 +11,34 @@ import type { BaseConfig, Runtime } from './runtime.js';
  * streams, all durable consumers. Run as a job before a rollout (services then start with
  * MIGRATE_ON_START=false), and by the one-process mesh.
  */
-export async function setupInfrastructure(config: BaseConfig, runtimes: Runtime[]): Promise<{ applied: string[]; consumers: string[] }> {
+export async function setupInfrastructure(
+  config: BaseConfig,
+  runtimes: Runtime[],
+): Promise<{ applied: string[]; consumers: string[] }> {
   const log = runtimes[0]!.log;
   const sets = new Map<string, MigrationSet>([[commonMigrations.owner, commonMigrations]]);
   for (const r of runtimes) for (const s of r.migrationSets()) sets.set(s.owner, s);
   const specs = new Map<string, ConsumerSpec>();
   for (const r of runtimes) for (const s of r.consumerSpecs()) specs.set(`${s.stream}/${s.durable}`, s);
 
-  const db = createDb({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 2, applicationName: 'setup' });
+  const db = createDb({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    poolMax: 2,
+    applicationName: 'setup',
+  });
   try {
     const applied = await runMigrations(db, config.DATABASE_SCHEMA, [...sets.values()]);
     const nats = await connectNats({ servers: config.NATS_URL, name: 'setup', log });
     try {
       const naming = new Naming(config.NATS_PREFIX);
       await ensureStreams(nats.jsm, naming);
-      await ensureConsumers(nats.jsm, naming, [...specs.values()], serverMaxDeliver(config.CONSUMER_MAX_DELIVER));
+      await ensureConsumers(
+        nats.jsm,
+        naming,
+        [...specs.values()],
+        serverMaxDeliver(config.CONSUMER_MAX_DELIVER),
+      );
     } finally {
       await nats.nc.close();
     }

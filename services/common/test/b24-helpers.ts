@@ -1,7 +1,15 @@
 import type { Test } from 'tap';
 import { Redis } from 'ioredis';
 import { type RunningSim, type StartOptions, startB24Sim } from '@hhb24/sim-b24';
-import { BreakerRegistry, Bitrix24Client, type Bitrix24ClientOptions, Keyring, commonMigrations, createDb, runMigrations } from '@hhb24/common';
+import {
+  BreakerRegistry,
+  Bitrix24Client,
+  type Bitrix24ClientOptions,
+  Keyring,
+  commonMigrations,
+  createDb,
+  runMigrations,
+} from '@hhb24/common';
 import { type TestEnv, createTestEnv } from '@hhb24/common/testing';
 import { silentLog } from './helpers.js';
 
@@ -14,18 +22,29 @@ export interface B24Harness {
   /** A client with other settings on the same database and Redis. */
   makeClient(overrides?: Partial<Bitrix24ClientOptions>): Bitrix24Client;
   /** A portal with the app installed and finished, its install recorded in the store. */
-  installPortal(options?: { lang?: 'ru' | 'en' }): Promise<{ memberId: string; applicationToken: string; clientEndpoint: string; accessToken: string }>;
+  installPortal(options?: {
+    lang?: 'ru' | 'en';
+  }): Promise<{ memberId: string; applicationToken: string; clientEndpoint: string; accessToken: string }>;
 }
 
 /** The test's own schema and Redis prefix, a simulator on port 0, and a Bitrix24 client wired to them. */
-export async function b24Harness(t: Test, simOptions: StartOptions = {}, clientOptions: Partial<Bitrix24ClientOptions> = {}): Promise<B24Harness> {
+export async function b24Harness(
+  t: Test,
+  simOptions: StartOptions = {},
+  clientOptions: Partial<Bitrix24ClientOptions> = {},
+): Promise<B24Harness> {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());
   const running = await startB24Sim({ port: 0, ...simOptions });
   t.teardown(() => running.close());
   running.sim.updateApp('hh-b24-dev', { installEventUrl: '' });
   const c = env.config;
-  const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'b24-test' });
+  const db = createDb({
+    url: c.DATABASE_URL,
+    schema: c.DATABASE_SCHEMA,
+    poolMax: 4,
+    applicationName: 'b24-test',
+  });
   t.teardown(() => db.destroy());
   await runMigrations(db, c.DATABASE_SCHEMA, [commonMigrations]);
   const redis = new Redis(c.REDIS_URL);
@@ -74,7 +93,12 @@ export async function b24Harness(t: Test, simOptions: StartOptions = {}, clientO
         language: portal.lang,
         userId: install.userId,
       });
-      return { memberId: portal.memberId, applicationToken: install.applicationToken, clientEndpoint: portal.clientEndpoint, accessToken: install.accessToken };
+      return {
+        memberId: portal.memberId,
+        applicationToken: install.applicationToken,
+        clientEndpoint: portal.clientEndpoint,
+        accessToken: install.accessToken,
+      };
     },
   };
 }

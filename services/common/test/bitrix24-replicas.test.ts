@@ -5,8 +5,21 @@ import { type B24Harness, b24Harness } from './b24-helpers.js';
 const caller = new URL('./fixtures/b24-caller.js', import.meta.url);
 
 /** Two replicas fire their calls at `startAt`; resolves with what each printed. */
-async function twoReplicas(h: B24Harness, memberId: string, callsEach: number, limit: { rate: number; burst: number; headroom: number }, startAt = Date.now() + 2500) {
-  const args = [memberId, String(callsEach), String(startAt), String(limit.rate), String(limit.burst), String(limit.headroom)];
+async function twoReplicas(
+  h: B24Harness,
+  memberId: string,
+  callsEach: number,
+  limit: { rate: number; burst: number; headroom: number },
+  startAt = Date.now() + 2500,
+) {
+  const args = [
+    memberId,
+    String(callsEach),
+    String(startAt),
+    String(limit.rate),
+    String(limit.burst),
+    String(limit.headroom),
+  ];
   const replicas = [0, 1].map(() => spawnNode(caller, h.env.env, args));
   return Promise.all(
     replicas.map(async (r) => {
@@ -28,13 +41,23 @@ t.test('a burst of 200 calls from two processes on one portal meets no 503', asy
   const { memberId } = await h.installPortal();
   const since = Date.now();
   const results = await twoReplicas(h, memberId, 100, { rate: 10, burst: 50, headroom: 5 });
-  t.same(results.map((r) => r.ok), [100, 100], 'every call of both replicas succeeded');
-  t.same(results.flatMap((r) => r.failed), []);
+  t.same(
+    results.map((r) => r.ok),
+    [100, 100],
+    'every call of both replicas succeeded',
+  );
+  t.same(
+    results.flatMap((r) => r.failed),
+    [],
+  );
   const log = h.running.sim.requests(memberId, { since }).filter((r) => r.kind === 'rest');
   t.equal(log.length, 200, 'each call reached the portal once');
   t.equal(log.filter((r) => r.status === 503).length, 0, 'no QUERY_LIMIT_EXCEEDED');
   const span = (Math.max(...log.map((r) => r.at)) - Math.min(...log.map((r) => r.at))) / 1000;
-  t.ok(span >= (200 - 50) / 10 - 1, `the replicas held to the shared rate (${span.toFixed(1)} s for 200 calls)`);
+  t.ok(
+    span >= (200 - 50) / 10 - 1,
+    `the replicas held to the shared rate (${span.toFixed(1)} s for 200 calls)`,
+  );
   t.ok(span <= (200 - 45) / 10 + 5, `and used the budget, not starved (${span.toFixed(1)} s)`);
 });
 
@@ -52,12 +75,25 @@ t.test('a token expiring under load is refreshed once, whichever replica sees it
   await sleepUntil(startAt + 3000);
   expiries.push(h.running.sim.expireTokens(memberId));
   const results = await run;
-  t.same(results.map((r) => r.ok), [60, 60], `every call succeeded (${[...new Set(results.flatMap((r) => r.failed))].join(', ')})`);
-  t.ok(expiries.every((n) => n >= 1), `tokens were live when they expired (${expiries})`);
+  t.same(
+    results.map((r) => r.ok),
+    [60, 60],
+    `every call succeeded (${[...new Set(results.flatMap((r) => r.failed))].join(', ')})`,
+  );
+  t.ok(
+    expiries.every((n) => n >= 1),
+    `tokens were live when they expired (${expiries})`,
+  );
   const refreshes = h.running.sim.requests().filter((r) => r.kind === 'oauth');
-  t.same(refreshes.map((r) => r.status), [200, 200], 'one refresh per expiry, none refused as a reused refresh token');
+  t.same(
+    refreshes.map((r) => r.status),
+    [200, 200],
+    'one refresh per expiry, none refused as a reused refresh token',
+  );
   // Calls that met the expired token before the refresh went out all wanted to refresh it.
-  const racing = h.running.sim.requests(memberId).filter((r) => r.error === 'expired_token' && r.at <= refreshes[0]!.at).length;
+  const racing = h.running.sim
+    .requests(memberId)
+    .filter((r) => r.error === 'expired_token' && r.at <= refreshes[0]!.at).length;
   t.ok(racing >= 2, `several calls met the expired token at the same moment (${racing}), yet one refresh`);
   const after = (await h.client.store.get(memberId))!;
   t.equal(after.version, before.version + 2, 'two compare-and-swap writes');

@@ -1,5 +1,12 @@
 import t from 'tap';
-import { Bitrix24PortalStore, Keyring, ValidationError, commonMigrations, createDb, runMigrations } from '@hhb24/common';
+import {
+  Bitrix24PortalStore,
+  Keyring,
+  ValidationError,
+  commonMigrations,
+  createDb,
+  runMigrations,
+} from '@hhb24/common';
 import { createTestEnv } from '@hhb24/common/testing';
 
 const install = {
@@ -16,46 +23,103 @@ const install = {
   userId: 1,
 };
 
-t.test('the portal store: sealed tokens, checked input, application_token check, compare-and-swap', async (t) => {
-  const env = createTestEnv();
-  t.teardown(() => env.cleanup());
-  const c = env.config;
-  const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 2, applicationName: 'store-test' });
-  t.teardown(() => db.destroy());
-  await runMigrations(db, c.DATABASE_SCHEMA, [commonMigrations]);
-  const store = new Bitrix24PortalStore(db, new Keyring(c.TOKEN_ENCRYPTION_KEYS));
+t.test(
+  'the portal store: sealed tokens, checked input, application_token check, compare-and-swap',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const c = env.config;
+    const db = createDb({
+      url: c.DATABASE_URL,
+      schema: c.DATABASE_SCHEMA,
+      poolMax: 2,
+      applicationName: 'store-test',
+    });
+    t.teardown(() => db.destroy());
+    await runMigrations(db, c.DATABASE_SCHEMA, [commonMigrations]);
+    const store = new Bitrix24PortalStore(db, new Keyring(c.TOKEN_ENCRYPTION_KEYS));
 
-  const saved = await store.upsertFromInstall(install);
-  t.match(saved, { memberId: install.memberId, accessToken: 'access-token-1', refreshToken: 'refresh-token-1', version: 1, status: 'installed', scope: ['crm', 'placement', 'bizproc'], userId: 1 });
-  t.ok(Math.abs(saved.expiresAt.getTime() - Date.now() - 3600_000) < 5000, 'expiry from expires_in');
-  const raw = JSON.stringify(await db('b24_portals').first());
-  for (const secret of ['access-token-1', 'refresh-token-1', install.applicationToken]) t.notOk(raw.includes(secret), `${secret} is not stored in clear`);
+    const saved = await store.upsertFromInstall(install);
+    t.match(saved, {
+      memberId: install.memberId,
+      accessToken: 'access-token-1',
+      refreshToken: 'refresh-token-1',
+      version: 1,
+      status: 'installed',
+      scope: ['crm', 'placement', 'bizproc'],
+      userId: 1,
+    });
+    t.ok(Math.abs(saved.expiresAt.getTime() - Date.now() - 3600_000) < 5000, 'expiry from expires_in');
+    const raw = JSON.stringify(await db('b24_portals').first());
+    for (const secret of ['access-token-1', 'refresh-token-1', install.applicationToken])
+      t.notOk(raw.includes(secret), `${secret} is not stored in clear`);
 
-  t.equal(await store.verifyApplicationToken(install.memberId, install.applicationToken), true);
-  t.equal(await store.verifyApplicationToken(install.memberId, `${install.applicationToken.slice(0, -1)}0`), false, 'one character off');
-  t.equal(await store.verifyApplicationToken('no-such-portal', install.applicationToken), false, 'an unknown portal');
-  t.equal(await store.verifyApplicationToken(install.memberId, ''), false);
+    t.equal(await store.verifyApplicationToken(install.memberId, install.applicationToken), true);
+    t.equal(
+      await store.verifyApplicationToken(install.memberId, `${install.applicationToken.slice(0, -1)}0`),
+      false,
+      'one character off',
+    );
+    t.equal(
+      await store.verifyApplicationToken('no-such-portal', install.applicationToken),
+      false,
+      'an unknown portal',
+    );
+    t.equal(await store.verifyApplicationToken(install.memberId, ''), false);
 
-  const rejected = async (patch: Partial<typeof install>, field: string) => {
-    const err = await store.upsertFromInstall({ ...install, memberId: 'other', ...patch }).catch((e: unknown) => e);
-    t.ok(err instanceof ValidationError && (err.details as { field: string }).field === field, `${field} is checked (${(err as Error).message})`);
-  };
-  await rejected({ memberId: 'bad member id' }, 'member_id');
-  await rejected({ clientEndpoint: 'javascript:alert(1)' }, 'client_endpoint');
-  await rejected({ clientEndpoint: 'https://acme.bitrix24.ru/' }, 'client_endpoint');
-  await rejected({ serverEndpoint: 'https://user:pw@oauth.bitrix.info/rest/' }, 'server_endpoint');
-  await rejected({ accessToken: '' }, 'access_token');
-  await rejected({ expiresIn: 0 }, 'expires_in');
-  t.equal(await store.get('other'), null, 'nothing stored for refused installs');
+    const rejected = async (patch: Partial<typeof install>, field: string) => {
+      const err = await store
+        .upsertFromInstall({ ...install, memberId: 'other', ...patch })
+        .catch((e: unknown) => e);
+      t.ok(
+        err instanceof ValidationError && (err.details as { field: string }).field === field,
+        `${field} is checked (${(err as Error).message})`,
+      );
+    };
+    await rejected({ memberId: 'bad member id' }, 'member_id');
+    await rejected({ clientEndpoint: 'javascript:alert(1)' }, 'client_endpoint');
+    await rejected({ clientEndpoint: 'https://acme.bitrix24.ru/' }, 'client_endpoint');
+    await rejected({ serverEndpoint: 'https://user:pw@oauth.bitrix.info/rest/' }, 'server_endpoint');
+    await rejected({ accessToken: '' }, 'access_token');
+    await rejected({ expiresIn: 0 }, 'expires_in');
+    t.equal(await store.get('other'), null, 'nothing stored for refused installs');
 
-  const swapped = await store.swapTokens(install.memberId, 1, { accessToken: 'access-token-2', refreshToken: 'refresh-token-2', expiresAt: new Date(Date.now() + 3600_000) });
-  t.match(swapped, { accessToken: 'access-token-2', version: 2 });
-  t.equal(await store.swapTokens(install.memberId, 1, { accessToken: 'late', refreshToken: 'late', expiresAt: new Date() }), null, 'a write based on an old read is refused');
-  t.equal((await store.get(install.memberId))!.accessToken, 'access-token-2');
+    const swapped = await store.swapTokens(install.memberId, 1, {
+      accessToken: 'access-token-2',
+      refreshToken: 'refresh-token-2',
+      expiresAt: new Date(Date.now() + 3600_000),
+    });
+    t.match(swapped, { accessToken: 'access-token-2', version: 2 });
+    t.equal(
+      await store.swapTokens(install.memberId, 1, {
+        accessToken: 'late',
+        refreshToken: 'late',
+        expiresAt: new Date(),
+      }),
+      null,
+      'a write based on an old read is refused',
+    );
+    t.equal((await store.get(install.memberId))!.accessToken, 'access-token-2');
 
-  await store.setStatus(install.memberId, 'uninstalled');
-  t.equal(await store.verifyApplicationToken(install.memberId, install.applicationToken), false, 'an uninstalled portal’s calls are refused');
-  const again = await store.upsertFromInstall({ ...install, applicationToken: 'ffffffffffffffffffffffffffffffff' });
-  t.match(again, { status: 'installed', version: 3, accessToken: 'access-token-1' }, 'a reinstall replaces the tokens and moves the version on');
-  t.equal(await store.verifyApplicationToken(install.memberId, install.applicationToken), false, 'the old application_token no longer passes');
-});
+    await store.setStatus(install.memberId, 'uninstalled');
+    t.equal(
+      await store.verifyApplicationToken(install.memberId, install.applicationToken),
+      false,
+      'an uninstalled portal’s calls are refused',
+    );
+    const again = await store.upsertFromInstall({
+      ...install,
+      applicationToken: 'ffffffffffffffffffffffffffffffff',
+    });
+    t.match(
+      again,
+      { status: 'installed', version: 3, accessToken: 'access-token-1' },
+      'a reinstall replaces the tokens and moves the version on',
+    );
+    t.equal(
+      await store.verifyApplicationToken(install.memberId, install.applicationToken),
+      false,
+      'the old application_token no longer passes',
+    );
+  },
+);

@@ -2,7 +2,12 @@ import t from 'tap';
 import { AppError, BreakerRegistry, UnavailableError, ValidationError, createMetrics } from '@hhb24/common';
 import { silentLog } from './helpers.js';
 
-const settings = { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 300, rollingCountTimeoutMs: 10_000 };
+const settings = {
+  volumeThreshold: 5,
+  errorThresholdPercentage: 50,
+  resetTimeoutMs: 300,
+  rollingCountTimeoutMs: 10_000,
+};
 const down = () => Promise.reject(new AppError('http_502', 'bad gateway', { retryable: true }));
 const fine = () => Promise.resolve('ok');
 
@@ -16,7 +21,9 @@ t.test('a breaker opens on a run of failures, not on two early ones, and recover
   t.ok(breakers.get('bitrix24', 'portal-a').opened, 'five failures in a row open it');
 
   let called = false;
-  const rejected = await breakers.fire('bitrix24', 'portal-a', async () => (called = true)).catch((e: unknown) => e);
+  const rejected = await breakers
+    .fire('bitrix24', 'portal-a', async () => (called = true))
+    .catch((e: unknown) => e);
   t.type(rejected, UnavailableError, 'open: calls are refused with a retryable error');
   t.equal((rejected as UnavailableError).code, 'breaker_open');
   t.equal((rejected as UnavailableError).retryAfterMs, 300);
@@ -25,7 +32,11 @@ t.test('a breaker opens on a run of failures, not on two early ones, and recover
   t.match(await metrics.registry.getSingleMetricAsString('hhb24_breakers_open'), /downstream="bitrix24".* 1/);
 
   await new Promise((r) => setTimeout(r, 350));
-  t.equal(await breakers.fire('bitrix24', 'portal-a', fine), 'ok', 'after the reset timeout a trial call goes through');
+  t.equal(
+    await breakers.fire('bitrix24', 'portal-a', fine),
+    'ok',
+    'after the reset timeout a trial call goes through',
+  );
   t.ok(breakers.get('bitrix24', 'portal-a').closed, 'and closes it');
   t.match(await metrics.registry.getSingleMetricAsString('hhb24_breakers_open'), /downstream="bitrix24".* 0/);
   t.match(await metrics.registry.getSingleMetricAsString('hhb24_breaker_events_total'), /event="open".* 1/);
@@ -35,7 +46,10 @@ t.test('a breaker opens on a run of failures, not on two early ones, and recover
 t.test('errors that say "your input is wrong" do not open a breaker', async (t) => {
   const breakers = new BreakerRegistry({ log: silentLog, settings });
   for (let i = 0; i < 10; i++) {
-    await t.rejects(breakers.fire('hh', 'acc', () => Promise.reject(new ValidationError('bad field'))), ValidationError);
+    await t.rejects(
+      breakers.fire('hh', 'acc', () => Promise.reject(new ValidationError('bad field'))),
+      ValidationError,
+    );
   }
   t.ok(breakers.get('hh', 'acc').closed);
   breakers.shutdown();

@@ -1,5 +1,17 @@
 import t from 'tap';
-import { ConfigError, baseSchema, boolean, integer, loadConfig, optional, port, string, url, describeSchema, keyringField } from '@hhb24/common';
+import {
+  ConfigError,
+  baseSchema,
+  boolean,
+  integer,
+  loadConfig,
+  optional,
+  port,
+  string,
+  url,
+  describeSchema,
+  keyringField,
+} from '@hhb24/common';
 
 const schema = {
   A_PORT: port({ default: 3000, description: 'port' }),
@@ -36,23 +48,51 @@ t.test('every bad or missing variable is named; secrets are not echoed', async (
 });
 
 t.test('production refuses development defaults of secrets', async (t) => {
-  t.throws(() => loadConfig('svc', schema, { NODE_ENV: 'production', A_URL: 'https://x.test/', A_SECRET: 's-1' }), /TOKEN_ENCRYPTION_KEYS is required when NODE_ENV=production/);
+  t.throws(
+    () => loadConfig('svc', schema, { NODE_ENV: 'production', A_URL: 'https://x.test/', A_SECRET: 's-1' }),
+    /TOKEN_ENCRYPTION_KEYS is required when NODE_ENV=production/,
+  );
   const key = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
-  t.equal(loadConfig('svc', schema, { NODE_ENV: 'production', A_URL: 'https://x.test/', A_SECRET: 's-1', TOKEN_ENCRYPTION_KEYS: key }).TOKEN_ENCRYPTION_KEYS, key);
-  t.throws(() => loadConfig('svc', schema, { A_URL: 'https://x.test/', A_SECRET: 's-1', TOKEN_ENCRYPTION_KEYS: 'k1:short' }), /TOKEN_ENCRYPTION_KEYS each key must be written id:base64 with a 32-byte key, got \(hidden\)/);
+  t.equal(
+    loadConfig('svc', schema, {
+      NODE_ENV: 'production',
+      A_URL: 'https://x.test/',
+      A_SECRET: 's-1',
+      TOKEN_ENCRYPTION_KEYS: key,
+    }).TOKEN_ENCRYPTION_KEYS,
+    key,
+  );
+  t.throws(
+    () =>
+      loadConfig('svc', schema, {
+        A_URL: 'https://x.test/',
+        A_SECRET: 's-1',
+        TOKEN_ENCRYPTION_KEYS: 'k1:short',
+      }),
+    /TOKEN_ENCRYPTION_KEYS each key must be written id:base64 with a 32-byte key, got \(hidden\)/,
+  );
 });
 
 t.test('the base schema works with no environment at all (local defaults)', async (t) => {
   const c = loadConfig('svc', baseSchema, {});
   t.equal(c.DATABASE_URL, 'postgres://postgres@127.0.0.1:5432/postgres');
   t.equal(c.NATS_URL, 'nats://127.0.0.1:4222');
-  t.throws(() => loadConfig('svc', baseSchema, { NATS_PREFIX: 'Bad.Prefix' }), /NATS_PREFIX must match empty or up to 16 lower-case letters and digits/);
-  t.throws(() => loadConfig('svc', baseSchema, { DATABASE_URL: 'mysql://x' }), /DATABASE_URL must use postgres or postgresql, got \(hidden\)/);
+  t.throws(
+    () => loadConfig('svc', baseSchema, { NATS_PREFIX: 'Bad.Prefix' }),
+    /NATS_PREFIX must match empty or up to 16 lower-case letters and digits/,
+  );
+  t.throws(
+    () => loadConfig('svc', baseSchema, { DATABASE_URL: 'mysql://x' }),
+    /DATABASE_URL must use postgres or postgresql, got \(hidden\)/,
+  );
 });
 
 t.test('describeSchema lists every variable and hides secret defaults', async (t) => {
   const rows = describeSchema(schema);
-  t.same(rows.map((r) => r.name), Object.keys(schema));
+  t.same(
+    rows.map((r) => r.name),
+    Object.keys(schema),
+  );
   t.equal(rows.find((r) => r.name === 'TOKEN_ENCRYPTION_KEYS')?.default, '(development key)');
   t.equal(rows.find((r) => r.name === 'A_URL')?.default, '(required)');
 });

@@ -1,4 +1,17 @@
-import { type ConsumerSpec, type Knex, type Nats, Naming, commonMigrations, connectNats, createDb, createLogger, ensureConsumers, ensureStreams, runMigrations, serverMaxDeliver } from '@hhb24/common';
+import {
+  type ConsumerSpec,
+  type Knex,
+  type Nats,
+  Naming,
+  commonMigrations,
+  connectNats,
+  createDb,
+  createLogger,
+  ensureConsumers,
+  ensureStreams,
+  runMigrations,
+  serverMaxDeliver,
+} from '@hhb24/common';
 import type { TestEnv } from '@hhb24/common/testing';
 
 export const silentLog = createLogger({ name: 'test', level: 'silent' });
@@ -21,7 +34,12 @@ export interface Harness {
 /** The test's own schema (common tables plus `effects`), streams and consumers, seen from outside the service. */
 export async function harness(env: TestEnv, specs: ConsumerSpec[] = []): Promise<Harness> {
   const c = env.config;
-  const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'test-harness' });
+  const db = createDb({
+    url: c.DATABASE_URL,
+    schema: c.DATABASE_SCHEMA,
+    poolMax: 4,
+    applicationName: 'test-harness',
+  });
   await runMigrations(db, c.DATABASE_SCHEMA, [commonMigrations]);
   await db.schema.createTable('effects', (t) => {
     t.increments('id');

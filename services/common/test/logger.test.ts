@@ -11,16 +11,19 @@ function capture() {
 
 t.test('tokens, secrets and Authorization headers never reach the log', async (t) => {
   const { lines, log } = capture();
-  log.info({
-    req: { headers: { authorization: 'Bearer SECRET-1', cookie: 'sid=SECRET-2' } },
-    headers: { authorization: 'Bearer SECRET-3' },
-    access_token: 'SECRET-4',
-    portal: { refresh_token: 'SECRET-5', member_id: 'visible-member' },
-    body: { auth: { application_token: 'SECRET-6' } },
-    tokens: { accessToken: 'SECRET-7' },
-    client_secret: 'SECRET-8',
-    AUTH_ID: 'SECRET-9',
-  }, 'call');
+  log.info(
+    {
+      req: { headers: { authorization: 'Bearer SECRET-1', cookie: 'sid=SECRET-2' } },
+      headers: { authorization: 'Bearer SECRET-3' },
+      access_token: 'SECRET-4',
+      portal: { refresh_token: 'SECRET-5', member_id: 'visible-member' },
+      body: { auth: { application_token: 'SECRET-6' } },
+      tokens: { accessToken: 'SECRET-7' },
+      client_secret: 'SECRET-8',
+      AUTH_ID: 'SECRET-9',
+    },
+    'call',
+  );
   const out = lines.join('');
   t.notMatch(out, /SECRET-/);
   t.match(out, /visible-member/, 'non-secret fields stay');

@@ -26,8 +26,14 @@ t.test('outbox rows commit with the business rows, or not at all', async (t) => 
       throw new Error('business rule failed');
     })
     .catch(() => {});
-  t.same((await h.db('outbox').select('msg_id')).map((r) => r.msg_id), ['kept']);
-  t.same((await h.db('effects').select('msg_id')).map((r) => r.msg_id), ['kept']);
+  t.same(
+    (await h.db('outbox').select('msg_id')).map((r) => r.msg_id),
+    ['kept'],
+  );
+  t.same(
+    (await h.db('effects').select('msg_id')).map((r) => r.msg_id),
+    ['kept'],
+  );
 
   const relay = createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 50 });
   t.same(await relay.relayOnce(), { published: 1, failed: 0 });
@@ -43,10 +49,15 @@ t.test('a relay killed between publish and commit makes no duplicate', async (t)
   t.teardown(() => h.close());
 
   // The relay deletes rows after publishing; a slow trigger holds it right there.
-  await h.db.raw(`create function stall() returns trigger language plpgsql as $$ begin perform pg_sleep(60); return old; end $$`);
+  await h.db.raw(
+    `create function stall() returns trigger language plpgsql as $$ begin perform pg_sleep(60); return old; end $$`,
+  );
   await h.db.raw(`create trigger stall_delete before delete on outbox for each row execute function stall()`);
   await h.db.transaction((trx) =>
-    enqueue(trx, [1, 2, 3].map((n) => ({ subject: 'hh.webhook.received', msgId: `fact-${n}`, payload: { n } }))),
+    enqueue(
+      trx,
+      [1, 2, 3].map((n) => ({ subject: 'hh.webhook.received', msgId: `fact-${n}`, payload: { n } })),
+    ),
   );
 
   const doomed = spawnNode(relayWorker, env.env);
@@ -55,8 +66,12 @@ t.test('a relay killed between publish and commit makes no duplicate', async (t)
   doomed.child.kill('SIGKILL');
   await doomed.exited;
   // The server would notice the dead client only when pg_sleep ends; end its transaction now.
-  await h.db.raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'relay-crash-test'`);
-  await eventually(async () => Number((await h.db('outbox').count({ n: '*' }))[0]?.n) === 3, { what: 'rows back after rollback' });
+  await h.db.raw(
+    `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'relay-crash-test'`,
+  );
+  await eventually(async () => Number((await h.db('outbox').count({ n: '*' }))[0]?.n) === 3, {
+    what: 'rows back after rollback',
+  });
   await h.db.raw('drop trigger stall_delete on outbox');
 
   const relay = createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 50 });
@@ -81,9 +96,25 @@ t.test('relays of several processes share rows without publishing any twice', as
   t.teardown(() => h.close());
   const total = 600;
   await h.db.transaction((trx) =>
-    enqueue(trx, Array.from({ length: total }, (_, n) => ({ subject: 'hh.webhook.received', msgId: `bulk-${n}`, payload: { n } }))),
+    enqueue(
+      trx,
+      Array.from({ length: total }, (_, n) => ({
+        subject: 'hh.webhook.received',
+        msgId: `bulk-${n}`,
+        payload: { n },
+      })),
+    ),
   );
-  const relays = [1, 2, 3].map(() => createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 20, batchSize: 50 }));
+  const relays = [1, 2, 3].map(() =>
+    createOutboxRelay({
+      db: h.db,
+      nats: h.nats,
+      naming: h.naming,
+      log: silentLog,
+      pollMs: 20,
+      batchSize: 50,
+    }),
+  );
   let published = 0;
   await Promise.all(
     relays.map(async (r) => {

@@ -7,36 +7,59 @@ interface Item {
   done: (v: string) => void;
 }
 
-t.test('items of one portal leave in groups: distinct keys, at most maxItems, within the byte budget, one group at a time', async (t) => {
-  const groups: string[][] = [];
-  let running = 0;
-  let overlapped = false;
-  const g = new PortalGroups<Item>({
-    lingerMs: 20,
-    maxItems: 3,
-    key: (i) => i.key,
-    size: (i) => i.bytes,
-    maxBytes: 100,
-    run: async (memberId, group) => {
-      overlapped ||= running > 0;
-      running++;
-      groups.push(group.map((i) => `${memberId}:${i.key}`));
-      await new Promise((r) => setTimeout(r, 10));
-      running--;
-      group.forEach((i) => i.done(memberId));
-    },
-    fail: () => t.fail('no group fails here'),
-  });
-  const add = (memberId: string, key: string, bytes = 10) => new Promise<string>((done) => g.add(memberId, { key, bytes, done }));
-  const all = [add('a', 'n1'), add('a', 'n2'), add('a', 'n1'), add('a', 'n3', 90), add('a', 'n4'), add('b', 'n1'), add('a', 'big', 500)];
-  t.same(await Promise.all(all), ['a', 'a', 'a', 'a', 'a', 'b', 'a'], 'every item is settled by its group');
-  const ofA = groups.filter((x) => x[0]!.startsWith('a:'));
-  t.same(ofA[0], ['a:n1', 'a:n2', 'a:n4'], 'a repeated key and what would break the budget wait; the rest fill the group');
-  t.same(ofA.slice(1), [['a:n1', 'a:n3'], ['a:big']], 'then in order; an item over the budget goes alone');
-  t.same(groups.find((x) => x[0]!.startsWith('b:')), ['b:n1'], 'another portal has groups of its own');
-  t.notOk(groups.some((x) => x.length > 3), 'never more than maxItems');
-  t.ok(overlapped, 'two portals are drained at the same time');
-});
+t.test(
+  'items of one portal leave in groups: distinct keys, at most maxItems, within the byte budget, one group at a time',
+  async (t) => {
+    const groups: string[][] = [];
+    let running = 0;
+    let overlapped = false;
+    const g = new PortalGroups<Item>({
+      lingerMs: 20,
+      maxItems: 3,
+      key: (i) => i.key,
+      size: (i) => i.bytes,
+      maxBytes: 100,
+      run: async (memberId, group) => {
+        overlapped ||= running > 0;
+        running++;
+        groups.push(group.map((i) => `${memberId}:${i.key}`));
+        await new Promise((r) => setTimeout(r, 10));
+        running--;
+        group.forEach((i) => i.done(memberId));
+      },
+      fail: () => t.fail('no group fails here'),
+    });
+    const add = (memberId: string, key: string, bytes = 10) =>
+      new Promise<string>((done) => g.add(memberId, { key, bytes, done }));
+    const all = [
+      add('a', 'n1'),
+      add('a', 'n2'),
+      add('a', 'n1'),
+      add('a', 'n3', 90),
+      add('a', 'n4'),
+      add('b', 'n1'),
+      add('a', 'big', 500),
+    ];
+    t.same(await Promise.all(all), ['a', 'a', 'a', 'a', 'a', 'b', 'a'], 'every item is settled by its group');
+    const ofA = groups.filter((x) => x[0]!.startsWith('a:'));
+    t.same(
+      ofA[0],
+      ['a:n1', 'a:n2', 'a:n4'],
+      'a repeated key and what would break the budget wait; the rest fill the group',
+    );
+    t.same(ofA.slice(1), [['a:n1', 'a:n3'], ['a:big']], 'then in order; an item over the budget goes alone');
+    t.same(
+      groups.find((x) => x[0]!.startsWith('b:')),
+      ['b:n1'],
+      'another portal has groups of its own',
+    );
+    t.notOk(
+      groups.some((x) => x.length > 3),
+      'never more than maxItems',
+    );
+    t.ok(overlapped, 'two portals are drained at the same time');
+  },
+);
 
 t.test('a group whose work throws is settled by fail, and the portal drains on', async (t) => {
   const failed: string[] = [];

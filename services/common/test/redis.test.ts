@@ -15,11 +15,20 @@ t.test('two processes racing for the same locks: each lock has exactly one winne
   const keys = 200;
   const startAt = Date.now() + 3000;
   const racers = [0, 1].map(() => spawnNode(racer, env.env, ['lock', String(startAt), String(keys)]));
-  const results = await Promise.all(racers.map(async (r) => ((await r.exited).code === 0 ? lastJson(r.lines) : { won: [], late: Infinity })));
+  const results = await Promise.all(
+    racers.map(async (r) => ((await r.exited).code === 0 ? lastJson(r.lines) : { won: [], late: Infinity })),
+  );
   const [a, b] = results.map((r) => r['won'] as string[]) as [string[], string[]];
   t.equal(a.length + b.length, keys, 'every lock was won');
-  t.same(a.filter((k) => b.includes(k)), [], 'no lock was won twice');
-  t.ok(results.every((r) => (r['late'] as number) < 1000), `both processes contested every key on schedule (won ${a.length} / ${b.length})`);
+  t.same(
+    a.filter((k) => b.includes(k)),
+    [],
+    'no lock was won twice',
+  );
+  t.ok(
+    results.every((r) => (r['late'] as number) < 1000),
+    `both processes contested every key on schedule (won ${a.length} / ${b.length})`,
+  );
 });
 
 t.test('a lock is released only by its owner and expires by itself', async (t) => {
@@ -52,24 +61,39 @@ t.test('a lock is released only by its owner and expires by itself', async (t) =
   t.same(r, { ran: false }, 'withLock does not run without the lock');
 });
 
-t.test('a held lock outlives its TTL while its holder works, and is free soon after the holder is gone', async (t) => {
-  const env = createTestEnv();
-  t.teardown(() => env.cleanup());
-  const redis = new Redis(env.config.REDIS_URL);
-  t.teardown(() => redis.disconnect());
-  const locks = new RedisLock(redis, env.config.REDIS_PREFIX);
-  const held = await locks.hold('job', 300, async () => {
-    await new Promise((r) => setTimeout(r, 1000));
-    return (await locks.acquire('job', 300)) === null;
-  });
-  t.same(held, { ran: true, value: true }, 'nobody else took it during a job three times longer than the TTL');
-  t.ok(await locks.acquire('job', 300), 'released when the job ended');
-  await new Promise((r) => setTimeout(r, 400));
-  t.same(await locks.hold('job', 300, async () => 'mine'), { ran: true, value: 'mine' }, 'a lease nobody extends (its holder died) lapses within the TTL');
-  const busy = await locks.acquire('other', 5000);
-  t.same(await locks.hold('other', 5000, async () => 'never'), { ran: false }, 'a lock someone holds is not taken');
-  await busy?.release();
-});
+t.test(
+  'a held lock outlives its TTL while its holder works, and is free soon after the holder is gone',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const redis = new Redis(env.config.REDIS_URL);
+    t.teardown(() => redis.disconnect());
+    const locks = new RedisLock(redis, env.config.REDIS_PREFIX);
+    const held = await locks.hold('job', 300, async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return (await locks.acquire('job', 300)) === null;
+    });
+    t.same(
+      held,
+      { ran: true, value: true },
+      'nobody else took it during a job three times longer than the TTL',
+    );
+    t.ok(await locks.acquire('job', 300), 'released when the job ended');
+    await new Promise((r) => setTimeout(r, 400));
+    t.same(
+      await locks.hold('job', 300, async () => 'mine'),
+      { ran: true, value: 'mine' },
+      'a lease nobody extends (its holder died) lapses within the TTL',
+    );
+    const busy = await locks.acquire('other', 5000);
+    t.same(
+      await locks.hold('other', 5000, async () => 'never'),
+      { ran: false },
+      'a lock someone holds is not taken',
+    );
+    await busy?.release();
+  },
+);
 
 t.test('two processes sharing a rate-limit key together stay under the rate', async (t) => {
   const env = createTestEnv();
@@ -78,16 +102,26 @@ t.test('two processes sharing a rate-limit key together stay under the rate', as
   const burst = 5;
   const durationMs = 3000;
   const startAt = Date.now() + 1500;
-  const racers = [0, 1].map(() => spawnNode(racer, env.env, ['rate', String(startAt), String(durationMs), String(rate), String(burst)]));
-  const grants = (await Promise.all(racers.map(async (r) => ((await r.exited).code === 0 ? (lastJson(r.lines)['grants'] as number[]) : [])))) as [number[], number[]];
+  const racers = [0, 1].map(() =>
+    spawnNode(racer, env.env, ['rate', String(startAt), String(durationMs), String(rate), String(burst)]),
+  );
+  const grants = (await Promise.all(
+    racers.map(async (r) => ((await r.exited).code === 0 ? (lastJson(r.lines)['grants'] as number[]) : [])),
+  )) as [number[], number[]];
   const all = [...grants[0], ...grants[1]].sort((x, y) => x - y);
   const allowed = burst + (rate * durationMs) / 1000;
   // On a loaded machine one racer may start late and run past the other: the bound is over the span really covered.
   const spanMs = Math.max(durationMs, all.length > 0 ? all.at(-1)! - all[0]! : 0);
   const allowedInSpan = burst + (rate * spanMs) / 1000;
-  t.ok(all.length <= allowedInSpan + 1, `${all.length} grants in ${spanMs} ms, at most burst + rate × time = ${allowedInSpan}`);
+  t.ok(
+    all.length <= allowedInSpan + 1,
+    `${all.length} grants in ${spanMs} ms, at most burst + rate × time = ${allowedInSpan}`,
+  );
   t.ok(all.length >= allowed * 0.85, `the budget is used, not starved (${all.length})`);
-  t.ok(grants[0].length > 10 && grants[1].length > 10, `both processes got a share (${grants[0].length} / ${grants[1].length})`);
+  t.ok(
+    grants[0].length > 10 && grants[1].length > 10,
+    `both processes got a share (${grants[0].length} / ${grants[1].length})`,
+  );
   // Any one-second window: at most the burst plus one second of refill.
   let worst = 0;
   for (let i = 0, j = 0; i < all.length; i++) {
@@ -112,10 +146,20 @@ t.test('the limiter tells how long to wait, and reservations queue callers fairl
   t.ok(refused.waitMs > 400 && refused.waitMs <= 500, `one token comes in ~500 ms (${refused.waitMs})`);
 
   const started = Date.now();
-  const waits = await Promise.all([0, 1, 2].map(() => limiter.acquire('q', { ratePerSec: 10, burst: 1 }, { maxWaitMs: 1000 })));
-  t.same(waits.map((w) => (w === 0 ? 0 : 1)).sort(), [0, 1, 1], 'one goes at once, the others wait their turn');
+  const waits = await Promise.all(
+    [0, 1, 2].map(() => limiter.acquire('q', { ratePerSec: 10, burst: 1 }, { maxWaitMs: 1000 })),
+  );
+  t.same(
+    waits.map((w) => (w === 0 ? 0 : 1)).sort(),
+    [0, 1, 1],
+    'one goes at once, the others wait their turn',
+  );
   t.ok(Date.now() - started >= 180, 'the third caller waited about two refills');
-  await t.rejects(limiter.acquire('q', { ratePerSec: 0.1, burst: 1 }, { maxWaitMs: 100 }), RateLimitExceeded, 'too long a queue is refused with the wait');
+  await t.rejects(
+    limiter.acquire('q', { ratePerSec: 0.1, burst: 1 }, { maxWaitMs: 100 }),
+    RateLimitExceeded,
+    'too long a queue is refused with the wait',
+  );
 
   // The budget's owner refused a call although the bucket had room (our state was lost): drained.
   const wide = { ratePerSec: 2, burst: 10 };
@@ -123,7 +167,10 @@ t.test('the limiter tells how long to wait, and reservations queue callers fairl
   await limiter.drain('d', wide);
   const drained = await limiter.take('d', wide);
   t.equal(drained.granted, false, 'after drain nothing is left');
-  t.ok(drained.waitMs > 400 && drained.waitMs <= 500, `the next token comes at the drain rate (${drained.waitMs} ms)`);
+  t.ok(
+    drained.waitMs > 400 && drained.waitMs <= 500,
+    `the next token comes at the drain rate (${drained.waitMs} ms)`,
+  );
   await limiter.take('e', wide, 12, { reserve: true, maxQueueMs: 5000 });
   await limiter.drain('e', wide);
   const queued = await limiter.take('e', wide);
@@ -142,25 +189,39 @@ t.test('a caller waiting its turn gives up at once when the process starts shutt
   const started = Date.now();
   const queued = limiter.acquire('s', slow, { maxWaitMs: 60_000 });
   setTimeout(() => stopping.abort(), 100);
-  await t.rejects(queued, { code: 'shutting_down', wait: true }, 'the wait ends as ShuttingDown, a wait, not a failure');
+  await t.rejects(
+    queued,
+    { code: 'shutting_down', wait: true },
+    'the wait ends as ShuttingDown, a wait, not a failure',
+  );
   t.ok(Date.now() - started < 1000, `it did not sit out its 5 s turn (${Date.now() - started} ms)`);
-  await t.rejects(limiter.acquire('s', slow), { code: 'shutting_down' }, 'once stopping, a call that would have to wait does not begin to');
+  await t.rejects(
+    limiter.acquire('s', slow),
+    { code: 'shutting_down' },
+    'once stopping, a call that would have to wait does not begin to',
+  );
 });
 
-t.test('a turn reserved in a bucket Redis has lost is taken again in the new one, not spent on top of it', async (t) => {
-  const env = createTestEnv();
-  t.teardown(() => env.cleanup());
-  const redis = new Redis(env.config.REDIS_URL);
-  t.teardown(() => redis.disconnect());
-  const limiter = new RateLimiter(redis, env.config.REDIS_PREFIX);
-  const limit = { ratePerSec: 2, burst: 1 };
-  await limiter.acquire('f', limit);
-  const started = Date.now();
-  const queued = limiter.acquire('f', limit).then(() => Date.now() - started);
-  await new Promise((r) => setTimeout(r, 400));
-  await redis.del(`${env.config.REDIS_PREFIX}rate:f`);
-  await limiter.acquire('f', limit);
-  // The new bucket's only token went to the call after the loss: the queued caller waits its turn in it.
-  const waited = await queued;
-  t.ok(waited >= 750, `the queued caller went at a new turn (${waited} ms, about 900), not at its lost one (500 ms)`);
-});
+t.test(
+  'a turn reserved in a bucket Redis has lost is taken again in the new one, not spent on top of it',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const redis = new Redis(env.config.REDIS_URL);
+    t.teardown(() => redis.disconnect());
+    const limiter = new RateLimiter(redis, env.config.REDIS_PREFIX);
+    const limit = { ratePerSec: 2, burst: 1 };
+    await limiter.acquire('f', limit);
+    const started = Date.now();
+    const queued = limiter.acquire('f', limit).then(() => Date.now() - started);
+    await new Promise((r) => setTimeout(r, 400));
+    await redis.del(`${env.config.REDIS_PREFIX}rate:f`);
+    await limiter.acquire('f', limit);
+    // The new bucket's only token went to the call after the loss: the queued caller waits its turn in it.
+    const waited = await queued;
+    t.ok(
+      waited >= 750,
+      `the queued caller went at a new turn (${waited} ms, about 900), not at its lost one (500 ms)`,
+    );
+  },
+);

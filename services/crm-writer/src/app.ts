@@ -47,30 +47,54 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   const the = () => {
     if (!parts) {
       const records = new Records(runtime.db);
-      parts = { records, settings: new SettingsCache(runtime), writer: new Writer({ runtime, b24, records, maxBatchBytes: config.CRM_BATCH_MAX_BYTES, maxWaitMs: config.CRM_WAIT_MAX_MS }) };
+      parts = {
+        records,
+        settings: new SettingsCache(runtime),
+        writer: new Writer({
+          runtime,
+          b24,
+          records,
+          maxBatchBytes: config.CRM_BATCH_MAX_BYTES,
+          maxWaitMs: config.CRM_WAIT_MAX_MS,
+        }),
+      };
     }
     return parts;
   };
 
   runtime.addConsumer({
-    spec: { stream: 'HH', durable: 'crm-writer', filterSubject: subjects.hhNegotiationSynced, ackWaitMs: 15_000, maxAckPending: 256 },
+    spec: {
+      stream: 'HH',
+      durable: 'crm-writer',
+      filterSubject: subjects.hhNegotiationSynced,
+      ackWaitMs: 15_000,
+      maxAckPending: 256,
+    },
     concurrency: 16,
     decode: decodeSynced,
     handler: onSynced,
   });
   // A portal's settings changed: forget them here, and write its refused negotiations again.
   runtime.addConsumer({
-    spec: { stream: 'PORTAL', durable: 'crm-writer', filterSubject: subjects.portalSettingsSaved, ackWaitMs: 30_000, maxAckPending: 16 },
+    spec: {
+      stream: 'PORTAL',
+      durable: 'crm-writer',
+      filterSubject: subjects.portalSettingsSaved,
+      ackWaitMs: 30_000,
+      maxAckPending: 16,
+    },
     concurrency: 2,
     decode: (v) => {
       const memberId = (v as PortalSettingsSaved)?.settings?.memberId;
-      if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId)) throw new ValidationError('settings.memberId is missing');
+      if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId))
+        throw new ValidationError('settings.memberId is missing');
       return memberId;
     },
     handler: async (ctx) => {
       the().settings.forget(ctx.data);
       const retried = await retry(ctx.data);
-      if (retried > 0) ctx.log.info({ memberId: ctx.data, retried }, 'settings changed: refused writes go again');
+      if (retried > 0)
+        ctx.log.info({ memberId: ctx.data, retried }, 'settings changed: refused writes go again');
       return ack();
     },
   });
@@ -84,7 +108,9 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     async ({ memberId }) => {
       const records = the().records;
       const [portal, lastWriteAt, waits, counts, failures, since] = await Promise.all([
-        runtime.db('b24_portals').where({ member_id: memberId }).first('status') as Promise<{ status: string } | undefined>,
+        runtime.db('b24_portals').where({ member_id: memberId }).first('status') as Promise<
+          { status: string } | undefined
+        >,
         records.lastWriteAt(memberId),
         b24()
           .waitsLastHour(memberId)
@@ -106,24 +132,42 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   );
 
   // Two-way status: stage moves of our leads and deals (ONCRMLEADUPDATE / ONCRMDEALUPDATE) run the hh.ru action.
-  const twoWay = new TwoWay(runtime, b24, () => the().records, () => the().settings);
+  const twoWay = new TwoWay(
+    runtime,
+    b24,
+    () => the().records,
+    () => the().settings,
+  );
   runtime.addConsumer({
-    spec: { stream: 'PORTAL', durable: 'crm-writer-stages', filterSubject: subjects.portalEventReceived, ackWaitMs: 60_000, maxAckPending: 32 },
+    spec: {
+      stream: 'PORTAL',
+      durable: 'crm-writer-stages',
+      filterSubject: subjects.portalEventReceived,
+      ackWaitMs: 60_000,
+      maxAckPending: 32,
+    },
     concurrency: 4,
     decode: (v) => {
       const e = v as PortalEventReceived;
-      if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string') throw new ValidationError('portal.event.received is incomplete');
+      if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string')
+        throw new ValidationError('portal.event.received is incomplete');
       return e;
     },
     handler: (ctx) => twoWay.onEvent(ctx.data, ctx.log),
   });
 
-  runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }), { decode: decodeMember });
+  runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }), {
+    decode: decodeMember,
+  });
   runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }), {
     decode: (v) => {
       const { memberId } = decodeMember(v);
       const negotiationId = (v as { negotiationId?: unknown }).negotiationId;
-      if (negotiationId !== undefined && (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId))) throw new ValidationError('negotiationId is malformed');
+      if (
+        negotiationId !== undefined &&
+        (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId))
+      )
+        throw new ValidationError('negotiationId is malformed');
       return { memberId, negotiationId };
     },
   });
@@ -158,8 +202,12 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   async function fetchPdf(s: NegotiationSnapshot): Promise<Pdf | null> {
     const chunks: Buffer[] = [];
     let name = '';
-    for (let offset: number | null = 0; offset !== null; ) {
-      const part: PdfPart | null = await runtime.call(rpc.hhPdf, { memberId: s.memberId, negotiationId: s.negotiationId, offset }, { timeoutMs: 10_000 });
+    for (let offset: number | null = 0; offset !== null;) {
+      const part: PdfPart | null = await runtime.call(
+        rpc.hhPdf,
+        { memberId: s.memberId, negotiationId: s.negotiationId, offset },
+        { timeoutMs: 10_000 },
+      );
       if (!part) return null;
       name = part.filename;
       chunks.push(Buffer.from(part.contentBase64, 'base64'));
@@ -170,18 +218,20 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
 
   /** Publishes the kept snapshots of refused writes again; the consumer writes them as any other. */
   async function retry(memberId: string, negotiationId?: string): Promise<number> {
-    return runtime.db.transaction(async (trx) => {
-      const snapshots = await new Records(trx).takeForRetry(memberId, negotiationId);
-      await enqueue(
-        trx,
-        snapshots.map((snapshot) => ({
-          subject: subjects.hhNegotiationSynced,
-          msgId: `retry:${memberId}:${snapshot.negotiationId}:${randomUUID()}`,
-          payload: { snapshot } satisfies HhNegotiationSynced,
-        })),
-      );
-      return snapshots.length;
-    }).finally(() => runtime.wakeOutbox());
+    return runtime.db
+      .transaction(async (trx) => {
+        const snapshots = await new Records(trx).takeForRetry(memberId, negotiationId);
+        await enqueue(
+          trx,
+          snapshots.map((snapshot) => ({
+            subject: subjects.hhNegotiationSynced,
+            msgId: `retry:${memberId}:${snapshot.negotiationId}:${randomUUID()}`,
+            payload: { snapshot } satisfies HhNegotiationSynced,
+          })),
+        );
+        return snapshots.length;
+      })
+      .finally(() => runtime.wakeOutbox());
   }
 
   return { app, runtime, port: config.CRM_WRITER_PORT };
@@ -189,7 +239,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
 
 function decodeMember(v: unknown): { memberId: string } {
   const memberId = (v as { memberId?: unknown })?.memberId;
-  if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId)) throw new ValidationError('memberId is required');
+  if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId))
+    throw new ValidationError('memberId is required');
   return { memberId };
 }
 

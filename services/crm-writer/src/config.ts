@@ -2,19 +2,24 @@ import { type ConfigOf, baseSchema, bitrix24Schema, integer, port } from '@hhb24
 
 export const schema = {
   ...baseSchema,
-  CRM_WRITER_PORT: port({ default: 3020, description: 'crm-writer: port of its HTTP server (health and metrics only).' }),
+  CRM_WRITER_PORT: port({
+    default: 3020,
+    description: 'crm-writer: port of its HTTP server (health and metrics only).',
+  }),
   ...bitrix24Schema,
   CRM_BATCH_MAX_BYTES: integer({
     default: 8_000_000,
     min: 100_000,
     max: 60_000_000,
-    description: 'Largest body of one Bitrix24 batch request; resume PDFs travel inside it, so a group of writes is cut to fit.',
+    description:
+      'Largest body of one Bitrix24 batch request; resume PDFs travel inside it, so a group of writes is cut to fit.',
   }),
   CRM_WAIT_MAX_MS: integer({
     default: 10_000,
     min: 0,
     max: 120_000,
-    description: 'Longest a write waits for its portal’s shared request budget; beyond it the message goes back to JetStream with that delay.',
+    description:
+      'Longest a write waits for its portal’s shared request budget; beyond it the message goes back to JetStream with that delay.',
   }),
 };
 

@@ -17,10 +17,17 @@ import {
 /** ORIGINATOR_ID of every entity the app creates; ORIGIN_ID is the negotiation id. */
 export const ORIGINATOR_ID = 'hh-b24';
 
-const [CREATED_AT, STATUS, VACANCY, RESUME, CITY] = CRM_USER_FIELDS.map((f) => f.name) as [string, string, string, string, string];
+const [CREATED_AT, STATUS, VACANCY, RESUME, CITY] = CRM_USER_FIELDS.map((f) => f.name) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 export const RESUME_FIELD = RESUME;
 
-export const stageFieldOf = (type: EntityType): 'STATUS_ID' | 'STAGE_ID' => (type === 'lead' ? 'STATUS_ID' : 'STAGE_ID');
+export const stageFieldOf = (type: EntityType): 'STATUS_ID' | 'STAGE_ID' =>
+  type === 'lead' ? 'STATUS_ID' : 'STAGE_ID';
 
 /** The portal's status list that holds an entity's stages: lead statuses, or one pipeline's deal stages. */
 export function stageListOf(type: EntityType, categoryId: number): string {
@@ -43,7 +50,10 @@ function experienceText(months: number): string {
     if (n10 >= 2 && n10 <= 4 && (n100 < 12 || n100 > 14)) return few;
     return many;
   };
-  const parts = [y > 0 ? `${y} ${plural(y, 'год', 'года', 'лет')}` : '', m > 0 ? `${m} ${plural(m, 'месяц', 'месяца', 'месяцев')}` : ''].filter(Boolean);
+  const parts = [
+    y > 0 ? `${y} ${plural(y, 'год', 'года', 'лет')}` : '',
+    m > 0 ? `${m} ${plural(m, 'месяц', 'месяца', 'месяцев')}` : '',
+  ].filter(Boolean);
   return parts.length > 0 ? parts.join(' ') : 'нет';
 }
 
@@ -63,7 +73,8 @@ export function commentsOf(s: NegotiationSnapshot, entityType: EntityType = 'lea
   }
   if (!s.resume) return [...lines, 'Резюме удалено или скрыто соискателем.'].join('\n');
   lines.push(`Резюме: ${s.resume.title ?? '—'}`);
-  if (s.resume.experienceMonths !== null) lines.push(`Опыт работы: ${experienceText(s.resume.experienceMonths)}`);
+  if (s.resume.experienceMonths !== null)
+    lines.push(`Опыт работы: ${experienceText(s.resume.experienceMonths)}`);
   if (s.resume.salary) lines.push(`Желаемая зарплата: ${s.resume.salary}`);
   if (s.resume.skills.length > 0) lines.push(`Навыки: ${s.resume.skills.join(', ')}`);
   if (s.resume.url) lines.push(`Резюме на hh.ru: ${s.resume.url}`);
@@ -91,7 +102,12 @@ export function targetStage(s: NegotiationSnapshot, settings: PortalSettings): s
  * since, it only ever goes forward from the stage they chose (a later stage in the pipeline's
  * order), never back over it. An unknown or deleted target stage leaves it where it is.
  */
-export function stageToSet(input: { target: string | null; current: string | null; ourLast: string | null; order: Map<string, number> }): string | null {
+export function stageToSet(input: {
+  target: string | null;
+  current: string | null;
+  ourLast: string | null;
+  order: Map<string, number>;
+}): string | null {
   const { target, current, ourLast, order } = input;
   if (!target || target === current || !order.has(target)) return null;
   if (current === null || ourLast === null || current === ourLast) return target;
@@ -106,7 +122,12 @@ export interface Pdf {
 }
 
 /** Every F12 field of a new lead or deal. */
-export function fieldsForAdd(s: NegotiationSnapshot, settings: PortalSettings, stage: string, pdf: Pdf | null): Record<string, unknown> {
+export function fieldsForAdd(
+  s: NegotiationSnapshot,
+  settings: PortalSettings,
+  stage: string,
+  pdf: Pdf | null,
+): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     TITLE: titleOf(s),
     NAME: applicantName(s),
@@ -128,7 +149,12 @@ export function fieldsForAdd(s: NegotiationSnapshot, settings: PortalSettings, s
 }
 
 /** What a later version changes on an existing entity: the hh.ru status, a stage move, the resume file when it was missing. */
-export function fieldsForUpdate(s: NegotiationSnapshot, entityType: EntityType, stage: string | null, pdf: Pdf | null): Record<string, unknown> {
+export function fieldsForUpdate(
+  s: NegotiationSnapshot,
+  entityType: EntityType,
+  stage: string | null,
+  pdf: Pdf | null,
+): Record<string, unknown> {
   const fields: Record<string, unknown> = { [STATUS]: s.state.name };
   if (stage) fields[stageFieldOf(entityType)] = stage;
   if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.base64] };
@@ -139,7 +165,8 @@ export function fieldsForUpdate(s: NegotiationSnapshot, entityType: EntityType, 
 function contactFields(s: NegotiationSnapshot): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (s.applicant.hidden.phones) out['PHONE'] = [{ VALUE: hiddenPhoneText(s), VALUE_TYPE: 'MOBILE' }];
-  else if (s.applicant.phones.length > 0) out['PHONE'] = s.applicant.phones.map((p) => ({ VALUE: p, VALUE_TYPE: 'MOBILE' }));
+  else if (s.applicant.phones.length > 0)
+    out['PHONE'] = s.applicant.phones.map((p) => ({ VALUE: p, VALUE_TYPE: 'MOBILE' }));
   if (s.applicant.hidden.email) out['EMAIL'] = [{ VALUE: hiddenEmailText(s), VALUE_TYPE: 'WORK' }];
   else if (s.applicant.email) out['EMAIL'] = [{ VALUE: s.applicant.email, VALUE_TYPE: 'WORK' }];
   return out;

@@ -15,7 +15,12 @@ const ENTITY: Record<EntityType, { many: string; accusative: string; deleted: st
   deal: { many: 'сделок', accusative: 'сделки', deleted: 'Сделка удалена' },
 };
 
-const stripTags = (s: string) => s.replace(/<br\s*\/?>/gi, '\n').replace(/<[^>]+>/g, '').replace(/\n+/g, ' ').trim();
+const stripTags = (s: string) =>
+  s
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/\n+/g, ' ')
+    .trim();
 
 /**
  * The field a "required field" refusal names, in any of the forms Bitrix24 uses: «Не введено
@@ -38,7 +43,11 @@ export function refusalOf(err: Bitrix24Error, entityType: EntityType): Refusal {
   const e = ENTITY[entityType];
   const field = requiredFieldOf(err.details.b24Description ?? '');
   if (field) {
-    return { code: 'required_field', message, fix: `Сделать поле необязательным: «${field}» (настройки полей ${e.many} в CRM), затем нажать «Повторить».` };
+    return {
+      code: 'required_field',
+      message,
+      fix: `Сделать поле необязательным: «${field}» (настройки полей ${e.many} в CRM), затем нажать «Повторить».`,
+    };
   }
   switch (err.code) {
     case 'b24_access_denied':
@@ -49,13 +58,25 @@ export function refusalOf(err: Bitrix24Error, entityType: EntityType): Refusal {
       };
     case 'b24_reinstall_required':
     case 'b24_portal_unknown':
-      return { code: 'reinstall_required', message, fix: 'Переустановить приложение на портале: портал больше не принимает его ключи доступа.' };
+      return {
+        code: 'reinstall_required',
+        message,
+        fix: 'Переустановить приложение на портале: портал больше не принимает его ключи доступа.',
+      };
     case 'b24_portal_deleted':
       return { code: 'portal_deleted', message, fix: null };
     case 'b24_not_found':
-      return { code: 'entity_deleted', message, fix: `${e.deleted} на портале. Нажать «Повторить», чтобы создать заново.` };
+      return {
+        code: 'entity_deleted',
+        message,
+        fix: `${e.deleted} на портале. Нажать «Повторить», чтобы создать заново.`,
+      };
     default:
-      return { code: 'rejected', message, fix: 'Исправить на портале то, на что он указывает, затем нажать «Повторить».' };
+      return {
+        code: 'rejected',
+        message,
+        fix: 'Исправить на портале то, на что он указывает, затем нажать «Повторить».',
+      };
   }
 }
 

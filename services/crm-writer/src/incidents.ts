@@ -68,7 +68,11 @@ export class Incidents {
   private async send(): Promise<void> {
     await this.d.runtime.db.transaction(async (trx) => {
       const rows = (await trx('crm_incidents')
-        .where((q) => q.whereNull('open_notified_at').orWhere((w) => w.whereNotNull('cleared_at').whereNull('clear_notified_at')))
+        .where((q) =>
+          q
+            .whereNull('open_notified_at')
+            .orWhere((w) => w.whereNotNull('cleared_at').whereNull('clear_notified_at')),
+        )
         .where('attempts', '<', MAX_ATTEMPTS)
         .orderBy('id')
         .limit(20)
@@ -77,7 +81,13 @@ export class Incidents {
       for (const row of rows) {
         // Cleared before anyone was told it opened: nothing to say either way.
         if (!row.open_notified_at && row.cleared_at) {
-          await trx('crm_incidents').where({ id: row.id }).update({ open_notified_at: trx.fn.now(), clear_notified_at: trx.fn.now(), last_error: 'cleared before the first notice' });
+          await trx('crm_incidents')
+            .where({ id: row.id })
+            .update({
+              open_notified_at: trx.fn.now(),
+              clear_notified_at: trx.fn.now(),
+              last_error: 'cleared before the first notice',
+            });
           continue;
         }
         const opening = !row.open_notified_at;
@@ -86,21 +96,52 @@ export class Incidents {
           for (const user of await this.recipients(row.member_id)) {
             await this.d
               .b24()
-              .call(row.member_id, 'im.notify.system.add', { USER_ID: user, MESSAGE: message, TAG: `${TAG}${row.id}|${opening ? 'open' : 'clear'}|${user}` }, { maxWaitMs: 5000 });
+              .call(
+                row.member_id,
+                'im.notify.system.add',
+                {
+                  USER_ID: user,
+                  MESSAGE: message,
+                  TAG: `${TAG}${row.id}|${opening ? 'open' : 'clear'}|${user}`,
+                },
+                { maxWaitMs: 5000 },
+              );
           }
-          await trx('crm_incidents').where({ id: row.id }).update(opening ? { open_notified_at: trx.fn.now() } : { clear_notified_at: trx.fn.now() });
-          this.d.runtime.log.info({ memberId: row.member_id, incident: Number(row.id), opening }, opening ? 'failure incident opened: the portal was told' : 'failure incident cleared: the portal was told');
+          await trx('crm_incidents')
+            .where({ id: row.id })
+            .update(opening ? { open_notified_at: trx.fn.now() } : { clear_notified_at: trx.fn.now() });
+          this.d.runtime.log.info(
+            { memberId: row.member_id, incident: Number(row.id), opening },
+            opening
+              ? 'failure incident opened: the portal was told'
+              : 'failure incident cleared: the portal was told',
+          );
         } catch (err) {
-          this.d.runtime.log.warn({ err, memberId: row.member_id }, 'failure notice not sent; will try again');
-          await trx('crm_incidents').where({ id: row.id }).update({ attempts: trx.raw('attempts + 1'), last_error: String((err as Error).message).slice(0, 500) });
+          this.d.runtime.log.warn(
+            { err, memberId: row.member_id },
+            'failure notice not sent; will try again',
+          );
+          await trx('crm_incidents')
+            .where({ id: row.id })
+            .update({
+              attempts: trx.raw('attempts + 1'),
+              last_error: String((err as Error).message).slice(0, 500),
+            });
         }
       }
     });
   }
 
   private async openMessage(row: IncidentRow): Promise<string> {
-    const first = await this.d.runtime.db('crm_failures').where({ member_id: row.member_id }).orderBy('failed_at').first('message', 'fix');
-    const count = await this.d.runtime.db('crm_failures').where({ member_id: row.member_id }).count<{ n: string }[]>('* as n');
+    const first = await this.d.runtime
+      .db('crm_failures')
+      .where({ member_id: row.member_id })
+      .orderBy('failed_at')
+      .first('message', 'fix');
+    const count = await this.d.runtime
+      .db('crm_failures')
+      .where({ member_id: row.member_id })
+      .count<{ n: string }[]>('* as n');
     const loads = this.loads[row.member_id] ?? 0;
     const reason = first
       ? ` Причина: ${String(first.message).slice(0, 300)}.${first.fix ? ` Что сделать: ${String(first.fix).slice(0, 300)}.` : ''}`
@@ -115,13 +156,28 @@ export class Incidents {
 
   /** The admin who installed the app and the responsible user of the settings (once each). */
   private async recipients(memberId: string): Promise<number[]> {
-    const portal = (await this.d.runtime.db('b24_portals').where({ member_id: memberId }).first('user_id')) as { user_id: number | null } | undefined;
-    const settings = await this.d.runtime.call(rpc.settingsGet, { memberId }, { timeoutMs: 5000 }).catch(() => null);
-    return [...new Set([portal?.user_id, settings?.responsibleUserId].filter((u): u is number => typeof u === 'number' && u > 0))];
+    const portal = (await this.d.runtime
+      .db('b24_portals')
+      .where({ member_id: memberId })
+      .first('user_id')) as { user_id: number | null } | undefined;
+    const settings = await this.d.runtime
+      .call(rpc.settingsGet, { memberId }, { timeoutMs: 5000 })
+      .catch(() => null);
+    return [
+      ...new Set(
+        [portal?.user_id, settings?.responsibleUserId].filter(
+          (u): u is number => typeof u === 'number' && u > 0,
+        ),
+      ),
+    ];
   }
 
   async openSince(memberId: string): Promise<Date | null> {
-    const r = await this.d.runtime.db('crm_incidents').where({ member_id: memberId }).whereNull('cleared_at').first('opened_at');
+    const r = await this.d.runtime
+      .db('crm_incidents')
+      .where({ member_id: memberId })
+      .whereNull('cleared_at')
+      .first('opened_at');
     return r ? new Date(r.opened_at) : null;
   }
 }

@@ -64,7 +64,9 @@ export const migrations: MigrationSet = {
           t.integer('attempts').notNullable().defaultTo(0);
           t.text('last_error');
         });
-        await db.schema.raw('create unique index crm_incidents_open on crm_incidents (member_id) where cleared_at is null');
+        await db.schema.raw(
+          'create unique index crm_incidents_open on crm_incidents (member_id) where cleared_at is null',
+        );
       },
       async down(db) {
         await db.schema.dropTable('crm_incidents');

@@ -42,17 +42,23 @@ export class Records {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
   async link(memberId: string, negotiationId: string): Promise<Link | undefined> {
-    const r = (await this.db('crm_links').where({ member_id: memberId, negotiation_id: negotiationId }).first()) as LinkRow | undefined;
+    const r = (await this.db('crm_links')
+      .where({ member_id: memberId, negotiation_id: negotiationId })
+      .first()) as LinkRow | undefined;
     return r && toLink(r);
   }
 
   async linkByEntity(memberId: string, entityType: EntityType, entityId: number): Promise<Link | undefined> {
-    const r = (await this.db('crm_links').where({ member_id: memberId, entity_type: entityType, entity_id: entityId }).first()) as LinkRow | undefined;
+    const r = (await this.db('crm_links')
+      .where({ member_id: memberId, entity_type: entityType, entity_id: entityId })
+      .first()) as LinkRow | undefined;
     return r && toLink(r);
   }
 
   async links(memberId: string, negotiationIds: string[]): Promise<Map<string, Link>> {
-    const rows = (await this.db('crm_links').where({ member_id: memberId }).whereIn('negotiation_id', negotiationIds)) as LinkRow[];
+    const rows = (await this.db('crm_links')
+      .where({ member_id: memberId })
+      .whereIn('negotiation_id', negotiationIds)) as LinkRow[];
     return new Map(rows.map((r) => [r.negotiation_id, toLink(r)]));
   }
 
@@ -70,7 +76,12 @@ export class Records {
         has_pdf: link.hasPdf,
       })
       .onConflict(['member_id', 'negotiation_id'])
-      .merge({ version: link.version, stage_id: link.stageId, has_pdf: link.hasPdf, updated_at: trx.fn.now() });
+      .merge({
+        version: link.version,
+        stage_id: link.stageId,
+        has_pdf: link.hasPdf,
+        updated_at: trx.fn.now(),
+      });
   }
 
   /** A person deleted the entity in the portal: forgotten here, so that «Повторить» creates it again. */
@@ -107,12 +118,24 @@ export class Records {
 
   async failures(memberId: string): Promise<CrmFailureView[]> {
     const rows = await this.db('crm_failures as f')
-      .leftJoin('crm_links as l', (j) => j.on('l.member_id', 'f.member_id').andOn('l.negotiation_id', 'f.negotiation_id'))
+      .leftJoin('crm_links as l', (j) =>
+        j.on('l.member_id', 'f.member_id').andOn('l.negotiation_id', 'f.negotiation_id'),
+      )
       .where('f.member_id', memberId)
       .orderBy('f.failed_at', 'desc')
       .limit(500)
       .select('f.*', 'l.entity_type', 'l.entity_id');
-    type Row = { negotiation_id: string; snapshot: NegotiationSnapshot; code: string; message: string; fix: string | null; failed_at: Date; attempts: number; entity_type: EntityType | null; entity_id: number | null };
+    type Row = {
+      negotiation_id: string;
+      snapshot: NegotiationSnapshot;
+      code: string;
+      message: string;
+      fix: string | null;
+      failed_at: Date;
+      attempts: number;
+      entity_type: EntityType | null;
+      entity_id: number | null;
+    };
     return rows.map((r: Row) => ({
       hhUrl: r.snapshot.resume?.url ?? r.snapshot.vacancy.url ?? null,
       entity: r.entity_type && r.entity_id ? { type: r.entity_type, id: r.entity_id } : null,
@@ -136,7 +159,11 @@ export class Records {
   }
 
   /** Counts a write's outcome for the portal's day (Moscow). */
-  async count(trx: Knex.Transaction, memberId: string, outcome: 'created' | 'updated' | 'refused'): Promise<void> {
+  async count(
+    trx: Knex.Transaction,
+    memberId: string,
+    outcome: 'created' | 'updated' | 'refused',
+  ): Promise<void> {
     await trx.raw(
       `insert into crm_write_counts (member_id, day, ${outcome}) values (?, (now() at time zone 'Europe/Moscow')::date, 1)
        on conflict (member_id, day) do update set ${outcome} = crm_write_counts.${outcome} + 1`,
@@ -144,7 +171,12 @@ export class Records {
     );
   }
 
-  async counts(memberId: string): Promise<{ today: { imported: number; updated: number; failed: number }; total: { imported: number; updated: number; failed: number } }> {
+  async counts(
+    memberId: string,
+  ): Promise<{
+    today: { imported: number; updated: number; failed: number };
+    total: { imported: number; updated: number; failed: number };
+  }> {
     const r = (
       await this.db.raw(
         `select coalesce(sum(created), 0)::int as created, coalesce(sum(updated), 0)::int as updated, coalesce(sum(refused), 0)::int as refused,

@@ -53,7 +53,12 @@ export class TwoWay {
     let link: typeof known | undefined;
     try {
       link = await this.records().linkByEntity(e.memberId, entityType, entityId);
-      const entity = await this.b24().call<Record<string, unknown>>(e.memberId, `crm.${entityType}.get`, { id: entityId }, { maxWaitMs: 10_000 });
+      const entity = await this.b24().call<Record<string, unknown>>(
+        e.memberId,
+        `crm.${entityType}.get`,
+        { id: entityId },
+        { maxWaitMs: 10_000 },
+      );
       stage = String(entity[entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID'] ?? '');
     } finally {
       await lease.release().catch(() => false);
@@ -62,12 +67,34 @@ export class TwoWay {
     const target = targetOf(settings, stage);
     if (!target || (target === 'discard' && !settings.twoWayDiscard)) return ack();
     try {
-      const view = await this.runtime.call(rpc.hhAct, { memberId: e.memberId, entityType, entityId, target, message: null }, { timeoutMs: 20_000 });
-      log.info({ memberId: e.memberId, entity: `${entityType}:${entityId}`, target, state: view.state.id, changed: view.changed }, 'stage move sent to hh.ru');
+      const view = await this.runtime.call(
+        rpc.hhAct,
+        { memberId: e.memberId, entityType, entityId, target, message: null },
+        { timeoutMs: 20_000 },
+      );
+      log.info(
+        {
+          memberId: e.memberId,
+          entity: `${entityType}:${entityId}`,
+          target,
+          state: view.state.id,
+          changed: view.changed,
+        },
+        'stage move sent to hh.ru',
+      );
     } catch (err) {
       // hh.ru refused (the move is not allowed from its state, the login is lost): nothing to retry.
       if (!(err instanceof AppError) || err.retryable) throw err;
-      log.info({ memberId: e.memberId, entity: `${entityType}:${entityId}`, target, code: err.code, error: err.message }, 'stage move not taken by hh.ru');
+      log.info(
+        {
+          memberId: e.memberId,
+          entity: `${entityType}:${entityId}`,
+          target,
+          code: err.code,
+          error: err.message,
+        },
+        'stage move not taken by hh.ru',
+      );
     }
     return ack();
   }

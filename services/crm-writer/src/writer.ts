@@ -14,7 +14,17 @@ import {
   enqueue,
   subjects,
 } from '@hhb24/common';
-import { ORIGINATOR_ID, type Pdf, RESUME_FIELD, fieldsForAdd, fieldsForUpdate, stageFieldOf, stageListOf, stageToSet, targetStage } from './fields.js';
+import {
+  ORIGINATOR_ID,
+  type Pdf,
+  RESUME_FIELD,
+  fieldsForAdd,
+  fieldsForUpdate,
+  stageFieldOf,
+  stageListOf,
+  stageToSet,
+  targetStage,
+} from './fields.js';
 import { type Refusal, refusalOf, stageMissing } from './fixes.js';
 import type { Link, Records } from './records.js';
 
@@ -94,10 +104,17 @@ export class Writer {
   }
 
   private async writeGroup(memberId: string, pending: Pending[]): Promise<void> {
-    const leases = await Promise.all(pending.map((p) => this.d.runtime.locks.acquire(`crm:${memberId}:${p.snapshot.negotiationId}`, LOCK_MS)));
+    const leases = await Promise.all(
+      pending.map((p) =>
+        this.d.runtime.locks.acquire(`crm:${memberId}:${p.snapshot.negotiationId}`, LOCK_MS),
+      ),
+    );
     const held: Pending[] = [];
     pending.forEach((p, i) => (leases[i] ? held.push(p) : p.resolve({ kind: 'busy' })));
-    const keepAlive = setInterval(() => leases.forEach((l) => void l?.extend(LOCK_MS).catch(() => false)), LOCK_MS / 3);
+    const keepAlive = setInterval(
+      () => leases.forEach((l) => void l?.extend(LOCK_MS).catch(() => false)),
+      LOCK_MS / 3,
+    );
     try {
       if (held.length > 0) await this.write(memberId, held);
     } finally {
@@ -110,7 +127,10 @@ export class Writer {
     const b24 = this.d.b24();
     const wait = { maxWaitMs: this.d.maxWaitMs };
     // Read under the locks: a write that finished meanwhile is seen.
-    const links = await this.d.records.links(memberId, pending.map((p) => p.snapshot.negotiationId));
+    const links = await this.d.records.links(
+      memberId,
+      pending.map((p) => p.snapshot.negotiationId),
+    );
     const plans: Plan[] = [];
     for (const p of pending) {
       const link = links.get(p.snapshot.negotiationId) ?? null;
@@ -122,14 +142,28 @@ export class Writer {
       const stages = await this.findExisting(memberId, plans, b24, wait);
       this.planCommands(plans, stages);
       const toSend = plans.filter((x) => x.command);
-      const answer = toSend.length > 0 ? await b24.batch(memberId, Object.fromEntries(toSend.map((x) => [x.p.snapshot.negotiationId, x.command!])), wait) : { results: {}, errors: {} };
+      const answer =
+        toSend.length > 0
+          ? await b24.batch(
+              memberId,
+              Object.fromEntries(toSend.map((x) => [x.p.snapshot.negotiationId, x.command!])),
+              wait,
+            )
+          : { results: {}, errors: {} };
       await this.record(plans, answer.results, answer.errors);
     } catch (err) {
       const e = classifyError(err);
-      if (e.wait) return plans.forEach((x) => x.p.resolve({ kind: 'wait', delayMs: e.retryAfterMs ?? 1000, reason: e.message }));
+      if (e.wait)
+        return plans.forEach((x) =>
+          x.p.resolve({ kind: 'wait', delayMs: e.retryAfterMs ?? 1000, reason: e.message }),
+        );
       if (err instanceof Bitrix24Error && !e.retryable) {
         // The portal refused the request itself (access, a revoked install): every write of the group is refused.
-        return this.record(plans.map((x) => ({ ...x, command: undefined, refusal: refusalOf(err, x.p.settings.entityType) })), {}, {});
+        return this.record(
+          plans.map((x) => ({ ...x, command: undefined, refusal: refusalOf(err, x.p.settings.entityType) })),
+          {},
+          {},
+        );
       }
       plans.forEach((x) => x.p.resolve({ kind: 'error', error: err }));
     }
@@ -141,23 +175,48 @@ export class Writer {
    * entity's current stage in the same batch, and the stages of the pipelines concerned come along
    * (fresh each time: a stage deleted on the portal is seen at once). Returns those stages, in order.
    */
-  private async findExisting(memberId: string, plans: Plan[], b24: Bitrix24Client, wait: { maxWaitMs: number }): Promise<Map<string, Map<string, number>>> {
+  private async findExisting(
+    memberId: string,
+    plans: Plan[],
+    b24: Bitrix24Client,
+    wait: { maxWaitMs: number },
+  ): Promise<Map<string, Map<string, number>>> {
     const adds = plans.filter((x) => !x.link).map((x) => x.p.snapshot.negotiationId);
     const moving = plans.filter((x) => x.link && this.mayMove(x));
     const lists = new Set([
-      ...plans.filter((x) => !x.link).map((x) => stageListOf(x.p.settings.entityType, x.p.settings.categoryId)),
+      ...plans
+        .filter((x) => !x.link)
+        .map((x) => stageListOf(x.p.settings.entityType, x.p.settings.categoryId)),
       ...moving.map((x) => stageListOf(x.link!.entityType, x.link!.categoryId)),
     ]);
     const commands: Record<string, BatchCommand> = {};
-    for (const list of lists) commands[`stages_${list}`] = ['crm.status.list', { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } }];
+    for (const list of lists)
+      commands[`stages_${list}`] = [
+        'crm.status.list',
+        { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } },
+      ];
     if (adds.length > 0) {
       const filter = { '=ORIGINATOR_ID': ORIGINATOR_ID, '@ORIGIN_ID': adds };
-      commands['lead'] = ['crm.lead.list', { filter, select: ['ID', 'ORIGIN_ID', 'STATUS_ID', RESUME_FIELD], order: { ID: 'ASC' } }];
-      commands['deal'] = ['crm.deal.list', { filter, select: ['ID', 'ORIGIN_ID', 'STAGE_ID', 'CATEGORY_ID', RESUME_FIELD], order: { ID: 'ASC' } }];
+      commands['lead'] = [
+        'crm.lead.list',
+        { filter, select: ['ID', 'ORIGIN_ID', 'STATUS_ID', RESUME_FIELD], order: { ID: 'ASC' } },
+      ];
+      commands['deal'] = [
+        'crm.deal.list',
+        {
+          filter,
+          select: ['ID', 'ORIGIN_ID', 'STAGE_ID', 'CATEGORY_ID', RESUME_FIELD],
+          order: { ID: 'ASC' },
+        },
+      ];
     }
     for (const type of ['lead', 'deal'] as const) {
       const ids = moving.filter((x) => x.link!.entityType === type).map((x) => x.link!.entityId);
-      if (ids.length > 0) commands[`${type}Stages`] = [`crm.${type}.list`, { filter: { '@ID': ids }, select: ['ID', stageFieldOf(type)] }];
+      if (ids.length > 0)
+        commands[`${type}Stages`] = [
+          `crm.${type}.list`,
+          { filter: { '@ID': ids }, select: ['ID', stageFieldOf(type)] },
+        ];
     }
     const stages = new Map<string, Map<string, number>>();
     if (Object.keys(commands).length === 0) return stages;
@@ -167,7 +226,15 @@ export class Writer {
     for (const list of lists) {
       type Status = { STATUS_ID: string; SORT: string | number };
       // More than a page of stages (50) is rare: the rest is read page by page.
-      const rows = answer.nexts[`stages_${list}`] !== undefined ? await b24.listAll<Status>(memberId, 'crm.status.list', { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } }, wait) : ((answer.results[`stages_${list}`] ?? []) as Status[]);
+      const rows =
+        answer.nexts[`stages_${list}`] !== undefined
+          ? await b24.listAll<Status>(
+              memberId,
+              'crm.status.list',
+              { filter: { ENTITY_ID: list }, order: { SORT: 'ASC' } },
+              wait,
+            )
+          : ((answer.results[`stages_${list}`] ?? []) as Status[]);
       stages.set(list, new Map(rows.map((r) => [r.STATUS_ID, Number(r.SORT)])));
     }
     for (const type of ['lead', 'deal'] as const) {
@@ -188,7 +255,9 @@ export class Writer {
         plan.current = plan.link.stageId;
       }
       for (const row of (answer.results[`${type}Stages`] ?? []) as Array<Record<string, unknown>>) {
-        const plan = moving.find((x) => x.link!.entityType === type && x.link!.entityId === Number(row['ID']));
+        const plan = moving.find(
+          (x) => x.link!.entityType === type && x.link!.entityId === Number(row['ID']),
+        );
         if (plan) plan.current = String(row[stageFieldOf(type)] ?? '') || null;
       }
     }
@@ -211,12 +280,21 @@ export class Writer {
       if (x.link) {
         let stage: string | null = null;
         if (this.mayMove(x)) {
-          const order = stages.get(stageListOf(x.link.entityType, x.link.categoryId)) ?? new Map<string, number>();
-          stage = stageToSet({ target: targetStage(snapshot, settings), current: x.current === undefined ? x.link.stageId : x.current, ourLast: x.link.stageId, order });
+          const order =
+            stages.get(stageListOf(x.link.entityType, x.link.categoryId)) ?? new Map<string, number>();
+          stage = stageToSet({
+            target: targetStage(snapshot, settings),
+            current: x.current === undefined ? x.link.stageId : x.current,
+            ourLast: x.link.stageId,
+            order,
+          });
         }
         x.stage = stage ?? x.link.stageId;
         const file = x.link.hasPdf ? null : pdf;
-        x.command = [`crm.${x.link.entityType}.update`, { id: x.link.entityId, fields: fieldsForUpdate(snapshot, x.link.entityType, stage, file), params }];
+        x.command = [
+          `crm.${x.link.entityType}.update`,
+          { id: x.link.entityId, fields: fieldsForUpdate(snapshot, x.link.entityType, stage, file), params },
+        ];
         continue;
       }
       const stage = targetStage(snapshot, settings);
@@ -225,12 +303,19 @@ export class Writer {
         continue;
       }
       x.stage = stage;
-      x.command = [`crm.${settings.entityType}.add`, { fields: fieldsForAdd(snapshot, settings, stage, pdf), params }];
+      x.command = [
+        `crm.${settings.entityType}.add`,
+        { fields: fieldsForAdd(snapshot, settings, stage, pdf), params },
+      ];
     }
   }
 
   /** Links, refusals and their announcements for the group, in one transaction; then each writer hears its outcome. */
-  private async record(plans: Plan[], results: Record<string, unknown>, errors: Record<string, Bitrix24Error>): Promise<void> {
+  private async record(
+    plans: Plan[],
+    results: Record<string, unknown>,
+    errors: Record<string, Bitrix24Error>,
+  ): Promise<void> {
     const outcomes = new Map<Plan, WriteOutcome>();
     const written: Array<'created' | 'updated'> = [];
     await this.d.runtime.db.transaction(async (trx) => {
@@ -246,12 +331,31 @@ export class Writer {
           await this.refuse(trx, snapshot, refusal);
           outcomes.set(x, { kind: 'refused' });
         } else if (err) {
-          outcomes.set(x, err.wait ? { kind: 'wait', delayMs: err.retryAfterMs ?? 1000, reason: err.message } : { kind: 'error', error: err });
+          outcomes.set(
+            x,
+            err.wait
+              ? { kind: 'wait', delayMs: err.retryAfterMs ?? 1000, reason: err.message }
+              : { kind: 'error', error: err },
+          );
         } else if (x.command) {
           const added = x.link === null;
           const link: Link = added
-            ? { memberId: snapshot.memberId, negotiationId: key, entityType: settings.entityType, entityId: Number(results[key]), categoryId: settings.entityType === 'deal' ? settings.categoryId : 0, version: snapshot.version, stageId: x.stage, hasPdf: Boolean(pdf) }
-            : { ...x.link!, version: snapshot.version, stageId: x.stage, hasPdf: x.link!.hasPdf || Boolean(pdf) };
+            ? {
+                memberId: snapshot.memberId,
+                negotiationId: key,
+                entityType: settings.entityType,
+                entityId: Number(results[key]),
+                categoryId: settings.entityType === 'deal' ? settings.categoryId : 0,
+                version: snapshot.version,
+                stageId: x.stage,
+                hasPdf: Boolean(pdf),
+              }
+            : {
+                ...x.link!,
+                version: snapshot.version,
+                stageId: x.stage,
+                hasPdf: x.link!.hasPdf || Boolean(pdf),
+              };
           await this.d.records.saveLink(trx, link);
           await this.d.records.clearFailure(trx, snapshot.memberId, key);
           await this.d.records.count(trx, snapshot.memberId, added ? 'created' : 'updated');
@@ -259,7 +363,15 @@ export class Writer {
           await enqueue(trx, {
             subject: subjects.crmEntityWritten,
             msgId: `written:${snapshot.memberId}:${key}:${snapshot.version}`,
-            payload: { memberId: snapshot.memberId, negotiationId: key, version: snapshot.version, entityType: link.entityType, entityId: link.entityId, created: x.firstRecord, snapshot } satisfies CrmEntityWritten,
+            payload: {
+              memberId: snapshot.memberId,
+              negotiationId: key,
+              version: snapshot.version,
+              entityType: link.entityType,
+              entityId: link.entityId,
+              created: x.firstRecord,
+              snapshot,
+            } satisfies CrmEntityWritten,
           });
           outcomes.set(x, { kind: 'written' });
         }
@@ -280,8 +392,19 @@ export class Writer {
     await enqueue(trx, {
       subject: subjects.crmEntityFailed,
       msgId: `failed:${snapshot.memberId}:${snapshot.negotiationId}:${snapshot.version}:${Date.now()}`,
-      payload: { memberId: snapshot.memberId, negotiationId: snapshot.negotiationId, version: snapshot.version, code: refusal.code, message: refusal.message, fix: refusal.fix, at: new Date().toISOString() } satisfies CrmEntityFailed,
+      payload: {
+        memberId: snapshot.memberId,
+        negotiationId: snapshot.negotiationId,
+        version: snapshot.version,
+        code: refusal.code,
+        message: refusal.message,
+        fix: refusal.fix,
+        at: new Date().toISOString(),
+      } satisfies CrmEntityFailed,
     });
-    this.d.runtime.log.warn({ memberId: snapshot.memberId, negotiationId: snapshot.negotiationId, code: refusal.code }, 'the portal refused a write; kept for retry');
+    this.d.runtime.log.warn(
+      { memberId: snapshot.memberId, negotiationId: snapshot.negotiationId, code: refusal.code },
+      'the portal refused a write; kept for retry',
+    );
   }
 }

@@ -1,6 +1,13 @@
 import t from 'tap';
 import { Bitrix24Error, type NegotiationSnapshot, type PortalSettings } from '@hhb24/common';
-import { commentsOf, fieldsForAdd, fieldsForUpdate, stageToSet, targetStage, titleOf } from '../src/fields.js';
+import {
+  commentsOf,
+  fieldsForAdd,
+  fieldsForUpdate,
+  stageToSet,
+  targetStage,
+  titleOf,
+} from '../src/fields.js';
 import { refusalOf, requiredFieldOf } from '../src/fixes.js';
 
 const snapshot: NegotiationSnapshot = {
@@ -14,8 +21,22 @@ const snapshot: NegotiationSnapshot = {
   createdAt: '2023-12-04T23:30:00+0300',
   updatedAt: '2023-12-05T10:00:00+0300',
   personId: 'p',
-  applicant: { resumeId: 'r1', fullName: 'Малыш Алексей Александрович', phones: ['+73517935442'], email: 'a@mail.ru', city: 'Челябинск', hidden: { name: false, phones: false, email: false } },
-  resume: { title: 'Проектный программист', url: 'https://hh.ru/resume/r1', experienceMonths: 27, salary: '90 000 руб.', skills: ['SQL', 'Excel'], pdf: { filename: 'x.pdf' } },
+  applicant: {
+    resumeId: 'r1',
+    fullName: 'Малыш Алексей Александрович',
+    phones: ['+73517935442'],
+    email: 'a@mail.ru',
+    city: 'Челябинск',
+    hidden: { name: false, phones: false, email: false },
+  },
+  resume: {
+    title: 'Проектный программист',
+    url: 'https://hh.ru/resume/r1',
+    experienceMonths: 27,
+    salary: '90 000 руб.',
+    skills: ['SQL', 'Excel'],
+    pdf: { filename: 'x.pdf' },
+  },
 };
 const settings: PortalSettings = {
   memberId: 'm',
@@ -51,39 +72,116 @@ t.test('the F12 fields of a new lead', async (t) => {
     UF_CRM_HH_RESUME: { fileData: ['x.pdf', 'JVBERg=='] },
   });
   t.notOk('CATEGORY_ID' in f, 'leads have no pipeline');
-  t.equal(commentsOf(snapshot), 'Резюме: Проектный программист\nОпыт работы: 2 года 3 месяца\nЖелаемая зарплата: 90 000 руб.\nНавыки: SQL, Excel\nРезюме на hh.ru: https://hh.ru/resume/r1');
-  t.equal(titleOf({ ...snapshot, kind: 'invitation' }), 'Приглашение: Бухгалтер — Малыш Алексей Александрович');
+  t.equal(
+    commentsOf(snapshot),
+    'Резюме: Проектный программист\nОпыт работы: 2 года 3 месяца\nЖелаемая зарплата: 90 000 руб.\nНавыки: SQL, Excel\nРезюме на hh.ru: https://hh.ru/resume/r1',
+  );
+  t.equal(
+    titleOf({ ...snapshot, kind: 'invitation' }),
+    'Приглашение: Бухгалтер — Малыш Алексей Александрович',
+  );
 });
 
 t.test('hidden data gets the seed’s placeholders; a deal carries them in its comment', async (t) => {
-  const hidden = { ...snapshot, applicant: { ...snapshot.applicant, fullName: null, phones: [], email: null, hidden: { name: true, phones: true, email: true } } };
+  const hidden = {
+    ...snapshot,
+    applicant: {
+      ...snapshot.applicant,
+      fullName: null,
+      phones: [],
+      email: null,
+      hidden: { name: true, phones: true, email: true },
+    },
+  };
   const f = fieldsForAdd(hidden, { ...settings, entityType: 'deal', categoryId: 3 }, 'C3:NEW', null);
-  t.match(f, { NAME: 'Соискатель r1 скрыл ФИО', PHONE: [{ VALUE: 'Соискатель r1 скрыл телефон' }], EMAIL: [{ VALUE: 'Соискатель r1 скрыл e-mail' }], CATEGORY_ID: 3, STAGE_ID: 'C3:NEW' });
+  t.match(f, {
+    NAME: 'Соискатель r1 скрыл ФИО',
+    PHONE: [{ VALUE: 'Соискатель r1 скрыл телефон' }],
+    EMAIL: [{ VALUE: 'Соискатель r1 скрыл e-mail' }],
+    CATEGORY_ID: 3,
+    STAGE_ID: 'C3:NEW',
+  });
   t.notOk('UF_CRM_HH_RESUME' in f, 'no file without a PDF');
-  t.match(String(f['COMMENTS']), /^Соискатель: Соискатель r1 скрыл ФИО\nТелефон: Соискатель r1 скрыл телефон\nE-mail: Соискатель r1 скрыл e-mail\nРезюме: /);
-  const tomb = { ...snapshot, resume: null, applicant: { ...snapshot.applicant, resumeId: null, fullName: null, phones: [], email: null } };
+  t.match(
+    String(f['COMMENTS']),
+    /^Соискатель: Соискатель r1 скрыл ФИО\nТелефон: Соискатель r1 скрыл телефон\nE-mail: Соискатель r1 скрыл e-mail\nРезюме: /,
+  );
+  const tomb = {
+    ...snapshot,
+    resume: null,
+    applicant: { ...snapshot.applicant, resumeId: null, fullName: null, phones: [], email: null },
+  };
   t.equal(titleOf(tomb), 'Отклик: Бухгалтер — Соискатель 1300000042 удалил резюме');
 });
 
 t.test('stages: by kind in simple mode, by hh.ru state in extended mode', async (t) => {
   t.equal(targetStage(snapshot, settings), 'NEW');
   t.equal(targetStage({ ...snapshot, kind: 'invitation' }, settings), 'IN_PROCESS');
-  const extended = { ...settings, extendedSync: true, stageByState: { response: 'NEW', phone_interview: 'PROCESSED', discard: 'JUNK' } };
+  const extended = {
+    ...settings,
+    extendedSync: true,
+    stageByState: { response: 'NEW', phone_interview: 'PROCESSED', discard: 'JUNK' },
+  };
   t.equal(targetStage(snapshot, extended), 'PROCESSED');
-  t.equal(targetStage({ ...snapshot, state: { id: 'discard_by_employer', name: 'Отказано' } }, extended), 'JUNK', 'every refusal id is «Отказ»');
-  t.equal(targetStage({ ...snapshot, kind: 'invitation', state: { id: 'invitation', name: 'Приглашение' } }, extended), 'IN_PROCESS', 'a state the mapping does not know: by kind');
-  t.same(fieldsForUpdate(snapshot, 'lead', null, null), { UF_CRM_NH_STATUS: 'Тел. интервью' }, 'an update without a move changes only the hh.ru status');
+  t.equal(
+    targetStage({ ...snapshot, state: { id: 'discard_by_employer', name: 'Отказано' } }, extended),
+    'JUNK',
+    'every refusal id is «Отказ»',
+  );
+  t.equal(
+    targetStage(
+      { ...snapshot, kind: 'invitation', state: { id: 'invitation', name: 'Приглашение' } },
+      extended,
+    ),
+    'IN_PROCESS',
+    'a state the mapping does not know: by kind',
+  );
+  t.same(
+    fieldsForUpdate(snapshot, 'lead', null, null),
+    { UF_CRM_NH_STATUS: 'Тел. интервью' },
+    'an update without a move changes only the hh.ru status',
+  );
 });
 
-t.test('the stage rule: follow hh.ru until a person moves the entity, then only forward from their stage', async (t) => {
-  const order = new Map([['NEW', 10], ['PREPARATION', 20], ['EXECUTING', 40], ['FINAL_INVOICE', 50], ['WON', 60], ['LOSE', 70]]);
-  t.equal(stageToSet({ target: 'EXECUTING', current: 'PREPARATION', ourLast: 'PREPARATION', order }), 'EXECUTING', 'untouched: forward');
-  t.equal(stageToSet({ target: 'NEW', current: 'PREPARATION', ourLast: 'PREPARATION', order }), 'NEW', 'untouched: back too (hh.ru is followed)');
-  t.equal(stageToSet({ target: 'EXECUTING', current: 'FINAL_INVOICE', ourLast: 'PREPARATION', order }), null, 'a person chose a later stage: never back over it');
-  t.equal(stageToSet({ target: 'WON', current: 'FINAL_INVOICE', ourLast: 'PREPARATION', order }), 'WON', 'forward from the person’s stage');
-  t.equal(stageToSet({ target: 'GONE', current: 'NEW', ourLast: 'NEW', order }), null, 'a deleted stage: stay');
-  t.equal(stageToSet({ target: 'NEW', current: 'NEW', ourLast: 'NEW', order }), null, 'already there');
-});
+t.test(
+  'the stage rule: follow hh.ru until a person moves the entity, then only forward from their stage',
+  async (t) => {
+    const order = new Map([
+      ['NEW', 10],
+      ['PREPARATION', 20],
+      ['EXECUTING', 40],
+      ['FINAL_INVOICE', 50],
+      ['WON', 60],
+      ['LOSE', 70],
+    ]);
+    t.equal(
+      stageToSet({ target: 'EXECUTING', current: 'PREPARATION', ourLast: 'PREPARATION', order }),
+      'EXECUTING',
+      'untouched: forward',
+    );
+    t.equal(
+      stageToSet({ target: 'NEW', current: 'PREPARATION', ourLast: 'PREPARATION', order }),
+      'NEW',
+      'untouched: back too (hh.ru is followed)',
+    );
+    t.equal(
+      stageToSet({ target: 'EXECUTING', current: 'FINAL_INVOICE', ourLast: 'PREPARATION', order }),
+      null,
+      'a person chose a later stage: never back over it',
+    );
+    t.equal(
+      stageToSet({ target: 'WON', current: 'FINAL_INVOICE', ourLast: 'PREPARATION', order }),
+      'WON',
+      'forward from the person’s stage',
+    );
+    t.equal(
+      stageToSet({ target: 'GONE', current: 'NEW', ourLast: 'NEW', order }),
+      null,
+      'a deleted stage: stay',
+    );
+    t.equal(stageToSet({ target: 'NEW', current: 'NEW', ourLast: 'NEW', order }), null, 'already there');
+  },
+);
 
 t.test('refusals in words an admin acts on', async (t) => {
   t.equal(requiredFieldOf('Не введено значение обязательного поля "Источник"<br>'), 'Источник');
@@ -91,7 +189,21 @@ t.test('refusals in words an admin acts on', async (t) => {
   t.equal(requiredFieldOf('The field "Source" is required.<br>'), 'Source');
   t.equal(requiredFieldOf('The required field Resume is missing.<br>'), 'Resume');
   t.equal(requiredFieldOf('Access denied.'), null);
-  const err = (code: 'b24_rejected' | 'b24_access_denied', description: string) => new Bitrix24Error(code, description, { memberId: 'm', method: 'crm.lead.add', httpStatus: 400, b24Error: '', b24Description: description });
-  t.match(refusalOf(err('b24_rejected', 'Не введено значение обязательного поля "Паспорт"<br>'), 'lead'), { code: 'required_field', message: 'Не введено значение обязательного поля "Паспорт"', fix: /^Сделать поле необязательным: «Паспорт» \(настройки полей лидов/ });
-  t.match(refusalOf(err('b24_access_denied', 'Access denied.'), 'deal'), { code: 'access_denied', fix: /право добавлять и изменять сделки/ });
+  const err = (code: 'b24_rejected' | 'b24_access_denied', description: string) =>
+    new Bitrix24Error(code, description, {
+      memberId: 'm',
+      method: 'crm.lead.add',
+      httpStatus: 400,
+      b24Error: '',
+      b24Description: description,
+    });
+  t.match(refusalOf(err('b24_rejected', 'Не введено значение обязательного поля "Паспорт"<br>'), 'lead'), {
+    code: 'required_field',
+    message: 'Не введено значение обязательного поля "Паспорт"',
+    fix: /^Сделать поле необязательным: «Паспорт» \(настройки полей лидов/,
+  });
+  t.match(refusalOf(err('b24_access_denied', 'Access denied.'), 'deal'), {
+    code: 'access_denied',
+    fix: /право добавлять и изменять сделки/,
+  });
 });

@@ -15,7 +15,12 @@ import { migrations } from './migrations.js';
 import { Actions, decodeAct } from './sync/actions.js';
 import { Connection } from './sync/connection.js';
 import { SyncEngine } from './sync/engine.js';
-import { decodeImportRequested, decodeNegotiationStep, decodeVacancyStep, decodeWebhook } from './sync/messages.js';
+import {
+  decodeImportRequested,
+  decodeNegotiationStep,
+  decodeVacancyStep,
+  decodeWebhook,
+} from './sync/messages.js';
 import { Health, decodeHealth } from './sync/health.js';
 import { Queries, decode } from './sync/queries.js';
 import { SyncStore } from './sync/store.js';
@@ -44,7 +49,10 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   let syncStore: SyncStore | undefined;
   const store = () => (syncStore ??= new SyncStore(runtime.db, runtime.metrics));
   const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
-  const hh = (): HhClient => (hhClient ??= createHhClient(runtime, config, { onLoginRequired: (account) => connection().onLoginRequired(account) }));
+  const hh = (): HhClient =>
+    (hhClient ??= createHhClient(runtime, config, {
+      onLoginRequired: (account) => connection().onLoginRequired(account),
+    }));
   let conn: Connection | undefined;
   let eng: SyncEngine | undefined;
   let q: Queries | undefined;
@@ -60,7 +68,13 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.addConsumer<unknown>({
     // 32 steps at once: each spends most of its time waiting on hh.ru, Postgres and Redis; with 8 the
     // import stalled on those waits long before the CPU was busy (docs/performance.md).
-    spec: { stream: 'HH', durable: 'hh-connector-imports', filterSubject: 'hh.import.>', ackWaitMs: 15_000, maxAckPending: 128 },
+    spec: {
+      stream: 'HH',
+      durable: 'hh-connector-imports',
+      filterSubject: 'hh.import.>',
+      ackWaitMs: 15_000,
+      maxAckPending: 128,
+    },
     concurrency: IMPORT_STEPS_IN_FLIGHT,
     handler: (ctx) => {
       switch (ctx.subject) {
@@ -77,25 +91,60 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     },
   });
   runtime.addConsumer({
-    spec: { stream: 'HH', durable: 'hh-connector-webhooks', filterSubject: subjects.hhWebhookReceived, ackWaitMs: 15_000, maxAckPending: 64 },
+    spec: {
+      stream: 'HH',
+      durable: 'hh-connector-webhooks',
+      filterSubject: subjects.hhWebhookReceived,
+      ackWaitMs: 15_000,
+      maxAckPending: 64,
+    },
     concurrency: WEBHOOKS_IN_FLIGHT,
     decode: decodeWebhook,
     handler: (ctx) => engine().onWebhook(ctx),
   });
   // What crm-writer did with each snapshot: the entity behind the card tab, the imported count.
   runtime.addConsumer<unknown>({
-    spec: { stream: 'CRM', durable: 'hh-connector', filterSubject: 'crm.entity.>', ackWaitMs: 30_000, maxAckPending: 64 },
+    spec: {
+      stream: 'CRM',
+      durable: 'hh-connector',
+      filterSubject: 'crm.entity.>',
+      ackWaitMs: 30_000,
+      maxAckPending: 64,
+    },
     concurrency: 8,
     handler: (ctx) => recordCrm(ctx),
   });
 
   async function recordCrm(ctx: MessageContext<unknown>): Promise<Outcome> {
-    const m = ctx.data as { memberId?: unknown; negotiationId?: unknown; version?: unknown; entityType?: unknown; entityId?: unknown; message?: unknown; fix?: unknown };
-    if (typeof m.memberId !== 'string' || typeof m.negotiationId !== 'string' || typeof m.version !== 'number') return ack();
-    if (ctx.subject === subjects.crmEntityWritten && (m.entityType === 'lead' || m.entityType === 'deal') && typeof m.entityId === 'number') {
-      await store().recordCrm(m.memberId, m.negotiationId, m.version, { entityType: m.entityType, entityId: m.entityId });
+    const m = ctx.data as {
+      memberId?: unknown;
+      negotiationId?: unknown;
+      version?: unknown;
+      entityType?: unknown;
+      entityId?: unknown;
+      message?: unknown;
+      fix?: unknown;
+    };
+    if (
+      typeof m.memberId !== 'string' ||
+      typeof m.negotiationId !== 'string' ||
+      typeof m.version !== 'number'
+    )
+      return ack();
+    if (
+      ctx.subject === subjects.crmEntityWritten &&
+      (m.entityType === 'lead' || m.entityType === 'deal') &&
+      typeof m.entityId === 'number'
+    ) {
+      await store().recordCrm(m.memberId, m.negotiationId, m.version, {
+        entityType: m.entityType,
+        entityId: m.entityId,
+      });
     } else if (ctx.subject === subjects.crmEntityFailed) {
-      await store().recordCrm(m.memberId, m.negotiationId, m.version, { error: String(m.message ?? ''), fix: typeof m.fix === 'string' ? m.fix : null });
+      await store().recordCrm(m.memberId, m.negotiationId, m.version, {
+        error: String(m.message ?? ''),
+        fix: typeof m.fix === 'string' ? m.fix : null,
+      });
     }
     return ack();
   }
@@ -103,12 +152,16 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhConnect, (req) => connection().connect(req), { decode: decode.connect });
   runtime.serve(rpc.hhAccount, (req) => connection().view(req.memberId), { decode: decode.member });
   runtime.serve(rpc.hhDisconnect, (req) => connection().disconnect(req), { decode: decode.user });
-  runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId), { decode: decode.member });
+  runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId), {
+    decode: decode.member,
+  });
   runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId), { decode: decode.member });
   runtime.serve(rpc.hhCard, (req) => queries().card(req), { decode: decode.card });
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req), { decode: decode.pdf });
   runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId), { decode: decode.member });
-  runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit), { decode: decodeHealth.events });
+  runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit), {
+    decode: decodeHealth.events,
+  });
   runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id), { decode: decodeHealth.retry });
   runtime.serve(rpc.hhLoadFailures, () => health().loadFailureCounts(), { decode: () => ({}) });
   // The robots and the two-way status (timeline-renderer, crm-writer): read or move a negotiation on hh.ru.

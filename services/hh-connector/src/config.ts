@@ -1,23 +1,67 @@
-import { type ConfigOf, baseSchema, bitrix24Schema, hhOAuthSchema, integer, oneOf, port, publicSchema, string, url } from '@hhb24/common';
+import {
+  type ConfigOf,
+  baseSchema,
+  bitrix24Schema,
+  hhOAuthSchema,
+  integer,
+  oneOf,
+  port,
+  publicSchema,
+  string,
+  url,
+} from '@hhb24/common';
 
 /** How hh-connector reaches hh.ru (or the simulator: point both URLs at it). */
 export const hhSchema = {
   ...hhOAuthSchema,
-  HH_API_URL: url({ protocols: ['https', 'http'], default: 'https://api.hh.ru', description: 'hh.ru API base URL (the simulator in tests and the demo).' }),
-  HH_CLIENT_SECRET: string({ default: 'hh-b24-dev-secret', productionRequired: true, secret: true, description: 'Client secret of the app registered at dev.hh.ru.' }),
+  HH_API_URL: url({
+    protocols: ['https', 'http'],
+    default: 'https://api.hh.ru',
+    description: 'hh.ru API base URL (the simulator in tests and the demo).',
+  }),
+  HH_CLIENT_SECRET: string({
+    default: 'hh-b24-dev-secret',
+    productionRequired: true,
+    secret: true,
+    description: 'Client secret of the app registered at dev.hh.ru.',
+  }),
   HH_USER_AGENT: string({
     default: 'hh-b24/0.1 (admin@hh-b24.example)',
     productionRequired: true,
-    description: 'Sent as HH-User-Agent on every hh.ru call: "App/version (contact e-mail)"; hh.ru refuses calls without it.',
+    description:
+      'Sent as HH-User-Agent on every hh.ru call: "App/version (contact e-mail)"; hh.ru refuses calls without it.',
   }),
-  HH_RATE_PER_SEC: integer({ default: 9, min: 1, max: 1000, description: 'Calls per second to hh.ru, shared by every replica (hh.ru allows about 10 per client address).' }),
-  HH_RATE_BURST: integer({ default: 5, min: 1, max: 1000, description: 'Calls that may go at once after a quiet period.' }),
+  HH_RATE_PER_SEC: integer({
+    default: 9,
+    min: 1,
+    max: 1000,
+    description:
+      'Calls per second to hh.ru, shared by every replica (hh.ru allows about 10 per client address).',
+  }),
+  HH_RATE_BURST: integer({
+    default: 5,
+    min: 1,
+    max: 1000,
+    description: 'Calls that may go at once after a quiet period.',
+  }),
   HH_RATE_SCOPE: oneOf(['global', 'account'] as const, {
     default: 'global',
-    description: 'global: one shared bucket (hh.ru counts per client address, and all replicas share one); account: a bucket per hh account.',
+    description:
+      'global: one shared bucket (hh.ru counts per client address, and all replicas share one); account: a bucket per hh account.',
   }),
-  HH_REQUEST_TIMEOUT_MS: integer({ default: 15_000, min: 100, max: 120_000, description: 'Longest wait for one hh.ru answer.' }),
-  HH_MAX_ATTEMPTS: integer({ default: 5, min: 1, max: 20, description: 'Attempts of one hh.ru call on 429 (and on 5xx for reads), with growing back-off, before the wait is handed back.' }),
+  HH_REQUEST_TIMEOUT_MS: integer({
+    default: 15_000,
+    min: 100,
+    max: 120_000,
+    description: 'Longest wait for one hh.ru answer.',
+  }),
+  HH_MAX_ATTEMPTS: integer({
+    default: 5,
+    min: 1,
+    max: 20,
+    description:
+      'Attempts of one hh.ru call on 429 (and on 5xx for reads), with growing back-off, before the wait is handed back.',
+  }),
 };
 
 /** How the sync behaves: how often it looks for what a lost webhook missed, how it waits for resume views. */
@@ -26,37 +70,45 @@ export const syncSchema = {
     default: 300,
     min: 1,
     max: 86_400,
-    description: 'Each connected account’s vacancies are compared with hh.ru this often, to find what a lost webhook missed.',
+    description:
+      'Each connected account’s vacancies are compared with hh.ru this often, to find what a lost webhook missed.',
   }),
   HH_EVENT_LOG_RETENTION_DAYS: integer({
     default: 14,
     min: 1,
     max: 365,
-    description: 'How long the delivery log of the «Состояние» tab keeps webhooks and what reconciliation passes found.',
+    description:
+      'How long the delivery log of the «Состояние» tab keeps webhooks and what reconciliation passes found.',
   }),
   HH_IMPORT_WINDOW: integer({
     default: 32,
     min: 1,
     max: 10_000,
-    description: 'Negotiation steps of one portal queued at once; portals importing together take turns in windows of this size (enough to keep one process’s 32 import slots busy).',
+    description:
+      'Negotiation steps of one portal queued at once; portals importing together take turns in windows of this size (enough to keep one process’s 32 import slots busy).',
   }),
   HH_VIEW_LIMIT_RECHECK_SEC: integer({
     default: 900,
     min: 1,
     max: 86_400,
-    description: 'While the daily resume views are used up, how often to ask hh.ru whether they are back (hh.ru does not say when they reset).',
+    description:
+      'While the daily resume views are used up, how often to ask hh.ru whether they are back (hh.ru does not say when they reset).',
   }),
   HH_PAID_ACCESS_RECHECK_SEC: integer({
     default: 600,
     min: 1,
     max: 86_400,
-    description: 'While hh.ru refuses an employer\'s responses for want of paid API access, how often to ask whether it has it now (the import then carries on by itself).',
+    description:
+      "While hh.ru refuses an employer's responses for want of paid API access, how often to ask whether it has it now (the import then carries on by itself).",
   }),
 };
 
 export const schema = {
   ...baseSchema,
-  HH_CONNECTOR_PORT: port({ default: 3010, description: 'hh-connector: port of its HTTP server (health and metrics only).' }),
+  HH_CONNECTOR_PORT: port({
+    default: 3010,
+    description: 'hh-connector: port of its HTTP server (health and metrics only).',
+  }),
   ...hhSchema,
   ...syncSchema,
   ...publicSchema,

@@ -30,7 +30,9 @@ export const migrations: MigrationSet = {
           t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
           t.unique(['member_id', 'hh_user_id']);
         });
-        await db.schema.raw(`alter table hh_accounts add constraint hh_accounts_status check (status in ('active', 'login_required'))`);
+        await db.schema.raw(
+          `alter table hh_accounts add constraint hh_accounts_status check (status in ('active', 'login_required'))`,
+        );
       },
       async down(db) {
         await db.schema.dropTable('hh_accounts');
@@ -108,11 +110,19 @@ export const migrations: MigrationSet = {
           t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
           t.primary(['member_id', 'negotiation_id']);
         });
-        await db.schema.raw(`alter table hh_negotiations add constraint hh_negotiations_status check (status in ('pending', 'parked', 'ready'))`);
-        await db.schema.raw('create index hh_negotiations_vacancy on hh_negotiations (member_id, vacancy_id)');
+        await db.schema.raw(
+          `alter table hh_negotiations add constraint hh_negotiations_status check (status in ('pending', 'parked', 'ready'))`,
+        );
+        await db.schema.raw(
+          'create index hh_negotiations_vacancy on hh_negotiations (member_id, vacancy_id)',
+        );
         await db.schema.raw('create index hh_negotiations_person on hh_negotiations (member_id, person_id)');
-        await db.schema.raw('create index hh_negotiations_entity on hh_negotiations (member_id, entity_type, entity_id) where entity_id is not null');
-        await db.schema.raw(`create index hh_negotiations_unsettled on hh_negotiations (member_id) where status <> 'ready'`);
+        await db.schema.raw(
+          'create index hh_negotiations_entity on hh_negotiations (member_id, entity_type, entity_id) where entity_id is not null',
+        );
+        await db.schema.raw(
+          `create index hh_negotiations_unsettled on hh_negotiations (member_id) where status <> 'ready'`,
+        );
         // Resumes and their PDFs, read once per version of the resume: reading one marks the
         // response viewed and spends a daily view, so it is never read again without a reason.
         await db.schema.createTable('hh_resumes', (t) => {
@@ -164,7 +174,9 @@ export const migrations: MigrationSet = {
           t.integer('attempts').notNullable().defaultTo(0);
           t.text('last_error');
         });
-        await db.schema.raw('create index hh_notifications_unsent on hh_notifications (id) where sent_at is null');
+        await db.schema.raw(
+          'create index hh_notifications_unsent on hh_notifications (id) where sent_at is null',
+        );
       },
     },
     {
@@ -190,8 +202,12 @@ export const migrations: MigrationSet = {
           t.integer('vacancies').notNullable();
           t.integer('found').notNullable().defaultTo(0);
         });
-        await db.schema.raw('create index hh_negotiations_first_seen on hh_negotiations (member_id, first_seen_at)');
-        await db.schema.raw('create index hh_webhook_deliveries_member on hh_webhook_deliveries (member_id, received_at desc)');
+        await db.schema.raw(
+          'create index hh_negotiations_first_seen on hh_negotiations (member_id, first_seen_at)',
+        );
+        await db.schema.raw(
+          'create index hh_webhook_deliveries_member on hh_webhook_deliveries (member_id, received_at desc)',
+        );
       },
       async down(db) {
         await db.schema.raw('drop index if exists hh_webhook_deliveries_member');
@@ -206,7 +222,9 @@ export const migrations: MigrationSet = {
         // When the step of a pending negotiation was enqueued: a portal has at most a window of
         // steps in the stream at once, so many portals' imports take turns (SyncEngine.feed).
         await db.schema.alterTable('hh_negotiations', (t) => t.timestamp('queued_at', { useTz: true }));
-        await db.schema.raw(`create index hh_negotiations_pending on hh_negotiations (member_id, queued_at) where status = 'pending'`);
+        await db.schema.raw(
+          `create index hh_negotiations_pending on hh_negotiations (member_id, queued_at) where status = 'pending'`,
+        );
       },
       async down(db) {
         await db.schema.raw('drop index if exists hh_negotiations_pending');

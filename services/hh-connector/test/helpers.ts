@@ -1,4 +1,17 @@
-import { BreakerRegistry, Keyring, type Knex, RateLimiter, RedisLock, commonMigrations, createDb, createLogger, createRedis, loadConfig, runMigrations, type BreakerSettings } from '@hhb24/common';
+import {
+  BreakerRegistry,
+  Keyring,
+  type Knex,
+  RateLimiter,
+  RedisLock,
+  commonMigrations,
+  createDb,
+  createLogger,
+  createRedis,
+  loadConfig,
+  runMigrations,
+  type BreakerSettings,
+} from '@hhb24/common';
 import { createTestEnv, type TestEnv } from '@hhb24/common/testing';
 import { type RunningHhSim, type StartOptions, startHhSim } from '@hhb24/sim-hh';
 import { schema } from '../src/config.js';
@@ -17,12 +30,23 @@ export interface Harness {
   /** Logs a generated manager in through the simulator (code → tokens → /me) and stores the account. */
   connect(userId: string, memberId?: string): Promise<HhAccount>;
   /** `stopping`: the process's shutdown signal (Runtime.stopping). */
-  client(overrides?: Partial<HhClientConfig>, breaker?: Partial<BreakerSettings>, hooks?: ConstructorParameters<typeof HhClient>[2], stopping?: AbortSignal): HhClient;
+  client(
+    overrides?: Partial<HhClientConfig>,
+    breaker?: Partial<BreakerSettings>,
+    hooks?: ConstructorParameters<typeof HhClient>[2],
+    stopping?: AbortSignal,
+  ): HhClient;
 }
 
 /** A simulator, the test's own schema with hh-connector's tables, Redis, and a client wired to them. */
-export async function harness(t: { teardown(fn: () => unknown): void }, options: { sim?: StartOptions; client?: Partial<HhClientConfig> } = {}): Promise<Harness> {
-  const running = await startHhSim({ ...options.sim, settings: { rateLimit: { by: 'off' }, ...(options.sim?.settings ?? {}) } });
+export async function harness(
+  t: { teardown(fn: () => unknown): void },
+  options: { sim?: StartOptions; client?: Partial<HhClientConfig> } = {},
+): Promise<Harness> {
+  const running = await startHhSim({
+    ...options.sim,
+    settings: { rateLimit: { by: 'off' }, ...(options.sim?.settings ?? {}) },
+  });
   t.teardown(() => running.close());
   const app = running.sim.settings.apps[0]!;
   const childEnv = {
@@ -38,7 +62,12 @@ export async function harness(t: { teardown(fn: () => unknown): void }, options:
   const env = createTestEnv(childEnv);
   t.teardown(() => env.cleanup());
   const config = loadConfig('hh-connector-test', schema, env.env);
-  const db = createDb({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 4, applicationName: 'hh-test' });
+  const db = createDb({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    poolMax: 4,
+    applicationName: 'hh-test',
+  });
   t.teardown(() => db.destroy());
   await runMigrations(db, config.DATABASE_SCHEMA, [commonMigrations, migrations]);
   const log = createLogger({ name: 'hh-test', level: 'silent' });
@@ -51,7 +80,15 @@ export async function harness(t: { teardown(fn: () => unknown): void }, options:
     breakerSets.push(breakers);
     return new HhClient(
       { ...hhClientConfig(config), backoffMs: 50, ...options.client, ...overrides },
-      { db, keyring: new Keyring(config.TOKEN_ENCRYPTION_KEYS), locks: new RedisLock(redis, config.REDIS_PREFIX), limiter: new RateLimiter(redis, config.REDIS_PREFIX, stopping), breakers, log, stopping },
+      {
+        db,
+        keyring: new Keyring(config.TOKEN_ENCRYPTION_KEYS),
+        locks: new RedisLock(redis, config.REDIS_PREFIX),
+        limiter: new RateLimiter(redis, config.REDIS_PREFIX, stopping),
+        breakers,
+        log,
+        stopping,
+      },
       hooks,
     );
   };
@@ -63,7 +100,8 @@ export async function harness(t: { teardown(fn: () => unknown): void }, options:
     db,
     childEnv: env.env,
     client,
-    connect: (userId, memberId = 'portal-1.bitrix24.ru') => hh.connect(memberId, running.sim.authorize({ userId }), config.HH_REDIRECT_URI),
+    connect: (userId, memberId = 'portal-1.bitrix24.ru') =>
+      hh.connect(memberId, running.sim.authorize({ userId }), config.HH_REDIRECT_URI),
   };
 }
 
@@ -75,10 +113,20 @@ export function people(running: RunningHhSim) {
   const unpaid = employers.find((e) => !e.paidApiAccess)!;
   const of = (eid: string) => [...store.managers.values()].filter((m) => m.employerId === eid);
   const [admin, owner, granted, plain] = of(paid.id);
-  return { paid, unpaid, admin: admin!, owner: owner!, granted: granted!, plain: plain!, unpaidAdmin: of(unpaid.id)[0]! };
+  return {
+    paid,
+    unpaid,
+    admin: admin!,
+    owner: owner!,
+    granted: granted!,
+    plain: plain!,
+    unpaidAdmin: of(unpaid.id)[0]!,
+  };
 }
 
 /** How many times hh.ru's token endpoint refreshed tokens of this user. */
 export function refreshes(running: RunningHhSim, userId: string): number {
-  return running.sim.events().filter((e) => e.type === 'token.issued' && e.userId === userId && e.grant === 'refresh_token').length;
+  return running.sim
+    .events()
+    .filter((e) => e.type === 'token.issued' && e.userId === userId && e.grant === 'refresh_token').length;
 }

@@ -11,60 +11,97 @@ import { harness } from './helpers.js';
 const ACCOUNT = '00000000-0000-4000-8000-000000000001';
 
 function item(id: string, state: string, updatedAt: string): HhNegotiation {
-  return { id, employer_state: { id: state, name: state }, state: { id: 'response', name: 'Отклик' }, updated_at: updatedAt, resume: { id: `r${id}`, updated_at: updatedAt }, actions: [] } as unknown as HhNegotiation;
+  return {
+    id,
+    employer_state: { id: state, name: state },
+    state: { id: 'response', name: 'Отклик' },
+    updated_at: updatedAt,
+    resume: { id: `r${id}`, updated_at: updatedAt },
+    actions: [],
+  } as unknown as HhNegotiation;
 }
 
-t.test('two writers bring the same new negotiation at once: one row, neither fails, the later item kept', async (t) => {
-  const h = await harness(t);
-  const store = new SyncStore(h.db);
-  // The first transaction inserts and holds its commit; the second inserts the same id meanwhile.
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  const first = h.db.transaction(async (trx) => {
-    const need = await store.upsertItems(trx, 'm1', ACCOUNT, 'v1', 'response', [item('100', 'response', '2026-01-01T10:00:00+0300')]);
-    await held;
-    return need;
-  });
-  await new Promise((r) => setTimeout(r, 200));
-  const second = h.db.transaction((trx) => store.upsertItems(trx, 'm1', ACCOUNT, 'v1', null, [item('100', 'phone_interview', '2026-01-01T10:05:00+0300')]));
-  await new Promise((r) => setTimeout(r, 200));
-  release();
-  const [a, b] = await Promise.all([first, second]);
-  t.same(a, ['100'], 'the first writer stored it and asks for a step');
-  t.same(b, ['100'], 'the second waited for it, found it changed, and asks for a step too');
-  const rows = await h.db('hh_negotiations').where({ member_id: 'm1', negotiation_id: '100' });
-  t.equal(rows.length, 1, 'one row');
-  t.match(rows[0], { employer_state_id: 'phone_interview', status: 'pending', item_seq: 2 }, 'the later item won');
-});
+t.test(
+  'two writers bring the same new negotiation at once: one row, neither fails, the later item kept',
+  async (t) => {
+    const h = await harness(t);
+    const store = new SyncStore(h.db);
+    // The first transaction inserts and holds its commit; the second inserts the same id meanwhile.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const first = h.db.transaction(async (trx) => {
+      const need = await store.upsertItems(trx, 'm1', ACCOUNT, 'v1', 'response', [
+        item('100', 'response', '2026-01-01T10:00:00+0300'),
+      ]);
+      await held;
+      return need;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const second = h.db.transaction((trx) =>
+      store.upsertItems(trx, 'm1', ACCOUNT, 'v1', null, [
+        item('100', 'phone_interview', '2026-01-01T10:05:00+0300'),
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    t.same(a, ['100'], 'the first writer stored it and asks for a step');
+    t.same(b, ['100'], 'the second waited for it, found it changed, and asks for a step too');
+    const rows = await h.db('hh_negotiations').where({ member_id: 'm1', negotiation_id: '100' });
+    t.equal(rows.length, 1, 'one row');
+    t.match(
+      rows[0],
+      { employer_state_id: 'phone_interview', status: 'pending', item_seq: 2 },
+      'the later item won',
+    );
+  },
+);
 
-t.test('an import is marked finished only when every vacancy is paged and every negotiation is ready and written', async (t) => {
-  const h = await harness(t);
-  const store = new SyncStore(h.db);
-  const vacancy = (id: string) => ({ id, name: `Вакансия ${id}` }) as never;
-  const runs = await h.db.transaction(async (trx) => {
-    const ids: Record<string, string> = {};
-    for (const m of ['m1', 'm2']) {
-      ids[m] = await store.startImport(trx, m, ACCOUNT, `request-${m}`, null);
-      await store.upsertVacancies(trx, m, ACCOUNT, [vacancy('v1'), vacancy('v2')], ids[m]!);
-      await store.upsertItems(trx, m, ACCOUNT, 'v1', 'response', [item('100', 'response', '2026-01-01T10:00:00+0300')]);
-    }
-    return ids;
-  });
-  const finished = async () => (await h.db('hh_imports').whereNotNull('finished_at').orderBy('member_id').pluck('member_id')) as string[];
-  t.same(await store.finishCompleted(), [], 'not listed yet');
-  await h.db.transaction(async (trx) => {
-    for (const m of ['m1', 'm2']) await store.markListed(trx, m, runs[m]!);
-  });
-  await store.vacancyDone('m1', 'v1', runs['m1']!);
-  t.same(await store.finishCompleted(), [], 'a vacancy still to page, a negotiation pending');
-  for (const m of ['m1', 'm2']) for (const v of ['v1', 'v2']) await store.vacancyDone(m, v, runs[m]!);
-  t.same(await store.finishCompleted(), [], 'every vacancy paged, the negotiation still pending');
-  await h.db('hh_negotiations').update({ status: 'ready', loaded_at: h.db.fn.now(), version: 1 });
-  t.same(await store.finishCompleted(), [], 'loaded, not yet written to the portal');
-  await h.db('hh_negotiations').where({ member_id: 'm1' }).update({ crm_status: 'written', crm_version: 1 });
-  t.same(await store.finishCompleted(), ['m1'], 'written: the first portal’s import is finished');
-  t.same(await finished(), ['m1'], 'the other portal’s is not');
-  await h.db('hh_negotiations').where({ member_id: 'm2' }).update({ crm_status: 'failed', crm_version: 1 });
-  t.same(await store.finishCompleted(), ['m2'], 'a write the portal refused is answered for too (it is listed with «Повторить»)');
-  t.same(await store.finishCompleted(), [], 'each once');
-});
+t.test(
+  'an import is marked finished only when every vacancy is paged and every negotiation is ready and written',
+  async (t) => {
+    const h = await harness(t);
+    const store = new SyncStore(h.db);
+    const vacancy = (id: string) => ({ id, name: `Вакансия ${id}` }) as never;
+    const runs = await h.db.transaction(async (trx) => {
+      const ids: Record<string, string> = {};
+      for (const m of ['m1', 'm2']) {
+        ids[m] = await store.startImport(trx, m, ACCOUNT, `request-${m}`, null);
+        await store.upsertVacancies(trx, m, ACCOUNT, [vacancy('v1'), vacancy('v2')], ids[m]!);
+        await store.upsertItems(trx, m, ACCOUNT, 'v1', 'response', [
+          item('100', 'response', '2026-01-01T10:00:00+0300'),
+        ]);
+      }
+      return ids;
+    });
+    const finished = async () =>
+      (await h
+        .db('hh_imports')
+        .whereNotNull('finished_at')
+        .orderBy('member_id')
+        .pluck('member_id')) as string[];
+    t.same(await store.finishCompleted(), [], 'not listed yet');
+    await h.db.transaction(async (trx) => {
+      for (const m of ['m1', 'm2']) await store.markListed(trx, m, runs[m]!);
+    });
+    await store.vacancyDone('m1', 'v1', runs['m1']!);
+    t.same(await store.finishCompleted(), [], 'a vacancy still to page, a negotiation pending');
+    for (const m of ['m1', 'm2']) for (const v of ['v1', 'v2']) await store.vacancyDone(m, v, runs[m]!);
+    t.same(await store.finishCompleted(), [], 'every vacancy paged, the negotiation still pending');
+    await h.db('hh_negotiations').update({ status: 'ready', loaded_at: h.db.fn.now(), version: 1 });
+    t.same(await store.finishCompleted(), [], 'loaded, not yet written to the portal');
+    await h
+      .db('hh_negotiations')
+      .where({ member_id: 'm1' })
+      .update({ crm_status: 'written', crm_version: 1 });
+    t.same(await store.finishCompleted(), ['m1'], 'written: the first portal’s import is finished');
+    t.same(await finished(), ['m1'], 'the other portal’s is not');
+    await h.db('hh_negotiations').where({ member_id: 'm2' }).update({ crm_status: 'failed', crm_version: 1 });
+    t.same(
+      await store.finishCompleted(),
+      ['m2'],
+      'a write the portal refused is answered for too (it is listed with «Повторить»)',
+    );
+    t.same(await store.finishCompleted(), [], 'each once');
+  },
+);

@@ -18,7 +18,13 @@ export interface ServiceEntry {
   build(config: never): Launchable;
 }
 
-function service(name: string, workspace: string, schema: Schema, portVariable: string, build: (config: never) => Launchable): ServiceEntry {
+function service(
+  name: string,
+  workspace: string,
+  schema: Schema,
+  portVariable: string,
+  build: (config: never) => Launchable,
+): ServiceEntry {
   return { name, workspace, entry: `${workspace}/dist/src/main.js`, schema, portVariable, build };
 }
 
@@ -30,6 +36,12 @@ export const catalogue: ServiceEntry[] = [
   service('gateway', 'gateway', gateway, 'GATEWAY_PORT', buildGateway),
   service('hh-connector', 'services/hh-connector', hhConnector, 'HH_CONNECTOR_PORT', buildHhConnector),
   service('crm-writer', 'services/crm-writer', crmWriter, 'CRM_WRITER_PORT', buildCrmWriter),
-  service('timeline-renderer', 'services/timeline-renderer', timelineRenderer, 'TIMELINE_RENDERER_PORT', buildTimelineRenderer),
+  service(
+    'timeline-renderer',
+    'services/timeline-renderer',
+    timelineRenderer,
+    'TIMELINE_RENDERER_PORT',
+    buildTimelineRenderer,
+  ),
   service('settings', 'services/settings', settings, 'SETTINGS_PORT', buildSettings),
 ];

@@ -15,7 +15,9 @@ export function configTable(): string {
   const lines = ['| Variable | Default | Read by | What it does |', '|---|---|---|---|'];
   for (const [name, r] of rows) {
     const readers = r.readers.length === all ? 'all' : r.readers.join(', ');
-    lines.push(`| \`${name}\` | ${r.default.includes('(') ? r.default : `\`${r.default}\``} | ${readers} | ${r.description.replace(/\|/g, '\\|')} |`);
+    lines.push(
+      `| \`${name}\` | ${r.default.includes('(') ? r.default : `\`${r.default}\``} | ${readers} | ${r.description.replace(/\|/g, '\\|')} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -13,16 +13,28 @@ const log = createLogger({ name: 'reseal', level: config.LOG_LEVEL });
 const services = buildMesh(config, { log });
 const keyring = services[0]!.runtime.keyring;
 const columns = sealedColumnsOf(services.flatMap((s) => s.runtime.migrationSets()));
-const db = createDb({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, poolMax: 2, applicationName: 'reseal', log });
+const db = createDb({
+  url: config.DATABASE_URL,
+  schema: config.DATABASE_SCHEMA,
+  poolMax: 2,
+  applicationName: 'reseal',
+  log,
+});
 try {
   const reports = await resealSealedValues(db, keyring, columns, { dryRun: check });
   const behind = reports.filter((r) => Object.keys(r.byKey).some((id) => id !== keyring.keyId));
   for (const r of reports) log.info(r, check ? 'sealed values counted' : 'sealed values re-sealed');
   if (behind.length > 0) {
-    log.error({ currentKey: keyring.keyId, columns: behind.map((r) => `${r.table}.${r.column}`) }, 'some values are not sealed with the current key: keep the older keys');
+    log.error(
+      { currentKey: keyring.keyId, columns: behind.map((r) => `${r.table}.${r.column}`) },
+      'some values are not sealed with the current key: keep the older keys',
+    );
     process.exitCode = 1;
   } else {
-    log.info({ currentKey: keyring.keyId, columns: reports.length }, 'every sealed value uses the current key: older keys may be dropped');
+    log.info(
+      { currentKey: keyring.keyId, columns: reports.length },
+      'every sealed value uses the current key: older keys may be dropped',
+    );
   }
 } catch (err) {
   log.fatal({ err }, 'reseal failed');

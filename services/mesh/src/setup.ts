@@ -6,7 +6,10 @@ const config = configOrExit('setup', schema, process.env);
 const services = buildMesh(config);
 const log = services[0]!.runtime.log;
 try {
-  const result = await setupInfrastructure(config, services.map((s) => s.runtime));
+  const result = await setupInfrastructure(
+    config,
+    services.map((s) => s.runtime),
+  );
   log.info(result, 'setup done');
   process.exit(0);
 } catch (err) {

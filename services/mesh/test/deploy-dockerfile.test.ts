@@ -48,8 +48,8 @@ function dockerignore(text: string): (path: string) => boolean {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
       let re = '';
       for (let i = 0; i < pattern.length; i++) {
-        if (pattern.startsWith('**/', i)) (re += '(?:.*/)?'), (i += 2);
-        else if (pattern.startsWith('**', i)) (re += '.*'), (i += 1);
+        if (pattern.startsWith('**/', i)) ((re += '(?:.*/)?'), (i += 2));
+        else if (pattern.startsWith('**', i)) ((re += '.*'), (i += 1));
         else if (pattern[i] === '*') re += '[^/]*';
         else if (pattern[i] === '?') re += '[^/]';
         else re += pattern[i]!.replace(/[.+^${}()|[\]\\]/g, '\\$&');
@@ -78,17 +78,25 @@ for (const ins of all) {
     args.set(name!, value);
   } else if (ins.keyword === 'FROM') {
     const [image, , name] = ins.args.split(/\s+/);
-    stages.push({ name: name ?? String(stages.length), image: image!.replace(/\$\{?(\w+)\}?/g, (_, a: string) => args.get(a) ?? ''), body: [] });
+    stages.push({
+      name: name ?? String(stages.length),
+      image: image!.replace(/\$\{?(\w+)\}?/g, (_, a: string) => args.get(a) ?? ''),
+      body: [],
+    });
   } else {
     stages.at(-1)?.body.push(ins);
   }
 }
 const runtime = stages.at(-1)!;
-const flagsOf = (ins: Instruction) => Object.fromEntries([...ins.args.matchAll(/--(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+const flagsOf = (ins: Instruction) =>
+  Object.fromEntries([...ins.args.matchAll(/--(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 const operands = (ins: Instruction) => ins.args.split(/\s+/).filter((a) => !a.startsWith('--'));
 
 t.test('dockerfile-utils finds no problem', async (t) => {
-  t.same(validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
+  t.same(
+    validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+    [],
+  );
 });
 
 t.test('the .dockerignore reading used below is Docker’s', async (t) => {
@@ -101,21 +109,45 @@ t.test('the .dockerignore reading used below is Docker’s', async (t) => {
 
 t.test('base images, stages and instructions', async (t) => {
   t.ok(stages.length >= 2, `multi-stage (${stages.map((s) => s.name).join(', ')})`);
-  for (const s of stages) t.match(s.image, /^[\w./-]+:(?!latest$)[\w.-]+(@sha256:[0-9a-f]{64})?$/, `stage ${s.name}: ${s.image} is pinned to a tag`);
-  t.same(all.filter((i) => i.keyword === 'ADD').map((i) => i.line), [], 'COPY, never ADD');
+  for (const s of stages)
+    t.match(
+      s.image,
+      /^[\w./-]+:(?!latest$)[\w.-]+(@sha256:[0-9a-f]{64})?$/,
+      `stage ${s.name}: ${s.image} is pinned to a tag`,
+    );
+  t.same(
+    all.filter((i) => i.keyword === 'ADD').map((i) => i.line),
+    [],
+    'COPY, never ADD',
+  );
   for (const ins of all.filter((i) => i.keyword === 'RUN')) {
-    t.notMatch(ins.args, /\bnpm (install|i)\b/, `line ${ins.line}: npm ci, not npm install (the lockfile decides)`);
-    if (/apt-get install/.test(ins.args)) t.match(ins.args, /--no-install-recommends[\s\S]*rm -rf \/var\/lib\/apt\/lists/, `line ${ins.line}: apt installs lean and cleans up`);
+    t.notMatch(
+      ins.args,
+      /\bnpm (install|i)\b/,
+      `line ${ins.line}: npm ci, not npm install (the lockfile decides)`,
+    );
+    if (/apt-get install/.test(ins.args))
+      t.match(
+        ins.args,
+        /--no-install-recommends[\s\S]*rm -rf \/var\/lib\/apt\/lists/,
+        `line ${ins.line}: apt installs lean and cleans up`,
+      );
   }
   for (const [index, s] of stages.entries()) {
     for (const ins of s.body.filter((i) => i.keyword === 'COPY')) {
       const from = flagsOf(ins)['from'];
       const sources = operands(ins).slice(0, -1);
       if (from) {
-        t.ok(stages.slice(0, index).some((earlier) => earlier.name === from), `line ${ins.line}: copies from the earlier stage ${from}`);
+        t.ok(
+          stages.slice(0, index).some((earlier) => earlier.name === from),
+          `line ${ins.line}: copies from the earlier stage ${from}`,
+        );
       } else {
         for (const src of sources) {
-          t.ok(src === '.' || existsSync(repoPath(src)), `line ${ins.line}: ${src} exists in the build context`);
+          t.ok(
+            src === '.' || existsSync(repoPath(src)),
+            `line ${ins.line}: ${src} exists in the build context`,
+          );
           t.ok(src === '.' || !ignored(src), `line ${ins.line}: ${src} is not excluded by .dockerignore`);
         }
       }
@@ -124,26 +156,47 @@ t.test('base images, stages and instructions', async (t) => {
   const build = all.find((i) => i.keyword === 'RUN' && /tsc -b/.test(i.args));
   const project = /tsc -b (\S+)/.exec(build?.args ?? '')?.[1];
   t.equal(project, 'services/mesh', 'the build compiles the mesh project');
-  const tsconfig = JSON.parse(readFileSync(repoPath(`${project}/tsconfig.json`), 'utf8')) as { references: Array<{ path: string }> };
-  const referenced = tsconfig.references.map((r) => new URL(r.path, `file:///repo/${project}/`).pathname.slice('/repo/'.length));
-  for (const entry of catalogue) t.ok(referenced.includes(entry.workspace), `the mesh project references ${entry.workspace}, so the build compiles it`);
+  const tsconfig = JSON.parse(readFileSync(repoPath(`${project}/tsconfig.json`), 'utf8')) as {
+    references: Array<{ path: string }>;
+  };
+  const referenced = tsconfig.references.map((r) =>
+    new URL(r.path, `file:///repo/${project}/`).pathname.slice('/repo/'.length),
+  );
+  for (const entry of catalogue)
+    t.ok(
+      referenced.includes(entry.workspace),
+      `the mesh project references ${entry.workspace}, so the build compiles it`,
+    );
 });
 
 t.test('the runtime image: non-root, read-only friendly, health-checked, every service in it', async (t) => {
   const of = (k: string) => runtime.body.filter((i) => i.keyword === k);
   const user = of('USER').at(-1)?.args ?? 'root';
-  t.match(user, /^[1-9]\d*(:[1-9]\d*)?$/, `runs as a numeric non-root user (${user}), so runAsNonRoot can verify it`);
+  t.match(
+    user,
+    /^[1-9]\d*(:[1-9]\d*)?$/,
+    `runs as a numeric non-root user (${user}), so runAsNonRoot can verify it`,
+  );
   t.equal(of('HEALTHCHECK').length, 1, 'has a health check');
   t.match(of('HEALTHCHECK')[0]?.args ?? '', /\/livez/, 'the health check asks /livez');
-  t.ok(of('ENV').some((e) => /NODE_ENV=production/.test(e.args)), 'NODE_ENV=production');
+  t.ok(
+    of('ENV').some((e) => /NODE_ENV=production/.test(e.args)),
+    'NODE_ENV=production',
+  );
   const cmd = of('CMD').at(-1)?.args ?? '';
   const argv = JSON.parse(cmd) as string[];
   t.equal(argv[0], 'node', 'CMD in exec form, node as PID 1 receives SIGTERM');
   t.ok(existsSync(repoPath(argv[1]!)), `the default command ${argv[1]} is an entry the build produces`);
   const copied = of('COPY').map((i) => operands(i).at(-1)!.replace(/\/$/, ''));
-  for (const entry of catalogue) t.ok(copied.includes(entry.workspace.split('/')[0]!), `${entry.name}: its folder is in the image`);
-  t.ok(copied.includes('node_modules') && copied.includes('templates'), 'the production dependencies and the page templates are in the image');
-  const exposed = of('EXPOSE').flatMap((i) => i.args.split(/\s+/).map(Number)).sort((a, b) => a - b);
+  for (const entry of catalogue)
+    t.ok(copied.includes(entry.workspace.split('/')[0]!), `${entry.name}: its folder is in the image`);
+  t.ok(
+    copied.includes('node_modules') && copied.includes('templates'),
+    'the production dependencies and the page templates are in the image',
+  );
+  const exposed = of('EXPOSE')
+    .flatMap((i) => i.args.split(/\s+/).map(Number))
+    .sort((a, b) => a - b);
   const ports = catalogue.map((s) => Number(s.schema[s.portVariable]!.default)).sort((a, b) => a - b);
   t.same(exposed, ports, 'EXPOSE lists the services’ default ports');
 });

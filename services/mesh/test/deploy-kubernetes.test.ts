@@ -46,7 +46,9 @@ function resolveEnv(container: Doc, configMaps: Map<string, Record<string, strin
         r.sources[k] = `configmap:${from.configMapRef.name}`;
       }
     } else {
-      r.problems.push(`envFrom ${JSON.stringify(from)} hides which variables it sets: reference each secret with secretKeyRef`);
+      r.problems.push(
+        `envFrom ${JSON.stringify(from)} hides which variables it sets: reference each secret with secretKeyRef`,
+      );
     }
   }
   for (const e of container.env ?? []) {
@@ -64,8 +66,15 @@ function resolveEnv(container: Doc, configMaps: Map<string, Record<string, strin
   return r;
 }
 
-function podLabelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
-  return !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+function podLabelsMatch(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string>,
+): boolean {
+  return (
+    !!selector &&
+    Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([k, v]) => labels[k] === v)
+  );
 }
 
 function configProblems(service: string, schema: Schema, env: Record<string, string>): string[] {
@@ -83,12 +92,22 @@ function checkSettings(t: Test, what: string, schema: Schema, env: ResolvedEnv):
   t.same(env.problems, [], `${what}: every setting comes from a readable source`);
   const { missing, unread } = compareVariables(schema, Object.keys(env.values));
   t.same(missing, [], `${what}: every variable its code reads is provided`);
-  t.same(unread, [], `${what}: every variable provided is read by its code (or allowed in INFRASTRUCTURE_VARIABLES)`);
+  t.same(
+    unread,
+    [],
+    `${what}: every variable provided is read by its code (or allowed in INFRASTRUCTURE_VARIABLES)`,
+  );
   const secrets = new Set(secretVariables(schema));
   const misplaced = Object.entries(env.sources)
-    .filter(([name, source]) => (secrets.has(name) ? source !== `secret:${SECRET_NAME}/${name}` : source.startsWith('secret:')))
+    .filter(([name, source]) =>
+      secrets.has(name) ? source !== `secret:${SECRET_NAME}/${name}` : source.startsWith('secret:'),
+    )
     .map(([name, source]) => `${name} from ${source}`);
-  t.same(misplaced, [], `${what}: secret variables come from ${SECRET_NAME} under their own name, the others from ConfigMaps`);
+  t.same(
+    misplaced,
+    [],
+    `${what}: secret variables come from ${SECRET_NAME} under their own name, the others from ConfigMaps`,
+  );
   t.same(configProblems(what, schema, env.values), [], `${what}: its settings pass the schema`);
 }
 
@@ -96,17 +115,26 @@ for (const overlay of ['staging', 'production']) {
   t.test(`overlay ${overlay}: renders and matches the code`, async (t) => {
     const docs = parseYamlDocuments(run('kubectl', ['kustomize', repoPath(`deploy/overlays/${overlay}`)]));
     const of = (kind: string): Doc[] => docs.filter((d) => d.kind === kind);
-    const configMaps = new Map<string, Record<string, string>>(of('ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
+    const configMaps = new Map<string, Record<string, string>>(
+      of('ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]),
+    );
     const deployments = new Map<string, Doc>(of('Deployment').map((d) => [d.metadata.name, d]));
     const built = new Map<string, BuiltService>();
     t.teardown(() => Promise.all([...built.values()].map((b) => b.close())));
 
-    t.same([...deployments.keys()].sort(), catalogue.map((s) => s.name).sort(), 'one Deployment per service, no other');
+    t.same(
+      [...deployments.keys()].sort(),
+      catalogue.map((s) => s.name).sort(),
+      'one Deployment per service, no other',
+    );
     const images = new Set(docs.flatMap((d) => podSpecOf(d)?.containers.map((c: Doc) => c.image) ?? []));
     t.equal(images.size, 1, `one image for every workload (${[...images].join(', ')})`);
-    for (const image of images) t.match(image, /^[^:]+:(?!latest$)[\w.-]+$/, 'pinned to a tag other than latest');
+    for (const image of images)
+      t.match(image, /^[^:]+:(?!latest$)[\w.-]+$/, 'pinned to a tag other than latest');
 
-    const autoscaled = new Set([...of('HorizontalPodAutoscaler'), ...of('ScaledObject')].map((a) => a.spec.scaleTargetRef.name));
+    const autoscaled = new Set(
+      [...of('HorizontalPodAutoscaler'), ...of('ScaledObject')].map((a) => a.spec.scaleTargetRef.name),
+    );
     let sharedEnv: ResolvedEnv | undefined;
     for (const entry of catalogue) {
       const d = deployments.get(entry.name);
@@ -128,13 +156,27 @@ for (const overlay of ['staging', 'production']) {
       // Node reads NODE_OPTIONS itself: the heap bound must leave the container room for the rest of the process.
       const oldSpaceMb = Number(/--max-old-space-size=(\d+)/.exec(env.values['NODE_OPTIONS'] ?? '')?.[1]);
       const limitMi = Number(/^(\d+)Mi$/.exec(app.resources?.limits?.memory ?? '')?.[1]);
-      t.ok(oldSpaceMb > 0 && oldSpaceMb < limitMi / 2, `${what}: V8's old generation is bounded (${oldSpaceMb} MB) well inside the container's memory limit (${app.resources?.limits?.memory})`);
+      t.ok(
+        oldSpaceMb > 0 && oldSpaceMb < limitMi / 2,
+        `${what}: V8's old generation is bounded (${oldSpaceMb} MB) well inside the container's memory limit (${app.resources?.limits?.memory})`,
+      );
 
       const http = app.ports?.find((p: Doc) => p.name === 'http');
-      t.equal(http?.containerPort, service.port, `${what}: containerPort "http" is the port the service listens on (${entry.portVariable})`);
+      t.equal(
+        http?.containerPort,
+        service.port,
+        `${what}: containerPort "http" is the port the service listens on (${entry.portVariable})`,
+      );
       const ann = d.spec.template.metadata.annotations ?? {};
-      t.equal(Number(ann['prometheus.io/port']), service.port, `${what}: metrics are scraped from the service's port`);
-      t.ok(await service.routeExists(ann['prometheus.io/path']), `${what}: the scrape path ${ann['prometheus.io/path']} exists`);
+      t.equal(
+        Number(ann['prometheus.io/port']),
+        service.port,
+        `${what}: metrics are scraped from the service's port`,
+      );
+      t.ok(
+        await service.routeExists(ann['prometheus.io/path']),
+        `${what}: the scrape path ${ann['prometheus.io/path']} exists`,
+      );
 
       for (const [probe, path] of [
         ['startupProbe', '/livez'],
@@ -150,62 +192,150 @@ for (const overlay of ['staging', 'production']) {
       const sleep = app.lifecycle?.preStop?.exec?.command;
       t.match(sleep, ['sleep', /^\d+$/], `${what}: preStop waits for the endpoints to drop the pod`);
       const drain = Number(sleep?.[1] ?? 0) + Number(service.config['SHUTDOWN_TIMEOUT_MS']) / 1000;
-      t.ok(pod.terminationGracePeriodSeconds > drain, `${what}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} > preStop + SHUTDOWN_TIMEOUT_MS (${drain} s)`);
+      t.ok(
+        pod.terminationGracePeriodSeconds > drain,
+        `${what}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} > preStop + SHUTDOWN_TIMEOUT_MS (${drain} s)`,
+      );
 
-      t.match(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, `${what}: pod runs as non-root with the default seccomp profile`);
+      t.match(
+        pod.securityContext,
+        { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        `${what}: pod runs as non-root with the default seccomp profile`,
+      );
       t.ok(pod.securityContext?.runAsUser > 0, `${what}: with a numeric non-root user`);
-      t.match(app.securityContext, { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }, `${what}: read-only root, no privilege escalation, no capabilities`);
-      t.ok(app.resources?.requests?.cpu && app.resources?.requests?.memory && app.resources?.limits?.memory, `${what}: CPU and memory requests, a memory limit`);
+      t.match(
+        app.securityContext,
+        { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        `${what}: read-only root, no privilege escalation, no capabilities`,
+      );
+      t.ok(
+        app.resources?.requests?.cpu && app.resources?.requests?.memory && app.resources?.limits?.memory,
+        `${what}: CPU and memory requests, a memory limit`,
+      );
 
-      if (autoscaled.has(entry.name)) t.equal(d.spec.replicas, undefined, `${what}: replicas are left to its autoscaler`);
+      if (autoscaled.has(entry.name))
+        t.equal(d.spec.replicas, undefined, `${what}: replicas are left to its autoscaler`);
       else t.ok(d.spec.replicas >= 1, `${what}: a fixed replica count`);
 
       const services = of('Service').filter((s) => podLabelsMatch(s.spec.selector, labels));
-      t.same(services.map((s) => s.metadata.name), [entry.name], `${what}: one Service selects its pods`);
-      t.same(services[0]?.spec.ports.map((p: Doc) => p.targetPort), ['http'], `${what}: the Service targets its "http" port`);
-      const pdbs = of('PodDisruptionBudget').filter((p) => podLabelsMatch(p.spec.selector.matchLabels, labels));
+      t.same(
+        services.map((s) => s.metadata.name),
+        [entry.name],
+        `${what}: one Service selects its pods`,
+      );
+      t.same(
+        services[0]?.spec.ports.map((p: Doc) => p.targetPort),
+        ['http'],
+        `${what}: the Service targets its "http" port`,
+      );
+      const pdbs = of('PodDisruptionBudget').filter((p) =>
+        podLabelsMatch(p.spec.selector.matchLabels, labels),
+      );
       t.equal(pdbs.length, 1, `${what}: one PodDisruptionBudget covers its pods`);
     }
 
     const ingresses = of('Ingress');
     t.equal(ingresses.length, 1, 'one Ingress');
-    const backends = ingresses.flatMap((i) => i.spec.rules.flatMap((r: Doc) => r.http.paths.map((p: Doc) => p.backend.service)));
-    t.same([...new Set(backends.map((b: Doc) => `${b.name}:${b.port.name}`))], ['gateway:http'], 'the Ingress leads to the gateway only');
+    const backends = ingresses.flatMap((i) =>
+      i.spec.rules.flatMap((r: Doc) => r.http.paths.map((p: Doc) => p.backend.service)),
+    );
+    t.same(
+      [...new Set(backends.map((b: Doc) => `${b.name}:${b.port.name}`))],
+      ['gateway:http'],
+      'the Ingress leads to the gateway only',
+    );
     t.ok(ingresses[0]?.spec.tls?.length > 0, 'the Ingress serves TLS');
-    const paths = ingresses.flatMap((i) => i.spec.rules.flatMap((r: Doc) => r.http.paths.map((p: Doc) => `${p.pathType} ${p.path}`)));
-    t.same(paths.sort(), PUBLIC_PATH_PREFIXES.map((p) => `Prefix ${p}`).sort(), 'the Ingress routes exactly the gateway’s public paths');
+    const paths = ingresses.flatMap((i) =>
+      i.spec.rules.flatMap((r: Doc) => r.http.paths.map((p: Doc) => `${p.pathType} ${p.path}`)),
+    );
+    t.same(
+      paths.sort(),
+      PUBLIC_PATH_PREFIXES.map((p) => `Prefix ${p}`).sort(),
+      'the Ingress routes exactly the gateway’s public paths',
+    );
     const gateway = built.get('gateway');
     for (const internal of ['/livez', '/readyz', '/metrics']) {
-      t.notOk(PUBLIC_PATH_PREFIXES.some((p) => internal.startsWith(p)), `${internal} stays inside the cluster`);
+      t.notOk(
+        PUBLIC_PATH_PREFIXES.some((p) => internal.startsWith(p)),
+        `${internal} stays inside the cluster`,
+      );
       t.ok(await gateway?.routeExists(internal), `${internal} exists (for the probes and Prometheus)`);
     }
-    const samples: Record<string, [string, 'GET' | 'POST']> = { '/b24/': ['/b24/app', 'POST'], '/ui/': ['/ui/tab/auth', 'GET'], '/hh/': ['/hh/oauth/start', 'POST'], '/static/': ['/static/app.css', 'GET'] };
-    for (const prefix of PUBLIC_PATH_PREFIXES) t.ok(samples[prefix] && (await gateway?.routeExists(...samples[prefix]!)), `the gateway serves ${prefix}`);
-    t.same(of('HorizontalPodAutoscaler').map((h) => `${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}`), ['Deployment/gateway'], 'a HorizontalPodAutoscaler for the gateway');
+    const samples: Record<string, [string, 'GET' | 'POST']> = {
+      '/b24/': ['/b24/app', 'POST'],
+      '/ui/': ['/ui/tab/auth', 'GET'],
+      '/hh/': ['/hh/oauth/start', 'POST'],
+      '/static/': ['/static/app.css', 'GET'],
+    };
+    for (const prefix of PUBLIC_PATH_PREFIXES)
+      t.ok(
+        samples[prefix] && (await gateway?.routeExists(...samples[prefix]!)),
+        `the gateway serves ${prefix}`,
+      );
+    t.same(
+      of('HorizontalPodAutoscaler').map((h) => `${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}`),
+      ['Deployment/gateway'],
+      'a HorizontalPodAutoscaler for the gateway',
+    );
 
-    const jobs = [...of('Job').map((j) => ({ kind: 'Job', doc: j })), ...of('CronJob').map((j) => ({ kind: 'CronJob', doc: j }))];
+    const jobs = [
+      ...of('Job').map((j) => ({ kind: 'Job', doc: j })),
+      ...of('CronJob').map((j) => ({ kind: 'CronJob', doc: j })),
+    ];
     const commands = jobs.map(({ doc }) => podSpecOf(doc).containers[0].command.join(' ')).sort();
-    t.same(commands, ['node services/mesh/dist/src/reseal.js', 'node services/mesh/dist/src/reseal.js --check', 'node services/mesh/dist/src/setup.js'], 'the setup Job and the re-seal CronJobs');
+    t.same(
+      commands,
+      [
+        'node services/mesh/dist/src/reseal.js',
+        'node services/mesh/dist/src/reseal.js --check',
+        'node services/mesh/dist/src/setup.js',
+      ],
+      'the setup Job and the re-seal CronJobs',
+    );
     for (const { kind, doc } of jobs) {
       const what = `${overlay}/${kind} ${doc.metadata.name}`;
       const pod = podSpecOf(doc);
       t.equal(pod.restartPolicy, 'Never', `${what}: runs once per attempt`);
       checkSettings(t, what, meshSchema, resolveEnv(pod.containers[0], configMaps));
-      t.ok(existsSync(repoPath(pod.containers[0].command[1])), `${what}: ${pod.containers[0].command[1]} is what the build produces`);
+      t.ok(
+        existsSync(repoPath(pod.containers[0].command[1])),
+        `${what}: ${pod.containers[0].command[1]} is what the build produces`,
+      );
       t.match(pod.securityContext, { runAsNonRoot: true }, `${what}: runs as non-root`);
       t.match(pod.containers[0].securityContext, { readOnlyRootFilesystem: true }, `${what}: read-only root`);
     }
-    for (const cron of of('CronJob')) t.equal(cron.spec.suspend, true, `${cron.metadata.name} runs only when asked`);
-    const before = docs.filter((d) => d.metadata.labels?.['hhb24.io/phase'] === 'before-rollout').map((d) => d.kind);
-    for (const kind of ['ConfigMap', 'ServiceAccount', 'Job']) t.ok(before.includes(kind), `rollout.sh applies the ${kind}s before the services`);
+    for (const cron of of('CronJob'))
+      t.equal(cron.spec.suspend, true, `${cron.metadata.name} runs only when asked`);
+    const before = docs
+      .filter((d) => d.metadata.labels?.['hhb24.io/phase'] === 'before-rollout')
+      .map((d) => d.kind);
+    for (const kind of ['ConfigMap', 'ServiceAccount', 'Job'])
+      t.ok(before.includes(kind), `rollout.sh applies the ${kind}s before the services`);
 
-    const secretKeys = new Set(docs.flatMap((d) => (podSpecOf(d)?.containers ?? []).flatMap((c: Doc) => (c.env ?? []).filter((e: Doc) => e.valueFrom?.secretKeyRef).map((e: Doc) => e.valueFrom.secretKeyRef.key))));
+    const secretKeys = new Set(
+      docs.flatMap((d) =>
+        (podSpecOf(d)?.containers ?? []).flatMap((c: Doc) =>
+          (c.env ?? [])
+            .filter((e: Doc) => e.valueFrom?.secretKeyRef)
+            .map((e: Doc) => e.valueFrom.secretKeyRef.key),
+        ),
+      ),
+    );
     const operations = readFileSync(repoPath('docs/operations.md'), 'utf8');
-    for (const key of secretKeys) t.match(operations, `--from-literal=${key}=`, `docs/operations.md shows how to put ${key} into ${SECRET_NAME}`);
+    for (const key of secretKeys)
+      t.match(
+        operations,
+        `--from-literal=${key}=`,
+        `docs/operations.md shows how to put ${key} into ${SECRET_NAME}`,
+      );
 
     // KEDA: every trigger against the code's consumers.
     const scaled = of('ScaledObject');
-    t.same(scaled.map((s) => s.metadata.name).sort(), KEDA_SCALED, 'KEDA scales crm-writer, hh-connector and timeline-renderer');
+    t.same(
+      scaled.map((s) => s.metadata.name).sort(),
+      KEDA_SCALED,
+      'KEDA scales crm-writer, hh-connector and timeline-renderer',
+    );
     const natsHost = new URL(sharedEnv?.values['NATS_URL']?.split(',')[0] ?? 'nats://missing').hostname;
     const naming = new Naming(sharedEnv?.values['NATS_PREFIX'] ?? '');
     for (const so of scaled) {
@@ -213,36 +343,65 @@ for (const overlay of ['staging', 'production']) {
       const what = `${overlay}/ScaledObject ${so.metadata.name}`;
       t.ok(deployments.has(name), `${what}: scales the Deployment ${name}`);
       const service = built.get(name);
-      const sizing = JSON.parse(so.metadata.annotations?.['hhb24.io/consumer-sizing'] ?? '{}') as Record<string, { maxAckPending: number; concurrency: number }>;
+      const sizing = JSON.parse(so.metadata.annotations?.['hhb24.io/consumer-sizing'] ?? '{}') as Record<
+        string,
+        { maxAckPending: number; concurrency: number }
+      >;
       const triggers = so.spec.triggers.map((tr: Doc) => tr.metadata);
       for (const tr of so.spec.triggers) {
         const m = tr.metadata;
         const key = `${m.stream}/${m.consumer}`;
         t.equal(tr.type, 'nats-jetstream', `${what}: ${key} is a JetStream lag trigger`);
-        t.equal(m.natsServerMonitoringEndpoint.split(':')[0], natsHost, `${what}: ${key} reads the NATS the services use (${natsHost})`);
-        t.ok(streams.some((s) => naming.stream(s.name) === m.stream), `${what}: stream ${m.stream} is one the mesh creates`);
+        t.equal(
+          m.natsServerMonitoringEndpoint.split(':')[0],
+          natsHost,
+          `${what}: ${key} reads the NATS the services use (${natsHost})`,
+        );
+        t.ok(
+          streams.some((s) => naming.stream(s.name) === m.stream),
+          `${what}: stream ${m.stream} is one the mesh creates`,
+        );
         t.ok(Number(m.lagThreshold) > 0, `${what}: ${key} has a lag threshold`);
         const size = sizing[key];
         t.ok(size, `${what}: ${key} states its sizing (hhb24.io/consumer-sizing)`);
-        if (size) t.ok(so.spec.maxReplicaCount * size.concurrency <= size.maxAckPending, `${what}: ${so.spec.maxReplicaCount} replicas × ${size.concurrency} in flight fit max_ack_pending ${size.maxAckPending}`);
-        const spec = service?.consumers.find((c) => naming.stream(c.stream) === m.stream && c.durable === m.consumer);
+        if (size)
+          t.ok(
+            so.spec.maxReplicaCount * size.concurrency <= size.maxAckPending,
+            `${what}: ${so.spec.maxReplicaCount} replicas × ${size.concurrency} in flight fit max_ack_pending ${size.maxAckPending}`,
+          );
+        const spec = service?.consumers.find(
+          (c) => naming.stream(c.stream) === m.stream && c.durable === m.consumer,
+        );
         const todo = service?.consumers.length === 0 ? `${name} declares no consumers yet` : false;
         t.ok(spec, `${what}: ${name} declares the consumer ${key}`, { todo });
-        if (spec && size) t.equal(size.maxAckPending, spec.maxAckPending, `${what}: sized for the consumer's max_ack_pending`);
+        if (spec && size)
+          t.equal(
+            size.maxAckPending,
+            spec.maxAckPending,
+            `${what}: sized for the consumer's max_ack_pending`,
+          );
       }
       for (const c of service?.consumers ?? []) {
-        t.ok(triggers.some((m: Doc) => m.stream === naming.stream(c.stream) && m.consumer === c.durable), `${what}: its consumer ${c.stream}/${c.durable} has a trigger`);
+        t.ok(
+          triggers.some((m: Doc) => m.stream === naming.stream(c.stream) && m.consumer === c.durable),
+          `${what}: its consumer ${c.stream}/${c.durable} has a trigger`,
+        );
       }
     }
   });
 }
 
 t.test('the alert rules name only metrics, labels and streams that exist', async (t) => {
-  const rules = parseYaml(readFileSync(repoPath('deploy/monitoring/alert-rules.yaml'), 'utf8')).groups.flatMap((g: Doc) => g.rules);
+  const rules = parseYaml(
+    readFileSync(repoPath('deploy/monitoring/alert-rules.yaml'), 'utf8'),
+  ).groups.flatMap((g: Doc) => g.rules);
   const metrics = await metricCatalogue();
   t.ok(rules.length >= 5, `${rules.length} alerts`);
   for (const rule of rules) {
-    t.ok(rule.alert && rule.expr && rule.labels?.severity && rule.annotations?.summary, `${rule.alert}: expression, severity and summary`);
+    t.ok(
+      rule.alert && rule.expr && rule.labels?.severity && rule.annotations?.summary,
+      `${rule.alert}: expression, severity and summary`,
+    );
     const expr = String(rule.expr);
     for (const [, name, selector] of expr.matchAll(/\b(hhb24_[a-z_]+)(\{[^}]*\})?/g)) {
       t.ok(metrics.has(name!), `${rule.alert}: ${name} is exported`);
@@ -254,11 +413,16 @@ t.test('the alert rules name only metrics, labels and streams that exist', async
     if (own.length > 0 && !/\b(jetstream|kube)_/.test(expr)) {
       const labels = new Set(own.flatMap((n) => [...(metrics.get(n) ?? [])]));
       for (const [, list] of expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)) {
-        for (const label of list!.split(',').map((l) => l.trim())) t.ok(labels.has(label), `${rule.alert}: groups by ${label}, a label of its metrics`);
+        for (const label of list!.split(',').map((l) => l.trim()))
+          t.ok(labels.has(label), `${rule.alert}: groups by ${label}, a label of its metrics`);
       }
     }
     for (const [, alternatives] of expr.matchAll(/stream_name=~"\(\.\+_\)\?\(([^)]*)\)"/g)) {
-      t.same(alternatives!.split('|').sort(), streams.map((s) => s.name).sort(), `${rule.alert}: names the mesh's streams`);
+      t.same(
+        alternatives!.split('|').sort(),
+        streams.map((s) => s.name).sort(),
+        `${rule.alert}: names the mesh's streams`,
+      );
     }
   }
 });
@@ -271,8 +435,14 @@ t.test('the checks catch a variable the code reads that no manifest provides, an
   const gateway = catalogue.find((s) => s.name === 'gateway')!;
   const grown = { ...gateway.schema, GATEWAY_PUBLIC_URL: gateway.schema['HTTP_HOST']! };
   const provided = [...Object.keys(gateway.schema), 'HEALTH_PORT', 'LEFTOVER_SETTING'];
-  t.same(compareVariables(grown, provided), { missing: ['GATEWAY_PUBLIC_URL'], unread: ['LEFTOVER_SETTING'] });
-  t.ok(Object.values(INFRASTRUCTURE_VARIABLES).every((reason) => reason.length > 20), 'every allowed extra variable says why');
+  t.same(compareVariables(grown, provided), {
+    missing: ['GATEWAY_PUBLIC_URL'],
+    unread: ['LEFTOVER_SETTING'],
+  });
+  t.ok(
+    Object.values(INFRASTRUCTURE_VARIABLES).every((reason) => reason.length > 20),
+    'every allowed extra variable says why',
+  );
 });
 
 function podSpecOf(doc: Doc): Doc {

@@ -87,18 +87,35 @@ export async function metricCatalogue(): Promise<Map<string, Set<string>>> {
   const built = entry.build(loadConfig(entry.name, entry.schema, { ...SECRET_SAMPLES }) as never);
   const names = new Map<string, Set<string>>();
   for (const m of await built.runtime.metrics.registry.getMetricsAsJSON()) {
-    const metric = built.runtime.metrics.registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] };
+    const metric = built.runtime.metrics.registry.getSingleMetric(m.name) as unknown as {
+      labelNames?: string[];
+    };
     const labels = new Set(['service', ...(metric.labelNames ?? [])]);
     const type = String(m.type);
-    const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
-    for (const s of suffixes) names.set(`${m.name}${s}`, s === '_bucket' ? new Set([...labels, 'le']) : labels);
+    const suffixes =
+      type === 'histogram'
+        ? ['_bucket', '_sum', '_count']
+        : type === 'summary'
+          ? ['', '_sum', '_count']
+          : [''];
+    for (const s of suffixes)
+      names.set(`${m.name}${s}`, s === '_bucket' ? new Set([...labels, 'le']) : labels);
   }
   await built.app.close();
   return names;
 }
 
-export function run(command: string, args: string[], env: Record<string, string | undefined> = process.env): string {
-  return execFileSync(command, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 32 * 1024 * 1024 });
+export function run(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+): string {
+  return execFileSync(command, args, {
+    encoding: 'utf8',
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 32 * 1024 * 1024,
+  });
 }
 
 /** A parsed manifest: plain JSON of unknown shape, read by the checks field by field. */
@@ -125,7 +142,10 @@ export function seconds(duration: string | number): number {
 }
 
 /** The variables a deployment gives a program, and which of them it names that the schema does not read. */
-export function compareVariables(schema: Schema, provided: Iterable<string>): { missing: string[]; unread: string[] } {
+export function compareVariables(
+  schema: Schema,
+  provided: Iterable<string>,
+): { missing: string[]; unread: string[] } {
   const given = new Set(provided);
   return {
     missing: Object.keys(schema).filter((n) => !given.has(n)),

@@ -3,45 +3,71 @@ import { createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
 
 const main = new URL('../src/main.js', import.meta.url);
 const setup = new URL('../src/setup.js', import.meta.url);
-const ports = { GATEWAY_PORT: '0', HH_CONNECTOR_PORT: '0', CRM_WRITER_PORT: '0', TIMELINE_RENDERER_PORT: '0', SETTINGS_PORT: '0', HTTP_HOST: '127.0.0.1' };
+const ports = {
+  GATEWAY_PORT: '0',
+  HH_CONNECTOR_PORT: '0',
+  CRM_WRITER_PORT: '0',
+  TIMELINE_RENDERER_PORT: '0',
+  SETTINGS_PORT: '0',
+  HTTP_HOST: '127.0.0.1',
+};
 
-t.test('npm start: every service comes up ready in one process, and SIGINT stops them all cleanly within 10 s', async (t) => {
-  const env = createTestEnv(ports);
-  t.teardown(() => env.cleanup());
-  const mesh = spawnNode(main, env.env);
-  t.teardown(() => void mesh.child.kill('SIGKILL'));
-  await mesh.waitForLine(/mesh is up/, 30_000);
-  await eventually(() => mesh.lines.filter((l) => /\/readyz/.test(l)).length === 5, { what: 'five health lines' });
-  const byService: Record<string, string> = {};
-  for (const line of mesh.lines) {
-    const m = /^\s+(\S+)\s+(http:\/\/\S+\/readyz)/.exec(line);
-    if (m) byService[m[1]!] = m[2]!;
-  }
-  t.same(Object.keys(byService).sort(), ['crm-writer', 'gateway', 'hh-connector', 'settings', 'timeline-renderer']);
-  for (const [service, url] of Object.entries(byService)) {
-    const res = await fetch(url);
-    const body = (await res.json()) as { service: string; checks: Record<string, boolean> };
-    t.equal(res.status, 200, `${service} is ready`);
-    t.equal(body.service, service);
-    t.same(body.checks, { postgres: true, nats: true, redis: true });
-    const live = await fetch(url.replace('/readyz', '/livez'));
-    t.equal(live.status, 200, `${service} is live`);
-    const metrics = await (await fetch(url.replace('/readyz', '/metrics'))).text();
-    t.match(metrics, new RegExp(`hhb24_process_resident_memory_bytes\\{service="${service}"\\}`), `${service} exports metrics`);
-  }
-  // A keep-alive client must not hold the shutdown open.
-  await fetch(byService['gateway']!, { keepalive: true });
-  const started = Date.now();
-  mesh.child.kill('SIGINT');
-  const exit = await mesh.exited;
-  const took = Date.now() - started;
-  t.equal(exit.code, 0, 'exit code 0');
-  t.ok(took < 10_000, `stopped in ${took} ms`);
-});
+t.test(
+  'npm start: every service comes up ready in one process, and SIGINT stops them all cleanly within 10 s',
+  async (t) => {
+    const env = createTestEnv(ports);
+    t.teardown(() => env.cleanup());
+    const mesh = spawnNode(main, env.env);
+    t.teardown(() => void mesh.child.kill('SIGKILL'));
+    await mesh.waitForLine(/mesh is up/, 30_000);
+    await eventually(() => mesh.lines.filter((l) => /\/readyz/.test(l)).length === 5, {
+      what: 'five health lines',
+    });
+    const byService: Record<string, string> = {};
+    for (const line of mesh.lines) {
+      const m = /^\s+(\S+)\s+(http:\/\/\S+\/readyz)/.exec(line);
+      if (m) byService[m[1]!] = m[2]!;
+    }
+    t.same(Object.keys(byService).sort(), [
+      'crm-writer',
+      'gateway',
+      'hh-connector',
+      'settings',
+      'timeline-renderer',
+    ]);
+    for (const [service, url] of Object.entries(byService)) {
+      const res = await fetch(url);
+      const body = (await res.json()) as { service: string; checks: Record<string, boolean> };
+      t.equal(res.status, 200, `${service} is ready`);
+      t.equal(body.service, service);
+      t.same(body.checks, { postgres: true, nats: true, redis: true });
+      const live = await fetch(url.replace('/readyz', '/livez'));
+      t.equal(live.status, 200, `${service} is live`);
+      const metrics = await (await fetch(url.replace('/readyz', '/metrics'))).text();
+      t.match(
+        metrics,
+        new RegExp(`hhb24_process_resident_memory_bytes\\{service="${service}"\\}`),
+        `${service} exports metrics`,
+      );
+    }
+    // A keep-alive client must not hold the shutdown open.
+    await fetch(byService['gateway']!, { keepalive: true });
+    const started = Date.now();
+    mesh.child.kill('SIGINT');
+    const exit = await mesh.exited;
+    const took = Date.now() - started;
+    t.equal(exit.code, 0, 'exit code 0');
+    t.ok(took < 10_000, `stopped in ${took} ms`);
+  },
+);
 
 t.test('a service refuses to start on bad configuration, naming the variable', async (t) => {
   const env = createTestEnv(ports);
-  const gateway = spawnNode(new URL('../../../../gateway/dist/src/main.js', import.meta.url), { ...env.env, GATEWAY_PORT: 'eighty', NATS_PREFIX: 'Not.Valid' });
+  const gateway = spawnNode(new URL('../../../../gateway/dist/src/main.js', import.meta.url), {
+    ...env.env,
+    GATEWAY_PORT: 'eighty',
+    NATS_PREFIX: 'Not.Valid',
+  });
   const exit = await gateway.exited;
   t.equal(exit.code, 78, 'exit code 78 (configuration error)');
   t.match(exit.stderr, /Invalid configuration of gateway/);
@@ -57,7 +83,9 @@ t.test('the setup job creates every table, stream and consumer, and can run agai
     const job = spawnNode(setup, { ...env.env, LOG_LEVEL: 'info' });
     const exit = await job.exited;
     t.equal(exit.code, 0, `run ${run} succeeded`);
-    const done = job.lines.map((l) => JSON.parse(l) as { msg: string; applied?: string[] }).find((l) => l.msg === 'setup done');
+    const done = job.lines
+      .map((l) => JSON.parse(l) as { msg: string; applied?: string[] })
+      .find((l) => l.msg === 'setup done');
     t.ok(done, 'reports what it did');
     if (run === 1) t.ok(done!.applied!.includes('common/20261127_01_outbox_inbox_dead_letters'));
     else t.same(done!.applied, [], 'nothing to apply the second time');
@@ -71,15 +99,25 @@ t.test('the README configuration table is the one the schemas produce (npm run d
   t.ok(readme.includes(configTable()), 'README.md is up to date');
 });
 
-t.test('the re-seal command runs against a fresh installation and says whether older keys may go', async (t) => {
-  const env = createTestEnv();
-  t.teardown(() => env.cleanup());
-  const setupRun = await spawnNode(setup, env.env).exited;
-  t.equal(setupRun.code, 0, 'setup first');
-  for (const args of [['--check'], []]) {
-    const job = spawnNode(new URL('../src/reseal.js', import.meta.url), { ...env.env, LOG_LEVEL: 'info' }, args);
-    const exit = await job.exited;
-    t.equal(exit.code, 0, `reseal ${args.join(' ')} succeeded`);
-    t.ok(job.lines.some((l) => /older keys may be dropped/.test(l)), 'reports that every sealed value uses the current key');
-  }
-});
+t.test(
+  'the re-seal command runs against a fresh installation and says whether older keys may go',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const setupRun = await spawnNode(setup, env.env).exited;
+    t.equal(setupRun.code, 0, 'setup first');
+    for (const args of [['--check'], []]) {
+      const job = spawnNode(
+        new URL('../src/reseal.js', import.meta.url),
+        { ...env.env, LOG_LEVEL: 'info' },
+        args,
+      );
+      const exit = await job.exited;
+      t.equal(exit.code, 0, `reseal ${args.join(' ')} succeeded`);
+      t.ok(
+        job.lines.some((l) => /older keys may be dropped/.test(l)),
+        'reports that every sealed value uses the current key',
+      );
+    }
+  },
+);

@@ -1,4 +1,15 @@
-import { Bitrix24Client, type Launchable, type Logger, type PortalUninstalled, type UiRequest, ValidationError, ack, createService, rpc, subjects } from '@hhb24/common';
+import {
+  Bitrix24Client,
+  type Launchable,
+  type Logger,
+  type PortalUninstalled,
+  type UiRequest,
+  ValidationError,
+  ack,
+  createService,
+  rpc,
+  subjects,
+} from '@hhb24/common';
 import type { Config } from './config.js';
 import { migrations } from './migrations.js';
 import { PortalData } from './portal-data.js';
@@ -12,7 +23,16 @@ export { getSettings, parseSettings, saveSettings } from './settings-store.js';
 function decodeUiRequest(v: unknown): UiRequest {
   const r = v as Partial<UiRequest>;
   const s = r?.session;
-  if (!s || typeof s.memberId !== 'string' || !Number.isInteger(s.userId) || (s.lang !== 'ru' && s.lang !== 'en') || typeof r.route !== 'string' || typeof r.token !== 'string' || !r.links || typeof r.form !== 'object') {
+  if (
+    !s ||
+    typeof s.memberId !== 'string' ||
+    !Number.isInteger(s.userId) ||
+    (s.lang !== 'ru' && s.lang !== 'en') ||
+    typeof r.route !== 'string' ||
+    typeof r.token !== 'string' ||
+    !r.links ||
+    typeof r.form !== 'object'
+  ) {
     throw new ValidationError('malformed page request');
   }
   return r as UiRequest;
@@ -24,7 +44,11 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
   runtime.useOutboxRelay();
   let b24: Bitrix24Client | undefined;
   const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));
-  const pages = new AppPages(runtime, new PortalData(client, () => runtime.redis, config.REDIS_PREFIX), new Renderer());
+  const pages = new AppPages(
+    runtime,
+    new PortalData(client, () => runtime.redis, config.REDIS_PREFIX),
+    new Renderer(),
+  );
 
   runtime.serve(rpc.settingsGet, (req) => getSettings(runtime.db, req.memberId), {
     decode: (v) => {
@@ -37,17 +61,27 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
 
   // The portal removed the app and asked to erase its data (CLEAN): settings and feedback go.
   runtime.addConsumer<PortalUninstalled>({
-    spec: { stream: 'PORTAL', durable: 'settings-uninstalled', filterSubject: subjects.portalUninstalled, ackWaitMs: 30_000, maxAckPending: 20 },
+    spec: {
+      stream: 'PORTAL',
+      durable: 'settings-uninstalled',
+      filterSubject: subjects.portalUninstalled,
+      ackWaitMs: 30_000,
+      maxAckPending: 20,
+    },
     concurrency: 2,
     decode: (v) => {
       const u = v as Partial<PortalUninstalled>;
-      if (typeof u?.memberId !== 'string' || !u.memberId || typeof u.clean !== 'boolean') throw new ValidationError('portal.app.uninstalled without memberId or clean');
+      if (typeof u?.memberId !== 'string' || !u.memberId || typeof u.clean !== 'boolean')
+        throw new ValidationError('portal.app.uninstalled without memberId or clean');
       return u as PortalUninstalled;
     },
     handler: async (ctx) => {
       if (ctx.data.clean) {
         await erasePortal(runtime.db, ctx.data.memberId);
-        ctx.log.info({ memberId: ctx.data.memberId }, 'portal settings and feedback erased (uninstalled with CLEAN)');
+        ctx.log.info(
+          { memberId: ctx.data.memberId },
+          'portal settings and feedback erased (uninstalled with CLEAN)',
+        );
       }
       return ack();
     },

@@ -3,4 +3,7 @@ import { buildSettings } from './app.js';
 import { schema } from './config.js';
 
 const config = configOrExit('settings', schema, process.env);
-await launch([buildSettings(config)], { host: config.HTTP_HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+await launch([buildSettings(config)], {
+  host: config.HTTP_HOST,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+});

@@ -30,9 +30,22 @@ interface Row {
   SEMANTICS?: unknown;
 }
 
-const asRows = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : v && typeof v === 'object' ? (Object.values(v).find(Array.isArray) as Row[] | undefined) ?? [] : []);
-const toUser = (r: Row): PortalUser => ({ id: Number(r.ID), name: `${String(r.NAME ?? '')} ${String(r.LAST_NAME ?? '')}`.trim() || `#${String(r.ID)}`, position: String(r.WORK_POSITION ?? '') });
-const toStage = (r: Row): Stage => ({ id: String(r.STATUS_ID), name: String(r.NAME ?? r.STATUS_ID), semantics: r.SEMANTICS === 'S' || r.SEMANTICS === 'F' ? r.SEMANTICS : null });
+const asRows = (v: unknown): Row[] =>
+  Array.isArray(v)
+    ? (v as Row[])
+    : v && typeof v === 'object'
+      ? ((Object.values(v).find(Array.isArray) as Row[] | undefined) ?? [])
+      : [];
+const toUser = (r: Row): PortalUser => ({
+  id: Number(r.ID),
+  name: `${String(r.NAME ?? '')} ${String(r.LAST_NAME ?? '')}`.trim() || `#${String(r.ID)}`,
+  position: String(r.WORK_POSITION ?? ''),
+});
+const toStage = (r: Row): Stage => ({
+  id: String(r.STATUS_ID),
+  name: String(r.NAME ?? r.STATUS_ID),
+  semantics: r.SEMANTICS === 'S' || r.SEMANTICS === 'F' ? r.SEMANTICS : null,
+});
 
 /** Where a pipeline's stages live in crm.status.list: lead statuses, or the deal stages of one pipeline. */
 export function stageEntity(entityType: EntityType, categoryId: number): string {
@@ -48,17 +61,28 @@ export class PortalData {
   ) {}
 
   /** Everything the form shows, in one batch for whatever is not cached. */
-  async forForm(memberId: string, entityType: EntityType, categoryId: number, responsibleUserId: number | null) {
+  async forForm(
+    memberId: string,
+    entityType: EntityType,
+    categoryId: number,
+    responsibleUserId: number | null,
+  ) {
     const wanted: Record<string, BatchCommand> = {
       users: ['user.get', { FILTER: { ACTIVE: true }, sort: 'LAST_NAME', order: 'ASC' }],
       pipelines: ['crm.category.list', { entityTypeId: 2 }],
-      stages: ['crm.status.list', { filter: { ENTITY_ID: stageEntity(entityType, categoryId) }, order: { SORT: 'ASC' } }],
+      stages: [
+        'crm.status.list',
+        { filter: { ENTITY_ID: stageEntity(entityType, categoryId) }, order: { SORT: 'ASC' } },
+      ],
       sources: ['crm.status.list', { filter: { ENTITY_ID: 'SOURCE' }, order: { SORT: 'ASC' } }],
-      ...(responsibleUserId ? { responsible: ['user.get', { FILTER: { ID: responsibleUserId } }] as BatchCommand } : {}),
+      ...(responsibleUserId
+        ? { responsible: ['user.get', { FILTER: { ID: responsibleUserId } }] as BatchCommand }
+        : {}),
     };
     const got = await this.cached(memberId, wanted);
     const users = asRows(got['users']).map(toUser);
-    for (const u of asRows(got['responsible']).map(toUser)) if (!users.some((x) => x.id === u.id)) users.unshift(u);
+    for (const u of asRows(got['responsible']).map(toUser))
+      if (!users.some((x) => x.id === u.id)) users.unshift(u);
     return {
       users,
       pipelines: asRows(got['pipelines']).map((r) => {
@@ -72,11 +96,16 @@ export class PortalData {
 
   /** «Найти сотрудника»: the portal's own search by name, position or e-mail. */
   async searchUsers(memberId: string, query: string): Promise<PortalUser[]> {
-    const command: BatchCommand = query ? ['user.search', { FILTER: { FIND: query } }] : ['user.get', { FILTER: { ACTIVE: true }, sort: 'LAST_NAME', order: 'ASC' }];
+    const command: BatchCommand = query
+      ? ['user.search', { FILTER: { FIND: query } }]
+      : ['user.get', { FILTER: { ACTIVE: true }, sort: 'LAST_NAME', order: 'ASC' }];
     return asRows((await this.cached(memberId, { users: command }))['users']).map(toUser);
   }
 
-  private async cached(memberId: string, commands: Record<string, BatchCommand>): Promise<Record<string, unknown>> {
+  private async cached(
+    memberId: string,
+    commands: Record<string, BatchCommand>,
+  ): Promise<Record<string, unknown>> {
     const key = (c: BatchCommand) => `${this.prefix}settings:portal-data:${memberId}:${JSON.stringify(c)}`;
     const names = Object.keys(commands);
     const hits = await this.redis().mget(...names.map((n) => key(commands[n]!)));

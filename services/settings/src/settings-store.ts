@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { HH_STATES, type HhImportRequested, type HhState, type Knex, type PortalSettings, ValidationError, enqueue, subjects } from '@hhb24/common';
+import {
+  HH_STATES,
+  type HhImportRequested,
+  type HhState,
+  type Knex,
+  type PortalSettings,
+  ValidationError,
+  enqueue,
+  subjects,
+} from '@hhb24/common';
 
 /** What a person sends from the «Настройки» form (or any caller), before validation. */
 export interface SettingsInput {
@@ -35,12 +44,17 @@ function flag(value: unknown): boolean {
 export function parseSettings(memberId: string, input: SettingsInput): PortalSettings {
   const problems: Record<string, string> = {};
   const responsibleUserId = Number(input.responsibleUserId);
-  if (!Number.isInteger(responsibleUserId) || responsibleUserId <= 0) problems['responsibleUserId'] = 'Выберите ответственного';
-  const entityType = input.entityType === 'lead' || input.entityType === 'deal' ? input.entityType : undefined;
+  if (!Number.isInteger(responsibleUserId) || responsibleUserId <= 0)
+    problems['responsibleUserId'] = 'Выберите ответственного';
+  const entityType =
+    input.entityType === 'lead' || input.entityType === 'deal' ? input.entityType : undefined;
   if (!entityType) problems['entityType'] = 'Выберите тип сущности: Лид или Сделка';
   const categoryId = entityType === 'deal' ? Number(input.categoryId ?? 0) : 0;
   if (!Number.isInteger(categoryId) || categoryId < 0) problems['categoryId'] = 'Выберите воронку';
-  const sourceId = input.sourceId === undefined || input.sourceId === null || input.sourceId === '' ? null : String(input.sourceId);
+  const sourceId =
+    input.sourceId === undefined || input.sourceId === null || input.sourceId === ''
+      ? null
+      : String(input.sourceId);
   if (sourceId !== null && !STAGE_ID.test(sourceId)) problems['sourceId'] = 'Выберите источник из списка';
   const extendedSync = flag(input.extendedSync);
   let stageForResponse = '';
@@ -48,14 +62,16 @@ export function parseSettings(memberId: string, input: SettingsInput): PortalSet
   const stageByState: Partial<Record<HhState, string>> = {};
   if (extendedSync) {
     const given = (input.stageByState ?? {}) as Record<string, unknown>;
-    for (const state of HH_STATES) stageByState[state] = stage(given[state], `stageByState.${state}`, problems);
+    for (const state of HH_STATES)
+      stageByState[state] = stage(given[state], `stageByState.${state}`, problems);
     stageForResponse = stageByState.response ?? '';
     stageForInvitation = stageByState.phone_interview ?? stageForResponse;
   } else {
     stageForResponse = stage(input.stageForResponse, 'stageForResponse', problems);
     stageForInvitation = stage(input.stageForInvitation, 'stageForInvitation', problems);
   }
-  if (Object.keys(problems).length > 0) throw new ValidationError('Проверьте настройки', { fields: problems });
+  if (Object.keys(problems).length > 0)
+    throw new ValidationError('Проверьте настройки', { fields: problems });
   return {
     memberId,
     responsibleUserId,
@@ -77,9 +93,19 @@ export async function getSettings(db: Knex, memberId: string): Promise<PortalSet
 }
 
 /** The settings with when «Сохранить и начать импорт» was pressed (null: never). */
-export async function getSettingsRecord(db: Knex, memberId: string): Promise<{ settings: PortalSettings; importRequestedAt: Date | null } | null> {
-  const row = await db('portal_settings').where({ member_id: memberId }).first('settings', 'import_requested_at');
-  return row ? { settings: row.settings as PortalSettings, importRequestedAt: row.import_requested_at ? new Date(row.import_requested_at) : null } : null;
+export async function getSettingsRecord(
+  db: Knex,
+  memberId: string,
+): Promise<{ settings: PortalSettings; importRequestedAt: Date | null } | null> {
+  const row = await db('portal_settings')
+    .where({ member_id: memberId })
+    .first('settings', 'import_requested_at');
+  return row
+    ? {
+        settings: row.settings as PortalSettings,
+        importRequestedAt: row.import_requested_at ? new Date(row.import_requested_at) : null,
+      }
+    : null;
 }
 
 /**
@@ -87,15 +113,38 @@ export async function getSettingsRecord(db: Knex, memberId: string): Promise<{ s
  * `startImport` («Сохранить и начать импорт») the same transaction asks hh-connector for the
  * initial import (hh.import.requested), so the import never starts on settings that were not saved.
  */
-export async function saveSettings(db: Knex, settings: PortalSettings, userId: number | null, options: { startImport?: boolean } = {}): Promise<void> {
+export async function saveSettings(
+  db: Knex,
+  settings: PortalSettings,
+  userId: number | null,
+  options: { startImport?: boolean } = {},
+): Promise<void> {
   await db.transaction(async (trx) => {
-    const row: Record<string, unknown> = { member_id: settings.memberId, settings: JSON.stringify(settings), updated_by: userId, updated_at: trx.fn.now() };
+    const row: Record<string, unknown> = {
+      member_id: settings.memberId,
+      settings: JSON.stringify(settings),
+      updated_by: userId,
+      updated_at: trx.fn.now(),
+    };
     if (options.startImport) row['import_requested_at'] = trx.fn.now();
     await trx('portal_settings').insert(row).onConflict('member_id').merge();
-    await enqueue(trx, { subject: subjects.portalSettingsSaved, msgId: `settings:${settings.memberId}:${randomUUID()}`, payload: { settings } });
+    await enqueue(trx, {
+      subject: subjects.portalSettingsSaved,
+      msgId: `settings:${settings.memberId}:${randomUUID()}`,
+      payload: { settings },
+    });
     if (options.startImport) {
-      const request: HhImportRequested = { memberId: settings.memberId, kind: 'initial', requestedBy: userId, requestedAt: new Date().toISOString() };
-      await enqueue(trx, { subject: subjects.hhImportRequested, msgId: `import:${settings.memberId}:${randomUUID()}`, payload: request });
+      const request: HhImportRequested = {
+        memberId: settings.memberId,
+        kind: 'initial',
+        requestedBy: userId,
+        requestedAt: new Date().toISOString(),
+      };
+      await enqueue(trx, {
+        subject: subjects.hhImportRequested,
+        msgId: `import:${settings.memberId}:${randomUUID()}`,
+        payload: request,
+      });
     }
   });
 }

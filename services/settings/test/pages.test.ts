@@ -8,29 +8,58 @@ import { ValidationError } from '@hhb24/common';
 const templates = new URL('../../../../templates/', import.meta.url);
 
 function templateFiles(dir: URL): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? templateFiles(new URL(`${e.name}/`, dir)) : e.name.endsWith('.hbs') ? [readFileSync(new URL(e.name, dir), 'utf8')] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? templateFiles(new URL(`${e.name}/`, dir))
+      : e.name.endsWith('.hbs')
+        ? [readFileSync(new URL(e.name, dir), 'utf8')]
+        : [],
+  );
 }
 
 t.test('every text the templates ask for exists in Russian and in English', async (t) => {
-  const keys = new Set(templateFiles(templates).flatMap((src) => [...src.matchAll(/\{\{t "([\w.]+)"/g)].map((m) => m[1]!)));
+  const keys = new Set(
+    templateFiles(templates).flatMap((src) => [...src.matchAll(/\{\{t "([\w.]+)"/g)].map((m) => m[1]!)),
+  );
   t.ok(keys.size > 50, `${keys.size} texts`);
   for (const key of keys) {
     t.doesNotThrow(() => text('ru', key), key);
     t.notMatch(text('en', key), /[А-Яа-яЁё]/, `${key} has an English text`);
   }
-  for (const message of ['Выберите ответственного', 'Выберите стадию', 'Выберите воронку', 'Выберите источник из списка', 'Выберите тип сущности: Лид или Сделка']) {
+  for (const message of [
+    'Выберите ответственного',
+    'Выберите стадию',
+    'Выберите воронку',
+    'Выберите источник из списка',
+    'Выберите тип сущности: Лид или Сделка',
+  ]) {
     t.ok(VALIDATION_EN[message], `parseSettings’ «${message}» has an English text`);
   }
   const err = t.throws(() => parseSettings('m', {})) as ValidationError;
-  for (const m of Object.values(err.details?.['fields'] as Record<string, string>)) t.ok(VALIDATION_EN[m], `«${m}» is translated`);
+  for (const m of Object.values(err.details?.['fields'] as Record<string, string>))
+    t.ok(VALIDATION_EN[m], `«${m}» is translated`);
 });
 
 t.test('rendering escapes what came from outside and lets only http(s) links through', async (t) => {
   const r = new Renderer();
   const html = r.render('card', {
     lang: 'en',
-    card: { snapshot: { kind: 'response', state: { name: '<b>x</b>' }, vacancy: { name: 'V"><script>1</script>', url: 'javascript:alert(1)' }, createdAt: '2026-12-01T10:00:00+0300', resume: { url: 'https://hh.ru/resume/1' } }, pdfAvailable: false },
-    a: { fullName: '<script>alert(1)</script>', phones: ['+7 900'], hidden: { phones: false, email: true }, city: 'Москва' },
+    card: {
+      snapshot: {
+        kind: 'response',
+        state: { name: '<b>x</b>' },
+        vacancy: { name: 'V"><script>1</script>', url: 'javascript:alert(1)' },
+        createdAt: '2026-12-01T10:00:00+0300',
+        resume: { url: 'https://hh.ru/resume/1' },
+      },
+      pdfAvailable: false,
+    },
+    a: {
+      fullName: '<script>alert(1)</script>',
+      phones: ['+7 900'],
+      hidden: { phones: false, email: true },
+      city: 'Москва',
+    },
     history: [],
     others: [],
   });
@@ -47,12 +76,33 @@ t.test('«Состояние» escapes the portal’s words and hh.ru’s links,
   const html = r.render('tab-health', {
     lang: 'ru',
     overall: 'error',
-    hh: { account: { status: 'active', employerName: '<b>ООО</b>', managerName: 'М', isAdmin: true }, subscription: { present: true, url: 'https://x/hh/webhook/a.•••', matches: true }, lastDelivery: null, reconciliation: null },
+    hh: {
+      account: { status: 'active', employerName: '<b>ООО</b>', managerName: 'М', isAdmin: true },
+      subscription: { present: true, url: 'https://x/hh/webhook/a.•••', matches: true },
+      lastDelivery: null,
+      reconciliation: null,
+    },
     crm: { portalStatus: 'installed', lastWriteAt: '2026-12-01T21:30:00.000Z', rateLimitWaitsLastHour: 2 },
     subscriptionState: 'ok',
     paidState: 'yes',
-    counts: { today: { received: 1, imported: 0, updated: 0, failed: 1 }, total: { received: 1, imported: 0, updated: 0, failed: 1 } },
-    failures: [{ kind: 'write', negotiationId: '1', applicantName: '<script>x</script>', vacancyName: 'V', message: 'Не введено <img src=x>', fix: null, failedAt: '2026-12-01T00:00:00Z', hhUrl: 'javascript:alert(1)', retryField: 'negotiationId', retryValue: '1' }],
+    counts: {
+      today: { received: 1, imported: 0, updated: 0, failed: 1 },
+      total: { received: 1, imported: 0, updated: 0, failed: 1 },
+    },
+    failures: [
+      {
+        kind: 'write',
+        negotiationId: '1',
+        applicantName: '<script>x</script>',
+        vacancyName: 'V',
+        message: 'Не введено <img src=x>',
+        fix: null,
+        failedAt: '2026-12-01T00:00:00Z',
+        hhUrl: 'javascript:alert(1)',
+        retryField: 'negotiationId',
+        retryValue: '1',
+      },
+    ],
     events: [],
     next: null,
   });

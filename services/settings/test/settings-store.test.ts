@@ -5,7 +5,9 @@ import { buildSettings, parseSettings, saveSettings, schema } from '../src/app.j
 import { loadConfig } from '@hhb24/common';
 
 t.test('settings from a form: every problem named in Russian, simple and extended modes', async (t) => {
-  const err = t.throws(() => parseSettings('m1', { entityType: 'contact', stageForResponse: 'x y' })) as ValidationError;
+  const err = t.throws(() =>
+    parseSettings('m1', { entityType: 'contact', stageForResponse: 'x y' }),
+  ) as ValidationError;
   t.type(err, ValidationError);
   t.same(err.details?.['fields'], {
     responsibleUserId: 'Выберите ответственного',
@@ -14,16 +16,51 @@ t.test('settings from a form: every problem named in Russian, simple and extende
     stageForInvitation: 'Выберите стадию',
   });
 
-  const simple = parseSettings('m1', { responsibleUserId: '7', entityType: 'lead', categoryId: '3', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS', sourceId: 'WEB' });
+  const simple = parseSettings('m1', {
+    responsibleUserId: '7',
+    entityType: 'lead',
+    categoryId: '3',
+    stageForResponse: 'NEW',
+    stageForInvitation: 'IN_PROCESS',
+    sourceId: 'WEB',
+  });
   t.equal(simple.categoryId, 0, 'leads have no pipeline');
   t.equal(simple.extendedSync, false);
   t.same(simple.stageByState, {});
 
-  const partial = t.throws(() => parseSettings('m1', { responsibleUserId: 7, entityType: 'deal', categoryId: 2, extendedSync: 'on', stageByState: { response: 'C2:NEW' } })) as ValidationError;
-  t.equal(Object.keys(partial.details?.['fields'] as object).length, 7, 'extended mode needs a stage for each of the other seven states');
+  const partial = t.throws(() =>
+    parseSettings('m1', {
+      responsibleUserId: 7,
+      entityType: 'deal',
+      categoryId: 2,
+      extendedSync: 'on',
+      stageByState: { response: 'C2:NEW' },
+    }),
+  ) as ValidationError;
+  t.equal(
+    Object.keys(partial.details?.['fields'] as object).length,
+    7,
+    'extended mode needs a stage for each of the other seven states',
+  );
 
-  const states = { response: 'C2:NEW', consider: 'C2:A', phone_interview: 'C2:B', assessment: 'C2:C', interview: 'C2:D', offer: 'C2:E', hired: 'C2:WON', discard: 'C2:LOSE' };
-  const extended = parseSettings('m1', { responsibleUserId: 7, entityType: 'deal', categoryId: 2, extendedSync: 'on', stageByState: states, twoWayStatus: 'on' });
+  const states = {
+    response: 'C2:NEW',
+    consider: 'C2:A',
+    phone_interview: 'C2:B',
+    assessment: 'C2:C',
+    interview: 'C2:D',
+    offer: 'C2:E',
+    hired: 'C2:WON',
+    discard: 'C2:LOSE',
+  };
+  const extended = parseSettings('m1', {
+    responsibleUserId: 7,
+    entityType: 'deal',
+    categoryId: 2,
+    extendedSync: 'on',
+    stageByState: states,
+    twoWayStatus: 'on',
+  });
   t.equal(extended.categoryId, 2);
   t.same(extended.stageByState, states);
   t.equal(extended.twoWayStatus, true);
@@ -41,14 +78,24 @@ t.test('saved settings are announced in the same transaction and served to other
   t.teardown(() => asker.app.close());
 
   t.equal(await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }), null, 'nothing saved yet');
-  const saved = parseSettings('portal-a', { responsibleUserId: 1, entityType: 'lead', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' });
+  const saved = parseSettings('portal-a', {
+    responsibleUserId: 1,
+    entityType: 'lead',
+    stageForResponse: 'NEW',
+    stageForInvitation: 'IN_PROCESS',
+  });
   await saveSettings(settings.runtime.db, saved, 1);
   t.same(await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }), saved);
   const stream = asker.runtime.naming.stream('PORTAL');
-  const published = await eventually(async () => {
-    const info = await asker.runtime.nats.jsm.streams.info(stream);
-    return info.state.messages === 1 ? asker.runtime.nats.jsm.streams.getMessage(stream, { seq: 1 }) : undefined;
-  }, { what: 'portal.settings.saved published by the relay' });
+  const published = await eventually(
+    async () => {
+      const info = await asker.runtime.nats.jsm.streams.info(stream);
+      return info.state.messages === 1
+        ? asker.runtime.nats.jsm.streams.getMessage(stream, { seq: 1 })
+        : undefined;
+    },
+    { what: 'portal.settings.saved published by the relay' },
+  );
   t.equal(published.subject, asker.runtime.naming.subject(subjects.portalSettingsSaved));
   t.same((published.json() as { settings: unknown }).settings, saved);
 

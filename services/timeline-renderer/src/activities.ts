@@ -67,17 +67,23 @@ export class ActivityStore {
   constructor(private readonly db: Knex) {}
 
   async get(memberId: string, negotiationId: string): Promise<ActivityRow | undefined> {
-    const r = (await this.db('tl_activities').where({ member_id: memberId, negotiation_id: negotiationId }).first()) as DbRow | undefined;
+    const r = (await this.db('tl_activities')
+      .where({ member_id: memberId, negotiation_id: negotiationId })
+      .first()) as DbRow | undefined;
     return r && toRow(r);
   }
 
   async many(memberId: string, negotiationIds: string[]): Promise<Map<string, ActivityRow>> {
-    const rows = (await this.db('tl_activities').where({ member_id: memberId }).whereIn('negotiation_id', negotiationIds)) as DbRow[];
+    const rows = (await this.db('tl_activities')
+      .where({ member_id: memberId })
+      .whereIn('negotiation_id', negotiationIds)) as DbRow[];
     return new Map(rows.map((r) => [r.negotiation_id, toRow(r)]));
   }
 
   async byActivity(memberId: string, activityId: number): Promise<ActivityRow | undefined> {
-    const r = (await this.db('tl_activities').where({ member_id: memberId, activity_id: activityId }).first()) as DbRow | undefined;
+    const r = (await this.db('tl_activities')
+      .where({ member_id: memberId, activity_id: activityId })
+      .first()) as DbRow | undefined;
     return r && toRow(r);
   }
 
@@ -133,7 +139,14 @@ export class Renderer {
    */
   async onWritten(m: CrmEntityWritten): Promise<Outcome> {
     const row = await this.store.get(m.memberId, m.negotiationId);
-    if (row && row.entityType === m.entityType && row.entityId === m.entityId && row.activityId > 0 && row.version >= m.version) return ack();
+    if (
+      row &&
+      row.entityType === m.entityType &&
+      row.entityId === m.entityId &&
+      row.activityId > 0 &&
+      row.version >= m.version
+    )
+      return ack();
     return new Promise((resolve, reject) => this.groups.add(m.memberId, { m, resolve, reject }));
   }
 
@@ -142,7 +155,10 @@ export class Renderer {
     maxItems: GROUP_MAX,
     key: (d) => d.m.negotiationId,
     run: async (memberId, group) => {
-      const outcomes = await this.drawGroup(memberId, group.map((g) => g.m));
+      const outcomes = await this.drawGroup(
+        memberId,
+        group.map((g) => g.m),
+      );
       group.forEach((g, i) => {
         const o = outcomes[i];
         if (o && typeof o === 'object' && 'kind' in o) g.resolve(o as Outcome);
@@ -158,11 +174,25 @@ export class Renderer {
    * not recorded (`activity_id` 0: the process died in between) is first looked for by ORIGIN_ID.
    */
   private async drawGroup(memberId: string, items: CrmEntityWritten[]): Promise<Array<Outcome | unknown>> {
-    const leases = await Promise.all(items.map((m) => this.runtime.locks.acquire(`tl:negotiation:${memberId}:${m.negotiationId}`, LOCK_MS)));
+    const leases = await Promise.all(
+      items.map((m) => this.runtime.locks.acquire(`tl:negotiation:${memberId}:${m.negotiationId}`, LOCK_MS)),
+    );
     try {
-      const out: Array<Outcome | unknown> = items.map(() => defer('another process is drawing this activity', 500));
-      const rows = await this.store.many(memberId, items.map((m) => m.negotiationId));
-      type Job = { i: number; m: CrmEntityWritten; others: OthersShown; layout: Layout; activityId: number | null; recover: boolean };
+      const out: Array<Outcome | unknown> = items.map(() =>
+        defer('another process is drawing this activity', 500),
+      );
+      const rows = await this.store.many(
+        memberId,
+        items.map((m) => m.negotiationId),
+      );
+      type Job = {
+        i: number;
+        m: CrmEntityWritten;
+        others: OthersShown;
+        layout: Layout;
+        activityId: number | null;
+        recover: boolean;
+      };
       const jobs: Job[] = [];
       items.forEach((m, i) => {
         if (!leases[i]) return;
@@ -171,7 +201,14 @@ export class Renderer {
         if (sameEntity && row.activityId > 0 && row.version >= m.version) return void (out[i] = ack());
         try {
           const others = sameEntity ? row.others : null;
-          jobs.push({ i, m, others, layout: this.checked(buildLayout(m.snapshot, others)), activityId: sameEntity && row.activityId > 0 ? row.activityId : null, recover: Boolean(sameEntity && row.activityId === 0) });
+          jobs.push({
+            i,
+            m,
+            others,
+            layout: this.checked(buildLayout(m.snapshot, others)),
+            activityId: sameEntity && row.activityId > 0 ? row.activityId : null,
+            recover: Boolean(sameEntity && row.activityId === 0),
+          });
         } catch (err) {
           out[i] = err;
         }
@@ -181,23 +218,75 @@ export class Renderer {
       // Interrupted adds: is the activity there after all?
       const lost = jobs.filter((j) => j.recover);
       if (lost.length > 0) {
-        const found = await client.batch(memberId, lost.map((j) => ['crm.activity.list', { filter: { OWNER_TYPE_ID: OWNER_TYPE[j.m.entityType], OWNER_ID: j.m.entityId, ORIGINATOR_ID, ORIGIN_ID: j.m.negotiationId }, select: ['ID'] }] as BatchCommand), { maxWaitMs: B24_WAIT_MS });
+        const found = await client.batch(
+          memberId,
+          lost.map(
+            (j) =>
+              [
+                'crm.activity.list',
+                {
+                  filter: {
+                    OWNER_TYPE_ID: OWNER_TYPE[j.m.entityType],
+                    OWNER_ID: j.m.entityId,
+                    ORIGINATOR_ID,
+                    ORIGIN_ID: j.m.negotiationId,
+                  },
+                  select: ['ID'],
+                },
+              ] as BatchCommand,
+          ),
+          { maxWaitMs: B24_WAIT_MS },
+        );
         lost.forEach((j, k) => {
           const rows = found.results[String(k)];
           if (Array.isArray(rows) && rows[0]) j.activityId = Number((rows[0] as { ID: string }).ID);
         });
       }
       // Marks the adds about to be made, so that a crash between the add and its record is found again.
-      for (const j of jobs) if (j.activityId === null) await this.store.save({ memberId, negotiationId: j.m.negotiationId, entityType: j.m.entityType, entityId: j.m.entityId, activityId: 0, version: 0, snapshot: j.m.snapshot, others: j.others });
+      for (const j of jobs)
+        if (j.activityId === null)
+          await this.store.save({
+            memberId,
+            negotiationId: j.m.negotiationId,
+            entityType: j.m.entityType,
+            entityId: j.m.entityId,
+            activityId: 0,
+            version: 0,
+            snapshot: j.m.snapshot,
+            others: j.others,
+          });
       const commands = jobs.map((j): BatchCommand =>
         j.activityId !== null
           ? ['crm.activity.configurable.update', { id: j.activityId, layout: j.layout }]
-          : ['crm.activity.configurable.add', { ownerTypeId: OWNER_TYPE[j.m.entityType], ownerId: j.m.entityId, fields: { completed: false, originatorId: ORIGINATOR_ID, originId: j.m.negotiationId }, layout: j.layout }],
+          : [
+              'crm.activity.configurable.add',
+              {
+                ownerTypeId: OWNER_TYPE[j.m.entityType],
+                ownerId: j.m.entityId,
+                fields: { completed: false, originatorId: ORIGINATOR_ID, originId: j.m.negotiationId },
+                layout: j.layout,
+              },
+            ],
       );
       const done = await client.batch(memberId, commands, { maxWaitMs: B24_WAIT_MS });
       // Updates of activities a person deleted: added again.
       const gone = jobs.filter((j, k) => j.activityId !== null && isNotFound(done.errors[String(k)]));
-      const again = gone.length > 0 ? await client.batch(memberId, gone.map((j): BatchCommand => ['crm.activity.configurable.add', { ownerTypeId: OWNER_TYPE[j.m.entityType], ownerId: j.m.entityId, fields: { completed: false, originatorId: ORIGINATOR_ID, originId: j.m.negotiationId }, layout: j.layout }]), { maxWaitMs: B24_WAIT_MS }) : null;
+      const again =
+        gone.length > 0
+          ? await client.batch(
+              memberId,
+              gone.map((j): BatchCommand => [
+                'crm.activity.configurable.add',
+                {
+                  ownerTypeId: OWNER_TYPE[j.m.entityType],
+                  ownerId: j.m.entityId,
+                  fields: { completed: false, originatorId: ORIGINATOR_ID, originId: j.m.negotiationId },
+                  layout: j.layout,
+                },
+              ]),
+              { maxWaitMs: B24_WAIT_MS },
+            )
+          : null;
       for (const [k, j] of jobs.entries()) {
         const g = gone.indexOf(j);
         const error = g >= 0 ? again!.errors[String(g)] : done.errors[String(k)];
@@ -206,8 +295,20 @@ export class Renderer {
           out[j.i] = error;
           continue;
         }
-        const id = j.activityId !== null && g < 0 ? j.activityId : Number((result as { activity: { id: number } }).activity.id);
-        await this.store.save({ memberId, negotiationId: j.m.negotiationId, entityType: j.m.entityType, entityId: j.m.entityId, activityId: id, version: j.m.version, snapshot: j.m.snapshot, others: j.others });
+        const id =
+          j.activityId !== null && g < 0
+            ? j.activityId
+            : Number((result as { activity: { id: number } }).activity.id);
+        await this.store.save({
+          memberId,
+          negotiationId: j.m.negotiationId,
+          entityType: j.m.entityType,
+          entityId: j.m.entityId,
+          activityId: id,
+          version: j.m.version,
+          snapshot: j.m.snapshot,
+          others: j.others,
+        });
         out[j.i] = ack();
       }
       return out;
@@ -224,17 +325,32 @@ export class Renderer {
   async onOthers(memberId: string, activityId: number, userId: number | null): Promise<Outcome> {
     const found = await this.store.byActivity(memberId, activityId);
     if (!found) return drop(`activity ${activityId} is not one of ours`);
-    const held = await this.runtime.locks.hold(`tl:negotiation:${memberId}:${found.negotiationId}`, LOCK_MS, async () => {
-      const row = (await this.store.get(memberId, found.negotiationId))!;
-      const card = await this.runtime.call(rpc.hhCard, { memberId, entityType: row.entityType, entityId: row.entityId }, { timeoutMs: 15_000 });
-      const others: NonNullable<OthersShown> = { responses: card?.others ?? [] };
-      const layout = this.checked(buildLayout(row.snapshot, others));
-      const id = await this.put(memberId, { type: row.entityType, id: row.entityId }, row.negotiationId, row.activityId, layout);
-      await this.store.save({ ...row, activityId: id, others });
-      const shown = countRows(layout);
-      if (userId && shown < others.responses.length) await this.notify(memberId, userId, row.snapshot, others.responses);
-      return ack();
-    });
+    const held = await this.runtime.locks.hold(
+      `tl:negotiation:${memberId}:${found.negotiationId}`,
+      LOCK_MS,
+      async () => {
+        const row = (await this.store.get(memberId, found.negotiationId))!;
+        const card = await this.runtime.call(
+          rpc.hhCard,
+          { memberId, entityType: row.entityType, entityId: row.entityId },
+          { timeoutMs: 15_000 },
+        );
+        const others: NonNullable<OthersShown> = { responses: card?.others ?? [] };
+        const layout = this.checked(buildLayout(row.snapshot, others));
+        const id = await this.put(
+          memberId,
+          { type: row.entityType, id: row.entityId },
+          row.negotiationId,
+          row.activityId,
+          layout,
+        );
+        await this.store.save({ ...row, activityId: id, others });
+        const shown = countRows(layout);
+        if (userId && shown < others.responses.length)
+          await this.notify(memberId, userId, row.snapshot, others.responses);
+        return ack();
+      },
+    );
     return held.ran ? held.value : defer('another process is drawing this activity', 500);
   }
 
@@ -245,10 +361,21 @@ export class Renderer {
   }
 
   /** Updates the activity, or adds it again when a person deleted it. */
-  private async put(memberId: string, entity: { type: EntityType; id: number }, negotiationId: string, known: number, layout: Layout): Promise<number> {
+  private async put(
+    memberId: string,
+    entity: { type: EntityType; id: number },
+    negotiationId: string,
+    known: number,
+    layout: Layout,
+  ): Promise<number> {
     const client = this.b24();
     try {
-      await client.call(memberId, 'crm.activity.configurable.update', { id: known, layout }, { maxWaitMs: B24_WAIT_MS });
+      await client.call(
+        memberId,
+        'crm.activity.configurable.update',
+        { id: known, layout },
+        { maxWaitMs: B24_WAIT_MS },
+      );
       return known;
     } catch (err) {
       if (!(err instanceof Bitrix24Error && isNotFound(err))) throw err;
@@ -256,18 +383,37 @@ export class Renderer {
     const added = await client.call<{ activity: { id: number } }>(
       memberId,
       'crm.activity.configurable.add',
-      { ownerTypeId: OWNER_TYPE[entity.type], ownerId: entity.id, fields: { completed: false, originatorId: ORIGINATOR_ID, originId: negotiationId }, layout },
+      {
+        ownerTypeId: OWNER_TYPE[entity.type],
+        ownerId: entity.id,
+        fields: { completed: false, originatorId: ORIGINATOR_ID, originId: negotiationId },
+        layout,
+      },
       { maxWaitMs: B24_WAIT_MS },
     );
     return Number(added.activity.id);
   }
 
   /** The reference's notification, which names every lead or deal of the applicant. */
-  private async notify(memberId: string, userId: number, s: NegotiationSnapshot, others: OtherResponse[]): Promise<void> {
+  private async notify(
+    memberId: string,
+    userId: number,
+    s: NegotiationSnapshot,
+    others: OtherResponse[],
+  ): Promise<void> {
     const name = plain(s.applicant.fullName) || `соискателя ${s.applicant.resumeId ?? s.negotiationId}`;
-    const list = others.map((o) => (o.entity ? `[URL=${entityPath(o.entity)}]${ENTITY_NAME[o.entity.type]} ${o.entity.id}[/URL]` : `отклик ${o.negotiationId} (ещё не в CRM)`));
+    const list = others.map((o) =>
+      o.entity
+        ? `[URL=${entityPath(o.entity)}]${ENTITY_NAME[o.entity.type]} ${o.entity.id}[/URL]`
+        : `отклик ${o.negotiationId} (ещё не в CRM)`,
+    );
     const message = `Другие отклики: ${name} — ${others.length}. В деле показаны первые, все остальные по ссылке «Все отклики». Идентификаторы: ${list.join(', ')}`;
-    await this.b24().call(memberId, 'im.notify.system.add', { USER_ID: userId, MESSAGE: message, TAG: `hhb24:others:${s.negotiationId}` }, { maxWaitMs: B24_WAIT_MS });
+    await this.b24().call(
+      memberId,
+      'im.notify.system.add',
+      { USER_ID: userId, MESSAGE: message, TAG: `hhb24:others:${s.negotiationId}` },
+      { maxWaitMs: B24_WAIT_MS },
+    );
   }
 }
 
@@ -277,7 +423,10 @@ function isNotFound(err: Bitrix24Error | undefined): boolean {
 
 /** How many response rows a layout shows (one block per row). */
 function countRows(layout: Layout): number {
-  const blocks = ((layout['body'] as { blocks: Record<string, unknown> }).blocks ?? {}) as Record<string, unknown>;
+  const blocks = ((layout['body'] as { blocks: Record<string, unknown> }).blocks ?? {}) as Record<
+    string,
+    unknown
+  >;
   return Object.keys(blocks).filter((k) => /^others_\d+$/.test(k)).length;
 }
 

@@ -38,7 +38,11 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
   let b24Client: Bitrix24Client | undefined;
   let parts: { renderer: Renderer; robots: Robots } | undefined;
   const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
-  const the = () => (parts ??= { renderer: new Renderer(runtime, b24, new ActivityStore(runtime.db)), robots: new Robots(runtime, b24) });
+  const the = () =>
+    (parts ??= {
+      renderer: new Renderer(runtime, b24, new ActivityStore(runtime.db)),
+      robots: new Robots(runtime, b24),
+    });
 
   /** A layout that would break Bitrix24's rules is never sent: dead-lettered with the reasons. */
   const unbroken = async (ctx: MessageContext<unknown>, work: () => Promise<Outcome>): Promise<Outcome> => {
@@ -52,14 +56,26 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
   };
 
   runtime.addConsumer({
-    spec: { stream: 'CRM', durable: 'timeline-renderer', filterSubject: subjects.crmEntityWritten, ackWaitMs: 30_000, maxAckPending: 128 },
+    spec: {
+      stream: 'CRM',
+      durable: 'timeline-renderer',
+      filterSubject: subjects.crmEntityWritten,
+      ackWaitMs: 30_000,
+      maxAckPending: 128,
+    },
     concurrency: 16,
     decode: decodeWritten,
     handler: (ctx) => unbroken(ctx, () => the().renderer.onWritten(ctx.data)),
   });
   // Bound events: the clicks on «Другие отклики» (ONCRMTIMELINEITEMACTION); other events are someone else's.
   runtime.addConsumer({
-    spec: { stream: 'PORTAL', durable: 'timeline-renderer', filterSubject: subjects.portalEventReceived, ackWaitMs: 60_000, maxAckPending: 32 },
+    spec: {
+      stream: 'PORTAL',
+      durable: 'timeline-renderer',
+      filterSubject: subjects.portalEventReceived,
+      ackWaitMs: 60_000,
+      maxAckPending: 32,
+    },
     concurrency: 4,
     decode: decodeEvent,
     handler: (ctx) => {
@@ -67,12 +83,19 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       if (e.event !== 'ONCRMTIMELINEITEMACTION') return Promise.resolve(ack());
       const data = (e.data ?? {}) as Record<string, unknown>;
       const activityId = Number(data['activityId']);
-      if (data['id'] !== OTHERS_ACTION || !Number.isInteger(activityId) || activityId <= 0) return Promise.resolve(drop('not a click on «Другие отклики»'));
+      if (data['id'] !== OTHERS_ACTION || !Number.isInteger(activityId) || activityId <= 0)
+        return Promise.resolve(drop('not a click on «Другие отклики»'));
       return unbroken(ctx, () => the().renderer.onOthers(e.memberId, activityId, e.userId ?? null));
     },
   });
   runtime.addConsumer({
-    spec: { stream: 'PORTAL', durable: 'timeline-renderer-robots', filterSubject: subjects.portalRobotInvoked, ackWaitMs: 60_000, maxAckPending: 32 },
+    spec: {
+      stream: 'PORTAL',
+      durable: 'timeline-renderer-robots',
+      filterSubject: subjects.portalRobotInvoked,
+      ackWaitMs: 60_000,
+      maxAckPending: 32,
+    },
     concurrency: 4,
     decode: decodeRobot,
     handler: (ctx) => the().robots.onInvoked(ctx),
@@ -104,13 +127,22 @@ function decodeWritten(v: unknown): CrmEntityWritten {
 
 function decodeEvent(v: unknown): PortalEventReceived {
   const e = v as PortalEventReceived;
-  if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string') throw new ValidationError('portal.event.received is incomplete');
+  if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string')
+    throw new ValidationError('portal.event.received is incomplete');
   return e;
 }
 
 function decodeRobot(v: unknown): PortalRobotInvoked {
   const r = v as PortalRobotInvoked;
-  const ok = r && typeof r.memberId === 'string' && MEMBER_ID.test(r.memberId) && typeof r.code === 'string' && (r.entityType === 'lead' || r.entityType === 'deal') && Number.isInteger(r.entityId) && typeof r.eventToken === 'string' && typeof r.properties === 'object';
+  const ok =
+    r &&
+    typeof r.memberId === 'string' &&
+    MEMBER_ID.test(r.memberId) &&
+    typeof r.code === 'string' &&
+    (r.entityType === 'lead' || r.entityType === 'deal') &&
+    Number.isInteger(r.entityId) &&
+    typeof r.eventToken === 'string' &&
+    typeof r.properties === 'object';
   if (!ok) throw new ValidationError('portal.robot.invoked is incomplete');
   return r;
 }

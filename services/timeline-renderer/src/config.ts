@@ -2,7 +2,10 @@ import { type ConfigOf, baseSchema, bitrix24Schema, port } from '@hhb24/common';
 
 export const schema = {
   ...baseSchema,
-  TIMELINE_RENDERER_PORT: port({ default: 3030, description: 'timeline-renderer: port of its HTTP server (health and metrics only).' }),
+  TIMELINE_RENDERER_PORT: port({
+    default: 3030,
+    description: 'timeline-renderer: port of its HTTP server (health and metrics only).',
+  }),
   ...bitrix24Schema,
 };
 

@@ -51,9 +51,18 @@ export function ruDate(iso: string): string {
   return `${two(d.getUTCDate())}.${two(d.getUTCMonth() + 1)}.${d.getUTCFullYear()}`;
 }
 
-const text = (value: string, extra: Block = {}): Block => ({ type: 'text', properties: { value: value || '—', ...extra } });
-const titled = (title: string, block: Block): Block => ({ type: 'withTitle', properties: { title, inline: true, block } });
-const link = (label: string, uri: string): Block => ({ type: 'link', properties: { text: label || '—', action: { type: 'redirect', uri } } });
+const text = (value: string, extra: Block = {}): Block => ({
+  type: 'text',
+  properties: { value: value || '—', ...extra },
+});
+const titled = (title: string, block: Block): Block => ({
+  type: 'withTitle',
+  properties: { title, inline: true, block },
+});
+const link = (label: string, uri: string): Block => ({
+  type: 'link',
+  properties: { text: label || '—', action: { type: 'redirect', uri } },
+});
 
 /** A lead's or deal's card inside the portal (a relative path opens in the portal's slider). */
 export function entityPath(entity: { type: EntityType; id: number }): string {
@@ -72,12 +81,21 @@ function cardBlocks(s: NegotiationSnapshot): Record<string, Block> {
   const a = s.applicant;
   const who = a.resumeId ?? s.negotiationId;
   // Placeholders as crm-writer writes them into the fields (the seed's wording).
-  const name = a.hidden.name || !a.fullName ? (s.resume ? `Соискатель ${who} скрыл ФИО` : `Соискатель ${s.negotiationId} удалил резюме`) : a.fullName;
-  const phone = a.hidden.phones || a.phones.length === 0 ? `Соискатель ${who} скрыл телефон` : a.phones.join(', ');
+  const name =
+    a.hidden.name || !a.fullName
+      ? s.resume
+        ? `Соискатель ${who} скрыл ФИО`
+        : `Соискатель ${s.negotiationId} удалил резюме`
+      : a.fullName;
+  const phone =
+    a.hidden.phones || a.phones.length === 0 ? `Соискатель ${who} скрыл телефон` : a.phones.join(', ');
   const email = a.hidden.email || !a.email ? `Соискатель ${who} скрыл e-mail` : a.email;
   const vacancyUrl = safeUrl(s.vacancy.url);
   return {
-    vacancy: titled('Вакансия', vacancyUrl ? link(plain(s.vacancy.name), vacancyUrl) : text(plain(s.vacancy.name))),
+    vacancy: titled(
+      'Вакансия',
+      vacancyUrl ? link(plain(s.vacancy.name), vacancyUrl) : text(plain(s.vacancy.name)),
+    ),
     name: titled('ФИО', text(plain(name), { bold: true })),
     city: titled('Город', text(plain(a.city))),
     phone: titled('Телефон', text(plain(phone))),
@@ -95,7 +113,9 @@ function cardBlocks(s: NegotiationSnapshot): Record<string, Block> {
 function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<string, Block> {
   const all = shown.responses;
   if (all.length === 0) return { others_none: text('Других откликов нет', { color: 'base_60' }) };
-  const blocks: Record<string, Block> = { others_title: text(`Другие отклики (${all.length}):`, { bold: true }) };
+  const blocks: Record<string, Block> = {
+    others_title: text(`Другие отклики (${all.length}):`, { bold: true }),
+  };
   const rowsRoom = room - 1;
   const fitsAll = all.length <= rowsRoom;
   const rows = fitsAll ? all : all.slice(0, rowsRoom - 1);
@@ -105,7 +125,10 @@ function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<str
       o.entity ? link(label, entityPath(o.entity)) : text(label),
       text(` — ${plain(o.stateName, 60)}, ${ruDate(o.createdAt)}`, { color: 'base_60' }),
     ];
-    blocks[`others_${i}`] = { type: 'lineOfBlocks', properties: { blocks: Object.fromEntries(line.map((b, j) => [`p${j}`, b])) } };
+    blocks[`others_${i}`] = {
+      type: 'lineOfBlocks',
+      properties: { blocks: Object.fromEntries(line.map((b, j) => [`p${j}`, b])) },
+    };
   });
   // The app opens in a slider with the lead or deal (Bitrix24 adds entityTypeId and entityId) and the view to show.
   if (!fitsAll) {
@@ -114,7 +137,11 @@ function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<str
       properties: {
         text: `Все отклики (${all.length})`,
         bold: true,
-        action: { type: 'openRestApp', actionParams: { view: ALL_RESPONSES_VIEW }, sliderParams: { title: 'Другие отклики', width: 900 } },
+        action: {
+          type: 'openRestApp',
+          actionParams: { view: ALL_RESPONSES_VIEW },
+          sliderParams: { title: 'Другие отклики', width: 900 },
+        },
       },
     };
   }
@@ -127,11 +154,17 @@ export function buildLayout(s: NegotiationSnapshot, others: OthersShown): Layout
   if (others) Object.assign(blocks, othersBlocks(others, room));
   const buttons: Record<string, unknown> = {};
   const resumeUrl = safeUrl(s.resume?.url);
-  if (resumeUrl) buttons['resume'] = { title: 'Резюме', type: 'secondary', action: { type: 'redirect', uri: resumeUrl } };
+  if (resumeUrl)
+    buttons['resume'] = { title: 'Резюме', type: 'secondary', action: { type: 'redirect', uri: resumeUrl } };
   buttons[OTHERS_ACTION] = {
     title: 'Другие отклики',
     type: 'primary',
-    action: { type: 'restEvent', id: OTHERS_ACTION, animationType: 'loader', actionParams: { negotiationId: s.negotiationId } },
+    action: {
+      type: 'restEvent',
+      id: OTHERS_ACTION,
+      animationType: 'loader',
+      actionParams: { negotiationId: s.negotiationId },
+    },
   };
   return {
     icon: { code: 'document' },

@@ -3,4 +3,7 @@ import { buildTimelineRenderer } from './app.js';
 import { schema } from './config.js';
 
 const config = configOrExit('timeline-renderer', schema, process.env);
-await launch([buildTimelineRenderer(config)], { host: config.HTTP_HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+await launch([buildTimelineRenderer(config)], {
+  host: config.HTTP_HOST,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+});

@@ -49,14 +49,30 @@ export class Robots {
     let outcome: { status: string; error: string; log: string };
     try {
       const view = await this.work(r);
-      const log = r.code === HH_STATUS_ROBOT_CODE ? `Статус HH: ${view.state.name}` : view.changed ? `Отклик переведён на hh.ru в статус «${view.state.name}»` : `Отклик уже в статусе «${view.state.name}» на hh.ru`;
+      const log =
+        r.code === HH_STATUS_ROBOT_CODE
+          ? `Статус HH: ${view.state.name}`
+          : view.changed
+            ? `Отклик переведён на hh.ru в статус «${view.state.name}»`
+            : `Отклик уже в статусе «${view.state.name}» на hh.ru`;
       outcome = { status: view.state.name, error: '', log };
     } catch (err) {
       const known = err instanceof AppError && !err.retryable;
       // hh-connector or hh.ru unavailable: tried again a few times, then the automation is told.
       if (!known && ctx.failures + 1 < ATTEMPTS) throw err;
-      const text = err instanceof AppError ? (REFUSALS[err.code] ?? `hh.ru отказал: ${err.message}`) : 'hh.ru не ответил: попробуйте запустить робота ещё раз позже.';
-      ctx.log.info({ memberId: r.memberId, code: r.code, entity: `${r.entityType}:${r.entityId}`, error: err instanceof AppError ? err.code : String(err) }, 'robot refused');
+      const text =
+        err instanceof AppError
+          ? (REFUSALS[err.code] ?? `hh.ru отказал: ${err.message}`)
+          : 'hh.ru не ответил: попробуйте запустить робота ещё раз позже.';
+      ctx.log.info(
+        {
+          memberId: r.memberId,
+          code: r.code,
+          entity: `${r.entityType}:${r.entityId}`,
+          error: err instanceof AppError ? err.code : String(err),
+        },
+        'robot refused',
+      );
       outcome = { status: '', error: text, log: `Ошибка: ${text}` };
     }
     await this.complete(ctx, r, outcome);
@@ -65,30 +81,48 @@ export class Robots {
 
   private work(r: PortalRobotInvoked): Promise<HhStateView> {
     const entity = { memberId: r.memberId, entityType: r.entityType, entityId: r.entityId };
-    if (r.code === HH_STATUS_ROBOT_CODE) return this.runtime.call(rpc.hhRefresh, entity, { timeoutMs: 20_000 });
-    if (r.code !== HH_ACTION_ROBOT_CODE) throw new AppError('unknown_action', `unknown robot ${r.code}`, { status: 400 });
+    if (r.code === HH_STATUS_ROBOT_CODE)
+      return this.runtime.call(rpc.hhRefresh, entity, { timeoutMs: 20_000 });
+    if (r.code !== HH_ACTION_ROBOT_CODE)
+      throw new AppError('unknown_action', `unknown robot ${r.code}`, { status: 400 });
     const choice = String(r.properties['action'] ?? '');
     const message = typeof r.properties['message'] === 'string' ? r.properties['message'].trim() : '';
     let target: HhTarget;
     let text: string | null = message || null;
     if (choice === DISCARD_WITH_MESSAGE) {
-      if (!message) throw new AppError('message_required', 'a discard with a message needs the message', { status: 400 });
+      if (!message)
+        throw new AppError('message_required', 'a discard with a message needs the message', { status: 400 });
       target = 'discard';
     } else if ((HH_TARGETS as readonly string[]).includes(choice)) {
       target = choice as HhTarget;
       // A plain «Отказ» is silent: hh.ru sends the applicant nothing.
       if (target === 'discard') text = null;
     } else {
-      throw new AppError('unknown_action', `no hh.ru status chosen (${choice.slice(0, 40)})`, { status: 400 });
+      throw new AppError('unknown_action', `no hh.ru status chosen (${choice.slice(0, 40)})`, {
+        status: 400,
+      });
     }
     return this.runtime.call(rpc.hhAct, { ...entity, target, message: text }, { timeoutMs: 20_000 });
   }
 
   /** bizproc.event.send; a token already used (a redelivered run) has nothing left to complete. */
-  private async complete(ctx: MessageContext<PortalRobotInvoked>, r: PortalRobotInvoked, outcome: { status: string; error: string; log: string }): Promise<void> {
+  private async complete(
+    ctx: MessageContext<PortalRobotInvoked>,
+    r: PortalRobotInvoked,
+    outcome: { status: string; error: string; log: string },
+  ): Promise<void> {
     if (!r.eventToken) return;
     try {
-      await this.b24().call(r.memberId, 'bizproc.event.send', { event_token: r.eventToken, return_values: { status: outcome.status, error: outcome.error }, log_message: outcome.log }, { maxWaitMs: 10_000 });
+      await this.b24().call(
+        r.memberId,
+        'bizproc.event.send',
+        {
+          event_token: r.eventToken,
+          return_values: { status: outcome.status, error: outcome.error },
+          log_message: outcome.log,
+        },
+        { maxWaitMs: 10_000 },
+      );
     } catch (err) {
       if (err instanceof Bitrix24Error && err.code === 'b24_access_denied' && ctx.deliveryCount > 1) {
         ctx.log.info({ memberId: r.memberId }, 'robot run already completed');

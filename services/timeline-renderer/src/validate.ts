@@ -9,22 +9,100 @@
 type Obj = Record<string, unknown>;
 
 const ICONS = new Set([
-  'call', 'call-incoming-missed', 'call-incoming', 'call-completed', 'call-outcoming', 'document', 'IM', 'circle-check', 'info', 'relation',
-  'link', 'unlink', 'store', 'view', 'stage-change', 'sum', 'open-line-incoming-message', 'clock', 'mail-outcome', 'complete', 'check',
-  'comment', 'sms', 'whatsapp', 'task', 'pipeline', 'wallet', 'attention', 'bank-card', 'conversion', 'calendar', 'circle-crossed',
-  'task-ping', 'task-new-comment', 'task-viewed-comment', 'task-activity', 'ai-copilot', 'ai-process', 'restoration', 'arrow-up',
-  'arrow-down', 'visit', 'camera', 'copy', 'robot', 'cycle-equal', 'bizproc', 'message-with-point', 'booking',
+  'call',
+  'call-incoming-missed',
+  'call-incoming',
+  'call-completed',
+  'call-outcoming',
+  'document',
+  'IM',
+  'circle-check',
+  'info',
+  'relation',
+  'link',
+  'unlink',
+  'store',
+  'view',
+  'stage-change',
+  'sum',
+  'open-line-incoming-message',
+  'clock',
+  'mail-outcome',
+  'complete',
+  'check',
+  'comment',
+  'sms',
+  'whatsapp',
+  'task',
+  'pipeline',
+  'wallet',
+  'attention',
+  'bank-card',
+  'conversion',
+  'calendar',
+  'circle-crossed',
+  'task-ping',
+  'task-new-comment',
+  'task-viewed-comment',
+  'task-activity',
+  'ai-copilot',
+  'ai-process',
+  'restoration',
+  'arrow-up',
+  'arrow-down',
+  'visit',
+  'camera',
+  'copy',
+  'robot',
+  'cycle-equal',
+  'bizproc',
+  'message-with-point',
+  'booking',
 ]);
 const LOGOS = new Set([
-  'call-play-record', 'call-default', 'call-incoming', 'call-outgoing', 'document', 'document-print', 'document-signed', 'document-draft',
-  'channel-chat', 'channel-avito', 'channel-apple', 'channel-fb', 'channel-fb-chat', 'channel-instagram-direct', 'channel-bitrix',
-  'channel-ok', 'channel-telegram', 'channel-viber', 'channel-vk', 'channel-vk-order', 'channel-whatsapp-bitrix', 'channel-edna',
-  'channel-whatsapp', 'mail-outcome', 'list-check', 'shop', 'notification', 'comment', 'sms', 'shop-eye', 'bank-card', 'calendar-share',
-  'unread-comment', 'task-activity', 'ai-copilot', 'zoom', 'bizproc', 'bizproc-task',
+  'call-play-record',
+  'call-default',
+  'call-incoming',
+  'call-outgoing',
+  'document',
+  'document-print',
+  'document-signed',
+  'document-draft',
+  'channel-chat',
+  'channel-avito',
+  'channel-apple',
+  'channel-fb',
+  'channel-fb-chat',
+  'channel-instagram-direct',
+  'channel-bitrix',
+  'channel-ok',
+  'channel-telegram',
+  'channel-viber',
+  'channel-vk',
+  'channel-vk-order',
+  'channel-whatsapp-bitrix',
+  'channel-edna',
+  'channel-whatsapp',
+  'mail-outcome',
+  'list-check',
+  'shop',
+  'notification',
+  'comment',
+  'sms',
+  'shop-eye',
+  'bank-card',
+  'calendar-share',
+  'unread-comment',
+  'task-activity',
+  'ai-copilot',
+  'zoom',
+  'bizproc',
+  'bizproc-task',
 ]);
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
-const items = (v: Obj): Array<[string, unknown]> => (Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v));
+const items = (v: Obj): Array<[string, unknown]> =>
+  Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
 const KEY = /^([a-zA-Z0-9-_]+|0|-?[1-9]\d*)$/;
 
 class Check {
@@ -40,12 +118,14 @@ class Check {
       return false;
     }
     for (const f of required) if (v[f] === undefined) this.fail(`Field ${f} is required for ${name}.`);
-    for (const k of Object.keys(v)) if (!fields.includes(k)) this.fail(`Field ${k} is not required for ${name}.`);
+    for (const k of Object.keys(v))
+      if (!fields.includes(k)) this.fail(`Field ${k} is not required for ${name}.`);
     return true;
   }
 
   oneOf(o: Obj, field: string, allowed: readonly string[], name: string): void {
-    if (o[field] !== undefined && !allowed.includes(String(o[field]))) this.fail(`The value of ${field} in ${name} is incorrect.`);
+    if (o[field] !== undefined && !allowed.includes(String(o[field])))
+      this.fail(`The value of ${field} in ${name} is incorrect.`);
   }
 
   text(o: Obj, field: string, name: string): void {
@@ -57,7 +137,8 @@ class Check {
   }
 
   bool(o: Obj, field: string, name: string): void {
-    if (o[field] !== undefined && typeof o[field] !== 'boolean') this.fail(`The value of ${field} in ${name} is incorrect.`);
+    if (o[field] !== undefined && typeof o[field] !== 'boolean')
+      this.fail(`The value of ${field} in ${name} is incorrect.`);
   }
 
   /** A keyed collection of objects, at most `max` of them. */
@@ -70,13 +151,23 @@ class Check {
       if (!KEY.test(k)) this.fail(`The value of ${k} includes invalid characters.`);
       each(item);
     }
-    if (max !== null && list.length > max) this.fail(`The field ${field} of ${name} can only contain up to ${max} values.`);
+    if (max !== null && list.length > max)
+      this.fail(`The field ${field} of ${name} can only contain up to ${max} values.`);
   }
 
   action(v: unknown): void {
-    if (!this.dto(v, 'ActionDto', ['type', 'uri', 'id', 'actionParams', 'animationType', 'sliderParams'], ['type'])) return;
+    if (
+      !this.dto(
+        v,
+        'ActionDto',
+        ['type', 'uri', 'id', 'actionParams', 'animationType', 'sliderParams'],
+        ['type'],
+      )
+    )
+      return;
     this.oneOf(v, 'type', ['redirect', 'openRestApp', 'restEvent'], 'ActionDto');
-    if (v['type'] === 'redirect' && typeof v['uri'] !== 'string') this.fail('Field uri is required for ActionDto.');
+    if (v['type'] === 'redirect' && typeof v['uri'] !== 'string')
+      this.fail('Field uri is required for ActionDto.');
     if (v['type'] === 'restEvent') {
       if (typeof v['id'] !== 'string' || v['id'] === '') this.fail('Field id is required for ActionDto.');
       this.oneOf(v, 'animationType', ['disable', 'loader'], 'ActionDto');
@@ -88,26 +179,46 @@ class Check {
         const list = items(params);
         for (const [k, p] of list) {
           if (!KEY.test(k)) this.fail(`The value of ${k} includes invalid characters.`);
-          if (!['string', 'number', 'boolean'].includes(typeof p)) this.fail(`The value of actionParams[${k}] in ActionDto is incorrect.`);
+          if (!['string', 'number', 'boolean'].includes(typeof p))
+            this.fail(`The value of actionParams[${k}] in ActionDto is incorrect.`);
         }
-        if (list.length > 20) this.fail('The field actionParams of ActionDto can only contain up to 20 values.');
+        if (list.length > 20)
+          this.fail('The field actionParams of ActionDto can only contain up to 20 values.');
       }
     }
     const slider = v['sliderParams'];
-    if (slider !== undefined && this.dto(slider, 'ActionSliderParamsDto', ['width', 'leftBoundary', 'labelBgColor', 'labelColor', 'labelText', 'title'], [])) {
-      this.oneOf(slider, 'labelBgColor', ['aqua', 'green', 'orange', 'brown', 'pink', 'blue', 'grey', 'violet'], 'ActionSliderParamsDto');
+    if (
+      slider !== undefined &&
+      this.dto(
+        slider,
+        'ActionSliderParamsDto',
+        ['width', 'leftBoundary', 'labelBgColor', 'labelColor', 'labelText', 'title'],
+        [],
+      )
+    ) {
+      this.oneOf(
+        slider,
+        'labelBgColor',
+        ['aqua', 'green', 'orange', 'brown', 'pink', 'blue', 'grey', 'violet'],
+        'ActionSliderParamsDto',
+      );
     }
   }
 
   /** A content block; inside withTitle and lineOfBlocks only text, link and deadline. */
   block(v: unknown, simple: boolean): void {
     if (!this.dto(v, 'ContentBlockDto', ['type', 'properties'], ['type', 'properties'])) return;
-    const allowed = simple ? ['text', 'link', 'deadline'] : ['text', 'largeText', 'link', 'deadline', 'withTitle', 'lineOfBlocks'];
-    if (!allowed.includes(String(v['type']))) return this.fail('The value of type in ContentBlockDto is incorrect.');
+    const allowed = simple
+      ? ['text', 'link', 'deadline']
+      : ['text', 'largeText', 'link', 'deadline', 'withTitle', 'lineOfBlocks'];
+    if (!allowed.includes(String(v['type'])))
+      return this.fail('The value of type in ContentBlockDto is incorrect.');
     const p = v['properties'];
     switch (v['type']) {
       case 'text':
-        if (this.dto(p, 'TextDto', ['value', 'multiline', 'title', 'bold', 'size', 'color', 'scope'], ['value'])) {
+        if (
+          this.dto(p, 'TextDto', ['value', 'multiline', 'title', 'bold', 'size', 'color', 'scope'], ['value'])
+        ) {
           this.text(p, 'value', 'TextDto');
           this.text(p, 'title', 'TextDto');
           this.bool(p, 'multiline', 'TextDto');
@@ -138,14 +249,16 @@ class Check {
         }
         return;
       case 'lineOfBlocks':
-        if (this.dto(p, 'LineOfBlocksDto', ['blocks', 'scope'], ['blocks'])) this.collection(p, 'blocks', 'LineOfBlocksDto', 20, (b) => this.block(b, true));
+        if (this.dto(p, 'LineOfBlocksDto', ['blocks', 'scope'], ['blocks']))
+          this.collection(p, 'blocks', 'LineOfBlocksDto', 20, (b) => this.block(b, true));
         return;
     }
   }
 
   layout(v: unknown): void {
     if (!this.dto(v, 'LayoutDto', ['icon', 'header', 'body', 'footer'], ['icon', 'header', 'body'])) return;
-    if (this.dto(v['icon'], 'IconDto', ['code'], ['code']) && !ICONS.has(String(v['icon']['code']))) this.fail('The value of code in IconDto is incorrect.');
+    if (this.dto(v['icon'], 'IconDto', ['code'], ['code']) && !ICONS.has(String(v['icon']['code'])))
+      this.fail('The value of code in IconDto is incorrect.');
     const header = v['header'];
     if (this.dto(header, 'HeaderDto', ['title', 'titleAction', 'tags'], ['title'])) {
       this.text(header, 'title', 'HeaderDto');
@@ -160,13 +273,24 @@ class Check {
     }
     const body = v['body'];
     if (this.dto(body, 'BodyDto', ['logo', 'blocks'], ['logo', 'blocks'])) {
-      if (this.dto(body['logo'], 'LogoDto', ['code', 'action'], ['code']) && !LOGOS.has(String(body['logo']['code']))) this.fail('The value of code in LogoDto is incorrect.');
+      if (
+        this.dto(body['logo'], 'LogoDto', ['code', 'action'], ['code']) &&
+        !LOGOS.has(String(body['logo']['code']))
+      )
+        this.fail('The value of code in LogoDto is incorrect.');
       this.collection(body, 'blocks', 'BodyDto', 20, (b) => this.block(b, false));
     }
     const footer = v['footer'];
     if (footer !== undefined && this.dto(footer, 'FooterDto', ['buttons', 'menu'], [])) {
       this.collection(footer, 'buttons', 'FooterDto', 2, (b) => {
-        if (this.dto(b, 'FooterButtonDto', ['title', 'type', 'action', 'scope', 'hideIfReadonly'], ['title', 'type', 'action'])) {
+        if (
+          this.dto(
+            b,
+            'FooterButtonDto',
+            ['title', 'type', 'action', 'scope', 'hideIfReadonly'],
+            ['title', 'type', 'action'],
+          )
+        ) {
           this.text(b, 'title', 'FooterButtonDto');
           this.oneOf(b, 'type', ['primary', 'secondary'], 'FooterButtonDto');
           this.oneOf(b, 'scope', ['web', 'mobile'], 'FooterButtonDto');
@@ -174,10 +298,17 @@ class Check {
         }
       });
       const menu = footer['menu'];
-      if (menu !== undefined && this.dto(menu, 'FooterMenuDto', ['showPinItem', 'showPostponeItem', 'showDeleteItem', 'items'], [])) {
-        for (const f of ['showPinItem', 'showPostponeItem', 'showDeleteItem']) this.bool(menu, f, 'FooterMenuDto');
+      if (
+        menu !== undefined &&
+        this.dto(menu, 'FooterMenuDto', ['showPinItem', 'showPostponeItem', 'showDeleteItem', 'items'], [])
+      ) {
+        for (const f of ['showPinItem', 'showPostponeItem', 'showDeleteItem'])
+          this.bool(menu, f, 'FooterMenuDto');
         this.collection(menu, 'items', 'FooterMenuDto', 10, (item) => {
-          if (this.dto(item, 'MenuItemDto', ['title', 'action', 'scope', 'hideIfReadonly'], ['title', 'action'])) this.action(item['action']);
+          if (
+            this.dto(item, 'MenuItemDto', ['title', 'action', 'scope', 'hideIfReadonly'], ['title', 'action'])
+          )
+            this.action(item['action']);
         });
       }
     }

@@ -15,8 +15,22 @@ const snapshot: NegotiationSnapshot = {
   createdAt: '2023-12-04T23:30:00+0300',
   updatedAt: '2023-12-05T10:00:00+0300',
   personId: 'p',
-  applicant: { resumeId: 'r1', fullName: 'Малыш Алексей Александрович', phones: ['+73517935442'], email: 'a@mail.ru', city: 'Челябинск', hidden: { name: false, phones: false, email: false } },
-  resume: { title: 'Проектный программист', url: 'https://hh.ru/resume/r1', experienceMonths: 27, salary: null, skills: [], pdf: null },
+  applicant: {
+    resumeId: 'r1',
+    fullName: 'Малыш Алексей Александрович',
+    phones: ['+73517935442'],
+    email: 'a@mail.ru',
+    city: 'Челябинск',
+    hidden: { name: false, phones: false, email: false },
+  },
+  resume: {
+    title: 'Проектный программист',
+    url: 'https://hh.ru/resume/r1',
+    experienceMonths: 27,
+    salary: null,
+    skills: [],
+    pdf: null,
+  },
 };
 
 const others = (n: number): OtherResponse[] =>
@@ -30,26 +44,62 @@ const others = (n: number): OtherResponse[] =>
   }));
 
 /** The simulator enforces Bitrix24's validators: ours must agree with it. */
-const simAccepts = (layout: unknown) => validateLayout(layout, { lang: 'en', languages: ['ru', 'en'] }).errors;
+const simAccepts = (layout: unknown) =>
+  validateLayout(layout, { lang: 'en', languages: ['ru', 'en'] }).errors;
 
 t.test('the activity: title, every block, both buttons; accepted by the portal', async (t) => {
   const layout = buildLayout(snapshot, null) as Record<string, any>;
   t.equal(layout['header'].title, 'Отклик');
-  t.equal(buildLayout({ ...snapshot, kind: 'invitation' }, null)['header'] && (buildLayout({ ...snapshot, kind: 'invitation' }, null) as any).header.title, 'Приглашение');
+  t.equal(
+    buildLayout({ ...snapshot, kind: 'invitation' }, null)['header'] &&
+      (buildLayout({ ...snapshot, kind: 'invitation' }, null) as any).header.title,
+    'Приглашение',
+  );
   t.same(Object.keys(layout['body'].blocks), ['vacancy', 'name', 'city', 'phone', 'email', 'status', 'date']);
-  t.equal(layout['body'].blocks.date.properties.block.properties.value, '04.12.2023', 'the date in Moscow time');
+  t.equal(
+    layout['body'].blocks.date.properties.block.properties.value,
+    '04.12.2023',
+    'the date in Moscow time',
+  );
   t.same(layout['footer'].buttons.resume.action, { type: 'redirect', uri: 'https://hh.ru/resume/r1' });
   t.same(layoutProblems(layout), []);
   t.same(simAccepts(layout), []);
 });
 
 t.test('hidden data gets the placeholders; a deleted resume has no «Резюме»', async (t) => {
-  const hidden = buildLayout({ ...snapshot, applicant: { ...snapshot.applicant, fullName: null, phones: [], email: null, hidden: { name: true, phones: true, email: true } } }, null) as any;
+  const hidden = buildLayout(
+    {
+      ...snapshot,
+      applicant: {
+        ...snapshot.applicant,
+        fullName: null,
+        phones: [],
+        email: null,
+        hidden: { name: true, phones: true, email: true },
+      },
+    },
+    null,
+  ) as any;
   t.equal(hidden.body.blocks.name.properties.block.properties.value, 'Соискатель r1 скрыл ФИО');
   t.equal(hidden.body.blocks.phone.properties.block.properties.value, 'Соискатель r1 скрыл телефон');
   t.equal(hidden.body.blocks.email.properties.block.properties.value, 'Соискатель r1 скрыл e-mail');
-  const tombstone = buildLayout({ ...snapshot, resume: null, applicant: { ...snapshot.applicant, resumeId: null, fullName: null, hidden: { name: true, phones: true, email: true } } }, null) as any;
-  t.equal(tombstone.body.blocks.name.properties.block.properties.value, 'Соискатель 1300000042 удалил резюме');
+  const tombstone = buildLayout(
+    {
+      ...snapshot,
+      resume: null,
+      applicant: {
+        ...snapshot.applicant,
+        resumeId: null,
+        fullName: null,
+        hidden: { name: true, phones: true, email: true },
+      },
+    },
+    null,
+  ) as any;
+  t.equal(
+    tombstone.body.blocks.name.properties.block.properties.value,
+    'Соискатель 1300000042 удалил резюме',
+  );
   t.same(Object.keys(tombstone.footer.buttons), ['others']);
   t.same(simAccepts(tombstone), []);
 });
@@ -59,17 +109,37 @@ t.test('whatever hh.ru sends is plain text; only http(s) becomes a link', async 
   t.equal(plain('a'.repeat(400)).length, 255);
   t.equal(safeUrl('javascript:alert(1)'), null);
   t.equal(safeUrl('/relative'), null);
-  const nasty = buildLayout({ ...snapshot, vacancy: { id: 'v', name: '<img src=x onerror=alert(1)>Кассир', url: 'javascript:alert(1)' }, resume: { ...snapshot.resume!, url: 'data:text/html,x' } }, null) as any;
-  t.same(nasty.body.blocks.vacancy.properties.block, { type: 'text', properties: { value: 'Кассир' } }, 'not a link');
+  const nasty = buildLayout(
+    {
+      ...snapshot,
+      vacancy: { id: 'v', name: '<img src=x onerror=alert(1)>Кассир', url: 'javascript:alert(1)' },
+      resume: { ...snapshot.resume!, url: 'data:text/html,x' },
+    },
+    null,
+  ) as any;
+  t.same(
+    nasty.body.blocks.vacancy.properties.block,
+    { type: 'text', properties: { value: 'Кассир' } },
+    'not a link',
+  );
   t.notOk(nasty.footer.buttons.resume, 'no «Резюме» to a non-http address');
   t.same(simAccepts(nasty), []);
 });
 
 t.test('«Другие отклики»: none, a few, and more than fit, always within 20 blocks', async (t) => {
-  t.match((buildLayout(snapshot, { responses: [] }) as any).body.blocks.others_none.properties.value, 'Других откликов нет');
+  t.match(
+    (buildLayout(snapshot, { responses: [] }) as any).body.blocks.others_none.properties.value,
+    'Других откликов нет',
+  );
   const few = buildLayout(snapshot, { responses: others(3) }) as any;
-  t.same(Object.keys(few.body.blocks).filter((k: string) => k.startsWith('others_')), ['others_title', 'others_0', 'others_1', 'others_2']);
-  t.same(few.body.blocks.others_0.properties.blocks.p0.properties.action, { type: 'redirect', uri: '/crm/deal/details/100/' });
+  t.same(
+    Object.keys(few.body.blocks).filter((k: string) => k.startsWith('others_')),
+    ['others_title', 'others_0', 'others_1', 'others_2'],
+  );
+  t.same(few.body.blocks.others_0.properties.blocks.p0.properties.action, {
+    type: 'redirect',
+    uri: '/crm/deal/details/100/',
+  });
   for (const n of [12, 13, 20, 31, 200]) {
     const layout = buildLayout(snapshot, { responses: others(n) }) as any;
     const keys = Object.keys(layout.body.blocks);
@@ -84,18 +154,82 @@ t.test('«Другие отклики»: none, a few, and more than fit, always 
 t.test('our check refuses what the portal refuses', async (t) => {
   const base = () => JSON.parse(JSON.stringify(buildLayout(snapshot, null))) as any;
   const broken: Array<[string, (l: any) => void]> = [
-    ['21 blocks', (l) => { for (let i = 0; i < 14; i++) l.body.blocks[`x${i}`] = { type: 'text', properties: { value: 'x' } }; }],
-    ['three buttons', (l) => { l.footer.buttons.third = { title: 'x', type: 'primary', action: { type: 'redirect', uri: '/x' } }; }],
-    ['three tags', (l) => { l.header.tags.a = { title: 'a', type: 'success' }; l.header.tags.b = { title: 'b', type: 'success' }; }],
-    ['a tag colour Bitrix24 lacks', (l) => { l.header.tags.status.type = 'lavender'; }],
-    ['an unknown icon', (l) => { l.icon.code = 'hh-ru'; }],
-    ['a key with a dot', (l) => { l.body.blocks['a.b'] = { type: 'text', properties: { value: 'x' } }; }],
-    ['an unknown field', (l) => { l.body.blocks.name.properties.colour = 'red'; }],
-    ['a withTitle inside a withTitle', (l) => { l.body.blocks.name.properties.block = { type: 'withTitle', properties: { block: { type: 'text', properties: { value: 'x' } } } }; }],
-    ['a redirect without uri', (l) => { delete l.footer.buttons.resume.action.uri; }],
-    ['a restEvent without id', (l) => { delete l.footer.buttons.others.action.id; }],
-    ['an object as an action param', (l) => { l.footer.buttons.others.action.actionParams.x = { a: 1 }; }],
-    ['no body', (l) => { delete l.body; }],
+    [
+      '21 blocks',
+      (l) => {
+        for (let i = 0; i < 14; i++) l.body.blocks[`x${i}`] = { type: 'text', properties: { value: 'x' } };
+      },
+    ],
+    [
+      'three buttons',
+      (l) => {
+        l.footer.buttons.third = { title: 'x', type: 'primary', action: { type: 'redirect', uri: '/x' } };
+      },
+    ],
+    [
+      'three tags',
+      (l) => {
+        l.header.tags.a = { title: 'a', type: 'success' };
+        l.header.tags.b = { title: 'b', type: 'success' };
+      },
+    ],
+    [
+      'a tag colour Bitrix24 lacks',
+      (l) => {
+        l.header.tags.status.type = 'lavender';
+      },
+    ],
+    [
+      'an unknown icon',
+      (l) => {
+        l.icon.code = 'hh-ru';
+      },
+    ],
+    [
+      'a key with a dot',
+      (l) => {
+        l.body.blocks['a.b'] = { type: 'text', properties: { value: 'x' } };
+      },
+    ],
+    [
+      'an unknown field',
+      (l) => {
+        l.body.blocks.name.properties.colour = 'red';
+      },
+    ],
+    [
+      'a withTitle inside a withTitle',
+      (l) => {
+        l.body.blocks.name.properties.block = {
+          type: 'withTitle',
+          properties: { block: { type: 'text', properties: { value: 'x' } } },
+        };
+      },
+    ],
+    [
+      'a redirect without uri',
+      (l) => {
+        delete l.footer.buttons.resume.action.uri;
+      },
+    ],
+    [
+      'a restEvent without id',
+      (l) => {
+        delete l.footer.buttons.others.action.id;
+      },
+    ],
+    [
+      'an object as an action param',
+      (l) => {
+        l.footer.buttons.others.action.actionParams.x = { a: 1 };
+      },
+    ],
+    [
+      'no body',
+      (l) => {
+        delete l.body;
+      },
+    ],
   ];
   for (const [what, breakIt] of broken) {
     const layout = base();

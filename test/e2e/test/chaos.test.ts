@@ -10,7 +10,9 @@ import { CASES, type CaseResult, resultsTable, runCase } from './chaos.js';
 
 const full = process.env['HHB24_CHAOS'] === 'full';
 const size = Number(process.env['HHB24_CHAOS_SIZE'] ?? (full ? 500 : 80));
-const chosen = process.env['HHB24_CHAOS_CASES']?.split(',') ?? (full ? CASES.map((c) => c.id) : ['restart-nats', 'portal-faults', 'hh-faults', 'poison']);
+const chosen =
+  process.env['HHB24_CHAOS_CASES']?.split(',') ??
+  (full ? CASES.map((c) => c.id) : ['restart-nats', 'portal-faults', 'hh-faults', 'poison']);
 const results: CaseResult[] = [];
 // Each case is a whole import: the subset needs more than the usual per-file limit on a busy machine.
 t.setTimeout(full ? 0 : 480_000);
@@ -20,9 +22,17 @@ for (const c of CASES.filter((x) => chosen.includes(x.id))) {
     const r = await runCase(c, size);
     results.push(r);
     t.comment(JSON.stringify({ ...r, wrong: r.wrong.slice(0, 3) }));
-    t.same(r.failures, [], `${r.negotiations} negotiations in ${r.seconds} s: one lead each, nothing half-way, dead letters ${r.deadLetters.length}, both rate limits kept`);
+    t.same(
+      r.failures,
+      [],
+      `${r.negotiations} negotiations in ${r.seconds} s: one lead each, nothing half-way, dead letters ${r.deadLetters.length}, both rate limits kept`,
+    );
     t.equal(r.missing + r.duplicated, 0);
     // Written after every case, so a long run that is stopped keeps what it found.
-    if (full) writeFileSync(new URL('../../../../docs/reliability-results.md', import.meta.url).pathname, `${resultsTable(results, size)}\n`);
+    if (full)
+      writeFileSync(
+        new URL('../../../../docs/reliability-results.md', import.meta.url).pathname,
+        `${resultsTable(results, size)}\n`,
+      );
   });
 }

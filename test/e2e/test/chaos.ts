@@ -21,9 +21,17 @@ const HH_CLIENT = { perSec: 45, burst: 10 };
 const B24_LIMIT = { drainPerSec: 2, burst: 50 };
 
 /** Progress on stderr with HHB24_CHAOS_VERBOSE=1 (a long run should show where it is). */
-const say = process.env['HHB24_CHAOS_VERBOSE'] ? (m: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}\n`) : () => undefined;
+const say = process.env['HHB24_CHAOS_VERBOSE']
+  ? (m: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
+  : () => undefined;
 
-const SETTINGS = { responsibleUserId: 2, entityType: 'lead', sourceId: 'WEB', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' } as const;
+const SETTINGS = {
+  responsibleUserId: 2,
+  entityType: 'lead',
+  sourceId: 'WEB',
+  stageForResponse: 'NEW',
+  stageForInvitation: 'IN_PROCESS',
+} as const;
 
 export interface Ctx {
   world: World;
@@ -52,12 +60,19 @@ export interface ChaosCase {
   after?(ctx: Ctx): Promise<void>;
 }
 
-const ALL_CHILDREN: ChildService[] = ['gateway', 'settings', 'hh-connector', 'crm-writer', 'timeline-renderer'];
+const ALL_CHILDREN: ChildService[] = [
+  'gateway',
+  'settings',
+  'hh-connector',
+  'crm-writer',
+  'timeline-renderer',
+];
 
 async function restart(ctx: Ctx, name: ChildService, signal: NodeJS.Signals): Promise<void> {
   const loaded = (await ctx.world.progress(ctx.memberId)).loaded;
   const how = await ctx.world.stopChild(name, signal);
-  if (signal === 'SIGTERM' && how.code !== 0) throw new Error(`${name} did not stop cleanly on SIGTERM: ${JSON.stringify(how)}`);
+  if (signal === 'SIGTERM' && how.code !== 0)
+    throw new Error(`${name} did not stop cleanly on SIGTERM: ${JSON.stringify(how)}`);
   ctx.notes.push(`${name} ${signal} at ${loaded} loaded${signal === 'SIGTERM' ? ' (exit 0)' : ''}`);
   await sleep(1000);
   await ctx.world.startChild(name);
@@ -71,7 +86,12 @@ const timed = async (ctx: Ctx, what: string, fn: () => Promise<void>) => {
 
 export const CASES: ChaosCase[] = [
   ...(['hh-connector', 'crm-writer', 'gateway', 'settings', 'timeline-renderer'] as const).map(
-    (name): ChaosCase => ({ id: `kill-${name}`, fault: `SIGKILL ${name}, start it again`, children: ALL_CHILDREN, inject: (ctx) => restart(ctx, name, 'SIGKILL') }),
+    (name): ChaosCase => ({
+      id: `kill-${name}`,
+      fault: `SIGKILL ${name}, start it again`,
+      children: ALL_CHILDREN,
+      inject: (ctx) => restart(ctx, name, 'SIGKILL'),
+    }),
   ),
   {
     id: 'restart-nats',
@@ -125,7 +145,14 @@ export const CASES: ChaosCase[] = [
         expired += sim.expireTokens(ctx.memberId);
         await sleep(1500);
       }
-      const errors = sim.requests(ctx.memberId).filter((r) => r.status === 500 || (r.status === 503 && r.error !== 'QUERY_LIMIT_EXCEEDED') || r.error === 'expired_token').length;
+      const errors = sim
+        .requests(ctx.memberId)
+        .filter(
+          (r) =>
+            r.status === 500 ||
+            (r.status === 503 && r.error !== 'QUERY_LIMIT_EXCEEDED') ||
+            r.error === 'expired_token',
+        ).length;
       ctx.notes.push(`${errors} error answers, ${expired} tokens expired`);
     },
   },
@@ -158,7 +185,11 @@ export const CASES: ChaosCase[] = [
     children: ALL_CHILDREN,
     poison: true,
     inject: async (ctx) => {
-      await enqueue(ctx.world.db, { subject: subjects.hhNegotiationSynced, msgId: `chaos-poison:${ctx.memberId}`, payload: POISON as never });
+      await enqueue(ctx.world.db, {
+        subject: subjects.hhNegotiationSynced,
+        msgId: `chaos-poison:${ctx.memberId}`,
+        payload: POISON as never,
+      });
       ctx.notes.push('poison published');
     },
   },
@@ -211,12 +242,19 @@ export function peak(times: number[], windowMs: number): number {
 /** What is left half-way in our tables; all zero once the run settled. */
 async function limbo(world: World, memberId: string): Promise<Record<string, number>> {
   const db = world.db;
-  const count = async (q: Knex.QueryBuilder) => Number(((await q.count({ n: '*' })) as Array<{ n: string | number }>)[0]?.n ?? 0);
+  const count = async (q: Knex.QueryBuilder) =>
+    Number(((await q.count({ n: '*' })) as Array<{ n: string | number }>)[0]?.n ?? 0);
   const negotiations = () => db('hh_negotiations').where({ member_id: memberId });
   return {
     negotiationsNotReady: await count(negotiations().whereNot({ status: 'ready' })),
-    negotiationsNotWritten: await count(negotiations().where((q) => q.whereNull('crm_status').orWhereNot({ crm_status: 'written' }).orWhereRaw('crm_version < version'))),
-    vacancyStepsPending: await count(db('hh_vacancies').where({ member_id: memberId, import_state: 'pending' })),
+    negotiationsNotWritten: await count(
+      negotiations().where((q) =>
+        q.whereNull('crm_status').orWhereNot({ crm_status: 'written' }).orWhereRaw('crm_version < version'),
+      ),
+    ),
+    vacancyStepsPending: await count(
+      db('hh_vacancies').where({ member_id: memberId, import_state: 'pending' }),
+    ),
     importsUnfinished: await count(db('hh_imports').where({ member_id: memberId }).whereNull('finished_at')),
     webhooksUnprocessed: await count(db('hh_webhook_deliveries').whereNull('processed_at')),
     outbox: await count(db('outbox')),
@@ -227,7 +265,9 @@ async function limbo(world: World, memberId: string): Promise<Record<string, num
 /** A new response (or every fourth, an invitation) on one of the admin's vacancies: a webhook. */
 function arrive(ctx: Ctx, i: number): void {
   const { sim } = ctx.world.hh;
-  const vacancies = [...sim.store.vacancies.values()].filter((v) => !v.archived && sim.store.managers.get(v.managerId)?.isAdmin);
+  const vacancies = [...sim.store.vacancies.values()].filter(
+    (v) => !v.archived && sim.store.managers.get(v.managerId)?.isAdmin,
+  );
   const vacancyId = vacancies[i % vacancies.length]!.id;
   if (i % 4 === 3) sim.invite({ vacancyId });
   else sim.respond({ vacancyId });
@@ -242,8 +282,22 @@ export async function runCase(c: ChaosCase, size: number, seed = 7): Promise<Cas
     world = await World.start({
       children: c.children,
       hhRateLimit: HH_LIMIT,
-      generate: { seed, employers: 1, unpaidEmployers: 0, managersPerEmployer: 2, vacanciesPerManager: Math.max(2, Math.ceil(size / 150)), negotiations: size, heavyApplicantResponses: 5, tombstones: 2 },
-      env: { ...deps?.env, HH_RATE_PER_SEC: String(HH_CLIENT.perSec), HH_RATE_BURST: String(HH_CLIENT.burst), SHUTDOWN_TIMEOUT_MS: '8000' },
+      generate: {
+        seed,
+        employers: 1,
+        unpaidEmployers: 0,
+        managersPerEmployer: 2,
+        vacanciesPerManager: Math.max(2, Math.ceil(size / 150)),
+        negotiations: size,
+        heavyApplicantResponses: 5,
+        tombstones: 2,
+      },
+      env: {
+        ...deps?.env,
+        HH_RATE_PER_SEC: String(HH_CLIENT.perSec),
+        HH_RATE_BURST: String(HH_CLIENT.burst),
+        SHUTDOWN_TIMEOUT_MS: '8000',
+      },
     });
     return await drive(c, world, deps, size);
   } finally {
@@ -252,7 +306,12 @@ export async function runCase(c: ChaosCase, size: number, seed = 7): Promise<Cas
   }
 }
 
-async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size: number): Promise<CaseResult> {
+async function drive(
+  c: ChaosCase,
+  world: World,
+  deps: PrivateDeps | null,
+  size: number,
+): Promise<CaseResult> {
   const { hh, b24 } = world;
   // hh.ru's 2,000 resume views a day would park an import of a few thousand (correctly, but the
   // matrix is about faults, not about waiting for tomorrow's views).
@@ -280,11 +339,19 @@ async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size:
   // Generous: after the portal's fault bursts the writers wait out an open breaker (15 s) and their
   // retry back-off, and CI runs other files beside this one. The checks below are what matters.
   const timeout = 240_000 + size * 400;
-  await eventually(async () => (await world.progress(memberId)).loaded >= Math.round(size / 3), { timeoutMs: timeout, intervalMs: 200, what: 'a third of the import loaded' });
+  await eventually(async () => (await world.progress(memberId)).loaded >= Math.round(size / 3), {
+    timeoutMs: timeout,
+    intervalMs: 200,
+    what: 'a third of the import loaded',
+  });
   say(`${c.id}: injecting`);
   await c.inject(ctx);
   say(`${c.id}: injected ${ctx.notes.join('; ')}`);
-  await eventually(async () => (await world.progress(memberId).catch(() => null))?.state === 'finished', { timeoutMs: timeout, intervalMs: 500, what: 'the import to finish' });
+  await eventually(async () => (await world.progress(memberId).catch(() => null))?.state === 'finished', {
+    timeoutMs: timeout,
+    intervalMs: 500,
+    what: 'the import to finish',
+  });
   say(`${c.id}: import finished`);
   arriving = false;
   await arriver;
@@ -293,17 +360,29 @@ async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size:
   // Settled: every negotiation hh.ru shows has its lead with its activity and nothing is left
   // half-way (webhooks still on their way and retries after the fault need a moment).
   const activitiesDrawn = () => {
-    const owners = new Set(b24.sim.activities(memberId).filter((a) => a.clientId === 'hh-b24-dev').map((a) => a.ownerId));
-    return b24.sim.entities(memberId, 'lead').every((l) => l['ORIGINATOR_ID'] !== 'hh-b24' || owners.has(Number(l['ID'])));
+    const owners = new Set(
+      b24.sim
+        .activities(memberId)
+        .filter((a) => a.clientId === 'hh-b24-dev')
+        .map((a) => a.ownerId),
+    );
+    return b24.sim
+      .entities(memberId, 'lead')
+      .every((l) => l['ORIGINATOR_ID'] !== 'hh-b24' || owners.has(Number(l['ID'])));
   };
   const settled = await eventually(
     async () => {
       const check = checkPortal(hh.sim, b24.sim, memberId, admin.id, settings);
       const left = await limbo(world, memberId);
-      return check.missing.length === 0 && Object.values(left).every((n) => n === 0) && activitiesDrawn() ? { check, left } : null;
+      return check.missing.length === 0 && Object.values(left).every((n) => n === 0) && activitiesDrawn()
+        ? { check, left }
+        : null;
     },
     { timeoutMs: 60_000, intervalMs: 1000, what: 'the run to settle' },
-  ).catch(async () => ({ check: checkPortal(hh.sim, b24.sim, memberId, admin.id, settings), left: await limbo(world, memberId) }));
+  ).catch(async () => ({
+    check: checkPortal(hh.sim, b24.sim, memberId, admin.id, settings),
+    left: await limbo(world, memberId),
+  }));
   const seconds = (Date.now() - started) / 1000;
   // A moment more: nothing must arrive twice late.
   await sleep(1500);
@@ -315,7 +394,9 @@ async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size:
   for (const a of acts) perLead.set(a.ownerId, (perLead.get(a.ownerId) ?? 0) + 1);
   const leadsWithOne = leads.filter((l) => perLead.get(Number(l['ID'])) === 1).length;
 
-  const deadLetters = (await world.db('dead_letters').select('consumer', 'reason', 'payload')) as CaseResult['deadLetters'];
+  const deadLetters = (await world
+    .db('dead_letters')
+    .select('consumer', 'reason', 'payload')) as CaseResult['deadLetters'];
   const hhLog = hh.sim.requests().slice(hhFrom);
   const b24Log = b24.sim.requests(memberId).filter((r) => r.kind !== 'batch');
   const result: CaseResult = {
@@ -337,33 +418,50 @@ async function drive(c: ChaosCase, world: World, deps: PrivateDeps | null, size:
       injected429: hhLog.filter((r) => r.status === 429 && r.fault === 'rate_limit').length,
       // By arrival (the answer's time less its duration), as the simulator's bucket judges them:
       // answers can leave together (PDFs drawn one after another) and fill one second by `at`.
-      peakPerSec: peak(hhLog.filter((r) => r.status !== 429).map((r) => Date.parse(r.at) - r.ms), 1000),
+      peakPerSec: peak(
+        hhLog.filter((r) => r.status !== 429).map((r) => Date.parse(r.at) - r.ms),
+        1000,
+      ),
       limit: `${HH_LIMIT.perSec}/s, burst ${HH_LIMIT.burst}`,
     },
     b24: {
       requests: b24Log.length,
       queryLimitExceeded: b24Log.filter((r) => r.error === 'QUERY_LIMIT_EXCEEDED').length,
-      peakIn10s: peak(b24Log.filter((r) => r.kind === 'rest' && r.error !== 'QUERY_LIMIT_EXCEEDED').map((r) => r.at), 10_000),
+      peakIn10s: peak(
+        b24Log.filter((r) => r.kind === 'rest' && r.error !== 'QUERY_LIMIT_EXCEEDED').map((r) => r.at),
+        10_000,
+      ),
       limit: `${B24_LIMIT.drainPerSec}/s, burst ${B24_LIMIT.burst}`,
     },
     ok: false,
     failures: [],
   };
   const f = result.failures;
-  if (result.missing) f.push(`${result.missing} negotiations without a lead: ${check.missing.slice(0, 5).join(', ')}`);
-  if (result.duplicated) f.push(`${result.duplicated} negotiations with more than one lead: ${check.duplicated.slice(0, 5).join(', ')}`);
+  if (result.missing)
+    f.push(`${result.missing} negotiations without a lead: ${check.missing.slice(0, 5).join(', ')}`);
+  if (result.duplicated)
+    f.push(
+      `${result.duplicated} negotiations with more than one lead: ${check.duplicated.slice(0, 5).join(', ')}`,
+    );
   if (check.foreign.length) f.push(`${check.foreign.length} leads of negotiations the account does not see`);
   if (result.wrong.length) f.push(`wrong fields: ${result.wrong.slice(0, 3).join('; ')}`);
-  if (leadsWithOne !== leads.length) f.push(`${leads.length - leadsWithOne} leads without exactly one activity`);
+  if (leadsWithOne !== leads.length)
+    f.push(`${leads.length - leadsWithOne} leads without exactly one activity`);
   for (const [k, n] of Object.entries(result.limbo)) if (n) f.push(`limbo: ${k} = ${n}`);
   const poison = deadLetters.filter((d) => JSON.parse(d.payload)?.version === 'poison');
   if (c.poison ? poison.length !== 1 || deadLetters.length !== 1 : deadLetters.length !== 0) {
-    f.push(`dead letters: ${JSON.stringify(deadLetters.map((d) => ({ consumer: d.consumer, reason: d.reason, payload: d.payload.slice(0, 80) })))}`);
+    f.push(
+      `dead letters: ${JSON.stringify(deadLetters.map((d) => ({ consumer: d.consumer, reason: d.reason, payload: d.payload.slice(0, 80) })))}`,
+    );
   }
-  if (result.hh.status429 > result.hh.injected429) f.push(`hh.ru answered 429 ${result.hh.status429} times, ${result.hh.injected429} injected`);
-  if (result.hh.peakPerSec > HH_LIMIT.perSec + HH_LIMIT.burst) f.push(`hh.ru: ${result.hh.peakPerSec} requests in one second`);
-  if (result.b24.queryLimitExceeded > (c.portalRefusalsAllowed ?? 0)) f.push(`the portal answered QUERY_LIMIT_EXCEEDED ${result.b24.queryLimitExceeded} times`);
-  if (result.b24.peakIn10s > B24_LIMIT.burst + B24_LIMIT.drainPerSec * 10) f.push(`the portal: ${result.b24.peakIn10s} requests in 10 s`);
+  if (result.hh.status429 > result.hh.injected429)
+    f.push(`hh.ru answered 429 ${result.hh.status429} times, ${result.hh.injected429} injected`);
+  if (result.hh.peakPerSec > HH_LIMIT.perSec + HH_LIMIT.burst)
+    f.push(`hh.ru: ${result.hh.peakPerSec} requests in one second`);
+  if (result.b24.queryLimitExceeded > (c.portalRefusalsAllowed ?? 0))
+    f.push(`the portal answered QUERY_LIMIT_EXCEEDED ${result.b24.queryLimitExceeded} times`);
+  if (result.b24.peakIn10s > B24_LIMIT.burst + B24_LIMIT.drainPerSec * 10)
+    f.push(`the portal: ${result.b24.peakIn10s} requests in 10 s`);
   result.ok = f.length === 0;
   return result;
 }

@@ -9,7 +9,13 @@
 import { existsSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import t from 'tap';
-import { type SpawnedNode, cleanupTestEnv, createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
+import {
+  type SpawnedNode,
+  cleanupTestEnv,
+  createTestEnv,
+  eventually,
+  spawnNode,
+} from '@hhb24/common/testing';
 import { browser, freePort, screenshot } from './stack.js';
 
 const DEMO = new URL('../../../../demo/dist/src/main.js', import.meta.url);
@@ -34,11 +40,17 @@ async function demoEnv(): Promise<{ env: Record<string, string>; cleanup: () => 
     DEMO_RESPONSES: String(RESPONSES),
     DEMO_RATE_LIMITS: 'false',
   };
-  return { env, cleanup: () => cleanupTestEnv({ ...env, DATABASE_SCHEMA: ns, NATS_PREFIX: ns, REDIS_PREFIX: `${ns}:` }) };
+  return {
+    env,
+    cleanup: () => cleanupTestEnv({ ...env, DATABASE_SCHEMA: ns, NATS_PREFIX: ns, REDIS_PREFIX: `${ns}:` }),
+  };
 }
 
 /** What the simulated portal holds, read through its control API. */
-async function portalData(portalUrl: string, what: 'entities/deal' | 'activities'): Promise<Array<Record<string, unknown>>> {
+async function portalData(
+  portalUrl: string,
+  what: 'entities/deal' | 'activities',
+): Promise<Array<Record<string, unknown>>> {
   const { origin, pathname } = new URL(portalUrl);
   const name = pathname.split('/')[2]!;
   const res = await fetch(`${origin}/_sim/portals/${name}/${what}`);
@@ -48,72 +60,108 @@ async function portalData(portalUrl: string, what: 'entities/deal' | 'activities
 const deals = (portalUrl: string) => portalData(portalUrl, 'entities/deal');
 
 if (!existsSync('/usr/bin/chromium')) {
-  t.fail('/usr/bin/chromium is missing: install Debian’s chromium (apt-get install -y chromium; .ci/run does it)');
+  t.fail(
+    '/usr/bin/chromium is missing: install Debian’s chromium (apt-get install -y chromium; .ci/run does it)',
+  );
 } else {
-  t.test('npm run demo: one address; install → hh.ru login → settings → import of deals; a simulated response arrives; Ctrl-C stops it', { timeout: 240_000 }, async (t) => {
-    const { env, cleanup } = await demoEnv();
-    t.teardown(cleanup);
-    const demo: SpawnedNode = spawnNode(DEMO, env);
-    t.teardown(() => void (demo.child.exitCode === null && demo.child.kill('SIGKILL')));
-    const line = await demo.waitForLine(/^\s+http:\/\/\S+\/portal\/demo\/$/, 90_000);
-    const portalUrl = line.trim();
-    t.equal(demo.lines.filter((l) => /https?:\/\//.test(l)).length, 1, 'the demo prints one address');
+  t.test(
+    'npm run demo: one address; install → hh.ru login → settings → import of deals; a simulated response arrives; Ctrl-C stops it',
+    { timeout: 240_000 },
+    async (t) => {
+      const { env, cleanup } = await demoEnv();
+      t.teardown(cleanup);
+      const demo: SpawnedNode = spawnNode(DEMO, env);
+      t.teardown(() => void (demo.child.exitCode === null && demo.child.kill('SIGKILL')));
+      const line = await demo.waitForLine(/^\s+http:\/\/\S+\/portal\/demo\/$/, 90_000);
+      const portalUrl = line.trim();
+      t.equal(demo.lines.filter((l) => /https?:\/\//.test(l)).length, 1, 'the demo prints one address');
 
-    const b = await browser(t);
-    const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(portalUrl);
-    await page.getByTestId('menu-market').click();
-    await page.getByTestId('install-app').click();
-    const app = page.frameLocator('[data-testid=app-iframe]');
-    await app.getByTestId('install-done').click();
-    await page.getByTestId('install-finished').waitFor();
+      const b = await browser(t);
+      const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(portalUrl);
+      await page.getByTestId('menu-market').click();
+      await page.getByTestId('install-app').click();
+      const app = page.frameLocator('[data-testid=app-iframe]');
+      await app.getByTestId('install-done').click();
+      await page.getByTestId('install-finished').waitFor();
 
-    const popupOpened = page.waitForEvent('popup');
-    await app.getByTestId('login').click();
-    const popup = await popupOpened;
-    await popup.waitForURL(/\/oauth\/authorize\?/);
-    await popup.getByRole('button', { name: 'Разрешить' }).click();
-    await popup.getByTestId('login-result').waitFor();
-    await popup.close().catch(() => {});
-    await app.getByTestId('connected').waitFor({ timeout: 20_000 });
+      const popupOpened = page.waitForEvent('popup');
+      await app.getByTestId('login').click();
+      const popup = await popupOpened;
+      await popup.waitForURL(/\/oauth\/authorize\?/);
+      await popup.getByRole('button', { name: 'Разрешить' }).click();
+      await popup.getByTestId('login-result').waitFor();
+      await popup.close().catch(() => {});
+      await app.getByTestId('connected').waitFor({ timeout: 20_000 });
 
-    await app.locator('[data-testid=tab][data-tab=settings]').click();
-    await app.getByTestId('settings-form').waitFor();
-    await app.getByTestId('responsible').selectOption('1');
-    await app.getByTestId('entity-deal').check();
-    await app.getByTestId('pipeline').waitFor();
-    await eventually(async () => (await app.locator('.htmx-request, .htmx-settling, .htmx-added').count()) === 0);
-    await app.getByTestId('save').click();
-    await app.getByTestId('import-results').waitFor({ timeout: 120_000 });
-    const imported = await deals(portalUrl);
-    t.ok(imported.length > 0 && imported.length <= RESPONSES, `${imported.length} deals imported from ${RESPONSES} responses and invitations`);
-    t.equal(await app.getByTestId('result-imported').textContent(), `Сделок импортировано: ${imported.length}`, 'the result line counts the deals the portal received');
+      await app.locator('[data-testid=tab][data-tab=settings]').click();
+      await app.getByTestId('settings-form').waitFor();
+      await app.getByTestId('responsible').selectOption('1');
+      await app.getByTestId('entity-deal').check();
+      await app.getByTestId('pipeline').waitFor();
+      await eventually(
+        async () => (await app.locator('.htmx-request, .htmx-settling, .htmx-added').count()) === 0,
+      );
+      await app.getByTestId('save').click();
+      await app.getByTestId('import-results').waitFor({ timeout: 120_000 });
+      const imported = await deals(portalUrl);
+      t.ok(
+        imported.length > 0 && imported.length <= RESPONSES,
+        `${imported.length} deals imported from ${RESPONSES} responses and invitations`,
+      );
+      t.equal(
+        await app.getByTestId('result-imported').textContent(),
+        `Сделок импортировано: ${imported.length}`,
+        'the result line counts the deals the portal received',
+      );
 
-    await page.getByTestId('menu-deals').click();
-    await eventually(async () => (await page.getByTestId('entity-row').count()) === imported.length, { what: 'the deals list shows every imported deal' });
-    await screenshot(page, '00-demo-deals');
+      await page.getByTestId('menu-deals').click();
+      await eventually(async () => (await page.getByTestId('entity-row').count()) === imported.length, {
+        what: 'the deals list shows every imported deal',
+      });
+      await screenshot(page, '00-demo-deals');
 
-    // Each deal carries its timeline activity; a deal's card shows it with «Резюме» and «Другие отклики».
-    await eventually(async () => (await portalData(portalUrl, 'activities')).length === imported.length, { timeoutMs: 60_000, what: 'an activity on every deal' });
-    await page.getByTestId('entity-row').first().locator('a').first().click();
-    const activity = page.getByTestId('activity').first();
-    await activity.waitFor();
-    t.match(await activity.getByTestId('activity-title').textContent(), /^(Отклик|Приглашение)$/, 'the deal shows its activity');
-    t.equal(await activity.locator('[data-testid=activity-button]').count(), 2, 'with «Резюме» and «Другие отклики»');
+      // Each deal carries its timeline activity; a deal's card shows it with «Резюме» and «Другие отклики».
+      await eventually(async () => (await portalData(portalUrl, 'activities')).length === imported.length, {
+        timeoutMs: 60_000,
+        what: 'an activity on every deal',
+      });
+      await page.getByTestId('entity-row').first().locator('a').first().click();
+      const activity = page.getByTestId('activity').first();
+      await activity.waitFor();
+      t.match(
+        await activity.getByTestId('activity-title').textContent(),
+        /^(Отклик|Приглашение)$/,
+        'the deal shows its activity',
+      );
+      t.equal(
+        await activity.locator('[data-testid=activity-button]').count(),
+        2,
+        'with «Резюме» and «Другие отклики»',
+      );
 
-    // A new response on hh.ru, made the way a person does it in the demo.
-    const hhOpened = page.waitForEvent('popup');
-    await page.getByTestId('menu-link').click();
-    const hh = await hhOpened;
-    await hh.getByRole('button', { name: 'Симулировать отклик' }).first().click();
-    await hh.locator('.done').waitFor();
-    await eventually(async () => (await deals(portalUrl)).length === imported.length + 1, { timeoutMs: 30_000, what: 'the simulated response arriving as one more deal' });
+      // A new response on hh.ru, made the way a person does it in the demo.
+      const hhOpened = page.waitForEvent('popup');
+      await page.getByTestId('menu-link').click();
+      const hh = await hhOpened;
+      await hh.getByRole('button', { name: 'Симулировать отклик' }).first().click();
+      await hh.locator('.done').waitFor();
+      await eventually(async () => (await deals(portalUrl)).length === imported.length + 1, {
+        timeoutMs: 30_000,
+        what: 'the simulated response arriving as one more deal',
+      });
 
-    demo.child.kill('SIGINT');
-    const exit = await demo.exited;
-    t.same({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, 'Ctrl-C stops the demo cleanly', { lastLines: demo.lines.slice(-15), stderr: exit.stderr.slice(-2000) });
-    await t.rejects(fetch(portalUrl), 'the simulated portal is gone with it');
-  });
+      demo.child.kill('SIGINT');
+      const exit = await demo.exited;
+      t.same(
+        { code: exit.code, signal: exit.signal },
+        { code: 0, signal: null },
+        'Ctrl-C stops the demo cleanly',
+        { lastLines: demo.lines.slice(-15), stderr: exit.stderr.slice(-2000) },
+      );
+      await t.rejects(fetch(portalUrl), 'the simulated portal is gone with it');
+    },
+  );
 }
 
 t.test('a missing dependency is named, with the command that starts it', async (t) => {
@@ -123,7 +171,11 @@ t.test('a missing dependency is named, with the command that starts it', async (
   const demo = spawnNode(DEMO, { ...env, NATS_URL: `nats://127.0.0.1:${closed}` });
   const exit = await demo.exited;
   t.equal(exit.code, 69, 'exits with EX_UNAVAILABLE before starting anything');
-  t.match(exit.stderr, `NATS at 127.0.0.1:${closed}`, 'names the missing service and where it was looked for');
+  t.match(
+    exit.stderr,
+    `NATS at 127.0.0.1:${closed}`,
+    'names the missing service and where it was looked for',
+  );
   t.match(exit.stderr, `nats-server --jetstream --port ${closed}`, 'says how to start it');
   t.notMatch(exit.stderr, /Postgres|Redis/, 'the dependencies that are there are not named');
   t.equal(demo.lines.filter((l) => /https?:\/\//.test(l)).length, 0, 'prints no address');
@@ -139,6 +191,10 @@ t.test('a port taken by another program is named, with the variable that moves i
   const demo = spawnNode(DEMO, { ...env, B24_SIM_PORT: String(port) });
   const exit = await demo.exited;
   t.equal(exit.code, 69, 'exits before starting anything');
-  t.match(exit.stderr, `${port} (B24_SIM_PORT): set B24_SIM_PORT to a free port`, 'names the port and its variable');
+  t.match(
+    exit.stderr,
+    `${port} (B24_SIM_PORT): set B24_SIM_PORT to a free port`,
+    'names the port and its variable',
+  );
   t.equal(demo.lines.filter((l) => /https?:\/\//.test(l)).length, 0, 'prints no address');
 });

@@ -42,15 +42,25 @@ export function expectedEntity(sim: HhSim, n: Negotiation, settings: PortalSetti
     : hidden.has('names_and_photo')
       ? `Соискатель ${r.id} скрыл ФИО`
       : [r.lastName, r.firstName, r.middleName].filter(Boolean).join(' ');
-  const mapped = settings.extendedSync ? settings.stageByState[toHhState(n.employerState) as HhState] : undefined;
+  const mapped = settings.extendedSync
+    ? settings.stageByState[toHhState(n.employerState) as HhState]
+    : undefined;
   const stage = mapped ?? (kind === 'invitation' ? settings.stageForInvitation : settings.stageForResponse);
   const phones = r.deleted
     ? []
     : hidden.has('phones')
       ? [`Соискатель ${r.id} скрыл телефон`]
-      : [...r.phones].sort((a, b) => Number(b.type === 'cell') - Number(a.type === 'cell')).map((p) => `+${p.country}${p.city}${p.number}`);
+      : [...r.phones]
+          .sort((a, b) => Number(b.type === 'cell') - Number(a.type === 'cell'))
+          .map((p) => `+${p.country}${p.city}${p.number}`);
   // hh.ru shows that the e-mail is hidden, not whether there is one: the placeholder goes in either way.
-  const emails = r.deleted ? [] : hidden.has('email') ? [`Соискатель ${r.id} скрыл e-mail`] : r.email === null ? [] : [r.email.toLowerCase()];
+  const emails = r.deleted
+    ? []
+    : hidden.has('email')
+      ? [`Соискатель ${r.id} скрыл e-mail`]
+      : r.email === null
+        ? []
+        : [r.email.toLowerCase()];
   const fields: Record<string, unknown> = {
     TITLE: `${kind === 'invitation' ? 'Приглашение' : 'Отклик'}: ${vacancy} — ${name}`,
     ORIGINATOR_ID: 'hh-b24',
@@ -65,7 +75,13 @@ export function expectedEntity(sim: HhSim, n: Negotiation, settings: PortalSetti
   };
   if (settings.entityType === 'deal') fields['CATEGORY_ID'] = String(settings.categoryId);
   else fields['NAME'] = name;
-  return { name, fields, phones, emails, pdfName: r.deleted ? null : `${name}_${vacancy} ${moscowDate(r.updatedAt)}.pdf` };
+  return {
+    name,
+    fields,
+    phones,
+    emails,
+    pdfName: r.deleted ? null : `${name}_${vacancy} ${moscowDate(r.updatedAt)}.pdf`,
+  };
 }
 
 export interface PortalCheck {
@@ -84,13 +100,29 @@ export interface PortalCheck {
 }
 
 /** Compares the portal's entities (as crm.*.get shows them) with what hh.ru holds. */
-export function checkPortal(hh: HhSim, b24: B24Sim, memberId: string, managerId: string, settings: PortalSettings, only?: Set<string>): PortalCheck {
+export function checkPortal(
+  hh: HhSim,
+  b24: B24Sim,
+  memberId: string,
+  managerId: string,
+  settings: PortalSettings,
+  only?: Set<string>,
+): PortalCheck {
   const rows = b24.entities(memberId, settings.entityType).filter((r) => r['ORIGINATOR_ID'] === 'hh-b24');
   const byOrigin = new Map<string, Array<Record<string, unknown>>>();
-  for (const r of rows) byOrigin.set(String(r['ORIGIN_ID']), [...(byOrigin.get(String(r['ORIGIN_ID'])) ?? []), r]);
+  for (const r of rows)
+    byOrigin.set(String(r['ORIGIN_ID']), [...(byOrigin.get(String(r['ORIGIN_ID'])) ?? []), r]);
   const negotiations = visibleNegotiations(hh, managerId).filter((n) => !only || only.has(n.id));
   const seen = new Set(negotiations.map((n) => n.id));
-  const check: PortalCheck = { expected: negotiations.length, entities: rows.length, missing: [], duplicated: [], foreign: [], wrong: [], withPdf: 0 };
+  const check: PortalCheck = {
+    expected: negotiations.length,
+    entities: rows.length,
+    missing: [],
+    duplicated: [],
+    foreign: [],
+    wrong: [],
+    withPdf: 0,
+  };
   for (const id of byOrigin.keys()) if (!seen.has(id) && !only) check.foreign.push(id);
   for (const n of negotiations) {
     const found = byOrigin.get(n.id) ?? [];
@@ -100,22 +132,36 @@ export function checkPortal(hh: HhSim, b24: B24Sim, memberId: string, managerId:
     if (!row) continue;
     const want = expectedEntity(hh, n, settings);
     for (const [key, value] of Object.entries(want.fields)) {
-      if ((row[key] ?? null) !== (value ?? null)) check.wrong.push(`${n.id} ${key}: ${JSON.stringify(row[key])} ≠ ${JSON.stringify(value)}`);
+      if ((row[key] ?? null) !== (value ?? null))
+        check.wrong.push(`${n.id} ${key}: ${JSON.stringify(row[key])} ≠ ${JSON.stringify(value)}`);
     }
     const comments = String(row['COMMENTS'] ?? '');
     if (settings.entityType === 'lead') {
-      const values = (key: string) => ((row[key] as Array<{ VALUE: string; VALUE_TYPE: string }> | undefined) ?? []).map((m) => `${m.VALUE}/${m.VALUE_TYPE}`);
+      const values = (key: string) =>
+        ((row[key] as Array<{ VALUE: string; VALUE_TYPE: string }> | undefined) ?? []).map(
+          (m) => `${m.VALUE}/${m.VALUE_TYPE}`,
+        );
       const phones = want.phones.map((p) => `${p}/MOBILE`);
       const emails = want.emails.map((e) => `${e}/WORK`);
-      if (JSON.stringify(values('PHONE')) !== JSON.stringify(phones)) check.wrong.push(`${n.id} PHONE: ${JSON.stringify(values('PHONE'))} ≠ ${JSON.stringify(phones)}`);
-      if (JSON.stringify(values('EMAIL')) !== JSON.stringify(emails)) check.wrong.push(`${n.id} EMAIL: ${JSON.stringify(values('EMAIL'))} ≠ ${JSON.stringify(emails)}`);
+      if (JSON.stringify(values('PHONE')) !== JSON.stringify(phones))
+        check.wrong.push(`${n.id} PHONE: ${JSON.stringify(values('PHONE'))} ≠ ${JSON.stringify(phones)}`);
+      if (JSON.stringify(values('EMAIL')) !== JSON.stringify(emails))
+        check.wrong.push(`${n.id} EMAIL: ${JSON.stringify(values('EMAIL'))} ≠ ${JSON.stringify(emails)}`);
     } else {
       // A deal keeps the applicant's name and contacts at the top of its comment.
-      const head = [`Соискатель: ${want.name}`, ...(want.phones.length ? [`Телефон: ${want.phones.join(', ')}`] : []), ...(want.emails.length ? [`E-mail: ${want.emails[0]}`] : [])].join('\n');
-      if (!comments.startsWith(head)) check.wrong.push(`${n.id} COMMENTS: ${JSON.stringify(comments.slice(0, 120))} does not start with ${JSON.stringify(head)}`);
+      const head = [
+        `Соискатель: ${want.name}`,
+        ...(want.phones.length ? [`Телефон: ${want.phones.join(', ')}`] : []),
+        ...(want.emails.length ? [`E-mail: ${want.emails[0]}`] : []),
+      ].join('\n');
+      if (!comments.startsWith(head))
+        check.wrong.push(
+          `${n.id} COMMENTS: ${JSON.stringify(comments.slice(0, 120))} does not start with ${JSON.stringify(head)}`,
+        );
     }
     const r = hh.store.resumes.get(n.resumeId)!;
-    if (r.deleted ? !comments.includes('Резюме удалено') : !comments.includes(`Резюме: ${r.title}`)) check.wrong.push(`${n.id} COMMENTS: ${JSON.stringify(comments.slice(0, 80))}`);
+    if (r.deleted ? !comments.includes('Резюме удалено') : !comments.includes(`Резюме: ${r.title}`))
+      check.wrong.push(`${n.id} COMMENTS: ${JSON.stringify(comments.slice(0, 80))}`);
     const file = row['UF_CRM_HH_RESUME'] as { id: number } | undefined;
     if (want.pdfName === null) {
       if (file) check.wrong.push(`${n.id} UF_CRM_HH_RESUME: a tombstone has no resume file`);
@@ -123,8 +169,12 @@ export function checkPortal(hh: HhSim, b24: B24Sim, memberId: string, managerId:
       check.wrong.push(`${n.id} UF_CRM_HH_RESUME: missing`);
     } else {
       const stored = b24.file(memberId, file.id);
-      if (stored?.name !== want.pdfName) check.wrong.push(`${n.id} file name: ${JSON.stringify(stored?.name)} ≠ ${JSON.stringify(want.pdfName)}`);
-      else if (stored.content.subarray(0, 5).toString('latin1') !== '%PDF-' || stored.content.length < 1000) check.wrong.push(`${n.id} file: not a PDF`);
+      if (stored?.name !== want.pdfName)
+        check.wrong.push(
+          `${n.id} file name: ${JSON.stringify(stored?.name)} ≠ ${JSON.stringify(want.pdfName)}`,
+        );
+      else if (stored.content.subarray(0, 5).toString('latin1') !== '%PDF-' || stored.content.length < 1000)
+        check.wrong.push(`${n.id} file: not a PDF`);
       else check.withPdf++;
     }
   }
@@ -135,6 +185,15 @@ export function checkPortal(hh: HhSim, b24: B24Sim, memberId: string, managerId:
 /** Extended mapping onto a pipeline's stages: each hh.ru state its own stage, in the pipeline's order where it can. */
 export function extendedStages(categoryId: number): Record<HhState, string> {
   const p = (s: string) => (categoryId === 0 ? s : `C${categoryId}:${s}`);
-  const order = ['NEW', 'PREPARATION', 'PREPAYMENT_INVOICE', 'EXECUTING', 'EXECUTING', 'FINAL_INVOICE', 'WON', 'LOSE'];
+  const order = [
+    'NEW',
+    'PREPARATION',
+    'PREPAYMENT_INVOICE',
+    'EXECUTING',
+    'EXECUTING',
+    'FINAL_INVOICE',
+    'WON',
+    'LOSE',
+  ];
   return Object.fromEntries(HH_STATES.map((s, i) => [s, p(order[i]!)])) as Record<HhState, string>;
 }

@@ -10,60 +10,135 @@ import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { World } from './world.js';
 
-t.test('a response that could not be loaded is a failure with «Повторить»; the delivery log pages', async (t) => {
-  const world = await World.start({
-    generate: { seed: 7, employers: 1, managersPerEmployer: 1, vacanciesPerManager: 1, negotiations: 2, heavyApplicantResponses: 0, tombstones: 0, unpaidEmployers: 0 },
-    // Fail fast: one attempt per hh.ru call, two deliveries per message.
-    env: { HH_MAX_ATTEMPTS: '1', CONSUMER_MAX_DELIVER: '2' },
-  });
-  t.teardown(() => world.close());
-  const { hh, b24 } = world;
-  const admin = [...hh.sim.store.managers.values()][0]!;
-  const vacancy = [...hh.sim.store.vacancies.values()][0]!;
-  const portal = await world.installPortal();
-  await world.connect(portal, admin.userId);
-  await world.saveSettings(portal, { responsibleUserId: 1, entityType: 'lead', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' });
-  await world.requestImport(portal);
-  await world.waitForImport(portal);
-  const leadOf = (id: string) => b24.sim.entities(portal, 'lead').filter((e) => e['ORIGIN_ID'] === id);
-  t.same((await world.call(rpc.hhHealth, { memberId: portal })).importFailures, [], 'no failed loads after a clean import');
+t.test(
+  'a response that could not be loaded is a failure with «Повторить»; the delivery log pages',
+  async (t) => {
+    const world = await World.start({
+      generate: {
+        seed: 7,
+        employers: 1,
+        managersPerEmployer: 1,
+        vacanciesPerManager: 1,
+        negotiations: 2,
+        heavyApplicantResponses: 0,
+        tombstones: 0,
+        unpaidEmployers: 0,
+      },
+      // Fail fast: one attempt per hh.ru call, two deliveries per message.
+      env: { HH_MAX_ATTEMPTS: '1', CONSUMER_MAX_DELIVER: '2' },
+    });
+    t.teardown(() => world.close());
+    const { hh, b24 } = world;
+    const admin = [...hh.sim.store.managers.values()][0]!;
+    const vacancy = [...hh.sim.store.vacancies.values()][0]!;
+    const portal = await world.installPortal();
+    await world.connect(portal, admin.userId);
+    await world.saveSettings(portal, {
+      responsibleUserId: 1,
+      entityType: 'lead',
+      stageForResponse: 'NEW',
+      stageForInvitation: 'IN_PROCESS',
+    });
+    await world.requestImport(portal);
+    await world.waitForImport(portal);
+    const leadOf = (id: string) => b24.sim.entities(portal, 'lead').filter((e) => e['ORIGIN_ID'] === id);
+    t.same(
+      (await world.call(rpc.hhHealth, { memberId: portal })).importFailures,
+      [],
+      'no failed loads after a clean import',
+    );
 
-  // ---- hh.ru will not give the resume ----------------------------------------------------------
-  hh.sim.addFault({ kind: 'error', match: '/resumes/', status: 503 });
-  const stuck = hh.sim.respond({ vacancyId: vacancy.id });
-  const failed = await eventually(async () => (await world.call(rpc.hhHealth, { memberId: portal })).importFailures.find((f) => f.negotiationId === stuck.id), { timeoutMs: 30_000, what: 'the failed load on «Состояние»' });
-  t.match(failed, { reason: /^hh\.ru (не отдал резюме или его PDF|не отвечал), отклик не загружен/, hhUrl: /^https?:\/\// }, 'in words an admin reads, with the response on hh.ru');
-  t.equal(leadOf(stuck.id).length, 0, 'nothing written meanwhile');
-  const notices = () => b24.sim.notifications(portal).filter((n) => n.tag?.startsWith('hhb24|crm-failures|'));
-  await eventually(() => notices().length === 1, { timeoutMs: 15_000, what: 'the notice that failures started' });
-  t.match(notices()[0], { userId: 1, message: /^hh\.ru: не удалось добавить на портал откликов: 1\. Причина: hh\.ru не отдал отклик или резюме\./ }, 'a failed load opens an incident too');
-  const log = await world.call(rpc.hhSyncEvents, { memberId: portal });
-  t.match(log.items[0], { source: 'webhook', negotiationId: stuck.id, outcome: 'processed' }, 'the webhook itself was handled: its negotiation is stored');
+    // ---- hh.ru will not give the resume ----------------------------------------------------------
+    hh.sim.addFault({ kind: 'error', match: '/resumes/', status: 503 });
+    const stuck = hh.sim.respond({ vacancyId: vacancy.id });
+    const failed = await eventually(
+      async () =>
+        (await world.call(rpc.hhHealth, { memberId: portal })).importFailures.find(
+          (f) => f.negotiationId === stuck.id,
+        ),
+      { timeoutMs: 30_000, what: 'the failed load on «Состояние»' },
+    );
+    t.match(
+      failed,
+      {
+        reason: /^hh\.ru (не отдал резюме или его PDF|не отвечал), отклик не загружен/,
+        hhUrl: /^https?:\/\//,
+      },
+      'in words an admin reads, with the response on hh.ru',
+    );
+    t.equal(leadOf(stuck.id).length, 0, 'nothing written meanwhile');
+    const notices = () =>
+      b24.sim.notifications(portal).filter((n) => n.tag?.startsWith('hhb24|crm-failures|'));
+    await eventually(() => notices().length === 1, {
+      timeoutMs: 15_000,
+      what: 'the notice that failures started',
+    });
+    t.match(
+      notices()[0],
+      {
+        userId: 1,
+        message:
+          /^hh\.ru: не удалось добавить на портал откликов: 1\. Причина: hh\.ru не отдал отклик или резюме\./,
+      },
+      'a failed load opens an incident too',
+    );
+    const log = await world.call(rpc.hhSyncEvents, { memberId: portal });
+    t.match(
+      log.items[0],
+      { source: 'webhook', negotiationId: stuck.id, outcome: 'processed' },
+      'the webhook itself was handled: its negotiation is stored',
+    );
 
-  // ---- hh.ru recovers; «Повторить» ------------------------------------------------------------
-  hh.sim.clearFaults();
-  t.same(await world.call(rpc.hhRetry, { memberId: portal, id: failed.id }), { retried: 1 });
-  await eventually(() => leadOf(stuck.id).length === 1, { timeoutMs: 20_000, what: 'the lead after «Повторить»' });
-  t.same((await world.call(rpc.hhHealth, { memberId: portal })).importFailures, [], 'the failure is gone');
-  t.same(await world.call(rpc.hhRetry, { memberId: portal, id: failed.id }), { retried: 0 }, 'a second press finds nothing to send');
-  await eventually(() => notices().length === 2, { timeoutMs: 15_000, what: 'the notice that failures cleared' });
-  t.match(notices()[1]!.message, /ошибок больше нет/);
+    // ---- hh.ru recovers; «Повторить» ------------------------------------------------------------
+    hh.sim.clearFaults();
+    t.same(await world.call(rpc.hhRetry, { memberId: portal, id: failed.id }), { retried: 1 });
+    await eventually(() => leadOf(stuck.id).length === 1, {
+      timeoutMs: 20_000,
+      what: 'the lead after «Повторить»',
+    });
+    t.same((await world.call(rpc.hhHealth, { memberId: portal })).importFailures, [], 'the failure is gone');
+    t.same(
+      await world.call(rpc.hhRetry, { memberId: portal, id: failed.id }),
+      { retried: 0 },
+      'a second press finds nothing to send',
+    );
+    await eventually(() => notices().length === 2, {
+      timeoutMs: 15_000,
+      what: 'the notice that failures cleared',
+    });
+    t.match(notices()[1]!.message, /ошибок больше нет/);
 
-  // ---- the delivery log pages without gaps or repeats -------------------------------------------
-  const more = Array.from({ length: 7 }, () => hh.sim.respond({ vacancyId: vacancy.id }));
-  await eventually(() => more.every((n) => leadOf(n.id).length === 1), { timeoutMs: 20_000, what: 'the responses by webhook' });
-  const seen: number[] = [];
-  let before: number | undefined;
-  for (let pages = 0; pages < 10; pages++) {
-    const page = await world.call(rpc.hhSyncEvents, { memberId: portal, limit: 3, ...(before ? { before } : {}) });
-    seen.push(...page.items.map((i) => i.id));
-    if (page.next === null) break;
-    t.equal(page.items.length, 3, 'a full page before the last');
-    before = page.next;
-  }
-  const all = (await world.call(rpc.hhSyncEvents, { memberId: portal, limit: 100 })).items.map((i) => i.id);
-  t.same(seen, all, 'pages of 3 give every line once, newest first');
-  t.ok(all.length >= 8, `${all.length} lines`);
-  await t.rejects(world.call(rpc.hhSyncEvents, { memberId: portal, limit: 1000 }), /limit/, 'a page size out of bounds is refused');
-  t.same((await world.call(rpc.hhSyncEvents, { memberId: 'another-portal' })).items, [], 'another portal sees none of it');
-});
+    // ---- the delivery log pages without gaps or repeats -------------------------------------------
+    const more = Array.from({ length: 7 }, () => hh.sim.respond({ vacancyId: vacancy.id }));
+    await eventually(() => more.every((n) => leadOf(n.id).length === 1), {
+      timeoutMs: 20_000,
+      what: 'the responses by webhook',
+    });
+    const seen: number[] = [];
+    let before: number | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await world.call(rpc.hhSyncEvents, {
+        memberId: portal,
+        limit: 3,
+        ...(before ? { before } : {}),
+      });
+      seen.push(...page.items.map((i) => i.id));
+      if (page.next === null) break;
+      t.equal(page.items.length, 3, 'a full page before the last');
+      before = page.next;
+    }
+    const all = (await world.call(rpc.hhSyncEvents, { memberId: portal, limit: 100 })).items.map((i) => i.id);
+    t.same(seen, all, 'pages of 3 give every line once, newest first');
+    t.ok(all.length >= 8, `${all.length} lines`);
+    await t.rejects(
+      world.call(rpc.hhSyncEvents, { memberId: portal, limit: 1000 }),
+      /limit/,
+      'a page size out of bounds is refused',
+    );
+    t.same(
+      (await world.call(rpc.hhSyncEvents, { memberId: 'another-portal' })).items,
+      [],
+      'another portal sees none of it',
+    );
+  },
+);

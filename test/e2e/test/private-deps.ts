@@ -15,8 +15,15 @@ import { freePort } from './stack.js';
 function pgBin(): string {
   if (process.env['PG_BIN']) return process.env['PG_BIN'];
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? execFileSync('ls', [root]).toString().split('\n').filter(Boolean).sort((a, b) => Number(b) - Number(a)) : [];
-  if (versions.length === 0) throw new Error('no Postgres server binaries: set PG_BIN to the directory holding initdb and pg_ctl');
+  const versions = existsSync(root)
+    ? execFileSync('ls', [root])
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0)
+    throw new Error('no Postgres server binaries: set PG_BIN to the directory holding initdb and pg_ctl');
   return `${root}/${versions[0]}/bin`;
 }
 
@@ -48,10 +55,31 @@ export class PrivateDeps {
     const dir = mkdtempSync(join(tmpdir(), 'hhb24-chaos-'));
     chmodSync(dir, 0o777);
     const deps = new PrivateDeps(dir, await freePort(), await freePort(), await freePort());
-    const [initdb, args] = asPostgres(`${pgBin()}/initdb`, ['-D', deps.pgData, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
+    const [initdb, args] = asPostgres(`${pgBin()}/initdb`, [
+      '-D',
+      deps.pgData,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale',
+      'C',
+    ]);
     execFileSync(initdb, args, { stdio: 'ignore' });
     await deps.startPostgres();
-    const [psql, psqlArgs] = asPostgres(`${pgBin()}/psql`, ['-h', '127.0.0.1', '-p', String(deps.pgPort), '-U', 'postgres', '-c', 'create database test']);
+    const [psql, psqlArgs] = asPostgres(`${pgBin()}/psql`, [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(deps.pgPort),
+      '-U',
+      'postgres',
+      '-c',
+      'create database test',
+    ]);
     execFileSync(psql, psqlArgs, { stdio: 'ignore' });
     await deps.startRedis();
     await deps.startNats();
@@ -77,7 +105,14 @@ export class PrivateDeps {
   }
 
   async startPostgres(): Promise<void> {
-    this.pgCtl(['-w', '-l', join(this.dir, 'pg.log'), '-o', `-p ${this.pgPort} -c listen_addresses=127.0.0.1 -k ${this.dir} -c fsync=off -c max_connections=200`, 'start']);
+    this.pgCtl([
+      '-w',
+      '-l',
+      join(this.dir, 'pg.log'),
+      '-o',
+      `-p ${this.pgPort} -c listen_addresses=127.0.0.1 -k ${this.dir} -c fsync=off -c max_connections=200`,
+      'start',
+    ]);
   }
 
   /** `immediate` is a crash: no checkpoint, connections cut, recovery on the next start. */
@@ -86,7 +121,22 @@ export class PrivateDeps {
   }
 
   async startRedis(): Promise<void> {
-    this.redis = spawn('redis-server', ['--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
+    this.redis = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.redisPort),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+      ],
+      { stdio: 'ignore' },
+    );
     await eventually(() => reachable(this.redisPort), { timeoutMs: 10_000, what: 'the private Redis' });
   }
 
@@ -96,7 +146,11 @@ export class PrivateDeps {
   }
 
   async startNats(): Promise<void> {
-    this.nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(this.natsPort), '-js', '-sd', join(this.dir, 'nats')], { stdio: 'ignore' });
+    this.nats = spawn(
+      '/usr/sbin/nats-server',
+      ['-a', '127.0.0.1', '-p', String(this.natsPort), '-js', '-sd', join(this.dir, 'nats')],
+      { stdio: 'ignore' },
+    );
     await eventually(() => reachable(this.natsPort), { timeoutMs: 10_000, what: 'the private NATS' });
   }
 

@@ -46,8 +46,27 @@ export interface HhFixture {
   calls: Array<{ contract: string; request: unknown }>;
 }
 
-export const NOT_CONNECTED: HhAccountView = { status: 'not_connected', accountId: null, employerName: null, managerName: null, isAdmin: null, connectedAt: null, loginRequiredReason: null };
-export const NEVER: ImportProgress = { state: 'never', pausedReason: null, vacanciesTotal: 0, vacanciesDone: 0, found: 0, loaded: 0, imported: 0, failed: 0, startedAt: null, finishedAt: null };
+export const NOT_CONNECTED: HhAccountView = {
+  status: 'not_connected',
+  accountId: null,
+  employerName: null,
+  managerName: null,
+  isAdmin: null,
+  connectedAt: null,
+  loginRequiredReason: null,
+};
+export const NEVER: ImportProgress = {
+  state: 'never',
+  pausedReason: null,
+  vacanciesTotal: 0,
+  vacanciesDone: 0,
+  found: 0,
+  loaded: 0,
+  imported: 0,
+  failed: 0,
+  startedAt: null,
+  finishedAt: null,
+};
 
 export interface Stack {
   env: TestEnv;
@@ -63,12 +82,30 @@ export interface Stack {
  * Starts the simulators and the services. `hh: 'fixture'` answers hh-connector's contracts from
  * `stack.fixture`; `hh: 'real'` builds the given services (hh-connector, crm-writer).
  */
-export async function startStack(t: Test, options: ({ hh: 'fixture' } | { hh: 'real'; build: (env: Record<string, string>) => Launchable[] }) & { generate?: GenerateOptions }): Promise<Stack> {
+export async function startStack(
+  t: Test,
+  options: ({ hh: 'fixture' } | { hh: 'real'; build: (env: Record<string, string>) => Launchable[] }) & {
+    generate?: GenerateOptions;
+  },
+): Promise<Stack> {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());
   const b24 = await startB24Sim({ port: 0, rateLimit: false });
   t.teardown(() => b24.close());
-  const hh = await startHhSim({ port: 0, settings: { rateLimit: { by: 'off' } }, generate: options.generate ?? { seed: 3, employers: 2, managersPerEmployer: 2, vacanciesPerManager: 2, negotiations: 24, heavyApplicantResponses: 3, tombstones: 1, unpaidEmployers: 0 } });
+  const hh = await startHhSim({
+    port: 0,
+    settings: { rateLimit: { by: 'off' } },
+    generate: options.generate ?? {
+      seed: 3,
+      employers: 2,
+      managersPerEmployer: 2,
+      vacanciesPerManager: 2,
+      negotiations: 24,
+      heavyApplicantResponses: 3,
+      tombstones: 1,
+      unpaidEmployers: 0,
+    },
+  });
   t.teardown(() => hh.close());
 
   const port = await freePort();
@@ -89,13 +126,35 @@ export async function startStack(t: Test, options: ({ hh: 'fixture' } | { hh: 'r
     HH_API_URL: hh.url,
     HH_REDIRECT_URI: `${gatewayUrl}/hh/oauth/callback`,
   };
-  hh.sim.configure({ apps: [{ clientId: 'hh-b24-dev', clientSecret: 'hh-b24-dev-secret', redirectUri: `${gatewayUrl}/hh/oauth/callback`, redirectRule: 'hh', name: 'hh-b24' }] });
-  b24.sim.updateApp('hh-b24-dev', { handlerUrl: `${gatewayUrl}/b24/app`, installUrl: `${gatewayUrl}/b24/install`, installEventUrl: `${gatewayUrl}/b24/events/install` });
+  hh.sim.configure({
+    apps: [
+      {
+        clientId: 'hh-b24-dev',
+        clientSecret: 'hh-b24-dev-secret',
+        redirectUri: `${gatewayUrl}/hh/oauth/callback`,
+        redirectRule: 'hh',
+        name: 'hh-b24',
+      },
+    ],
+  });
+  b24.sim.updateApp('hh-b24-dev', {
+    handlerUrl: `${gatewayUrl}/b24/app`,
+    installUrl: `${gatewayUrl}/b24/install`,
+    installEventUrl: `${gatewayUrl}/b24/events/install`,
+  });
 
   const services: Launchable[] = [buildSettings(loadConfig('settings', settingsSchema, serviceEnv))];
   let fixture: HhFixture | null = null;
   if (options.hh === 'fixture') {
-    fixture = { account: NOT_CONNECTED, progress: NEVER, newResponses: { newCount: 0, subscription: 'ok' }, cards: new Map(), pdf: null, failures: [], calls: [] };
+    fixture = {
+      account: NOT_CONNECTED,
+      progress: NEVER,
+      newResponses: { newCount: 0, subscription: 'ok' },
+      cards: new Map(),
+      pdf: null,
+      failures: [],
+      calls: [],
+    };
     services.push(hhStandIn(env, fixture));
   } else {
     services.push(...options.build(serviceEnv));
@@ -117,13 +176,24 @@ function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
   runtime.serve(rpc.hhAccount, async (req) => (record('hhAccount', req), f.account));
   runtime.serve(rpc.hhConnect, async (req) => {
     record('hhConnect', req);
-    f.account = { status: 'active', accountId: 'acc-1', employerName: 'ООО «Ромашка»', managerName: 'Петрова Ольга', isAdmin: true, connectedAt: new Date().toISOString(), loginRequiredReason: null };
+    f.account = {
+      status: 'active',
+      accountId: 'acc-1',
+      employerName: 'ООО «Ромашка»',
+      managerName: 'Петрова Ольга',
+      isAdmin: true,
+      connectedAt: new Date().toISOString(),
+      loginRequiredReason: null,
+    };
     return f.account;
   });
   runtime.serve(rpc.hhDisconnect, async (req) => (record('hhDisconnect', req), (f.account = NOT_CONNECTED)));
   runtime.serve(rpc.hhImportProgress, async (req) => (record('hhImportProgress', req), f.progress));
   runtime.serve(rpc.hhNewResponses, async (req) => (record('hhNewResponses', req), f.newResponses));
-  runtime.serve(rpc.hhCard, async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null));
+  runtime.serve(
+    rpc.hhCard,
+    async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null),
+  );
   // The PDF in two parts, as hh-connector hands out a file bigger than one NATS message.
   runtime.serve(rpc.hhPdf, async (req) => {
     record('hhPdf', req);
@@ -132,7 +202,12 @@ function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
     const from = req.offset ?? 0;
     const half = Math.ceil(bytes.length / 2);
     const to = from === 0 ? half : bytes.length;
-    return { filename: f.pdf.filename, size: bytes.length, contentBase64: bytes.subarray(from, to).toString('base64'), next: to < bytes.length ? to : null };
+    return {
+      filename: f.pdf.filename,
+      size: bytes.length,
+      contentBase64: bytes.subarray(from, to).toString('base64'),
+      next: to < bytes.length ? to : null,
+    };
   });
   // crm-writer's contracts about refused writes.
   runtime.serve(rpc.crmFailures, async (req) => (record('crmFailures', req), { items: f.failures }));
@@ -149,7 +224,12 @@ function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
  * In the simulated portal's browser: install the app, «Готово», «Войти» as the admin of the
  * employer chosen on hh.ru's login page; returns the app's frame once it says connected.
  */
-export async function installAndConnect(page: Page, stack: Stack, portalName: string, employerIndex: number): Promise<FrameLocator> {
+export async function installAndConnect(
+  page: Page,
+  stack: Stack,
+  portalName: string,
+  employerIndex: number,
+): Promise<FrameLocator> {
   const portal = stack.b24.sim.portalInfo(portalName);
   const app = page.frameLocator('[data-testid=app-iframe]');
   await page.goto(`${portal.baseUrl}marketplace/`);
@@ -171,18 +251,31 @@ export async function installAndConnect(page: Page, stack: Stack, portalName: st
 }
 
 /** «Сохранить и начать импорт» on the settings tab, then the result lines once the import finished. */
-export async function importAndWait(app: FrameLocator, timeoutMs = 60_000): Promise<{ loaded: string; imported: string }> {
+export async function importAndWait(
+  app: FrameLocator,
+  timeoutMs = 60_000,
+): Promise<{ loaded: string; imported: string }> {
   await app.getByTestId('save').click();
   await app.getByTestId('import-progress').waitFor();
   await app.getByTestId('import-results').waitFor({ timeout: timeoutMs });
-  return { loaded: (await app.getByTestId('result-loaded').textContent())!, imported: (await app.getByTestId('result-imported').textContent())! };
+  return {
+    loaded: (await app.getByTestId('result-loaded').textContent())!,
+    imported: (await app.getByTestId('result-imported').textContent())!,
+  };
 }
 
 export async function browser(t: Test): Promise<Browser> {
   const b = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   t.teardown(() => b.close());
   return b;
@@ -213,11 +306,21 @@ export interface FramePost {
 }
 
 /** An iframe load as the portal makes it (query DOMAIN, PROTOCOL, LANG, APP_SID; form AUTH_ID, member_id…), possibly forged. */
-export async function framePost(stack: Stack, portalName: string, path: string, o: FramePost = {}): Promise<{ status: number; headers: Headers; html: string }> {
+export async function framePost(
+  stack: Stack,
+  portalName: string,
+  path: string,
+  o: FramePost = {},
+): Promise<{ status: number; headers: Headers; html: string }> {
   const { sim } = stack.b24;
   const info = sim.portalInfo(portalName);
   const tokens = sim.issueUserToken(info.memberId, { userId: o.userId ?? 1 });
-  const query = new URLSearchParams({ DOMAIN: o.domain ?? info.domain, PROTOCOL: '0', LANG: info.lang, APP_SID: 'a'.repeat(32) });
+  const query = new URLSearchParams({
+    DOMAIN: o.domain ?? info.domain,
+    PROTOCOL: '0',
+    LANG: info.lang,
+    APP_SID: 'a'.repeat(32),
+  });
   const body = new URLSearchParams({
     AUTH_ID: o.authId ?? tokens.accessToken,
     AUTH_EXPIRES: '3600',
@@ -230,7 +333,11 @@ export async function framePost(stack: Stack, portalName: string, path: string, 
     PLACEMENT: o.placement ?? 'DEFAULT',
     PLACEMENT_OPTIONS: JSON.stringify(o.options ?? {}),
   });
-  const res = await fetch(`${stack.gatewayUrl}${path}?${query}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const res = await fetch(`${stack.gatewayUrl}${path}?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
   return { status: res.status, headers: res.headers, html: await res.text() };
 }
 

@@ -6,185 +6,438 @@
  * ours, hh.ru refusing the move, a revoked hh.ru login), and the two-way status without echoes.
  */
 import t from 'tap';
-import { type CrmEntityWritten, HH_ACTION_ROBOT_CODE, HH_STATUS_ROBOT_CODE, enqueue, subjects } from '@hhb24/common';
+import {
+  type CrmEntityWritten,
+  HH_ACTION_ROBOT_CODE,
+  HH_STATUS_ROBOT_CODE,
+  enqueue,
+  subjects,
+} from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { EMPLOYER_STATES } from '@hhb24/sim-hh';
 import { MAX_BLOCKS } from '@hhb24/timeline-renderer';
 import { World } from './world.js';
 
-type Layout = { header: { title: string; tags: { status: { title: string } } }; body: { blocks: Record<string, { type: string; properties: Record<string, unknown> }> }; footer: { buttons: Record<string, { title: string; action: { type: string; uri?: string } }> } };
+type Layout = {
+  header: { title: string; tags: { status: { title: string } } };
+  body: { blocks: Record<string, { type: string; properties: Record<string, unknown> }> };
+  footer: { buttons: Record<string, { title: string; action: { type: string; uri?: string } }> };
+};
 
-t.test('timeline activities, «Другие отклики», robots and the two-way status', { timeout: 240_000 }, async (t) => {
-  const world = await World.start({
-    b24RateLimit: false,
-    generate: { seed: 7, employers: 1, managersPerEmployer: 1, vacanciesPerManager: 36, negotiations: 60, heavyApplicantResponses: 32, tombstones: 1, unpaidEmployers: 0 },
-  });
-  t.teardown(() => world.close());
-  const { hh, b24 } = world;
-  const store = hh.sim.store;
-  const admin = [...store.managers.values()].find((m) => m.isAdmin)!;
+t.test(
+  'timeline activities, «Другие отклики», robots and the two-way status',
+  { timeout: 240_000 },
+  async (t) => {
+    const world = await World.start({
+      b24RateLimit: false,
+      generate: {
+        seed: 7,
+        employers: 1,
+        managersPerEmployer: 1,
+        vacanciesPerManager: 36,
+        negotiations: 60,
+        heavyApplicantResponses: 32,
+        tombstones: 1,
+        unpaidEmployers: 0,
+      },
+    });
+    t.teardown(() => world.close());
+    const { hh, b24 } = world;
+    const store = hh.sim.store;
+    const admin = [...store.managers.values()].find((m) => m.isAdmin)!;
 
-  // Deals in the default pipeline, extended mapping; «Интервью» is the stage «В работе» (EXECUTING).
-  const portal = await world.installPortal();
-  await world.registerHandlers(portal);
-  await world.connect(portal, admin.userId);
-  const stageByState = { response: 'NEW', consider: 'PREPARATION', phone_interview: 'PREPAYMENT_INVOICE', assessment: 'FINAL_INVOICE', interview: 'EXECUTING', offer: 'WON', hired: 'WON', discard: 'LOSE' };
-  await world.saveSettings(portal, { responsibleUserId: 1, entityType: 'deal', categoryId: 0, extendedSync: true, stageByState, twoWayStatus: true });
-  await world.requestImport(portal);
-  await world.waitForImport(portal);
-
-  const deals = () => b24.sim.entities(portal, 'deal');
-  const activities = () => b24.sim.activities(portal);
-  const activityOf = (dealId: number) => activities().filter((a) => a.ownerTypeId === 2 && a.ownerId === dealId);
-  const layoutOf = (dealId: number) => activityOf(dealId)[0]?.layout as unknown as Layout;
-  const dealOf = (negotiationId: string) => deals().find((d) => d['ORIGIN_ID'] === negotiationId)!;
-
-  await eventually(() => activities().length === deals().length, { timeoutMs: 30_000, what: 'an activity on every deal' });
-
-  await t.test('one activity per deal with every block, «Резюме» to the resume on hh.ru', async (t) => {
-    const all = deals();
-    t.ok(all.length >= 50, `${all.length} deals`);
-    t.same(all.filter((d) => activityOf(Number(d['ID'])).length !== 1).map((d) => d['ID']), [], 'exactly one activity on each deal');
-    const withResume = store.negotiations.get(String(all.find((d) => !store.resumes.get(store.negotiations.get(String(d['ORIGIN_ID']))!.resumeId)!.deleted)!['ORIGIN_ID']))!;
-    const deal = dealOf(withResume.id);
-    const layout = layoutOf(Number(deal['ID']));
-    t.equal(layout.header.title, withResume.initiator === 'employer' ? 'Приглашение' : 'Отклик');
-    t.same(Object.keys(layout.body.blocks), ['vacancy', 'name', 'city', 'phone', 'email', 'status', 'date'], 'vacancy, name, city, phone, e-mail, hh status, date');
-    t.equal(String(deal['UF_CRM_NH_STATUS']), layout.header.tags.status.title, 'the status tag says what the deal says');
-    const resume = store.resumes.get(withResume.resumeId)!;
-    t.match(layout.footer.buttons['resume'], { title: 'Резюме', action: { type: 'redirect', uri: new RegExp(`/resume/${resume.id}`) } }, '«Резюме» opens the resume on hh.ru');
-    t.match(layout.footer.buttons['others'], { title: 'Другие отклики', action: { type: 'restEvent' } });
-    const hidden = all.map((d) => store.negotiations.get(String(d['ORIGIN_ID']))!).find((n) => store.resumes.get(n.resumeId)!.hidden.includes('phones'));
-    if (hidden) t.match(layoutOf(Number(dealOf(hidden.id)['ID'])).body.blocks['phone']!, { properties: { block: { properties: { value: /^Соискатель \S+ скрыл телефон$/ } } } }, 'a hidden phone has its placeholder');
-  });
-
-  await t.test('redelivered render requests create one activity; a status change updates it in place', async (t) => {
-    const n = [...store.negotiations.values()].find((x) => x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted)!;
-    const deal = dealOf(n.id);
-    const before = activityOf(Number(deal['ID']));
-    t.equal(before.length, 1);
-    // The same crm.entity.written as crm-writer sent it, delivered again under other message ids.
-    const { snapshot } = { snapshot: (await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first()).snapshot };
-    const again: CrmEntityWritten = { memberId: portal, negotiationId: n.id, version: snapshot.version, entityType: 'deal', entityId: Number(deal['ID']), created: true, snapshot };
-    await enqueue(world.db, [1, 2, 3].map((i) => ({ subject: subjects.crmEntityWritten, msgId: `redelivered:${n.id}:${i}`, payload: { ...again, version: snapshot.version + 1 } })));
-    await eventually(async () => (await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first()).version === snapshot.version + 1, { what: 'the redelivered request drawn' });
-    t.equal(activityOf(Number(deal['ID'])).length, 1, 'still one activity');
-    t.equal(activityOf(Number(deal['ID']))[0]!.id, before[0]!.id, 'the same one');
-
-    // A renderer that died after adding the activity and before recording it leaves the add marked
-    // (activity 0): the next one finds the activity by ORIGIN_ID.
-    await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).update({ activity_id: 0, version: 0 });
-    await enqueue(world.db, { subject: subjects.crmEntityWritten, msgId: `after-crash:${n.id}`, payload: { ...again, version: snapshot.version + 2 } });
-    await eventually(async () => (await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first())?.version === snapshot.version + 2, { what: 'drawn after the crash' });
-    t.same(activityOf(Number(deal['ID'])).map((a) => a.id), [before[0]!.id], 'found again, not added twice');
-
-    // A real change on hh.ru (another negotiation: the one above now has a version from the future).
-    const m = [...store.negotiations.values()].find((x) => x.id !== n.id && x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted)!;
-    const mDeal = Number(dealOf(m.id)['ID']);
-    const mBefore = activityOf(mDeal)[0]!;
-    hh.sim.move(m.id, 'phone_interview');
-    await eventually(() => layoutOf(mDeal).header.tags.status.title === EMPLOYER_STATES.find((x) => x.id === 'phone_interview')!.name, { timeoutMs: 20_000, what: 'the activity shows the new status' });
-    t.equal(activityOf(mDeal).length, 1, 'updated, not duplicated');
-    t.equal(activityOf(mDeal)[0]!.id, mBefore.id);
-  });
-
-  await t.test('«Другие отклики»: a few responses, and 30+ with «Все отклики» and the notification', async (t) => {
-    const byResume = new Map<string, string[]>();
-    for (const n of store.negotiations.values()) byResume.set(n.resumeId, [...(byResume.get(n.resumeId) ?? []), n.id]);
-    const heavy = [...byResume.entries()].find(([, ids]) => ids.length >= 30)!;
-    const single = [...byResume.entries()].find(([r, ids]) => ids.length === 1 && !store.resumes.get(r)!.deleted)!;
-
-    const click = async (negotiationId: string) => {
-      const deal = dealOf(negotiationId);
-      const activity = activityOf(Number(deal['ID']))[0]!;
-      b24.sim.timelineAction(portal, activity.id, ['footer', 'buttons', 'others', 'action'], { userId: 1 });
-      await eventually(() => Object.keys(layoutOf(Number(deal['ID'])).body.blocks).some((k) => k.startsWith('others_')), { timeoutMs: 20_000, what: 'the other responses drawn' });
-      return layoutOf(Number(deal['ID'])).body.blocks;
+    // Deals in the default pipeline, extended mapping; «Интервью» is the stage «В работе» (EXECUTING).
+    const portal = await world.installPortal();
+    await world.registerHandlers(portal);
+    await world.connect(portal, admin.userId);
+    const stageByState = {
+      response: 'NEW',
+      consider: 'PREPARATION',
+      phone_interview: 'PREPAYMENT_INVOICE',
+      assessment: 'FINAL_INVOICE',
+      interview: 'EXECUTING',
+      offer: 'WON',
+      hired: 'WON',
+      discard: 'LOSE',
     };
+    await world.saveSettings(portal, {
+      responsibleUserId: 1,
+      entityType: 'deal',
+      categoryId: 0,
+      extendedSync: true,
+      stageByState,
+      twoWayStatus: true,
+    });
+    await world.requestImport(portal);
+    await world.waitForImport(portal);
 
-    const none = await click(single[1][0]!);
-    t.match(none['others_none'], { properties: { value: 'Других откликов нет' } }, 'an applicant with one response');
+    const deals = () => b24.sim.entities(portal, 'deal');
+    const activities = () => b24.sim.activities(portal);
+    const activityOf = (dealId: number) =>
+      activities().filter((a) => a.ownerTypeId === 2 && a.ownerId === dealId);
+    const layoutOf = (dealId: number) => activityOf(dealId)[0]?.layout as unknown as Layout;
+    const dealOf = (negotiationId: string) => deals().find((d) => d['ORIGIN_ID'] === negotiationId)!;
 
-    const blocks = await click(heavy[1][0]!);
-    const others = heavy[1].length - 1;
-    t.ok(Object.keys(blocks).length <= MAX_BLOCKS, `${Object.keys(blocks).length} blocks: within Bitrix24's 20`);
-    t.match(blocks['others_title'], { properties: { value: `Другие отклики (${others}):` } });
-    const rows = Object.keys(blocks).filter((k) => /^others_\d+$/.test(k));
-    t.ok(rows.length >= 10, `${rows.length} rows fit`);
-    t.match(blocks['others_all'], { type: 'link', properties: { text: `Все отклики (${others})`, action: { type: 'openRestApp', actionParams: { view: 'others' } } } }, '«Все отклики (N)» opens the app with the full list');
-    const note = await eventually(() => b24.sim.notifications(portal, 1).find((x) => x.message.includes('Другие отклики')), { what: 'the notification' });
-    const ids = heavy[1].filter((id) => id !== heavy[1][0]).map((id) => Number(dealOf(id)['ID']));
-    t.same(ids.filter((id) => !note.message.includes(`/crm/deal/details/${id}/`)), [], `the notification names all ${ids.length} deals`);
-  });
+    await eventually(() => activities().length === deals().length, {
+      timeoutMs: 30_000,
+      what: 'an activity on every deal',
+    });
 
-  await t.test('the robots, run from the automation: the status comes back; refusals say why', async (t) => {
-    const run = async (dealId: number, code: string, properties?: Record<string, string>) => {
-      const r = b24.sim.runRobot(portal, { entityType: 'deal', entityId: dealId, code, properties });
-      return eventually(() => b24.sim.robotRuns(portal).find((x) => x.id === r.id && x.status !== 'running' && x.status !== 'waiting'), { timeoutMs: 20_000, what: `robot ${code} completed` });
-    };
-    const n = [...store.negotiations.values()].find((x) => x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted && byOwn(x.id))!;
-    function byOwn(id: string) {
-      return Boolean(deals().find((d) => d['ORIGIN_ID'] === id));
-    }
-    const dealId = Number(dealOf(n.id)['ID']);
+    await t.test('one activity per deal with every block, «Резюме» to the resume on hh.ru', async (t) => {
+      const all = deals();
+      t.ok(all.length >= 50, `${all.length} deals`);
+      t.same(
+        all.filter((d) => activityOf(Number(d['ID'])).length !== 1).map((d) => d['ID']),
+        [],
+        'exactly one activity on each deal',
+      );
+      const withResume = store.negotiations.get(
+        String(
+          all.find(
+            (d) => !store.resumes.get(store.negotiations.get(String(d['ORIGIN_ID']))!.resumeId)!.deleted,
+          )!['ORIGIN_ID'],
+        ),
+      )!;
+      const deal = dealOf(withResume.id);
+      const layout = layoutOf(Number(deal['ID']));
+      t.equal(layout.header.title, withResume.initiator === 'employer' ? 'Приглашение' : 'Отклик');
+      t.same(
+        Object.keys(layout.body.blocks),
+        ['vacancy', 'name', 'city', 'phone', 'email', 'status', 'date'],
+        'vacancy, name, city, phone, e-mail, hh status, date',
+      );
+      t.equal(
+        String(deal['UF_CRM_NH_STATUS']),
+        layout.header.tags.status.title,
+        'the status tag says what the deal says',
+      );
+      const resume = store.resumes.get(withResume.resumeId)!;
+      t.match(
+        layout.footer.buttons['resume'],
+        { title: 'Резюме', action: { type: 'redirect', uri: new RegExp(`/resume/${resume.id}`) } },
+        '«Резюме» opens the resume on hh.ru',
+      );
+      t.match(layout.footer.buttons['others'], { title: 'Другие отклики', action: { type: 'restEvent' } });
+      const hidden = all
+        .map((d) => store.negotiations.get(String(d['ORIGIN_ID']))!)
+        .find((n) => store.resumes.get(n.resumeId)!.hidden.includes('phones'));
+      if (hidden)
+        t.match(
+          layoutOf(Number(dealOf(hidden.id)['ID'])).body.blocks['phone']!,
+          { properties: { block: { properties: { value: /^Соискатель \S+ скрыл телефон$/ } } } },
+          'a hidden phone has its placeholder',
+        );
+    });
 
-    const refreshed = await run(dealId, HH_STATUS_ROBOT_CODE);
-    t.match(refreshed, { status: 'completed', returnValues: { status: String(dealOf(n.id)['UF_CRM_NH_STATUS']), error: '' } }, '«Обновить статус HH» returns the status hh.ru names');
-    t.match(refreshed.log, [/^Статус HH: /]);
+    await t.test(
+      'redelivered render requests create one activity; a status change updates it in place',
+      async (t) => {
+        const n = [...store.negotiations.values()].find(
+          (x) => x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted,
+        )!;
+        const deal = dealOf(n.id);
+        const before = activityOf(Number(deal['ID']));
+        t.equal(before.length, 1);
+        // The same crm.entity.written as crm-writer sent it, delivered again under other message ids.
+        const { snapshot } = {
+          snapshot: (
+            await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first()
+          ).snapshot,
+        };
+        const again: CrmEntityWritten = {
+          memberId: portal,
+          negotiationId: n.id,
+          version: snapshot.version,
+          entityType: 'deal',
+          entityId: Number(deal['ID']),
+          created: true,
+          snapshot,
+        };
+        await enqueue(
+          world.db,
+          [1, 2, 3].map((i) => ({
+            subject: subjects.crmEntityWritten,
+            msgId: `redelivered:${n.id}:${i}`,
+            payload: { ...again, version: snapshot.version + 1 },
+          })),
+        );
+        await eventually(
+          async () =>
+            (await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first())
+              .version ===
+            snapshot.version + 1,
+          { what: 'the redelivered request drawn' },
+        );
+        t.equal(activityOf(Number(deal['ID'])).length, 1, 'still one activity');
+        t.equal(activityOf(Number(deal['ID']))[0]!.id, before[0]!.id, 'the same one');
 
-    const moved = await run(dealId, HH_ACTION_ROBOT_CODE, { action: 'interview', message: '' });
-    t.match(moved, { status: 'completed', returnValues: { status: 'Интервью', error: '' } }, '«Сменить статус на HH» returns the new status');
-    t.equal(store.negotiations.get(n.id)!.employerState, 'interview', 'hh.ru has it');
-    await eventually(() => dealOf(n.id)['UF_CRM_NH_STATUS'] === 'Интервью', { timeoutMs: 20_000, what: 'the deal follows' });
+        // A renderer that died after adding the activity and before recording it leaves the add marked
+        // (activity 0): the next one finds the activity by ORIGIN_ID.
+        await world
+          .db('tl_activities')
+          .where({ member_id: portal, negotiation_id: n.id })
+          .update({ activity_id: 0, version: 0 });
+        await enqueue(world.db, {
+          subject: subjects.crmEntityWritten,
+          msgId: `after-crash:${n.id}`,
+          payload: { ...again, version: snapshot.version + 2 },
+        });
+        await eventually(
+          async () =>
+            (await world.db('tl_activities').where({ member_id: portal, negotiation_id: n.id }).first())
+              ?.version ===
+            snapshot.version + 2,
+          { what: 'drawn after the crash' },
+        );
+        t.same(
+          activityOf(Number(deal['ID'])).map((a) => a.id),
+          [before[0]!.id],
+          'found again, not added twice',
+        );
 
-    const refused = await run(dealId, HH_ACTION_ROBOT_CODE, { action: 'phone_interview' });
-    t.match(refused, { status: 'completed', returnValues: { status: '', error: 'hh.ru не позволяет перевести отклик в этот статус из текущего.' } }, 'hh.ru refusing the move');
-    t.match(refused.log.join('\n'), /Ошибка: hh\.ru не позволяет/);
+        // A real change on hh.ru (another negotiation: the one above now has a version from the future).
+        const m = [...store.negotiations.values()].find(
+          (x) => x.id !== n.id && x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted,
+        )!;
+        const mDeal = Number(dealOf(m.id)['ID']);
+        const mBefore = activityOf(mDeal)[0]!;
+        hh.sim.move(m.id, 'phone_interview');
+        await eventually(
+          () =>
+            layoutOf(mDeal).header.tags.status.title ===
+            EMPLOYER_STATES.find((x) => x.id === 'phone_interview')!.name,
+          { timeoutMs: 20_000, what: 'the activity shows the new status' },
+        );
+        t.equal(activityOf(mDeal).length, 1, 'updated, not duplicated');
+        t.equal(activityOf(mDeal)[0]!.id, mBefore.id);
+      },
+    );
 
-    // The applicant deleted the resume: hh.ru offers no action for it any more.
-    const tombstone = [...store.negotiations.values()].find((x) => store.resumes.get(x.resumeId)!.deleted && x.employerState === 'response')!;
-    const gone = await run(Number(dealOf(tombstone.id)['ID']), HH_ACTION_ROBOT_CODE, { action: 'consider' });
-    t.match(gone, { status: 'completed', returnValues: { status: '', error: 'hh.ru не позволяет перевести отклик в этот статус из текущего.' } }, 'a deleted resume cannot be moved');
-    t.equal(store.negotiations.get(tombstone.id)!.employerState, 'response', 'nothing moved');
+    await t.test(
+      '«Другие отклики»: a few responses, and 30+ with «Все отклики» and the notification',
+      async (t) => {
+        const byResume = new Map<string, string[]>();
+        for (const n of store.negotiations.values())
+          byResume.set(n.resumeId, [...(byResume.get(n.resumeId) ?? []), n.id]);
+        const heavy = [...byResume.entries()].find(([, ids]) => ids.length >= 30)!;
+        const single = [...byResume.entries()].find(
+          ([r, ids]) => ids.length === 1 && !store.resumes.get(r)!.deleted,
+        )!;
 
-    const foreign = b24.sim.createEntity(portal, 'deal', { TITLE: 'Не из hh.ru' });
-    const notOurs = await run(Number(foreign['ID']), HH_STATUS_ROBOT_CODE);
-    t.match(notOurs, { status: 'completed', returnValues: { error: /создан не приложением HH\.ru/ } }, 'an entity not made by us');
-  });
+        const click = async (negotiationId: string) => {
+          const deal = dealOf(negotiationId);
+          const activity = activityOf(Number(deal['ID']))[0]!;
+          b24.sim.timelineAction(portal, activity.id, ['footer', 'buttons', 'others', 'action'], {
+            userId: 1,
+          });
+          await eventually(
+            () => Object.keys(layoutOf(Number(deal['ID'])).body.blocks).some((k) => k.startsWith('others_')),
+            { timeoutMs: 20_000, what: 'the other responses drawn' },
+          );
+          return layoutOf(Number(deal['ID'])).body.blocks;
+        };
 
-  await t.test('two-way: a person’s stage move runs the hh.ru action; our own moves never echo', async (t) => {
-    const n = [...store.negotiations.values()].find((x) => x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted && deals().some((d) => d['ORIGIN_ID'] === x.id))!;
-    const dealId = Number(dealOf(n.id)['ID']);
-    const actionsBefore = hh.sim.requests().filter((r) => r.method === 'PUT').length;
+        const none = await click(single[1][0]!);
+        t.match(
+          none['others_none'],
+          { properties: { value: 'Других откликов нет' } },
+          'an applicant with one response',
+        );
 
-    // hh.ru moves it: crm-writer moves the deal (an ONCRMDEALUPDATE of ours) and nothing goes back to hh.ru.
-    hh.sim.move(n.id, 'consider');
-    await eventually(() => dealOf(n.id)['STAGE_ID'] === 'PREPARATION', { timeoutMs: 20_000, what: 'the deal follows hh.ru' });
-    const followed = hh.sim.requests().length;
-    await b24.sim.idle();
-    await new Promise((r) => setTimeout(r, 1500));
-    t.equal(hh.sim.requests().filter((r) => r.method === 'PUT').length, actionsBefore, 'no action echoed to hh.ru');
-    t.same(hh.sim.requests().slice(followed).filter((r) => r.path.includes(n.id)).map((r) => `${r.method} ${r.path}`), [], 'our own stage move was not even taken for a person’s');
-    t.equal(store.negotiations.get(n.id)!.employerState, 'consider');
+        const blocks = await click(heavy[1][0]!);
+        const others = heavy[1].length - 1;
+        t.ok(
+          Object.keys(blocks).length <= MAX_BLOCKS,
+          `${Object.keys(blocks).length} blocks: within Bitrix24's 20`,
+        );
+        t.match(blocks['others_title'], { properties: { value: `Другие отклики (${others}):` } });
+        const rows = Object.keys(blocks).filter((k) => /^others_\d+$/.test(k));
+        t.ok(rows.length >= 10, `${rows.length} rows fit`);
+        t.match(
+          blocks['others_all'],
+          {
+            type: 'link',
+            properties: {
+              text: `Все отклики (${others})`,
+              action: { type: 'openRestApp', actionParams: { view: 'others' } },
+            },
+          },
+          '«Все отклики (N)» opens the app with the full list',
+        );
+        const note = await eventually(
+          () => b24.sim.notifications(portal, 1).find((x) => x.message.includes('Другие отклики')),
+          { what: 'the notification' },
+        );
+        const ids = heavy[1].filter((id) => id !== heavy[1][0]).map((id) => Number(dealOf(id)['ID']));
+        t.same(
+          ids.filter((id) => !note.message.includes(`/crm/deal/details/${id}/`)),
+          [],
+          `the notification names all ${ids.length} deals`,
+        );
+      },
+    );
 
-    // A recruiter moves the deal to «Интервью»: hh.ru gets the action.
-    b24.sim.moveStage(portal, 'deal', dealId, 'EXECUTING', { userId: 1 });
-    await eventually(() => store.negotiations.get(n.id)!.employerState === 'interview', { timeoutMs: 20_000, what: 'hh.ru shows the interview' });
-    await eventually(() => layoutOf(dealId).header.tags.status.title === 'Интервью', { timeoutMs: 20_000, what: 'the activity too' });
-    t.equal(dealOf(n.id)['STAGE_ID'], 'EXECUTING', 'the deal stays where the recruiter put it');
+    await t.test(
+      'the robots, run from the automation: the status comes back; refusals say why',
+      async (t) => {
+        const run = async (dealId: number, code: string, properties?: Record<string, string>) => {
+          const r = b24.sim.runRobot(portal, { entityType: 'deal', entityId: dealId, code, properties });
+          return eventually(
+            () =>
+              b24.sim
+                .robotRuns(portal)
+                .find((x) => x.id === r.id && x.status !== 'running' && x.status !== 'waiting'),
+            { timeoutMs: 20_000, what: `robot ${code} completed` },
+          );
+        };
+        const n = [...store.negotiations.values()].find(
+          (x) => x.employerState === 'response' && !store.resumes.get(x.resumeId)!.deleted && byOwn(x.id),
+        )!;
+        function byOwn(id: string) {
+          return Boolean(deals().find((d) => d['ORIGIN_ID'] === id));
+        }
+        const dealId = Number(dealOf(n.id)['ID']);
 
-    // A discard is not sent unless allowed.
-    b24.sim.moveStage(portal, 'deal', dealId, 'LOSE', { userId: 1 });
-    await b24.sim.idle();
-    await new Promise((r) => setTimeout(r, 1500));
-    t.equal(store.negotiations.get(n.id)!.employerState, 'interview', 'discards stay off by default');
-  });
+        const refreshed = await run(dealId, HH_STATUS_ROBOT_CODE);
+        t.match(
+          refreshed,
+          {
+            status: 'completed',
+            returnValues: { status: String(dealOf(n.id)['UF_CRM_NH_STATUS']), error: '' },
+          },
+          '«Обновить статус HH» returns the status hh.ru names',
+        );
+        t.match(refreshed.log, [/^Статус HH: /]);
 
-  await t.test('a revoked hh.ru login: the robot says to log in again', async (t) => {
-    const dealId = Number(deals()[0]!['ID']);
-    hh.sim.changePassword(admin.userId);
-    const r = b24.sim.runRobot(portal, { entityType: 'deal', entityId: dealId, code: HH_STATUS_ROBOT_CODE });
-    const done = await eventually(() => b24.sim.robotRuns(portal).find((x) => x.id === r.id && x.status === 'completed'), { timeoutMs: 30_000, what: 'the robot completed' });
-    t.match(done.returnValues, { status: '', error: /отозвал доступ приложения: требуется повторный вход/ });
-  });
-});
+        const moved = await run(dealId, HH_ACTION_ROBOT_CODE, { action: 'interview', message: '' });
+        t.match(
+          moved,
+          { status: 'completed', returnValues: { status: 'Интервью', error: '' } },
+          '«Сменить статус на HH» returns the new status',
+        );
+        t.equal(store.negotiations.get(n.id)!.employerState, 'interview', 'hh.ru has it');
+        await eventually(() => dealOf(n.id)['UF_CRM_NH_STATUS'] === 'Интервью', {
+          timeoutMs: 20_000,
+          what: 'the deal follows',
+        });
+
+        const refused = await run(dealId, HH_ACTION_ROBOT_CODE, { action: 'phone_interview' });
+        t.match(
+          refused,
+          {
+            status: 'completed',
+            returnValues: {
+              status: '',
+              error: 'hh.ru не позволяет перевести отклик в этот статус из текущего.',
+            },
+          },
+          'hh.ru refusing the move',
+        );
+        t.match(refused.log.join('\n'), /Ошибка: hh\.ru не позволяет/);
+
+        // The applicant deleted the resume: hh.ru offers no action for it any more.
+        const tombstone = [...store.negotiations.values()].find(
+          (x) => store.resumes.get(x.resumeId)!.deleted && x.employerState === 'response',
+        )!;
+        const gone = await run(Number(dealOf(tombstone.id)['ID']), HH_ACTION_ROBOT_CODE, {
+          action: 'consider',
+        });
+        t.match(
+          gone,
+          {
+            status: 'completed',
+            returnValues: {
+              status: '',
+              error: 'hh.ru не позволяет перевести отклик в этот статус из текущего.',
+            },
+          },
+          'a deleted resume cannot be moved',
+        );
+        t.equal(store.negotiations.get(tombstone.id)!.employerState, 'response', 'nothing moved');
+
+        const foreign = b24.sim.createEntity(portal, 'deal', { TITLE: 'Не из hh.ru' });
+        const notOurs = await run(Number(foreign['ID']), HH_STATUS_ROBOT_CODE);
+        t.match(
+          notOurs,
+          { status: 'completed', returnValues: { error: /создан не приложением HH\.ru/ } },
+          'an entity not made by us',
+        );
+      },
+    );
+
+    await t.test(
+      'two-way: a person’s stage move runs the hh.ru action; our own moves never echo',
+      async (t) => {
+        const n = [...store.negotiations.values()].find(
+          (x) =>
+            x.employerState === 'response' &&
+            !store.resumes.get(x.resumeId)!.deleted &&
+            deals().some((d) => d['ORIGIN_ID'] === x.id),
+        )!;
+        const dealId = Number(dealOf(n.id)['ID']);
+        const actionsBefore = hh.sim.requests().filter((r) => r.method === 'PUT').length;
+
+        // hh.ru moves it: crm-writer moves the deal (an ONCRMDEALUPDATE of ours) and nothing goes back to hh.ru.
+        hh.sim.move(n.id, 'consider');
+        await eventually(() => dealOf(n.id)['STAGE_ID'] === 'PREPARATION', {
+          timeoutMs: 20_000,
+          what: 'the deal follows hh.ru',
+        });
+        const followed = hh.sim.requests().length;
+        await b24.sim.idle();
+        await new Promise((r) => setTimeout(r, 1500));
+        t.equal(
+          hh.sim.requests().filter((r) => r.method === 'PUT').length,
+          actionsBefore,
+          'no action echoed to hh.ru',
+        );
+        t.same(
+          hh.sim
+            .requests()
+            .slice(followed)
+            .filter((r) => r.path.includes(n.id))
+            .map((r) => `${r.method} ${r.path}`),
+          [],
+          'our own stage move was not even taken for a person’s',
+        );
+        t.equal(store.negotiations.get(n.id)!.employerState, 'consider');
+
+        // A recruiter moves the deal to «Интервью»: hh.ru gets the action.
+        b24.sim.moveStage(portal, 'deal', dealId, 'EXECUTING', { userId: 1 });
+        await eventually(() => store.negotiations.get(n.id)!.employerState === 'interview', {
+          timeoutMs: 20_000,
+          what: 'hh.ru shows the interview',
+        });
+        await eventually(() => layoutOf(dealId).header.tags.status.title === 'Интервью', {
+          timeoutMs: 20_000,
+          what: 'the activity too',
+        });
+        t.equal(dealOf(n.id)['STAGE_ID'], 'EXECUTING', 'the deal stays where the recruiter put it');
+
+        // A discard is not sent unless allowed.
+        b24.sim.moveStage(portal, 'deal', dealId, 'LOSE', { userId: 1 });
+        await b24.sim.idle();
+        await new Promise((r) => setTimeout(r, 1500));
+        t.equal(store.negotiations.get(n.id)!.employerState, 'interview', 'discards stay off by default');
+      },
+    );
+
+    await t.test('a revoked hh.ru login: the robot says to log in again', async (t) => {
+      const dealId = Number(deals()[0]!['ID']);
+      hh.sim.changePassword(admin.userId);
+      const r = b24.sim.runRobot(portal, {
+        entityType: 'deal',
+        entityId: dealId,
+        code: HH_STATUS_ROBOT_CODE,
+      });
+      const done = await eventually(
+        () => b24.sim.robotRuns(portal).find((x) => x.id === r.id && x.status === 'completed'),
+        { timeoutMs: 30_000, what: 'the robot completed' },
+      );
+      t.match(done.returnValues, {
+        status: '',
+        error: /отозвал доступ приложения: требуется повторный вход/,
+      });
+    });
+  },
+);

@@ -96,7 +96,15 @@ export class World {
   ) {}
 
   static async start(options: WorldOptions = {}): Promise<World> {
-    const hh = await startHhSim({ generate: options.generate, settings: { rateLimit: options.hhRateLimit === undefined || options.hhRateLimit === 'off' ? { by: 'off' } : { by: 'address', ...options.hhRateLimit } } });
+    const hh = await startHhSim({
+      generate: options.generate,
+      settings: {
+        rateLimit:
+          options.hhRateLimit === undefined || options.hhRateLimit === 'off'
+            ? { by: 'off' }
+            : { by: 'address', ...options.hhRateLimit },
+      },
+    });
     const b24 = await startB24Sim({ port: 0, rateLimit: options.b24RateLimit === false ? false : undefined });
     b24.sim.updateApp('hh-b24-dev', { installEventUrl: '' });
     const app = hh.sim.settings.apps[0]!;
@@ -114,8 +122,12 @@ export class World {
       HH_CLIENT_SECRET: app.clientSecret,
       HH_REDIRECT_URI: `${app.redirectUri}hh/oauth/callback`,
       HH_USER_AGENT: 'hhb24-e2e/1.0 (qa@hhb24.example)',
-      HH_RATE_PER_SEC: options.hhRateLimit && options.hhRateLimit !== 'off' ? String(options.hhRateLimit.perSec) : '500',
-      HH_RATE_BURST: options.hhRateLimit && options.hhRateLimit !== 'off' ? String(Math.max(1, Math.floor(options.hhRateLimit.burst / 2))) : '100',
+      HH_RATE_PER_SEC:
+        options.hhRateLimit && options.hhRateLimit !== 'off' ? String(options.hhRateLimit.perSec) : '500',
+      HH_RATE_BURST:
+        options.hhRateLimit && options.hhRateLimit !== 'off'
+          ? String(Math.max(1, Math.floor(options.hhRateLimit.burst / 2)))
+          : '100',
       HH_RECONCILE_INTERVAL_SEC: '3600',
       WEBHOOK_SECRET_KEY: WEBHOOK_KEY,
       ...options.env,
@@ -134,13 +146,25 @@ export class World {
       services.push(gateway);
     }
     if (!children.has('settings')) services.push(buildSettings(loadConfig('settings', settingsSchema, env)));
-    if (!children.has('hh-connector')) services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
-    if (!children.has('crm-writer')) services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
-    if (!children.has('timeline-renderer')) services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
+    if (!children.has('hh-connector'))
+      services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
+    if (!children.has('crm-writer'))
+      services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
+    if (!children.has('timeline-renderer'))
+      services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
     await Promise.all(services.map((s) => s.runtime.start()));
     const c = testEnv.config;
-    const db = createDb({ url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolMax: 4, applicationName: 'e2e' });
-    const nats = await connectNats({ servers: c.NATS_URL, name: 'e2e', log: createLogger({ name: 'e2e', level: 'silent' }) });
+    const db = createDb({
+      url: c.DATABASE_URL,
+      schema: c.DATABASE_SCHEMA,
+      poolMax: 4,
+      applicationName: 'e2e',
+    });
+    const nats = await connectNats({
+      servers: c.NATS_URL,
+      name: 'e2e',
+      log: createLogger({ name: 'e2e', level: 'silent' }),
+    });
     const world = new World(hh, b24, testEnv, env, db, nats, new Naming(c.NATS_PREFIX), services);
     world.childNodeArgs = options.childNodeArgs;
     try {
@@ -168,7 +192,10 @@ export class World {
   }
 
   /** Sends the signal and waits for the process to end: how it ended (a clean SIGTERM exits 0). */
-  async stopChild(name: ChildService, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stopChild(
+    name: ChildService,
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.children.get(name)!;
     child.child.kill(signal);
     const { code, signal: by } = await child.exited;
@@ -231,7 +258,20 @@ export class World {
       userId: install.userId,
     });
     const commands = (['lead', 'deal'] as const).flatMap((type) =>
-      CRM_USER_FIELDS.map((f) => [`crm.${type}.userfield.add`, { fields: { FIELD_NAME: f.name, USER_TYPE_ID: f.type, LABEL: f.label.ru, EDIT_FORM_LABEL: f.label } }] as [string, Record<string, unknown>]),
+      CRM_USER_FIELDS.map(
+        (f) =>
+          [
+            `crm.${type}.userfield.add`,
+            {
+              fields: {
+                FIELD_NAME: f.name,
+                USER_TYPE_ID: f.type,
+                LABEL: f.label.ru,
+                EDIT_FORM_LABEL: f.label,
+              },
+            },
+          ] as [string, Record<string, unknown>],
+      ),
     );
     const created = await this.b24Client.batch(portal.memberId, commands);
     if (Object.keys(created.errors).length > 0) throw Object.values(created.errors)[0];
@@ -243,14 +283,20 @@ export class World {
    * with handlers on this world's gateway (the same registrations the installer makes).
    */
   async registerHandlers(memberId: string, installerUserId = 1): Promise<void> {
-    const adds = installSteps(this.env['PUBLIC_URL']!, installerUserId).filter((s) => !s.key.startsWith('userfield:')).map((s) => s.add);
+    const adds = installSteps(this.env['PUBLIC_URL']!, installerUserId)
+      .filter((s) => !s.key.startsWith('userfield:'))
+      .map((s) => s.add);
     const done = await this.b24Client.batch(memberId, adds);
     if (Object.keys(done.errors).length > 0) throw Object.values(done.errors)[0];
   }
 
   /** «Войти» as an hh.ru manager: the simulator's code, then rpc.hhConnect as the gateway's callback calls it. */
   connect(memberId: string, hhUserId: string, portalUserId = 1): Promise<HhAccountView> {
-    return this.call(rpc.hhConnect, { memberId, userId: portalUserId, code: this.hh.sim.authorize({ userId: hhUserId }) });
+    return this.call(rpc.hhConnect, {
+      memberId,
+      userId: portalUserId,
+      code: this.hh.sim.authorize({ userId: hhUserId }),
+    });
   }
 
   async saveSettings(memberId: string, input: SettingsInput, userId = 1) {
@@ -264,7 +310,12 @@ export class World {
     await enqueue(this.db, {
       subject: subjects.hhImportRequested,
       msgId: `e2e-import:${memberId}:${kind}:${Date.now()}`,
-      payload: { memberId, kind, requestedBy: 1, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+      payload: {
+        memberId,
+        kind,
+        requestedBy: 1,
+        requestedAt: new Date().toISOString(),
+      } satisfies HhImportRequested,
     });
   }
 

@@ -84,7 +84,10 @@ export class Bitrix24Client {
     this.store = new Bitrix24PortalStore(options.db, options.keyring);
     this.limiter = new RateLimiter(options.redis, options.redisPrefix, options.stopping);
     this.locks = new RedisLock(options.redis, options.redisPrefix);
-    this.limit = { ratePerSec: options.ratePerSec, burst: Math.max(1, options.burst - options.burstHeadroom) };
+    this.limit = {
+      ratePerSec: options.ratePerSec,
+      burst: Math.max(1, options.burst - options.burstHeadroom),
+    };
   }
 
   static fromRuntime(runtime: Runtime, config: Bitrix24Config): Bitrix24Client {
@@ -107,7 +110,12 @@ export class Bitrix24Client {
   }
 
   /** Calls a method with the portal's stored tokens and returns its `result`. */
-  async call<T = unknown>(memberId: string, method: string, params: Params = {}, options: CallOptions = {}): Promise<T> {
+  async call<T = unknown>(
+    memberId: string,
+    method: string,
+    params: Params = {},
+    options: CallOptions = {},
+  ): Promise<T> {
     return (await this.callWithStoredTokens(memberId, method, params, options)).result as T;
   }
 
@@ -115,9 +123,16 @@ export class Bitrix24Client {
    * Calls a method with a user's token from a page load (AUTH_ID). No refresh: an expired token
    * is the page's to renew. The portal address still comes from the install record.
    */
-  async callAs<T = unknown>(memberId: string, accessToken: string, method: string, params: Params = {}, options: CallOptions = {}): Promise<T> {
+  async callAs<T = unknown>(
+    memberId: string,
+    accessToken: string,
+    method: string,
+    params: Params = {},
+    options: CallOptions = {},
+  ): Promise<T> {
     const portal = await this.portal(memberId, method);
-    return (await this.send(memberId, method, params, options, async () => ({ portal, accessToken }))).result as T;
+    return (await this.send(memberId, method, params, options, async () => ({ portal, accessToken })))
+      .result as T;
   }
 
   /**
@@ -125,8 +140,14 @@ export class Bitrix24Client {
    * references must stay within a chunk of 50; a failing command does not stop the others
    * unless `halt` is set.
    */
-  async batch(memberId: string, commands: Record<string, BatchCommand> | BatchCommand[], options: CallOptions & { halt?: boolean } = {}): Promise<BatchResult> {
-    const entries: Array<[string, BatchCommand]> = Array.isArray(commands) ? commands.map((c, i) => [String(i), c]) : Object.entries(commands);
+  async batch(
+    memberId: string,
+    commands: Record<string, BatchCommand> | BatchCommand[],
+    options: CallOptions & { halt?: boolean } = {},
+  ): Promise<BatchResult> {
+    const entries: Array<[string, BatchCommand]> = Array.isArray(commands)
+      ? commands.map((c, i) => [String(i), c])
+      : Object.entries(commands);
     const out: BatchResult = { results: {}, errors: {}, totals: {}, nexts: {} };
     for (let i = 0; i < entries.length; i += BATCH_SIZE) {
       const chunk = entries.slice(i, i + BATCH_SIZE);
@@ -135,22 +156,31 @@ export class Bitrix24Client {
       for (const [key, [method, params]] of chunk) {
         const query = phpQuery(params ?? {});
         for (const m of decodeURIComponent(query).matchAll(REF)) {
-          if (!keys.has(m[1]!)) throw new ValidationError(`batch command ${key} refers to ${m[1]}, which is not in the same chunk of ${BATCH_SIZE}`);
+          if (!keys.has(m[1]!))
+            throw new ValidationError(
+              `batch command ${key} refers to ${m[1]}, which is not in the same chunk of ${BATCH_SIZE}`,
+            );
         }
         cmd[key] = query ? `${method}?${query}` : method;
       }
-      const answer = (await this.callWithStoredTokens(memberId, 'batch', { halt: options.halt ? 1 : 0, cmd }, options)).result as {
+      const answer = (
+        await this.callWithStoredTokens(memberId, 'batch', { halt: options.halt ? 1 : 0, cmd }, options)
+      ).result as {
         result?: Record<string, unknown> | unknown[];
         result_error?: Record<string, unknown> | unknown[];
         result_total?: Record<string, number> | number[];
         result_next?: Record<string, number> | number[];
       };
-      const section = <V>(v: Record<string, V> | V[] | undefined): Record<string, V> => (Array.isArray(v) ? Object.fromEntries(v.map((x, j) => [String(j), x])) : (v ?? {}));
+      const section = <V>(v: Record<string, V> | V[] | undefined): Record<string, V> =>
+        Array.isArray(v) ? Object.fromEntries(v.map((x, j) => [String(j), x])) : (v ?? {});
       Object.assign(out.results, section(answer.result));
       Object.assign(out.totals, section(answer.result_total));
       Object.assign(out.nexts, section(answer.result_next));
       for (const [key, e] of Object.entries(section(answer.result_error))) {
-        out.errors[key] = classifyBitrix24(400, e, { memberId, method: chunk.find(([k]) => k === key)?.[1][0] ?? 'batch' });
+        out.errors[key] = classifyBitrix24(400, e, {
+          memberId,
+          method: chunk.find(([k]) => k === key)?.[1][0] ?? 'batch',
+        });
       }
       if (options.halt && Object.keys(out.errors).length > 0) break;
     }
@@ -161,13 +191,22 @@ export class Bitrix24Client {
    * Every row of a list method. The first page says how many there are; the other pages are
    * fetched 50 at a time inside batches (one request per 2 500 rows).
    */
-  async listAll<T = unknown>(memberId: string, method: string, params: Params = {}, options: CallOptions = {}): Promise<T[]> {
+  async listAll<T = unknown>(
+    memberId: string,
+    method: string,
+    params: Params = {},
+    options: CallOptions = {},
+  ): Promise<T[]> {
     const first = await this.callWithStoredTokens(memberId, method, { ...params, start: 0 }, options);
     const rows = unwrapRows<T>(first.result);
     if (first.next === undefined || first.total === undefined) return rows;
     const starts: number[] = [];
     for (let start = first.next; start < first.total; start += BATCH_SIZE) starts.push(start);
-    const pages = await this.batch(memberId, starts.map((start) => [method, { ...params, start }] as BatchCommand), options);
+    const pages = await this.batch(
+      memberId,
+      starts.map((start) => [method, { ...params, start }] as BatchCommand),
+      options,
+    );
     const failed = Object.values(pages.errors)[0];
     if (failed) throw failed;
     for (let i = 0; i < starts.length; i++) rows.push(...unwrapRows<T>(pages.results[String(i)]));
@@ -177,15 +216,30 @@ export class Bitrix24Client {
   private async portal(memberId: string, method: string): Promise<PortalRecord> {
     const portal = await this.store.get(memberId);
     if (!portal || portal.status === 'uninstalled') {
-      throw new Bitrix24Error('b24_portal_unknown', `Bitrix24 portal ${memberId} has not installed the app`, { memberId, method, httpStatus: 0, b24Error: '', b24Description: '' });
+      throw new Bitrix24Error('b24_portal_unknown', `Bitrix24 portal ${memberId} has not installed the app`, {
+        memberId,
+        method,
+        httpStatus: 0,
+        b24Error: '',
+        b24Description: '',
+      });
     }
     if (portal.status === 'reinstall_required') {
-      throw new Bitrix24Error('b24_reinstall_required', `Bitrix24 portal ${memberId} must reinstall the app (its tokens were refused)`, { memberId, method, httpStatus: 0, b24Error: '', b24Description: '' });
+      throw new Bitrix24Error(
+        'b24_reinstall_required',
+        `Bitrix24 portal ${memberId} must reinstall the app (its tokens were refused)`,
+        { memberId, method, httpStatus: 0, b24Error: '', b24Description: '' },
+      );
     }
     return portal;
   }
 
-  private async callWithStoredTokens(memberId: string, method: string, params: Params, options: CallOptions): Promise<Answer> {
+  private async callWithStoredTokens(
+    memberId: string,
+    method: string,
+    params: Params,
+    options: CallOptions,
+  ): Promise<Answer> {
     // The portal row is read after the rate-limit wait, so a token refreshed meanwhile is used.
     let used: PortalRecord | undefined;
     const stored = async () => {
@@ -195,7 +249,12 @@ export class Bitrix24Client {
     try {
       return await this.send(memberId, method, params, options, stored);
     } catch (err) {
-      if (!(err instanceof Bitrix24Error) || !used || (err.code !== 'b24_expired_token' && err.code !== 'b24_invalid_token')) throw err;
+      if (
+        !(err instanceof Bitrix24Error) ||
+        !used ||
+        (err.code !== 'b24_expired_token' && err.code !== 'b24_invalid_token')
+      )
+        throw err;
       if (err.code === 'b24_invalid_token') {
         // Another process may have replaced the token (and the portal revoked the old one).
         const fresh = await this.portal(memberId, method);
@@ -213,37 +272,88 @@ export class Bitrix24Client {
    */
   private async refresh(stale: PortalRecord): Promise<PortalRecord> {
     const { memberId } = stale;
-    const lease = await this.locks.acquire(`b24:refresh:${memberId}`, REFRESH_LOCK_MS, { waitMs: REFRESH_LOCK_MS });
-    if (!lease) throw new UnavailableError('b24_refresh_busy', `token refresh for ${memberId} is taking too long`, { wait: true, retryAfterMs: 1000 });
+    const lease = await this.locks.acquire(`b24:refresh:${memberId}`, REFRESH_LOCK_MS, {
+      waitMs: REFRESH_LOCK_MS,
+    });
+    if (!lease)
+      throw new UnavailableError('b24_refresh_busy', `token refresh for ${memberId} is taking too long`, {
+        wait: true,
+        retryAfterMs: 1000,
+      });
     try {
       const current = await this.portal(memberId, 'oauth.refresh');
       if (current.accessToken !== stale.accessToken) return current;
       const tokenUrl = current.serverEndpoint.replace(/rest\/$/, 'oauth/token/');
-      const body = new URLSearchParams({ grant_type: 'refresh_token', client_id: this.options.clientId, client_secret: this.options.clientSecret, refresh_token: current.refreshToken });
+      const body = new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: this.options.clientId,
+        client_secret: this.options.clientSecret,
+        refresh_token: current.refreshToken,
+      });
       let status = 0;
       let answer: Record<string, unknown> = {};
       try {
-        const res = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
+        const res = await fetch(tokenUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
         status = res.status;
         answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
       } catch (err) {
-        throw new Bitrix24Error('b24_unavailable', `Bitrix24 token refresh for ${memberId} failed: ${(err as Error).message}`, { memberId, method: 'oauth.refresh', httpStatus: 0, b24Error: '', b24Description: '' }, { cause: err });
+        throw new Bitrix24Error(
+          'b24_unavailable',
+          `Bitrix24 token refresh for ${memberId} failed: ${(err as Error).message}`,
+          { memberId, method: 'oauth.refresh', httpStatus: 0, b24Error: '', b24Description: '' },
+          { cause: err },
+        );
       }
-      const details = { memberId, method: 'oauth.refresh', httpStatus: status, b24Error: String(answer['error'] ?? ''), b24Description: String(answer['error_description'] ?? '') };
-      if (['invalid_grant', 'invalid_client', 'PAYMENT_REQUIRED', 'invalid_scope', 'insufficient_scope'].includes(details.b24Error)) {
+      const details = {
+        memberId,
+        method: 'oauth.refresh',
+        httpStatus: status,
+        b24Error: String(answer['error'] ?? ''),
+        b24Description: String(answer['error_description'] ?? ''),
+      };
+      if (
+        [
+          'invalid_grant',
+          'invalid_client',
+          'PAYMENT_REQUIRED',
+          'invalid_scope',
+          'insufficient_scope',
+        ].includes(details.b24Error)
+      ) {
         await this.store.setStatus(memberId, 'reinstall_required');
-        this.options.log.warn({ memberId, error: details.b24Error }, 'bitrix24 refused to refresh the tokens; the portal must reinstall the app');
-        throw new Bitrix24Error('b24_reinstall_required', `Bitrix24 refused to refresh the tokens of ${memberId} (${details.b24Error})`, details);
+        this.options.log.warn(
+          { memberId, error: details.b24Error },
+          'bitrix24 refused to refresh the tokens; the portal must reinstall the app',
+        );
+        throw new Bitrix24Error(
+          'b24_reinstall_required',
+          `Bitrix24 refused to refresh the tokens of ${memberId} (${details.b24Error})`,
+          details,
+        );
       }
-      if (status !== 200 || typeof answer['access_token'] !== 'string' || typeof answer['refresh_token'] !== 'string') {
-        throw new Bitrix24Error('b24_unavailable', `Bitrix24 token refresh for ${memberId} answered ${status}`, details);
+      if (
+        status !== 200 ||
+        typeof answer['access_token'] !== 'string' ||
+        typeof answer['refresh_token'] !== 'string'
+      ) {
+        throw new Bitrix24Error(
+          'b24_unavailable',
+          `Bitrix24 token refresh for ${memberId} answered ${status}`,
+          details,
+        );
       }
       const expiresIn = Number(answer['expires_in']) || 3600;
       const swapped = await this.store.swapTokens(memberId, current.version, {
         accessToken: answer['access_token'],
         refreshToken: answer['refresh_token'],
         expiresAt: new Date(Date.now() + expiresIn * 1000),
-        scope: typeof answer['scope'] === 'string' ? answer['scope'].split(/[\s,]+/).filter(Boolean) : undefined,
+        scope:
+          typeof answer['scope'] === 'string' ? answer['scope'].split(/[\s,]+/).filter(Boolean) : undefined,
       });
       this.options.log.info({ memberId }, 'bitrix24 tokens refreshed');
       // Only a lease that expired mid-refresh loses the swap; the row then holds a newer pair.
@@ -271,22 +381,35 @@ export class Bitrix24Client {
   /** How many times calls to this portal waited for its rate budget in the last hour (all processes). */
   async waitsLastHour(memberId: string): Promise<number> {
     const minute = Math.floor(Date.now() / 60_000);
-    const keys = Array.from({ length: 60 }, (_, i) => `${this.options.redisPrefix}b24:waits:${memberId}:${minute - i}`);
+    const keys = Array.from(
+      { length: 60 },
+      (_, i) => `${this.options.redisPrefix}b24:waits:${memberId}:${minute - i}`,
+    );
     const values = await this.options.redis.mget(...keys);
     return values.reduce((sum, v) => sum + (Number(v) || 0), 0);
   }
 
   /** One HTTP request: the shared rate budget first, then the breaker around the request itself. */
-  private async send(memberId: string, method: string, params: Params, options: CallOptions, credentials: () => Promise<{ portal: PortalRecord; accessToken: string }>): Promise<Answer> {
+  private async send(
+    memberId: string,
+    method: string,
+    params: Params,
+    options: CallOptions,
+    credentials: () => Promise<{ portal: PortalRecord; accessToken: string }>,
+  ): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
-      const waited = await this.limiter.acquire(`b24:${memberId}`, this.limit, { maxWaitMs: options.maxWaitMs ?? 60_000 });
+      const waited = await this.limiter.acquire(`b24:${memberId}`, this.limit, {
+        maxWaitMs: options.maxWaitMs ?? 60_000,
+      });
       if (waited > 0) {
         this.options.metrics?.rateLimitWaits.inc({ limit: 'bitrix24' });
         this.countWait(memberId);
       }
       const { portal, accessToken } = await credentials();
       try {
-        return await this.options.breakers.fire('bitrix24', memberId, () => this.request(portal, accessToken, method, params));
+        return await this.options.breakers.fire('bitrix24', memberId, () =>
+          this.request(portal, accessToken, method, params),
+        );
       } catch (err) {
         // The portal's bucket was fuller than ours (another client of the same portal): wait a few
         // drain steps and send again, unless the caller cannot wait that long.
@@ -320,7 +443,12 @@ export class Bitrix24Client {
     return Math.ceil(1000 / this.limit.ratePerSec);
   }
 
-  private async request(portal: PortalRecord, accessToken: string, method: string, params: Params): Promise<Answer> {
+  private async request(
+    portal: PortalRecord,
+    accessToken: string,
+    method: string,
+    params: Params,
+  ): Promise<Answer> {
     const context = { memberId: portal.memberId, method };
     let res: Response;
     let text: string;
@@ -335,7 +463,12 @@ export class Bitrix24Client {
       text = await res.text();
     } catch (err) {
       const classified = classifyError(err);
-      throw new Bitrix24Error('b24_unavailable', `Bitrix24 ${method}: ${classified.message}`, { ...context, httpStatus: 0, b24Error: classified.code, b24Description: '' }, { cause: err });
+      throw new Bitrix24Error(
+        'b24_unavailable',
+        `Bitrix24 ${method}: ${classified.message}`,
+        { ...context, httpStatus: 0, b24Error: classified.code, b24Description: '' },
+        { cause: err },
+      );
     }
     let body: unknown;
     try {
@@ -345,14 +478,19 @@ export class Bitrix24Client {
     }
     const answer = body as Answer & { error?: unknown };
     if (answer && typeof answer === 'object' && 'error' in answer) {
-      throw classifyBitrix24(res.status, body, { ...context, waitMs: this.waitAfter(portal.memberId, String(answer.error), res) });
+      throw classifyBitrix24(res.status, body, {
+        ...context,
+        waitMs: this.waitAfter(portal.memberId, String(answer.error), res),
+      });
     }
-    if (!res.ok || !answer || typeof answer !== 'object' || !('result' in answer)) throw classifyBitrix24(res.status, {}, context);
+    if (!res.ok || !answer || typeof answer !== 'object' || !('result' in answer))
+      throw classifyBitrix24(res.status, {}, context);
     const reset = answer.time?.operating_reset_at;
     if (typeof reset === 'number') {
       this.operatingResetAt.delete(portal.memberId);
       this.operatingResetAt.set(portal.memberId, reset);
-      if (this.operatingResetAt.size > 10_000) this.operatingResetAt.delete(this.operatingResetAt.keys().next().value!);
+      if (this.operatingResetAt.size > 10_000)
+        this.operatingResetAt.delete(this.operatingResetAt.keys().next().value!);
     }
     return answer;
   }
@@ -365,5 +503,7 @@ function unwrapRows<T>(result: unknown): T[] {
     const arrays = Object.values(result).filter(Array.isArray);
     if (arrays.length === 1) return [...(arrays[0] as T[])];
   }
-  throw new AppError('b24_unexpected_list', 'a list method answered something that is not a list', { retryable: false });
+  throw new AppError('b24_unexpected_list', 'a list method answered something that is not a list', {
+    retryable: false,
+  });
 }

@@ -16,15 +16,32 @@ export const bitrix24Schema = {
     secret: true,
     description: 'Bitrix24 app client_secret, used to refresh portal tokens.',
   }),
-  B24_RATE_PER_SEC: integer({ default: 2, min: 1, max: 100, description: 'Requests per second a portal allows (its leaky bucket drains this fast; Enterprise plans: 5).' }),
-  B24_BURST: integer({ default: 50, min: 1, max: 1000, description: 'Requests a portal accepts at once after a quiet period (Enterprise plans: 250).' }),
+  B24_RATE_PER_SEC: integer({
+    default: 2,
+    min: 1,
+    max: 100,
+    description:
+      'Requests per second a portal allows (its leaky bucket drains this fast; Enterprise plans: 5).',
+  }),
+  B24_BURST: integer({
+    default: 50,
+    min: 1,
+    max: 1000,
+    description: 'Requests a portal accepts at once after a quiet period (Enterprise plans: 250).',
+  }),
   B24_BURST_HEADROOM: integer({
     default: 5,
     min: 0,
     max: 100,
-    description: 'Part of the burst never used, so that network delays between our clock and the portal’s never overflow its bucket.',
+    description:
+      'Part of the burst never used, so that network delays between our clock and the portal’s never overflow its bucket.',
   }),
-  B24_TIMEOUT_MS: integer({ default: 30_000, min: 1000, max: 120_000, description: 'Longest wait for one Bitrix24 answer (the cloud stops a request at 60 s).' }),
+  B24_TIMEOUT_MS: integer({
+    default: 30_000,
+    min: 1000,
+    max: 120_000,
+    description: 'Longest wait for one Bitrix24 answer (the cloud stops a request at 60 s).',
+  }),
 };
 
 export type Bitrix24Config = ConfigOf<typeof bitrix24Schema>;

@@ -51,10 +51,19 @@ export class Bitrix24Error extends AppError {
   declare readonly code: Bitrix24ErrorCode;
   declare readonly details: Bitrix24ErrorDetails & Record<string, unknown>;
 
-  constructor(code: Bitrix24ErrorCode, message: string, details: Bitrix24ErrorDetails, options: { wait?: boolean; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
-    if (code === 'b24_unavailable') options = { ...options, wait: true, retryAfterMs: options.retryAfterMs ?? OUTAGE_RETRY_MS };
+  constructor(
+    code: Bitrix24ErrorCode,
+    message: string,
+    details: Bitrix24ErrorDetails,
+    options: { wait?: boolean; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    if (code === 'b24_unavailable')
+      options = { ...options, wait: true, retryAfterMs: options.retryAfterMs ?? OUTAGE_RETRY_MS };
     super(code, message, {
-      status: code === 'b24_rate_limited' || code === 'b24_operation_time_limit' || code === 'b24_unavailable' ? 503 : 502,
+      status:
+        code === 'b24_rate_limited' || code === 'b24_operation_time_limit' || code === 'b24_unavailable'
+          ? 503
+          : 502,
       wait: options.wait,
       retryable: options.retryable ?? options.wait ?? false,
       retryAfterMs: options.retryAfterMs,
@@ -70,28 +79,63 @@ export class Bitrix24Error extends AppError {
 }
 
 const ACCESS_ERRORS = new Set([
-  'ACCESS_DENIED', 'insufficient_scope', 'user_access_error', 'WRONG_AUTH_TYPE', 'NO_AUTH_FOUND', 'APPLICATION_NOT_FOUND',
-  'METHOD_CONFIRM_WAITING', 'METHOD_CONFIRM_DENIED', 'authorization_error', 'INVALID_CREDENTIALS', 'ERROR_WRONG_CONTEXT',
+  'ACCESS_DENIED',
+  'insufficient_scope',
+  'user_access_error',
+  'WRONG_AUTH_TYPE',
+  'NO_AUTH_FOUND',
+  'APPLICATION_NOT_FOUND',
+  'METHOD_CONFIRM_WAITING',
+  'METHOD_CONFIRM_DENIED',
+  'authorization_error',
+  'INVALID_CREDENTIALS',
+  'ERROR_WRONG_CONTEXT',
 ]);
 
 /** Turns one REST answer that carries `error` (or is not an answer at all) into a Bitrix24Error. */
-export function classifyBitrix24(status: number, body: unknown, context: { memberId: string; method: string; waitMs?: number }): Bitrix24Error {
-  const b = (body && typeof body === 'object' ? body : {}) as { error?: unknown; error_description?: unknown };
+export function classifyBitrix24(
+  status: number,
+  body: unknown,
+  context: { memberId: string; method: string; waitMs?: number },
+): Bitrix24Error {
+  const b = (body && typeof body === 'object' ? body : {}) as {
+    error?: unknown;
+    error_description?: unknown;
+  };
   const b24Error = b.error === undefined || b.error === null ? '' : String(b.error);
   const b24Description = typeof b.error_description === 'string' ? b.error_description : '';
-  const details: Bitrix24ErrorDetails = { memberId: context.memberId, method: context.method, httpStatus: status, b24Error, b24Description };
+  const details: Bitrix24ErrorDetails = {
+    memberId: context.memberId,
+    method: context.method,
+    httpStatus: status,
+    b24Error,
+    b24Description,
+  };
   const text = `Bitrix24 ${context.method}: ${b24Error || `HTTP ${status}`}${b24Description ? ` (${b24Description})` : ''}`;
-  const err = (code: Bitrix24ErrorCode, options: { wait?: boolean; retryable?: boolean; retryAfterMs?: number } = {}) => new Bitrix24Error(code, text, details, options);
+  const err = (
+    code: Bitrix24ErrorCode,
+    options: { wait?: boolean; retryable?: boolean; retryAfterMs?: number } = {},
+  ) => new Bitrix24Error(code, text, details, options);
 
-  if (b24Error === 'QUERY_LIMIT_EXCEEDED' || b24Error === 'OVERLOAD_LIMIT') return err('b24_rate_limited', { wait: true, retryAfterMs: context.waitMs });
-  if (b24Error === 'OPERATION_TIME_LIMIT') return err('b24_operation_time_limit', { wait: true, retryAfterMs: context.waitMs });
+  if (b24Error === 'QUERY_LIMIT_EXCEEDED' || b24Error === 'OVERLOAD_LIMIT')
+    return err('b24_rate_limited', { wait: true, retryAfterMs: context.waitMs });
+  if (b24Error === 'OPERATION_TIME_LIMIT')
+    return err('b24_operation_time_limit', { wait: true, retryAfterMs: context.waitMs });
   if (b24Error === 'expired_token') return err('b24_expired_token');
   if (b24Error === 'invalid_token') return err('b24_invalid_token');
   if (b24Error === 'PORTAL_DELETED') return err('b24_portal_deleted');
-  if (ACCESS_ERRORS.has(b24Error) || b24Description.startsWith('Access denied')) return err('b24_access_denied');
+  if (ACCESS_ERRORS.has(b24Error) || b24Description.startsWith('Access denied'))
+    return err('b24_access_denied');
   if (b24Error === 'ERROR_METHOD_NOT_FOUND') return err('b24_method_not_found');
-  if (b24Error === 'NOT_FOUND' || b24Error === 'OWNER_NOT_FOUND' || /^not found\.?$/i.test(b24Description)) return err('b24_not_found');
-  if (status >= 500 || status === 0 || b24Error === 'INTERNAL_SERVER_ERROR' || b24Error === 'ERROR_UNEXPECTED_ANSWER' || (status >= 400 && !b24Error && !b24Description)) {
+  if (b24Error === 'NOT_FOUND' || b24Error === 'OWNER_NOT_FOUND' || /^not found\.?$/i.test(b24Description))
+    return err('b24_not_found');
+  if (
+    status >= 500 ||
+    status === 0 ||
+    b24Error === 'INTERNAL_SERVER_ERROR' ||
+    b24Error === 'ERROR_UNEXPECTED_ANSWER' ||
+    (status >= 400 && !b24Error && !b24Description)
+  ) {
     return err('b24_unavailable');
   }
   return err('b24_rejected');

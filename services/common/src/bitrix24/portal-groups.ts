@@ -51,7 +51,7 @@ export class PortalGroups<T> {
     const group: T[] = [];
     const keys = new Set<string>();
     let bytes = 0;
-    for (let i = 0; i < queue.length && group.length < this.o.maxItems; ) {
+    for (let i = 0; i < queue.length && group.length < this.o.maxItems;) {
       const item = queue[i]!;
       const size = this.o.size?.(item) ?? 0;
       const over = this.o.maxBytes !== undefined && group.length > 0 && bytes + size > this.o.maxBytes;

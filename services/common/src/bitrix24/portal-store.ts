@@ -64,7 +64,14 @@ function endpoint(name: string, raw: string): string {
   } catch {
     throw new ValidationError(`${name} is not a URL`, { field: name });
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash || !url.pathname.endsWith('/rest/')) {
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    !url.pathname.endsWith('/rest/')
+  ) {
     throw new ValidationError(`${name} must be an http(s) URL ending in /rest/`, { field: name });
   }
   return url.toString();
@@ -93,11 +100,17 @@ export class Bitrix24PortalStore {
 
   /** Records an install (first or repeated): tokens, address and application_token replace what was there. */
   async upsertFromInstall(input: InstallInput): Promise<PortalRecord> {
-    if (!MEMBER_ID.test(input.memberId)) throw new ValidationError('member_id is malformed', { field: 'member_id' });
-    for (const [name, value] of [['access_token', input.accessToken], ['refresh_token', input.refreshToken], ['application_token', input.applicationToken]] as const) {
+    if (!MEMBER_ID.test(input.memberId))
+      throw new ValidationError('member_id is malformed', { field: 'member_id' });
+    for (const [name, value] of [
+      ['access_token', input.accessToken],
+      ['refresh_token', input.refreshToken],
+      ['application_token', input.applicationToken],
+    ] as const) {
       if (!TOKEN.test(value)) throw new ValidationError(`${name} is missing or malformed`, { field: name });
     }
-    if (!Number.isFinite(input.expiresIn) || input.expiresIn <= 0) throw new ValidationError('expires_in must be a positive number of seconds', { field: 'expires_in' });
+    if (!Number.isFinite(input.expiresIn) || input.expiresIn <= 0)
+      throw new ValidationError('expires_in must be a positive number of seconds', { field: 'expires_in' });
     const row = {
       member_id: input.memberId,
       domain: input.domain.slice(0, 255),
@@ -107,7 +120,10 @@ export class Bitrix24PortalStore {
       refresh_token_sealed: this.keyring.seal(input.refreshToken),
       expires_at: new Date(Date.now() + input.expiresIn * 1000),
       application_token_hash: hash(input.applicationToken).toString('hex'),
-      scope: (input.scope ?? '').split(/[\s,]+/).filter(Boolean).join(','),
+      scope: (input.scope ?? '')
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .join(','),
       language: (input.language ?? 'ru').slice(0, 8),
       status: 'installed' as PortalStatus,
       user_id: input.userId ?? null,
@@ -129,7 +145,10 @@ export class Bitrix24PortalStore {
   /** Compares the application_token of an incoming call with the stored one, in constant time. */
   async verifyApplicationToken(memberId: string, token: string): Promise<boolean> {
     if (!MEMBER_ID.test(memberId) || typeof token !== 'string' || token === '') return false;
-    const row = (await this.db(TABLE).where({ member_id: memberId }).whereNot({ status: 'uninstalled' }).first('application_token_hash')) as { application_token_hash: string } | undefined;
+    const row = (await this.db(TABLE)
+      .where({ member_id: memberId })
+      .whereNot({ status: 'uninstalled' })
+      .first('application_token_hash')) as { application_token_hash: string } | undefined;
     const given = hash(token);
     // Without a row, compare against a dummy so that "unknown portal" takes as long as "wrong token".
     const stored = row ? Buffer.from(row.application_token_hash, 'hex') : Buffer.alloc(given.length);
@@ -137,7 +156,11 @@ export class Bitrix24PortalStore {
   }
 
   /** Stores refreshed tokens only if nobody changed the row since `expectedVersion` was read. */
-  async swapTokens(memberId: string, expectedVersion: number, tokens: TokenPair): Promise<PortalRecord | null> {
+  async swapTokens(
+    memberId: string,
+    expectedVersion: number,
+    tokens: TokenPair,
+  ): Promise<PortalRecord | null> {
     const patch: Record<string, unknown> = {
       access_token_sealed: this.keyring.seal(tokens.accessToken),
       refresh_token_sealed: this.keyring.seal(tokens.refreshToken),
@@ -146,7 +169,10 @@ export class Bitrix24PortalStore {
       updated_at: this.db.fn.now(),
     };
     if (tokens.scope) patch['scope'] = tokens.scope.join(',');
-    const [row] = (await this.db(TABLE).where({ member_id: memberId, version: expectedVersion }).update(patch).returning('*')) as Row[];
+    const [row] = (await this.db(TABLE)
+      .where({ member_id: memberId, version: expectedVersion })
+      .update(patch)
+      .returning('*')) as Row[];
     return row ? this.toRecord(row) : null;
   }
 

@@ -6,7 +6,9 @@ import type { MigrationSet } from './migrations.js';
  */
 export const commonMigrations: MigrationSet = {
   owner: 'common',
-  sealed: [{ table: 'b24_portals', key: ['member_id'], columns: ['access_token_sealed', 'refresh_token_sealed'] }],
+  sealed: [
+    { table: 'b24_portals', key: ['member_id'], columns: ['access_token_sealed', 'refresh_token_sealed'] },
+  ],
   migrations: [
     {
       name: '20261127_01_outbox_inbox_dead_letters',

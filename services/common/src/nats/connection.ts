@@ -11,7 +11,10 @@ export interface Nats {
 /** Connects with endless reconnects (a NATS restart must not kill the service) and logs state changes. */
 export async function connectNats(options: { servers: string; name: string; log: Logger }): Promise<Nats> {
   const nc = await connect({
-    servers: options.servers.split(',').map((s) => s.trim()).filter(Boolean),
+    servers: options.servers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
@@ -20,7 +23,10 @@ export async function connectNats(options: { servers: string; name: string; log:
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-        options.log.warn({ nats: s.type, server: 'server' in s ? s.server : undefined }, 'nats connection state changed');
+        options.log.warn(
+          { nats: s.type, server: 'server' in s ? s.server : undefined },
+          'nats connection state changed',
+        );
       }
     }
   })().catch(() => {});
@@ -28,7 +34,13 @@ export async function connectNats(options: { servers: string; name: string; log:
 }
 
 export function natsUsable(nats: Nats | undefined): boolean {
-  return Boolean(nats && !nats.nc.isClosed() && !nats.nc.isDraining() && nats.nc.info !== undefined && !isReconnecting(nats.nc));
+  return Boolean(
+    nats &&
+    !nats.nc.isClosed() &&
+    !nats.nc.isDraining() &&
+    nats.nc.info !== undefined &&
+    !isReconnecting(nats.nc),
+  );
 }
 
 function isReconnecting(nc: NatsConnection): boolean {

@@ -72,7 +72,9 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
   let slotFreed: (() => void) | undefined;
 
   async function deferCount(seq: number): Promise<number> {
-    const row = await db('message_defers').where({ stream, consumer: spec.durable, stream_seq: seq }).first('defers');
+    const row = await db('message_defers')
+      .where({ stream, consumer: spec.durable, stream_seq: seq })
+      .first('defers');
     return row ? Number(row.defers) : 0;
   }
 
@@ -88,7 +90,12 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
     await db('message_defers').where({ stream, consumer: spec.durable, stream_seq: seq }).delete();
   }
 
-  async function deadLetter(msg: JsMsg, raw: string, reason: string, lastError: string | undefined): Promise<void> {
+  async function deadLetter(
+    msg: JsMsg,
+    raw: string,
+    reason: string,
+    lastError: string | undefined,
+  ): Promise<void> {
     let portal: string | null = null;
     try {
       // The portal the message is about: `portal`, or `memberId` as the services' payloads name it.
@@ -117,7 +124,10 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
       .onConflict(['stream', 'consumer', 'stream_seq'])
       .ignore();
     metrics?.messages.inc({ consumer: name, outcome: 'dead_letter' });
-    log.error({ seq: msg.seq, subject: msg.subject, reason, lastError, deliveries: msg.info.deliveryCount }, 'message dead-lettered');
+    log.error(
+      { seq: msg.seq, subject: msg.subject, reason, lastError, deliveries: msg.info.deliveryCount },
+      'message dead-lettered',
+    );
   }
 
   async function process(msg: JsMsg): Promise<void> {
@@ -172,11 +182,20 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
     }
   }
 
-  async function settle(msg: JsMsg, raw: string, outcome: Outcome, failures: number, lastError: string | undefined, msgLog: Logger): Promise<void> {
+  async function settle(
+    msg: JsMsg,
+    raw: string,
+    outcome: Outcome,
+    failures: number,
+    lastError: string | undefined,
+    msgLog: Logger,
+  ): Promise<void> {
     switch (outcome.kind) {
       case 'ack':
         // The effect is committed; confirm the ack so a drain cannot lose it.
-        await msg.ackAck().catch((err: unknown) => msgLog.warn({ err }, 'ack not confirmed; the message may come again'));
+        await msg
+          .ackAck()
+          .catch((err: unknown) => msgLog.warn({ err }, 'ack not confirmed; the message may come again'));
         if (msg.info.deliveryCount > 1) await forgetDefers(msg.seq).catch(() => {});
         break;
       case 'retry': {
@@ -188,7 +207,10 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
           break;
         }
         const delay = outcome.delayMs ?? backoffMs(failures);
-        msgLog.warn({ error: outcome.error, delayMs: delay, failures: failures + 1 }, 'handler failed; will retry');
+        msgLog.warn(
+          { error: outcome.error, delayMs: delay, failures: failures + 1 },
+          'handler failed; will retry',
+        );
         msg.nak(delay);
         break;
       }

@@ -18,12 +18,19 @@ export interface RpcContract<Req, Res> {
 
 export function defineRpc<Req, Res>(subject: string): RpcContract<Req, Res> {
   // A stream would store the request and its publish ack would be taken for the answer.
-  const captured = streams.flatMap((s) => s.subjects).find((pattern) => subject.startsWith(pattern.replace(/>$/, '')));
-  if (captured) throw new Error(`rpc subject ${subject} is captured by the stream subjects ${captured}: use rpc.<service>.<verb>`);
+  const captured = streams
+    .flatMap((s) => s.subjects)
+    .find((pattern) => subject.startsWith(pattern.replace(/>$/, '')));
+  if (captured)
+    throw new Error(
+      `rpc subject ${subject} is captured by the stream subjects ${captured}: use rpc.<service>.<verb>`,
+    );
   return { subject };
 }
 
-type Reply<Res> = { ok: true; result: Res } | { ok: false; error: { code: string; message: string; retryable: boolean; status: number } };
+type Reply<Res> =
+  | { ok: true; result: Res }
+  | { ok: false; error: { code: string; message: string; retryable: boolean; status: number } };
 
 export interface RpcHandlerOptions<Req> {
   /** Validates the request; throwing answers with a validation error. */
@@ -49,9 +56,21 @@ export function serveRpc<Req, Res>(
           const req = options.decode ? options.decode(raw) : (raw as Req);
           reply = { ok: true, result: await handler(req) };
         } catch (e) {
-          const error = e instanceof SyntaxError ? new AppError('bad_request', 'request is not JSON', { status: 400 }) : classifyError(e);
-          if (error.status >= 500) deps.log.error({ err: e, subject: contract.subject }, 'rpc handler failed');
-          reply = { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable, status: error.status } };
+          const error =
+            e instanceof SyntaxError
+              ? new AppError('bad_request', 'request is not JSON', { status: 400 })
+              : classifyError(e);
+          if (error.status >= 500)
+            deps.log.error({ err: e, subject: contract.subject }, 'rpc handler failed');
+          reply = {
+            ok: false,
+            error: {
+              code: error.code,
+              message: error.message,
+              retryable: error.retryable,
+              status: error.status,
+            },
+          };
         }
         msg.respond(encoder.encode(JSON.stringify(reply)));
       })();
@@ -60,16 +79,32 @@ export function serveRpc<Req, Res>(
 }
 
 /** Calls a contract; a remote failure comes back as an AppError with the remote code. */
-export async function callRpc<Req, Res>(deps: { nats: Nats; naming: Naming }, contract: RpcContract<Req, Res>, req: Req, options: { timeoutMs?: number } = {}): Promise<Res> {
+export async function callRpc<Req, Res>(
+  deps: { nats: Nats; naming: Naming },
+  contract: RpcContract<Req, Res>,
+  req: Req,
+  options: { timeoutMs?: number } = {},
+): Promise<Res> {
   let data: Uint8Array;
   try {
-    const msg = await deps.nats.nc.request(deps.naming.subject(contract.subject), JSON.stringify(req), { timeout: options.timeoutMs ?? 5000 });
+    const msg = await deps.nats.nc.request(deps.naming.subject(contract.subject), JSON.stringify(req), {
+      timeout: options.timeoutMs ?? 5000,
+    });
     data = msg.data;
   } catch (err) {
     // Nobody answered (the service is down or restarting): an outage, as the portal's are.
-    throw new AppError('rpc_unavailable', `${contract.subject}: ${(err as Error).message}`, { wait: true, retryAfterMs: OUTAGE_RETRY_MS, status: 503, cause: err });
+    throw new AppError('rpc_unavailable', `${contract.subject}: ${(err as Error).message}`, {
+      wait: true,
+      retryAfterMs: OUTAGE_RETRY_MS,
+      status: 503,
+      cause: err,
+    });
   }
   const reply = JSON.parse(new TextDecoder().decode(data)) as Reply<Res>;
-  if (!reply.ok) throw new AppError(reply.error.code, reply.error.message, { retryable: reply.error.retryable, status: reply.error.status });
+  if (!reply.ok)
+    throw new AppError(reply.error.code, reply.error.message, {
+      retryable: reply.error.retryable,
+      status: reply.error.status,
+    });
   return reply.result;
 }

@@ -51,7 +51,11 @@ export interface ConsumerSpec {
 }
 
 export const streams: StreamSpec[] = [
-  { name: 'HH', subjects: ['hh.>'], description: 'hh.ru side: webhooks, import requests, synced negotiations, account state' },
+  {
+    name: 'HH',
+    subjects: ['hh.>'],
+    description: 'hh.ru side: webhooks, import requests, synced negotiations, account state',
+  },
   { name: 'CRM', subjects: ['crm.>'], description: 'Bitrix24 CRM side: entities written or refused' },
   { name: 'PORTAL', subjects: ['portal.>'], description: 'Portal life cycle, settings, robots and events' },
 ];
@@ -72,11 +76,17 @@ export class Naming {
   }
   /** The un-prefixed subject, for handlers that route on it. */
   strip(subject: string): string {
-    return this.prefix && subject.startsWith(`${this.prefix}.`) ? subject.slice(this.prefix.length + 1) : subject;
+    return this.prefix && subject.startsWith(`${this.prefix}.`)
+      ? subject.slice(this.prefix.length + 1)
+      : subject;
   }
 }
 
-export async function ensureStreams(jsm: JetStreamManager, naming: Naming, specs: StreamSpec[] = streams): Promise<void> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  naming: Naming,
+  specs: StreamSpec[] = streams,
+): Promise<void> {
   for (const spec of specs) {
     const config = {
       name: naming.stream(spec.name),

@@ -26,7 +26,10 @@ export function createRedis(options: { url: string; name: string; log: Logger })
 
 export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean> {
   try {
-    const result = await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs))]);
+    const result = await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs)),
+    ]);
     return result === 'PONG';
   } catch {
     return false;

@@ -25,7 +25,10 @@ export interface AcquireOptions {
  * because a lease can expire while its holder is paused.
  */
 export class RedisLock {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   async acquire(key: string, ttlMs: number, options: AcquireOptions = {}): Promise<Lease | null> {
     const fullKey = `${this.prefix}lock:${key}`;
@@ -41,7 +44,12 @@ export class RedisLock {
   }
 
   /** Runs `fn` under the lock; returns `undefined` without running it when the lock was not obtained. */
-  async withLock<T>(key: string, ttlMs: number, fn: (lease: Lease) => Promise<T>, options: AcquireOptions = {}): Promise<{ ran: true; value: T } | { ran: false }> {
+  async withLock<T>(
+    key: string,
+    ttlMs: number,
+    fn: (lease: Lease) => Promise<T>,
+    options: AcquireOptions = {},
+  ): Promise<{ ran: true; value: T } | { ran: false }> {
     const lease = await this.acquire(key, ttlMs, options);
     if (!lease) return { ran: false };
     try {
@@ -55,10 +63,18 @@ export class RedisLock {
    * Takes the lock and keeps extending it while `fn` runs, so that a short TTL only matters when
    * the holder dies (a crashed process frees the key within `ttlMs`, not after the longest job).
    */
-  async hold<T>(key: string, ttlMs: number, fn: () => Promise<T>, options: AcquireOptions = {}): Promise<{ ran: true; value: T } | { ran: false }> {
+  async hold<T>(
+    key: string,
+    ttlMs: number,
+    fn: () => Promise<T>,
+    options: AcquireOptions = {},
+  ): Promise<{ ran: true; value: T } | { ran: false }> {
     const lease = await this.acquire(key, ttlMs, options);
     if (!lease) return { ran: false };
-    const timer = setInterval(() => void lease.extend(ttlMs).catch(() => false), Math.max(100, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => void lease.extend(ttlMs).catch(() => false),
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
     try {
       return { ran: true, value: await fn() };
     } finally {

@@ -82,14 +82,28 @@ export interface TakeResult {
 
 export class RateLimiter {
   /** `stopping`: aborted when the process shuts down; a caller waiting its turn then gets ShuttingDown. */
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly stopping?: AbortSignal) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly stopping?: AbortSignal,
+  ) {}
 
-  async take(key: string, limit: RateLimit, tokens = 1, options: { reserve?: boolean; maxQueueMs?: number } = {}): Promise<TakeResult> {
+  async take(
+    key: string,
+    limit: RateLimit,
+    tokens = 1,
+    options: { reserve?: boolean; maxQueueMs?: number } = {},
+  ): Promise<TakeResult> {
     const { granted, waitMs } = await this.takeIn(key, limit, tokens, options);
     return { granted, waitMs };
   }
 
-  private async takeIn(key: string, limit: RateLimit, tokens: number, options: { reserve?: boolean; maxQueueMs?: number }): Promise<TakeResult & { epoch: string }> {
+  private async takeIn(
+    key: string,
+    limit: RateLimit,
+    tokens: number,
+    options: { reserve?: boolean; maxQueueMs?: number },
+  ): Promise<TakeResult & { epoch: string }> {
     const [granted, waitMs, epoch] = (await this.redis.eval(
       TAKE,
       1,
@@ -105,7 +119,13 @@ export class RateLimiter {
 
   /** Empties the bucket now (see DRAIN): the budget's owner refused a call our bucket allowed. */
   async drain(key: string, limit: RateLimit): Promise<void> {
-    await this.redis.eval(DRAIN, 1, `${this.prefix}rate:${key}`, String(limit.ratePerSec), String(limit.burst));
+    await this.redis.eval(
+      DRAIN,
+      1,
+      `${this.prefix}rate:${key}`,
+      String(limit.ratePerSec),
+      String(limit.burst),
+    );
   }
 
   /**
@@ -116,7 +136,10 @@ export class RateLimiter {
     const deadline = Date.now() + (options.maxWaitMs ?? 30_000);
     let waited = 0;
     for (;;) {
-      const result = await this.takeIn(key, limit, 1, { reserve: true, maxQueueMs: Math.max(0, deadline - Date.now()) });
+      const result = await this.takeIn(key, limit, 1, {
+        reserve: true,
+        maxQueueMs: Math.max(0, deadline - Date.now()),
+      });
       if (!result.granted) throw new RateLimitExceeded(key, result.waitMs);
       if (result.waitMs <= 0) return waited;
       await waitUnlessStopping(result.waitMs, this.stopping, `waiting for rate limit ${key}`);
@@ -130,8 +153,15 @@ export class RateLimiter {
 }
 
 export class RateLimitExceeded extends AppError {
-  constructor(readonly key: string, readonly waitMs: number) {
-    super('rate_limited', `rate limit ${key}: wait ${waitMs} ms`, { wait: true, status: 429, retryAfterMs: waitMs });
+  constructor(
+    readonly key: string,
+    readonly waitMs: number,
+  ) {
+    super('rate_limited', `rate limit ${key}: wait ${waitMs} ms`, {
+      wait: true,
+      status: 429,
+      retryAfterMs: waitMs,
+    });
     this.name = 'RateLimitExceeded';
   }
 }

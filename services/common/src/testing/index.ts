@@ -81,7 +81,10 @@ export async function cleanupTestEnv(env: Record<string, string>): Promise<void>
 }
 
 /** Polls until `check` returns a truthy value or the time is up. */
-export async function eventually<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last: unknown;
   for (;;) {
@@ -92,7 +95,9 @@ export async function eventually<T>(check: () => T | Promise<T>, options: { time
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
@@ -115,9 +120,17 @@ export interface SpawnedNode {
  * into the TypeScript sources unless `nodeArgs` says otherwise (the benchmark runs a service as a
  * deployment does: source maps cost each process several MB).
  */
-export function spawnNode(script: string | URL, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = ['--enable-source-maps']): SpawnedNode {
+export function spawnNode(
+  script: string | URL,
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeArgs: string[] = ['--enable-source-maps'],
+): SpawnedNode {
   const path = script instanceof URL ? script.pathname : script;
-  const child = spawn(process.execPath, [...nodeArgs, path, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, path, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -138,8 +151,8 @@ export function spawnNode(script: string | URL, env: Record<string, string>, arg
     }
   });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
   return {
     child,
@@ -149,9 +162,21 @@ export function spawnNode(script: string | URL, env: Record<string, string>, arg
       const seen = lines.find((l) => pattern.test(l));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`),
+            ),
+          timeoutMs,
+        );
         waiters.push({ pattern, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-        void exited.then(() => setTimeout(() => reject(new Error(`process exited before printing ${pattern}; stderr: ${stderr.slice(-2000)}`)), 50));
+        void exited.then(() =>
+          setTimeout(
+            () =>
+              reject(new Error(`process exited before printing ${pattern}; stderr: ${stderr.slice(-2000)}`)),
+            50,
+          ),
+        );
       });
     },
   };

@@ -76,11 +76,15 @@ const toAccount = (r: Row): HhAccount => ({
 
 /** `hh_accounts` (owned by hh-connector): one row per (portal, hh user), tokens sealed with the runtime's keyring. */
 export class HhAccountStore {
-  constructor(private readonly db: Knex, private readonly keyring: Keyring) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly keyring: Keyring,
+  ) {}
 
   /** Stores a fresh login: a new account, or new tokens (and status `active`) for a known one. */
   async saveLogin(memberId: string, me: HhMe, tokens: HhTokens, now = new Date()): Promise<HhAccount> {
-    if (!me.employer || !me.manager) throw new Error('not an employer account: /me has no employer or manager');
+    if (!me.employer || !me.manager)
+      throw new Error('not an employer account: /me has no employer or manager');
     const managerName = [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(' ');
     const sealed = {
       access_token: this.keyring.seal(tokens.access_token),
@@ -128,7 +132,11 @@ export class HhAccountStore {
 
   /** The portal's account: the one connected last (a portal works with one hh.ru login at a time). */
   async current(memberId: string): Promise<HhAccount | undefined> {
-    const row = (await this.db('hh_accounts').where({ member_id: memberId }).orderBy('status_at', 'desc').orderBy('created_at', 'desc').first()) as Row | undefined;
+    const row = (await this.db('hh_accounts')
+      .where({ member_id: memberId })
+      .orderBy('status_at', 'desc')
+      .orderBy('created_at', 'desc')
+      .first()) as Row | undefined;
     return row && toAccount(row);
   }
 
@@ -157,12 +165,21 @@ export class HhAccountStore {
 
   /** hh.ru wants paid API access for this employer's negotiations: the work waits; true the first time. */
   async markUnpaid(id: string, nextProbe: Date): Promise<boolean> {
-    return (await this.db('hh_accounts').where({ id }).whereNull('unpaid_until').update({ unpaid_until: nextProbe })) > 0;
+    return (
+      (await this.db('hh_accounts')
+        .where({ id })
+        .whereNull('unpaid_until')
+        .update({ unpaid_until: nextProbe })) > 0
+    );
   }
 
   /** Takes the accounts due for a look at their paid access, each by one process only (the next probe is set at once). */
   async claimUnpaidProbe(nextProbe: Date, now = new Date()): Promise<HhAccount[]> {
-    const rows = (await this.db('hh_accounts').where('unpaid_until', '<=', now).where({ status: 'active' }).update({ unpaid_until: nextProbe }).returning('*')) as Row[];
+    const rows = (await this.db('hh_accounts')
+      .where('unpaid_until', '<=', now)
+      .where({ status: 'active' })
+      .update({ unpaid_until: nextProbe })
+      .returning('*')) as Row[];
     return rows.map(toAccount);
   }
 
@@ -175,7 +192,12 @@ export class HhAccountStore {
     await this.db('hh_accounts')
       .where({ member_id: memberId })
       .whereNot({ id: keepId })
-      .update({ status: 'login_required', status_reason: 'replaced', version: this.db.raw('version + 1'), updated_at: new Date() });
+      .update({
+        status: 'login_required',
+        status_reason: 'replaced',
+        version: this.db.raw('version + 1'),
+        updated_at: new Date(),
+      });
   }
 
   /**
@@ -185,7 +207,13 @@ export class HhAccountStore {
   async claimReconcileDue(before: Date, now = new Date()): Promise<HhAccount[]> {
     const rows = (await this.db('hh_accounts')
       .where({ status: 'active' })
-      .whereExists((q) => q.select(this.db.raw('1')).from('hh_imports').whereRaw('hh_imports.account_id = hh_accounts.id').whereNotNull('finished_at'))
+      .whereExists((q) =>
+        q
+          .select(this.db.raw('1'))
+          .from('hh_imports')
+          .whereRaw('hh_imports.account_id = hh_accounts.id')
+          .whereNotNull('finished_at'),
+      )
       .where((q) => q.whereNull('reconciled_at').orWhere('reconciled_at', '<', before))
       .update({ reconciled_at: now })
       .returning('*')) as Row[];
@@ -198,14 +226,25 @@ export class HhAccountStore {
   }
 
   /** The account with its tokens opened, for one call. */
-  async withTokens(id: string): Promise<{ account: HhAccount; accessToken: string; refreshToken: string } | undefined> {
+  async withTokens(
+    id: string,
+  ): Promise<{ account: HhAccount; accessToken: string; refreshToken: string } | undefined> {
     const row = (await this.db('hh_accounts').where({ id }).first()) as Row | undefined;
     if (!row) return undefined;
-    return { account: toAccount(row), accessToken: this.keyring.open(row.access_token), refreshToken: this.keyring.open(row.refresh_token) };
+    return {
+      account: toAccount(row),
+      accessToken: this.keyring.open(row.access_token),
+      refreshToken: this.keyring.open(row.refresh_token),
+    };
   }
 
   /** Compare-and-swap: stores refreshed tokens only if nobody changed the row since `version` was read. */
-  async saveRefreshed(id: string, version: number, tokens: HhTokens, now = new Date()): Promise<HhAccount | undefined> {
+  async saveRefreshed(
+    id: string,
+    version: number,
+    tokens: HhTokens,
+    now = new Date(),
+  ): Promise<HhAccount | undefined> {
     const [row] = (await this.db('hh_accounts')
       .where({ id, version, status: 'active' })
       .update({
@@ -223,7 +262,13 @@ export class HhAccountStore {
   async markLoginRequired(id: string, reason: string, now = new Date()): Promise<boolean> {
     const changed = await this.db('hh_accounts')
       .where({ id, status: 'active' })
-      .update({ status: 'login_required', status_reason: reason, status_at: now, version: this.db.raw('version + 1'), updated_at: now });
+      .update({
+        status: 'login_required',
+        status_reason: reason,
+        status_at: now,
+        version: this.db.raw('version + 1'),
+        updated_at: now,
+      });
     return changed > 0;
   }
 }

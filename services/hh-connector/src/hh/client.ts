@@ -1,4 +1,15 @@
-import { AppError, type BreakerRegistry, type Keyring, type Knex, type Logger, type RateLimit, type RateLimiter, type RedisLock, UnavailableError, waitUnlessStopping } from '@hhb24/common';
+import {
+  AppError,
+  type BreakerRegistry,
+  type Keyring,
+  type Knex,
+  type Logger,
+  type RateLimit,
+  type RateLimiter,
+  type RedisLock,
+  UnavailableError,
+  waitUnlessStopping,
+} from '@hhb24/common';
 import { type HhAccount, HhAccountStore } from './accounts.js';
 import { HH_ERROR_CODES, HhError, HhLoginRequired, HhOAuthError, HhRateLimited, apiError } from './errors.js';
 import { HhHttp, type HhResponse, type Query, type SendInit } from './http.js';
@@ -83,8 +94,17 @@ export class HhClient {
     private readonly deps: HhDeps,
     private readonly hooks: { onLoginRequired?: (account: HhAccount) => void | Promise<void> } = {},
   ) {
-    this.http = new HhHttp({ apiUrl: config.apiUrl, oauthUrl: config.oauthUrl, userAgent: config.userAgent, timeoutMs: config.timeoutMs });
-    this.oauth = new HhOAuth(this.http, { clientId: config.clientId, clientSecret: config.clientSecret, redirectUri: config.redirectUri });
+    this.http = new HhHttp({
+      apiUrl: config.apiUrl,
+      oauthUrl: config.oauthUrl,
+      userAgent: config.userAgent,
+      timeoutMs: config.timeoutMs,
+    });
+    this.oauth = new HhOAuth(this.http, {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      redirectUri: config.redirectUri,
+    });
     this.accounts = new HhAccountStore(deps.db, deps.keyring);
     this.backoffMs = config.backoffMs ?? 500;
   }
@@ -101,10 +121,18 @@ export class HhClient {
     if (res.status !== 200) throw apiError(res.status, res.body, res.headers);
     const me = res.body as HhMe;
     if (me.auth_type !== 'employer' || !me.employer || !me.manager) {
-      throw new HhError(HH_ERROR_CODES.forbidden, 'this hh.ru account is not an employer manager', { status: 403, errors: [] }, { status: 403 });
+      throw new HhError(
+        HH_ERROR_CODES.forbidden,
+        'this hh.ru account is not an employer manager',
+        { status: 403, errors: [] },
+        { status: 403 },
+      );
     }
     const account = await this.accounts.saveLogin(memberId, me, tokens);
-    this.deps.log.info({ account: account.id, memberId, employer: account.employerId, manager: account.managerId }, 'hh account connected');
+    this.deps.log.info(
+      { account: account.id, memberId, employer: account.employerId, manager: account.managerId },
+      'hh account connected',
+    );
     return account;
   }
 
@@ -118,7 +146,13 @@ export class HhClient {
    * and repeats; revoked tokens mark the account `login_required`; 429 backs off and repeats (and
    * costs the shared bucket a token, so every replica slows down); 5xx repeats reads only.
    */
-  async request(accountId: string, method: string, target: string, init: RequestInit = {}, opts: CallOptions = {}): Promise<HhResponse> {
+  async request(
+    accountId: string,
+    method: string,
+    target: string,
+    init: RequestInit = {},
+    opts: CallOptions = {},
+  ): Promise<HhResponse> {
     const deadline = opts.maxWaitMs === undefined ? undefined : Date.now() + opts.maxWaitMs;
     const url = this.http.url(target, init.query);
     const repeatable = method === 'GET' || method === 'DELETE';
@@ -135,8 +169,12 @@ export class HhClient {
           return r;
         });
       } catch (err) {
-        const e = err instanceof AppError ? err : new UnavailableError(HH_ERROR_CODES.unavailable, String(err), { cause: err });
-        if (e.code === 'breaker_open' || !e.retryable || !repeatable || attempt >= this.config.maxAttempts) throw e;
+        const e =
+          err instanceof AppError
+            ? err
+            : new UnavailableError(HH_ERROR_CODES.unavailable, String(err), { cause: err });
+        if (e.code === 'breaker_open' || !e.retryable || !repeatable || attempt >= this.config.maxAttempts)
+          throw e;
         await this.backoff(accountId, attempt, e.retryAfterMs, deadline, () => e);
         continue;
       }
@@ -150,27 +188,52 @@ export class HhClient {
           attempt--;
           continue;
         }
-        if (value === 'token_expired') throw new HhError(HH_ERROR_CODES.tokenExpired, 'hh.ru still calls the refreshed token expired', error.details, { retryable: true, status: 503 });
+        if (value === 'token_expired')
+          throw new HhError(
+            HH_ERROR_CODES.tokenExpired,
+            'hh.ru still calls the refreshed token expired',
+            error.details,
+            { retryable: true, status: 503 },
+          );
         throw await this.loginRequired(auth.account, value ?? 'token_rejected');
       }
       if (error instanceof HhRateLimited && attempt < this.config.maxAttempts) {
         await this.slowDown(accountId);
-        await this.backoff(accountId, attempt, error.retryAfterMs, deadline, (waitMs) => new HhRateLimited(error.details, waitMs));
+        await this.backoff(
+          accountId,
+          attempt,
+          error.retryAfterMs,
+          deadline,
+          (waitMs) => new HhRateLimited(error.details, waitMs),
+        );
         continue;
       }
       throw error;
     }
   }
 
-  async json<T>(accountId: string, method: string, target: string, init: RequestInit = {}, opts: CallOptions = {}): Promise<T> {
+  async json<T>(
+    accountId: string,
+    method: string,
+    target: string,
+    init: RequestInit = {},
+    opts: CallOptions = {},
+  ): Promise<T> {
     return (await this.request(accountId, method, target, init, opts)).body as T;
   }
 
   /** The account's tokens, refreshed first when they have expired; refuses accounts that need a login. */
   private async authorized(accountId: string): Promise<Authorized> {
     const current = await this.accounts.withTokens(accountId);
-    if (!current) throw new HhError(HH_ERROR_CODES.notFound, `no hh account ${accountId}`, { status: 404, errors: [] }, { status: 404 });
-    if (current.account.status !== 'active') throw new HhLoginRequired(accountId, current.account.statusReason ?? 'login_required');
+    if (!current)
+      throw new HhError(
+        HH_ERROR_CODES.notFound,
+        `no hh account ${accountId}`,
+        { status: 404, errors: [] },
+        { status: 404 },
+      );
+    if (current.account.status !== 'active')
+      throw new HhLoginRequired(accountId, current.account.statusReason ?? 'login_required');
     if (current.account.expiresAt.getTime() > Date.now()) return current;
     return this.refresh(accountId, current.account.version, false);
   }
@@ -182,12 +245,27 @@ export class HhClient {
    * `force`: hh.ru said token_expired although our clock says the token is still valid.
    */
   private async refresh(accountId: string, staleVersion: number, force: boolean): Promise<Authorized> {
-    const lease = await this.deps.locks.acquire(`hh:refresh:${accountId}`, REFRESH_LOCK_TTL_MS, { waitMs: REFRESH_LOCK_WAIT_MS, retryMs: 25 });
-    if (!lease) throw new UnavailableError('hh_refresh_busy', `another process is still refreshing hh account ${accountId}`, { wait: true, retryAfterMs: 1000 });
+    const lease = await this.deps.locks.acquire(`hh:refresh:${accountId}`, REFRESH_LOCK_TTL_MS, {
+      waitMs: REFRESH_LOCK_WAIT_MS,
+      retryMs: 25,
+    });
+    if (!lease)
+      throw new UnavailableError(
+        'hh_refresh_busy',
+        `another process is still refreshing hh account ${accountId}`,
+        { wait: true, retryAfterMs: 1000 },
+      );
     try {
       const current = await this.accounts.withTokens(accountId);
-      if (!current) throw new HhError(HH_ERROR_CODES.notFound, `no hh account ${accountId}`, { status: 404, errors: [] }, { status: 404 });
-      if (current.account.status !== 'active') throw new HhLoginRequired(accountId, current.account.statusReason ?? 'login_required');
+      if (!current)
+        throw new HhError(
+          HH_ERROR_CODES.notFound,
+          `no hh account ${accountId}`,
+          { status: 404, errors: [] },
+          { status: 404 },
+        );
+      if (current.account.status !== 'active')
+        throw new HhLoginRequired(accountId, current.account.statusReason ?? 'login_required');
       if (current.account.version !== staleVersion) return current;
       if (!force && current.account.expiresAt.getTime() > Date.now()) return current;
       let tokens;
@@ -196,17 +274,30 @@ export class HhClient {
       } catch (err) {
         if (err instanceof HhOAuthError && err.description === 'token not expired') {
           // Our clock ran ahead of hh.ru's: the token still works there.
-          if (force) throw new HhError(HH_ERROR_CODES.tokenExpired, 'hh.ru says the token is both expired and not expired', err.details, { retryable: true, status: 503 });
+          if (force)
+            throw new HhError(
+              HH_ERROR_CODES.tokenExpired,
+              'hh.ru says the token is both expired and not expired',
+              err.details,
+              { retryable: true, status: 503 },
+            );
           return current;
         }
-        if (err instanceof HhOAuthError && err.meansLoginRequired) throw await this.loginRequired(current.account, err.description.replace(/\s+/g, '_'));
+        if (err instanceof HhOAuthError && err.meansLoginRequired)
+          throw await this.loginRequired(current.account, err.description.replace(/\s+/g, '_'));
         throw err;
       }
       const saved = await this.accounts.saveRefreshed(accountId, current.account.version, tokens);
       if (!saved) {
         // Lost the compare-and-swap (a lease expired mid-refresh): whatever is stored now wins.
         const latest = await this.accounts.withTokens(accountId);
-        if (!latest) throw new HhError(HH_ERROR_CODES.notFound, `no hh account ${accountId}`, { status: 404, errors: [] }, { status: 404 });
+        if (!latest)
+          throw new HhError(
+            HH_ERROR_CODES.notFound,
+            `no hh account ${accountId}`,
+            { status: 404, errors: [] },
+            { status: 404 },
+          );
         return latest;
       }
       this.deps.log.info({ account: accountId, version: saved.version }, 'hh tokens refreshed');
@@ -218,7 +309,10 @@ export class HhClient {
 
   private async loginRequired(account: HhAccount, reason: string): Promise<HhLoginRequired> {
     if (await this.accounts.markLoginRequired(account.id, reason)) {
-      this.deps.log.warn({ account: account.id, memberId: account.memberId, reason }, 'hh account needs a new login');
+      this.deps.log.warn(
+        { account: account.id, memberId: account.memberId, reason },
+        'hh account needs a new login',
+      );
       await this.hooks.onLoginRequired?.({ ...account, status: 'login_required', statusReason: reason });
     }
     return new HhLoginRequired(account.id, reason);
@@ -240,10 +334,19 @@ export class HhClient {
    * keeps refusing and recovers by itself when it stops.
    */
   private async slowDown(accountId: string): Promise<void> {
-    await this.deps.limiter.take(this.bucket(accountId), this.config.rate, 1, { reserve: true, maxQueueMs: 1000 });
+    await this.deps.limiter.take(this.bucket(accountId), this.config.rate, 1, {
+      reserve: true,
+      maxQueueMs: 1000,
+    });
   }
 
-  private async backoff(accountId: string, attempt: number, hinted: number | undefined, deadline: number | undefined, tooLong: (waitMs: number) => Error): Promise<void> {
+  private async backoff(
+    accountId: string,
+    attempt: number,
+    hinted: number | undefined,
+    deadline: number | undefined,
+    tooLong: (waitMs: number) => Error,
+  ): Promise<void> {
     const exp = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 ** (attempt - 1)) * (0.5 + Math.random() * 0.5);
     const delay = Math.max(exp, Math.min(hinted ?? 0, MAX_BACKOFF_MS));
     if (deadline !== undefined && Date.now() + delay > deadline) throw tooLong(delay);
@@ -255,7 +358,9 @@ export class HhClient {
 /** Our work needs paid groups 1 (responses, resumes) and 3 (resumes of responses) (hh.md §5.6). */
 export function hasPaidAccess(items: HhMethodAccess['items']): boolean {
   const needed = items.filter((i) => i.id === '1' || i.id === '3');
-  return needed.length > 0 ? needed.every((i) => i.access.has_access) : items.some((i) => i.access.has_access);
+  return needed.length > 0
+    ? needed.every((i) => i.access.has_access)
+    : items.some((i) => i.access.has_access);
 }
 
 export interface VacancyQuery {
@@ -272,7 +377,10 @@ export interface ActionArguments {
 
 /** The typed methods of one connected hh account. */
 export class HhAccountClient {
-  constructor(private readonly hh: HhClient, readonly accountId: string) {}
+  constructor(
+    private readonly hh: HhClient,
+    readonly accountId: string,
+  ) {}
 
   private get(target: string, query?: Query, opts?: CallOptions) {
     return this.hh.json(this.accountId, 'GET', target, { query }, opts);
@@ -280,7 +388,13 @@ export class HhAccountClient {
 
   private async stored(): Promise<HhAccount> {
     const account = await this.hh.accounts.get(this.accountId);
-    if (!account) throw new HhError(HH_ERROR_CODES.notFound, `no hh account ${this.accountId}`, { status: 404, errors: [] }, { status: 404 });
+    if (!account)
+      throw new HhError(
+        HH_ERROR_CODES.notFound,
+        `no hh account ${this.accountId}`,
+        { status: 404, errors: [] },
+        { status: 404 },
+      );
     return account;
   }
 
@@ -293,14 +407,25 @@ export class HhAccountClient {
     const account = await this.stored();
     const all: HhManager[] = [];
     for (let page = 0; ; page++) {
-      const p = (await this.get(`/employers/${account.employerId}/managers`, { page, per_page: 100 }, opts)) as HhPage<HhManager>;
+      const p = (await this.get(
+        `/employers/${account.employerId}/managers`,
+        { page, per_page: 100 },
+        opts,
+      )) as HhPage<HhManager>;
       all.push(...p.items);
       if (page + 1 >= p.pages) return all;
     }
   }
 
   activeVacancies(query: VacancyQuery = {}, opts?: CallOptions): Promise<HhPage<HhVacancy>> {
-    return this.stored().then((a) => this.get(`/employers/${a.employerId}/vacancies/active`, { manager_id: query.managerId, page: query.page, per_page: query.perPage }, opts) as Promise<HhPage<HhVacancy>>);
+    return this.stored().then(
+      (a) =>
+        this.get(
+          `/employers/${a.employerId}/vacancies/active`,
+          { manager_id: query.managerId, page: query.page, per_page: query.perPage },
+          opts,
+        ) as Promise<HhPage<HhVacancy>>,
+    );
   }
 
   /**
@@ -316,7 +441,11 @@ export class HhAccountClient {
       if (visible.length > 0) managerIds = visible;
     } catch (err) {
       // A manager who may not list managers still sees their own vacancies.
-      if (!(err instanceof HhError) || (err.code !== HH_ERROR_CODES.forbidden && err.code !== HH_ERROR_CODES.notFound)) throw err;
+      if (
+        !(err instanceof HhError) ||
+        (err.code !== HH_ERROR_CODES.forbidden && err.code !== HH_ERROR_CODES.notFound)
+      )
+        throw err;
     }
     const all: HhVacancy[] = [];
     for (const managerId of managerIds) {
@@ -334,7 +463,12 @@ export class HhAccountClient {
   }
 
   /** One page of a collection, by the URL hh.ru gave in `collections[].url` (or `order_types[].url`). */
-  collectionPage(collectionUrl: string, page: number, perPage = 50, opts?: CallOptions): Promise<HhPage<HhNegotiation>> {
+  collectionPage(
+    collectionUrl: string,
+    page: number,
+    perPage = 50,
+    opts?: CallOptions,
+  ): Promise<HhPage<HhNegotiation>> {
     return this.get(collectionUrl, { page, per_page: perPage }, opts) as Promise<HhPage<HhNegotiation>>;
   }
 
@@ -360,8 +494,15 @@ export class HhAccountClient {
   }
 
   /** The first page of a negotiation's messages (oldest first); reading them marks a response viewed. */
-  messages(negotiation: { id: string; messages_url?: string }, opts?: CallOptions): Promise<HhPage<HhMessage>> {
-    return this.get(negotiation.messages_url ?? `/negotiations/${encodeURIComponent(negotiation.id)}/messages`, { page: 0, per_page: 1 }, opts) as Promise<HhPage<HhMessage>>;
+  messages(
+    negotiation: { id: string; messages_url?: string },
+    opts?: CallOptions,
+  ): Promise<HhPage<HhMessage>> {
+    return this.get(
+      negotiation.messages_url ?? `/negotiations/${encodeURIComponent(negotiation.id)}/messages`,
+      { page: 0, per_page: 1 },
+      opts,
+    ) as Promise<HhPage<HhMessage>>;
   }
 
   /** The full resume through the negotiation's `resume.url` (with topic_id): marks the response viewed, counts a view. */
@@ -376,46 +517,97 @@ export class HhAccountClient {
   }
 
   /** Runs an action (PUT `actions[].url`, or built from its id): moves the negotiation; 204 on success. */
-  async act(action: { url: string } | { actionId: string; negotiationId: string }, args: ActionArguments = {}, opts?: CallOptions): Promise<void> {
-    const target = 'url' in action ? action.url : `/negotiations/${encodeURIComponent(action.actionId)}/${encodeURIComponent(action.negotiationId)}`;
-    const form: Record<string, string | undefined> = { message: args.message, send_sms: args.send_sms === undefined ? undefined : String(args.send_sms), address_id: args.address_id };
+  async act(
+    action: { url: string } | { actionId: string; negotiationId: string },
+    args: ActionArguments = {},
+    opts?: CallOptions,
+  ): Promise<void> {
+    const target =
+      'url' in action
+        ? action.url
+        : `/negotiations/${encodeURIComponent(action.actionId)}/${encodeURIComponent(action.negotiationId)}`;
+    const form: Record<string, string | undefined> = {
+      message: args.message,
+      send_sms: args.send_sms === undefined ? undefined : String(args.send_sms),
+      address_id: args.address_id,
+    };
     await this.hh.request(this.accountId, 'PUT', target, { form }, opts);
   }
 
   async webhookSubscriptions(opts?: CallOptions): Promise<HhWebhookSubscription[]> {
-    return ((await this.get('/webhook/subscriptions', undefined, opts)) as { items: HhWebhookSubscription[] }).items;
+    return ((await this.get('/webhook/subscriptions', undefined, opts)) as { items: HhWebhookSubscription[] })
+      .items;
   }
 
   async subscribe(url: string, actions: HhWebhookAction[], opts?: CallOptions): Promise<string> {
-    return ((await this.hh.json(this.accountId, 'POST', '/webhook/subscriptions', { json: { url, actions } }, opts)) as { id: string }).id;
+    return (
+      (await this.hh.json(
+        this.accountId,
+        'POST',
+        '/webhook/subscriptions',
+        { json: { url, actions } },
+        opts,
+      )) as { id: string }
+    ).id;
   }
 
   /** `actions`, when given, replace the whole list (hh.ru's rule). */
-  async updateSubscription(id: string, change: { url?: string; actions?: HhWebhookAction[] }, opts?: CallOptions): Promise<void> {
-    await this.hh.request(this.accountId, 'PUT', `/webhook/subscriptions/${encodeURIComponent(id)}`, { json: change }, opts);
+  async updateSubscription(
+    id: string,
+    change: { url?: string; actions?: HhWebhookAction[] },
+    opts?: CallOptions,
+  ): Promise<void> {
+    await this.hh.request(
+      this.accountId,
+      'PUT',
+      `/webhook/subscriptions/${encodeURIComponent(id)}`,
+      { json: change },
+      opts,
+    );
   }
 
   async deleteSubscription(id: string, opts?: CallOptions): Promise<void> {
-    await this.hh.request(this.accountId, 'DELETE', `/webhook/subscriptions/${encodeURIComponent(id)}`, {}, opts);
+    await this.hh.request(
+      this.accountId,
+      'DELETE',
+      `/webhook/subscriptions/${encodeURIComponent(id)}`,
+      {},
+      opts,
+    );
   }
 
   /** Makes sure the one subscription of this user and app points at `url` with exactly `actions`. */
-  async ensureSubscription(url: string, actions: HhWebhookAction[], opts?: CallOptions): Promise<{ id: string; changed: boolean }> {
+  async ensureSubscription(
+    url: string,
+    actions: HhWebhookAction[],
+    opts?: CallOptions,
+  ): Promise<{ id: string; changed: boolean }> {
     const [current] = await this.webhookSubscriptions(opts);
     if (!current) return { id: await this.subscribe(url, actions, opts), changed: true };
-    const same = current.url === url && JSON.stringify(current.actions.map((a) => a.type).sort()) === JSON.stringify(actions.map((a) => a.type).sort());
+    const same =
+      current.url === url &&
+      JSON.stringify(current.actions.map((a) => a.type).sort()) ===
+        JSON.stringify(actions.map((a) => a.type).sort());
     if (!same) await this.updateSubscription(current.id, { url, actions }, opts);
     return { id: current.id, changed: !same };
   }
 
   async methodAccess(opts?: CallOptions): Promise<HhMethodAccess> {
     const a = await this.stored();
-    return this.get(`/employers/${a.employerId}/managers/${a.managerId}/method_access`, undefined, opts) as Promise<HhMethodAccess>;
+    return this.get(
+      `/employers/${a.employerId}/managers/${a.managerId}/method_access`,
+      undefined,
+      opts,
+    ) as Promise<HhMethodAccess>;
   }
 
   async resumeLimits(opts?: CallOptions): Promise<HhResumeLimits> {
     const a = await this.stored();
-    return this.get(`/employers/${a.employerId}/managers/${a.managerId}/limits/resume`, undefined, opts) as Promise<HhResumeLimits>;
+    return this.get(
+      `/employers/${a.employerId}/managers/${a.managerId}/limits/resume`,
+      undefined,
+      opts,
+    ) as Promise<HhResumeLimits>;
   }
 
   /** Disconnects: invalidates the token on hh.ru and marks the account as needing a login. */
@@ -429,4 +621,3 @@ export class HhAccountClient {
     await this.hh.accounts.markLoginRequired(this.accountId, 'disconnected');
   }
 }
-

@@ -41,21 +41,33 @@ export class HhHttp {
    * any other origin is refused, so a tampered answer cannot make us send the token elsewhere.
    */
   url(target: string, query: Query = {}): URL {
-    const url = target.startsWith('/') ? new URL(target.replace(/^\/+/, ''), `${this.api.href.replace(/\/?$/, '/')}`) : new URL(target);
+    const url = target.startsWith('/')
+      ? new URL(target.replace(/^\/+/, ''), `${this.api.href.replace(/\/?$/, '/')}`)
+      : new URL(target);
     if (url.origin !== this.api.origin) {
-      throw new HhError(HH_ERROR_CODES.untrustedUrl, `refusing to call ${url.origin}: not the hh.ru API (${this.api.origin})`, { status: 0, errors: [] }, { status: 502 });
+      throw new HhError(
+        HH_ERROR_CODES.untrustedUrl,
+        `refusing to call ${url.origin}: not the hh.ru API (${this.api.origin})`,
+        { status: 0, errors: [] },
+        { status: 502 },
+      );
     }
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
   }
 
   async send(method: string, url: URL, init: SendInit = {}): Promise<HhResponse> {
-    const headers: Record<string, string> = { 'hh-user-agent': this.config.userAgent, 'user-agent': this.config.userAgent, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      'hh-user-agent': this.config.userAgent,
+      'user-agent': this.config.userAgent,
+      accept: 'application/json',
+    };
     if (init.token) headers['authorization'] = `Bearer ${init.token}`;
     let body: string | undefined;
     if (init.form) {
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(init.form)) for (const one of v === undefined ? [] : [v].flat()) params.append(k, one);
+      for (const [k, v] of Object.entries(init.form))
+        for (const one of v === undefined ? [] : [v].flat()) params.append(k, one);
       body = params.toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     } else if (init.json !== undefined) {
@@ -65,11 +77,21 @@ export class HhHttp {
     let res: Response;
     let bytes: Buffer;
     try {
-      res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.config.timeoutMs) });
+      res = await fetch(url, {
+        method,
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+      });
       bytes = Buffer.from(await res.arrayBuffer());
     } catch (err) {
       // Only the path is named: query strings may carry ids we keep out of logs.
-      throw new UnavailableError(HH_ERROR_CODES.unavailable, `hh.ru unreachable: ${method} ${url.pathname}: ${(err as Error).name === 'TimeoutError' ? `no answer in ${this.config.timeoutMs} ms` : String((err as Error).cause ?? (err as Error).message)}`, { cause: err });
+      throw new UnavailableError(
+        HH_ERROR_CODES.unavailable,
+        `hh.ru unreachable: ${method} ${url.pathname}: ${(err as Error).name === 'TimeoutError' ? `no answer in ${this.config.timeoutMs} ms` : String((err as Error).cause ?? (err as Error).message)}`,
+        { cause: err },
+      );
     }
     let parsed: unknown;
     if ((res.headers.get('content-type') ?? '').includes('json') && bytes.length > 0) {

@@ -4,7 +4,16 @@ import type { Config } from '../config.js';
 import { HhClient, type HhClientConfig } from './client.js';
 import type { HhAccount } from './accounts.js';
 
-export { HhClient, HhAccountClient, hasPaidAccess, type HhClientConfig, type HhDeps, type CallOptions, type VacancyQuery, type ActionArguments } from './client.js';
+export {
+  HhClient,
+  HhAccountClient,
+  hasPaidAccess,
+  type HhClientConfig,
+  type HhDeps,
+  type CallOptions,
+  type VacancyQuery,
+  type ActionArguments,
+} from './client.js';
 export { HhAccountStore, type HhAccount, type HhAccountStatus } from './accounts.js';
 export { HhOAuth, type HhAppConfig } from './oauth.js';
 export { HhHttp, type HhHttpConfig, type HhResponse } from './http.js';
@@ -28,6 +37,22 @@ export function hhClientConfig(config: Config): HhClientConfig {
 }
 
 /** The client wired to a started runtime's Postgres, Redis, breakers and keyring. */
-export function createHhClient(runtime: Runtime, config: Config, hooks: { onLoginRequired?: (account: HhAccount) => void | Promise<void> } = {}): HhClient {
-  return new HhClient(hhClientConfig(config), { db: runtime.db, keyring: runtime.keyring, locks: runtime.locks, limiter: runtime.limiter, breakers: runtime.breakers, log: runtime.log, stopping: runtime.stopping }, hooks);
+export function createHhClient(
+  runtime: Runtime,
+  config: Config,
+  hooks: { onLoginRequired?: (account: HhAccount) => void | Promise<void> } = {},
+): HhClient {
+  return new HhClient(
+    hhClientConfig(config),
+    {
+      db: runtime.db,
+      keyring: runtime.keyring,
+      locks: runtime.locks,
+      limiter: runtime.limiter,
+      breakers: runtime.breakers,
+      log: runtime.log,
+      stopping: runtime.stopping,
+    },
+    hooks,
+  );
 }

@@ -11,10 +11,18 @@ export interface HhAppConfig {
 
 /** hh.ru's OAuth for employers (hh.md §1): the authorize URL and the token endpoint. */
 export class HhOAuth {
-  constructor(private readonly http: HhHttp, private readonly app: HhAppConfig) {}
+  constructor(
+    private readonly http: HhHttp,
+    private readonly app: HhAppConfig,
+  ) {}
 
   /** Where to send the person's browser; `state` comes back with the code (CSRF protection). */
-  authorizeUrl(options: { state: string; redirectUri?: string; forceLogin?: boolean; skipChooseAccount?: boolean }): string {
+  authorizeUrl(options: {
+    state: string;
+    redirectUri?: string;
+    forceLogin?: boolean;
+    skipChooseAccount?: boolean;
+  }): string {
     const url = new URL('/oauth/authorize', this.http.config.oauthUrl);
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('client_id', this.app.clientId);
@@ -26,7 +34,13 @@ export class HhOAuth {
   }
 
   exchangeCode(code: string, redirectUri = this.app.redirectUri): Promise<HhTokens> {
-    return this.token({ grant_type: 'authorization_code', client_id: this.app.clientId, client_secret: this.app.clientSecret, code, redirect_uri: redirectUri });
+    return this.token({
+      grant_type: 'authorization_code',
+      client_id: this.app.clientId,
+      client_secret: this.app.clientSecret,
+      code,
+      redirect_uri: redirectUri,
+    });
   }
 
   /** Single use, and only after the access token expired (hh.md §1.3). Callers hold the account's refresh lock. */
@@ -43,8 +57,10 @@ export class HhOAuth {
   private async token(form: Record<string, string>): Promise<HhTokens> {
     const res = await this.http.send('POST', this.http.url('/token'), { form });
     const body = res.body as Partial<HhTokens> & { error?: string; error_description?: string };
-    if (res.status === 200 && body?.access_token && body.refresh_token && typeof body.expires_in === 'number') return body as HhTokens;
-    if (body && typeof body.error === 'string') throw new HhOAuthError(body.error, body.error_description ?? '', res.status);
+    if (res.status === 200 && body?.access_token && body.refresh_token && typeof body.expires_in === 'number')
+      return body as HhTokens;
+    if (body && typeof body.error === 'string')
+      throw new HhOAuthError(body.error, body.error_description ?? '', res.status);
     throw apiError(res.status >= 400 ? res.status : 502, res.body, res.headers);
   }
 }

@@ -1,6 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, type EntityType, HH_TARGETS, type HhActRequest, type HhStateView, type HhTarget, ValidationError } from '@hhb24/common';
-import { type HhAccount, type HhClient, HhError, HhLoginRequired, type HhNegotiation, type HhNegotiationAction } from '../hh/index.js';
+import {
+  AppError,
+  type EntityType,
+  HH_TARGETS,
+  type HhActRequest,
+  type HhStateView,
+  type HhTarget,
+  ValidationError,
+} from '@hhb24/common';
+import {
+  type HhAccount,
+  type HhClient,
+  HhError,
+  HhLoginRequired,
+  type HhNegotiation,
+  type HhNegotiationAction,
+} from '../hh/index.js';
 import type { SyncEngine } from './engine.js';
 import type { SyncStore } from './store.js';
 
@@ -25,7 +40,11 @@ export class Actions {
     const { account, negotiationId, before } = await this.locate(req);
     const item = await this.read(account, negotiationId);
     await this.d.engine().storeFresh(account, item, `refresh:${randomUUID()}`);
-    return { negotiationId, state: { id: item.employer_state.id, name: item.employer_state.name }, changed: before !== item.employer_state.id };
+    return {
+      negotiationId,
+      state: { id: item.employer_state.id, name: item.employer_state.name },
+      changed: before !== item.employer_state.id,
+    };
   }
 
   async act(req: HhActRequest): Promise<HhStateView> {
@@ -34,38 +53,71 @@ export class Actions {
     const item = await this.read(account, negotiationId);
     if (reaches(item.employer_state.id, req.target)) {
       await this.d.engine().storeFresh(account, item, `act:${randomUUID()}`);
-      return { negotiationId, state: { id: item.employer_state.id, name: item.employer_state.name }, changed: false };
+      return {
+        negotiationId,
+        state: { id: item.employer_state.id, name: item.employer_state.name },
+        changed: false,
+      };
     }
-    const action = (item.actions ?? []).find((a) => a.enabled && reaches(a.resulting_employer_state?.id ?? a.id, req.target));
+    const action = (item.actions ?? []).find(
+      (a) => a.enabled && reaches(a.resulting_employer_state?.id ?? a.id, req.target),
+    );
     if (!action) {
       const allowed = (item.actions ?? []).filter((a) => a.enabled).map((a) => a.name);
-      throw new AppError('hh_action_unavailable', `hh.ru does not allow this move from «${item.employer_state.name}»; allowed: ${allowed.join(', ') || 'none'}`, {
-        status: 409,
-        details: { from: item.employer_state.name, allowed },
-      });
+      throw new AppError(
+        'hh_action_unavailable',
+        `hh.ru does not allow this move from «${item.employer_state.name}»; allowed: ${allowed.join(', ') || 'none'}`,
+        {
+          status: 409,
+          details: { from: item.employer_state.name, allowed },
+        },
+      );
     }
     const message = req.message?.trim() || undefined;
-    if (!message && needsMessage(action)) throw new AppError('hh_message_required', `hh.ru requires a message for «${action.name}»`, { status: 400 });
+    if (!message && needsMessage(action))
+      throw new AppError('hh_message_required', `hh.ru requires a message for «${action.name}»`, {
+        status: 400,
+      });
     await this.guard(() => this.d.hh().account(account.id).act({ url: action.url }, { message }, opts));
     const after = await this.read(account, negotiationId);
     await this.d.engine().storeFresh(account, after, `act:${randomUUID()}`);
-    return { negotiationId, state: { id: after.employer_state.id, name: after.employer_state.name }, changed: after.employer_state.id !== item.employer_state.id };
+    return {
+      negotiationId,
+      state: { id: after.employer_state.id, name: after.employer_state.name },
+      changed: after.employer_state.id !== item.employer_state.id,
+    };
   }
 
   /** The negotiation behind the entity and an account that may still act on it. */
-  private async locate(req: { memberId: string; entityType: EntityType; entityId: number }): Promise<{ account: HhAccount; negotiationId: string; before: string | null }> {
+  private async locate(req: {
+    memberId: string;
+    entityType: EntityType;
+    entityId: number;
+  }): Promise<{ account: HhAccount; negotiationId: string; before: string | null }> {
     const row = await this.d.store.byEntity(req.memberId, req.entityType, req.entityId);
-    if (!row) throw new AppError('entity_not_ours', `${req.entityType} ${req.entityId} was not made from an hh.ru response`, { status: 404 });
+    if (!row)
+      throw new AppError(
+        'entity_not_ours',
+        `${req.entityType} ${req.entityId} was not made from an hh.ru response`,
+        { status: 404 },
+      );
     const account = await this.d.hh().accounts.current(req.memberId);
-    if (!account) throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
-    if (account.status !== 'active') throw new AppError('hh_login_required', 'hh.ru revoked the access: a new login is needed', { status: 409 });
+    if (!account)
+      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
+    if (account.status !== 'active')
+      throw new AppError('hh_login_required', 'hh.ru revoked the access: a new login is needed', {
+        status: 409,
+      });
     return { account, negotiationId: row.negotiationId, before: row.snapshot?.state.id ?? null };
   }
 
   private read(account: HhAccount, negotiationId: string): Promise<HhNegotiation> {
     return this.guard(async () => {
       const item = await this.d.hh().account(account.id).negotiation(negotiationId, opts);
-      if (!item.vacancy) throw new AppError('hh_not_found', 'hh.ru returned the negotiation without its vacancy', { status: 404 });
+      if (!item.vacancy)
+        throw new AppError('hh_not_found', 'hh.ru returned the negotiation without its vacancy', {
+          status: 404,
+        });
       return item;
     });
   }
@@ -75,8 +127,14 @@ export class Actions {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof HhLoginRequired) throw new AppError('hh_login_required', 'hh.ru revoked the access: a new login is needed', { status: 409 });
-      if (err instanceof HhError && !err.retryable) throw new AppError(err.code, err.message, { status: err.status >= 400 && err.status < 500 ? err.status : 502 });
+      if (err instanceof HhLoginRequired)
+        throw new AppError('hh_login_required', 'hh.ru revoked the access: a new login is needed', {
+          status: 409,
+        });
+      if (err instanceof HhError && !err.retryable)
+        throw new AppError(err.code, err.message, {
+          status: err.status >= 400 && err.status < 500 ? err.status : 502,
+        });
       throw err;
     }
   }
@@ -91,10 +149,15 @@ function needsMessage(action: HhNegotiationAction): boolean {
   return (action.arguments ?? []).some((a) => a.id === 'message' && a.required);
 }
 
-export function decodeAct(v: unknown, member: (v: unknown) => { memberId: string; entityType: EntityType; entityId: number }): HhActRequest {
+export function decodeAct(
+  v: unknown,
+  member: (v: unknown) => { memberId: string; entityType: EntityType; entityId: number },
+): HhActRequest {
   const base = member(v);
   const { target, message } = v as { target?: unknown; message?: unknown };
-  if (typeof target !== 'string' || !(HH_TARGETS as readonly string[]).includes(target)) throw new ValidationError(`target must be one of ${HH_TARGETS.join(', ')}`);
-  if (message !== null && message !== undefined && (typeof message !== 'string' || message.length > 4000)) throw new ValidationError('message must be text up to 4000 characters');
+  if (typeof target !== 'string' || !(HH_TARGETS as readonly string[]).includes(target))
+    throw new ValidationError(`target must be one of ${HH_TARGETS.join(', ')}`);
+  if (message !== null && message !== undefined && (typeof message !== 'string' || message.length > 4000))
+    throw new ValidationError('message must be text up to 4000 characters');
   return { ...base, target: target as HhTarget, message: typeof message === 'string' ? message : null };
 }

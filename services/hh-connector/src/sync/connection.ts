@@ -16,7 +16,10 @@ import type { HhAccount, HhClient, HhWebhookAction } from '../hh/index.js';
 import type { SyncStore } from './store.js';
 
 /** What the app hears about from hh.ru: new responses and invitations, and every state change. */
-export const WEBHOOK_ACTIONS: HhWebhookAction[] = [{ type: 'NEW_RESPONSE_OR_INVITATION_VACANCY' }, { type: 'NEGOTIATION_EMPLOYER_STATE_CHANGE' }];
+export const WEBHOOK_ACTIONS: HhWebhookAction[] = [
+  { type: 'NEW_RESPONSE_OR_INVITATION_VACANCY' },
+  { type: 'NEGOTIATION_EMPLOYER_STATE_CHANGE' },
+];
 
 const NOTIFY_TAG = 'hhb24|hh-login|';
 
@@ -45,7 +48,12 @@ export class Connection {
     const account = await this.d.hh().connect(req.memberId, req.code);
     await this.accounts.setConnectedBy(account.id, req.userId);
     await this.accounts.markReplaced(req.memberId, account.id);
-    await this.ensureSubscription(account).catch((err: unknown) => this.d.runtime.log.warn({ err, account: account.id }, 'webhook subscription failed; «Новые отклики» renews it'));
+    await this.ensureSubscription(account).catch((err: unknown) =>
+      this.d.runtime.log.warn(
+        { err, account: account.id },
+        'webhook subscription failed; «Новые отклики» renews it',
+      ),
+    );
     const resumes = await this.d.store.moveImport(req.memberId, account.id);
     await this.d.runtime.db.transaction(async (trx) => {
       await this.announce(trx, account, 'active', null);
@@ -54,7 +62,12 @@ export class Connection {
         await enqueue(trx, {
           subject: subjects.hhImportRequested,
           msgId: `resume:${req.memberId}:${randomUUID()}`,
-          payload: { memberId: req.memberId, kind: 'resume', requestedBy: req.userId, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+          payload: {
+            memberId: req.memberId,
+            kind: 'resume',
+            requestedBy: req.userId,
+            requestedAt: new Date().toISOString(),
+          } satisfies HhImportRequested,
         });
       }
     });
@@ -72,20 +85,44 @@ export class Connection {
         for (const sub of await client.webhookSubscriptions()) await client.deleteSubscription(sub.id);
         await client.revoke();
       } catch (err) {
-        this.d.runtime.log.warn({ err, account: account.id }, 'could not revoke the hh.ru login; it is forgotten here anyway');
+        this.d.runtime.log.warn(
+          { err, account: account.id },
+          'could not revoke the hh.ru login; it is forgotten here anyway',
+        );
       }
     }
-    await this.d.runtime.db('hh_accounts').where({ id: account.id }).update({ status: 'login_required', status_reason: 'disconnected', status_at: new Date(), updated_at: new Date() });
-    await this.d.runtime.db.transaction((trx) => this.announce(trx, account, 'not_connected', 'disconnected'));
+    await this.d.runtime
+      .db('hh_accounts')
+      .where({ id: account.id })
+      .update({
+        status: 'login_required',
+        status_reason: 'disconnected',
+        status_at: new Date(),
+        updated_at: new Date(),
+      });
+    await this.d.runtime.db.transaction((trx) =>
+      this.announce(trx, account, 'not_connected', 'disconnected'),
+    );
     this.d.runtime.wakeOutbox();
-    this.d.runtime.log.info({ memberId: req.memberId, account: account.id, by: req.userId }, 'hh.ru login disconnected');
+    this.d.runtime.log.info(
+      { memberId: req.memberId, account: account.id, by: req.userId },
+      'hh.ru login disconnected',
+    );
     return this.view(req.memberId);
   }
 
   async view(memberId: string): Promise<HhAccountView> {
     const account = await this.accounts.current(memberId);
     if (!account || account.statusReason === 'disconnected' || account.statusReason === 'replaced') {
-      return { status: 'not_connected', accountId: null, employerName: null, managerName: null, isAdmin: null, connectedAt: null, loginRequiredReason: null };
+      return {
+        status: 'not_connected',
+        accountId: null,
+        employerName: null,
+        managerName: null,
+        isAdmin: null,
+        connectedAt: null,
+        loginRequiredReason: null,
+      };
     }
     return {
       status: account.status === 'active' ? 'active' : 'login_required',
@@ -108,7 +145,9 @@ export class Connection {
       return 'created';
     }
     const wanted = WEBHOOK_ACTIONS.map((a) => a.type).sort();
-    const same = current.url === url && JSON.stringify(current.actions.map((a) => a.type).sort()) === JSON.stringify(wanted);
+    const same =
+      current.url === url &&
+      JSON.stringify(current.actions.map((a) => a.type).sort()) === JSON.stringify(wanted);
     if (same) return 'ok';
     await client.updateSubscription(current.id, { url, actions: WEBHOOK_ACTIONS }, { maxWaitMs: 5000 });
     return 'renewed';
@@ -120,7 +159,12 @@ export class Connection {
       `hh.ru: требуется повторный вход. hh.ru больше не принимает вход ${account.managerName} (${account.employerName}) — обычно после смены пароля. ` +
       'Загрузка откликов приостановлена, ничего не потеряно. Откройте приложение и нажмите «Войти»: синхронизация продолжится с того места, где остановилась.';
     await this.d.runtime.db.transaction(async (trx) => {
-      await trx('hh_notifications').insert({ member_id: account.memberId, account_id: account.id, kind: 'login_required', message });
+      await trx('hh_notifications').insert({
+        member_id: account.memberId,
+        account_id: account.id,
+        kind: 'login_required',
+        message,
+      });
       await this.announce(trx, account, 'login_required', account.statusReason);
     });
     this.d.runtime.wakeOutbox();
@@ -133,7 +177,13 @@ export class Connection {
    */
   async sendNotifications(): Promise<number> {
     return this.d.runtime.db.transaction(async (trx) => {
-      const rows = (await trx('hh_notifications').whereNull('sent_at').where('attempts', '<', 20).orderBy('id').limit(20).forUpdate().skipLocked()) as Array<{
+      const rows = (await trx('hh_notifications')
+        .whereNull('sent_at')
+        .where('attempts', '<', 20)
+        .orderBy('id')
+        .limit(20)
+        .forUpdate()
+        .skipLocked()) as Array<{
         id: number;
         member_id: string;
         account_id: string;
@@ -143,27 +193,63 @@ export class Connection {
       for (const row of rows) {
         try {
           const account = await this.accounts.get(row.account_id);
-          const settings = await this.d.runtime.call(rpc.settingsGet, { memberId: row.member_id }).catch(() => null);
-          const users = [...new Set([account?.connectedBy, settings?.responsibleUserId].filter((u): u is number => typeof u === 'number' && u > 0))];
+          const settings = await this.d.runtime
+            .call(rpc.settingsGet, { memberId: row.member_id })
+            .catch(() => null);
+          const users = [
+            ...new Set(
+              [account?.connectedBy, settings?.responsibleUserId].filter(
+                (u): u is number => typeof u === 'number' && u > 0,
+              ),
+            ),
+          ];
           for (const user of users) {
-            await this.d.b24().call(row.member_id, 'im.notify.system.add', { USER_ID: user, MESSAGE: row.message, TAG: `${NOTIFY_TAG}${row.account_id}|${user}` }, { maxWaitMs: 5000 });
+            await this.d
+              .b24()
+              .call(
+                row.member_id,
+                'im.notify.system.add',
+                { USER_ID: user, MESSAGE: row.message, TAG: `${NOTIFY_TAG}${row.account_id}|${user}` },
+                { maxWaitMs: 5000 },
+              );
           }
-          await trx('hh_notifications').where({ id: row.id }).update({ sent_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+          await trx('hh_notifications')
+            .where({ id: row.id })
+            .update({ sent_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
           sent++;
         } catch (err) {
-          this.d.runtime.log.warn({ err, memberId: row.member_id }, 'portal notification not sent; will try again');
-          await trx('hh_notifications').where({ id: row.id }).update({ attempts: trx.raw('attempts + 1'), last_error: String((err as Error).message).slice(0, 500) });
+          this.d.runtime.log.warn(
+            { err, memberId: row.member_id },
+            'portal notification not sent; will try again',
+          );
+          await trx('hh_notifications')
+            .where({ id: row.id })
+            .update({
+              attempts: trx.raw('attempts + 1'),
+              last_error: String((err as Error).message).slice(0, 500),
+            });
         }
       }
       return sent;
     });
   }
 
-  private async announce(trx: Knex.Transaction, account: HhAccount, status: HhAccountChanged['status'], reason: string | null): Promise<void> {
+  private async announce(
+    trx: Knex.Transaction,
+    account: HhAccount,
+    status: HhAccountChanged['status'],
+    reason: string | null,
+  ): Promise<void> {
     await enqueue(trx, {
       subject: subjects.hhAccountChanged,
       msgId: `account:${account.id}:${status}:${randomUUID()}`,
-      payload: { memberId: account.memberId, accountId: account.id, status, reason, at: new Date().toISOString() } satisfies HhAccountChanged,
+      payload: {
+        memberId: account.memberId,
+        accountId: account.id,
+        status,
+        reason,
+        at: new Date().toISOString(),
+      } satisfies HhAccountChanged,
     });
   }
 }

@@ -15,9 +15,27 @@ import {
   UnavailableError,
 } from '@hhb24/common';
 import type { Config } from '../config.js';
-import { HH_ERROR_CODES, type HhAccount, type HhClient, HhError, HhLoginRequired, type HhNegotiation, HhViewLimitExceeded, hasPaidAccess } from '../hh/index.js';
+import {
+  HH_ERROR_CODES,
+  type HhAccount,
+  type HhClient,
+  HhError,
+  HhLoginRequired,
+  type HhNegotiation,
+  HhViewLimitExceeded,
+  hasPaidAccess,
+} from '../hh/index.js';
 import type { HhCallback, NegotiationStep, VacancyStep } from './messages.js';
-import { type KeptResume, type Kind, buildSnapshot, keepResume, kindFromFirstAuthor, kindFromItem, personKeys, sameSnapshot } from './snapshot.js';
+import {
+  type KeptResume,
+  type Kind,
+  buildSnapshot,
+  keepResume,
+  kindFromFirstAuthor,
+  kindFromItem,
+  personKeys,
+  sameSnapshot,
+} from './snapshot.js';
 import type { NegotiationRow, SyncStore } from './store.js';
 
 type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean };
@@ -31,7 +49,8 @@ const PER_PAGE = 50;
 const STEP_STALE_MS = 10 * 60_000;
 const opts = { maxWaitMs: HH_WAIT_MS };
 
-const isNotFound = (err: unknown) => err instanceof HhError && (err.status === 404 || err.code === HH_ERROR_CODES.notFound);
+const isNotFound = (err: unknown) =>
+  err instanceof HhError && (err.status === 404 || err.code === HH_ERROR_CODES.notFound);
 const isUnpaid = (err: unknown) => err instanceof HhError && err.code === HH_ERROR_CODES.paymentRequired;
 
 export interface EngineDeps {
@@ -68,7 +87,10 @@ export class SyncEngine {
     const { memberId, kind } = ctx.data;
     const account = await this.hh.accounts.current(memberId);
     if (!account || account.status !== 'active') {
-      ctx.log.info({ memberId, kind }, 'import requested without an active hh.ru login; it runs after the next login');
+      ctx.log.info(
+        { memberId, kind },
+        'import requested without an active hh.ru login; it runs after the next login',
+      );
       return ack();
     }
     return this.guard(ctx, account, async () => {
@@ -76,15 +98,20 @@ export class SyncEngine {
       if (kind === 'initial') {
         // A redelivery of the request that started the current run carries on with that run.
         const same = current?.requestId === ctx.msgId;
-        if (!same || !current.listedAt) await this.listForImport(account, same ? current.runId : null, ctx.data.requestedBy, ctx.msgId);
+        if (!same || !current.listedAt)
+          await this.listForImport(account, same ? current.runId : null, ctx.data.requestedBy, ctx.msgId);
         return ack();
       }
       if (!current) {
-        ctx.log.info({ memberId, kind }, 'nothing to resume or reconcile: the portal has not started its import');
+        ctx.log.info(
+          { memberId, kind },
+          'nothing to resume or reconcile: the portal has not started its import',
+        );
         return ack();
       }
       if (current.accountId !== account.id) await this.store.moveImport(memberId, account.id);
-      if (!current.listedAt) await this.listForImport(account, current.runId, null, current.requestId ?? ctx.msgId);
+      if (!current.listedAt)
+        await this.listForImport(account, current.runId, null, current.requestId ?? ctx.msgId);
       // Vacancies the import has not paged yet get their import step again, not a reconciliation too.
       const unpaged = kind === 'resume' ? await this.requeueUnfinished(account, current.runId) : [];
       await this.listForReconcile(account, new Set(unpaged));
@@ -93,12 +120,23 @@ export class SyncEngine {
   }
 
   /** Lists the account's vacancies into an import run (a new one unless `runId`) and enqueues a step for each. */
-  private async listForImport(account: HhAccount, runId: string | null, requestedBy: number | null, requestId: string): Promise<void> {
+  private async listForImport(
+    account: HhAccount,
+    runId: string | null,
+    requestedBy: number | null,
+    requestId: string,
+  ): Promise<void> {
     const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
     await this.d.runtime.db.transaction(async (trx) => {
-      const run = runId ?? (await this.store.startImport(trx, account.memberId, account.id, requestId, requestedBy));
+      const run =
+        runId ?? (await this.store.startImport(trx, account.memberId, account.id, requestId, requestedBy));
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, run);
-      await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id), run);
+      await this.enqueueVacancies(
+        trx,
+        account,
+        vacancies.map((v) => v.id),
+        run,
+      );
       await this.store.markListed(trx, account.memberId, run);
     });
     this.d.runtime.wakeOutbox();
@@ -111,7 +149,12 @@ export class SyncEngine {
     await this.d.runtime.db.transaction(async (trx) => {
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null);
       await this.store.startReconciliation(trx, account.memberId, vacancies.length);
-      await this.enqueueVacancies(trx, account, vacancies.map((v) => v.id).filter((id) => !skip.has(id)), null);
+      await this.enqueueVacancies(
+        trx,
+        account,
+        vacancies.map((v) => v.id).filter((id) => !skip.has(id)),
+        null,
+      );
     });
     this.d.runtime.wakeOutbox();
   }
@@ -128,17 +171,31 @@ export class SyncEngine {
       return this.feed(trx, account);
     });
     this.d.runtime.wakeOutbox();
-    this.log.info({ memberId: account.memberId, vacancies: vacancies.length, negotiations: parked.length + fed }, 'unfinished work enqueued again');
+    this.log.info(
+      { memberId: account.memberId, vacancies: vacancies.length, negotiations: parked.length + fed },
+      'unfinished work enqueued again',
+    );
     return vacancies;
   }
 
-  private async enqueueVacancies(trx: Knex.Transaction, account: HhAccount, vacancyIds: string[], runId: string | null, nonce: string = runId ?? randomUUID()): Promise<void> {
+  private async enqueueVacancies(
+    trx: Knex.Transaction,
+    account: HhAccount,
+    vacancyIds: string[],
+    runId: string | null,
+    nonce: string = runId ?? randomUUID(),
+  ): Promise<void> {
     await enqueue(
       trx,
       vacancyIds.map((vacancyId) => ({
         subject: subjects.hhImportVacancy,
         msgId: `vacancy:${account.memberId}:${vacancyId}:${nonce}`,
-        payload: { memberId: account.memberId, accountId: account.id, vacancyId, runId } satisfies VacancyStep,
+        payload: {
+          memberId: account.memberId,
+          accountId: account.id,
+          vacancyId,
+          runId,
+        } satisfies VacancyStep,
       })),
     );
   }
@@ -150,7 +207,12 @@ export class SyncEngine {
    * the first one listed being served to the end before the others start. Returns how many.
    */
   private async feed(trx: Knex.Transaction, account: HhAccount): Promise<number> {
-    const ids = await this.store.takeForSteps(trx, account.memberId, this.d.config.HH_IMPORT_WINDOW, STEP_STALE_MS);
+    const ids = await this.store.takeForSteps(
+      trx,
+      account.memberId,
+      this.d.config.HH_IMPORT_WINDOW,
+      STEP_STALE_MS,
+    );
     await this.enqueueNegotiations(trx, account, ids, randomUUID());
     return ids.length;
   }
@@ -166,13 +228,22 @@ export class SyncEngine {
   }
 
   /** `nonce` tells a new attempt from a redelivered one: without it JetStream would drop it as a duplicate. */
-  private async enqueueNegotiations(trx: Knex.Transaction, account: HhAccount, ids: string[], nonce: string): Promise<void> {
+  private async enqueueNegotiations(
+    trx: Knex.Transaction,
+    account: HhAccount,
+    ids: string[],
+    nonce: string,
+  ): Promise<void> {
     await enqueue(
       trx,
       ids.map((negotiationId) => ({
         subject: subjects.hhImportNegotiation,
         msgId: `negotiation:${account.memberId}:${negotiationId}:${nonce}`,
-        payload: { memberId: account.memberId, accountId: account.id, negotiationId } satisfies NegotiationStep,
+        payload: {
+          memberId: account.memberId,
+          accountId: account.id,
+          negotiationId,
+        } satisfies NegotiationStep,
       })),
     );
   }
@@ -204,7 +275,15 @@ export class SyncEngine {
         for (let page = 0; ; page++) {
           const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
           await this.d.runtime.db.transaction(async (trx) => {
-            await this.store.upsertItems(trx, step.memberId, account.id, step.vacancyId, collection.id, p.items, step.runId ? undefined : 'reconcile');
+            await this.store.upsertItems(
+              trx,
+              step.memberId,
+              account.id,
+              step.vacancyId,
+              collection.id,
+              p.items,
+              step.runId ? undefined : 'reconcile',
+            );
             await this.feed(trx, account);
           });
           this.d.runtime.wakeOutbox();
@@ -238,7 +317,9 @@ export class SyncEngine {
   // ---- hh.webhook.received -----------------------------------------------------------------
 
   /** A callback from hh.ru: logged once by its id, then the negotiation is read again from the API. */
-  async onWebhook(ctx: MessageContext<{ accountId: string; receivedAt: string; body: HhCallback }>): Promise<Outcome> {
+  async onWebhook(
+    ctx: MessageContext<{ accountId: string; receivedAt: string; body: HhCallback }>,
+  ): Promise<Outcome> {
     const { accountId, body, receivedAt } = ctx.data;
     const account = await this.hh.accounts.get(accountId);
     const delivery = { accountId, actionType: body.action_type, callbackId: body.id };
@@ -247,7 +328,9 @@ export class SyncEngine {
       return ack();
     }
     const topicId = typeof body.payload.topic_id === 'string' ? body.payload.topic_id : null;
-    if (!(await this.store.recordDelivery({ ...delivery, memberId: account.memberId, topicId, receivedAt }))) {
+    if (
+      !(await this.store.recordDelivery({ ...delivery, memberId: account.memberId, topicId, receivedAt }))
+    ) {
       this.d.runtime.metrics.syncOutcomes.inc({ stage: 'webhook', outcome: 'duplicate' });
       return ack();
     }
@@ -260,15 +343,26 @@ export class SyncEngine {
       if (outcome === 'processed') m.lastSuccess.set({ stage: 'webhook' }, Date.now() / 1000);
     };
     const ignore = async (why: string) => {
-      ctx.log.info({ accountId, memberId: account.memberId, actionType: body.action_type, why }, 'webhook ignored');
+      ctx.log.info(
+        { accountId, memberId: account.memberId, actionType: body.action_type, why },
+        'webhook ignored',
+      );
       await done(`ignored: ${why}`);
       return ack();
     };
     if (account.status !== 'active') return ignore(`the account is ${account.status}`);
     // The reconciliation that follows paid access coming back brings what these said.
     if (account.unpaidUntil) return ignore('no paid API access');
-    if (!(await this.store.getImport(account.memberId))) return ignore('the portal has not started its import yet');
-    if (!['NEW_RESPONSE_OR_INVITATION_VACANCY', 'NEW_NEGOTIATION_VACANCY', 'NEGOTIATION_EMPLOYER_STATE_CHANGE'].includes(body.action_type)) return ignore('not about a negotiation');
+    if (!(await this.store.getImport(account.memberId)))
+      return ignore('the portal has not started its import yet');
+    if (
+      ![
+        'NEW_RESPONSE_OR_INVITATION_VACANCY',
+        'NEW_NEGOTIATION_VACANCY',
+        'NEGOTIATION_EMPLOYER_STATE_CHANGE',
+      ].includes(body.action_type)
+    )
+      return ignore('not about a negotiation');
     if (!topicId || !/^\d{1,20}$/.test(topicId)) return ignore('no topic_id');
     return this.guard(ctx, account, async () => {
       let item: HhNegotiation;
@@ -291,24 +385,38 @@ export class SyncEngine {
    * up to date at once, not through a step, so the CRM shows it within seconds. When another
    * process holds the negotiation, a step is enqueued instead (`nonce` names it).
    */
-  async storeFresh(account: HhAccount, item: HhNegotiation, nonce: string, log: Logger = this.d.runtime.log): Promise<void> {
+  async storeFresh(
+    account: HhAccount,
+    item: HhNegotiation,
+    nonce: string,
+    log: Logger = this.d.runtime.log,
+  ): Promise<void> {
     const vacancy = item.vacancy!;
     await this.store.ensureVacancy(account.memberId, account.id, vacancy);
-    await this.d.runtime.db.transaction((trx) => this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]));
+    await this.d.runtime.db.transaction((trx) =>
+      this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]),
+    );
     // Brought up to date here (not through a step) so that the entity appears within seconds.
     let handOver: boolean;
     try {
-      const held = await this.d.runtime.locks.hold(`hh:negotiation:${account.memberId}:${item.id}`, LOCK_MS, async () => {
-        const row = await this.store.get(account.memberId, item.id);
-        if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
-      });
+      const held = await this.d.runtime.locks.hold(
+        `hh:negotiation:${account.memberId}:${item.id}`,
+        LOCK_MS,
+        async () => {
+          const row = await this.store.get(account.memberId, item.id);
+          if (row && row.status !== 'ready') await this.bringUpToDate(account, row);
+        },
+      );
       handOver = !held.ran;
     } catch (err) {
       if (err instanceof HhLoginRequired) throw err;
       // The negotiation is stored; reading the rest (the resume, its PDF) goes on as a negotiation
       // step, with its own retries and, if it never succeeds, a dead letter that names the portal:
       // a failure the «Состояние» tab shows with «Повторить».
-      log.warn({ err, memberId: account.memberId, negotiationId: item.id }, 'bringing a negotiation up to date failed; it goes on as a step');
+      log.warn(
+        { err, memberId: account.memberId, negotiationId: item.id },
+        'bringing a negotiation up to date failed; it goes on as a step',
+      );
       handOver = true;
     }
     if (handOver) {
@@ -319,7 +427,6 @@ export class SyncEngine {
       this.d.runtime.wakeOutbox();
     }
   }
-
 
   // ---- one negotiation -----------------------------------------------------------------------
 
@@ -345,25 +452,39 @@ export class SyncEngine {
           LOCK_MS,
           async () => {
             const again = await this.store.getResume(row.memberId, item.resume!.id);
-            return this.needsFetch(again, item.resume!.updated_at) ? this.fetchResume(client, row.memberId, item.resume!.url, again, item.resume!.updated_at) : again;
+            return this.needsFetch(again, item.resume!.updated_at)
+              ? this.fetchResume(client, row.memberId, item.resume!.url, again, item.resume!.updated_at)
+              : again;
           },
           { waitMs: 30_000, retryMs: 100 },
         );
-        if (!held.ran) throw new UnavailableError('hh_resume_busy', 'another step is still reading this resume', { wait: true, retryAfterMs: 1000 });
+        if (!held.ran)
+          throw new UnavailableError('hh_resume_busy', 'another step is still reading this resume', {
+            wait: true,
+            retryAfterMs: 1000,
+          });
         kept = held.value;
       } catch (err) {
         if (err instanceof HhViewLimitExceeded) {
-          const until = new Date(Math.min(err.resetsAt.getTime(), Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000));
+          const until = new Date(
+            Math.min(err.resetsAt.getTime(), Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000),
+          );
           await this.hh.accounts.parkViews(account.id, until);
           await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
-          this.log.warn({ memberId: row.memberId, account: account.id, until }, 'daily resume views used up: resume reads wait');
+          this.log.warn(
+            { memberId: row.memberId, account: account.id, until },
+            'daily resume views used up: resume reads wait',
+          );
           return 'parked';
         }
         // Deleted between the list and the read: what we kept (if anything) stays.
         if (!isNotFound(err)) throw err;
       }
     }
-    const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? { name: item.vacancy?.name ?? '', url: item.vacancy?.alternate_url ?? null };
+    const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? {
+      name: item.vacancy?.name ?? '',
+      url: item.vacancy?.alternate_url ?? null,
+    };
     const input = {
       memberId: row.memberId,
       accountId: account.id,
@@ -375,14 +496,19 @@ export class SyncEngine {
     };
     const keys = personKeys(buildSnapshot({ ...input, version: 0, personId: '' }));
     await this.d.runtime.db.transaction(async (trx) => {
-      const personId = await this.store.recognise(trx, row.memberId, keys.length > 0 ? keys : [`negotiation:${row.negotiationId}`]);
+      const personId = await this.store.recognise(
+        trx,
+        row.memberId,
+        keys.length > 0 ? keys : [`negotiation:${row.negotiationId}`],
+      );
       const current = (await this.store.get(row.memberId, row.negotiationId, trx, true))!;
       const snapshot = buildSnapshot({ ...input, version: current.version + 1, personId });
       const changed = !sameSnapshot(current.snapshot, snapshot);
       if (!changed) snapshot.version = current.version;
       await this.store.settle(trx, { ...current, itemSeq: row.itemSeq }, snapshot, changed);
       if (!changed) return;
-      if (current.snapshot?.state.id !== snapshot.state.id) await this.store.addHistory(trx, row.memberId, row.negotiationId, snapshot.state, snapshot.updatedAt);
+      if (current.snapshot?.state.id !== snapshot.state.id)
+        await this.store.addHistory(trx, row.memberId, row.negotiationId, snapshot.state, snapshot.updatedAt);
       await enqueue(trx, {
         subject: subjects.hhNegotiationSynced,
         msgId: `synced:${row.memberId}:${row.negotiationId}:${snapshot.version}`,
@@ -401,12 +527,23 @@ export class SyncEngine {
   }
 
   /** Reads the resume when it is new or changed (a view), and its PDF when it is missing; both are kept. */
-  private async fetchResume(client: ReturnType<HhClient['account']>, memberId: string, url: string, kept: KeptResumeRow | undefined, updatedAt: string | undefined): Promise<KeptResumeRow> {
+  private async fetchResume(
+    client: ReturnType<HhClient['account']>,
+    memberId: string,
+    url: string,
+    kept: KeptResumeRow | undefined,
+    updatedAt: string | undefined,
+  ): Promise<KeptResumeRow> {
     const stale = !kept || Boolean(updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt));
     const data = stale || !kept ? keepResume(await client.resume(url, opts)) : kept.data;
     if (stale) await this.store.saveResume(memberId, data);
-    if (data.pdfUrl && (stale || !kept?.hasPdf)) await this.store.savePdf(memberId, data.id, await client.resumePdf(data.pdfUrl, opts));
-    return { data, updatedAt: data.updatedAt, hasPdf: Boolean(data.pdfUrl) || Boolean(!stale && kept?.hasPdf) };
+    if (data.pdfUrl && (stale || !kept?.hasPdf))
+      await this.store.savePdf(memberId, data.id, await client.resumePdf(data.pdfUrl, opts));
+    return {
+      data,
+      updatedAt: data.updatedAt,
+      hasPdf: Boolean(data.pdfUrl) || Boolean(!stale && kept?.hasPdf),
+    };
   }
 
   /**
@@ -423,8 +560,17 @@ export class SyncEngine {
         // Only an answer that says the messages cannot be read is judged by the state. A wait (our
         // own limiter's too, under load) or an outage is tried again: a guess would be kept for good.
         const e = classifyError(err);
-        if (e.wait || e.retryable || err instanceof HhLoginRequired || (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)) throw err;
-        this.log.warn({ memberId: row.memberId, negotiationId: row.negotiationId, err }, 'could not read who started the negotiation; judged by its state');
+        if (
+          e.wait ||
+          e.retryable ||
+          err instanceof HhLoginRequired ||
+          (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)
+        )
+          throw err;
+        this.log.warn(
+          { memberId: row.memberId, negotiationId: row.negotiationId, err },
+          'could not read who started the negotiation; judged by its state',
+        );
       }
       kind ??= row.item.state?.id === 'invitation' ? 'invitation' : 'response';
     }
@@ -436,7 +582,9 @@ export class SyncEngine {
 
   /** Accounts whose park is over: a probe asks hh.ru for the views left (it costs none) before the parked steps go again. */
   async resumeParked(): Promise<void> {
-    for (const account of await this.hh.accounts.claimParkOver(new Date(Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000))) {
+    for (const account of await this.hh.accounts.claimParkOver(
+      new Date(Date.now() + this.d.config.HH_VIEW_LIMIT_RECHECK_SEC * 1000),
+    )) {
       const limits = await this.hh
         .account(account.id)
         .resumeLimits({ maxWaitMs: 5000 })
@@ -446,7 +594,10 @@ export class SyncEngine {
       const unparked = await this.store.unpark(account.memberId);
       await this.d.runtime.db.transaction((trx) => this.feed(trx, account));
       this.d.runtime.wakeOutbox();
-      this.log.info({ memberId: account.memberId, account: account.id, negotiations: unparked }, 'resume views are back: parked work goes on');
+      this.log.info(
+        { memberId: account.memberId, account: account.id, negotiations: unparked },
+        'resume views are back: parked work goes on',
+      );
     }
   }
 
@@ -456,7 +607,9 @@ export class SyncEngine {
    * and a reconciliation brings what arrived meanwhile, as after a new login.
    */
   async resumePaid(): Promise<void> {
-    for (const account of await this.hh.accounts.claimUnpaidProbe(new Date(Date.now() + this.d.config.HH_PAID_ACCESS_RECHECK_SEC * 1000))) {
+    for (const account of await this.hh.accounts.claimUnpaidProbe(
+      new Date(Date.now() + this.d.config.HH_PAID_ACCESS_RECHECK_SEC * 1000),
+    )) {
       const access = await this.hh
         .account(account.id)
         .methodAccess({ maxWaitMs: 5000 })
@@ -466,23 +619,38 @@ export class SyncEngine {
       await enqueue(this.d.runtime.db, {
         subject: subjects.hhImportRequested,
         msgId: `paid:${account.memberId}:${randomUUID()}`,
-        payload: { memberId: account.memberId, kind: 'resume', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+        payload: {
+          memberId: account.memberId,
+          kind: 'resume',
+          requestedBy: null,
+          requestedAt: new Date().toISOString(),
+        } satisfies HhImportRequested,
       });
       this.d.runtime.wakeOutbox();
-      this.log.info({ memberId: account.memberId, account: account.id }, 'paid API access is there: the work goes on');
+      this.log.info(
+        { memberId: account.memberId, account: account.id },
+        'paid API access is there: the work goes on',
+      );
     }
   }
 
   /** Each connected account is compared with hh.ru every HH_RECONCILE_INTERVAL_SEC (each pass claimed by one replica). */
   async reconcileDue(): Promise<void> {
-    const due = await this.hh.accounts.claimReconcileDue(new Date(Date.now() - this.d.config.HH_RECONCILE_INTERVAL_SEC * 1000));
+    const due = await this.hh.accounts.claimReconcileDue(
+      new Date(Date.now() - this.d.config.HH_RECONCILE_INTERVAL_SEC * 1000),
+    );
     if (due.length === 0) return;
     await enqueue(
       this.d.runtime.db,
       due.map((a) => ({
         subject: subjects.hhImportRequested,
         msgId: `reconcile:${a.memberId}:${randomUUID()}`,
-        payload: { memberId: a.memberId, kind: 'reconcile', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+        payload: {
+          memberId: a.memberId,
+          kind: 'reconcile',
+          requestedBy: null,
+          requestedAt: new Date().toISOString(),
+        } satisfies HhImportRequested,
       })),
     );
     this.d.runtime.wakeOutbox();
@@ -505,18 +673,28 @@ export class SyncEngine {
    * The account's own states end a message's work without failing it: a lost login waits for the
    * next one, missing paid API access for the probe that finds it again (resumePaid).
    */
-  private async guard(ctx: MessageContext<unknown>, account: HhAccount, work: () => Promise<Outcome>): Promise<Outcome> {
+  private async guard(
+    ctx: MessageContext<unknown>,
+    account: HhAccount,
+    work: () => Promise<Outcome>,
+  ): Promise<Outcome> {
     try {
       return await work();
     } catch (err) {
       if (err instanceof HhLoginRequired) {
-        ctx.log.info({ account: err.accountId, reason: err.reason }, 'hh.ru login lost: the work waits for the next login');
+        ctx.log.info(
+          { account: err.accountId, reason: err.reason },
+          'hh.ru login lost: the work waits for the next login',
+        );
         return ack();
       }
       if (isUnpaid(err)) {
         const nextProbe = new Date(Date.now() + this.d.config.HH_PAID_ACCESS_RECHECK_SEC * 1000);
         if (await this.hh.accounts.markUnpaid(account.id, nextProbe)) {
-          this.log.warn({ memberId: account.memberId, account: account.id, employer: account.employerId }, 'hh.ru wants paid API access for this employer: the work waits until it has it');
+          this.log.warn(
+            { memberId: account.memberId, account: account.id, employer: account.employerId },
+            'hh.ru wants paid API access for this employer: the work waits until it has it',
+          );
         }
         return ack();
       }

@@ -41,7 +41,10 @@ export class Health {
   constructor(private readonly d: HealthDeps) {}
 
   async view(memberId: string, now = new Date()): Promise<HhHealthView> {
-    const [account, current] = await Promise.all([this.d.connection.view(memberId), this.d.hh().accounts.current(memberId)]);
+    const [account, current] = await Promise.all([
+      this.d.connection.view(memberId),
+      this.d.hh().accounts.current(memberId),
+    ]);
     const active = current && current.status === 'active' && account.status === 'active' ? current : null;
     const client = active ? this.d.hh().account(active.id) : null;
     // Each question on its own: one hh.ru answer missing leaves the others on the page.
@@ -61,14 +64,25 @@ export class Health {
       this.d.store.receivedCounts(memberId, startOfDay(now)),
       this.importFailures(memberId),
     ]);
-    const expected = active ? hhWebhookUrl(this.d.config.PUBLIC_URL, active.id, this.d.config.WEBHOOK_SECRET_KEY) : null;
+    const expected = active
+      ? hhWebhookUrl(this.d.config.PUBLIC_URL, active.id, this.d.config.WEBHOOK_SECRET_KEY)
+      : null;
     const sub = subscriptions?.[0];
     return {
       account,
       paidAccess: access ? hasPaidAccess(access.items) : null,
       resumeViews: limits ? { left: limits.left.resume_view, limit: limits.limits.resume_view } : null,
-      viewsParkedUntil: active?.viewsParkedUntil && active.viewsParkedUntil.getTime() > now.getTime() ? active.viewsParkedUntil.toISOString() : null,
-      subscription: subscriptions ? { present: Boolean(sub), url: sub ? withoutSecret(sub.url) : null, matches: Boolean(sub && sub.url === expected) } : null,
+      viewsParkedUntil:
+        active?.viewsParkedUntil && active.viewsParkedUntil.getTime() > now.getTime()
+          ? active.viewsParkedUntil.toISOString()
+          : null,
+      subscription: subscriptions
+        ? {
+            present: Boolean(sub),
+            url: sub ? withoutSecret(sub.url) : null,
+            matches: Boolean(sub && sub.url === expected),
+          }
+        : null,
       lastDelivery,
       reconciliation,
       counts: { today: { received: received.today }, total: { received: received.total } },
@@ -77,7 +91,11 @@ export class Health {
     };
   }
 
-  async events(memberId: string, before: number | undefined, limit = EVENTS_PAGE): Promise<{ items: SyncEventView[]; next: number | null }> {
+  async events(
+    memberId: string,
+    before: number | undefined,
+    limit = EVENTS_PAGE,
+  ): Promise<{ items: SyncEventView[]; next: number | null }> {
     const items = await this.d.store.events(memberId, before, limit + 1);
     const page = items.slice(0, limit);
     return { items: page, next: items.length > limit ? page.at(-1)!.id : null };
@@ -90,15 +108,33 @@ export class Health {
       .where({ consumer: IMPORT_CONSUMER, portal: memberId })
       .where('subject', 'like', `%${subjects.hhImportNegotiation}`)
       .orderBy('id', 'desc')
-      .limit(200)) as Array<{ id: string | number; payload: string; last_error: string | null; reason: string; created_at: Date }>;
+      .limit(200)) as Array<{
+      id: string | number;
+      payload: string;
+      last_error: string | null;
+      reason: string;
+      created_at: Date;
+    }>;
     if (rows.length === 0) return [];
-    const steps = rows.map((r) => ({ row: r, step: parseStep(r.payload) })).filter((x): x is { row: (typeof rows)[number]; step: NegotiationStep } => x.step !== null);
+    const steps = rows
+      .map((r) => ({ row: r, step: parseStep(r.payload) }))
+      .filter((x): x is { row: (typeof rows)[number]; step: NegotiationStep } => x.step !== null);
     const items = await this.d.runtime
       .db('hh_negotiations')
       .where({ member_id: memberId })
-      .whereIn('negotiation_id', steps.map((s) => s.step.negotiationId))
+      .whereIn(
+        'negotiation_id',
+        steps.map((s) => s.step.negotiationId),
+      )
       .select('negotiation_id', 'item');
-    const links = new Map(items.map((i: { negotiation_id: string; item: { resume?: { alternate_url?: string } | null; vacancy?: { alternate_url?: string } } }) => [i.negotiation_id, i.item.resume?.alternate_url ?? i.item.vacancy?.alternate_url ?? null]));
+    const links = new Map(
+      items.map(
+        (i: {
+          negotiation_id: string;
+          item: { resume?: { alternate_url?: string } | null; vacancy?: { alternate_url?: string } };
+        }) => [i.negotiation_id, i.item.resume?.alternate_url ?? i.item.vacancy?.alternate_url ?? null],
+      ),
+    );
     return steps.map(({ row, step }) => ({
       id: Number(row.id),
       negotiationId: step.negotiationId,
@@ -123,15 +159,31 @@ export class Health {
   /** «Повторить»: the failed steps go again (one, or all of the portal's); their dead letters are forgotten. */
   async retry(memberId: string, id?: number): Promise<{ retried: number }> {
     const retried = await this.d.runtime.db.transaction(async (trx) => {
-      const q = trx('dead_letters').where({ consumer: IMPORT_CONSUMER, portal: memberId }).where('subject', 'like', `%${subjects.hhImportNegotiation}`);
+      const q = trx('dead_letters')
+        .where({ consumer: IMPORT_CONSUMER, portal: memberId })
+        .where('subject', 'like', `%${subjects.hhImportNegotiation}`);
       if (id !== undefined) q.where({ id });
-      const rows = (await q.forUpdate().select('id', 'payload')) as Array<{ id: string | number; payload: string }>;
-      const steps = rows.map((r) => parseStep(r.payload)).filter((s): s is NegotiationStep => s !== null && s.memberId === memberId);
+      const rows = (await q.forUpdate().select('id', 'payload')) as Array<{
+        id: string | number;
+        payload: string;
+      }>;
+      const steps = rows
+        .map((r) => parseStep(r.payload))
+        .filter((s): s is NegotiationStep => s !== null && s.memberId === memberId);
       await enqueue(
         trx,
-        steps.map((step) => ({ subject: subjects.hhImportNegotiation, msgId: `negotiation:${memberId}:${step.negotiationId}:${randomUUID()}`, payload: step })),
+        steps.map((step) => ({
+          subject: subjects.hhImportNegotiation,
+          msgId: `negotiation:${memberId}:${step.negotiationId}:${randomUUID()}`,
+          payload: step,
+        })),
       );
-      await trx('dead_letters').whereIn('id', rows.map((r) => r.id)).delete();
+      await trx('dead_letters')
+        .whereIn(
+          'id',
+          rows.map((r) => r.id),
+        )
+        .delete();
       return steps.length;
     });
     this.d.runtime.wakeOutbox();
@@ -142,7 +194,9 @@ export class Health {
   async prune(now = Date.now()): Promise<void> {
     if (now - this.prunedAt < PRUNE_EVERY_MS) return;
     this.prunedAt = now;
-    const removed = await this.d.store.pruneEvents(new Date(now - this.d.config.HH_EVENT_LOG_RETENTION_DAYS * 86_400_000));
+    const removed = await this.d.store.pruneEvents(
+      new Date(now - this.d.config.HH_EVENT_LOG_RETENTION_DAYS * 86_400_000),
+    );
     if (removed > 0) this.d.runtime.log.info({ removed }, 'old delivery log lines forgotten');
   }
 }
@@ -155,7 +209,12 @@ function withoutSecret(url: string): string {
 function parseStep(payload: string): NegotiationStep | null {
   try {
     const s = JSON.parse(payload) as Partial<NegotiationStep>;
-    return typeof s.memberId === 'string' && typeof s.accountId === 'string' && typeof s.negotiationId === 'string' && /^\d{1,20}$/.test(s.negotiationId) ? (s as NegotiationStep) : null;
+    return typeof s.memberId === 'string' &&
+      typeof s.accountId === 'string' &&
+      typeof s.negotiationId === 'string' &&
+      /^\d{1,20}$/.test(s.negotiationId)
+      ? (s as NegotiationStep)
+      : null;
   } catch {
     return null;
   }
@@ -164,8 +223,10 @@ function parseStep(payload: string): NegotiationStep | null {
 /** The last error of a failed step, told as a portal admin reads it. */
 function reasonOf(error: string): string {
   const short = error.replace(/\s+/g, ' ').slice(0, 200);
-  if (/resume|резюме|pdf/i.test(error)) return `hh.ru не отдал резюме или его PDF, отклик не загружен (${short})`;
-  if (/503|502|504|timeout|unavailable|ECONN/i.test(error)) return `hh.ru не отвечал, отклик не загружен (${short})`;
+  if (/resume|резюме|pdf/i.test(error))
+    return `hh.ru не отдал резюме или его PDF, отклик не загружен (${short})`;
+  if (/503|502|504|timeout|unavailable|ECONN/i.test(error))
+    return `hh.ru не отвечал, отклик не загружен (${short})`;
   return `Не удалось загрузить отклик с hh.ru (${short})`;
 }
 
@@ -177,16 +238,28 @@ export function startOfDay(now: Date): Date {
 
 export const decodeHealth = {
   events(v: unknown): { memberId: string; before?: number; limit?: number } {
-    const { memberId, before, limit } = (v ?? {}) as { memberId?: unknown; before?: unknown; limit?: unknown };
-    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId)) throw new ValidationError('memberId is required');
-    if (before !== undefined && (typeof before !== 'number' || !Number.isInteger(before) || before <= 0)) throw new ValidationError('before must be a positive whole number');
-    if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100)) throw new ValidationError('limit must be between 1 and 100');
+    const { memberId, before, limit } = (v ?? {}) as {
+      memberId?: unknown;
+      before?: unknown;
+      limit?: unknown;
+    };
+    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
+      throw new ValidationError('memberId is required');
+    if (before !== undefined && (typeof before !== 'number' || !Number.isInteger(before) || before <= 0))
+      throw new ValidationError('before must be a positive whole number');
+    if (
+      limit !== undefined &&
+      (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100)
+    )
+      throw new ValidationError('limit must be between 1 and 100');
     return { memberId, before: before as number | undefined, limit: limit as number | undefined };
   },
   retry(v: unknown): { memberId: string; id?: number } {
     const { memberId, id } = (v ?? {}) as { memberId?: unknown; id?: unknown };
-    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId)) throw new ValidationError('memberId is required');
-    if (id !== undefined && (typeof id !== 'number' || !Number.isInteger(id) || id <= 0)) throw new ValidationError('id must be a positive whole number');
+    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
+      throw new ValidationError('memberId is required');
+    if (id !== undefined && (typeof id !== 'number' || !Number.isInteger(id) || id <= 0))
+      throw new ValidationError('id must be a positive whole number');
     return { memberId, id: id as number | undefined };
   },
 };

@@ -41,19 +41,34 @@ const object = (v: unknown, what: string): Record<string, unknown> => {
 export function decodeImportRequested(v: unknown): HhImportRequested {
   const o = object(v, 'hh.import.requested');
   const kind = o['kind'];
-  if (kind !== 'initial' && kind !== 'resume' && kind !== 'reconcile') throw new ValidationError('kind must be initial, resume or reconcile');
+  if (kind !== 'initial' && kind !== 'resume' && kind !== 'reconcile')
+    throw new ValidationError('kind must be initial, resume or reconcile');
   const by = o['requestedBy'];
-  return { memberId: str(o['memberId'], 'memberId'), kind, requestedBy: typeof by === 'number' ? by : null, requestedAt: typeof o['requestedAt'] === 'string' ? o['requestedAt'] : new Date().toISOString() };
+  return {
+    memberId: str(o['memberId'], 'memberId'),
+    kind,
+    requestedBy: typeof by === 'number' ? by : null,
+    requestedAt: typeof o['requestedAt'] === 'string' ? o['requestedAt'] : new Date().toISOString(),
+  };
 }
 
 export function decodeVacancyStep(v: unknown): VacancyStep {
   const o = object(v, 'hh.import.vacancy');
-  return { memberId: str(o['memberId'], 'memberId'), accountId: str(o['accountId'], 'accountId'), vacancyId: str(o['vacancyId'], 'vacancyId'), runId: o['runId'] === null ? null : str(o['runId'], 'runId') };
+  return {
+    memberId: str(o['memberId'], 'memberId'),
+    accountId: str(o['accountId'], 'accountId'),
+    vacancyId: str(o['vacancyId'], 'vacancyId'),
+    runId: o['runId'] === null ? null : str(o['runId'], 'runId'),
+  };
 }
 
 export function decodeNegotiationStep(v: unknown): NegotiationStep {
   const o = object(v, 'hh.import.negotiation');
-  return { memberId: str(o['memberId'], 'memberId'), accountId: str(o['accountId'], 'accountId'), negotiationId: str(o['negotiationId'], 'negotiationId') };
+  return {
+    memberId: str(o['memberId'], 'memberId'),
+    accountId: str(o['accountId'], 'accountId'),
+    negotiationId: str(o['negotiationId'], 'negotiationId'),
+  };
 }
 
 export function decodeWebhook(v: unknown): HhWebhookReceived & { body: HhCallback } {

@@ -31,17 +31,36 @@ export class Queries {
   async importProgress(memberId: string): Promise<ImportProgress> {
     const imp = await this.d.store.getImport(memberId);
     const p = await this.d.store.progress(memberId);
-    const figures = { vacanciesTotal: p.vacanciesTotal, vacanciesDone: p.vacanciesDone, found: p.found, loaded: p.loaded, imported: p.imported, failed: p.failed };
+    const figures = {
+      vacanciesTotal: p.vacanciesTotal,
+      vacanciesDone: p.vacanciesDone,
+      found: p.found,
+      loaded: p.loaded,
+      imported: p.imported,
+      failed: p.failed,
+    };
     if (!imp) return { state: 'never', pausedReason: null, ...figures, startedAt: null, finishedAt: null };
     let finishedAt = imp.finishedAt;
     // Finished: every vacancy paged, every negotiation loaded, and crm-writer answered for each.
-    if (!finishedAt && imp.listedAt && p.vacanciesDone === p.vacanciesTotal && p.unsettled === 0 && p.awaitingCrm === 0) {
+    if (
+      !finishedAt &&
+      imp.listedAt &&
+      p.vacanciesDone === p.vacanciesTotal &&
+      p.unsettled === 0 &&
+      p.awaitingCrm === 0
+    ) {
       await this.d.store.markFinished(memberId, imp.runId);
       finishedAt = new Date();
     }
     const account = await this.d.hh().accounts.current(memberId);
     const pausedReason =
-      account?.status !== 'active' ? 'login_required' : account.unpaidUntil ? 'no_paid_access' : account.viewsParkedUntil && p.unsettled > 0 ? 'view_limit' : null;
+      account?.status !== 'active'
+        ? 'login_required'
+        : account.unpaidUntil
+          ? 'no_paid_access'
+          : account.viewsParkedUntil && p.unsettled > 0
+            ? 'view_limit'
+            : null;
     return {
       state: finishedAt ? 'finished' : pausedReason ? 'paused' : 'running',
       pausedReason: finishedAt ? null : pausedReason,
@@ -61,9 +80,12 @@ export class Queries {
    * negotiations hh.ru has that the portal does not (not yet stored, or stored and not yet
    * written), and starts a reconciliation pass that brings them in.
    */
-  async newResponses(memberId: string): Promise<{ newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }> {
+  async newResponses(
+    memberId: string,
+  ): Promise<{ newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }> {
     const account = await this.d.hh().accounts.current(memberId);
-    if (!account || account.status !== 'active') throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
+    if (!account || account.status !== 'active')
+      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
     const subscription = await this.d.connection.ensureSubscription(account).catch((err: unknown) => {
       this.d.runtime.log.warn({ err, account: account.id }, 'webhook subscription could not be renewed');
       return 'failed' as const;
@@ -71,23 +93,42 @@ export class Queries {
     const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
     const held = await this.d.store.countsByVacancy(memberId);
     let notStored = 0;
-    for (const v of vacancies) notStored += Math.max(0, (v.counters?.responses ?? 0) + (v.counters?.invitations ?? 0) - (held.get(v.id) ?? 0));
-    const row = await this.d.runtime.db('hh_negotiations').where({ member_id: memberId }).whereNull('entity_id').first(this.d.runtime.db.raw('count(*)::int as n'));
+    for (const v of vacancies)
+      notStored += Math.max(
+        0,
+        (v.counters?.responses ?? 0) + (v.counters?.invitations ?? 0) - (held.get(v.id) ?? 0),
+      );
+    const row = await this.d.runtime
+      .db('hh_negotiations')
+      .where({ member_id: memberId })
+      .whereNull('entity_id')
+      .first(this.d.runtime.db.raw('count(*)::int as n'));
     if (await this.d.store.getImport(memberId)) {
       await enqueue(this.d.runtime.db, {
         subject: subjects.hhImportRequested,
         msgId: `reconcile:${memberId}:${randomUUID()}`,
-        payload: { memberId, kind: 'reconcile', requestedBy: null, requestedAt: new Date().toISOString() } satisfies HhImportRequested,
+        payload: {
+          memberId,
+          kind: 'reconcile',
+          requestedBy: null,
+          requestedAt: new Date().toISOString(),
+        } satisfies HhImportRequested,
       });
       this.d.runtime.wakeOutbox();
     }
     return { newCount: notStored + Number(row?.n ?? 0), subscription };
   }
 
-  async card(req: { memberId: string; entityType: 'lead' | 'deal'; entityId: number }): Promise<CardView | null> {
+  async card(req: {
+    memberId: string;
+    entityType: 'lead' | 'deal';
+    entityId: number;
+  }): Promise<CardView | null> {
     const row = await this.d.store.byEntity(req.memberId, req.entityType, req.entityId);
     if (!row?.snapshot) return null;
-    const others = row.personId ? await this.d.store.samePerson(req.memberId, row.personId, row.negotiationId) : [];
+    const others = row.personId
+      ? await this.d.store.samePerson(req.memberId, row.personId, row.negotiationId)
+      : [];
     return {
       snapshot: row.snapshot,
       history: await this.d.store.history(req.memberId, row.negotiationId),
@@ -111,9 +152,15 @@ export class Queries {
     const bytes = await this.d.store.pdf(req.memberId, resumeId);
     if (!bytes) return null;
     const offset = req.offset ?? 0;
-    if (offset < 0 || offset > bytes.length) throw new ValidationError(`offset must be between 0 and ${bytes.length}`);
+    if (offset < 0 || offset > bytes.length)
+      throw new ValidationError(`offset must be between 0 and ${bytes.length}`);
     const end = Math.min(bytes.length, offset + PDF_PART_BYTES);
-    return { filename, contentBase64: bytes.subarray(offset, end).toString('base64'), size: bytes.length, next: end < bytes.length ? end : null };
+    return {
+      filename,
+      contentBase64: bytes.subarray(offset, end).toString('base64'),
+      size: bytes.length,
+      next: end < bytes.length ? end : null,
+    };
   }
 }
 
@@ -121,34 +168,42 @@ export class Queries {
 export const decode = {
   member(v: unknown): { memberId: string } {
     const memberId = (v as { memberId?: unknown })?.memberId;
-    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId)) throw new ValidationError('memberId is required');
+    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
+      throw new ValidationError('memberId is required');
     return { memberId };
   },
   connect(v: unknown): { memberId: string; userId: number; code: string } {
     const { memberId } = decode.member(v);
     const { userId, code } = v as { userId?: unknown; code?: unknown };
-    if (typeof userId !== 'number' || !Number.isInteger(userId) || userId <= 0) throw new ValidationError('userId must be a positive whole number');
-    if (typeof code !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(code)) throw new ValidationError('code is missing or malformed');
+    if (typeof userId !== 'number' || !Number.isInteger(userId) || userId <= 0)
+      throw new ValidationError('userId must be a positive whole number');
+    if (typeof code !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(code))
+      throw new ValidationError('code is missing or malformed');
     return { memberId, userId, code };
   },
   user(v: unknown): { memberId: string; userId: number } {
     const { memberId } = decode.member(v);
     const userId = (v as { userId?: unknown }).userId;
-    if (typeof userId !== 'number' || !Number.isInteger(userId) || userId <= 0) throw new ValidationError('userId must be a positive whole number');
+    if (typeof userId !== 'number' || !Number.isInteger(userId) || userId <= 0)
+      throw new ValidationError('userId must be a positive whole number');
     return { memberId, userId };
   },
   card(v: unknown): { memberId: string; entityType: 'lead' | 'deal'; entityId: number } {
     const { memberId } = decode.member(v);
     const { entityType, entityId } = v as { entityType?: unknown; entityId?: unknown };
-    if (entityType !== 'lead' && entityType !== 'deal') throw new ValidationError('entityType must be lead or deal');
-    if (typeof entityId !== 'number' || !Number.isInteger(entityId) || entityId <= 0) throw new ValidationError('entityId must be a positive whole number');
+    if (entityType !== 'lead' && entityType !== 'deal')
+      throw new ValidationError('entityType must be lead or deal');
+    if (typeof entityId !== 'number' || !Number.isInteger(entityId) || entityId <= 0)
+      throw new ValidationError('entityId must be a positive whole number');
     return { memberId, entityType, entityId };
   },
   pdf(v: unknown): { memberId: string; negotiationId: string; offset?: number } {
     const { memberId } = decode.member(v);
     const { negotiationId, offset } = v as { negotiationId?: unknown; offset?: unknown };
-    if (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId)) throw new ValidationError('negotiationId is required');
-    if (offset !== undefined && (typeof offset !== 'number' || !Number.isInteger(offset))) throw new ValidationError('offset must be a whole number');
+    if (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId))
+      throw new ValidationError('negotiationId is required');
+    if (offset !== undefined && (typeof offset !== 'number' || !Number.isInteger(offset)))
+      throw new ValidationError('offset must be a whole number');
     return { memberId, negotiationId, offset: offset as number | undefined };
   },
 };

@@ -31,7 +31,8 @@ export interface KeptResume {
 /** `{country:'7', city:'495', number:'5527367'}` → `+74955527367`; null when hidden or not a number. */
 export function e164(value: HhPhoneValue | string | null): string | null {
   if (value === null) return null;
-  const raw = typeof value === 'string' ? value : `${value.country ?? ''}${value.city ?? ''}${value.number ?? ''}`;
+  const raw =
+    typeof value === 'string' ? value : `${value.country ?? ''}${value.city ?? ''}${value.number ?? ''}`;
   let digits = raw.replace(/\D/g, '');
   // A Russian number written the domestic way: 8 (xxx) … is +7 (xxx) ….
   if (digits.length === 11 && digits.startsWith('8')) digits = `7${digits.slice(1)}`;
@@ -55,7 +56,11 @@ export function keepResume(r: HhResume): KeptResume {
     .map((c) => ({ number: e164(c.value), type: c.type?.id ?? 'cell' }))
     .filter((p): p is { number: string; type: string } => p.number !== null)
     .sort((a, b) => Number(b.type === 'cell') - Number(a.type === 'cell'));
-  const email = contacts.filter((c) => c.type?.id === 'email').map((c) => normaliseEmail(typeof c.value === 'string' ? c.value : null)).find(Boolean) ?? null;
+  const email =
+    contacts
+      .filter((c) => c.type?.id === 'email')
+      .map((c) => normaliseEmail(typeof c.value === 'string' ? c.value : null))
+      .find(Boolean) ?? null;
   return {
     id: r.id,
     title: r.title ?? null,
@@ -75,8 +80,15 @@ export function keepResume(r: HhResume): KeptResume {
   };
 }
 
-export function fullName(p: { lastName: string | null; firstName: string | null; middleName: string | null }): string | null {
-  const name = [p.lastName, p.firstName, p.middleName].filter((x) => x && x.trim()).join(' ').trim();
+export function fullName(p: {
+  lastName: string | null;
+  firstName: string | null;
+  middleName: string | null;
+}): string | null {
+  const name = [p.lastName, p.firstName, p.middleName]
+    .filter((x) => x && x.trim())
+    .join(' ')
+    .trim();
   return name || null;
 }
 
@@ -120,7 +132,11 @@ export function buildSnapshot(input: SnapshotInput): NegotiationSnapshot {
   const { item, resume } = input;
   const short = item.resume;
   const hidden = new Set([...(resume?.hidden ?? []), ...(short?.hidden_fields ?? []).map((h) => h.id)]);
-  const names = resume ?? (short ? { lastName: short.last_name, firstName: short.first_name, middleName: short.middle_name } : null);
+  const names =
+    resume ??
+    (short
+      ? { lastName: short.last_name, firstName: short.first_name, middleName: short.middle_name }
+      : null);
   const snapshot: NegotiationSnapshot = {
     memberId: input.memberId,
     accountId: input.accountId,
@@ -138,14 +154,27 @@ export function buildSnapshot(input: SnapshotInput): NegotiationSnapshot {
       phones: hidden.has('phones') ? [] : (resume?.phones.map((p) => p.number) ?? []),
       email: hidden.has('email') ? null : (resume?.email ?? null),
       city: resume?.city ?? short?.area?.name ?? null,
-      hidden: { name: hidden.has('names_and_photo'), phones: hidden.has('phones'), email: hidden.has('email') },
+      hidden: {
+        name: hidden.has('names_and_photo'),
+        phones: hidden.has('phones'),
+        email: hidden.has('email'),
+      },
     },
     resume: resume
-      ? { title: resume.title, url: resume.url, experienceMonths: resume.experienceMonths, salary: resume.salary, skills: resume.skills, pdf: null }
+      ? {
+          title: resume.title,
+          url: resume.url,
+          experienceMonths: resume.experienceMonths,
+          salary: resume.salary,
+          skills: resume.skills,
+          pdf: null,
+        }
       : null,
   };
   if (snapshot.resume && input.hasPdf && resume) {
-    snapshot.resume.pdf = { filename: resumePdfName(applicantName(snapshot), input.vacancy.name, resume.updatedAt) };
+    snapshot.resume.pdf = {
+      filename: resumePdfName(applicantName(snapshot), input.vacancy.name, resume.updatedAt),
+    };
   }
   return snapshot;
 }

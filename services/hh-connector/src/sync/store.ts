@@ -79,7 +79,15 @@ interface DbImport {
   finished_at: Date | null;
 }
 
-const toImport = (r: DbImport): ImportRow => ({ memberId: r.member_id, accountId: r.account_id, runId: r.run_id, requestId: r.request_id, startedAt: r.started_at, listedAt: r.listed_at, finishedAt: r.finished_at });
+const toImport = (r: DbImport): ImportRow => ({
+  memberId: r.member_id,
+  accountId: r.account_id,
+  runId: r.run_id,
+  requestId: r.request_id,
+  startedAt: r.started_at,
+  listedAt: r.listed_at,
+  finishedAt: r.finished_at,
+});
 
 const toRow = (r: DbNegotiation): NegotiationRow => ({
   memberId: r.member_id,
@@ -103,7 +111,14 @@ const toRow = (r: DbNegotiation): NegotiationRow => ({
 
 /** What of an item is worth a new snapshot: its states, its last change, its resume. */
 function signature(item: HhNegotiation): string {
-  return JSON.stringify([item.employer_state?.id, item.state?.id, item.updated_at, item.resume ? [item.resume.id, item.resume.updated_at ?? null, item.resume.hidden_fields?.map((h) => h.id)] : null]);
+  return JSON.stringify([
+    item.employer_state?.id,
+    item.state?.id,
+    item.updated_at,
+    item.resume
+      ? [item.resume.id, item.resume.updated_at ?? null, item.resume.hidden_fields?.map((h) => h.id)]
+      : null,
+  ]);
 }
 
 /** The item as kept: what the snapshot needs, without the per-call action lists and templates. */
@@ -127,13 +142,30 @@ export class SyncStore {
   }
 
   /** A new initial import: a new run (its steps carry the id), counted from zero. */
-  async startImport(trx: Knex.Transaction, memberId: string, accountId: string, requestId: string, requestedBy: number | null): Promise<string> {
+  async startImport(
+    trx: Knex.Transaction,
+    memberId: string,
+    accountId: string,
+    requestId: string,
+    requestedBy: number | null,
+  ): Promise<string> {
     const runId = randomUUID();
     await trx('hh_imports')
-      .insert({ member_id: memberId, account_id: accountId, run_id: runId, request_id: requestId, requested_by: requestedBy, started_at: trx.fn.now(), listed_at: null, finished_at: null })
+      .insert({
+        member_id: memberId,
+        account_id: accountId,
+        run_id: runId,
+        request_id: requestId,
+        requested_by: requestedBy,
+        started_at: trx.fn.now(),
+        listed_at: null,
+        finished_at: null,
+      })
       .onConflict('member_id')
       .merge();
-    await trx('hh_vacancies').where({ member_id: memberId }).update({ import_run_id: null, import_state: null });
+    await trx('hh_vacancies')
+      .where({ member_id: memberId })
+      .update({ import_run_id: null, import_state: null });
     return runId;
   }
 
@@ -148,7 +180,13 @@ export class SyncStore {
 
   // ---- vacancies -------------------------------------------------------------------------
 
-  async upsertVacancies(trx: Knex.Transaction, memberId: string, accountId: string, vacancies: HhVacancy[], importRunId: string | null): Promise<void> {
+  async upsertVacancies(
+    trx: Knex.Transaction,
+    memberId: string,
+    accountId: string,
+    vacancies: HhVacancy[],
+    importRunId: string | null,
+  ): Promise<void> {
     if (vacancies.length === 0) return;
     const rows = vacancies.map((v) => ({
       member_id: memberId,
@@ -164,39 +202,84 @@ export class SyncStore {
     await trx('hh_vacancies')
       .insert(rows)
       .onConflict(['member_id', 'vacancy_id'])
-      .merge(['account_id', 'name', 'url', 'manager_id', 'counters', 'updated_at', ...(importRunId ? ['import_run_id', 'import_state'] : [])]);
+      .merge([
+        'account_id',
+        'name',
+        'url',
+        'manager_id',
+        'counters',
+        'updated_at',
+        ...(importRunId ? ['import_run_id', 'import_state'] : []),
+      ]);
   }
 
   async getVacancy(memberId: string, vacancyId: string): Promise<VacancyRow | undefined> {
     const r = await this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId }).first();
-    return r && { memberId: r.member_id, vacancyId: r.vacancy_id, accountId: r.account_id, name: r.name, url: r.url };
+    return (
+      r && {
+        memberId: r.member_id,
+        vacancyId: r.vacancy_id,
+        accountId: r.account_id,
+        name: r.name,
+        url: r.url,
+      }
+    );
   }
 
   /** A vacancy hh.ru no longer shows (a webhook's negotiation named it first): kept with what the negotiation says. */
-  async ensureVacancy(memberId: string, accountId: string, v: { id: string; name: string; alternate_url?: string }): Promise<void> {
+  async ensureVacancy(
+    memberId: string,
+    accountId: string,
+    v: { id: string; name: string; alternate_url?: string },
+  ): Promise<void> {
     await this.db('hh_vacancies')
-      .insert({ member_id: memberId, vacancy_id: v.id, account_id: accountId, name: v.name, url: v.alternate_url ?? null })
+      .insert({
+        member_id: memberId,
+        vacancy_id: v.id,
+        account_id: accountId,
+        name: v.name,
+        url: v.alternate_url ?? null,
+      })
       .onConflict(['member_id', 'vacancy_id'])
       .ignore();
   }
 
   async vacancyDone(memberId: string, vacancyId: string, runId: string | null): Promise<void> {
     const q = this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId });
-    await q.update({ reconciled_at: this.db.fn.now(), ...(runId ? { import_state: this.db.raw(`case when import_run_id = ? then 'done' else import_state end`, [runId]) } : {}) });
+    await q.update({
+      reconciled_at: this.db.fn.now(),
+      ...(runId
+        ? {
+            import_state: this.db.raw(`case when import_run_id = ? then 'done' else import_state end`, [
+              runId,
+            ]),
+          }
+        : {}),
+    });
   }
 
   async pendingImportVacancies(memberId: string, runId: string): Promise<string[]> {
-    return (await this.db('hh_vacancies').where({ member_id: memberId, import_run_id: runId, import_state: 'pending' }).pluck('vacancy_id')) as string[];
+    return (await this.db('hh_vacancies')
+      .where({ member_id: memberId, import_run_id: runId, import_state: 'pending' })
+      .pluck('vacancy_id')) as string[];
   }
 
   /** How many of the vacancy's negotiations we hold, per collection they were last seen in. */
   async countsByCollection(memberId: string, vacancyId: string): Promise<Map<string, number>> {
-    const rows = await this.db('hh_negotiations').where({ member_id: memberId, vacancy_id: vacancyId }).groupBy('collection_id').select('collection_id', this.db.raw('count(*)::int as n'));
-    return new Map(rows.map((r: { collection_id: string | null; n: number }) => [r.collection_id ?? '', r.n]));
+    const rows = await this.db('hh_negotiations')
+      .where({ member_id: memberId, vacancy_id: vacancyId })
+      .groupBy('collection_id')
+      .select('collection_id', this.db.raw('count(*)::int as n'));
+    return new Map(
+      rows.map((r: { collection_id: string | null; n: number }) => [r.collection_id ?? '', r.n]),
+    );
   }
 
   async countsByVacancy(memberId: string): Promise<Map<string, number>> {
-    const rows = await this.db('hh_negotiations').where({ member_id: memberId }).groupBy('vacancy_id').select('vacancy_id', this.db.raw('count(*)::int as n'));
+    const rows = await this.db('hh_negotiations')
+      .where({ member_id: memberId })
+      .groupBy('vacancy_id')
+      .select('vacancy_id', this.db.raw('count(*)::int as n'));
     return new Map(rows.map((r: { vacancy_id: string; n: number }) => [r.vacancy_id, r.n]));
   }
 
@@ -207,12 +290,25 @@ export class SyncStore {
    * new ones, changed ones, and those whose earlier step did not finish (a login or the view
    * limit stopped it). Tombstones keep the resume they had.
    */
-  async upsertItems(trx: Knex.Transaction, memberId: string, accountId: string, vacancyId: string, collectionId: string | null, items: HhNegotiation[], source?: 'reconcile'): Promise<string[]> {
+  async upsertItems(
+    trx: Knex.Transaction,
+    memberId: string,
+    accountId: string,
+    vacancyId: string,
+    collectionId: string | null,
+    items: HhNegotiation[],
+    source?: 'reconcile',
+  ): Promise<string[]> {
     if (items.length === 0) return [];
     const found: Array<{ id: string; type: 'found' | 'changed' }> = [];
     const ids = items.map((i) => i.id);
     const existing = new Map<string, DbNegotiation>(
-      ((await trx('hh_negotiations').where({ member_id: memberId }).whereIn('negotiation_id', ids).forUpdate()) as DbNegotiation[]).map((r) => [r.negotiation_id, r]),
+      (
+        (await trx('hh_negotiations')
+          .where({ member_id: memberId })
+          .whereIn('negotiation_id', ids)
+          .forUpdate()) as DbNegotiation[]
+      ).map((r) => [r.negotiation_id, r]),
     );
     const needStep: string[] = [];
     for (const item of items) {
@@ -228,17 +324,17 @@ export class SyncStore {
         // the insert waits for the winner's commit, then treats the row as one it had found.
         const inserted = await trx('hh_negotiations')
           .insert({
-          member_id: memberId,
-          negotiation_id: item.id,
-          ...base,
-          employer_state_id: item.employer_state.id,
-          applicant_state_id: item.state?.id ?? null,
-          updated_at_hh: item.updated_at,
-          resume_id: item.resume?.id ?? null,
-          resume_updated_at: item.resume?.updated_at ?? null,
-          item: JSON.stringify(keptItem(item)),
-          status: 'pending',
-        })
+            member_id: memberId,
+            negotiation_id: item.id,
+            ...base,
+            employer_state_id: item.employer_state.id,
+            applicant_state_id: item.state?.id ?? null,
+            updated_at_hh: item.updated_at,
+            resume_id: item.resume?.id ?? null,
+            resume_updated_at: item.resume?.updated_at ?? null,
+            item: JSON.stringify(keptItem(item)),
+            status: 'pending',
+          })
           .onConflict(['member_id', 'negotiation_id'])
           .ignore()
           .returning('negotiation_id');
@@ -247,7 +343,10 @@ export class SyncStore {
           found.push({ id: item.id, type: 'found' });
           continue;
         }
-        old = (await trx('hh_negotiations').where({ member_id: memberId, negotiation_id: item.id }).forUpdate().first()) as DbNegotiation;
+        old = (await trx('hh_negotiations')
+          .where({ member_id: memberId, negotiation_id: item.id })
+          .forUpdate()
+          .first()) as DbNegotiation;
       }
       const changed = signature(old.item) !== signature(item);
       if (changed) {
@@ -275,41 +374,69 @@ export class SyncStore {
     }
     // What a reconciliation pass brought in is what the webhooks missed (or had not brought yet).
     if (source === 'reconcile' && found.length > 0) {
-      await this.logEvents(trx, found.map((f) => ({ memberId, source: 'reconcile', type: f.type, negotiationId: f.id, outcome: f.type === 'found' ? 'new' : 'changed' })));
+      await this.logEvents(
+        trx,
+        found.map((f) => ({
+          memberId,
+          source: 'reconcile',
+          type: f.type,
+          negotiationId: f.id,
+          outcome: f.type === 'found' ? 'new' : 'changed',
+        })),
+      );
       await trx('hh_reconciliations').where({ member_id: memberId }).increment('found', found.length);
       for (const f of found) this.metrics?.syncOutcomes.inc({ stage: 'reconcile', outcome: f.type });
     }
     return needStep;
   }
 
-  async get(memberId: string, negotiationId: string, db: Knex | Knex.Transaction = this.db, forUpdate = false): Promise<NegotiationRow | undefined> {
+  async get(
+    memberId: string,
+    negotiationId: string,
+    db: Knex | Knex.Transaction = this.db,
+    forUpdate = false,
+  ): Promise<NegotiationRow | undefined> {
     const q = db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).first();
     const r = (await (forUpdate ? q.forUpdate() : q)) as DbNegotiation | undefined;
     return r && toRow(r);
   }
 
   async setKind(memberId: string, negotiationId: string, kind: Kind): Promise<void> {
-    await this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).whereNull('kind').update({ kind });
+    await this.db('hh_negotiations')
+      .where({ member_id: memberId, negotiation_id: negotiationId })
+      .whereNull('kind')
+      .update({ kind });
   }
 
   /** The step stopped for the resume views: it goes again when they are back (unless the item changed meanwhile). */
   async markParked(memberId: string, negotiationId: string, itemSeq: number): Promise<void> {
-    await this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId, item_seq: itemSeq }).update({ status: 'parked' });
+    await this.db('hh_negotiations')
+      .where({ member_id: memberId, negotiation_id: negotiationId, item_seq: itemSeq })
+      .update({ status: 'parked' });
   }
 
   /** The account's parked negotiations go back to pending, to be fed steps again. */
   async unpark(memberId: string): Promise<number> {
-    return this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).update({ status: 'pending', queued_at: null });
+    return this.db('hh_negotiations')
+      .where({ member_id: memberId, status: 'parked' })
+      .update({ status: 'pending', queued_at: null });
   }
 
   /** A step was enqueued for these outside the feed (a webhook handing over): the feed must not add another. */
   async markQueued(trx: Knex.Transaction, memberId: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await trx('hh_negotiations').where({ member_id: memberId }).whereIn('negotiation_id', ids).update({ queued_at: trx.fn.now() });
+    if (ids.length > 0)
+      await trx('hh_negotiations')
+        .where({ member_id: memberId })
+        .whereIn('negotiation_id', ids)
+        .update({ queued_at: trx.fn.now() });
   }
 
   /** After a new login: every pending negotiation of the portal is to be fed a step again. */
   async unqueue(memberId: string): Promise<number> {
-    return this.db('hh_negotiations').where({ member_id: memberId, status: 'pending' }).whereNotNull('queued_at').update({ queued_at: null });
+    return this.db('hh_negotiations')
+      .where({ member_id: memberId, status: 'pending' })
+      .whereNotNull('queued_at')
+      .update({ queued_at: null });
   }
 
   /**
@@ -317,7 +444,12 @@ export class SyncStore {
    * (steps queued within `staleMs` count as in flight; older ones, lost to a dead letter, stop
    * counting but are not fed again until a login or «Повторить» asks), and marks them queued.
    */
-  async takeForSteps(trx: Knex.Transaction, memberId: string, window: number, staleMs: number): Promise<string[]> {
+  async takeForSteps(
+    trx: Knex.Transaction,
+    memberId: string,
+    window: number,
+    staleMs: number,
+  ): Promise<string[]> {
     const { rows } = (await trx.raw(
       `with in_flight as (
          select count(*)::int as n from hh_negotiations
@@ -349,14 +481,21 @@ export class SyncStore {
   }
 
   async parked(memberId: string): Promise<string[]> {
-    return (await this.db('hh_negotiations').where({ member_id: memberId, status: 'parked' }).pluck('negotiation_id')) as string[];
+    return (await this.db('hh_negotiations')
+      .where({ member_id: memberId, status: 'parked' })
+      .pluck('negotiation_id')) as string[];
   }
 
   /**
    * Stores a snapshot (a new version when it says something new) and settles the row if no newer
    * item arrived meanwhile. Returns the version to hand on, or null when nothing changed.
    */
-  async settle(trx: Knex.Transaction, row: NegotiationRow, snapshot: NegotiationSnapshot, changed: boolean): Promise<void> {
+  async settle(
+    trx: Knex.Transaction,
+    row: NegotiationRow,
+    snapshot: NegotiationSnapshot,
+    changed: boolean,
+  ): Promise<void> {
     const patch: Record<string, unknown> = { updated_at: trx.fn.now(), person_id: snapshot.personId };
     if (changed) {
       patch['version'] = snapshot.version;
@@ -364,21 +503,56 @@ export class SyncStore {
       patch['loaded_at'] = trx.raw('coalesce(loaded_at, now())');
       patch['kind'] = snapshot.kind;
     }
-    await trx('hh_negotiations').where({ member_id: row.memberId, negotiation_id: row.negotiationId }).update(patch);
-    await trx('hh_negotiations').where({ member_id: row.memberId, negotiation_id: row.negotiationId, item_seq: row.itemSeq }).update({ status: 'ready' });
+    await trx('hh_negotiations')
+      .where({ member_id: row.memberId, negotiation_id: row.negotiationId })
+      .update(patch);
+    await trx('hh_negotiations')
+      .where({ member_id: row.memberId, negotiation_id: row.negotiationId, item_seq: row.itemSeq })
+      .update({ status: 'ready' });
   }
 
-  async addHistory(trx: Knex.Transaction, memberId: string, negotiationId: string, state: { id: string; name: string }, at: string): Promise<void> {
-    await trx('hh_state_history').insert({ member_id: memberId, negotiation_id: negotiationId, state_id: state.id, state_name: state.name, at }).onConflict(['member_id', 'negotiation_id', 'state_id', 'at']).ignore();
+  async addHistory(
+    trx: Knex.Transaction,
+    memberId: string,
+    negotiationId: string,
+    state: { id: string; name: string },
+    at: string,
+  ): Promise<void> {
+    await trx('hh_state_history')
+      .insert({
+        member_id: memberId,
+        negotiation_id: negotiationId,
+        state_id: state.id,
+        state_name: state.name,
+        at,
+      })
+      .onConflict(['member_id', 'negotiation_id', 'state_id', 'at'])
+      .ignore();
   }
 
-  async history(memberId: string, negotiationId: string): Promise<Array<{ stateId: string; stateName: string; at: string }>> {
-    const rows = await this.db('hh_state_history').where({ member_id: memberId, negotiation_id: negotiationId }).orderBy('at').orderBy('id');
-    return rows.map((r: { state_id: string; state_name: string; at: string }) => ({ stateId: r.state_id, stateName: r.state_name, at: r.at }));
+  async history(
+    memberId: string,
+    negotiationId: string,
+  ): Promise<Array<{ stateId: string; stateName: string; at: string }>> {
+    const rows = await this.db('hh_state_history')
+      .where({ member_id: memberId, negotiation_id: negotiationId })
+      .orderBy('at')
+      .orderBy('id');
+    return rows.map((r: { state_id: string; state_name: string; at: string }) => ({
+      stateId: r.state_id,
+      stateName: r.state_name,
+      at: r.at,
+    }));
   }
 
-  async byEntity(memberId: string, entityType: 'lead' | 'deal', entityId: number): Promise<NegotiationRow | undefined> {
-    const r = (await this.db('hh_negotiations').where({ member_id: memberId, entity_type: entityType, entity_id: entityId }).first()) as DbNegotiation | undefined;
+  async byEntity(
+    memberId: string,
+    entityType: 'lead' | 'deal',
+    entityId: number,
+  ): Promise<NegotiationRow | undefined> {
+    const r = (await this.db('hh_negotiations')
+      .where({ member_id: memberId, entity_type: entityType, entity_id: entityId })
+      .first()) as DbNegotiation | undefined;
     return r && toRow(r);
   }
 
@@ -392,24 +566,61 @@ export class SyncStore {
   }
 
   /** What crm-writer reported; an older version's report never overwrites a newer one. */
-  async recordCrm(memberId: string, negotiationId: string, version: number, outcome: { entityType: 'lead' | 'deal'; entityId: number } | { error: string; fix: string | null }): Promise<void> {
-    const q = this.db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).where('crm_version', '<=', version);
-    if ('entityId' in outcome) await q.update({ entity_type: outcome.entityType, entity_id: outcome.entityId, crm_status: 'written', crm_version: version, crm_error: null, crm_fix: null });
-    else await q.update({ crm_status: 'failed', crm_version: version, crm_error: outcome.error, crm_fix: outcome.fix });
+  async recordCrm(
+    memberId: string,
+    negotiationId: string,
+    version: number,
+    outcome: { entityType: 'lead' | 'deal'; entityId: number } | { error: string; fix: string | null },
+  ): Promise<void> {
+    const q = this.db('hh_negotiations')
+      .where({ member_id: memberId, negotiation_id: negotiationId })
+      .where('crm_version', '<=', version);
+    if ('entityId' in outcome)
+      await q.update({
+        entity_type: outcome.entityType,
+        entity_id: outcome.entityId,
+        crm_status: 'written',
+        crm_version: version,
+        crm_error: null,
+        crm_fix: null,
+      });
+    else
+      await q.update({
+        crm_status: 'failed',
+        crm_version: version,
+        crm_error: outcome.error,
+        crm_fix: outcome.fix,
+      });
   }
 
   // ---- resumes ---------------------------------------------------------------------------
 
-  async getResume(memberId: string, resumeId: string): Promise<{ data: KeptResume; updatedAt: string; hasPdf: boolean } | undefined> {
-    const r = await this.db('hh_resumes').where({ member_id: memberId, resume_id: resumeId }).first('data', 'updated_at_hh', this.db.raw('pdf is not null as has_pdf'));
+  async getResume(
+    memberId: string,
+    resumeId: string,
+  ): Promise<{ data: KeptResume; updatedAt: string; hasPdf: boolean } | undefined> {
+    const r = await this.db('hh_resumes')
+      .where({ member_id: memberId, resume_id: resumeId })
+      .first('data', 'updated_at_hh', this.db.raw('pdf is not null as has_pdf'));
     return r && { data: r.data as KeptResume, updatedAt: r.updated_at_hh, hasPdf: Boolean(r.has_pdf) };
   }
 
   async saveResume(memberId: string, data: KeptResume): Promise<void> {
     await this.db('hh_resumes')
-      .insert({ member_id: memberId, resume_id: data.id, updated_at_hh: data.updatedAt, data: JSON.stringify(data), pdf: null })
+      .insert({
+        member_id: memberId,
+        resume_id: data.id,
+        updated_at_hh: data.updatedAt,
+        data: JSON.stringify(data),
+        pdf: null,
+      })
       .onConflict(['member_id', 'resume_id'])
-      .merge({ updated_at_hh: data.updatedAt, data: JSON.stringify(data), pdf: null, fetched_at: this.db.fn.now() });
+      .merge({
+        updated_at_hh: data.updatedAt,
+        data: JSON.stringify(data),
+        pdf: null,
+        fetched_at: this.db.fn.now(),
+      });
   }
 
   async savePdf(memberId: string, resumeId: string, pdf: Buffer): Promise<void> {
@@ -431,7 +642,12 @@ export class SyncStore {
   async recognise(trx: Knex.Transaction, memberId: string, keys: string[]): Promise<string> {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`hh-person:${memberId}`]);
     const found = new Map<string, string>(
-      ((await trx('hh_person_keys').where({ member_id: memberId }).whereIn('key', keys)) as Array<{ key: string; person_id: string }>).map((r) => [r.key, r.person_id]),
+      (
+        (await trx('hh_person_keys').where({ member_id: memberId }).whereIn('key', keys)) as Array<{
+          key: string;
+          person_id: string;
+        }>
+      ).map((r) => [r.key, r.person_id]),
     );
     const personId = keys.map((k) => found.get(k)).find(Boolean) ?? randomUUID();
     await trx('hh_person_keys')
@@ -444,36 +660,96 @@ export class SyncStore {
   // ---- webhooks --------------------------------------------------------------------------
 
   /** Records a callback; false when it was already processed (a duplicate). */
-  async recordDelivery(d: { accountId: string; actionType: string; callbackId: string; memberId: string | null; topicId: string | null; receivedAt: string }): Promise<boolean> {
+  async recordDelivery(d: {
+    accountId: string;
+    actionType: string;
+    callbackId: string;
+    memberId: string | null;
+    topicId: string | null;
+    receivedAt: string;
+  }): Promise<boolean> {
     await this.db('hh_webhook_deliveries')
-      .insert({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId, member_id: d.memberId, topic_id: d.topicId, received_at: d.receivedAt })
+      .insert({
+        account_id: d.accountId,
+        action_type: d.actionType,
+        callback_id: d.callbackId,
+        member_id: d.memberId,
+        topic_id: d.topicId,
+        received_at: d.receivedAt,
+      })
       .onConflict(['account_id', 'action_type', 'callback_id'])
       .ignore();
-    const row = await this.db('hh_webhook_deliveries').where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId }).first('processed_at');
+    const row = await this.db('hh_webhook_deliveries')
+      .where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId })
+      .first('processed_at');
     return !row?.processed_at;
   }
 
   /** The callback is done with: its outcome on the delivery and a line in the portal's delivery log. */
-  async deliveryDone(d: { accountId: string; actionType: string; callbackId: string; memberId: string; topicId: string | null }, outcome: string): Promise<void> {
+  async deliveryDone(
+    d: {
+      accountId: string;
+      actionType: string;
+      callbackId: string;
+      memberId: string;
+      topicId: string | null;
+    },
+    outcome: string,
+  ): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await trx('hh_webhook_deliveries').where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId }).update({ processed_at: trx.fn.now(), outcome });
-      await this.logEvents(trx, [{ memberId: d.memberId, source: 'webhook', type: d.actionType, negotiationId: d.topicId, outcome }]);
+      await trx('hh_webhook_deliveries')
+        .where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId })
+        .update({ processed_at: trx.fn.now(), outcome });
+      await this.logEvents(trx, [
+        { memberId: d.memberId, source: 'webhook', type: d.actionType, negotiationId: d.topicId, outcome },
+      ]);
     });
   }
 
   // ---- the delivery log and reconciliation passes -----------------------------------------
 
-  async logEvents(db: Knex | Knex.Transaction, events: Array<{ memberId: string; source: SyncEventView['source']; type: string; negotiationId: string | null; outcome: string }>): Promise<void> {
+  async logEvents(
+    db: Knex | Knex.Transaction,
+    events: Array<{
+      memberId: string;
+      source: SyncEventView['source'];
+      type: string;
+      negotiationId: string | null;
+      outcome: string;
+    }>,
+  ): Promise<void> {
     if (events.length === 0) return;
-    await db('hh_sync_events').insert(events.map((e) => ({ member_id: e.memberId, source: e.source, type: e.type.slice(0, 100), negotiation_id: e.negotiationId, outcome: e.outcome.slice(0, 300) })));
+    await db('hh_sync_events').insert(
+      events.map((e) => ({
+        member_id: e.memberId,
+        source: e.source,
+        type: e.type.slice(0, 100),
+        negotiation_id: e.negotiationId,
+        outcome: e.outcome.slice(0, 300),
+      })),
+    );
   }
 
   /** The portal's delivery log, newest first, `before` an id (the page's «Показать ещё»). */
   async events(memberId: string, before: number | undefined, limit: number): Promise<SyncEventView[]> {
     const q = this.db('hh_sync_events').where({ member_id: memberId }).orderBy('id', 'desc').limit(limit);
     if (before) q.where('id', '<', before);
-    const rows = (await q) as Array<{ id: string | number; at: Date; source: SyncEventView['source']; type: string; negotiation_id: string | null; outcome: string }>;
-    return rows.map((r) => ({ id: Number(r.id), at: new Date(r.at).toISOString(), source: r.source, type: r.type, negotiationId: r.negotiation_id, outcome: r.outcome }));
+    const rows = (await q) as Array<{
+      id: string | number;
+      at: Date;
+      source: SyncEventView['source'];
+      type: string;
+      negotiation_id: string | null;
+      outcome: string;
+    }>;
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: new Date(r.at).toISOString(),
+      source: r.source,
+      type: r.type,
+      negotiationId: r.negotiation_id,
+      outcome: r.outcome,
+    }));
   }
 
   /** Forgets log lines older than the retention, a bounded number at a time. */
@@ -485,36 +761,61 @@ export class SyncStore {
 
   /** A reconciliation pass starts: it compares `vacancies` and counts what it brings in from zero. */
   async startReconciliation(trx: Knex.Transaction, memberId: string, vacancies: number): Promise<void> {
-    await trx('hh_reconciliations').insert({ member_id: memberId, started_at: trx.fn.now(), vacancies, found: 0 }).onConflict('member_id').merge();
+    await trx('hh_reconciliations')
+      .insert({ member_id: memberId, started_at: trx.fn.now(), vacancies, found: 0 })
+      .onConflict('member_id')
+      .merge();
   }
 
-  async lastReconciliation(memberId: string): Promise<{ at: string; vacancies: number; found: number } | null> {
+  async lastReconciliation(
+    memberId: string,
+  ): Promise<{ at: string; vacancies: number; found: number } | null> {
     const r = await this.db('hh_reconciliations').where({ member_id: memberId }).first();
     return r ? { at: new Date(r.started_at).toISOString(), vacancies: r.vacancies, found: r.found } : null;
   }
 
-  async lastDelivery(memberId: string): Promise<{ at: string; actionType: string; outcome: string | null } | null> {
-    const r = await this.db('hh_webhook_deliveries').where({ member_id: memberId }).orderBy('received_at', 'desc').first('received_at', 'action_type', 'outcome');
-    return r ? { at: new Date(r.received_at).toISOString(), actionType: r.action_type, outcome: r.outcome } : null;
+  async lastDelivery(
+    memberId: string,
+  ): Promise<{ at: string; actionType: string; outcome: string | null } | null> {
+    const r = await this.db('hh_webhook_deliveries')
+      .where({ member_id: memberId })
+      .orderBy('received_at', 'desc')
+      .first('received_at', 'action_type', 'outcome');
+    return r
+      ? { at: new Date(r.received_at).toISOString(), actionType: r.action_type, outcome: r.outcome }
+      : null;
   }
 
   /** Negotiations stored since `since` and in all. */
   async receivedCounts(memberId: string, since: Date): Promise<{ today: number; total: number }> {
     const r = await this.db('hh_negotiations')
       .where({ member_id: memberId })
-      .first(this.db.raw('count(*)::int as total'), this.db.raw('count(*) filter (where first_seen_at >= ?)::int as today', [since]));
+      .first(
+        this.db.raw('count(*)::int as total'),
+        this.db.raw('count(*) filter (where first_seen_at >= ?)::int as today', [since]),
+      );
     return { today: r?.today ?? 0, total: r?.total ?? 0 };
   }
 
   // ---- progress --------------------------------------------------------------------------
 
   /** The figures of the import's progress bar and result lines, counted from the rows. */
-  async progress(memberId: string): Promise<Omit<ImportProgress, 'state' | 'pausedReason' | 'startedAt' | 'finishedAt'> & { unsettled: number; awaitingCrm: number }> {
+  async progress(
+    memberId: string,
+  ): Promise<
+    Omit<ImportProgress, 'state' | 'pausedReason' | 'startedAt' | 'finishedAt'> & {
+      unsettled: number;
+      awaitingCrm: number;
+    }
+  > {
     const imp = await this.getImport(memberId);
     const v = imp
       ? await this.db('hh_vacancies')
           .where({ member_id: memberId, import_run_id: imp.runId })
-          .first(this.db.raw('count(*)::int as total'), this.db.raw(`count(*) filter (where import_state = 'done')::int as done`))
+          .first(
+            this.db.raw('count(*)::int as total'),
+            this.db.raw(`count(*) filter (where import_state = 'done')::int as done`),
+          )
       : { total: 0, done: 0 };
     const n = await this.db('hh_negotiations')
       .where({ member_id: memberId })
@@ -524,7 +825,9 @@ export class SyncStore {
         this.db.raw('count(entity_id)::int as imported'),
         this.db.raw(`count(*) filter (where crm_status = 'failed')::int as failed`),
         this.db.raw(`count(*) filter (where status <> 'ready')::int as unsettled`),
-        this.db.raw(`count(*) filter (where loaded_at is not null and (crm_status is null or crm_version < version))::int as awaiting`),
+        this.db.raw(
+          `count(*) filter (where loaded_at is not null and (crm_status is null or crm_version < version))::int as awaiting`,
+        ),
       );
     return {
       vacanciesTotal: v.total,
@@ -539,7 +842,10 @@ export class SyncStore {
   }
 
   async markFinished(memberId: string, runId: string): Promise<void> {
-    await this.db('hh_imports').where({ member_id: memberId, run_id: runId }).whereNull('finished_at').update({ finished_at: this.db.fn.now() });
+    await this.db('hh_imports')
+      .where({ member_id: memberId, run_id: runId })
+      .whereNull('finished_at')
+      .update({ finished_at: this.db.fn.now() });
   }
 
   /**

@@ -39,7 +39,11 @@ const TABS: Array<{ key: Tab; label: string }> = [
 /** hh-connector answers from its own database; a page does not wait long for it. */
 const HH_WAIT_MS = 8000;
 /** What the progress says about each reason a run is paused (texts.ts). */
-const PAUSED_TEXTS: Record<string, string> = { login_required: 'import.pausedLogin', no_paid_access: 'import.pausedPayment', view_limit: 'import.pausedViews' };
+const PAUSED_TEXTS: Record<string, string> = {
+  login_required: 'import.pausedLogin',
+  no_paid_access: 'import.pausedPayment',
+  view_limit: 'import.pausedViews',
+};
 /** «Войти» opened hh.ru's login: the auth tab asks every few seconds, for up to ten minutes. */
 const POLL_MS = 2000;
 const POLL_LIMIT = 300;
@@ -78,7 +82,14 @@ export class AppPages {
     };
     if (req.route === 'login/result') return this.loginResult(req, ctx);
     if (!canUse(session)) {
-      const html = req.route === 'app' || req.route === 'card' ? this.renderer.page('no-access', { ...ctx, title: text(session.lang, 'access.title'), framed: true }) : this.renderer.render('no-access', ctx);
+      const html =
+        req.route === 'app' || req.route === 'card'
+          ? this.renderer.page('no-access', {
+              ...ctx,
+              title: text(session.lang, 'access.title'),
+              framed: true,
+            })
+          : this.renderer.render('no-access', ctx);
       return { status: 403, html };
     }
     switch (req.route) {
@@ -92,9 +103,20 @@ export class AppPages {
       case 'card':
         return this.cardPage(req, ctx);
       case 'install':
-        return { status: 200, html: this.renderer.page('install', { ...ctx, title: text(session.lang, 'install.title'), framed: true, ...this.steps(req) }) };
+        return {
+          status: 200,
+          html: this.renderer.page('install', {
+            ...ctx,
+            title: text(session.lang, 'install.title'),
+            framed: true,
+            ...this.steps(req),
+          }),
+        };
       case 'install/result':
-        return { status: 200, html: this.renderer.render('partials/install-steps', { ...ctx, ...this.steps(req) }) };
+        return {
+          status: 200,
+          html: this.renderer.render('partials/install-steps', { ...ctx, ...this.steps(req) }),
+        };
       case 'tab/auth':
       case 'auth/status':
         return fragment(this.tab('auth', req, ctx));
@@ -125,7 +147,10 @@ export class AppPages {
       case 'feedback/send':
         return fragment(this.sendFeedback(req, ctx));
       default:
-        return { status: 404, html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'common.error' }) };
+        return {
+          status: 404,
+          html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'common.error' }),
+        };
     }
   }
 
@@ -135,7 +160,14 @@ export class AppPages {
     const account = await this.account(req.session.memberId);
     const tab: Tab = account?.status === 'active' ? 'settings' : 'auth';
     const panel = await this.panel(tab, req, ctx, account);
-    return this.renderer.page('app', { ...ctx, title: text(ctx.lang, 'app.title'), framed: true, panel: panel.html, tabs: this.tabs(tab, account), account });
+    return this.renderer.page('app', {
+      ...ctx,
+      title: text(ctx.lang, 'app.title'),
+      framed: true,
+      panel: panel.html,
+      tabs: this.tabs(tab, account),
+      account,
+    });
   }
 
   /** A tab's panel plus the tab bar and the connection marker, which may have changed too (htmx out-of-band swaps). */
@@ -144,7 +176,11 @@ export class AppPages {
     // «Состояние» stays open without a working login: it is where a lost one shows.
     const shown: Tab = account?.status === 'active' || tab === 'health' ? tab : 'auth';
     const panel = await this.panel(shown, req, ctx, account);
-    const chrome = this.renderer.render('partials/chrome-oob', { ...ctx, tabs: this.tabs(shown, account), account });
+    const chrome = this.renderer.render('partials/chrome-oob', {
+      ...ctx,
+      tabs: this.tabs(shown, account),
+      account,
+    });
     return { ...panel, html: panel.html + chrome };
   }
 
@@ -157,7 +193,9 @@ export class AppPages {
       case 'new-responses':
         return this.newResponses(req, ctx);
       case 'feedback':
-        return Promise.resolve({ html: this.renderer.render('tab-feedback', { ...ctx, values: {}, errors: {} }) });
+        return Promise.resolve({
+          html: this.renderer.render('tab-feedback', { ...ctx, values: {}, errors: {} }),
+        });
       case 'health':
         return this.healthPanel(req, ctx, {});
     }
@@ -165,7 +203,11 @@ export class AppPages {
 
   private tabs(current: Tab, account: HhAccountView | null) {
     const connected = account?.status === 'active';
-    return TABS.map((t) => ({ ...t, selected: t.key === current, disabled: !connected && t.key !== 'auth' && t.key !== 'health' }));
+    return TABS.map((t) => ({
+      ...t,
+      selected: t.key === current,
+      disabled: !connected && t.key !== 'auth' && t.key !== 'health',
+    }));
   }
 
   private async account(memberId: string): Promise<HhAccountView | null> {
@@ -179,24 +221,45 @@ export class AppPages {
 
   // ---- «Авторизация» ------------------------------------------------------------------------------
 
-  private authPanel(req: UiRequest, ctx: Ctx, account: HhAccountView | null, notice?: { kind: string; key: string }): string {
+  private authPanel(
+    req: UiRequest,
+    ctx: Ctx,
+    account: HhAccountView | null,
+    notice?: { kind: string; key: string },
+  ): string {
     const poll = Number(one(req.form, 'poll')) || 0;
     const waiting = req.route === 'auth/status' && account?.status !== 'active' && poll < POLL_LIMIT;
-    return this.renderer.render('tab-auth', { ...ctx, account, unavailable: account === null, notice, waiting, nextPoll: poll + 1, pollMs: POLL_MS });
+    return this.renderer.render('tab-auth', {
+      ...ctx,
+      account,
+      unavailable: account === null,
+      notice,
+      waiting,
+      nextPoll: poll + 1,
+      pollMs: POLL_MS,
+    });
   }
 
   private async logout(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     let account: HhAccountView | null;
     let notice: { kind: string; key: string };
     try {
-      account = await this.runtime.call(rpc.hhDisconnect, { memberId: req.session.memberId, userId: req.session.userId }, { timeoutMs: 20_000 });
+      account = await this.runtime.call(
+        rpc.hhDisconnect,
+        { memberId: req.session.memberId, userId: req.session.userId },
+        { timeoutMs: 20_000 },
+      );
       notice = { kind: 'ok', key: 'auth.loggedOut' };
     } catch (err) {
       this.runtime.log.warn({ err, memberId: req.session.memberId }, 'hh.ru sign-out failed');
       account = await this.account(req.session.memberId);
       notice = { kind: 'error', key: 'auth.logoutFailed' };
     }
-    const chrome = this.renderer.render('partials/chrome-oob', { ...ctx, tabs: this.tabs('auth', account), account });
+    const chrome = this.renderer.render('partials/chrome-oob', {
+      ...ctx,
+      tabs: this.tabs('auth', account),
+      account,
+    });
     return { html: this.authPanel(req, ctx, account, notice) + chrome };
   }
 
@@ -212,11 +275,24 @@ export class AppPages {
   }
 
   /** Results of the import (when it ran) and the form; or the progress while the import runs. */
-  private async settingsPanel(req: UiRequest, ctx: Ctx, extra: { notice?: { kind: string; key: string }; retried?: number }): Promise<Fragment & { running: boolean }> {
-    const [progress, record] = await Promise.all([this.importProgress(req.session.memberId), getSettingsRecord(this.runtime.db, req.session.memberId)]);
-    if (importRunning(progress, record?.importRequestedAt ?? null)) return { html: this.progressView(ctx, progress, record?.settings ?? null), running: true };
+  private async settingsPanel(
+    req: UiRequest,
+    ctx: Ctx,
+    extra: { notice?: { kind: string; key: string }; retried?: number },
+  ): Promise<Fragment & { running: boolean }> {
+    const [progress, record] = await Promise.all([
+      this.importProgress(req.session.memberId),
+      getSettingsRecord(this.runtime.db, req.session.memberId),
+    ]);
+    if (importRunning(progress, record?.importRequestedAt ?? null))
+      return { html: this.progressView(ctx, progress, record?.settings ?? null), running: true };
     const [form, failures] = await Promise.all([
-      this.settingsForm(req, ctx, { saved: record?.settings ?? null, progress, requested: Boolean(record?.importRequestedAt), ...extra }),
+      this.settingsForm(req, ctx, {
+        saved: record?.settings ?? null,
+        progress,
+        requested: Boolean(record?.importRequestedAt),
+        ...extra,
+      }),
       this.failures(req.session.memberId),
     ]);
     const html = this.renderer.render('tab-settings', {
@@ -235,7 +311,7 @@ export class AppPages {
     return this.renderer.render('partials/import-progress', {
       ...ctx,
       starting: p.state === 'never',
-      paused: p.state === 'paused' ? PAUSED_TEXTS[p.pausedReason ?? ''] ?? 'import.paused' : null,
+      paused: p.state === 'paused' ? (PAUSED_TEXTS[p.pausedReason ?? ''] ?? 'import.paused') : null,
       found: p.found,
       loaded: p.loaded,
       imported: p.imported,
@@ -258,7 +334,11 @@ export class AppPages {
   /** «Повторить»: one refused response, or all of them; crm-writer writes them again. */
   private async retry(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const negotiationId = one(req.form, 'negotiationId');
-    const { retried } = await this.runtime.call(rpc.crmRetry, { memberId: req.session.memberId, ...(negotiationId ? { negotiationId } : {}) }, { timeoutMs: 20_000 });
+    const { retried } = await this.runtime.call(
+      rpc.crmRetry,
+      { memberId: req.session.memberId, ...(negotiationId ? { negotiationId } : {}) },
+      { timeoutMs: 20_000 },
+    );
     this.runtime.log.info({ memberId: req.session.memberId, retried }, 'refused writes sent again');
     return this.settingsPanel(req, ctx, { retried });
   }
@@ -266,7 +346,9 @@ export class AppPages {
   /** The progress polls itself; once the import is over, the whole panel replaces it. */
   private async progress(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const panel = await this.settingsPanel(req, ctx, {});
-    return panel.running ? panel : { ...panel, headers: { 'HX-Retarget': '#panel', 'HX-Reswap': 'innerHTML' } };
+    return panel.running
+      ? panel
+      : { ...panel, headers: { 'HX-Retarget': '#panel', 'HX-Reswap': 'innerHTML' } };
   }
 
   /**
@@ -276,35 +358,76 @@ export class AppPages {
   private async settingsForm(
     req: UiRequest,
     ctx: Ctx,
-    options: { values?: Form; saved?: PortalSettings | null; errors?: Record<string, string>; notice?: { kind: string; key: string }; progress?: ImportProgress | null; requested?: boolean },
+    options: {
+      values?: Form;
+      saved?: PortalSettings | null;
+      errors?: Record<string, string>;
+      notice?: { kind: string; key: string };
+      progress?: ImportProgress | null;
+      requested?: boolean;
+    },
   ): Promise<Fragment> {
-    const saved = options.saved ?? (options.values ? null : (await getSettingsRecord(this.runtime.db, req.session.memberId))?.settings ?? null);
+    const saved =
+      options.saved ??
+      (options.values
+        ? null
+        : ((await getSettingsRecord(this.runtime.db, req.session.memberId))?.settings ?? null));
     const v = options.values ? fromForm(options.values) : fromSaved(saved, req.session.userId);
     let lists: Awaited<ReturnType<PortalData['forForm']>>;
     try {
       lists = await this.data.forForm(req.session.memberId, v.entityType, v.categoryId, v.responsibleUserId);
     } catch (err) {
-      this.runtime.log.warn({ err, memberId: req.session.memberId }, 'portal lists for the settings form not available');
-      return { html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'settings.portalUnavailable' }) };
+      this.runtime.log.warn(
+        { err, memberId: req.session.memberId },
+        'portal lists for the settings form not available',
+      );
+      return {
+        html: this.renderer.render('partials/notice', {
+          ...ctx,
+          kind: 'error',
+          key: 'settings.portalUnavailable',
+        }),
+      };
     }
     const suggested = suggestStages(lists.stages);
-    const pick = (id: string, state: HhState) => (lists.stages.some((s) => s.id === id) ? id : suggested[state]);
-    const stateName = (state: string) => (ctx.lang === 'en' ? STATE_NAMES_EN[state] : HH_STATE_NAMES[state as keyof typeof HH_STATE_NAMES]);
+    const pick = (id: string, state: HhState) =>
+      lists.stages.some((s) => s.id === id) ? id : suggested[state];
+    const stateName = (state: string) =>
+      ctx.lang === 'en' ? STATE_NAMES_EN[state] : HH_STATE_NAMES[state as keyof typeof HH_STATE_NAMES];
     const rows = v.extendedSync
-      ? HH_STATES.map((state) => ({ field: `stageByState.${state}`, label: stateName(state), value: pick(v.stageByState[state] ?? '', state) }))
+      ? HH_STATES.map((state) => ({
+          field: `stageByState.${state}`,
+          label: stateName(state),
+          value: pick(v.stageByState[state] ?? '', state),
+        }))
       : [
-          { field: 'stageForResponse', label: text(ctx.lang, 'settings.responses'), value: pick(v.stageForResponse, 'response') },
-          { field: 'stageForInvitation', label: text(ctx.lang, 'settings.invitations'), value: pick(v.stageForInvitation, 'consider') },
+          {
+            field: 'stageForResponse',
+            label: text(ctx.lang, 'settings.responses'),
+            value: pick(v.stageForResponse, 'response'),
+          },
+          {
+            field: 'stageForInvitation',
+            label: text(ctx.lang, 'settings.invitations'),
+            value: pick(v.stageForInvitation, 'consider'),
+          },
         ];
     const errors = translateErrors(options.errors ?? {}, ctx.lang);
-    const firstImport = options.progress !== undefined ? !options.requested && (options.progress?.state ?? 'never') === 'never' : one(req.form, 'firstImport') === '1';
+    const firstImport =
+      options.progress !== undefined
+        ? !options.requested && (options.progress?.state ?? 'never') === 'never'
+        : one(req.form, 'firstImport') === '1';
     const html = this.renderer.render('partials/settings-form', {
       ...ctx,
       v,
       users: lists.users.map((u) => ({ ...u, selected: u.id === v.responsibleUserId })),
       pipelines: lists.pipelines.map((p) => ({ ...p, selected: p.id === v.categoryId })),
       sources: lists.sources.map((s) => ({ ...s, selected: s.id === v.sourceId })),
-      rows: rows.map((r) => ({ ...r, error: errors[r.field], options: lists.stages.map((s) => ({ ...s, selected: s.id === r.value })) })),
+      rows: rows.map((r) => ({
+        ...r,
+        error: errors[r.field],
+        options: lists.stages.map((s) => ({ ...s, selected: s.id === r.value })),
+      })),
       errors,
       hasErrors: Object.keys(errors).length > 0,
       notice: options.notice,
@@ -318,7 +441,12 @@ export class AppPages {
     const selected = Number(one(req.form, 'responsibleUserId')) || 0;
     try {
       const users = await this.data.searchUsers(req.session.memberId, query);
-      return { html: this.renderer.render('partials/user-options', { ...ctx, users: users.map((u) => ({ ...u, selected: u.id === selected })) }) };
+      return {
+        html: this.renderer.render('partials/user-options', {
+          ...ctx,
+          users: users.map((u) => ({ ...u, selected: u.id === selected })),
+        }),
+      };
     } catch (err) {
       this.runtime.log.warn({ err }, 'user search failed');
       return { html: this.renderer.render('partials/user-options', { ...ctx, users: [] }) };
@@ -332,27 +460,47 @@ export class AppPages {
       settings = parseSettings(memberId, toInput(req.form));
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      return this.settingsForm(req, ctx, { values: req.form, errors: (err.details?.['fields'] ?? {}) as Record<string, string> });
+      return this.settingsForm(req, ctx, {
+        values: req.form,
+        errors: (err.details?.['fields'] ?? {}) as Record<string, string>,
+      });
     }
     // The shape is right; now whether the user, pipeline, stages and source exist on this portal.
-    const lists = await this.data.forForm(memberId, settings.entityType, settings.categoryId, settings.responsibleUserId);
+    const lists = await this.data.forForm(
+      memberId,
+      settings.entityType,
+      settings.categoryId,
+      settings.responsibleUserId,
+    );
     const errors: Record<string, string> = {};
-    if (!lists.users.some((u) => u.id === settings.responsibleUserId)) errors['responsibleUserId'] = 'Выберите ответственного';
-    if (settings.entityType === 'deal' && !lists.pipelines.some((p) => p.id === settings.categoryId)) errors['categoryId'] = 'Выберите воронку';
-    if (settings.sourceId !== null && !lists.sources.some((s) => s.id === settings.sourceId)) errors['sourceId'] = 'Выберите источник из списка';
+    if (!lists.users.some((u) => u.id === settings.responsibleUserId))
+      errors['responsibleUserId'] = 'Выберите ответственного';
+    if (settings.entityType === 'deal' && !lists.pipelines.some((p) => p.id === settings.categoryId))
+      errors['categoryId'] = 'Выберите воронку';
+    if (settings.sourceId !== null && !lists.sources.some((s) => s.id === settings.sourceId))
+      errors['sourceId'] = 'Выберите источник из списка';
     const stages = new Set(lists.stages.map((s) => s.id));
     const mapped: Array<[string, string]> = settings.extendedSync
       ? Object.entries(settings.stageByState).map(([state, id]) => [`stageByState.${state}`, id])
-      : [['stageForResponse', settings.stageForResponse], ['stageForInvitation', settings.stageForInvitation]];
+      : [
+          ['stageForResponse', settings.stageForResponse],
+          ['stageForInvitation', settings.stageForInvitation],
+        ];
     for (const [f, id] of mapped) if (!stages.has(id)) errors[f] = 'Выберите стадию';
     if (Object.keys(errors).length > 0) return this.settingsForm(req, ctx, { values: req.form, errors });
 
     const record = await getSettingsRecord(this.runtime.db, memberId);
     const progress = await this.importProgress(memberId);
-    const startImport = one(req.form, 'action') === 'import' && !record?.importRequestedAt && (progress?.state ?? 'never') === 'never';
+    const startImport =
+      one(req.form, 'action') === 'import' &&
+      !record?.importRequestedAt &&
+      (progress?.state ?? 'never') === 'never';
     await saveSettings(this.runtime.db, settings, userId, { startImport });
     this.runtime.wakeOutbox();
-    this.runtime.log.info({ memberId, userId, entityType: settings.entityType, extended: settings.extendedSync, startImport }, 'portal settings saved');
+    this.runtime.log.info(
+      { memberId, userId, entityType: settings.entityType, extended: settings.extendedSync, startImport },
+      'portal settings saved',
+    );
     if (startImport) return { html: this.progressView(ctx, null, settings) };
     return this.settingsPanel(req, ctx, { notice: { kind: 'ok', key: 'settings.saved' } });
   }
@@ -396,18 +544,38 @@ export class AppPages {
         retryValue: f.negotiationId,
       })),
     ];
-    const subscriptionState = !hh?.subscription ? 'unknown' : !hh.subscription.present ? 'missing' : hh.subscription.matches ? 'ok' : 'wrong';
+    const subscriptionState = !hh?.subscription
+      ? 'unknown'
+      : !hh.subscription.present
+        ? 'missing'
+        : hh.subscription.matches
+          ? 'ok'
+          : 'wrong';
     const paidState = hh?.paidAccess === true ? 'yes' : hh?.paidAccess === false ? 'no' : 'unknown';
     const loginLost = hh?.account.status !== undefined && hh.account.status !== 'active';
     const overall =
       loginLost || failures.length > 0 || paidState === 'no' || (crm && crm.portalStatus !== 'installed')
         ? 'error'
-        : !hh || !crm || subscriptionState !== 'ok' || hh.viewsParkedUntil || (hh.reconciliation?.found ?? 0) > 0
+        : !hh ||
+            !crm ||
+            subscriptionState !== 'ok' ||
+            hh.viewsParkedUntil ||
+            (hh.reconciliation?.found ?? 0) > 0
           ? 'warning'
           : 'ok';
     const counts = {
-      today: { received: hh?.counts.today.received ?? 0, imported: crm?.counts.today.imported ?? 0, updated: crm?.counts.today.updated ?? 0, failed: crm?.counts.today.failed ?? 0 },
-      total: { received: hh?.counts.total.received ?? 0, imported: crm?.counts.total.imported ?? 0, updated: crm?.counts.total.updated ?? 0, failed: crm?.counts.total.failed ?? 0 },
+      today: {
+        received: hh?.counts.today.received ?? 0,
+        imported: crm?.counts.today.imported ?? 0,
+        updated: crm?.counts.today.updated ?? 0,
+        failed: crm?.counts.today.failed ?? 0,
+      },
+      total: {
+        received: hh?.counts.total.received ?? 0,
+        imported: crm?.counts.total.imported ?? 0,
+        updated: crm?.counts.total.updated ?? 0,
+        failed: crm?.counts.total.failed ?? 0,
+      },
     };
     const html = this.renderer.render('tab-health', {
       ...ctx,
@@ -435,9 +603,24 @@ export class AppPages {
   /** «Показать ещё»: the next rows of the delivery log, and the button for the ones after them. */
   private async healthEvents(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const before = Number(one(req.form, 'before'));
-    if (!Number.isInteger(before) || before <= 0) return { status: 400, html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'common.error' }) };
-    const log = await this.runtime.call(rpc.hhSyncEvents, { memberId: req.session.memberId, before }, { timeoutMs: HH_WAIT_MS });
-    return { html: this.renderer.render('partials/health-events', { ...ctx, events: log.items.map((e) => eventView(ctx.lang, e)), next: log.next, before }) };
+    if (!Number.isInteger(before) || before <= 0)
+      return {
+        status: 400,
+        html: this.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'common.error' }),
+      };
+    const log = await this.runtime.call(
+      rpc.hhSyncEvents,
+      { memberId: req.session.memberId, before },
+      { timeoutMs: HH_WAIT_MS },
+    );
+    return {
+      html: this.renderer.render('partials/health-events', {
+        ...ctx,
+        events: log.items.map((e) => eventView(ctx.lang, e)),
+        next: log.next,
+        before,
+      }),
+    };
   }
 
   /** «Повторить» on a failure (a refused write or a failed load), or «Повторить все». */
@@ -446,10 +629,25 @@ export class AppPages {
     const negotiationId = one(req.form, 'negotiationId');
     const loadId = Number(one(req.form, 'loadId'));
     const all = one(req.form, 'all') === '1';
-    if (negotiationId && !/^\d{1,20}$/.test(negotiationId)) throw new ValidationError('negotiationId is malformed');
+    if (negotiationId && !/^\d{1,20}$/.test(negotiationId))
+      throw new ValidationError('negotiationId is malformed');
     let retried = 0;
-    if (all || negotiationId) retried += (await this.runtime.call(rpc.crmRetry, { memberId, ...(negotiationId ? { negotiationId } : {}) }, { timeoutMs: 20_000 })).retried;
-    if (all || (Number.isInteger(loadId) && loadId > 0)) retried += (await this.runtime.call(rpc.hhRetry, { memberId, ...(all ? {} : { id: loadId }) }, { timeoutMs: 20_000 })).retried;
+    if (all || negotiationId)
+      retried += (
+        await this.runtime.call(
+          rpc.crmRetry,
+          { memberId, ...(negotiationId ? { negotiationId } : {}) },
+          { timeoutMs: 20_000 },
+        )
+      ).retried;
+    if (all || (Number.isInteger(loadId) && loadId > 0))
+      retried += (
+        await this.runtime.call(
+          rpc.hhRetry,
+          { memberId, ...(all ? {} : { id: loadId }) },
+          { timeoutMs: 20_000 },
+        )
+      ).retried;
     this.runtime.log.info({ memberId, retried, all }, 'failures sent again from «Состояние»');
     return this.healthPanel(req, ctx, { retried });
   }
@@ -458,11 +656,22 @@ export class AppPages {
 
   private async newResponses(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     try {
-      const r = await this.runtime.call(rpc.hhNewResponses, { memberId: req.session.memberId }, { timeoutMs: 20_000 });
-      return { html: this.renderer.render('tab-new-responses', { ...ctx, count: r.newCount, subscription: r.subscription }) };
+      const r = await this.runtime.call(
+        rpc.hhNewResponses,
+        { memberId: req.session.memberId },
+        { timeoutMs: 20_000 },
+      );
+      return {
+        html: this.renderer.render('tab-new-responses', {
+          ...ctx,
+          count: r.newCount,
+          subscription: r.subscription,
+        }),
+      };
     } catch (err) {
       // hh.ru revoked the access meanwhile: the tab says so (the connection marker follows on the next page).
-      if (err instanceof AppError && err.code === 'hh_login_required') return { html: this.renderer.render('tab-new-responses', { ...ctx, loginRequired: true }) };
+      if (err instanceof AppError && err.code === 'hh_login_required')
+        return { html: this.renderer.render('tab-new-responses', { ...ctx, loginRequired: true }) };
       this.runtime.log.warn({ err, memberId: req.session.memberId }, 'new responses check failed');
       return { html: this.renderer.render('tab-new-responses', { ...ctx, unavailable: true }) };
     }
@@ -473,10 +682,18 @@ export class AppPages {
     const contact = one(req.form, 'contact').trim();
     const errors: Record<string, string> = {};
     if (!message) errors['message'] = text(ctx.lang, 'feedback.textRequired');
-    else if (message.length > FEEDBACK_MAX) errors['message'] = text(ctx.lang, 'feedback.textTooLong', { n: FEEDBACK_MAX });
-    if (contact.length > CONTACT_MAX) errors['contact'] = text(ctx.lang, 'feedback.contactTooLong', { n: CONTACT_MAX });
-    if (Object.keys(errors).length > 0) return { html: this.renderer.render('tab-feedback', { ...ctx, values: { message, contact }, errors }) };
-    await addFeedback(this.runtime.db, { memberId: req.session.memberId, userId: req.session.userId, message, contact: contact || null });
+    else if (message.length > FEEDBACK_MAX)
+      errors['message'] = text(ctx.lang, 'feedback.textTooLong', { n: FEEDBACK_MAX });
+    if (contact.length > CONTACT_MAX)
+      errors['contact'] = text(ctx.lang, 'feedback.contactTooLong', { n: CONTACT_MAX });
+    if (Object.keys(errors).length > 0)
+      return { html: this.renderer.render('tab-feedback', { ...ctx, values: { message, contact }, errors }) };
+    await addFeedback(this.runtime.db, {
+      memberId: req.session.memberId,
+      userId: req.session.userId,
+      message,
+      contact: contact || null,
+    });
     this.runtime.log.info({ memberId: req.session.memberId }, 'feedback received');
     return { html: this.renderer.render('tab-feedback', { ...ctx, values: {}, errors: {}, thanks: true }) };
   }
@@ -489,22 +706,41 @@ export class AppPages {
    */
   private async cardPage(req: UiRequest, ctx: Ctx): Promise<UiResponse> {
     const html = await this.cardHtml(req, ctx);
-    return html === null ? { status: 403, html: this.renderer.page('no-access', { ...ctx, title: text(ctx.lang, 'access.title'), framed: true, entityDenied: true }) } : { status: 200, html };
+    return html === null
+      ? {
+          status: 403,
+          html: this.renderer.page('no-access', {
+            ...ctx,
+            title: text(ctx.lang, 'access.title'),
+            framed: true,
+            entityDenied: true,
+          }),
+        }
+      : { status: 200, html };
   }
 
   private async cardHtml(req: UiRequest, ctx: Ctx): Promise<string | null> {
     const entityType = one(req.form, 'entityType');
     const entityId = Number(one(req.form, 'entityId'));
-    const page = (extra: Record<string, unknown>) => this.renderer.page('card', { ...ctx, title: text(ctx.lang, 'card.title'), framed: true, ...extra });
-    if ((entityType !== 'lead' && entityType !== 'deal') || !Number.isInteger(entityId) || entityId <= 0) return page({ card: null });
+    const page = (extra: Record<string, unknown>) =>
+      this.renderer.page('card', { ...ctx, title: text(ctx.lang, 'card.title'), framed: true, ...extra });
+    if ((entityType !== 'lead' && entityType !== 'deal') || !Number.isInteger(entityId) || entityId <= 0)
+      return page({ card: null });
     const { session } = req;
     if (!session.isAdmin && (session.entity?.type !== entityType || session.entity.id !== entityId)) {
-      this.runtime.log.warn({ memberId: session.memberId, userId: session.userId, entityType, entityId }, 'card refused: the session was not opened on that lead or deal');
+      this.runtime.log.warn(
+        { memberId: session.memberId, userId: session.userId, entityType, entityId },
+        'card refused: the session was not opened on that lead or deal',
+      );
       return null;
     }
     let card: CardView | null;
     try {
-      card = await this.runtime.call(rpc.hhCard, { memberId: req.session.memberId, entityType, entityId }, { timeoutMs: HH_WAIT_MS });
+      card = await this.runtime.call(
+        rpc.hhCard,
+        { memberId: req.session.memberId, entityType, entityId },
+        { timeoutMs: HH_WAIT_MS },
+      );
     } catch (err) {
       this.runtime.log.warn({ err, memberId: req.session.memberId }, 'card data not available');
       return page({ unavailable: true });
@@ -515,26 +751,54 @@ export class AppPages {
       card,
       a: card.snapshot.applicant,
       history: card.history.map((h) => ({ ...h, name: stateName(h.stateId, h.stateName) })),
-      others: card.others.map((o) => ({ ...o, path: o.entity ? `/crm/${o.entity.type}/details/${o.entity.id}/` : null })),
+      others: card.others.map((o) => ({
+        ...o,
+        path: o.entity ? `/crm/${o.entity.type}/details/${o.entity.id}/` : null,
+      })),
     });
   }
 
   private steps(req: UiRequest) {
     const lang = req.session.lang;
-    const steps = ((req.data?.['steps'] ?? []) as Array<{ key: string; state: string; errorCode: string | null; error: string | null }>).map((s) => ({
+    const steps = (
+      (req.data?.['steps'] ?? []) as Array<{
+        key: string;
+        state: string;
+        errorCode: string | null;
+        error: string | null;
+      }>
+    ).map((s) => ({
       ...s,
       title: stepTitle(s.key, lang),
       fix: s.state === 'failed' ? stepFix(s.errorCode, s.error, lang) : null,
     }));
-    return { steps, complete: steps.length > 0 && steps.every((s) => s.state === 'done'), failed: steps.some((s) => s.state === 'failed') };
+    return {
+      steps,
+      complete: steps.length > 0 && steps.every((s) => s.state === 'done'),
+      failed: steps.some((s) => s.state === 'failed'),
+    };
   }
 
   private loginResult(req: UiRequest, ctx: Ctx): UiResponse {
     const d = req.data ?? {};
     const account = d['account'] as HhAccountView | undefined;
     const outcome = String(d['outcome'] ?? 'invalid');
-    const message = text(ctx.lang, `login.${outcome}`, { employer: account?.employerName ?? '', manager: account?.managerName ?? '', code: d['code'] ?? '' });
-    return { status: Number(d['status']) || 200, html: this.renderer.page('login-result', { ...ctx, title: text(ctx.lang, 'app.title'), framed: false, outcome, ok: outcome === 'connected', message }) };
+    const message = text(ctx.lang, `login.${outcome}`, {
+      employer: account?.employerName ?? '',
+      manager: account?.managerName ?? '',
+      code: d['code'] ?? '',
+    });
+    return {
+      status: Number(d['status']) || 200,
+      html: this.renderer.page('login-result', {
+        ...ctx,
+        title: text(ctx.lang, 'app.title'),
+        framed: false,
+        outcome,
+        ok: outcome === 'connected',
+        message,
+      }),
+    };
   }
 }
 
@@ -556,11 +820,20 @@ function suggestStages(stages: Stage[]): Record<HhState, string> {
 
 function importRunning(progress: ImportProgress | null, requestedAt: Date | null): boolean {
   if (!progress) return false;
-  return progress.state === 'running' || progress.state === 'paused' || (progress.state === 'never' && requestedAt !== null);
+  return (
+    progress.state === 'running' ||
+    progress.state === 'paused' ||
+    (progress.state === 'never' && requestedAt !== null)
+  );
 }
 
 function results(progress: ImportProgress, settings: PortalSettings | null) {
-  return { loaded: progress.loaded, imported: progress.imported, entity: settings?.entityType ?? 'lead', mismatch: progress.loaded !== progress.imported };
+  return {
+    loaded: progress.loaded,
+    imported: progress.imported,
+    entity: settings?.entityType ?? 'lead',
+    mismatch: progress.loaded !== progress.imported,
+  };
 }
 
 /** The form's values as the template shows them. */
@@ -628,17 +901,26 @@ function fromForm(form: Form): FormValues {
 }
 
 function translateErrors(errors: Record<string, string>, lang: Lang): Record<string, string> {
-  return lang === 'en' ? Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, VALIDATION_EN[v] ?? v])) : errors;
+  return lang === 'en'
+    ? Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, VALIDATION_EN[v] ?? v]))
+    : errors;
 }
 
 function stepTitle(key: string, lang: Lang): string {
   const [kind, a, b] = key.split(':');
   if (kind === 'userfield') {
     const uf = CRM_USER_FIELDS.find((f) => f.name === b);
-    return text(lang, 'install.fieldOn', { label: uf?.label[lang] ?? b, entity: text(lang, a === 'lead' ? 'install.inLeads' : 'install.inDeals') });
+    return text(lang, 'install.fieldOn', {
+      label: uf?.label[lang] ?? b,
+      entity: text(lang, a === 'lead' ? 'install.inLeads' : 'install.inDeals'),
+    });
   }
-  if (kind === 'placement') return text(lang, 'install.tabOn', { entity: text(lang, a === 'CRM_LEAD_DETAIL_TAB' ? 'install.tabLead' : 'install.tabDeal') });
-  if (kind === 'robot') return text(lang, a === HH_ACTION_ROBOT_CODE ? 'install.robotChange' : 'install.robot');
+  if (kind === 'placement')
+    return text(lang, 'install.tabOn', {
+      entity: text(lang, a === 'CRM_LEAD_DETAIL_TAB' ? 'install.tabLead' : 'install.tabDeal'),
+    });
+  if (kind === 'robot')
+    return text(lang, a === HH_ACTION_ROBOT_CODE ? 'install.robotChange' : 'install.robot');
   if (a === 'ONCRMTIMELINEITEMACTION') return text(lang, 'install.eventTimeline');
   if (a === 'ONCRMLEADUPDATE') return text(lang, 'install.eventStageLead');
   if (a === 'ONCRMDEALUPDATE') return text(lang, 'install.eventStageDeal');
@@ -647,8 +929,20 @@ function stepTitle(key: string, lang: Lang): string {
 
 function stepFix(code: string | null, error: string | null, lang: Lang): string {
   if (code === 'b24_access_denied') return text(lang, 'install.fixAccess');
-  if (code === 'b24_rate_limited' || code === 'b24_operation_time_limit' || code === 'b24_unavailable' || code === 'b24_refresh_busy') return text(lang, 'install.fixBusy');
-  if (code === 'b24_reinstall_required' || code === 'b24_invalid_token' || code === 'b24_portal_unknown' || code === 'b24_portal_deleted') return text(lang, 'install.fixReinstall');
+  if (
+    code === 'b24_rate_limited' ||
+    code === 'b24_operation_time_limit' ||
+    code === 'b24_unavailable' ||
+    code === 'b24_refresh_busy'
+  )
+    return text(lang, 'install.fixBusy');
+  if (
+    code === 'b24_reinstall_required' ||
+    code === 'b24_invalid_token' ||
+    code === 'b24_portal_unknown' ||
+    code === 'b24_portal_deleted'
+  )
+    return text(lang, 'install.fixReinstall');
   return text(lang, 'install.fixOther', { error: error || code || '' });
 }
 
@@ -667,7 +961,12 @@ function eventTypeName(lang: Lang, type: string): string {
 
 /** A delivery log line in the page's words. */
 function eventView(lang: Lang, e: SyncEventView) {
-  const source = e.source === 'webhook' ? 'health.sourceWebhook' : e.source === 'reconcile' ? 'health.sourceReconcile' : 'health.sourceImport';
+  const source =
+    e.source === 'webhook'
+      ? 'health.sourceWebhook'
+      : e.source === 'reconcile'
+        ? 'health.sourceReconcile'
+        : 'health.sourceImport';
   const ignored = /^ignored: (.*)$/.exec(e.outcome);
   const outcomeText = ignored
     ? text(lang, 'health.outcomeIgnored', { why: whyIgnored(lang, ignored[1]!) })

@@ -22,7 +22,8 @@ export class Renderer {
   constructor() {
     const partials = new URL('partials/', TEMPLATES);
     for (const file of readdirSync(partials)) {
-      if (file.endsWith('.hbs')) this.hbs.registerPartial(file.slice(0, -4), readFileSync(new URL(file, partials), 'utf8'));
+      if (file.endsWith('.hbs'))
+        this.hbs.registerPartial(file.slice(0, -4), readFileSync(new URL(file, partials), 'utf8'));
     }
     this.hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
       return text((options.data.root as RenderContext).lang, key, options.hash as Record<string, unknown>);
@@ -31,7 +32,9 @@ export class Renderer {
     this.hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
     this.hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     this.hbs.registerHelper('json', (value: unknown) => JSON.stringify(value));
-    this.hbs.registerHelper('safeUrl', (value: unknown) => (typeof value === 'string' && /^https?:\/\//i.test(value) ? value : ''));
+    this.hbs.registerHelper('safeUrl', (value: unknown) =>
+      typeof value === 'string' && /^https?:\/\//i.test(value) ? value : '',
+    );
     // hh.ru writes dates with the employer's offset (2024-05-13T10:00:00+0300): the day as written there.
     this.hbs.registerHelper('date', (value: unknown) => {
       const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value ?? ''));
@@ -50,7 +53,9 @@ export class Renderer {
   render(template: string, context: RenderContext): string {
     let compiled = this.compiled.get(template);
     if (!compiled) {
-      compiled = this.hbs.compile(readFileSync(new URL(`${template}.hbs`, TEMPLATES), 'utf8'), { strict: false });
+      compiled = this.hbs.compile(readFileSync(new URL(`${template}.hbs`, TEMPLATES), 'utf8'), {
+        strict: false,
+      });
       this.compiled.set(template, compiled);
     }
     return compiled(context);

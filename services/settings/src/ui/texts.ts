@@ -22,7 +22,8 @@ const ru = {
   'health.errorLogin': 'hh.ru отозвал доступ: отклики не приходят, пока вы не войдёте снова',
   'health.needsLogin': 'станет известно после входа',
   'health.hhTitle': 'Подключение к hh.ru',
-  'health.hhUnavailable': 'Не удалось получить состояние подключения к hh.ru. Обновите страницу через минуту.',
+  'health.hhUnavailable':
+    'Не удалось получить состояние подключения к hh.ru. Обновите страницу через минуту.',
   'health.crmUnavailable': 'Не удалось получить состояние записи на портал. Обновите страницу через минуту.',
   'health.token': 'Доступ к hh.ru',
   'health.tokenValid': 'действует',
@@ -37,11 +38,13 @@ const ru = {
   'health.viewsParked': 'лимит исчерпан, загрузка резюме продолжится {until}',
   'health.subscription': 'Уведомления о новых откликах',
   'health.subscriptionOk': 'подписка есть',
-  'health.subscriptionWrong': 'подписка указывает не на это приложение — нажмите «Проверить» на вкладке «Новые отклики»',
+  'health.subscriptionWrong':
+    'подписка указывает не на это приложение — нажмите «Проверить» на вкладке «Новые отклики»',
   'health.subscriptionMissing': 'подписки нет — нажмите «Проверить» на вкладке «Новые отклики»',
   'health.lastDelivery': 'Последнее уведомление от hh.ru',
   'health.reconciliation': 'Последняя сверка с hh.ru',
-  'health.reconcileFound': 'найдено откликов, о которых hh.ru не сообщил: {n} (вакансий проверено: {vacancies})',
+  'health.reconcileFound':
+    'найдено откликов, о которых hh.ru не сообщил: {n} (вакансий проверено: {vacancies})',
   'health.reconcileNothing': 'расхождений нет (вакансий проверено: {vacancies})',
   'health.none': 'ещё не было',
   'health.goLogin': 'Войти снова',
@@ -58,7 +61,8 @@ const ru = {
   'health.today': 'Сегодня',
   'health.total': 'Всего',
   'health.failuresTitle': 'Ошибки: {n}',
-  'health.failuresIntro': 'Эти отклики не удалось загрузить с hh.ru или добавить на портал. Исправьте причину и нажмите «Повторить».',
+  'health.failuresIntro':
+    'Эти отклики не удалось загрузить с hh.ru или добавить на портал. Исправьте причину и нажмите «Повторить».',
   'health.incidentSince': 'Ошибки начались {since}; администратор и ответственный получили уведомление.',
   'health.noFailures': 'Ошибок нет.',
   'health.negotiation': 'Отклик {id}',
@@ -92,26 +96,34 @@ const ru = {
   'health.whyNoVacancy': 'у отклика нет вакансии',
   'tabs.lockedHint': 'Станет доступно после входа в учётную запись работодателя',
 
-  'auth.intro': 'Войдите в учётную запись работодателя на hh.ru, чтобы отклики и приглашения попадали на портал.',
+  'auth.intro':
+    'Войдите в учётную запись работодателя на hh.ru, чтобы отклики и приглашения попадали на портал.',
   'auth.login': 'Войти',
   'auth.signup': 'Зарегистрироваться',
   'auth.logout': 'Выйти',
-  'auth.loginHint': 'Откроется страница входа hh.ru в новом окне. Введите логин и пароль и подтвердите доступ.',
+  'auth.loginHint':
+    'Откроется страница входа hh.ru в новом окне. Введите логин и пароль и подтвердите доступ.',
   'auth.waiting': 'Ждём подтверждения входа на hh.ru…',
   'auth.employer': 'Работодатель',
   'auth.manager': 'Менеджер',
-  'auth.adminYes': 'У учётной записи есть права администратора компании: на портал попадают отклики по всем вакансиям работодателя.',
-  'auth.adminNo': 'У учётной записи нет прав администратора компании: на портал попадут только вакансии, за которые отвечает этот менеджер. Чтобы получать отклики по всем вакансиям, войдите под администратором.',
-  'auth.reloginText': 'hh.ru отозвал доступ приложения (например, после смены пароля). Войдите снова: синхронизация продолжится с того места, где остановилась, ничего не потеряется.',
+  'auth.adminYes':
+    'У учётной записи есть права администратора компании: на портал попадают отклики по всем вакансиям работодателя.',
+  'auth.adminNo':
+    'У учётной записи нет прав администратора компании: на портал попадут только вакансии, за которые отвечает этот менеджер. Чтобы получать отклики по всем вакансиям, войдите под администратором.',
+  'auth.reloginText':
+    'hh.ru отозвал доступ приложения (например, после смены пароля). Войдите снова: синхронизация продолжится с того места, где остановилась, ничего не потеряется.',
   'auth.loggedOut': 'Вы вышли из учётной записи hh.ru. Загруженные отклики остались на портале.',
-  'auth.unavailable': 'Не удалось узнать состояние подключения к hh.ru: сервис временно недоступен. Обновите страницу через минуту.',
+  'auth.unavailable':
+    'Не удалось узнать состояние подключения к hh.ru: сервис временно недоступен. Обновите страницу через минуту.',
   'auth.logoutFailed': 'Не удалось выйти из учётной записи hh.ru. Попробуйте ещё раз через минуту.',
 
   'settings.title': 'Настройки',
-  'settings.intro': 'Задайте, как отклики попадут в CRM. Эти настройки нужно выбрать до начала первичного импорта; после него изменения применяются к новым откликам.',
+  'settings.intro':
+    'Задайте, как отклики попадут в CRM. Эти настройки нужно выбрать до начала первичного импорта; после него изменения применяются к новым откликам.',
   'settings.responsible': 'Ответственный в карточке CRM',
   'settings.responsibleSearch': 'Найти сотрудника',
-  'settings.responsibleHint': 'Лиды или сделки будут назначены на этого сотрудника. Рекомендуем HR-менеджера, который ведёт подбор на hh.ru.',
+  'settings.responsibleHint':
+    'Лиды или сделки будут назначены на этого сотрудника. Рекомендуем HR-менеджера, который ведёт подбор на hh.ru.',
   'settings.entityType': 'Тип сущности CRM',
   'settings.lead': 'Лид',
   'settings.deal': 'Сделка',
@@ -119,10 +131,12 @@ const ru = {
   'settings.source': 'Источник сущности',
   'settings.sourceNone': 'Не указывать',
   'settings.extended': 'Расширенная синхронизация',
-  'settings.extendedHint': 'Стадия воронки для каждого статуса резюме на hh.ru. Если выключено, отдельные стадии задаются только для откликов и приглашений.',
+  'settings.extendedHint':
+    'Стадия воронки для каждого статуса резюме на hh.ru. Если выключено, отдельные стадии задаются только для откликов и приглашений.',
   'settings.twoWay': 'Менять статус на hh.ru при смене стадии',
   'settings.twoWayDiscard': 'В том числе отказ',
-  'settings.twoWayHint': 'Перенос лида или сделки на стадию, сопоставленную статусу hh.ru, переводит отклик в этот статус на hh.ru. Отказ отправляется, только если включён отдельно.',
+  'settings.twoWayHint':
+    'Перенос лида или сделки на стадию, сопоставленную статусу hh.ru, переводит отклик в этот статус на hh.ru. Отказ отправляется, только если включён отдельно.',
   'settings.mappingState': 'Статус резюме',
   'settings.mappingStage': 'Стадия воронки',
   'settings.responses': 'Отклики',
@@ -131,15 +145,19 @@ const ru = {
   'settings.save': 'Сохранить',
   'settings.saved': 'Настройки сохранены. Они применяются к новым откликам.',
   'settings.invalid': 'Проверьте настройки: некоторые поля заполнены неверно.',
-  'settings.portalUnavailable': 'Портал не ответил, списки сотрудников и стадий не загрузились. Обновите вкладку через минуту.',
+  'settings.portalUnavailable':
+    'Портал не ответил, списки сотрудников и стадий не загрузились. Обновите вкладку через минуту.',
   'settings.importUnavailable': 'Не удалось узнать состояние импорта: сервис hh.ru временно недоступен.',
 
   'import.starting': 'Импорт запускается…',
   'import.running': 'Идёт первичный импорт откликов. Настройки появятся снова, когда он закончится.',
   'import.paused': 'Импорт приостановлен. Он продолжится сам, как только станет возможно.',
-  'import.pausedLogin': 'Импорт приостановлен: hh.ru отозвал доступ. Войдите снова на вкладке «Авторизация» — импорт продолжится с того места, где остановился.',
-  'import.pausedViews': 'Импорт приостановлен: на сегодня исчерпан лимит просмотров резюме на hh.ru. Он продолжится сам, когда лимит обновится.',
-  'import.pausedPayment': 'Импорт приостановлен: hh.ru не отдаёт отклики и резюме без платного доступа к API. Как только работодатель подключит его на hh.ru, импорт продолжится сам (доступ проверяется каждые несколько минут).',
+  'import.pausedLogin':
+    'Импорт приостановлен: hh.ru отозвал доступ. Войдите снова на вкладке «Авторизация» — импорт продолжится с того места, где остановился.',
+  'import.pausedViews':
+    'Импорт приостановлен: на сегодня исчерпан лимит просмотров резюме на hh.ru. Он продолжится сам, когда лимит обновится.',
+  'import.pausedPayment':
+    'Импорт приостановлен: hh.ru не отдаёт отклики и резюме без платного доступа к API. Как только работодатель подключит его на hh.ru, импорт продолжится сам (доступ проверяется каждые несколько минут).',
   'import.found': 'Найдено откликов: {n}',
   'import.loadedProgress': 'Загружено: {n}',
   'import.importedProgress': 'Импортировано на портал: {n}',
@@ -148,10 +166,12 @@ const ru = {
   'import.resultLoaded': 'Откликов загружено: {n}',
   'import.resultLeads': 'Лидов импортировано: {n}',
   'import.resultDeals': 'Сделок импортировано: {n}',
-  'import.mismatch': 'Если количество загруженных и импортированных откликов не сходится, напишите нам через «Обратную связь».',
+  'import.mismatch':
+    'Если количество загруженных и импортированных откликов не сходится, напишите нам через «Обратную связь».',
 
   'failures.title': 'Не удалось добавить на портал: {n}',
-  'failures.intro': 'Портал отказал в записи этих откликов. Исправьте причину и нажмите «Повторить»; после изменения настроек они повторяются сами.',
+  'failures.intro':
+    'Портал отказал в записи этих откликов. Исправьте причину и нажмите «Повторить»; после изменения настроек они повторяются сами.',
   'failures.retry': 'Повторить',
   'failures.retryAll': 'Повторить все',
   'failures.retried': 'Отправлено повторно: {n}.',
@@ -160,10 +180,13 @@ const ru = {
   'new.none': 'Новых откликов нет: все отклики уже на портале.',
   'new.subscriptionCreated': 'Подписка на уведомления hh.ru была отключена — мы её восстановили.',
   'new.subscriptionRenewed': 'Подписка на уведомления hh.ru обновлена.',
-  'new.subscriptionFailed': 'Не удалось проверить подписку на уведомления hh.ru: новые отклики найдёт плановая проверка.',
-  'new.unavailable': 'Не удалось проверить новые отклики: сервис hh.ru временно недоступен. Попробуйте через минуту.',
+  'new.subscriptionFailed':
+    'Не удалось проверить подписку на уведомления hh.ru: новые отклики найдёт плановая проверка.',
+  'new.unavailable':
+    'Не удалось проверить новые отклики: сервис hh.ru временно недоступен. Попробуйте через минуту.',
   'new.check': 'Проверить ещё раз',
-  'new.loginRequired': 'hh.ru отозвал доступ приложения: войдите снова на вкладке «Авторизация». Отклики, пришедшие за это время, не потеряются.',
+  'new.loginRequired':
+    'hh.ru отозвал доступ приложения: войдите снова на вкладке «Авторизация». Отклики, пришедшие за это время, не потеряются.',
 
   'feedback.title': 'Обратная связь',
   'feedback.intro': 'Расскажите, что улучшить в приложении: мы читаем каждое сообщение.',
@@ -213,7 +236,8 @@ const ru = {
   'install.done': 'Готово',
   'install.retry': 'Повторить',
   'install.complete': 'Всё готово. Завершаем установку…',
-  'install.someFailed': 'Часть шагов не выполнилась. Исправьте причину и нажмите «Повторить»: выполненные шаги не повторятся.',
+  'install.someFailed':
+    'Часть шагов не выполнилась. Исправьте причину и нажмите «Повторить»: выполненные шаги не повторятся.',
   'install.stepDone': 'готово',
   'install.stepFailed': 'ошибка',
   'install.stepPending': 'ожидает',
@@ -228,21 +252,26 @@ const ru = {
   'install.fixReinstall': 'Портал отозвал доступ приложения. Удалите приложение и установите его снова.',
   'install.fixOther': 'Портал отказал: {error}. Нажмите «Повторить»; если ошибка повторится, напишите нам.',
 
-  'login.connected': 'Учётная запись hh.ru подключена: {employer}, {manager}. Вернитесь в приложение — это окно закроется само.',
-  'login.denied': 'Вход отменён: доступ на hh.ru не подтверждён. Чтобы подключить учётную запись, нажмите «Войти» в приложении ещё раз.',
+  'login.connected':
+    'Учётная запись hh.ru подключена: {employer}, {manager}. Вернитесь в приложение — это окно закроется само.',
+  'login.denied':
+    'Вход отменён: доступ на hh.ru не подтверждён. Чтобы подключить учётную запись, нажмите «Войти» в приложении ещё раз.',
   'login.invalid': 'Ссылка для входа устарела или уже использована. Нажмите «Войти» в приложении ещё раз.',
-  'login.failed': 'Не удалось подключить учётную запись hh.ru ({code}). Нажмите «Войти» в приложении ещё раз.',
+  'login.failed':
+    'Не удалось подключить учётную запись hh.ru ({code}). Нажмите «Войти» в приложении ещё раз.',
   'login.expired': 'Страница приложения открыта слишком давно. Обновите её и нажмите «Войти» снова.',
   'login.forbidden': 'Подключать hh.ru могут администраторы портала и сотрудники с доступом к CRM.',
   'login.close': 'Закрыть окно',
 
   'access.title': 'Нет доступа к приложению',
-  'access.text': 'Для работы с приложением нужны права администратора портала или доступ к CRM. Обратитесь к администратору портала.',
+  'access.text':
+    'Для работы с приложением нужны права администратора портала или доступ к CRM. Обратитесь к администратору портала.',
   'access.admin': 'Права администратора портала',
   'access.crm': 'Доступ к CRM',
   'access.yes': 'есть',
   'access.no': 'нет',
-  'access.entity': 'У вас нет доступа к этому лиду или сделке в CRM, поэтому отклик не показан. Обратитесь к администратору портала.',
+  'access.entity':
+    'У вас нет доступа к этому лиду или сделке в CRM, поэтому отклик не показан. Обратитесь к администратору портала.',
 
   'common.error': 'Что-то пошло не так. Обновите страницу.',
   'common.sessionExpired': 'Страница открыта слишком давно. Обновите её.',
@@ -305,7 +334,8 @@ const en: Record<Key, string> = {
   'health.today': 'Today',
   'health.total': 'All time',
   'health.failuresTitle': 'Failures: {n}',
-  'health.failuresIntro': 'These responses could not be loaded from hh.ru or added to the portal. Fix the cause and press Retry.',
+  'health.failuresIntro':
+    'These responses could not be loaded from hh.ru or added to the portal. Fix the cause and press Retry.',
   'health.incidentSince': 'Failures began {since}; the admin and the responsible user were notified.',
   'health.noFailures': 'No failures.',
   'health.negotiation': 'Response {id}',
@@ -343,22 +373,29 @@ const en: Record<Key, string> = {
   'auth.login': 'Sign in',
   'auth.signup': 'Sign up',
   'auth.logout': 'Sign out',
-  'auth.loginHint': 'The hh.ru sign-in page opens in a new window. Enter your login and password and confirm the access.',
+  'auth.loginHint':
+    'The hh.ru sign-in page opens in a new window. Enter your login and password and confirm the access.',
   'auth.waiting': 'Waiting for the hh.ru sign-in…',
   'auth.employer': 'Employer',
   'auth.manager': 'Manager',
-  'auth.adminYes': 'The account has company admin rights: responses to every vacancy of the employer reach the portal.',
-  'auth.adminNo': 'The account has no company admin rights: only the vacancies this manager is responsible for reach the portal. Sign in as an admin to get responses to every vacancy.',
-  'auth.reloginText': 'hh.ru revoked the app’s access (for example after a password change). Sign in again: the sync continues where it stopped and nothing is lost.',
+  'auth.adminYes':
+    'The account has company admin rights: responses to every vacancy of the employer reach the portal.',
+  'auth.adminNo':
+    'The account has no company admin rights: only the vacancies this manager is responsible for reach the portal. Sign in as an admin to get responses to every vacancy.',
+  'auth.reloginText':
+    'hh.ru revoked the app’s access (for example after a password change). Sign in again: the sync continues where it stopped and nothing is lost.',
   'auth.loggedOut': 'You signed out of the hh.ru account. The responses already imported stay on the portal.',
-  'auth.unavailable': 'Could not read the hh.ru connection: the service is temporarily unavailable. Reload the page in a minute.',
+  'auth.unavailable':
+    'Could not read the hh.ru connection: the service is temporarily unavailable. Reload the page in a minute.',
   'auth.logoutFailed': 'Could not sign out of the hh.ru account. Try again in a minute.',
 
   'settings.title': 'Settings',
-  'settings.intro': 'Choose how responses reach the CRM. Set this up before the initial import; after it, changes apply to new responses.',
+  'settings.intro':
+    'Choose how responses reach the CRM. Set this up before the initial import; after it, changes apply to new responses.',
   'settings.responsible': 'Responsible person in the CRM card',
   'settings.responsibleSearch': 'Find an employee',
-  'settings.responsibleHint': 'Leads or deals are assigned to this employee. We suggest the HR manager who recruits on hh.ru.',
+  'settings.responsibleHint':
+    'Leads or deals are assigned to this employee. We suggest the HR manager who recruits on hh.ru.',
   'settings.entityType': 'CRM entity type',
   'settings.lead': 'Lead',
   'settings.deal': 'Deal',
@@ -366,10 +403,12 @@ const en: Record<Key, string> = {
   'settings.source': 'Source',
   'settings.sourceNone': 'Not set',
   'settings.extended': 'Extended sync',
-  'settings.extendedHint': 'A pipeline stage for each resume status on hh.ru. When off, only responses and invitations get stages of their own.',
+  'settings.extendedHint':
+    'A pipeline stage for each resume status on hh.ru. When off, only responses and invitations get stages of their own.',
   'settings.twoWay': 'Change the status on hh.ru when the stage changes',
   'settings.twoWayDiscard': 'Discards too',
-  'settings.twoWayHint': 'Moving a lead or deal to a stage mapped to an hh.ru status moves the response to that status on hh.ru. A discard is sent only when allowed separately.',
+  'settings.twoWayHint':
+    'Moving a lead or deal to a stage mapped to an hh.ru status moves the response to that status on hh.ru. A discard is sent only when allowed separately.',
   'settings.mappingState': 'Resume status',
   'settings.mappingStage': 'Pipeline stage',
   'settings.responses': 'Responses',
@@ -378,15 +417,20 @@ const en: Record<Key, string> = {
   'settings.save': 'Save',
   'settings.saved': 'Settings saved. They apply to new responses.',
   'settings.invalid': 'Check the settings: some fields are not right.',
-  'settings.portalUnavailable': 'The portal did not answer, so the lists of employees and stages did not load. Reload the tab in a minute.',
-  'settings.importUnavailable': 'Could not read the import state: the hh.ru service is temporarily unavailable.',
+  'settings.portalUnavailable':
+    'The portal did not answer, so the lists of employees and stages did not load. Reload the tab in a minute.',
+  'settings.importUnavailable':
+    'Could not read the import state: the hh.ru service is temporarily unavailable.',
 
   'import.starting': 'The import is starting…',
   'import.running': 'The initial import of responses is running. The settings come back when it ends.',
   'import.paused': 'The import is paused. It continues by itself as soon as it can.',
-  'import.pausedLogin': 'The import is paused: hh.ru revoked the access. Sign in again on the Sign in tab and the import continues where it stopped.',
-  'import.pausedViews': 'The import is paused: today’s resume views on hh.ru are used up. It continues by itself when the limit resets.',
-  'import.pausedPayment': 'The import is paused: hh.ru gives no responses or resumes without paid API access. Once the employer has it on hh.ru, the import continues by itself (access is checked every few minutes).',
+  'import.pausedLogin':
+    'The import is paused: hh.ru revoked the access. Sign in again on the Sign in tab and the import continues where it stopped.',
+  'import.pausedViews':
+    'The import is paused: today’s resume views on hh.ru are used up. It continues by itself when the limit resets.',
+  'import.pausedPayment':
+    'The import is paused: hh.ru gives no responses or resumes without paid API access. Once the employer has it on hh.ru, the import continues by itself (access is checked every few minutes).',
   'import.found': 'Responses found: {n}',
   'import.loadedProgress': 'Loaded: {n}',
   'import.importedProgress': 'Imported to the portal: {n}',
@@ -398,7 +442,8 @@ const en: Record<Key, string> = {
   'import.mismatch': 'If the numbers of loaded and imported responses differ, write to us through Feedback.',
 
   'failures.title': 'Could not add to the portal: {n}',
-  'failures.intro': 'The portal refused to write these responses. Fix the cause and press Retry; after the settings change they are retried by themselves.',
+  'failures.intro':
+    'The portal refused to write these responses. Fix the cause and press Retry; after the settings change they are retried by themselves.',
   'failures.retry': 'Retry',
   'failures.retryAll': 'Retry all',
   'failures.retried': 'Sent again: {n}.',
@@ -407,10 +452,13 @@ const en: Record<Key, string> = {
   'new.none': 'No new responses: every response is on the portal already.',
   'new.subscriptionCreated': 'The hh.ru notification subscription was off; we restored it.',
   'new.subscriptionRenewed': 'The hh.ru notification subscription was renewed.',
-  'new.subscriptionFailed': 'Could not check the hh.ru notification subscription: the scheduled check will find new responses.',
-  'new.unavailable': 'Could not check for new responses: the hh.ru service is temporarily unavailable. Try again in a minute.',
+  'new.subscriptionFailed':
+    'Could not check the hh.ru notification subscription: the scheduled check will find new responses.',
+  'new.unavailable':
+    'Could not check for new responses: the hh.ru service is temporarily unavailable. Try again in a minute.',
   'new.check': 'Check again',
-  'new.loginRequired': 'hh.ru revoked the app’s access: sign in again on the Sign in tab. Responses that arrive meanwhile are not lost.',
+  'new.loginRequired':
+    'hh.ru revoked the app’s access: sign in again on the Sign in tab. Responses that arrive meanwhile are not lost.',
 
   'feedback.title': 'Feedback',
   'feedback.intro': 'Tell us what to improve in the app: we read every message.',
@@ -460,7 +508,8 @@ const en: Record<Key, string> = {
   'install.done': 'Done',
   'install.retry': 'Retry',
   'install.complete': 'All set. Finishing the installation…',
-  'install.someFailed': 'Some steps failed. Fix the cause and press Retry: the steps already done are not repeated.',
+  'install.someFailed':
+    'Some steps failed. Fix the cause and press Retry: the steps already done are not repeated.',
   'install.stepDone': 'done',
   'install.stepFailed': 'failed',
   'install.stepPending': 'waiting',
@@ -475,8 +524,10 @@ const en: Record<Key, string> = {
   'install.fixReinstall': 'The portal revoked the app’s access. Remove the app and install it again.',
   'install.fixOther': 'The portal refused: {error}. Press Retry; if it happens again, write to us.',
 
-  'login.connected': 'The hh.ru account is connected: {employer}, {manager}. Go back to the app — this window closes by itself.',
-  'login.denied': 'Sign-in cancelled: the access was not confirmed on hh.ru. To connect the account, press Sign in in the app again.',
+  'login.connected':
+    'The hh.ru account is connected: {employer}, {manager}. Go back to the app — this window closes by itself.',
+  'login.denied':
+    'Sign-in cancelled: the access was not confirmed on hh.ru. To connect the account, press Sign in in the app again.',
   'login.invalid': 'The sign-in link has expired or was used already. Press Sign in in the app again.',
   'login.failed': 'Could not connect the hh.ru account ({code}). Press Sign in in the app again.',
   'login.expired': 'The app page has been open too long. Reload it and press Sign in again.',
@@ -487,7 +538,8 @@ const en: Record<Key, string> = {
   'access.text': 'The app needs portal administrator rights or CRM access. Ask your portal administrator.',
   'access.admin': 'Portal administrator rights',
   'access.crm': 'CRM access',
-  'access.entity': 'You have no access to this lead or deal in the CRM, so the response is not shown. Ask your portal administrator.',
+  'access.entity':
+    'You have no access to this lead or deal in the CRM, so the response is not shown. Ask your portal administrator.',
   'access.yes': 'yes',
   'access.no': 'no',
 
@@ -501,7 +553,9 @@ const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };
 export function text(lang: Lang, key: string, values: Record<string, unknown> = {}): string {
   const template = dictionaries[lang][key as Key] ?? dictionaries.ru[key as Key];
   if (template === undefined) throw new Error(`no text for ${key}`);
-  return template.replace(/\{(\w+)\}/g, (_m, name: string) => (values[name] === undefined || values[name] === null ? '' : String(values[name])));
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) =>
+    values[name] === undefined || values[name] === null ? '' : String(values[name]),
+  );
 }
 
 /** hh states by their names in the app (the Russian ones are the seed's). */

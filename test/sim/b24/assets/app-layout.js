@@ -14,7 +14,9 @@
       headers: { 'content-type': 'application/json' },
       credentials: 'same-origin',
       body: JSON.stringify(body || {}),
-    }).then(function (r) { return r.json(); });
+    }).then(function (r) {
+      return r.json();
+    });
   }
 
   function submit(cfg) {
@@ -40,20 +42,33 @@
   function reply(cfg, callback, result) {
     var frame = document.getElementById(cfg.frameId);
     if (!callback || !frame || !frame.contentWindow) return;
-    frame.contentWindow.postMessage(callback + ':' + (result === undefined ? '' : JSON.stringify(result)), cfg.appOrigin);
+    frame.contentWindow.postMessage(
+      callback + ':' + (result === undefined ? '' : JSON.stringify(result)),
+      cfg.appOrigin,
+    );
   }
 
   function parse(data) {
-    if (data && typeof data === 'object') return { method: data.method, params: data.params, callback: data.callback, appSid: data.appSid };
+    if (data && typeof data === 'object')
+      return { method: data.method, params: data.params, callback: data.callback, appSid: data.appSid };
     if (typeof data !== 'string') return null;
     var parts = data.split(':');
     if (parts.length < 3) return null;
     var raw = parts.slice(1, parts.length - 2).join(':');
     var params = {};
     if (raw) {
-      try { params = JSON.parse(raw); } catch (e) { params = raw; }
+      try {
+        params = JSON.parse(raw);
+      } catch (e) {
+        params = raw;
+      }
     }
-    return { method: parts[0], params: params, callback: parts[parts.length - 2], appSid: parts[parts.length - 1] };
+    return {
+      method: parts[0],
+      params: params,
+      callback: parts[parts.length - 2],
+      appSid: parts[parts.length - 1],
+    };
   }
 
   var slider = null;
@@ -77,7 +92,9 @@
     close.className = 'slider-close';
     close.setAttribute('data-testid', 'slider-close');
     close.textContent = '×';
-    close.onclick = function () { closeSlider(); };
+    close.onclick = function () {
+      closeSlider();
+    };
     head.appendChild(h);
     head.appendChild(close);
     var layout = document.createElement('div');
@@ -126,7 +143,7 @@
     },
     resizeWindow: function (cfg, params, done) {
       var layout = document.getElementById(cfg.frameId + '-layout');
-      var width = params.width == '100%' ? '100%' : ((parseInt(params.width, 10) || 100) + 'px');
+      var width = params.width == '100%' ? '100%' : (parseInt(params.width, 10) || 100) + 'px';
       var height = parseInt(params.height, 10);
       if (width) layout.style.width = width;
       if (height > 0) layout.style.height = height + 'px';
@@ -158,7 +175,14 @@
       var value = !(params && params.value === false);
       post(cfg.urls.installFinish, { value: value }).then(function (data) {
         var h = window.location.href.replace(/(\?|&)install_finished=[^&]*/gi, '$1');
-        window.location = (h + (h.indexOf('?') === -1 ? '?' : '&') + 'install_finished=' + (data.result ? 'Y' : 'N')).replace('&&', '&').replace('?&', '?');
+        window.location = (
+          h +
+          (h.indexOf('?') === -1 ? '?' : '&') +
+          'install_finished=' +
+          (data.result ? 'Y' : 'N')
+        )
+          .replace('&&', '&')
+          .replace('?&', '?');
       });
     },
     reloadWindow: function (cfg) {
@@ -175,7 +199,9 @@
       });
       post(cfg.urls.frame, { placement: 'DEFAULT', options: options }).then(function (child) {
         child.sliderWidth = width;
-        openSlider(child, title, function () { done(); });
+        openSlider(child, title, function () {
+          done();
+        });
       });
     },
     closeApplication: function (cfg, params, done) {
@@ -184,7 +210,12 @@
     },
     openPath: function (cfg, params, done) {
       var path = String((params && params.path) || '');
-      if (!/^\/(crm\/(deal|lead|contact|company|type)|marketplace|company\/personal\/user\/[0-9]+|workgroups\/group\/[0-9]+)\//.test(path)) return done({ result: 'error', errorCode: 'PATH_NOT_AVAILABLE' });
+      if (
+        !/^\/(crm\/(deal|lead|contact|company|type)|marketplace|company\/personal\/user\/[0-9]+|workgroups\/group\/[0-9]+)\//.test(
+          path,
+        )
+      )
+        return done({ result: 'error', errorCode: 'PATH_NOT_AVAILABLE' });
       window.location = window.B24SimPortalBase.replace(/\/$/, '') + path;
     },
     placementBindEvent: function (cfg, params, done) {
@@ -199,12 +230,17 @@
     if (!cfg || e.origin !== cfg.appOrigin) return;
     var command = commands[msg.method];
     if (!command) return;
-    command(cfg, msg.params || {}, function (result) { reply(cfg, msg.callback, result); });
+    command(cfg, msg.params || {}, function (result) {
+      reply(cfg, msg.callback, result);
+    });
   });
 
   function mount(cfg) {
     frames[cfg.appSid] = cfg;
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { submit(cfg); });
+    if (document.readyState === 'loading')
+      document.addEventListener('DOMContentLoaded', function () {
+        submit(cfg);
+      });
     else submit(cfg);
   }
 

@@ -11,12 +11,15 @@
   if (window.BX24) return;
 
   var query = {};
-  window.location.search.replace(/^\?/, '').split('&').forEach(function (pair) {
-    if (!pair) return;
-    var i = pair.indexOf('=');
-    var k = decodeURIComponent(i < 0 ? pair : pair.slice(0, i));
-    query[k] = i < 0 ? '' : decodeURIComponent(pair.slice(i + 1).replace(/\+/g, ' '));
-  });
+  window.location.search
+    .replace(/^\?/, '')
+    .split('&')
+    .forEach(function (pair) {
+      if (!pair) return;
+      var i = pair.indexOf('=');
+      var k = decodeURIComponent(i < 0 ? pair : pair.slice(0, i));
+      query[k] = i < 0 ? '' : decodeURIComponent(pair.slice(i + 1).replace(/\+/g, ' '));
+    });
 
   var params = null;
   var appSid = query.APP_SID || '';
@@ -38,7 +41,7 @@
   function send(method, args, cb) {
     var id = '';
     if (cb) {
-      id = 'cb' + (++seq) + '_' + Math.random().toString(36).slice(2);
+      id = 'cb' + ++seq + '_' + Math.random().toString(36).slice(2);
       callbacks[id] = cb;
     }
     var payload = args === undefined || args === null ? '' : JSON.stringify(args);
@@ -56,21 +59,39 @@
     if (!cb) return;
     delete callbacks[id];
     var value;
-    try { value = raw ? JSON.parse(raw) : undefined; } catch (err) { value = raw; }
+    try {
+      value = raw ? JSON.parse(raw) : undefined;
+    } catch (err) {
+      value = raw;
+    }
     cb(value);
   });
 
   function restUrl(method) {
-    return (Number(params.PROTOCOL) === 1 ? 'https' : 'http') + '://' + params.DOMAIN + params.PATH + '/' + method + '.json';
+    return (
+      (Number(params.PROTOCOL) === 1 ? 'https' : 'http') +
+      '://' +
+      params.DOMAIN +
+      params.PATH +
+      '/' +
+      method +
+      '.json'
+    );
   }
 
   function encode(value, prefix, out) {
     if (value === null || value === undefined) return out;
     if (typeof value === 'object') {
-      Object.keys(value).forEach(function (k) { encode(value[k], prefix ? prefix + '[' + k + ']' : k, out); });
+      Object.keys(value).forEach(function (k) {
+        encode(value[k], prefix ? prefix + '[' + k + ']' : k, out);
+      });
       return out;
     }
-    out.push(encodeURIComponent(prefix) + '=' + encodeURIComponent(typeof value === 'boolean' ? (value ? 1 : 0) : value));
+    out.push(
+      encodeURIComponent(prefix) +
+        '=' +
+        encodeURIComponent(typeof value === 'boolean' ? (value ? 1 : 0) : value),
+    );
     return out;
   }
 
@@ -79,16 +100,32 @@
     this.status = status;
     this.query = query;
   }
-  AjaxResult.prototype.data = function () { return this.answer.result; };
+  AjaxResult.prototype.data = function () {
+    return this.answer.result;
+  };
   AjaxResult.prototype.error = function () {
     if (!this.answer.error) return false;
     var ex = { error: this.answer.error, error_description: this.answer.error_description };
-    return { status: this.status, ex: ex, toString: function () { return ex.error + (ex.error_description ? ': ' + ex.error_description : ''); } };
+    return {
+      status: this.status,
+      ex: ex,
+      toString: function () {
+        return ex.error + (ex.error_description ? ': ' + ex.error_description : '');
+      },
+    };
   };
-  AjaxResult.prototype.error_description = function () { return this.answer.error_description; };
-  AjaxResult.prototype.more = function () { return this.answer.next !== undefined; };
-  AjaxResult.prototype.total = function () { return this.answer.total || 0; };
-  AjaxResult.prototype.time = function () { return this.answer.time; };
+  AjaxResult.prototype.error_description = function () {
+    return this.answer.error_description;
+  };
+  AjaxResult.prototype.more = function () {
+    return this.answer.next !== undefined;
+  };
+  AjaxResult.prototype.total = function () {
+    return this.answer.total || 0;
+  };
+  AjaxResult.prototype.time = function () {
+    return this.answer.time;
+  };
   AjaxResult.prototype.next = function (cb) {
     if (!this.more()) return false;
     var q = this.query;
@@ -105,12 +142,21 @@
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: body.join('&'),
     }).then(function (res) {
-      return res.json().catch(function () { return { error: 'ERROR_UNEXPECTED_ANSWER', error_description: 'Bad answer' }; }).then(function (json) {
-        if (res.status === 401 && json.error === 'expired_token' && !retried) {
-          return new Promise(function (resolve) { BX24.refreshAuth(resolve); }).then(function () { return call(method, data, true); });
-        }
-        return { json: json, status: res.status };
-      });
+      return res
+        .json()
+        .catch(function () {
+          return { error: 'ERROR_UNEXPECTED_ANSWER', error_description: 'Bad answer' };
+        })
+        .then(function (json) {
+          if (res.status === 401 && json.error === 'expired_token' && !retried) {
+            return new Promise(function (resolve) {
+              BX24.refreshAuth(resolve);
+            }).then(function () {
+              return call(method, data, true);
+            });
+          }
+          return { json: json, status: res.status };
+        });
     });
   }
 
@@ -128,13 +174,19 @@
     params = data;
     authExpiresAt = Date.now() + (Number(params.AUTH_EXPIRES) || 3600) * 1000;
     initialized = true;
-    dataQueue.splice(0).forEach(function (cb) { cb(); });
+    dataQueue.splice(0).forEach(function (cb) {
+      cb();
+    });
     if (params.INSTALL && installQueue.length > 0) {
       holdInit = true;
-      installQueue.splice(0).forEach(function (cb) { cb(); });
+      installQueue.splice(0).forEach(function (cb) {
+        cb();
+      });
       return;
     }
-    initQueue.splice(0).forEach(function (cb) { cb(); });
+    initQueue.splice(0).forEach(function (cb) {
+      cb();
+    });
   }
 
   var BX24 = {
@@ -152,12 +204,24 @@
       if (document.readyState !== 'loading') cb();
       else readyQueue.push(cb);
     },
-    isAdmin: function () { return !!(params && params.IS_ADMIN); },
-    getLang: function () { return params ? params.LANG : query.LANG; },
-    getDomain: function () { return params ? params.DOMAIN : query.DOMAIN; },
+    isAdmin: function () {
+      return !!(params && params.IS_ADMIN);
+    },
+    getLang: function () {
+      return params ? params.LANG : query.LANG;
+    },
+    getDomain: function () {
+      return params ? params.DOMAIN : query.DOMAIN;
+    },
     getAuth: function () {
       if (!params || Date.now() >= authExpiresAt) return false;
-      return { access_token: params.AUTH_ID, refresh_token: params.REFRESH_ID, expires_in: params.AUTH_EXPIRES, domain: params.DOMAIN, member_id: params.MEMBER_ID };
+      return {
+        access_token: params.AUTH_ID,
+        refresh_token: params.REFRESH_ID,
+        expires_in: params.AUTH_EXPIRES,
+        domain: params.DOMAIN,
+        member_id: params.MEMBER_ID,
+      };
     },
     refreshAuth: function (cb) {
       send('refreshAuth', {}, function (data) {
@@ -195,7 +259,8 @@
             answer.error = data.result_error[key].error;
             answer.error_description = data.result_error[key].error_description;
           }
-          if (data.result_total && data.result_total[key] !== undefined) answer.total = data.result_total[key];
+          if (data.result_total && data.result_total[key] !== undefined)
+            answer.total = data.result_total[key];
           if (data.result_next && data.result_next[key] !== undefined) answer.next = data.result_next[key];
           out[key] = new AjaxResult(answer, answer.error ? 400 : 200, { method: '', params: {} });
         });
@@ -209,7 +274,10 @@
       BX24.callMethod('event.unbind', { event: event, handler: handler, auth_type: authType || 0 }, cb);
     },
     getScrollSize: function () {
-      return { scrollWidth: document.documentElement.scrollWidth, scrollHeight: document.documentElement.scrollHeight };
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        scrollHeight: document.documentElement.scrollHeight,
+      };
     },
     resizeWindow: function (width, height, cb) {
       send('resizeWindow', { width: width, height: height }, cb || function () {});
@@ -225,7 +293,9 @@
     },
     openApplication: function (p, closeCb, settings) {
       var args = Object.assign({}, p || {});
-      Object.keys(settings || {}).forEach(function (k) { args['bx24_' + k] = settings[k]; });
+      Object.keys(settings || {}).forEach(function (k) {
+        args['bx24_' + k] = settings[k];
+      });
       send('openApplication', args, closeCb || function () {});
     },
     closeApplication: function (cb) {
@@ -256,7 +326,9 @@
   document.addEventListener('DOMContentLoaded', function () {
     var q = readyQueue;
     readyQueue = [];
-    q.forEach(function (cb) { cb(); });
+    q.forEach(function (cb) {
+      cb();
+    });
   });
 
   window.BX24 = BX24;

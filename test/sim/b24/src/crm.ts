@@ -3,13 +3,35 @@
  * multi-fields, user fields with files, stages per pipeline, the optional required-field check,
  * the row format of get/list, filters, and the events and robots a write sets off.
  */
-import { type Entity, type EntityType, type MultiFieldValue, type Portal, type Status, type UserField, nextId } from './model.js';
+import {
+  type Entity,
+  type EntityType,
+  type MultiFieldValue,
+  type Portal,
+  type Status,
+  type UserField,
+  nextId,
+} from './model.js';
 import { RestError, legacy } from './rest/errors.js';
 import { dealStageEntity } from './seed.js';
 import type { B24Sim } from './sim.js';
 import { FIELD_TITLES, message } from './texts.js';
 
-type Kind = 'integer' | 'string' | 'char' | 'double' | 'date' | 'datetime' | 'user' | 'crm_status' | 'crm_category' | 'crm_currency' | 'crm_multifield' | 'crm_contact' | 'crm_company' | 'crm_lead';
+type Kind =
+  | 'integer'
+  | 'string'
+  | 'char'
+  | 'double'
+  | 'date'
+  | 'datetime'
+  | 'user'
+  | 'crm_status'
+  | 'crm_category'
+  | 'crm_currency'
+  | 'crm_multifield'
+  | 'crm_contact'
+  | 'crm_company'
+  | 'crm_lead';
 interface FieldDef {
   kind: Kind;
   readOnly?: boolean;
@@ -110,8 +132,10 @@ function isEmpty(v: unknown): boolean {
   return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
 }
 
-const asObject = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
-const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : asObject(v) ? Object.values(v as object) : []);
+const asObject = (v: unknown): Record<string, unknown> | null =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+const asList = (v: unknown): unknown[] =>
+  Array.isArray(v) ? v : asObject(v) ? Object.values(v as object) : [];
 
 export interface WriteOptions {
   userId: number;
@@ -136,7 +160,7 @@ function castUf(portal: Portal, uf: UserField, value: unknown, previous: unknown
       case 'file': {
         const id = fileFromValue(portal, v);
         // An unreadable value keeps what was there (Bitrix ignores it rather than failing the write).
-        return id === undefined ? prev ?? null : id;
+        return id === undefined ? (prev ?? null) : id;
       }
       case 'integer':
       case 'employee':
@@ -156,7 +180,10 @@ function castUf(portal: Portal, uf: UserField, value: unknown, previous: unknown
   };
   if (uf.MULTIPLE === 'Y') {
     if (isEmpty(value)) return [];
-    const list = Array.isArray(value) || (asObject(value) && !('fileData' in (value as object))) ? asList(value) : [value];
+    const list =
+      Array.isArray(value) || (asObject(value) && !('fileData' in (value as object)))
+        ? asList(value)
+        : [value];
     return list.map((v) => one(v, undefined)).filter((v) => v !== null);
   }
   // A list sent to a single file field stores nothing: Bitrix drops it without an error.
@@ -182,7 +209,12 @@ function applyMulti(portal: Portal, entity: Entity, key: string, value: unknown)
         if (item['VALUE_TYPE'] !== undefined) existing.VALUE_TYPE = valueType;
       }
     } else if (v) {
-      current.push({ ID: String(nextId(portal, 'multifield')), VALUE_TYPE: valueType, VALUE: v, TYPE_ID: key });
+      current.push({
+        ID: String(nextId(portal, 'multifield')),
+        VALUE_TYPE: valueType,
+        VALUE: v,
+        TYPE_ID: key,
+      });
     }
   }
   entity.multi[key] = current;
@@ -190,11 +222,17 @@ function applyMulti(portal: Portal, entity: Entity, key: string, value: unknown)
 
 /** Bitrix resolves `fields`/`FIELDS`/`arFields` case-insensitively for the legacy crm methods. */
 export function fieldsParam(params: Record<string, unknown>, name = 'fields'): unknown {
-  for (const [k, v] of Object.entries(params)) if (k.toLowerCase() === name || k.toLowerCase() === `ar${name}`) return v;
+  for (const [k, v] of Object.entries(params))
+    if (k.toLowerCase() === name || k.toLowerCase() === `ar${name}`) return v;
   return undefined;
 }
 
-function requiredErrors(portal: Portal, type: EntityType, entity: Entity, given: Record<string, unknown> | null): string | null {
+function requiredErrors(
+  portal: Portal,
+  type: EntityType,
+  entity: Entity,
+  given: Record<string, unknown> | null,
+): string | null {
   const lang = portal.lang;
   const ufErrors: string[] = [];
   for (const uf of portal.userFields) {
@@ -211,7 +249,10 @@ function requiredErrors(portal: Portal, type: EntityType, entity: Entity, given:
   for (const field of portal.requiredFields[type]) {
     if (given && !(field in given)) continue;
     const value = field in MULTI_TYPES ? entity.multi[field] : entity.fields[field];
-    if (isEmpty(value)) errors.push(`${message(lang, 'CRM_ENTITY_VALIDATOR_FIELD_IS_MISSING', { '%FIELD_NAME%': FIELD_TITLES[field]?.[lang] ?? field })}<br>`);
+    if (isEmpty(value))
+      errors.push(
+        `${message(lang, 'CRM_ENTITY_VALIDATOR_FIELD_IS_MISSING', { '%FIELD_NAME%': FIELD_TITLES[field]?.[lang] ?? field })}<br>`,
+      );
   }
   return errors.length > 0 ? errors.join('\n') : null;
 }
@@ -220,7 +261,13 @@ function assertCrmAccess(portal: Portal, userId: number): void {
   if (!portal.users.get(userId)?.crmAccess) throw legacy('Access denied.');
 }
 
-function applyFields(portal: Portal, type: EntityType, entity: Entity, fields: Record<string, unknown>, isNew: boolean): void {
+function applyFields(
+  portal: Portal,
+  type: EntityType,
+  entity: Entity,
+  fields: Record<string, unknown>,
+  isNew: boolean,
+): void {
   const defs = FIELDS[type];
   for (const [rawKey, value] of Object.entries(fields)) {
     const key = rawKey.toUpperCase();
@@ -237,7 +284,9 @@ function applyFields(portal: Portal, type: EntityType, entity: Entity, fields: R
       continue;
     }
     if (def.multiple) {
-      entity.fields[key] = asList(value).map((v) => Number.parseInt(String(v), 10)).filter((n) => !Number.isNaN(n));
+      entity.fields[key] = asList(value)
+        .map((v) => Number.parseInt(String(v), 10))
+        .filter((n) => !Number.isNaN(n));
       continue;
     }
     if (isEmpty(value)) {
@@ -284,7 +333,13 @@ function settleStage(portal: Portal, type: EntityType, entity: Entity, previousS
   }
 }
 
-export function createEntity(sim: B24Sim, portal: Portal, type: EntityType, raw: unknown, options: WriteOptions): Entity {
+export function createEntity(
+  sim: B24Sim,
+  portal: Portal,
+  type: EntityType,
+  raw: unknown,
+  options: WriteOptions,
+): Entity {
   assertCrmAccess(portal, options.userId);
   const fields = asObject(raw);
   if (!fields) throw legacy("Parameter 'fields' must be array.");
@@ -295,7 +350,8 @@ export function createEntity(sim: B24Sim, portal: Portal, type: EntityType, raw:
   applyFields(portal, type, entity, fields, true);
   const f = entity.fields;
   const ru = portal.lang === 'ru';
-  if (isEmpty(f['TITLE'])) f['TITLE'] = type === 'lead' ? `${ru ? 'Лид' : 'Lead'} #${id}` : `${ru ? 'Сделка' : 'Deal'} #${id}`;
+  if (isEmpty(f['TITLE']))
+    f['TITLE'] = type === 'lead' ? `${ru ? 'Лид' : 'Lead'} #${id}` : `${ru ? 'Сделка' : 'Deal'} #${id}`;
   if (type === 'deal') {
     const categoryId = Number(f['CATEGORY_ID'] ?? 0);
     f['CATEGORY_ID'] = portal.categories.some((c) => c.id === categoryId) ? categoryId : 0;
@@ -319,12 +375,24 @@ export function createEntity(sim: B24Sim, portal: Portal, type: EntityType, raw:
   }
   portal.nextId[type] = id;
   store(portal, type).set(id, entity);
-  sim.emitEvent(portal, type === 'lead' ? 'ONCRMLEADADD' : 'ONCRMDEALADD', { FIELDS: { ID: String(id) } }, { userId: options.userId });
+  sim.emitEvent(
+    portal,
+    type === 'lead' ? 'ONCRMLEADADD' : 'ONCRMDEALADD',
+    { FIELDS: { ID: String(id) } },
+    { userId: options.userId },
+  );
   sim.runStageRobots(portal, entity);
   return entity;
 }
 
-export function updateEntity(sim: B24Sim, portal: Portal, type: EntityType, idRaw: unknown, raw: unknown, options: WriteOptions): Entity {
+export function updateEntity(
+  sim: B24Sim,
+  portal: Portal,
+  type: EntityType,
+  idRaw: unknown,
+  raw: unknown,
+  options: WriteOptions,
+): Entity {
   assertCrmAccess(portal, options.userId);
   const id = Number.parseInt(String(idRaw ?? ''), 10);
   if (!(id > 0)) throw legacy('ID is not defined or invalid.');
@@ -355,19 +423,37 @@ export function updateEntity(sim: B24Sim, portal: Portal, type: EntityType, idRa
   entity.fields['MODIFY_BY_ID'] = options.userId;
   entity.fields['DATE_MODIFY'] = Date.now();
   if (type === 'deal') entity.fields['IS_NEW'] = 'N';
-  sim.emitEvent(portal, type === 'lead' ? 'ONCRMLEADUPDATE' : 'ONCRMDEALUPDATE', { FIELDS: { ID: String(id) } }, { userId: options.userId });
+  sim.emitEvent(
+    portal,
+    type === 'lead' ? 'ONCRMLEADUPDATE' : 'ONCRMDEALUPDATE',
+    { FIELDS: { ID: String(id) } },
+    { userId: options.userId },
+  );
   if (entity.fields[stageField] !== previousStage) sim.runStageRobots(portal, entity);
   return entity;
 }
 
-function fileUrls(type: EntityType, entityId: number, field: string, fileId: number, authToken: string | null): { id: number; showUrl: string; downloadUrl: string } {
+function fileUrls(
+  type: EntityType,
+  entityId: number,
+  field: string,
+  fileId: number,
+  authToken: string | null,
+): { id: number; showUrl: string; downloadUrl: string } {
   const showUrl = `/bitrix/components/bitrix/crm.${type}.show/show_file.php?ownerId=${entityId}&fieldName=${field}&dynamic=Y&fileId=${fileId}`;
   return { id: fileId, showUrl, downloadUrl: authToken ? `${showUrl}&auth=${authToken}` : showUrl };
 }
 
 function ufOut(entity: Entity, uf: UserField, authToken: string | null): unknown {
   const v = entity.uf[uf.FIELD_NAME];
-  const one = (x: unknown) => (uf.USER_TYPE_ID === 'file' ? fileUrls(entity.type, entity.id, uf.FIELD_NAME, Number(x), authToken) : uf.USER_TYPE_ID === 'boolean' ? (x ? '1' : '0') : x);
+  const one = (x: unknown) =>
+    uf.USER_TYPE_ID === 'file'
+      ? fileUrls(entity.type, entity.id, uf.FIELD_NAME, Number(x), authToken)
+      : uf.USER_TYPE_ID === 'boolean'
+        ? x
+          ? '1'
+          : '0'
+        : x;
   if (uf.MULTIPLE === 'Y') return Array.isArray(v) ? v.map(one) : [];
   return isEmpty(v) ? null : one(v);
 }
@@ -375,7 +461,8 @@ function ufOut(entity: Entity, uf: UserField, authToken: string | null): unknown
 function fieldOut(portal: Portal, key: string, v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (key === 'DATE_CREATE' || key === 'DATE_MODIFY') return isoDate(Number(v), portal.tzOffsetMinutes);
-  if (key === 'BEGINDATE' || key === 'CLOSEDATE') return `${String(v).slice(0, 10)}T00:00:00${isoDate(0, portal.tzOffsetMinutes).slice(19)}`;
+  if (key === 'BEGINDATE' || key === 'CLOSEDATE')
+    return `${String(v).slice(0, 10)}T00:00:00${isoDate(0, portal.tzOffsetMinutes).slice(19)}`;
   if (key === 'OPPORTUNITY') return Number(v).toFixed(2);
   if (Array.isArray(v)) return v;
   return String(v);
@@ -385,13 +472,22 @@ function fieldOut(portal: Portal, key: string, v: unknown): unknown {
  * An entity as crm.*.get returns it (every field, UFs, multi-fields when present) or, with
  * `select`, as crm.*.list does (`*` standard fields, `UF_*` user fields, multi-fields by name).
  */
-export function entityRow(portal: Portal, entity: Entity, authToken: string | null, select?: string[]): Record<string, unknown> {
+export function entityRow(
+  portal: Portal,
+  entity: Entity,
+  authToken: string | null,
+  select?: string[],
+): Record<string, unknown> {
   const defs = FIELDS[entity.type];
   const ufs = portal.userFields.filter((f) => f.ENTITY_ID === ufEntityId(entity.type));
   const wanted = select?.map((s) => s.toUpperCase());
   const all = !wanted || wanted.length === 0;
   const want = (key: string, def?: FieldDef) =>
-    all ? true : wanted!.includes(key) || (!key.startsWith('UF_') && def?.kind !== 'crm_multifield' && wanted!.includes('*')) || (key.startsWith('UF_') && wanted!.includes('UF_*'));
+    all
+      ? true
+      : wanted!.includes(key) ||
+        (!key.startsWith('UF_') && def?.kind !== 'crm_multifield' && wanted!.includes('*')) ||
+        (key.startsWith('UF_') && wanted!.includes('UF_*'));
   const row: Record<string, unknown> = {};
   const f = entity.fields;
   for (const [key, def] of Object.entries(defs)) {
@@ -429,7 +525,9 @@ export function fieldsDescription(portal: Portal, type: EntityType): Record<stri
       isMultiple: Boolean(def.multiple),
       isDynamic: false,
       title: FIELD_TITLES[key]?.[lang] ?? key,
-      ...(def.statusType ? { statusType: type === 'deal' && key === 'STAGE_ID' ? 'DEAL_STAGE' : def.statusType } : {}),
+      ...(def.statusType
+        ? { statusType: type === 'deal' && key === 'STAGE_ID' ? 'DEAL_STAGE' : def.statusType }
+        : {}),
     };
   }
   for (const uf of portal.userFields.filter((f) => f.ENTITY_ID === ufEntityId(type))) {
@@ -468,17 +566,27 @@ function valuesOf(portal: Portal, entity: Entity, field: string): unknown[] {
     return Array.isArray(v) ? v : [v];
   }
   const v = entity.fields[field];
-  if (field === 'DATE_CREATE' || field === 'DATE_MODIFY') return [v === undefined || v === null ? null : isoDate(Number(v), portal.tzOffsetMinutes)];
+  if (field === 'DATE_CREATE' || field === 'DATE_MODIFY')
+    return [v === undefined || v === null ? null : isoDate(Number(v), portal.tzOffsetMinutes)];
   return Array.isArray(v) ? v : [v];
 }
 
 function matches(op: string, actual: unknown[], expected: unknown): boolean {
-  const list = Array.isArray(expected) ? expected : asObject(expected) ? Object.values(expected as object) : [expected];
+  const list = Array.isArray(expected)
+    ? expected
+    : asObject(expected)
+      ? Object.values(expected as object)
+      : [expected];
   const like = (a: unknown, pattern: string, explicit: boolean) => {
     const s = String(a ?? '').toLowerCase();
     const p = pattern.toLowerCase();
     if (!explicit) return s.includes(p);
-    const re = new RegExp(`^${p.split('%').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    const re = new RegExp(
+      `^${p
+        .split('%')
+        .map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     return re.test(s);
   };
   const eq = (a: unknown, b: unknown) => (isEmpty(b) ? isEmpty(a) : comparable(a) === comparable(b));
@@ -522,8 +630,15 @@ export function filterRows<T extends Record<string, unknown>>(rows: T[], filter:
   return rows.filter((r) => conditions.every((c) => matches(c.op, [r[c.field]], c.expected)));
 }
 
-export function orderRows<T extends Record<string, unknown>>(rows: T[], order: unknown, fallback = 'ID'): T[] {
-  const keys = Object.entries(asObject(order) ?? {}).map(([k, dir]) => ({ field: k.toUpperCase(), desc: String(dir).toUpperCase() === 'DESC' }));
+export function orderRows<T extends Record<string, unknown>>(
+  rows: T[],
+  order: unknown,
+  fallback = 'ID',
+): T[] {
+  const keys = Object.entries(asObject(order) ?? {}).map(([k, dir]) => ({
+    field: k.toUpperCase(),
+    desc: String(dir).toUpperCase() === 'DESC',
+  }));
   if (keys.length === 0) keys.push({ field: fallback, desc: false });
   return [...rows].sort((a, b) => {
     for (const k of keys) {
@@ -541,11 +656,16 @@ export function filterEntities(portal: Portal, entities: Entity[], filter: unkno
     const op = OPERATORS.find((o) => rawKey.startsWith(o)) ?? '';
     return { op, field: rawKey.slice(op.length).toUpperCase(), expected };
   });
-  return entities.filter((e) => conditions.every((c) => matches(c.op, valuesOf(portal, e, c.field), c.expected)));
+  return entities.filter((e) =>
+    conditions.every((c) => matches(c.op, valuesOf(portal, e, c.field), c.expected)),
+  );
 }
 
 export function orderEntities(portal: Portal, entities: Entity[], order: unknown): Entity[] {
-  const keys = Object.entries(asObject(order) ?? {}).map(([k, dir]) => ({ field: k.toUpperCase(), desc: String(dir).toUpperCase() === 'DESC' }));
+  const keys = Object.entries(asObject(order) ?? {}).map(([k, dir]) => ({
+    field: k.toUpperCase(),
+    desc: String(dir).toUpperCase() === 'DESC',
+  }));
   if (keys.length === 0) keys.push({ field: 'ID', desc: false });
   return [...entities].sort((a, b) => {
     for (const k of keys) {

@@ -11,9 +11,13 @@ import type { B24Sim } from './sim.js';
 
 function params(req: FastifyRequest): Record<string, string> {
   const query = req.raw.url?.split('?')[1] ?? '';
-  const body = typeof req.body === 'string' ? parsePhpQuery(req.body) : ((req.body as Record<string, unknown> | undefined) ?? {});
+  const body =
+    typeof req.body === 'string'
+      ? parsePhpQuery(req.body)
+      : ((req.body as Record<string, unknown> | undefined) ?? {});
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...parsePhpQuery(query), ...body })) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+  for (const [k, v] of Object.entries({ ...parsePhpQuery(query), ...body }))
+    if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
   return out;
 }
 
@@ -22,19 +26,38 @@ export function registerOAuthRoutes(app: FastifyInstance, sim: B24Sim): void {
     const started = Date.now();
     const p = params(req);
     const answer = (status: number, body: Record<string, unknown>, memberId: string | null = null) => {
-      sim.logRequest({ at: started, kind: 'oauth', memberId, clientId: p['client_id'] ?? null, userId: null, method: `oauth.${p['grant_type'] ?? 'token'}`, status, error: body['error'] as string | undefined });
+      sim.logRequest({
+        at: started,
+        kind: 'oauth',
+        memberId,
+        clientId: p['client_id'] ?? null,
+        userId: null,
+        method: `oauth.${p['grant_type'] ?? 'token'}`,
+        status,
+        error: body['error'] as string | undefined,
+      });
       return { status, body };
     };
     if (p['grant_type'] !== 'refresh_token') {
-      return answer(400, { error: 'invalid_request', error_description: 'Only grant_type=refresh_token is supported by this server' });
+      return answer(400, {
+        error: 'invalid_request',
+        error_description: 'Only grant_type=refresh_token is supported by this server',
+      });
     }
     const app = sim.apps.get(p['client_id'] ?? '');
-    if (!app || app.clientSecret !== p['client_secret']) return answer(401, { error: 'invalid_client', error_description: 'Invalid client credentials' });
-    if (!p['refresh_token']) return answer(400, { error: 'invalid_request', error_description: 'Missing refresh_token' });
+    if (!app || app.clientSecret !== p['client_secret'])
+      return answer(401, { error: 'invalid_client', error_description: 'Invalid client credentials' });
+    if (!p['refresh_token'])
+      return answer(400, { error: 'invalid_request', error_description: 'Missing refresh_token' });
     const r = sim.tokens.refresh(p['refresh_token'], app.clientId);
     if (!r.ok) return answer(r.status, { error: r.error, error_description: r.description });
     const portal = sim.findPortal(r.token.memberId);
-    if (!portal?.installs.has(app.clientId)) return answer(400, { error: 'PAYMENT_REQUIRED', error_description: 'Payment required' }, r.token.memberId);
+    if (!portal?.installs.has(app.clientId))
+      return answer(
+        400,
+        { error: 'PAYMENT_REQUIRED', error_description: 'Payment required' },
+        r.token.memberId,
+      );
     return answer(
       200,
       {
@@ -71,10 +94,22 @@ export function registerOAuthRoutes(app: FastifyInstance, sim: B24Sim): void {
         const p = params(req);
         const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
         const check = sim.tokens.check(bearer ?? p['auth'] ?? p['access_token'] ?? '');
-        if (!check.ok) return reply.code(401).send({ error: check.error, error_description: check.error === 'expired_token' ? 'The access token provided has expired' : 'The access token provided is invalid' });
+        if (!check.ok)
+          return reply
+            .code(401)
+            .send({
+              error: check.error,
+              error_description:
+                check.error === 'expired_token'
+                  ? 'The access token provided has expired'
+                  : 'The access token provided is invalid',
+            });
         const portal = sim.findPortal(check.token.memberId);
         const install = portal?.installs.get(check.token.clientId);
-        if (!portal || !install) return reply.code(401).send({ error: 'APPLICATION_NOT_FOUND', error_description: 'Application not found' });
+        if (!portal || !install)
+          return reply
+            .code(401)
+            .send({ error: 'APPLICATION_NOT_FOUND', error_description: 'Application not found' });
         const app = sim.app(check.token.clientId);
         return reply.send({
           result: {

@@ -9,13 +9,10 @@ import type { Token } from './model.js';
 
 const REFRESH_TTL_MS = 180 * 24 * 3600 * 1000;
 
-export type TokenCheck =
-  | { ok: true; token: Token }
-  | { ok: false; error: 'expired_token' | 'invalid_token' };
+export type TokenCheck = { ok: true; token: Token } | { ok: false; error: 'expired_token' | 'invalid_token' };
 
 export type RefreshResult =
-  | { ok: true; token: Token }
-  | { ok: false; status: number; error: string; description: string };
+  { ok: true; token: Token } | { ok: false; status: number; error: string; description: string };
 
 export class TokenStore {
   private readonly byAccess = new Map<string, Token>();
@@ -76,6 +73,7 @@ export class TokenStore {
 
   /** Uninstall: the app's tokens on that portal stop working, access and refresh alike. */
   revokeAll(memberId: string, clientId: string): void {
-    for (const t of this.byAccess.values()) if (t.memberId === memberId && t.clientId === clientId) t.revoked = true;
+    for (const t of this.byAccess.values())
+      if (t.memberId === memberId && t.clientId === clientId) t.revoked = true;
   }
 }

@@ -55,7 +55,14 @@ export function stageId(categoryId: number, code: string): string {
   return categoryId === 0 ? code : `C${categoryId}:${code}`;
 }
 
-function addStatuses(portal: Portal, entityId: string, rows: Named[], lang: Lang, categoryId: number | null, prefix = (s: string) => s): void {
+function addStatuses(
+  portal: Portal,
+  entityId: string,
+  rows: Named[],
+  lang: Lang,
+  categoryId: number | null,
+  prefix = (s: string) => s,
+): void {
   rows.forEach(([id, ru, en, semantics, color], i) => {
     const name = lang === 'ru' ? ru : en;
     const status: Status = {

@@ -31,7 +31,9 @@ export interface RunningSim {
 export function buildServer(sim: B24Sim): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
   // Forms stay raw strings: they are parsed with PHP's bracket rules where they are used.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   // Invalid JSON reaches the portal as no parameters, not as a framework error page.
   app.removeContentTypeParser('application/json');
@@ -44,7 +46,12 @@ export function buildServer(sim: B24Sim): FastifyInstance {
   });
 
   const rest = new RestDispatcher(sim);
-  const restHandler = async (req: { params: unknown; raw: { url?: string }; body: unknown; headers: { authorization?: string } }) =>
+  const restHandler = async (req: {
+    params: unknown;
+    raw: { url?: string };
+    body: unknown;
+    headers: { authorization?: string };
+  }) =>
     rest.handle({
       portalName: (req.params as Record<string, string>)['portal'] ?? '',
       method: (req.params as Record<string, string>)['*'] ?? '',
@@ -66,15 +73,29 @@ export function buildServer(sim: B24Sim): FastifyInstance {
     },
   });
   app.options('/portal/:portal/rest/*', async (_req, reply) =>
-    reply.header('access-control-allow-origin', '*').header('access-control-allow-methods', 'GET, POST').header('access-control-allow-headers', 'authorization, content-type').code(204).send(),
+    reply
+      .header('access-control-allow-origin', '*')
+      .header('access-control-allow-methods', 'GET, POST')
+      .header('access-control-allow-headers', 'authorization, content-type')
+      .code(204)
+      .send(),
   );
 
   const bx24 = asset('bx24.js');
   const layout = asset('app-layout.js');
   const css = asset('portal.css');
-  app.get('/api/v1/', async (_req, reply) => reply.header('content-type', 'application/javascript; charset=utf-8').header('access-control-allow-origin', '*').send(bx24));
-  app.get('/static/app-layout.js', async (_req, reply) => reply.header('content-type', 'application/javascript; charset=utf-8').send(layout));
-  app.get('/static/portal.css', async (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').send(css));
+  app.get('/api/v1/', async (_req, reply) =>
+    reply
+      .header('content-type', 'application/javascript; charset=utf-8')
+      .header('access-control-allow-origin', '*')
+      .send(bx24),
+  );
+  app.get('/static/app-layout.js', async (_req, reply) =>
+    reply.header('content-type', 'application/javascript; charset=utf-8').send(layout),
+  );
+  app.get('/static/portal.css', async (_req, reply) =>
+    reply.header('content-type', 'text/css; charset=utf-8').send(css),
+  );
 
   registerOAuthRoutes(app, sim);
   registerControlRoutes(app, sim);
@@ -90,7 +111,10 @@ export async function startB24Sim(options: StartOptions = {}): Promise<RunningSi
   await app.listen({ host, port: options.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  const url = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, '');
+  const url = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+    /\/$/,
+    '',
+  );
   sim.baseUrl = url;
   return {
     url,

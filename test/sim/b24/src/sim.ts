@@ -89,9 +89,16 @@ export const DEFAULT_APP: AppSpec = {
 };
 
 export const PLACEMENTS = [
-  'CRM_LEAD_DETAIL_TAB', 'CRM_DEAL_DETAIL_TAB', 'CRM_LEAD_DETAIL_ACTIVITY', 'CRM_DEAL_DETAIL_ACTIVITY',
-  'CRM_LEAD_DETAIL_TOOLBAR', 'CRM_DEAL_DETAIL_TOOLBAR', 'CRM_LEAD_LIST_MENU', 'CRM_DEAL_LIST_MENU',
-  'LEFT_MENU', 'REST_APP_URI',
+  'CRM_LEAD_DETAIL_TAB',
+  'CRM_DEAL_DETAIL_TAB',
+  'CRM_LEAD_DETAIL_ACTIVITY',
+  'CRM_DEAL_DETAIL_ACTIVITY',
+  'CRM_LEAD_DETAIL_TOOLBAR',
+  'CRM_DEAL_DETAIL_TOOLBAR',
+  'CRM_LEAD_LIST_MENU',
+  'CRM_DEAL_LIST_MENU',
+  'LEFT_MENU',
+  'REST_APP_URI',
 ];
 
 export class B24Sim {
@@ -115,13 +122,20 @@ export class B24Sim {
     this.rateLimit = options.rateLimit === undefined ? { burst: 50, drainPerSec: 2 } : options.rateLimit;
     this.allowUndottedHandlerHosts = options.allowUndottedHandlerHosts ?? false;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 10_000;
-    for (const l of options.links ?? []) if (!/^https?:\/\//.test(l.url)) throw new Error(`link ${l.label}: an http(s) URL is required`);
+    for (const l of options.links ?? [])
+      if (!/^https?:\/\//.test(l.url)) throw new Error(`link ${l.label}: an http(s) URL is required`);
     this.links = options.links ?? [];
     if (options.defaultApp !== false) {
       const base = options.appBaseUrl;
       this.registerApp({
         ...DEFAULT_APP,
-        ...(base ? { handlerUrl: `${base}app`, installUrl: `${base}install`, installEventUrl: `${base}events/install` } : {}),
+        ...(base
+          ? {
+              handlerUrl: `${base}app`,
+              installUrl: `${base}install`,
+              installEventUrl: `${base}events/install`,
+            }
+          : {}),
         ...options.defaultApp,
       });
     }
@@ -130,11 +144,14 @@ export class B24Sim {
   // ---- apps -------------------------------------------------------------------------------
 
   registerApp(spec: Partial<AppSpec> & { clientId: string; clientSecret: string }): AppSpec {
-    if (typeof spec.clientId !== 'string' || !/^[\w.-]{1,64}$/.test(spec.clientId)) throw new Error('clientId must be 1-64 letters, digits, _ . -');
-    if (typeof spec.clientSecret !== 'string' || spec.clientSecret === '') throw new Error('clientSecret is required');
+    if (typeof spec.clientId !== 'string' || !/^[\w.-]{1,64}$/.test(spec.clientId))
+      throw new Error('clientId must be 1-64 letters, digits, _ . -');
+    if (typeof spec.clientSecret !== 'string' || spec.clientSecret === '')
+      throw new Error('clientSecret is required');
     for (const key of ['handlerUrl', 'installUrl', 'installEventUrl'] as const) {
       const v = spec[key];
-      if (v !== undefined && v !== '' && !/^https?:\/\/[^\s]+$/.test(String(v))) throw new Error(`${key} must be an http(s) URL`);
+      if (v !== undefined && v !== '' && !/^https?:\/\/[^\s]+$/.test(String(v)))
+        throw new Error(`${key} must be an http(s) URL`);
     }
     const app: AppSpec = {
       code: spec.clientId,
@@ -172,7 +189,9 @@ export class B24Sim {
 
   // ---- portals ----------------------------------------------------------------------------
 
-  createPortal(spec: { name?: string; lang?: Lang; memberId?: string; users?: number; languages?: string[] } = {}): PortalInfo {
+  createPortal(
+    spec: { name?: string; lang?: Lang; memberId?: string; users?: number; languages?: string[] } = {},
+  ): PortalInfo {
     const name = (spec.name ?? `portal-${randomBytes(3).toString('hex')}`).toLowerCase();
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new Error('a portal name is 1-63 of a-z, 0-9 and -');
     if (this.byName.has(name)) throw new Error(`portal ${name} exists`);
@@ -183,7 +202,28 @@ export class B24Sim {
       memberId,
       name,
       lang,
-      languages: spec.languages ?? ['ru', 'en', 'de', 'ua', 'kz', 'by', 'la', 'br', 'fr', 'pl', 'tr', 'it', 'sc', 'tc', 'ja', 'vn', 'id', 'ms', 'th', 'ar'],
+      languages: spec.languages ?? [
+        'ru',
+        'en',
+        'de',
+        'ua',
+        'kz',
+        'by',
+        'la',
+        'br',
+        'fr',
+        'pl',
+        'tr',
+        'it',
+        'sc',
+        'tc',
+        'ja',
+        'vn',
+        'id',
+        'ms',
+        'th',
+        'ar',
+      ],
       tzOffsetMinutes: lang === 'ru' ? 180 : 0,
       createdAt: Date.now(),
       users: new Map(),
@@ -241,7 +281,11 @@ export class B24Sim {
       baseUrl: this.portalBase(portal),
       clientEndpoint: this.clientEndpoint(portal),
       serverEndpoint: this.serverEndpoint(),
-      installs: [...portal.installs.values()].map((i) => ({ clientId: i.clientId, installed: i.installed, applicationToken: i.applicationToken })),
+      installs: [...portal.installs.values()].map((i) => ({
+        clientId: i.clientId,
+        installed: i.installed,
+        applicationToken: i.applicationToken,
+      })),
     };
   }
 
@@ -275,20 +319,37 @@ export class B24Sim {
    * A stage the portal's admin adds to a pipeline in the CRM settings (our app never adds stages).
    * Custom stages get ids like Bitrix24's own: `UC_XXXXXX`, prefixed `C{n}:` outside the default pipeline.
    */
-  addStage(ref: string, spec: { categoryId?: number; name: string; after?: string }): { statusId: string; name: string } {
+  addStage(
+    ref: string,
+    spec: { categoryId?: number; name: string; after?: string },
+  ): { statusId: string; name: string } {
     const portal = this.portal(ref);
     const categoryId = spec.categoryId ?? 0;
     if (!portal.categories.some((c) => c.id === categoryId)) throw new Error(`no pipeline ${categoryId}`);
     if (!spec.name.trim()) throw new Error('a stage needs a name');
     const entityId = dealStageEntity(categoryId);
     const stages = portal.statuses.filter((s) => s.ENTITY_ID === entityId).sort((a, b) => a.SORT - b.SORT);
-    const after = spec.after === undefined ? stages.filter((s) => !s.SEMANTICS).at(-1) : stages.find((s) => s.STATUS_ID === spec.after);
+    const after =
+      spec.after === undefined
+        ? stages.filter((s) => !s.SEMANTICS).at(-1)
+        : stages.find((s) => s.STATUS_ID === spec.after);
     if (!after) throw new Error(`no stage ${spec.after} in pipeline ${categoryId}`);
     // Between `after` and the next stage; the others move on to make room.
     for (const s of stages) if (s.SORT > after.SORT) s.SORT += 10;
     const id = nextId(portal, 'status');
     const statusId = stageId(categoryId, `UC_${id.toString(36).toUpperCase().padStart(6, '0')}`);
-    portal.statuses.push({ ID: id, ENTITY_ID: entityId, STATUS_ID: statusId, NAME: spec.name, NAME_INIT: spec.name, SORT: after.SORT + 10, SYSTEM: 'N', CATEGORY_ID: categoryId, COLOR: '#FFD32E', SEMANTICS: null });
+    portal.statuses.push({
+      ID: id,
+      ENTITY_ID: entityId,
+      STATUS_ID: statusId,
+      NAME: spec.name,
+      NAME_INIT: spec.name,
+      SORT: after.SORT + 10,
+      SYSTEM: 'N',
+      CATEGORY_ID: categoryId,
+      COLOR: '#FFD32E',
+      SEMANTICS: null,
+    });
     return { statusId, name: spec.name };
   }
 
@@ -302,9 +363,17 @@ export class B24Sim {
    * fields over REST only when the CRM option «check required fields in REST» is on, so this turns
    * it on too unless `restCheck: false` says otherwise.
    */
-  setRequired(ref: string, entityType: EntityType, field: string, required = true, options: { restCheck?: boolean } = {}): void {
+  setRequired(
+    ref: string,
+    entityType: EntityType,
+    field: string,
+    required = true,
+    options: { restCheck?: boolean } = {},
+  ): void {
     const portal = this.portal(ref);
-    const uf = portal.userFields.find((f) => f.ENTITY_ID === (entityType === 'lead' ? 'CRM_LEAD' : 'CRM_DEAL') && f.FIELD_NAME === field);
+    const uf = portal.userFields.find(
+      (f) => f.ENTITY_ID === (entityType === 'lead' ? 'CRM_LEAD' : 'CRM_DEAL') && f.FIELD_NAME === field,
+    );
     if (uf) uf.MANDATORY = required ? 'Y' : 'N';
     else if (required) portal.requiredFields[entityType].add(field);
     else portal.requiredFields[entityType].delete(field);
@@ -320,7 +389,7 @@ export class B24Sim {
   /** Switches on a failure: until cleared, for `count` requests, or for `forMs`. */
   injectFault(ref: string, fault: Fault): void {
     const portal = this.portal(ref);
-    const remaining = fault.kind === 'http_error' ? fault.count ?? Infinity : Infinity;
+    const remaining = fault.kind === 'http_error' ? (fault.count ?? Infinity) : Infinity;
     const until = fault.kind === 'operation_time_limit' ? Date.now() + fault.forMs : Infinity;
     portal.faults.push({ fault, remaining, until });
   }
@@ -344,13 +413,21 @@ export class B24Sim {
   }
 
   /** Tokens for a user of the portal, as an app page load gets them (AUTH_ID / REFRESH_ID). */
-  issueUserToken(ref: string, options: { userId?: number; clientId?: string } = {}): { accessToken: string; refreshToken: string; expiresIn: number; userId: number } {
+  issueUserToken(
+    ref: string,
+    options: { userId?: number; clientId?: string } = {},
+  ): { accessToken: string; refreshToken: string; expiresIn: number; userId: number } {
     const portal = this.portal(ref);
     const clientId = this.soleClientId(portal, options.clientId);
     const userId = options.userId ?? 1;
     if (!portal.users.has(userId)) throw new Error(`no user ${userId}`);
     const t = this.issueToken(portal, clientId, userId);
-    return { accessToken: t.accessToken, refreshToken: t.refreshToken, expiresIn: this.tokens.accessTtlSec, userId };
+    return {
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+      expiresIn: this.tokens.accessTtlSec,
+      userId,
+    };
   }
 
   issueToken(portal: Portal, clientId: string, userId: number): Token {
@@ -384,7 +461,12 @@ export class B24Sim {
       const now = Math.floor(Date.now() / 1000);
       this.deliver(portal, 'install', 'ONAPPINSTALL', app.installEventUrl, {
         event: 'ONAPPINSTALL',
-        data: { VERSION: String(app.version), ACTIVE: 'Y', INSTALLED: install.installed ? 'Y' : 'N', LANGUAGE_ID: portal.lang },
+        data: {
+          VERSION: String(app.version),
+          ACTIVE: 'Y',
+          INSTALLED: install.installed ? 'Y' : 'N',
+          LANGUAGE_ID: portal.lang,
+        },
         ts: String(now),
         auth: this.authPayload(portal, clientId, token, { withRefresh: true }),
       });
@@ -414,7 +496,9 @@ export class B24Sim {
     const clientId = this.soleClientId(portal, options.clientId);
     const install = portal.installs.get(clientId);
     if (!install) return;
-    for (const binding of portal.events.filter((e) => e.clientId === clientId && e.event === 'ONAPPUNINSTALL' && !e.offline)) {
+    for (const binding of portal.events.filter(
+      (e) => e.clientId === clientId && e.event === 'ONAPPUNINSTALL' && !e.offline,
+    )) {
       this.deliver(portal, 'event', 'ONAPPUNINSTALL', binding.handler, {
         event: 'ONAPPUNINSTALL',
         event_handler_id: String(binding.id),
@@ -443,15 +527,34 @@ export class B24Sim {
    * POSTs a PHP-bracket form to an app handler, the way Bitrix's queue server does: once, no
    * retries, a slow handler counts as failed. Await `idle()` to see the outcome.
    */
-  deliver(portal: Portal, kind: Delivery['kind'], name: string, url: string, body: Record<string, unknown>, onDone?: (d: Delivery) => void): Delivery {
-    const delivery: Delivery = { id: ++this.seq, at: Date.now(), memberId: portal.memberId, kind, name, url, body, status: null };
+  deliver(
+    portal: Portal,
+    kind: Delivery['kind'],
+    name: string,
+    url: string,
+    body: Record<string, unknown>,
+    onDone?: (d: Delivery) => void,
+  ): Delivery {
+    const delivery: Delivery = {
+      id: ++this.seq,
+      at: Date.now(),
+      memberId: portal.memberId,
+      kind,
+      name,
+      url,
+      body,
+      status: null,
+    };
     this.deliveryLog.push(delivery);
     if (this.deliveryLog.length > 200_000) this.deliveryLog.splice(0, 50_000);
     const p = (async () => {
       try {
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Bitrix24 Webhook Engine' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'user-agent': 'Bitrix24 Webhook Engine',
+          },
           body: buildPhpQuery(body),
           signal: AbortSignal.timeout(this.deliveryTimeoutMs),
         });
@@ -473,7 +576,12 @@ export class B24Sim {
   }
 
   /** The `auth` block of an event, robot call or install callback. */
-  authPayload(portal: Portal, clientId: string, token: Token | null, options: { withRefresh?: boolean } = {}): Record<string, string> {
+  authPayload(
+    portal: Portal,
+    clientId: string,
+    token: Token | null,
+    options: { withRefresh?: boolean } = {},
+  ): Record<string, string> {
     const install = portal.installs.get(clientId);
     const app = this.app(clientId);
     const auth: Record<string, string> = {};
@@ -499,14 +607,20 @@ export class B24Sim {
    * installation is not finished. `onlyApp` limits it (timeline actions go to their creator only);
    * `userId` null means no user caused it (a robot), so the auth block carries no tokens.
    */
-  emitEvent(portal: Portal, event: string, data: Record<string, unknown>, options: { userId: number | null; onlyApp?: string }): Delivery[] {
+  emitEvent(
+    portal: Portal,
+    event: string,
+    data: Record<string, unknown>,
+    options: { userId: number | null; onlyApp?: string },
+  ): Delivery[] {
     const out: Delivery[] = [];
     for (const binding of portal.events) {
       if (binding.event !== event || binding.offline) continue;
       if (options.onlyApp && binding.clientId !== options.onlyApp) continue;
       if (!portal.installs.get(binding.clientId)?.installed) continue;
       const userId = binding.authType > 0 ? binding.authType : options.userId;
-      const token = userId && portal.users.has(userId) ? this.issueToken(portal, binding.clientId, userId) : null;
+      const token =
+        userId && portal.users.has(userId) ? this.issueToken(portal, binding.clientId, userId) : null;
       out.push(
         this.deliver(portal, 'event', event, binding.handler, {
           event,
@@ -522,11 +636,22 @@ export class B24Sim {
 
   // ---- robots -----------------------------------------------------------------------------
 
-  addAutomationRule(ref: string, rule: { entityType: EntityType; stageId: string; code: string; clientId?: string; properties?: Record<string, string> }): AutomationRule {
+  addAutomationRule(
+    ref: string,
+    rule: {
+      entityType: EntityType;
+      stageId: string;
+      code: string;
+      clientId?: string;
+      properties?: Record<string, string>;
+    },
+  ): AutomationRule {
     const portal = this.portal(ref);
     const clientId = this.soleClientId(portal, rule.clientId);
-    if (!portal.robots.some((r) => r.clientId === clientId && r.code === rule.code)) throw new Error(`no robot ${rule.code} of ${clientId} on this portal`);
-    if (!findStage(portal, rule.entityType, rule.stageId)) throw new Error(`no stage ${rule.stageId} for ${rule.entityType}s`);
+    if (!portal.robots.some((r) => r.clientId === clientId && r.code === rule.code))
+      throw new Error(`no robot ${rule.code} of ${clientId} on this portal`);
+    if (!findStage(portal, rule.entityType, rule.stageId))
+      throw new Error(`no stage ${rule.stageId} for ${rule.entityType}s`);
     const added: AutomationRule = {
       id: nextId(portal, 'automation'),
       entityType: rule.entityType,
@@ -548,7 +673,17 @@ export class B24Sim {
    * Runs one robot on one entity: POSTs its handler with event_token, document_id, properties
    * and the auth of its AUTH_USER_ID. A robot with USE_SUBSCRIPTION waits for bizproc.event.send.
    */
-  runRobot(ref: string, spec: { entityType: EntityType; entityId: number; code: string; clientId?: string; properties?: Record<string, string>; ruleId?: number }): RobotRun {
+  runRobot(
+    ref: string,
+    spec: {
+      entityType: EntityType;
+      entityId: number;
+      code: string;
+      clientId?: string;
+      properties?: Record<string, string>;
+      ruleId?: number;
+    },
+  ): RobotRun {
     const portal = this.portal(ref);
     const clientId = this.soleClientId(portal, spec.clientId);
     const robot = portal.robots.find((r) => r.clientId === clientId && r.code === spec.code);
@@ -558,7 +693,8 @@ export class B24Sim {
     const properties: Record<string, string> = {};
     for (const [key, prop] of Object.entries(robot.properties)) {
       const given = spec.properties?.[key];
-      properties[key] = given ?? (prop.Default === undefined || prop.Default === null ? '' : String(prop.Default));
+      properties[key] =
+        given ?? (prop.Default === undefined || prop.Default === null ? '' : String(prop.Default));
     }
     const workflowId = `${Date.now().toString(16)}${randomBytes(3).toString('hex')}.${randomBytes(4).readUInt32BE(0) % 100_000_000}`;
     const eventToken = `${workflowId}|A${randomBytes(4).toString('hex')}|${randomBytes(24).toString('base64url')}`;
@@ -647,24 +783,57 @@ export class B24Sim {
   runStageRobots(portal: Portal, entity: Entity): RobotRun[] {
     const stage = String(entity.fields[stageFieldOf(entity.type)] ?? '');
     return portal.automation
-      .filter((r) => r.entityType === entity.type && r.stageId === stage && portal.installs.get(r.clientId)?.installed)
-      .map((r) => this.runRobot(portal.memberId, { entityType: entity.type, entityId: entity.id, code: r.code, clientId: r.clientId, properties: r.properties, ruleId: r.id }));
+      .filter(
+        (r) =>
+          r.entityType === entity.type && r.stageId === stage && portal.installs.get(r.clientId)?.installed,
+      )
+      .map((r) =>
+        this.runRobot(portal.memberId, {
+          entityType: entity.type,
+          entityId: entity.id,
+          code: r.code,
+          clientId: r.clientId,
+          properties: r.properties,
+          ruleId: r.id,
+        }),
+      );
   }
 
   // ---- CRM from the portal's side (web view, control API) ---------------------------------
 
   /** A user moves the entity to another stage (the card's stage bar): events go out, robots run. */
-  moveStage(ref: string, entityType: EntityType, id: number, stage: string, options: { userId?: number } = {}): RobotRun[] {
+  moveStage(
+    ref: string,
+    entityType: EntityType,
+    id: number,
+    stage: string,
+    options: { userId?: number } = {},
+  ): RobotRun[] {
     const portal = this.portal(ref);
     const before = portal.robotRuns.length;
-    updateEntity(this, portal, entityType, id, { [stageFieldOf(entityType)]: stage }, { userId: options.userId ?? 1, checkRequired: false });
+    updateEntity(
+      this,
+      portal,
+      entityType,
+      id,
+      { [stageFieldOf(entityType)]: stage },
+      { userId: options.userId ?? 1, checkRequired: false },
+    );
     return portal.robotRuns.slice(before);
   }
 
   /** Creates a lead or deal as a user would in the portal (no REST limits, same rules and events). */
-  createEntity(ref: string, entityType: EntityType, fields: Record<string, unknown>, options: { userId?: number } = {}): Record<string, unknown> {
+  createEntity(
+    ref: string,
+    entityType: EntityType,
+    fields: Record<string, unknown>,
+    options: { userId?: number } = {},
+  ): Record<string, unknown> {
     const portal = this.portal(ref);
-    const entity = createEntity(this, portal, entityType, fields, { userId: options.userId ?? 1, checkRequired: false });
+    const entity = createEntity(this, portal, entityType, fields, {
+      userId: options.userId ?? 1,
+      checkRequired: false,
+    });
     return entityRow(portal, entity, null);
   }
 
@@ -681,7 +850,12 @@ export class B24Sim {
    * ONCRMTIMELINEITEMACTION to the app that created the activity; redirect and openRestApp say
    * where the browser goes.
    */
-  timelineAction(ref: string, activityId: number, path: string[], options: { userId?: number } = {}):
+  timelineAction(
+    ref: string,
+    activityId: number,
+    path: string[],
+    options: { userId?: number } = {},
+  ):
     | { type: 'restEvent'; deliveries: Delivery[] }
     | { type: 'redirect'; uri: string }
     | { type: 'openRestApp'; clientId: string; params: Record<string, string> } {
@@ -689,19 +863,31 @@ export class B24Sim {
     const activity = portal.activities.get(activityId);
     const action = this.timelineActionAt(ref, activityId, path);
     if (!activity || !action) throw new Error(`no action at ${path.join('.')} of activity ${activityId}`);
-    const base = { entityTypeId: String(activity.ownerTypeId), entityId: String(activity.ownerId), activityId: String(activity.id) };
+    const base = {
+      entityTypeId: String(activity.ownerTypeId),
+      entityId: String(activity.ownerId),
+      activityId: String(activity.id),
+    };
     if (action.type === 'redirect') return { type: 'redirect', uri: action.uri ?? '' };
     if (action.type === 'openRestApp') {
       const params: Record<string, string> = { ...base, ...(action.actionParams ?? {}) };
       const slider = action.sliderParams ?? {};
-      for (const [k, v] of Object.entries(slider)) if (['title', 'width', 'leftBoundary', 'labelText'].includes(k)) params[`bx24_${k === 'labelText' ? 'label' : k}`] = String(v);
+      for (const [k, v] of Object.entries(slider))
+        if (['title', 'width', 'leftBoundary', 'labelText'].includes(k))
+          params[`bx24_${k === 'labelText' ? 'label' : k}`] = String(v);
       return { type: 'openRestApp', clientId: activity.clientId, params };
     }
-    if (action.animationType === 'loader' || action.animationType === 'disable') activity.busy = action.animationType;
-    const deliveries = this.emitEvent(portal, 'ONCRMTIMELINEITEMACTION', { ...(action.actionParams ?? {}), ...base, id: action.id ?? '' }, {
-      userId: options.userId ?? 1,
-      onlyApp: activity.clientId,
-    });
+    if (action.animationType === 'loader' || action.animationType === 'disable')
+      activity.busy = action.animationType;
+    const deliveries = this.emitEvent(
+      portal,
+      'ONCRMTIMELINEITEMACTION',
+      { ...(action.actionParams ?? {}), ...base, id: action.id ?? '' },
+      {
+        userId: options.userId ?? 1,
+        onlyApp: activity.clientId,
+      },
+    );
     return { type: 'restEvent', deliveries };
   }
 
@@ -709,7 +895,9 @@ export class B24Sim {
 
   entities(ref: string, entityType: EntityType): Record<string, unknown>[] {
     const portal = this.portal(ref);
-    return [...(entityType === 'lead' ? portal.leads : portal.deals).values()].map((e) => entityRow(portal, e, null));
+    return [...(entityType === 'lead' ? portal.leads : portal.deals).values()].map((e) =>
+      entityRow(portal, e, null),
+    );
   }
 
   entity(ref: string, entityType: EntityType, id: number): Record<string, unknown> | undefined {
@@ -720,7 +908,9 @@ export class B24Sim {
 
   userFields(ref: string, entityType?: EntityType): Portal['userFields'] {
     const portal = this.portal(ref);
-    return entityType ? portal.userFields.filter((f) => f.ENTITY_ID === (entityType === 'lead' ? 'CRM_LEAD' : 'CRM_DEAL')) : portal.userFields;
+    return entityType
+      ? portal.userFields.filter((f) => f.ENTITY_ID === (entityType === 'lead' ? 'CRM_LEAD' : 'CRM_DEAL'))
+      : portal.userFields;
   }
 
   file(ref: string, fileId: number): { name: string; content: Buffer } | undefined {
@@ -730,7 +920,9 @@ export class B24Sim {
 
   activities(ref: string, filter: { ownerTypeId?: number; ownerId?: number } = {}): Activity[] {
     return [...this.portal(ref).activities.values()].filter(
-      (a) => (filter.ownerTypeId === undefined || a.ownerTypeId === filter.ownerTypeId) && (filter.ownerId === undefined || a.ownerId === filter.ownerId),
+      (a) =>
+        (filter.ownerTypeId === undefined || a.ownerTypeId === filter.ownerTypeId) &&
+        (filter.ownerId === undefined || a.ownerId === filter.ownerId),
     );
   }
 
@@ -754,7 +946,11 @@ export class B24Sim {
   /** The request log (REST calls, batch sub-calls, token refreshes) with timestamps in ms. */
   requests(ref?: string, options: { since?: number } = {}): RequestLogEntry[] {
     const memberId = ref ? this.portal(ref).memberId : undefined;
-    return this.requestLog.filter((r) => (memberId === undefined || r.memberId === memberId) && (options.since === undefined || r.at >= options.since));
+    return this.requestLog.filter(
+      (r) =>
+        (memberId === undefined || r.memberId === memberId) &&
+        (options.since === undefined || r.at >= options.since),
+    );
   }
 
   placements(ref: string): Portal['placements'] {

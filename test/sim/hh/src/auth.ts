@@ -5,7 +5,11 @@ import type { Store } from './store.js';
 
 /** A token-endpoint refusal: HTTP 400 (403 for `forbidden`) with hh.ru's `error` / `error_description`. */
 export class OAuthError extends Error {
-  constructor(readonly error: string, readonly description: string, readonly status = 400) {
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+  ) {
     super(`${error}: ${description}`);
   }
 }
@@ -57,7 +61,11 @@ export class Auth {
   /** Users who granted an app access before: with skip_choose_account they are redirected at once. */
   readonly granted = new Set<string>();
 
-  constructor(private readonly clock: Clock, private readonly store: Store, private readonly settings: () => SimSettings) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly store: Store,
+    private readonly settings: () => SimSettings,
+  ) {}
 
   clear(): void {
     this.codes.clear();
@@ -92,7 +100,15 @@ export class Auth {
 
   issueCode(clientId: string, userId: string, redirectUri: string | null): string {
     const code = token().slice(0, 32);
-    this.codes.set(code, { code, clientId, userId, redirectUri, expiresAt: this.clock.now() + this.settings().authCodeTtlSec * 1000, used: false, revoked: false });
+    this.codes.set(code, {
+      code,
+      clientId,
+      userId,
+      redirectUri,
+      expiresAt: this.clock.now() + this.settings().authCodeTtlSec * 1000,
+      used: false,
+      revoked: false,
+    });
     this.granted.add(`${userId}:${clientId}`);
     return code;
   }
@@ -100,13 +116,16 @@ export class Auth {
   exchangeCode(form: Record<string, string | undefined>): TokenPair {
     const app = this.checkClient(form);
     const code = form['code'] ? this.codes.get(form['code']) : undefined;
-    if (!form['code'] || !code || code.clientId !== app.clientId) throw new OAuthError('invalid_request', 'code not found');
+    if (!form['code'] || !code || code.clientId !== app.clientId)
+      throw new OAuthError('invalid_request', 'code not found');
     if (code.revoked) throw new OAuthError('invalid_grant', 'code was revoke');
     if (code.used) throw new OAuthError('invalid_grant', 'code has already been used');
     if (code.expiresAt <= this.clock.now()) throw new OAuthError('invalid_grant', 'code expired');
     // AUTHU: a redirect_uri refined at the authorize step must be repeated exactly.
-    if (code.redirectUri !== null && form['redirect_uri'] !== code.redirectUri) throw new OAuthError('invalid_request', 'bad redirect url');
-    if (code.redirectUri === null && form['redirect_uri'] && !this.redirectAllowed(app, form['redirect_uri'])) throw new OAuthError('invalid_request', 'bad redirect url');
+    if (code.redirectUri !== null && form['redirect_uri'] !== code.redirectUri)
+      throw new OAuthError('invalid_request', 'bad redirect url');
+    if (code.redirectUri === null && form['redirect_uri'] && !this.redirectAllowed(app, form['redirect_uri']))
+      throw new OAuthError('invalid_request', 'bad redirect url');
     code.used = true;
     return this.issuePair(code.userId, app.clientId, 'authorization_code');
   }
@@ -116,7 +135,8 @@ export class Auth {
     if (!refreshToken) throw new OAuthError('invalid_request', 'token is empty');
     const pair = this.byRefresh.get(refreshToken);
     if (!pair) throw new OAuthError('invalid_request', 'token not found');
-    if (pair.status === 'refreshed') throw new OAuthError('invalid_grant', 'token has already been refreshed');
+    if (pair.status === 'refreshed')
+      throw new OAuthError('invalid_grant', 'token has already been refreshed');
     if (pair.status === 'deactivated') throw new OAuthError('invalid_grant', 'token deactivated');
     if (pair.status === 'revoked') throw new OAuthError('invalid_grant', 'token was revoked');
     if (pair.accessExpiresAt > this.clock.now()) throw new OAuthError('invalid_grant', 'token not expired');
@@ -128,12 +148,18 @@ export class Auth {
     const app = this.checkClient(form);
     const last = this.appTokenIssued.get(app.clientId);
     const now = this.clock.now();
-    if (last && now - last.issuedAt < this.settings().appTokenIntervalSec * 1000) throw new OAuthError('forbidden', 'app token refresh too early', 403);
+    if (last && now - last.issuedAt < this.settings().appTokenIntervalSec * 1000)
+      throw new OAuthError('forbidden', 'app token refresh too early', 403);
     if (last) this.appTokens.delete(last.accessToken);
     const issued = { accessToken: token(), clientId: app.clientId, issuedAt: now };
     this.appTokens.set(issued.accessToken, issued);
     this.appTokenIssued.set(app.clientId, issued);
-    this.store.emit({ type: 'token.issued', userId: null, clientId: app.clientId, grant: 'client_credentials' });
+    this.store.emit({
+      type: 'token.issued',
+      userId: null,
+      clientId: app.clientId,
+      grant: 'client_credentials',
+    });
     return issued;
   }
 
@@ -193,7 +219,8 @@ export class Auth {
 
   private checkClient(form: Record<string, string | undefined>): SimApp {
     const app = this.app(form['client_id']);
-    if (!app || app.clientSecret !== form['client_secret']) throw new OAuthError('invalid_client', 'client_id or client_secret not found');
+    if (!app || app.clientSecret !== form['client_secret'])
+      throw new OAuthError('invalid_client', 'client_id or client_secret not found');
     return app;
   }
 }

@@ -52,16 +52,34 @@ declare module 'fastify' {
 export type Errors = Array<Record<string, unknown>>;
 
 /** hh.ru's error body: `errors[]` and a `request_id` (also in X-Request-Id). */
-export function hhError(reply: FastifyReply, status: number, errors: Errors, extra: Record<string, unknown> = {}): FastifyReply {
+export function hhError(
+  reply: FastifyReply,
+  status: number,
+  errors: Errors,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
   const requestId = reply.request.hhRequestId;
-  return reply.code(status).header('x-request-id', requestId).type('application/json; charset=utf-8').send({ errors, request_id: requestId, ...extra });
+  return reply
+    .code(status)
+    .header('x-request-id', requestId)
+    .type('application/json; charset=utf-8')
+    .send({ errors, request_id: requestId, ...extra });
 }
 
-export const notFound = (reply: FastifyReply) => hhError(reply, 404, [{ type: 'not_found' }], { description: 'Not Found' });
+export const notFound = (reply: FastifyReply) =>
+  hhError(reply, 404, [{ type: 'not_found' }], { description: 'Not Found' });
 export const badArgument = (reply: FastifyReply, name: string, extra: Record<string, unknown> = {}) =>
-  hhError(reply, 400, [{ type: 'bad_argument', value: name }], { bad_argument: name, bad_arguments: [{ name, description: `bad ${name}` }], ...extra });
+  hhError(reply, 400, [{ type: 'bad_argument', value: name }], {
+    bad_argument: name,
+    bad_arguments: [{ name, description: `bad ${name}` }],
+    ...extra,
+  });
 
-const OAUTH_DASHED: Record<string, string> = { token_expired: 'token-expired', token_revoked: 'token-revoked', bad_authorization: 'bad-auth-type' };
+const OAUTH_DASHED: Record<string, string> = {
+  token_expired: 'token-expired',
+  token_revoked: 'token-revoked',
+  bad_authorization: 'bad-auth-type',
+};
 
 export function newRequestId(): string {
   return randomBytes(16).toString('hex');
@@ -73,7 +91,10 @@ export function caller(ctx: SimContext, req: FastifyRequest, reply: FastifyReply
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   const who = ctx.auth.authenticate(m?.[1]);
   if (typeof who === 'string') {
-    hhError(reply, 403, [{ type: 'oauth', value: who }], { oauth_error: OAUTH_DASHED[who], description: who === 'bad_authorization' ? 'Unrecognized authorization' : 'Forbidden' });
+    hhError(reply, 403, [{ type: 'oauth', value: who }], {
+      oauth_error: OAUTH_DASHED[who],
+      description: who === 'bad_authorization' ? 'Unrecognized authorization' : 'Forbidden',
+    });
     return null;
   }
   if (who.kind === 'user') req.hhUserId = who.userId;
@@ -99,7 +120,9 @@ export function manager(ctx: SimContext, req: FastifyRequest, reply: FastifyRepl
 /** Paid API access (method_access groups 1 and 3) for negotiations and resumes. */
 export function paid(ctx: SimContext, m: Manager, reply: FastifyReply): boolean {
   if (ctx.store.employers.get(m.employerId)!.paidApiAccess) return true;
-  hhError(reply, 403, [{ type: 'api_access_payment', value: 'action_must_be_payed' }], { description: 'Forbidden' });
+  hhError(reply, 403, [{ type: 'api_access_payment', value: 'action_must_be_payed' }], {
+    description: 'Forbidden',
+  });
   return false;
 }
 
@@ -117,5 +140,11 @@ export function lastParam(value: unknown): string | undefined {
 }
 
 export function paginate<T>(items: T[], page: number, perPage: number) {
-  return { found: items.length, pages: Math.max(1, Math.ceil(items.length / perPage)), page, per_page: perPage, items: items.slice(page * perPage, page * perPage + perPage) };
+  return {
+    found: items.length,
+    pages: Math.max(1, Math.ceil(items.length / perPage)),
+    page,
+    per_page: perPage,
+    items: items.slice(page * perPage, page * perPage + perPage),
+  };
 }

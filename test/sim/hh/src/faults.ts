@@ -33,9 +33,12 @@ export class Faults {
 
   add(rule: FaultRule): ActiveFault {
     if (!KINDS.includes(rule.kind)) throw new Error(`fault kind must be one of ${KINDS.join(', ')}`);
-    if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1)) throw new Error('fault times must be a whole number ≥ 1');
-    if (rule.probability !== undefined && !(rule.probability > 0 && rule.probability <= 1)) throw new Error('fault probability must be in (0, 1]');
-    if (rule.status !== undefined && !(rule.status >= 500 && rule.status <= 599)) throw new Error('fault status must be 5xx');
+    if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1))
+      throw new Error('fault times must be a whole number ≥ 1');
+    if (rule.probability !== undefined && !(rule.probability > 0 && rule.probability <= 1))
+      throw new Error('fault probability must be in (0, 1]');
+    if (rule.status !== undefined && !(rule.status >= 500 && rule.status <= 599))
+      throw new Error('fault status must be 5xx');
     const active: ActiveFault = { ...rule, id: this.nextId++, hits: 0 };
     this.rules.push(active);
     return active;
@@ -57,7 +60,8 @@ export class Faults {
       if (rule.match && !subject.startsWith(rule.match)) continue;
       if (rule.probability !== undefined && this.rng.next() >= rule.probability) continue;
       rule.hits++;
-      if (rule.times !== undefined && rule.hits >= rule.times) this.rules = this.rules.filter((r) => r !== rule);
+      if (rule.times !== undefined && rule.hits >= rule.times)
+        this.rules = this.rules.filter((r) => r !== rule);
       return rule;
     }
     return undefined;

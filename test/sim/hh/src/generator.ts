@@ -39,7 +39,14 @@ export const DEFAULT_GENERATE: Required<GenerateOptions> = {
 
 export interface GenerateSummary {
   seed: number;
-  employers: Array<{ id: string; name: string; paidApiAccess: boolean; admin: { managerId: string; userId: string }; managers: Array<{ managerId: string; userId: string; isAdmin: boolean; name: string }>; vacancies: number }>;
+  employers: Array<{
+    id: string;
+    name: string;
+    paidApiAccess: boolean;
+    admin: { managerId: string; userId: string };
+    managers: Array<{ managerId: string; userId: string; isAdmin: boolean; name: string }>;
+    vacancies: number;
+  }>;
   vacancies: number;
   resumes: number;
   negotiations: number;
@@ -62,20 +69,161 @@ export const AREAS: readonly Area[] = [
   { id: '99', name: 'Уфа' },
   { id: '26', name: 'Воронеж' },
 ];
-const CITY_CODES: Record<string, string> = { '1': '495', '2': '812', '3': '343', '4': '383', '88': '843', '66': '831', '78': '846', '76': '863', '53': '861', '104': '351', '99': '347', '26': '473' };
+const CITY_CODES: Record<string, string> = {
+  '1': '495',
+  '2': '812',
+  '3': '343',
+  '4': '383',
+  '88': '843',
+  '66': '831',
+  '78': '846',
+  '76': '863',
+  '53': '861',
+  '104': '351',
+  '99': '347',
+  '26': '473',
+};
 
-const MALE_FIRST = ['Алексей', 'Иван', 'Дмитрий', 'Сергей', 'Андрей', 'Михаил', 'Никита', 'Артём', 'Павел', 'Егор', 'Роман', 'Владимир', 'Константин', 'Максим', 'Григорий'];
-const FEMALE_FIRST = ['Анна', 'Мария', 'Екатерина', 'Ольга', 'Татьяна', 'Наталья', 'Елена', 'Дарья', 'Ксения', 'Юлия', 'Алина', 'Светлана', 'Виктория', 'Полина', 'Ирина'];
-const LAST = ['Иванов', 'Смирнов', 'Кузнецов', 'Попов', 'Васильев', 'Петров', 'Соколов', 'Михайлов', 'Новиков', 'Фёдоров', 'Морозов', 'Волков', 'Алексеев', 'Лебедев', 'Семёнов', 'Егоров', 'Павлов', 'Козлов', 'Степанов', 'Николаев', 'Орлов', 'Андреев', 'Макаров', 'Никитин', 'Захаров', 'Малыш'];
-const PATRONYMIC_ROOTS = ['Александров', 'Сергеев', 'Иванов', 'Дмитриев', 'Андреев', 'Михайлов', 'Петров', 'Владимиров', 'Николаев', 'Викторов'];
-const COMPANIES = ['Северсталь-Инфо', 'Ромашка', 'ТехноПарк', 'Уральские самоцветы', 'Вектор', 'СтройИнвест', 'Альфа-Логистик', 'Медиа Групп', 'Зелёный берег', 'Инфосистемы Джет', 'Сибирская сеть', 'Волга-Трейд'];
-const EMPLOYER_NAMES = ['ООО «Ромашка»', 'АО «ТехноПарк»', 'ООО «Северный ветер»', 'ПАО «Волга-Трейд»', 'ООО «Инфосистемы»', 'ООО «Уральский завод»', 'АО «Медиа Групп»', 'ООО «Зелёный берег»', 'ООО «Альфа-Логистик»', 'ООО «СтройИнвест»'];
-const POSITIONS = [
-  'Менеджер по продажам', 'Бухгалтер', 'Проектный программист', 'Frontend-разработчик', 'Backend-разработчик', 'Аналитик данных', 'Водитель-экспедитор',
-  'Кладовщик', 'Администратор салона', 'HR-менеджер', 'Инженер-конструктор', 'Оператор call-центра', 'Маркетолог', 'Юрист', 'Системный администратор',
-  'Курьер', 'Продавец-консультант', 'Секретарь', 'Главный бухгалтер', 'Тестировщик', 'Менеджер проектов', 'Дизайнер интерфейсов', 'Логист', 'Экономист',
+const MALE_FIRST = [
+  'Алексей',
+  'Иван',
+  'Дмитрий',
+  'Сергей',
+  'Андрей',
+  'Михаил',
+  'Никита',
+  'Артём',
+  'Павел',
+  'Егор',
+  'Роман',
+  'Владимир',
+  'Константин',
+  'Максим',
+  'Григорий',
 ];
-const SKILLS = ['Excel', '1С: Бухгалтерия', 'Деловая переписка', 'Переговоры', 'TypeScript', 'SQL', 'Python', 'Управление проектами', 'Работа с CRM', 'Английский язык', 'AutoCAD', 'Холодные звонки'];
+const FEMALE_FIRST = [
+  'Анна',
+  'Мария',
+  'Екатерина',
+  'Ольга',
+  'Татьяна',
+  'Наталья',
+  'Елена',
+  'Дарья',
+  'Ксения',
+  'Юлия',
+  'Алина',
+  'Светлана',
+  'Виктория',
+  'Полина',
+  'Ирина',
+];
+const LAST = [
+  'Иванов',
+  'Смирнов',
+  'Кузнецов',
+  'Попов',
+  'Васильев',
+  'Петров',
+  'Соколов',
+  'Михайлов',
+  'Новиков',
+  'Фёдоров',
+  'Морозов',
+  'Волков',
+  'Алексеев',
+  'Лебедев',
+  'Семёнов',
+  'Егоров',
+  'Павлов',
+  'Козлов',
+  'Степанов',
+  'Николаев',
+  'Орлов',
+  'Андреев',
+  'Макаров',
+  'Никитин',
+  'Захаров',
+  'Малыш',
+];
+const PATRONYMIC_ROOTS = [
+  'Александров',
+  'Сергеев',
+  'Иванов',
+  'Дмитриев',
+  'Андреев',
+  'Михайлов',
+  'Петров',
+  'Владимиров',
+  'Николаев',
+  'Викторов',
+];
+const COMPANIES = [
+  'Северсталь-Инфо',
+  'Ромашка',
+  'ТехноПарк',
+  'Уральские самоцветы',
+  'Вектор',
+  'СтройИнвест',
+  'Альфа-Логистик',
+  'Медиа Групп',
+  'Зелёный берег',
+  'Инфосистемы Джет',
+  'Сибирская сеть',
+  'Волга-Трейд',
+];
+const EMPLOYER_NAMES = [
+  'ООО «Ромашка»',
+  'АО «ТехноПарк»',
+  'ООО «Северный ветер»',
+  'ПАО «Волга-Трейд»',
+  'ООО «Инфосистемы»',
+  'ООО «Уральский завод»',
+  'АО «Медиа Групп»',
+  'ООО «Зелёный берег»',
+  'ООО «Альфа-Логистик»',
+  'ООО «СтройИнвест»',
+];
+const POSITIONS = [
+  'Менеджер по продажам',
+  'Бухгалтер',
+  'Проектный программист',
+  'Frontend-разработчик',
+  'Backend-разработчик',
+  'Аналитик данных',
+  'Водитель-экспедитор',
+  'Кладовщик',
+  'Администратор салона',
+  'HR-менеджер',
+  'Инженер-конструктор',
+  'Оператор call-центра',
+  'Маркетолог',
+  'Юрист',
+  'Системный администратор',
+  'Курьер',
+  'Продавец-консультант',
+  'Секретарь',
+  'Главный бухгалтер',
+  'Тестировщик',
+  'Менеджер проектов',
+  'Дизайнер интерфейсов',
+  'Логист',
+  'Экономист',
+];
+const SKILLS = [
+  'Excel',
+  '1С: Бухгалтерия',
+  'Деловая переписка',
+  'Переговоры',
+  'TypeScript',
+  'SQL',
+  'Python',
+  'Управление проектами',
+  'Работа с CRM',
+  'Английский язык',
+  'AutoCAD',
+  'Холодные звонки',
+];
 
 function patronymic(rng: Rng, gender: 'male' | 'female'): string {
   return `${rng.pick(PATRONYMIC_ROOTS)}${gender === 'male' ? 'ич' : 'на'}`;
@@ -88,11 +236,49 @@ function lastName(rng: Rng, gender: 'male' | 'female'): string {
 }
 
 function mobile(rng: Rng): Phone {
-  return { country: '7', city: String(rng.pick([903, 905, 910, 915, 916, 917, 919, 925, 926, 985, 999])), number: rng.digits(7) };
+  return {
+    country: '7',
+    city: String(rng.pick([903, 905, 910, 915, 916, 917, 919, 925, 926, 985, 999])),
+    number: rng.digits(7),
+  };
 }
 
 function translit(s: string): string {
-  const map: Record<string, string> = { а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ё: 'e', ж: 'zh', з: 'z', и: 'i', й: 'y', к: 'k', л: 'l', м: 'm', н: 'n', о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'ts', ч: 'ch', ш: 'sh', щ: 'sch', ы: 'y', э: 'e', ю: 'yu', я: 'ya', ь: '', ъ: '' };
+  const map: Record<string, string> = {
+    а: 'a',
+    б: 'b',
+    в: 'v',
+    г: 'g',
+    д: 'd',
+    е: 'e',
+    ё: 'e',
+    ж: 'zh',
+    з: 'z',
+    и: 'i',
+    й: 'y',
+    к: 'k',
+    л: 'l',
+    м: 'm',
+    н: 'n',
+    о: 'o',
+    п: 'p',
+    р: 'r',
+    с: 's',
+    т: 't',
+    у: 'u',
+    ф: 'f',
+    х: 'h',
+    ц: 'ts',
+    ч: 'ch',
+    ш: 'sh',
+    щ: 'sch',
+    ы: 'y',
+    э: 'e',
+    ю: 'yu',
+    я: 'ya',
+    ь: '',
+    ъ: '',
+  };
   return [...s.toLowerCase()].map((c) => map[c] ?? c).join('');
 }
 
@@ -101,10 +287,21 @@ export function person(rng: Rng) {
   const gender: 'male' | 'female' = rng.chance(0.5) ? 'male' : 'female';
   const firstName = rng.pick(gender === 'male' ? MALE_FIRST : FEMALE_FIRST);
   const last = lastName(rng, gender);
-  return { gender, firstName, lastName: last, middleName: rng.chance(0.85) ? patronymic(rng, gender) : null, phone: mobile(rng), email: `${translit(firstName)}.${translit(last)}${rng.int(1, 999)}@${rng.pick(['mail.ru', 'yandex.ru', 'gmail.com', 'bk.ru'])}` };
+  return {
+    gender,
+    firstName,
+    lastName: last,
+    middleName: rng.chance(0.85) ? patronymic(rng, gender) : null,
+    phone: mobile(rng),
+    email: `${translit(firstName)}.${translit(last)}${rng.int(1, 999)}@${rng.pick(['mail.ru', 'yandex.ru', 'gmail.com', 'bk.ru'])}`,
+  };
 }
 
-export function makeResume(store: Store, rng: Rng, options: { title?: string; hidden?: HiddenField[]; area?: Area; createdAt?: number } = {}): Resume {
+export function makeResume(
+  store: Store,
+  rng: Rng,
+  options: { title?: string; hidden?: HiddenField[]; area?: Area; createdAt?: number } = {},
+): Resume {
   const p = person(rng);
   const area = options.area ?? rng.pick(AREAS);
   const now = store.clock.now();
@@ -124,8 +321,17 @@ export function makeResume(store: Store, rng: Rng, options: { title?: string; hi
     });
     year = end + 1;
   }
-  const phones: Resume['phones'] = [{ ...p.phone, type: 'cell', comment: rng.chance(0.2) ? 'Звонить после 12' : null }];
-  if (rng.chance(0.15)) phones.push({ country: '7', city: CITY_CODES[area.id] ?? '495', number: rng.digits(7), type: 'work', comment: null });
+  const phones: Resume['phones'] = [
+    { ...p.phone, type: 'cell', comment: rng.chance(0.2) ? 'Звонить после 12' : null },
+  ];
+  if (rng.chance(0.15))
+    phones.push({
+      country: '7',
+      city: CITY_CODES[area.id] ?? '495',
+      number: rng.digits(7),
+      type: 'work',
+      comment: null,
+    });
   return store.addResume({
     firstName: p.firstName,
     lastName: p.lastName,
@@ -140,13 +346,26 @@ export function makeResume(store: Store, rng: Rng, options: { title?: string; hi
     hidden: options.hidden ?? [],
     experience,
     skills: Array.from(new Set(Array.from({ length: rng.int(0, 4) }, () => rng.pick(SKILLS)))),
-    educationLevel: rng.pick(['secondary', 'special_secondary', 'unfinished_higher', 'higher', 'bachelor', 'master'] as const),
+    educationLevel: rng.pick([
+      'secondary',
+      'special_secondary',
+      'unfinished_higher',
+      'higher',
+      'bachelor',
+      'master',
+    ] as const),
     createdAt: options.createdAt ?? now - rng.int(10, 900) * 86_400_000,
   });
 }
 
 function hiddenSet(rng: Rng): HiddenField[] {
-  return rng.pick<HiddenField[]>([['names_and_photo'], ['phones'], ['email'], ['phones', 'email'], ['names_and_photo', 'phones', 'email', 'other_contacts']]);
+  return rng.pick<HiddenField[]>([
+    ['names_and_photo'],
+    ['phones'],
+    ['email'],
+    ['phones', 'email'],
+    ['names_and_photo', 'phones', 'email', 'other_contacts'],
+  ]);
 }
 
 /** Walks a negotiation forward through plausible states, so every collection has members. */
@@ -156,7 +375,10 @@ function advance(store: Store, rng: Rng, negotiationId: string, managerId: strin
     const n = store.negotiations.get(negotiationId)!;
     const options = TRANSITIONS[n.employerState] ?? [];
     if (options.length === 0) return;
-    store.moveNegotiation(n.id, rng.pick(options), { byManagerId: managerId, message: rng.chance(0.5) ? 'Здравствуйте! Спасибо за отклик.' : null });
+    store.moveNegotiation(n.id, rng.pick(options), {
+      byManagerId: managerId,
+      message: rng.chance(0.5) ? 'Здравствуйте! Спасибо за отклик.' : null,
+    });
   }
 }
 
@@ -173,13 +395,29 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
   const o = { ...DEFAULT_GENERATE, ...input };
   const rng = new Rng(o.seed);
   const now = store.clock.now();
-  const summary: GenerateSummary = { seed: o.seed, employers: [], vacancies: 0, resumes: 0, negotiations: 0, heavyApplicant: null, hiddenResumes: [], tombstones: [] };
+  const summary: GenerateSummary = {
+    seed: o.seed,
+    employers: [],
+    vacancies: 0,
+    resumes: 0,
+    negotiations: 0,
+    heavyApplicant: null,
+    hiddenResumes: [],
+    tombstones: [],
+  };
   const allVacancies: Vacancy[] = [];
   const firstEmployerVacancies: Vacancy[] = [];
 
   for (let e = 0; e < o.employers; e++) {
-    const name = e < EMPLOYER_NAMES.length ? EMPLOYER_NAMES[e]! : `${EMPLOYER_NAMES[e % EMPLOYER_NAMES.length]} ${Math.floor(e / EMPLOYER_NAMES.length) + 1}`;
-    const employer = store.addEmployer({ name, paidApiAccess: e < o.employers - o.unpaidEmployers, area: rng.pick(AREAS) });
+    const name =
+      e < EMPLOYER_NAMES.length
+        ? EMPLOYER_NAMES[e]!
+        : `${EMPLOYER_NAMES[e % EMPLOYER_NAMES.length]} ${Math.floor(e / EMPLOYER_NAMES.length) + 1}`;
+    const employer = store.addEmployer({
+      name,
+      paidApiAccess: e < o.employers - o.unpaidEmployers,
+      area: rng.pick(AREAS),
+    });
     const managers: Manager[] = [];
     for (let m = 0; m < Math.max(1, o.managersPerEmployer); m++) {
       const p = person(rng);
@@ -191,7 +429,10 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
           middleName: p.middleName,
           email: `${translit(p.firstName)}.${translit(p.lastName)}@${translit(name.replace(/[^А-Яа-яЁё]/g, '')) || 'company'}.example`,
           phone: p.phone,
-          position: m === 0 ? 'Руководитель отдела персонала' : rng.pick(['Менеджер по подбору персонала', 'Рекрутер', 'HR-бизнес-партнёр']),
+          position:
+            m === 0
+              ? 'Руководитель отдела персонала'
+              : rng.pick(['Менеджер по подбору персонала', 'Рекрутер', 'HR-бизнес-партнёр']),
           area: employer.area,
           isAdmin: m === 0,
           resumeViewsPerDay: null,
@@ -207,7 +448,15 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
           managerId: manager.id,
           name: rng.pick(POSITIONS),
           area: rng.chance(0.7) ? employer.area : rng.pick(AREAS),
-          salary: from === null ? null : { from, to: rng.chance(0.5) ? from + rng.int(1, 8) * 10_000 : null, currency: 'RUR', gross: rng.chance(0.3) },
+          salary:
+            from === null
+              ? null
+              : {
+                  from,
+                  to: rng.chance(0.5) ? from + rng.int(1, 8) * 10_000 : null,
+                  currency: 'RUR',
+                  gross: rng.chance(0.3),
+                },
           createdAt: now - rng.int(1, 25) * 86_400_000,
           views: rng.int(10, 3000),
         });
@@ -220,7 +469,12 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
       name: employer.name,
       paidApiAccess: employer.paidApiAccess,
       admin: { managerId: managers[0]!.id, userId: managers[0]!.userId },
-      managers: managers.map((m) => ({ managerId: m.id, userId: m.userId, isAdmin: m.isAdmin, name: `${m.lastName} ${m.firstName}` })),
+      managers: managers.map((m) => ({
+        managerId: m.id,
+        userId: m.userId,
+        isAdmin: m.isAdmin,
+        name: `${m.lastName} ${m.firstName}`,
+      })),
       vacancies: managers.length * o.vacanciesPerManager,
     });
   }
@@ -232,7 +486,13 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
     const heavy = makeResume(store, rng, { title: 'Проектный программист' });
     const targets = firstEmployerVacancies.slice(0, Math.min(o.heavyApplicantResponses, o.negotiations));
     for (const v of targets) {
-      store.createNegotiation({ vacancyId: v.id, resumeId: heavy.id, initiator: 'applicant', createdAt: Math.max(v.createdAt, now - rng.int(1, 20) * 3_600_000), silent: true });
+      store.createNegotiation({
+        vacancyId: v.id,
+        resumeId: heavy.id,
+        initiator: 'applicant',
+        createdAt: Math.max(v.createdAt, now - rng.int(1, 20) * 3_600_000),
+        silent: true,
+      });
     }
     summary.heavyApplicant = { resumeId: heavy.id, negotiations: targets.length };
     summary.resumes++;
@@ -252,7 +512,8 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
       resumeId: resume.id,
       initiator: invitation ? 'employer' : 'applicant',
       employerState: invitation ? rng.pick(['phone_interview', 'interview']) : 'response',
-      createdAt: vacancy.createdAt + rng.int(1, Math.max(1, Math.floor((now - vacancy.createdAt) / 60_000))) * 60_000,
+      createdAt:
+        vacancy.createdAt + rng.int(1, Math.max(1, Math.floor((now - vacancy.createdAt) / 60_000))) * 60_000,
       silent: true,
     });
     n.updatedAt = n.createdAt;

@@ -5,7 +5,13 @@ import { type SettingsPatch, applySettings, defaultSettings } from './settings.j
 import { HhSim } from './sim.js';
 
 export { HhSim, type RespondInput } from './sim.js';
-export { DEFAULT_APP, type SimSettings, type SettingsPatch, type SimApp, type RateLimitSettings } from './settings.js';
+export {
+  DEFAULT_APP,
+  type SimSettings,
+  type SettingsPatch,
+  type SimApp,
+  type RateLimitSettings,
+} from './settings.js';
 export { DEFAULT_GENERATE, type GenerateOptions, type GenerateSummary } from './generator.js';
 export type { FaultRule, FaultKind, ActiveFault } from './faults.js';
 export type { Delivery, DeliveryAttempt, Subscription } from './webhooks.js';
@@ -40,7 +46,10 @@ export async function startHhSim(options: StartOptions = {}): Promise<RunningHhS
   const app = buildServer(sim);
   await app.listen({ port: options.port ?? 0, host });
   const port = (app.server.address() as AddressInfo).port;
-  const url = (options.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, '');
+  const url = (options.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
+    /\/$/,
+    '',
+  );
   sim.configure({ baseUrl: url });
   sim.reset();
   return {

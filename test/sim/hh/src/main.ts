@@ -34,14 +34,20 @@ const running = await startHhSim({
   },
   settings: {
     rateLimit: rate === 0 ? { by: 'off' } : { by, perSec: rate, burst: rate },
-    ...(process.env['HH_SIM_TOKEN_TTL_SEC'] ? { accessTokenTtlSec: int('HH_SIM_TOKEN_TTL_SEC', 1_209_600) } : {}),
+    ...(process.env['HH_SIM_TOKEN_TTL_SEC']
+      ? { accessTokenTtlSec: int('HH_SIM_TOKEN_TTL_SEC', 1_209_600) }
+      : {}),
     ...(redirectUri ? { apps: [{ ...DEFAULT_APP, redirectUri }] } : {}),
   },
 });
 const s = running.sim.summary();
 console.log(`hh.ru simulator listening on ${running.url}`);
-console.log(`  ${s.employers} employers, ${s.vacancies} vacancies, ${s.negotiations} negotiations; app client_id hh-b24-dev`);
-console.log(`  people: ${running.url}/_sim/   authorize: ${running.url}/oauth/authorize?response_type=code&client_id=hh-b24-dev`);
+console.log(
+  `  ${s.employers} employers, ${s.vacancies} vacancies, ${s.negotiations} negotiations; app client_id hh-b24-dev`,
+);
+console.log(
+  `  people: ${running.url}/_sim/   authorize: ${running.url}/oauth/authorize?response_type=code&client_id=hh-b24-dev`,
+);
 const stop = () => void running.close().then(() => process.exit(0));
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -106,13 +106,28 @@ export interface Negotiation {
 }
 
 /** Employer states (and the collections named after them) of every simulated vacancy. hh.ru says not to hard-code them; clients read them per vacancy. */
-export const EMPLOYER_STATES: ReadonlyArray<{ id: string; name: string; collection: string; action: string }> = [
+export const EMPLOYER_STATES: ReadonlyArray<{
+  id: string;
+  name: string;
+  collection: string;
+  action: string;
+}> = [
   { id: 'response', name: 'Отклик', collection: 'Все неразобранные', action: 'Отклик' },
   { id: 'consider', name: 'Подумать', collection: 'Подумать', action: 'Подумать' },
-  { id: 'phone_interview', name: 'Тел. интервью', collection: 'Телефонное интервью', action: 'Телефонное интервью' },
+  {
+    id: 'phone_interview',
+    name: 'Тел. интервью',
+    collection: 'Телефонное интервью',
+    action: 'Телефонное интервью',
+  },
   { id: 'assessment', name: 'Оценка', collection: 'Оценка', action: 'Оценка' },
   { id: 'interview', name: 'Интервью', collection: 'Интервью', action: 'Интервью' },
-  { id: 'offer', name: 'Предложение о работе', collection: 'Предложение о работе', action: 'Предложение о работе' },
+  {
+    id: 'offer',
+    name: 'Предложение о работе',
+    collection: 'Предложение о работе',
+    action: 'Предложение о работе',
+  },
   { id: 'hired', name: 'Выход на работу', collection: 'Выход на работу', action: 'Выход на работу' },
   { id: 'discard_by_employer', name: 'Отказано', collection: 'Отказ', action: 'Отказ' },
 ];

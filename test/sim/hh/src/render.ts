@@ -25,7 +25,9 @@ export const ORDER_TYPES: Readonly<Record<string, string>> = {
 };
 
 export function orderTypesOf(collection: string): string[] {
-  return collection === 'response' ? ['last_change_time_except_employer_inbox', 'relevance', 'created_at'] : ['last_change_time_except_employer_inbox', 'created_at'];
+  return collection === 'response'
+    ? ['last_change_time_except_employer_inbox', 'relevance', 'created_at']
+    : ['last_change_time_except_employer_inbox', 'created_at'];
 }
 
 export class Renderer {
@@ -86,7 +88,15 @@ export class Renderer {
         has_multiple_manager_accounts: false,
         manager_settings_url: `${this.base}/employers/${employer.id}/managers/${m.id}/settings`,
       },
-      personal_manager: { id: '1234567', first_name: 'Николай', last_name: 'Смирнов', email: 'pm@hh.example', photo_urls: null, is_available: true, unavailable: null },
+      personal_manager: {
+        id: '1234567',
+        first_name: 'Николай',
+        last_name: 'Смирнов',
+        email: 'pm@hh.example',
+        photo_urls: null,
+        is_available: true,
+        unavailable: null,
+      },
     };
   }
 
@@ -103,17 +113,28 @@ export class Renderer {
       position: m.position,
       is_main_contact_person: m.isAdmin,
       area: this.area(m.area),
-      phone: { country: m.phone.country, city: m.phone.city, number: m.phone.number, formatted: this.formatPhone(m.phone), comment: null },
+      phone: {
+        country: m.phone.country,
+        city: m.phone.city,
+        number: m.phone.number,
+        formatted: this.formatPhone(m.phone),
+        comment: null,
+      },
       special_note_1: null,
       special_note_2: null,
-      vacancies_count: this.store.canSeeManager(viewer, m.id) ? this.store.vacanciesByEmployer.get(m.employerId)!.filter((v) => v.managerId === m.id && !v.archived).length : null,
+      vacancies_count: this.store.canSeeManager(viewer, m.id)
+        ? this.store.vacanciesByEmployer.get(m.employerId)!.filter((v) => v.managerId === m.id && !v.archived)
+            .length
+        : null,
     };
   }
 
   managerInfo(m: Manager, viewer: Manager) {
     return {
       ...this.managerItem(m, viewer),
-      manager_type: m.isAdmin ? { id: 'main_contact_person', name: 'Администратор' } : { id: 'manager', name: 'Менеджер' },
+      manager_type: m.isAdmin
+        ? { id: 'main_contact_person', name: 'Администратор' }
+        : { id: 'manager', name: 'Менеджер' },
       permissions: [
         { id: 'can_create_vacancy', name: 'Может создавать вакансии' },
         { id: 'can_view_resume_contacts', name: 'Может просматривать контакты' },
@@ -137,7 +158,16 @@ export class Renderer {
       }
       if (n.employerState !== 'response' && n.employerState !== 'discard_by_employer') inProgress++;
     }
-    return { views: v.views, responses, unread_responses: unread, resumes_in_progress: inProgress, invitations, invitations_and_responses: responses + invitations, calls: 0, new_missed_calls: 0 };
+    return {
+      views: v.views,
+      responses,
+      unread_responses: unread,
+      resumes_in_progress: inProgress,
+      invitations,
+      invitations_and_responses: responses + invitations,
+      calls: 0,
+      new_missed_calls: 0,
+    };
   }
 
   vacancyShort(v: Vacancy) {
@@ -151,7 +181,16 @@ export class Renderer {
       has_test: false,
       area: this.area(v.area),
       salary: v.salary,
-      salary_range: v.salary ? { from: v.salary.from, to: v.salary.to, currency: v.salary.currency, gross: v.salary.gross, mode: { id: 'MONTH', name: 'За месяц' }, frequency: null } : null,
+      salary_range: v.salary
+        ? {
+            from: v.salary.from,
+            to: v.salary.to,
+            currency: v.salary.currency,
+            gross: v.salary.gross,
+            mode: { id: 'MONTH', name: 'За месяц' },
+            frequency: null,
+          }
+        : null,
       type: { id: 'open', name: 'Открытая' },
       address: null,
       published_at: hhDate(v.publishedAt),
@@ -178,7 +217,12 @@ export class Renderer {
       can_upgrade_billing_type: true,
       counters: this.vacancyCounters(v),
       expires_at: hhDate(v.expiresAt),
-      manager: { id: manager.id, first_name: manager.firstName, last_name: manager.lastName, middle_name: manager.middleName },
+      manager: {
+        id: manager.id,
+        first_name: manager.firstName,
+        last_name: manager.lastName,
+        middle_name: manager.middleName,
+      },
       has_updates: list.some((n) => n.hasUpdates),
     };
   }
@@ -191,11 +235,18 @@ export class Renderer {
       return {
         id: s.id,
         name: s.collection,
-        description: s.id === 'response' ? 'Отклики, которые ещё не разобраны' : `Отклики и приглашения в состоянии «${s.name}»`,
+        description:
+          s.id === 'response'
+            ? 'Отклики, которые ещё не разобраны'
+            : `Отклики и приглашения в состоянии «${s.name}»`,
         hidden: false,
         url,
         counters: { total: members.length, with_updates: members.filter((n) => n.hasUpdates).length },
-        order_types: orderTypesOf(s.id).map((id) => ({ id, name: ORDER_TYPES[id]!, url: `${url}&order_by=${id}` })),
+        order_types: orderTypesOf(s.id).map((id) => ({
+          id,
+          name: ORDER_TYPES[id]!,
+          url: `${url}&order_by=${id}`,
+        })),
         sub_collections: [],
       };
     });
@@ -224,7 +275,11 @@ export class Renderer {
     const now = new Date(this.store.clock.now());
     const born = new Date(`${r.birthDate}T00:00:00Z`);
     let age = now.getUTCFullYear() - born.getUTCFullYear();
-    if (now.getUTCMonth() < born.getUTCMonth() || (now.getUTCMonth() === born.getUTCMonth() && now.getUTCDate() < born.getUTCDate())) age--;
+    if (
+      now.getUTCMonth() < born.getUTCMonth() ||
+      (now.getUTCMonth() === born.getUTCMonth() && now.getUTCDate() < born.getUTCDate())
+    )
+      age--;
     return age;
   }
 
@@ -232,12 +287,17 @@ export class Renderer {
     const hidden = new Set(r.hidden);
     const names = !hidden.has('names_and_photo');
     const links = this.downloadLinks(r, n);
-    const months = r.experience.reduce((sum, e) => sum + monthsBetween(e.start, e.end ?? hhDate(this.store.clock.now()).slice(0, 10)), 0);
+    const months = r.experience.reduce(
+      (sum, e) => sum + monthsBetween(e.start, e.end ?? hhDate(this.store.clock.now()).slice(0, 10)),
+      0,
+    );
     return {
       id: r.id,
       title: r.title,
       url: n ? `${this.base}/resumes/${r.id}?topic_id=${n.id}` : `${this.base}/resumes/${r.id}`,
-      alternate_url: n ? `${this.base}/resume/${r.id}?t=${n.id}&vacancyId=${n.vacancyId}` : `${this.base}/resume/${r.id}`,
+      alternate_url: n
+        ? `${this.base}/resume/${r.id}?t=${n.id}&vacancyId=${n.vacancyId}`
+        : `${this.base}/resume/${r.id}`,
       first_name: names ? r.firstName : null,
       last_name: names ? r.lastName : null,
       middle_name: names ? r.middleName : null,
@@ -248,7 +308,13 @@ export class Renderer {
       photo: null,
       total_experience: { months },
       certificate: [],
-      education: { level: { id: r.educationLevel, name: EDUCATION_LEVELS[r.educationLevel] }, primary: [], additional: [], attestation: [], elementary: [] },
+      education: {
+        level: { id: r.educationLevel, name: EDUCATION_LEVELS[r.educationLevel] },
+        primary: [],
+        additional: [],
+        attestation: [],
+        elementary: [],
+      },
       experience: r.experience.map((e) => ({
         start: e.start,
         end: e.end,
@@ -270,7 +336,10 @@ export class Renderer {
       platform: { id: 'headhunter' },
       download: links,
       actions: { download: links },
-      owner: { id: r.ownerId, comments: { url: `${this.base}/applicant_comments/${r.ownerId}`, counters: { total: 0 } } },
+      owner: {
+        id: r.ownerId,
+        comments: { url: `${this.base}/applicant_comments/${r.ownerId}`, counters: { total: 0 } },
+      },
       negotiations_history: { url: `${this.base}/resumes/${r.id}/negotiations_history` },
       favorited: false,
       marked: false,
@@ -280,22 +349,42 @@ export class Renderer {
 
   /** The short resume inside a negotiation: no contacts (hh.md §4.4). */
   resumeShort(r: Resume, n: Negotiation) {
-    return { ...this.resumeCommon(r, n), viewed: n.viewed, salary_range: null, portfolio: [], paid_services: [] };
+    return {
+      ...this.resumeCommon(r, n),
+      viewed: n.viewed,
+      salary_range: null,
+      portfolio: [],
+      paid_services: [],
+    };
   }
 
   /** The employer's full view of a resume, contacts in hh's shapes and hidden fields as nulls (hh.md §5.2-5.3). */
   resumeFull(r: Resume, n: Negotiation | null) {
     const hidden = new Set(r.hidden);
     const contact: unknown[] = r.phones.map((p, i) => ({
-      type: { id: p.type, name: p.type === 'cell' ? 'Мобильный телефон' : p.type === 'home' ? 'Домашний телефон' : 'Рабочий телефон' },
+      type: {
+        id: p.type,
+        name:
+          p.type === 'cell'
+            ? 'Мобильный телефон'
+            : p.type === 'home'
+              ? 'Домашний телефон'
+              : 'Рабочий телефон',
+      },
       preferred: i === 0 && !r.email,
       verified: p.type === 'cell' ? true : null,
       need_verification: p.type === 'cell' ? false : null,
       comment: p.comment,
-      value: hidden.has('phones') ? null : { country: p.country, city: p.city, number: p.number, formatted: this.formatPhone(p) },
+      value: hidden.has('phones')
+        ? null
+        : { country: p.country, city: p.city, number: p.number, formatted: this.formatPhone(p) },
     }));
     if (r.email !== null) {
-      contact.push({ type: { id: 'email', name: 'Эл. почта' }, preferred: true, value: hidden.has('email') ? null : r.email });
+      contact.push({
+        type: { id: 'email', name: 'Эл. почта' },
+        preferred: true,
+        value: hidden.has('email') ? null : r.email,
+      });
     }
     return {
       ...this.resumeCommon(r, n),
@@ -349,7 +438,14 @@ export class Renderer {
               ]
             : []),
         ],
-        templates: [{ id: to, name: `${inviting ? 'Приглашение' : 'Сообщение'}: ${state.action}`, quick: false, url: `${this.base}/message_templates/${to}?topic_id=${n.id}` }],
+        templates: [
+          {
+            id: to,
+            name: `${inviting ? 'Приглашение' : 'Сообщение'}: ${state.action}`,
+            quick: false,
+            url: `${this.base}/message_templates/${to}?topic_id=${n.id}`,
+          },
+        ],
         sub_actions: [],
       };
     });
@@ -397,7 +493,11 @@ export class Renderer {
         editable: false,
         read: true,
         state: { id: state, name: APPLICANT_STATES[state] },
-        text: byApplicant ? 'Здравствуйте! Прошу рассмотреть моё резюме.' : i === 0 ? 'Приглашаем вас обсудить вакансию.' : 'Спасибо за интерес к вакансии.',
+        text: byApplicant
+          ? 'Здравствуйте! Прошу рассмотреть моё резюме.'
+          : i === 0
+            ? 'Приглашаем вас обсудить вакансию.'
+            : 'Спасибо за интерес к вакансии.',
         viewed_by_me: byApplicant ? n.viewed : true,
         viewed_by_opponent: byApplicant ? true : n.viewedByOpponent,
         address: null,
@@ -407,7 +507,14 @@ export class Renderer {
   }
 
   negotiationFull(n: Negotiation) {
-    return { ...this.negotiationItem(n), vacancy: { ...this.vacancyShort(this.store.vacancies.get(n.vacancyId)!), show_contacts: false, professional_roles: [] } };
+    return {
+      ...this.negotiationItem(n),
+      vacancy: {
+        ...this.vacancyShort(this.store.vacancies.get(n.vacancyId)!),
+        show_contacts: false,
+        professional_roles: [],
+      },
+    };
   }
 }
 

@@ -30,11 +30,19 @@ function parseForm(body: string): Record<string, string | string[]> {
 
 export function buildServer(sim: HhSim): FastifyInstance {
   const ctx = sim.context;
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024, routerOptions: { ignoreTrailingSlash: true } });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(body as string)));
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, parseForm(body as string)),
+  );
   app.addHook('onRoute', (route) => {
     if (faceOf(route.url) !== 'api') return;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') ctx.apiRoutes.push({ method, url: route.url });
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') ctx.apiRoutes.push({ method, url: route.url });
   });
   app.decorateRequest('hhRequestId', '');
   app.decorateRequest('hhUserId', null);
@@ -51,8 +59,12 @@ export function buildServer(sim: HhSim): FastifyInstance {
     if (faceOf(req.url) !== 'api') return;
     const settings = sim.settings;
     const ua = userAgent(req);
-    if (!ua) return hhError(reply, 400, [{ type: 'bad_user_agent', value: 'unset' }], { description: 'User-Agent is required' });
-    if (settings.blacklistedUserAgents.some((b) => ua.startsWith(b))) return hhError(reply, 400, [{ type: 'bad_user_agent', value: 'blacklisted' }]);
+    if (!ua)
+      return hhError(reply, 400, [{ type: 'bad_user_agent', value: 'unset' }], {
+        description: 'User-Agent is required',
+      });
+    if (settings.blacklistedUserAgents.some((b) => ua.startsWith(b)))
+      return hhError(reply, 400, [{ type: 'bad_user_agent', value: 'blacklisted' }]);
     const rl = settings.rateLimit;
     if (rl.by !== 'off') {
       let key = `ip:${req.ip}`;
@@ -83,7 +95,9 @@ export function buildServer(sim: HhSim): FastifyInstance {
       // 5xx bodies "may not be valid JSON": 500 answers plain text, 502/503 hh's JSON.
       if (status === 500) return reply.code(500).type('text/plain').send('Internal Server Error');
       const type = status === 502 ? 'bad_gateway' : status === 503 ? 'service_unavailable' : 'internal_error';
-      return hhError(reply, status, [{ type }], { description: status === 502 ? 'Bad Gateway' : 'Service Unavailable' });
+      return hhError(reply, status, [{ type }], {
+        description: status === 502 ? 'Bad Gateway' : 'Service Unavailable',
+      });
     }
   });
 
@@ -103,15 +117,23 @@ export function buildServer(sim: HhSim): FastifyInstance {
       ms: Math.round(reply.elapsedTime),
       ...(req.hhFault ? { fault: req.hhFault } : {}),
     });
-    if (ctx.requests.length > MAX_LOGGED_REQUESTS) ctx.requests.splice(0, ctx.requests.length - MAX_LOGGED_REQUESTS);
+    if (ctx.requests.length > MAX_LOGGED_REQUESTS)
+      ctx.requests.splice(0, ctx.requests.length - MAX_LOGGED_REQUESTS);
   });
 
   app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'simulator error');
-    return hhError(reply, status >= 400 && status < 500 ? 400 : 500, [{ type: status < 500 ? 'bad_request' : 'internal_error' }], { description: (err as Error).message });
+    return hhError(
+      reply,
+      status >= 400 && status < 500 ? 400 : 500,
+      [{ type: status < 500 ? 'bad_request' : 'internal_error' }],
+      { description: (err as Error).message },
+    );
   });
-  app.setNotFoundHandler((req, reply) => hhError(reply, 404, [{ type: 'not_found' }], { description: 'Not Found' }));
+  app.setNotFoundHandler((req, reply) =>
+    hhError(reply, 404, [{ type: 'not_found' }], { description: 'Not Found' }),
+  );
 
   oauthRoutes(app, ctx);
   employerRoutes(app, ctx);

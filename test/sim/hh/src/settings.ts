@@ -72,13 +72,20 @@ export function defaultSettings(baseUrl: string): SimSettings {
   };
 }
 
-export type SettingsPatch = Partial<Omit<SimSettings, 'rateLimit'>> & { rateLimit?: Partial<RateLimitSettings> };
+export type SettingsPatch = Partial<Omit<SimSettings, 'rateLimit'>> & {
+  rateLimit?: Partial<RateLimitSettings>;
+};
 
 /** Applies a partial change, checking each value: a wrong setting fails loudly instead of silently doing nothing. */
 export function applySettings(current: SimSettings, patch: SettingsPatch): SimSettings {
-  const next: SimSettings = { ...current, ...patch, rateLimit: { ...current.rateLimit, ...(patch.rateLimit ?? {}) } } as SimSettings;
+  const next: SimSettings = {
+    ...current,
+    ...patch,
+    rateLimit: { ...current.rateLimit, ...(patch.rateLimit ?? {}) },
+  } as SimSettings;
   const positive = (name: string, v: unknown) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`setting ${name} must be a positive number`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new Error(`setting ${name} must be a positive number`);
   };
   positive('accessTokenTtlSec', next.accessTokenTtlSec);
   positive('authCodeTtlSec', next.authCodeTtlSec);
@@ -87,14 +94,21 @@ export function applySettings(current: SimSettings, patch: SettingsPatch): SimSe
   positive('rateLimit.burst', next.rateLimit.burst);
   positive('webhookTimeoutMs', next.webhookTimeoutMs);
   positive('negotiationDepth', next.negotiationDepth);
-  if (!Number.isInteger(next.resumeViewsPerDay) || next.resumeViewsPerDay < 0) throw new Error('setting resumeViewsPerDay must be a whole number ≥ 0');
-  if (!['address', 'account', 'off'].includes(next.rateLimit.by)) throw new Error('setting rateLimit.by must be address, account or off');
-  if (!Array.isArray(next.webhookRetryScheduleMs) || next.webhookRetryScheduleMs.some((v) => typeof v !== 'number' || v < 0)) {
+  if (!Number.isInteger(next.resumeViewsPerDay) || next.resumeViewsPerDay < 0)
+    throw new Error('setting resumeViewsPerDay must be a whole number ≥ 0');
+  if (!['address', 'account', 'off'].includes(next.rateLimit.by))
+    throw new Error('setting rateLimit.by must be address, account or off');
+  if (
+    !Array.isArray(next.webhookRetryScheduleMs) ||
+    next.webhookRetryScheduleMs.some((v) => typeof v !== 'number' || v < 0)
+  ) {
     throw new Error('setting webhookRetryScheduleMs must be a list of delays in ms');
   }
-  if (!Array.isArray(next.apps) || next.apps.length === 0) throw new Error('setting apps must list at least one application');
+  if (!Array.isArray(next.apps) || next.apps.length === 0)
+    throw new Error('setting apps must list at least one application');
   for (const app of next.apps) {
-    if (!app.clientId || !app.clientSecret || !app.redirectUri) throw new Error('each app needs clientId, clientSecret and redirectUri');
+    if (!app.clientId || !app.clientSecret || !app.redirectUri)
+      throw new Error('each app needs clientId, clientSecret and redirectUri');
     if (!['hh', 'any'].includes(app.redirectRule)) throw new Error('app.redirectRule must be hh or any');
   }
   return next;

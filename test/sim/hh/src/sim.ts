@@ -38,7 +38,17 @@ export class HhSim {
     this.store = new Store(this.clock, settings);
     this.auth = new Auth(this.clock, this.store, () => this.store.settings);
     this.webhooks = new Webhooks(this.store, this.faults);
-    this.context = { store: this.store, auth: this.auth, webhooks: this.webhooks, faults: this.faults, buckets: new Buckets(), render: new Renderer(this.store), pdfs: new PdfPool(), requests: [], apiRoutes: [] };
+    this.context = {
+      store: this.store,
+      auth: this.auth,
+      webhooks: this.webhooks,
+      faults: this.faults,
+      buckets: new Buckets(),
+      render: new Renderer(this.store),
+      pdfs: new PdfPool(),
+      requests: [],
+      apiRoutes: [],
+    };
     this.lastGenerate = generateOptions;
     this.rng = new Rng(generateOptions ? (generateOptions.seed ?? 1) + 1 : 2);
   }
@@ -72,10 +82,24 @@ export class HhSim {
   }
 
   addEmployer(input: { name: string; paidApiAccess?: boolean; area?: Area; id?: string }) {
-    return this.store.addEmployer({ name: input.name, paidApiAccess: input.paidApiAccess ?? true, area: input.area ?? { id: '1', name: 'Москва' }, id: input.id });
+    return this.store.addEmployer({
+      name: input.name,
+      paidApiAccess: input.paidApiAccess ?? true,
+      area: input.area ?? { id: '1', name: 'Москва' },
+      id: input.id,
+    });
   }
 
-  addManager(input: { employerId: string; firstName: string; lastName: string; middleName?: string | null; isAdmin?: boolean; email?: string; grants?: string[]; resumeViewsPerDay?: number | null }): Manager {
+  addManager(input: {
+    employerId: string;
+    firstName: string;
+    lastName: string;
+    middleName?: string | null;
+    isAdmin?: boolean;
+    email?: string;
+    grants?: string[];
+    resumeViewsPerDay?: number | null;
+  }): Manager {
     const employer = this.store.need(this.store.employers, input.employerId, 'employer');
     return this.store.addManager({
       employerId: employer.id,
@@ -92,7 +116,10 @@ export class HhSim {
     });
   }
 
-  setManager(managerId: string, patch: { isAdmin?: boolean; grants?: string[]; resumeViewsPerDay?: number | null }): Manager {
+  setManager(
+    managerId: string,
+    patch: { isAdmin?: boolean; grants?: string[]; resumeViewsPerDay?: number | null },
+  ): Manager {
     const m = this.store.need(this.store.managers, managerId, 'manager');
     if (patch.isAdmin !== undefined) m.isAdmin = patch.isAdmin;
     if (patch.grants !== undefined) m.grants = new Set(patch.grants);
@@ -116,8 +143,16 @@ export class HhSim {
     });
   }
 
-  addResume(input: { title?: string; hidden?: HiddenField[] } & Partial<Pick<Resume, 'firstName' | 'lastName' | 'middleName' | 'email'>> = {}): Resume {
-    const resume = makeResume(this.store, this.rng, { title: input.title, hidden: input.hidden, createdAt: this.clock.now() });
+  addResume(
+    input: { title?: string; hidden?: HiddenField[] } & Partial<
+      Pick<Resume, 'firstName' | 'lastName' | 'middleName' | 'email'>
+    > = {},
+  ): Resume {
+    const resume = makeResume(this.store, this.rng, {
+      title: input.title,
+      hidden: input.hidden,
+      createdAt: this.clock.now(),
+    });
     for (const key of ['firstName', 'lastName', 'middleName', 'email'] as const) {
       if (input[key] !== undefined) (resume as unknown as Record<string, unknown>)[key] = input[key];
     }
@@ -134,11 +169,20 @@ export class HhSim {
   /** The employer invites a resume: a negotiation started by the employer. */
   invite(input: { vacancyId: string; resumeId?: string; employerState?: string }): Negotiation {
     const resumeId = input.resumeId ?? this.addResume().id;
-    return this.store.createNegotiation({ vacancyId: input.vacancyId, resumeId, initiator: 'employer', employerState: input.employerState });
+    return this.store.createNegotiation({
+      vacancyId: input.vacancyId,
+      resumeId,
+      initiator: 'employer',
+      employerState: input.employerState,
+    });
   }
 
   /** Moves a negotiation as the vacancy's manager would on the site. */
-  move(negotiationId: string, employerState: string, options: { managerId?: string; message?: string | null } = {}): Negotiation {
+  move(
+    negotiationId: string,
+    employerState: string,
+    options: { managerId?: string; message?: string | null } = {},
+  ): Negotiation {
     const n = this.store.need(this.store.negotiations, negotiationId, 'negotiation');
     const byManagerId = options.managerId ?? this.store.vacancies.get(n.vacancyId)!.managerId;
     return this.store.moveNegotiation(n.id, employerState, { byManagerId, message: options.message ?? null });
@@ -162,7 +206,12 @@ export class HhSim {
     if (!this.store.managersByUser.has(userId)) throw new SimError(404, `no user ${userId}`);
     if (!this.auth.app(clientId)) throw new SimError(404, `no application ${clientId}`);
     const pair = this.auth.issuePair(userId, clientId, 'control');
-    return { access_token: pair.accessToken, token_type: 'bearer', expires_in: Math.round((pair.accessExpiresAt - this.clock.now()) / 1000), refresh_token: pair.refreshToken };
+    return {
+      access_token: pair.accessToken,
+      token_type: 'bearer',
+      expires_in: Math.round((pair.accessExpiresAt - this.clock.now()) / 1000),
+      refresh_token: pair.refreshToken,
+    };
   }
 
   /** An authorization code as if the user had pressed «Разрешить» on the authorize page. */
@@ -194,11 +243,20 @@ export class HhSim {
   }
 
   requests(filter: { path?: string; userId?: string; sinceMs?: number } = {}): RequestRecord[] {
-    return this.context.requests.filter((r) => (!filter.path || r.path.startsWith(filter.path)) && (!filter.userId || r.userId === filter.userId) && (!filter.sinceMs || Date.parse(r.at) >= filter.sinceMs));
+    return this.context.requests.filter(
+      (r) =>
+        (!filter.path || r.path.startsWith(filter.path)) &&
+        (!filter.userId || r.userId === filter.userId) &&
+        (!filter.sinceMs || Date.parse(r.at) >= filter.sinceMs),
+    );
   }
 
   deliveries(filter: { subscriptionId?: string; actionType?: string } = {}): Delivery[] {
-    return this.webhooks.deliveries.filter((d) => (!filter.subscriptionId || d.subscriptionId === filter.subscriptionId) && (!filter.actionType || d.actionType === filter.actionType));
+    return this.webhooks.deliveries.filter(
+      (d) =>
+        (!filter.subscriptionId || d.subscriptionId === filter.subscriptionId) &&
+        (!filter.actionType || d.actionType === filter.actionType),
+    );
   }
 
   events(sinceSeq = 0): LoggedEvent[] {

@@ -15,8 +15,24 @@ import type { SimSettings } from './settings.js';
 
 /** Something that happened in the simulated hh.ru: the change log tests read, and the source of webhooks. */
 export type SimEvent =
-  | { type: 'negotiation.created'; negotiationId: string; vacancyId: string; resumeId: string; initiator: 'applicant' | 'employer' }
-  | { type: 'negotiation.moved'; negotiationId: string; vacancyId: string; resumeId: string; from: string; to: string; byManagerId: string; message: string | null; applicantState: ApplicantState }
+  | {
+      type: 'negotiation.created';
+      negotiationId: string;
+      vacancyId: string;
+      resumeId: string;
+      initiator: 'applicant' | 'employer';
+    }
+  | {
+      type: 'negotiation.moved';
+      negotiationId: string;
+      vacancyId: string;
+      resumeId: string;
+      from: string;
+      to: string;
+      byManagerId: string;
+      message: string | null;
+      applicantState: ApplicantState;
+    }
   | { type: 'negotiation.viewed'; negotiationId: string; byManagerId: string }
   | { type: 'resume.deleted'; resumeId: string }
   | { type: 'vacancy.published'; vacancyId: string; managerId: string }
@@ -28,14 +44,18 @@ export type SimEvent =
 export type LoggedEvent = SimEvent & { seq: number; at: string };
 
 export class SimError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function stableHex(kind: string, n: number, length: number): string {
   let out = '';
-  for (let i = 0; out.length < length; i++) out += createHash('sha256').update(`${kind}:${n}:${i}`).digest('hex');
+  for (let i = 0; out.length < length; i++)
+    out += createHash('sha256').update(`${kind}:${n}:${i}`).digest('hex');
   return out.slice(0, length);
 }
 
@@ -61,7 +81,10 @@ export class Store {
   private seq = 0;
   private muted = false;
 
-  constructor(readonly clock: Clock, public settings: SimSettings) {}
+  constructor(
+    readonly clock: Clock,
+    public settings: SimSettings,
+  ) {}
 
   onEvent(listener: (e: LoggedEvent) => void): void {
     this.listeners.push(listener);
@@ -87,7 +110,18 @@ export class Store {
   }
 
   clear(): void {
-    for (const m of [this.employers, this.managers, this.managersByUser, this.vacancies, this.vacanciesByEmployer, this.resumes, this.negotiations, this.negotiationsByVacancy, this.negotiationsByResume, this.views]) {
+    for (const m of [
+      this.employers,
+      this.managers,
+      this.managersByUser,
+      this.vacancies,
+      this.vacanciesByEmployer,
+      this.resumes,
+      this.negotiations,
+      this.negotiationsByVacancy,
+      this.negotiationsByResume,
+      this.views,
+    ]) {
       m.clear();
     }
     this.events.length = 0;
@@ -102,17 +136,35 @@ export class Store {
     return employer;
   }
 
-  addManager(input: Omit<Manager, 'id' | 'userId' | 'grants'> & { id?: string; userId?: string; grants?: Iterable<string> }): Manager {
+  addManager(
+    input: Omit<Manager, 'id' | 'userId' | 'grants'> & {
+      id?: string;
+      userId?: string;
+      grants?: Iterable<string>;
+    },
+  ): Manager {
     if (!this.employers.has(input.employerId)) throw new SimError(404, `no employer ${input.employerId}`);
     const n = ++this.counters.manager;
-    const manager: Manager = { ...input, id: input.id ?? String(200_000 + n), userId: input.userId ?? String(5_000_000 + n), grants: new Set(input.grants ?? []) };
-    if (this.managers.has(manager.id) || this.managersByUser.has(manager.userId)) throw new SimError(409, `manager ${manager.id} or user ${manager.userId} exists`);
+    const manager: Manager = {
+      ...input,
+      id: input.id ?? String(200_000 + n),
+      userId: input.userId ?? String(5_000_000 + n),
+      grants: new Set(input.grants ?? []),
+    };
+    if (this.managers.has(manager.id) || this.managersByUser.has(manager.userId))
+      throw new SimError(409, `manager ${manager.id} or user ${manager.userId} exists`);
     this.managers.set(manager.id, manager);
     this.managersByUser.set(manager.userId, manager);
     return manager;
   }
 
-  addVacancy(input: Omit<Vacancy, 'id' | 'employerId' | 'createdAt' | 'publishedAt' | 'expiresAt' | 'archived' | 'views'> & Partial<Pick<Vacancy, 'createdAt' | 'archived' | 'views'>> & { id?: string }): Vacancy {
+  addVacancy(
+    input: Omit<
+      Vacancy,
+      'id' | 'employerId' | 'createdAt' | 'publishedAt' | 'expiresAt' | 'archived' | 'views'
+    > &
+      Partial<Pick<Vacancy, 'createdAt' | 'archived' | 'views'>> & { id?: string },
+  ): Vacancy {
     const manager = this.managers.get(input.managerId);
     if (!manager) throw new SimError(404, `no manager ${input.managerId}`);
     const createdAt = input.createdAt ?? this.clock.now();
@@ -143,7 +195,10 @@ export class Store {
     return vacancy;
   }
 
-  addResume(input: Omit<Resume, 'id' | 'ownerId' | 'createdAt' | 'updatedAt' | 'deleted'> & Partial<Pick<Resume, 'createdAt' | 'deleted'>> & { id?: string }): Resume {
+  addResume(
+    input: Omit<Resume, 'id' | 'ownerId' | 'createdAt' | 'updatedAt' | 'deleted'> &
+      Partial<Pick<Resume, 'createdAt' | 'deleted'>> & { id?: string },
+  ): Resume {
     const n = ++this.counters.resume;
     const createdAt = input.createdAt ?? this.clock.now();
     const resume: Resume = {
@@ -173,7 +228,14 @@ export class Store {
    * A new negotiation: a response (the applicant) or an invitation (the employer, landing in the
    * employer state of the invite action). One per (vacancy, resume), as on hh.ru.
    */
-  createNegotiation(input: { vacancyId: string; resumeId: string; initiator: 'applicant' | 'employer'; employerState?: string; createdAt?: number; silent?: boolean }): Negotiation {
+  createNegotiation(input: {
+    vacancyId: string;
+    resumeId: string;
+    initiator: 'applicant' | 'employer';
+    employerState?: string;
+    createdAt?: number;
+    silent?: boolean;
+  }): Negotiation {
     const vacancy = this.need(this.vacancies, input.vacancyId, 'vacancy');
     const resume = this.need(this.resumes, input.resumeId, 'resume');
     if (vacancy.archived) throw new SimError(409, `vacancy ${vacancy.id} is archived`);
@@ -181,9 +243,11 @@ export class Store {
     if (this.negotiationsByResume.get(resume.id)!.some((n) => n.vacancyId === vacancy.id)) {
       throw new SimError(409, `resume ${resume.id} already has a negotiation on vacancy ${vacancy.id}`);
     }
-    const employerState = input.employerState ?? (input.initiator === 'applicant' ? 'response' : 'phone_interview');
+    const employerState =
+      input.employerState ?? (input.initiator === 'applicant' ? 'response' : 'phone_interview');
     if (!STATE_BY_ID.has(employerState)) throw new SimError(400, `unknown employer state ${employerState}`);
-    if (input.initiator === 'employer' && employerState === 'response') throw new SimError(400, 'an invitation cannot be in the response state');
+    if (input.initiator === 'employer' && employerState === 'response')
+      throw new SimError(400, 'an invitation cannot be in the response state');
     const at = input.createdAt ?? this.clock.now();
     const negotiation: Negotiation = {
       id: String(1_300_000_000 + ++this.counters.negotiation),
@@ -202,12 +266,23 @@ export class Store {
     this.negotiations.set(negotiation.id, negotiation);
     this.negotiationsByVacancy.get(vacancy.id)!.push(negotiation);
     this.negotiationsByResume.get(resume.id)!.push(negotiation);
-    if (!input.silent) this.emit({ type: 'negotiation.created', negotiationId: negotiation.id, vacancyId: vacancy.id, resumeId: resume.id, initiator: input.initiator });
+    if (!input.silent)
+      this.emit({
+        type: 'negotiation.created',
+        negotiationId: negotiation.id,
+        vacancyId: vacancy.id,
+        resumeId: resume.id,
+        initiator: input.initiator,
+      });
     return negotiation;
   }
 
   /** Moves a negotiation to another employer state; a message also changes what the applicant sees. */
-  moveNegotiation(negotiationId: string, to: string, options: { byManagerId: string; message?: string | null }): Negotiation {
+  moveNegotiation(
+    negotiationId: string,
+    to: string,
+    options: { byManagerId: string; message?: string | null },
+  ): Negotiation {
     const negotiation = this.need(this.negotiations, negotiationId, 'negotiation');
     if (!STATE_BY_ID.has(to)) throw new SimError(400, `unknown employer state ${to}`);
     if (!(TRANSITIONS[negotiation.employerState] ?? []).includes(to)) {
@@ -220,11 +295,22 @@ export class Store {
     negotiation.viewed = true;
     negotiation.hasUpdates = false;
     if (message) {
-      negotiation.state = to === 'discard_by_employer' ? 'discard' : INVITING_STATES.has(to) ? 'invitation' : negotiation.state;
+      negotiation.state =
+        to === 'discard_by_employer' ? 'discard' : INVITING_STATES.has(to) ? 'invitation' : negotiation.state;
       negotiation.messages += 1;
       negotiation.viewedByOpponent = false;
     }
-    this.emit({ type: 'negotiation.moved', negotiationId, vacancyId: negotiation.vacancyId, resumeId: negotiation.resumeId, from, to, byManagerId: options.byManagerId, message, applicantState: negotiation.state });
+    this.emit({
+      type: 'negotiation.moved',
+      negotiationId,
+      vacancyId: negotiation.vacancyId,
+      resumeId: negotiation.resumeId,
+      from,
+      to,
+      byManagerId: options.byManagerId,
+      message,
+      applicantState: negotiation.state,
+    });
     return negotiation;
   }
 

@@ -40,7 +40,10 @@ export interface Delivery {
 }
 
 export class WebhookBodyError extends Error {
-  constructor(readonly field: string, readonly reason: 'required' | 'invalid' | 'size_less_than_min' | 'unexpected') {
+  constructor(
+    readonly field: string,
+    readonly reason: 'required' | 'invalid' | 'size_less_than_min' | 'unexpected',
+  ) {
     super(`${field}: ${reason}`);
   }
 }
@@ -57,7 +60,10 @@ export class Webhooks {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly store: Store, private readonly faults: Faults) {
+  constructor(
+    private readonly store: Store,
+    private readonly faults: Faults,
+  ) {
     store.onEvent((e) => this.onEvent(e));
   }
 
@@ -73,14 +79,21 @@ export class Webhooks {
     return raw.map((a: unknown, i) => {
       const item = a as { type?: unknown; settings?: unknown } | null;
       if (!item || typeof item !== 'object') throw new WebhookBodyError(`${field}[${i}]`, 'invalid');
-      if (!WEBHOOK_ACTION_TYPES.includes(item.type as WebhookActionType)) throw new WebhookBodyError(`${field}[${i}].type`, item.type === undefined ? 'required' : 'invalid');
+      if (!WEBHOOK_ACTION_TYPES.includes(item.type as WebhookActionType))
+        throw new WebhookBodyError(`${field}[${i}].type`, item.type === undefined ? 'required' : 'invalid');
       if (seen.has(item.type as string)) throw new WebhookBodyError(`${field}[${i}].type`, 'invalid');
       seen.add(item.type as string);
-      for (const key of Object.keys(item)) if (key !== 'type' && key !== 'settings') throw new WebhookBodyError(`${field}[${i}].${key}`, 'unexpected');
+      for (const key of Object.keys(item))
+        if (key !== 'type' && key !== 'settings')
+          throw new WebhookBodyError(`${field}[${i}].${key}`, 'unexpected');
       let settings: SubscriptionAction['settings'] = null;
       if (item.settings !== undefined && item.settings !== null) {
         const s = item.settings as { vacancies_only_mine?: unknown };
-        if (typeof s !== 'object' || (s.vacancies_only_mine !== undefined && typeof s.vacancies_only_mine !== 'boolean')) throw new WebhookBodyError(`${field}[${i}].settings`, 'invalid');
+        if (
+          typeof s !== 'object' ||
+          (s.vacancies_only_mine !== undefined && typeof s.vacancies_only_mine !== 'boolean')
+        )
+          throw new WebhookBodyError(`${field}[${i}].settings`, 'invalid');
         settings = { vacancies_only_mine: s.vacancies_only_mine === true };
       }
       return { type: item.type as WebhookActionType, settings };
@@ -136,8 +149,14 @@ export class Webhooks {
     switch (e.type) {
       case 'negotiation.created': {
         const employerId = this.store.vacancies.get(e.vacancyId)!.employerId;
-        const base = { topic_id: e.negotiationId, resume_id: e.resumeId, vacancy_id: e.vacancyId, employer_id: employerId };
-        if (e.initiator === 'applicant') fire('NEW_NEGOTIATION_VACANCY', e.vacancyId, { ...base, negotiation_date: at });
+        const base = {
+          topic_id: e.negotiationId,
+          resume_id: e.resumeId,
+          vacancy_id: e.vacancyId,
+          employer_id: employerId,
+        };
+        if (e.initiator === 'applicant')
+          fire('NEW_NEGOTIATION_VACANCY', e.vacancyId, { ...base, negotiation_date: at });
         fire('NEW_RESPONSE_OR_INVITATION_VACANCY', e.vacancyId, { ...base, response_date: at });
         break;
       }
@@ -153,7 +172,11 @@ export class Webhooks {
         });
         break;
       case 'vacancy.published':
-        fire('VACANCY_PUBLICATION_FOR_VACANCY_MANAGER', e.vacancyId, { vacancy_id: e.vacancyId, employer_manager_id: e.managerId, creation_date: at });
+        fire('VACANCY_PUBLICATION_FOR_VACANCY_MANAGER', e.vacancyId, {
+          vacancy_id: e.vacancyId,
+          employer_manager_id: e.managerId,
+          creation_date: at,
+        });
         break;
       case 'vacancy.archived':
         fire('VACANCY_ARCHIVATION', e.vacancyId, { vacancy_id: e.vacancyId, archivation_date: at });
@@ -164,18 +187,38 @@ export class Webhooks {
   }
 
   /** Does this subscriber hear about this vacancy? Its own vacancies, or all it can see unless `vacancies_only_mine`. */
-  private reaches(sub: Subscription, action: SubscriptionAction, type: WebhookActionType, vacancyId: string): boolean {
+  private reaches(
+    sub: Subscription,
+    action: SubscriptionAction,
+    type: WebhookActionType,
+    vacancyId: string,
+  ): boolean {
     const manager = this.store.managersByUser.get(sub.userId);
     const vacancy = this.store.vacancies.get(vacancyId);
     if (!manager || !vacancy) return false;
-    if (type === 'VACANCY_PUBLICATION_FOR_VACANCY_MANAGER' || action.settings?.vacancies_only_mine) return vacancy.managerId === manager.id;
+    if (type === 'VACANCY_PUBLICATION_FOR_VACANCY_MANAGER' || action.settings?.vacancies_only_mine)
+      return vacancy.managerId === manager.id;
     return this.store.canSee(manager, vacancy);
   }
 
-  private enqueue(sub: Subscription, actionType: WebhookActionType, payload: Record<string, string | null>): void {
+  private enqueue(
+    sub: Subscription,
+    actionType: WebhookActionType,
+    payload: Record<string, string | null>,
+  ): void {
     const id = randomBytes(16).toString('hex');
     const body = { id, subscription_id: sub.id, action_type: actionType, user_id: sub.userId, payload };
-    const delivery: Delivery = { id, subscriptionId: sub.id, url: sub.url, actionType, body, state: 'pending', duplicate: false, attempts: [], nextAttemptAt: null };
+    const delivery: Delivery = {
+      id,
+      subscriptionId: sub.id,
+      url: sub.url,
+      actionType,
+      body,
+      state: 'pending',
+      duplicate: false,
+      attempts: [],
+      nextAttemptAt: null,
+    };
     this.deliveries.push(delivery);
     if (this.deliveries.length > 50_000) this.deliveries.splice(0, this.deliveries.length - 50_000);
     if (this.faults.take('drop_webhook', actionType)) {
@@ -195,7 +238,10 @@ export class Webhooks {
     const started = Date.now();
     const controller = new AbortController();
     this.inFlight.add(controller);
-    const timer = setTimeout(() => controller.abort(new Error('timeout')), this.store.settings.webhookTimeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new Error('timeout')),
+      this.store.settings.webhookTimeoutMs,
+    );
     const attempt: DeliveryAttempt = { at: new Date(this.store.clock.now()).toISOString(), durationMs: 0 };
     try {
       const res = await fetch(d.url, {
@@ -207,7 +253,9 @@ export class Webhooks {
       await res.arrayBuffer().catch(() => undefined);
       attempt.status = res.status;
     } catch (err) {
-      attempt.error = controller.signal.aborted ? `no answer within ${this.store.settings.webhookTimeoutMs} ms` : String((err as Error).cause ?? (err as Error).message);
+      attempt.error = controller.signal.aborted
+        ? `no answer within ${this.store.settings.webhookTimeoutMs} ms`
+        : String((err as Error).cause ?? (err as Error).message);
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(controller);
@@ -215,7 +263,9 @@ export class Webhooks {
     attempt.durationMs = Date.now() - started;
     d.attempts.push(attempt);
     if (this.closed) return;
-    const ok = attempt.status !== undefined && ((attempt.status >= 200 && attempt.status < 300) || attempt.status === 409);
+    const ok =
+      attempt.status !== undefined &&
+      ((attempt.status >= 200 && attempt.status < 300) || attempt.status === 409);
     if (ok) {
       d.state = 'delivered';
       d.nextAttemptAt = null;

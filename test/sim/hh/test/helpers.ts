@@ -34,11 +34,21 @@ export async function call(url: string, options: CallOptions = {}): Promise<Answ
     body = JSON.stringify(options.json);
     headers['content-type'] = 'application/json';
   }
-  const res = await fetch(url, { method: options.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body, redirect: options.redirect ?? 'manual' });
+  const res = await fetch(url, {
+    method: options.method ?? (body !== undefined ? 'POST' : 'GET'),
+    headers,
+    body,
+    redirect: options.redirect ?? 'manual',
+  });
   const bytes = Buffer.from(await res.arrayBuffer());
   const type = res.headers.get('content-type') ?? '';
   const text = type.includes('json') || type.startsWith('text/') ? bytes.toString('utf8') : '';
-  return { status: res.status, headers: res.headers, body: type.includes('json') && text ? JSON.parse(text) : text, bytes };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: type.includes('json') && text ? JSON.parse(text) : text,
+    bytes,
+  };
 }
 
 /** A raw request without any User-Agent (fetch always sends one). */
@@ -55,8 +65,14 @@ export function callWithoutUserAgent(url: string): Promise<{ status: number; bod
 }
 
 /** A simulator for one test file: generated data, no rate limit unless asked (tests fire fast). */
-export async function simFor(t: { teardown(fn: () => unknown): void }, options: StartOptions = {}): Promise<RunningHhSim> {
-  const running = await startHhSim({ ...options, settings: { rateLimit: { by: 'off' }, ...(options.settings ?? {}) } });
+export async function simFor(
+  t: { teardown(fn: () => unknown): void },
+  options: StartOptions = {},
+): Promise<RunningHhSim> {
+  const running = await startHhSim({
+    ...options,
+    settings: { rateLimit: { by: 'off' }, ...(options.settings ?? {}) },
+  });
   t.teardown(() => running.close());
   return running;
 }
@@ -69,5 +85,14 @@ export function cast(running: RunningHhSim) {
   const unpaid = employers.find((e) => !e.paidApiAccess)!;
   const managersOf = (eid: string) => [...store.managers.values()].filter((m) => m.employerId === eid);
   const [admin, owner, granted, plain] = managersOf(paid.id) as [Manager, Manager, Manager, Manager];
-  return { paid, unpaid, admin, owner, granted, plain, unpaidAdmin: managersOf(unpaid.id)[0]!, other: employers.find((e) => e !== paid)! };
+  return {
+    paid,
+    unpaid,
+    admin,
+    owner,
+    granted,
+    plain,
+    unpaidAdmin: managersOf(unpaid.id)[0]!,
+    other: employers.find((e) => e !== paid)!,
+  };
 }

@@ -27,7 +27,8 @@ function translate(node: unknown, schemas: Node): unknown {
   if (Array.isArray(node)) return node.map((n) => translate(n, schemas));
   if (!isObject(node)) return node;
   const out: Node = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === 'example' || k === 'examples' ? v : translate(v, schemas);
+  for (const [k, v] of Object.entries(node))
+    out[k] = k === 'example' || k === 'examples' ? v : translate(v, schemas);
   const resolve = (n: unknown): Node | undefined => {
     if (!isObject(n)) return undefined;
     return typeof n['$ref'] === 'string' ? (schemas[n['$ref'].split('/').pop()!] as Node | undefined) : n;
@@ -46,7 +47,8 @@ function translate(node: unknown, schemas: Node): unknown {
     const { oneOf: _o, ...rest } = out;
     return { ...rest, if: { type: 'null' }, then: true, else: { oneOf } };
   }
-  const discriminator = out['discriminator'] as { propertyName?: string; mapping?: Record<string, string> } | undefined;
+  const discriminator = out['discriminator'] as
+    { propertyName?: string; mapping?: Record<string, string> } | undefined;
   const branches = (out['oneOf'] ?? out['anyOf']) as unknown[] | undefined;
   if (discriminator?.propertyName && discriminator.mapping && branches) {
     const prop = discriminator.propertyName;
@@ -55,8 +57,15 @@ function translate(node: unknown, schemas: Node): unknown {
       ...rest,
       allOf: [
         ...((rest['allOf'] as unknown[]) ?? []),
-        { type: 'object', required: [prop], properties: { [prop]: { enum: Object.keys(discriminator.mapping) } } },
-        ...Object.entries(discriminator.mapping).map(([value, ref]) => ({ if: { properties: { [prop]: { const: value } }, required: [prop] }, then: { $ref: ref } })),
+        {
+          type: 'object',
+          required: [prop],
+          properties: { [prop]: { enum: Object.keys(discriminator.mapping) } },
+        },
+        ...Object.entries(discriminator.mapping).map(([value, ref]) => ({
+          if: { properties: { [prop]: { const: value } }, required: [prop] },
+          then: { $ref: ref },
+        })),
       ],
     };
   }
@@ -92,18 +101,28 @@ export function loadSpec(file: URL): Spec {
   const byOperation = new Map<string, { path: string; method: string; responses: Node }>();
   for (const [path, item] of Object.entries(doc['paths'] as Record<string, Node>)) {
     for (const [method, op] of Object.entries(item)) {
-      if (isObject(op) && typeof op['operationId'] === 'string') byOperation.set(op['operationId'], { path, method, responses: (op['responses'] ?? {}) as Node });
+      if (isObject(op) && typeof op['operationId'] === 'string')
+        byOperation.set(op['operationId'], { path, method, responses: (op['responses'] ?? {}) as Node });
     }
   }
   const cache = new Map<string, ValidateFunction | undefined>();
   const pointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
   return {
     operations: new Set(byOperation.keys()),
-    schema: (name) => ajv.getSchema(`hh#/components/schemas/${pointer(name)}`) ?? ajv.compile({ $ref: `hh#/components/schemas/${pointer(name)}` }),
+    schema: (name) =>
+      ajv.getSchema(`hh#/components/schemas/${pointer(name)}`) ??
+      ajv.compile({ $ref: `hh#/components/schemas/${pointer(name)}` }),
     envelope: ajv.compile({
       type: 'object',
       required: ['errors', 'request_id'],
-      properties: { request_id: { type: 'string' }, errors: { type: 'array', minItems: 1, items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } } },
+      properties: {
+        request_id: { type: 'string' },
+        errors: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
+        },
+      },
     }),
     validator(operationId, status) {
       const key = `${operationId} ${status}`;
@@ -119,7 +138,9 @@ export function loadSpec(file: URL): Spec {
         at = `hh#/components/responses/${pointer(name)}`;
       }
       const content = (response?.['content'] as Node | undefined)?.['application/json'] as Node | undefined;
-      const fn = content?.['schema'] ? ajv.compile({ $ref: `${at}/content/application~1json/schema` }) : undefined;
+      const fn = content?.['schema']
+        ? ajv.compile({ $ref: `${at}/content/application~1json/schema` })
+        : undefined;
       cache.set(key, fn);
       return fn;
     },

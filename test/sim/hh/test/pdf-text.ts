@@ -40,13 +40,18 @@ function cmap(source: string): Map<string, string> {
   const map = new Map<string, string>();
   const utf16 = (hex: string) => Buffer.from(hex, 'hex').swap16().toString('utf16le');
   for (const block of source.match(/beginbfchar([\s\S]*?)endbfchar/g) ?? []) {
-    for (const [, from, to] of block.matchAll(/<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>/g)) map.set(from!.toLowerCase(), utf16(to!));
+    for (const [, from, to] of block.matchAll(/<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>/g))
+      map.set(from!.toLowerCase(), utf16(to!));
   }
   for (const block of source.match(/beginbfrange([\s\S]*?)endbfrange/g) ?? []) {
-    for (const [, lo, hi, rest] of block.matchAll(/<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)/g)) {
+    for (const [, lo, hi, rest] of block.matchAll(
+      /<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)/g,
+    )) {
       const first = parseInt(lo!, 16);
       const width = lo!.length;
-      const targets = rest!.startsWith('[') ? [...rest!.matchAll(/<([0-9a-fA-F]+)>/g)].map((x) => x[1]!) : null;
+      const targets = rest!.startsWith('[')
+        ? [...rest!.matchAll(/<([0-9a-fA-F]+)>/g)].map((x) => x[1]!)
+        : null;
       for (let code = first; code <= parseInt(hi!, 16); code++) {
         const key = code.toString(16).padStart(width, '0');
         if (targets) {
@@ -79,7 +84,9 @@ export function pdfText(pdf: Buffer): PdfText {
       const cmapObj = toUnicode ? objs.get(Number(toUnicode)) : undefined;
       if (cmapObj?.stream) fonts.set(name!, cmap(cmapObj.stream.toString('latin1')));
     }
-    const descriptor = /\/FontFile2 \d+ 0 R/.test(obj.dict) ? /\/FontName \/([^\s/]+)/.exec(obj.dict)?.[1] : undefined;
+    const descriptor = /\/FontFile2 \d+ 0 R/.test(obj.dict)
+      ? /\/FontName \/([^\s/]+)/.exec(obj.dict)?.[1]
+      : undefined;
     if (descriptor) embeddedFonts.push(descriptor);
   }
   const lines: string[] = [];
@@ -87,14 +94,17 @@ export function pdfText(pdf: Buffer): PdfText {
     if (!obj.stream || !/\bBT\b/.test(obj.stream.toString('latin1'))) continue;
     const content = obj.stream.toString('latin1');
     let font = new Map<string, string>();
-    for (const [, fontName, shown] of content.matchAll(/\/(F\d+) [\d.]+ Tf|(\[[^\]]*\]\s*TJ|<[0-9a-fA-F]*>\s*Tj)/g)) {
+    for (const [, fontName, shown] of content.matchAll(
+      /\/(F\d+) [\d.]+ Tf|(\[[^\]]*\]\s*TJ|<[0-9a-fA-F]*>\s*Tj)/g,
+    )) {
       if (fontName) {
         font = fonts.get(fontName) ?? new Map();
         continue;
       }
       let line = '';
       for (const [, hex] of shown!.matchAll(/<([0-9a-fA-F]*)>/g)) {
-        for (let i = 0; i < hex!.length; i += 4) line += font.get(hex!.slice(i, i + 4).toLowerCase()) ?? '\uFFFD';
+        for (let i = 0; i < hex!.length; i += 4)
+          line += font.get(hex!.slice(i, i + 4).toLowerCase()) ?? '\uFFFD';
       }
       lines.push(line);
     }

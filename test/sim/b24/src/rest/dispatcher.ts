@@ -26,7 +26,10 @@ export interface RestResponse {
 }
 
 const BATCH_MAX = 50;
-const SCOPE_ALIASES: Record<string, string[]> = { user_brief: ['user', 'user_basic', 'user_brief'], user: ['user', 'user_basic', 'user_brief'] };
+const SCOPE_ALIASES: Record<string, string[]> = {
+  user_brief: ['user', 'user_basic', 'user_brief'],
+  user: ['user', 'user_basic', 'user_brief'],
+};
 
 function timeBlock(portal: Portal, startedMs: number): Record<string, unknown> {
   const finished = Date.now();
@@ -50,7 +53,10 @@ function timeBlock(portal: Portal, startedMs: number): Record<string, unknown> {
 }
 
 function methodName(raw: string): string {
-  return raw.replace(/^\/+/, '').replace(/\.(json|xml)$/i, '').toLowerCase();
+  return raw
+    .replace(/^\/+/, '')
+    .replace(/\.(json|xml)$/i, '')
+    .toLowerCase();
 }
 
 function hasScope(token: Token, spec: MethodSpec): boolean {
@@ -72,7 +78,11 @@ export class RestDispatcher {
   async handle(req: RestRequest): Promise<RestResponse> {
     const started = Date.now();
     const portal = this.sim.findPortal(req.portalName);
-    if (!portal) return { status: 404, body: { error: 'PORTAL_NOT_FOUND', error_description: 'No such portal in the simulator' } };
+    if (!portal)
+      return {
+        status: 404,
+        body: { error: 'PORTAL_NOT_FOUND', error_description: 'No such portal in the simulator' },
+      };
     const method = methodName(req.method);
     const log = (status: number, extra: { error?: string; token?: Token } = {}) =>
       this.sim.logRequest({
@@ -92,13 +102,23 @@ export class RestDispatcher {
 
     for (const active of this.sim.activeFaults(portal)) {
       const f = active.fault;
-      if (f.kind === 'portal_deleted') return fail(new RestError(403, 'PORTAL_DELETED', 'Portal was deleted'));
-      if (f.kind === 'latency' && (!f.methods || f.methods.includes(method))) await new Promise((r) => setTimeout(r, f.ms));
+      if (f.kind === 'portal_deleted')
+        return fail(new RestError(403, 'PORTAL_DELETED', 'Portal was deleted'));
+      if (f.kind === 'latency' && (!f.methods || f.methods.includes(method)))
+        await new Promise((r) => setTimeout(r, f.ms));
       if (f.kind === 'http_error' && (!f.methods || f.methods.includes(method))) {
         active.remaining--;
         log(f.status, { error: `HTTP_${f.status}` });
-        if (f.status === 500) return { status: 500, body: { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' } };
-        return { status: f.status, contentType: 'text/html; charset=utf-8', body: `<html><head><title>${f.status}</title></head><body><center><h1>${f.status}</h1></center><hr><center>nginx</center></body></html>` };
+        if (f.status === 500)
+          return {
+            status: 500,
+            body: { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' },
+          };
+        return {
+          status: f.status,
+          contentType: 'text/html; charset=utf-8',
+          body: `<html><head><title>${f.status}</title></head><body><center><h1>${f.status}</h1></center><hr><center>nginx</center></body></html>`,
+        };
       }
     }
 
@@ -107,13 +127,22 @@ export class RestDispatcher {
       const b = portal.bucket;
       b.level = Math.max(0, b.level - ((started - b.at) * limit.drainPerSec) / 1000);
       b.at = started;
-      if (b.level + 1 > limit.burst) return fail(new RestError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests'));
+      if (b.level + 1 > limit.burst)
+        return fail(new RestError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests'));
       b.level += 1;
     }
 
-    const params: Params = { ...parsePhpQuery(req.query), ...(typeof req.body === 'string' ? parsePhpQuery(req.body) : (req.body as PhpObject | undefined) ?? {}) };
+    const params: Params = {
+      ...parsePhpQuery(req.query),
+      ...(typeof req.body === 'string'
+        ? parsePhpQuery(req.body)
+        : ((req.body as PhpObject | undefined) ?? {})),
+    };
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.authorization ?? '')?.[1];
-    const accessToken = bearer ?? (typeof params['auth'] === 'string' ? params['auth'] : undefined) ?? (typeof params['access_token'] === 'string' ? params['access_token'] : undefined);
+    const accessToken =
+      bearer ??
+      (typeof params['auth'] === 'string' ? params['auth'] : undefined) ??
+      (typeof params['access_token'] === 'string' ? params['access_token'] : undefined);
     delete params['auth'];
     delete params['access_token'];
     if (!accessToken) return fail(new RestError(401, 'NO_AUTH_FOUND', 'Wrong authorization data'));
@@ -129,13 +158,23 @@ export class RestDispatcher {
     const token = check.token;
     const install = portal.installs.get(token.clientId);
     const user = portal.users.get(token.userId);
-    if (!install || !user) return fail(new RestError(401, 'APPLICATION_NOT_FOUND', 'Application not found'), token);
-    const ctx: CallContext = { sim: this.sim, portal, app: this.sim.app(token.clientId), token, user, install };
+    if (!install || !user)
+      return fail(new RestError(401, 'APPLICATION_NOT_FOUND', 'Application not found'), token);
+    const ctx: CallContext = {
+      sim: this.sim,
+      portal,
+      app: this.sim.app(token.clientId),
+      token,
+      user,
+      install,
+    };
 
     try {
-      const result = method === 'batch' ? await this.batch(ctx, params) : await this.call(ctx, method, params);
+      const result =
+        method === 'batch' ? await this.batch(ctx, params) : await this.call(ctx, method, params);
       log(200, { token });
-      const body: Record<string, unknown> = result instanceof ListResult ? { result: result.rows } : { result };
+      const body: Record<string, unknown> =
+        result instanceof ListResult ? { result: result.rows } : { result };
       if (result instanceof ListResult) {
         if (result.next !== undefined) body['next'] = result.next;
         if (result.total !== undefined) body['total'] = result.total;
@@ -144,15 +183,32 @@ export class RestDispatcher {
       return { status: 200, body };
     } catch (err) {
       if (err instanceof RestError) return fail(err, token);
-      this.sim.logRequest({ at: started, kind: 'rest', memberId: portal.memberId, clientId: token.clientId, userId: token.userId, method, status: 500, error: 'ERROR_CORE' });
-      return { status: 500, body: { error: 'INTERNAL_SERVER_ERROR', error_description: (err as Error).message } };
+      this.sim.logRequest({
+        at: started,
+        kind: 'rest',
+        memberId: portal.memberId,
+        clientId: token.clientId,
+        userId: token.userId,
+        method,
+        status: 500,
+        error: 'ERROR_CORE',
+      });
+      return {
+        status: 500,
+        body: { error: 'INTERNAL_SERVER_ERROR', error_description: (err as Error).message },
+      };
     }
   }
 
   private async call(ctx: CallContext, method: string, params: Params): Promise<unknown> {
     const spec = METHODS[method];
     if (!spec) throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
-    if (!hasScope(ctx.token, spec)) throw new RestError(401, 'insufficient_scope', 'The request requires higher privileges than provided by the access token');
+    if (!hasScope(ctx.token, spec))
+      throw new RestError(
+        401,
+        'insufficient_scope',
+        'The request requires higher privileges than provided by the access token',
+      );
     for (const active of this.sim.activeFaults(ctx.portal)) {
       const f = active.fault;
       if (f.kind === 'operation_time_limit' && (!f.methods || f.methods.includes(method))) {
@@ -164,7 +220,11 @@ export class RestDispatcher {
 
   private async batch(ctx: CallContext, params: Params): Promise<unknown> {
     const cmd = params['cmd'];
-    const commands: Array<[string, unknown]> = Array.isArray(cmd) ? cmd.map((c, i) => [String(i), c]) : cmd && typeof cmd === 'object' ? Object.entries(cmd) : [];
+    const commands: Array<[string, unknown]> = Array.isArray(cmd)
+      ? cmd.map((c, i) => [String(i), c])
+      : cmd && typeof cmd === 'object'
+        ? Object.entries(cmd)
+        : [];
     const halt = ['1', 'true', 'Y'].includes(String(params['halt'] ?? '0'));
     const result: Record<string, unknown> = {};
     const errors: Record<string, unknown> = {};
@@ -175,18 +235,37 @@ export class RestDispatcher {
       const [key, raw] = commands[i]!;
       const subStarted = Date.now();
       const logSub = (method: string, status: number, error?: string) =>
-        this.sim.logRequest({ at: subStarted, kind: 'batch', memberId: ctx.portal.memberId, clientId: ctx.token.clientId, userId: ctx.token.userId, method, status, error });
+        this.sim.logRequest({
+          at: subStarted,
+          kind: 'batch',
+          memberId: ctx.portal.memberId,
+          clientId: ctx.token.clientId,
+          userId: ctx.token.userId,
+          method,
+          status,
+          error,
+        });
       if (i >= BATCH_MAX) {
-        errors[key] = { error: 'ERROR_BATCH_LENGTH_EXCEEDED', error_description: 'Max batch length exceeded' };
+        errors[key] = {
+          error: 'ERROR_BATCH_LENGTH_EXCEEDED',
+          error_description: 'Max batch length exceeded',
+        };
         continue;
       }
       const text = String(raw ?? '');
       const q = text.indexOf('?');
       const method = methodName(q < 0 ? text : text.slice(0, q));
-      const subParams = resolveRefs(parsePhpQuery(q < 0 ? '' : text.slice(q + 1)), { result, result_error: errors, result_total: totals, result_next: nexts, result_time: times }) as Params;
+      const subParams = resolveRefs(parsePhpQuery(q < 0 ? '' : text.slice(q + 1)), {
+        result,
+        result_error: errors,
+        result_total: totals,
+        result_next: nexts,
+        result_time: times,
+      }) as Params;
       delete subParams['auth'];
       try {
-        if (method === 'batch') throw new RestError(405, 'ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage');
+        if (method === 'batch')
+          throw new RestError(405, 'ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage');
         const value = await this.call(ctx, method, subParams);
         if (value instanceof ListResult) {
           result[key] = value.rows;
@@ -218,11 +297,13 @@ const REF = /\$(result_error|result_total|result_next|result_time|result)\[([^\]
 /** `$result[lead]`, `$result[list][0][ID]`: earlier answers of the same batch. */
 function resolveRefs(value: unknown, sections: Record<string, Record<string, unknown>>): unknown {
   if (Array.isArray(value)) return value.map((v) => resolveRefs(v, sections));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, sections)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, sections)]));
   if (typeof value !== 'string' || !value.includes('$result')) return value;
   const lookup = (section: string, key: string, path: string): unknown => {
     let node: unknown = sections[section]?.[key];
-    for (const m of path.matchAll(/\[([^\]]*)\]/g)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[m[1]!] : undefined;
+    for (const m of path.matchAll(/\[([^\]]*)\]/g))
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[m[1]!] : undefined;
     return node;
   };
   const whole = new RegExp(`^${REF.source}$`).exec(value);

@@ -22,10 +22,12 @@ export class RestError extends Error {
 /** Legacy crm proxies: `RestException(message)` without a code. */
 export const legacy = (description: string) => new RestError(400, '', description);
 
-export const accessDenied = (detail = '') => new RestError(403, 'ACCESS_DENIED', detail ? `Access denied! ${detail}` : 'Access denied!');
+export const accessDenied = (detail = '') =>
+  new RestError(403, 'ACCESS_DENIED', detail ? `Access denied! ${detail}` : 'Access denied!');
 
 export const argumentNull = (argument: string) =>
   new RestError(400, 'ERROR_ARGUMENT', `Argument '${argument}' is null or empty`, { argument });
 
 export const wrongHandlerUrl = () => new RestError(400, 'ERROR_WRONG_HANDLER_URL', 'Wrong handler URL');
-export const unsupportedProtocol = () => new RestError(400, 'ERROR_UNSUPPORTED_PROTOCOL', 'Unsupported handler protocol');
+export const unsupportedProtocol = () =>
+  new RestError(400, 'ERROR_UNSUPPORTED_PROTOCOL', 'Unsupported handler protocol');

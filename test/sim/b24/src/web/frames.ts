@@ -21,13 +21,24 @@ export interface FrameConfig {
   placement: string;
 }
 
-export function frameConfig(sim: B24Sim, portal: Portal, app: AppSpec, user: User, options: { placement: string; placementOptions: Record<string, unknown>; url?: string }): FrameConfig {
+export function frameConfig(
+  sim: B24Sim,
+  portal: Portal,
+  app: AppSpec,
+  user: User,
+  options: { placement: string; placementOptions: Record<string, unknown>; url?: string },
+): FrameConfig {
   const install = portal.installs.get(app.clientId);
   const installing = Boolean(install && !install.installed);
   const url = options.url ?? (installing ? app.installUrl : app.handlerUrl);
   const token = sim.issueToken(portal, app.clientId, user.ID);
   const appSid = randomBytes(16).toString('hex');
-  const query = new URLSearchParams({ DOMAIN: sim.domain(portal), PROTOCOL: sim.protocol(), LANG: portal.lang, APP_SID: appSid });
+  const query = new URLSearchParams({
+    DOMAIN: sim.domain(portal),
+    PROTOCOL: sim.protocol(),
+    LANG: portal.lang,
+    APP_SID: appSid,
+  });
   const action = `${url}${url.includes('?') ? '&' : '?'}${query}`;
   const placementOptions = JSON.stringify(options.placementOptions);
   const fields: Record<string, string> = {
@@ -83,8 +94,23 @@ export function frameConfig(sim: B24Sim, portal: Portal, app: AppSpec, user: Use
 
 /** The frame in a page: the layout div, the form, the iframe, and the script that submits the form. */
 export function frameHtml(config: FrameConfig, options: { height?: number; testId?: string } = {}): Raw {
-  return html`<div class="app-layout" id="${config.frameId}-layout" data-app-sid="${config.appSid}" data-placement="${config.placement}" style="height:${options.height ?? 600}px">
-  <iframe name="${config.frameId}" id="${config.frameId}" class="app-iframe" data-testid="${options.testId ?? 'app-iframe'}" data-placement="${config.placement}" allow="clipboard-write"></iframe>
-</div>
-<script>B24SimLayout.mount(${scriptJson(config)});</script>`;
+  return html`<div
+      class="app-layout"
+      id="${config.frameId}-layout"
+      data-app-sid="${config.appSid}"
+      data-placement="${config.placement}"
+      style="height:${options.height ?? 600}px"
+    >
+      <iframe
+        name="${config.frameId}"
+        id="${config.frameId}"
+        class="app-iframe"
+        data-testid="${options.testId ?? 'app-iframe'}"
+        data-placement="${config.placement}"
+        allow="clipboard-write"
+      ></iframe>
+    </div>
+    <script>
+      B24SimLayout.mount(${scriptJson(config)});
+    </script>`;
 }

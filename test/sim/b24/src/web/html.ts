@@ -32,5 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
 
 /** JSON for a <script> block: `</script>` inside a string must not end the block. */
 export function scriptJson(value: unknown): Raw {
-  return raw(JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'));
+  return raw(
+    JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),
+  );
 }

@@ -11,7 +11,8 @@ type Body = Record<string, any>;
  */
 export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
   const store = sim.store;
-  const body = (raw: unknown): Body => (raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Body) : {});
+  const body = (raw: unknown): Body =>
+    raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Body) : {};
   const str = (v: unknown, name: string): string => {
     if (typeof v !== 'string' || v === '') throw new SimError(400, `${name} is required`);
     return v;
@@ -20,8 +21,11 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
   app.register(
     async (c) => {
       c.setErrorHandler((err, _req, reply) => {
-        const status = err instanceof SimError ? err.status : ((err as { statusCode?: number }).statusCode ?? 400);
-        return reply.code(status >= 400 && status < 600 ? status : 400).send({ error: (err as Error).message });
+        const status =
+          err instanceof SimError ? err.status : ((err as { statusCode?: number }).statusCode ?? 400);
+        return reply
+          .code(status >= 400 && status < 600 ? status : 400)
+          .send({ error: (err as Error).message });
       });
 
       c.get('/summary', async () => sim.summary());
@@ -36,15 +40,48 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
       c.get('/employers', async () =>
         [...store.employers.values()].map((e) => ({
           ...e,
-          managers: [...store.managers.values()].filter((m) => m.employerId === e.id).map((m) => ({ id: m.id, userId: m.userId, name: `${m.lastName} ${m.firstName}`, email: m.email, isAdmin: m.isAdmin, grants: [...m.grants], resumeViewsPerDay: m.resumeViewsPerDay })),
-          vacancies: store.vacanciesByEmployer.get(e.id)!.map((v) => ({ id: v.id, name: v.name, managerId: v.managerId, archived: v.archived, negotiations: store.negotiationsByVacancy.get(v.id)!.length })),
+          managers: [...store.managers.values()]
+            .filter((m) => m.employerId === e.id)
+            .map((m) => ({
+              id: m.id,
+              userId: m.userId,
+              name: `${m.lastName} ${m.firstName}`,
+              email: m.email,
+              isAdmin: m.isAdmin,
+              grants: [...m.grants],
+              resumeViewsPerDay: m.resumeViewsPerDay,
+            })),
+          vacancies: store.vacanciesByEmployer
+            .get(e.id)!
+            .map((v) => ({
+              id: v.id,
+              name: v.name,
+              managerId: v.managerId,
+              archived: v.archived,
+              negotiations: store.negotiationsByVacancy.get(v.id)!.length,
+            })),
         })),
       );
-      c.post('/employers', async (req, reply) => reply.code(201).send(sim.addEmployer({ ...body(req.body), name: str(body(req.body)['name'], 'name') } as Parameters<HhSim['addEmployer']>[0])));
-      c.patch<{ Params: { id: string } }>('/employers/:id', async (req) => sim.setEmployer(req.params.id, body(req.body)));
+      c.post('/employers', async (req, reply) =>
+        reply
+          .code(201)
+          .send(
+            sim.addEmployer({ ...body(req.body), name: str(body(req.body)['name'], 'name') } as Parameters<
+              HhSim['addEmployer']
+            >[0]),
+          ),
+      );
+      c.patch<{ Params: { id: string } }>('/employers/:id', async (req) =>
+        sim.setEmployer(req.params.id, body(req.body)),
+      );
       c.post('/managers', async (req, reply) => {
         const b = body(req.body);
-        const m = sim.addManager({ ...b, employerId: str(b['employerId'], 'employerId'), firstName: str(b['firstName'], 'firstName'), lastName: str(b['lastName'], 'lastName') });
+        const m = sim.addManager({
+          ...b,
+          employerId: str(b['employerId'], 'employerId'),
+          firstName: str(b['firstName'], 'firstName'),
+          lastName: str(b['lastName'], 'lastName'),
+        });
         return reply.code(201).send({ ...m, grants: [...m.grants] });
       });
       c.patch<{ Params: { id: string } }>('/managers/:id', async (req) => {
@@ -53,13 +90,29 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
       });
       c.post('/vacancies', async (req, reply) => {
         const b = body(req.body);
-        return reply.code(201).send(sim.addVacancy({ ...b, managerId: str(b['managerId'], 'managerId'), name: str(b['name'], 'name') }));
+        return reply
+          .code(201)
+          .send(
+            sim.addVacancy({
+              ...b,
+              managerId: str(b['managerId'], 'managerId'),
+              name: str(b['name'], 'name'),
+            }),
+          );
       });
-      c.post<{ Params: { id: string } }>('/vacancies/:id/archive', async (req) => sim.archiveVacancy(req.params.id));
-      c.post<{ Params: { id: string } }>('/vacancies/:id/respond', async (req, reply) => reply.code(201).send(sim.respond({ ...body(req.body), vacancyId: req.params.id })));
-      c.post<{ Params: { id: string } }>('/vacancies/:id/invite', async (req, reply) => reply.code(201).send(sim.invite({ ...body(req.body), vacancyId: req.params.id })));
+      c.post<{ Params: { id: string } }>('/vacancies/:id/archive', async (req) =>
+        sim.archiveVacancy(req.params.id),
+      );
+      c.post<{ Params: { id: string } }>('/vacancies/:id/respond', async (req, reply) =>
+        reply.code(201).send(sim.respond({ ...body(req.body), vacancyId: req.params.id })),
+      );
+      c.post<{ Params: { id: string } }>('/vacancies/:id/invite', async (req, reply) =>
+        reply.code(201).send(sim.invite({ ...body(req.body), vacancyId: req.params.id })),
+      );
       c.post('/resumes', async (req, reply) => reply.code(201).send(sim.addResume(body(req.body))));
-      c.post<{ Params: { id: string } }>('/resumes/:id/delete', async (req) => sim.deleteResume(req.params.id));
+      c.post<{ Params: { id: string } }>('/resumes/:id/delete', async (req) =>
+        sim.deleteResume(req.params.id),
+      );
       c.get<{ Querystring: { vacancyId?: string; resumeId?: string } }>('/negotiations', async (req) => {
         const q = req.query;
         if (q.vacancyId) return store.negotiationsByVacancy.get(q.vacancyId) ?? [];
@@ -68,24 +121,44 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
       });
       c.post<{ Params: { id: string } }>('/negotiations/:id/move', async (req) => {
         const b = body(req.body);
-        return sim.move(req.params.id, str(b['employerState'], 'employerState'), { managerId: b['managerId'], message: b['message'] });
+        return sim.move(req.params.id, str(b['employerState'], 'employerState'), {
+          managerId: b['managerId'],
+          message: b['message'],
+        });
       });
-      c.post<{ Params: { id: string } }>('/users/:id/password', async (req) => ({ revokedTokens: sim.changePassword(req.params.id) }));
-      c.post<{ Params: { id: string } }>('/users/:id/tokens', async (req) => sim.issueTokens(req.params.id, body(req.body)['clientId']));
-      c.post<{ Params: { id: string } }>('/users/:id/authorize', async (req) => ({ code: sim.authorize({ ...body(req.body), userId: req.params.id }) }));
-      c.post<{ Params: { id: string } }>('/users/:id/expire-tokens', async (req) => ({ expired: sim.expireAccessTokens(req.params.id) }));
-      c.get<{ Querystring: { path?: string; userId?: string } }>('/requests', async (req) => sim.requests(req.query));
-      c.get<{ Querystring: { subscriptionId?: string; actionType?: string } }>('/deliveries', async (req) => sim.deliveries(req.query));
-      c.get<{ Querystring: { since?: string } }>('/events', async (req) => sim.events(Number(req.query.since ?? 0) || 0));
+      c.post<{ Params: { id: string } }>('/users/:id/password', async (req) => ({
+        revokedTokens: sim.changePassword(req.params.id),
+      }));
+      c.post<{ Params: { id: string } }>('/users/:id/tokens', async (req) =>
+        sim.issueTokens(req.params.id, body(req.body)['clientId']),
+      );
+      c.post<{ Params: { id: string } }>('/users/:id/authorize', async (req) => ({
+        code: sim.authorize({ ...body(req.body), userId: req.params.id }),
+      }));
+      c.post<{ Params: { id: string } }>('/users/:id/expire-tokens', async (req) => ({
+        expired: sim.expireAccessTokens(req.params.id),
+      }));
+      c.get<{ Querystring: { path?: string; userId?: string } }>('/requests', async (req) =>
+        sim.requests(req.query),
+      );
+      c.get<{ Querystring: { subscriptionId?: string; actionType?: string } }>('/deliveries', async (req) =>
+        sim.deliveries(req.query),
+      );
+      c.get<{ Querystring: { since?: string } }>('/events', async (req) =>
+        sim.events(Number(req.query.since ?? 0) || 0),
+      );
       c.get('/faults', async () => sim.faults.list());
-      c.post('/faults', async (req, reply) => reply.code(201).send(sim.addFault(body(req.body) as FaultRule)));
+      c.post('/faults', async (req, reply) =>
+        reply.code(201).send(sim.addFault(body(req.body) as FaultRule)),
+      );
       c.delete('/faults', async (_req, reply) => {
         sim.clearFaults();
         return reply.code(204).send();
       });
       c.post('/clock', async (req) => {
         const ms = Number(body(req.body)['advanceMs']);
-        if (!Number.isFinite(ms) || ms < 0) throw new SimError(400, 'advanceMs must be a number of milliseconds ≥ 0');
+        if (!Number.isFinite(ms) || ms < 0)
+          throw new SimError(400, 'advanceMs must be a number of milliseconds ≥ 0');
         sim.clock.advance(ms);
         return { now: new Date(sim.clock.now()).toISOString() };
       });

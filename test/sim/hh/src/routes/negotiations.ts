@@ -1,10 +1,22 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type SimContext, badArgument, hhError, intParam, lastParam, manager, notFound, paginate, paid } from '../context.js';
+import {
+  type SimContext,
+  badArgument,
+  hhError,
+  intParam,
+  lastParam,
+  manager,
+  notFound,
+  paginate,
+  paid,
+} from '../context.js';
 import { type Manager, type Negotiation, STATE_BY_ID, TRANSITIONS } from '../model.js';
 import { ORDER_TYPES, orderTypesOf } from '../render.js';
 
-const topicNotFound = (reply: FastifyReply) => hhError(reply, 404, [{ type: 'negotiations', value: 'topic_not_found' }]);
-const forbidden = (reply: FastifyReply, value: string) => hhError(reply, 403, [{ type: 'negotiations', value }]);
+const topicNotFound = (reply: FastifyReply) =>
+  hhError(reply, 404, [{ type: 'negotiations', value: 'topic_not_found' }]);
+const forbidden = (reply: FastifyReply, value: string) =>
+  hhError(reply, 403, [{ type: 'negotiations', value }]);
 
 /** A stable pseudo-relevance: the same list order on every call, unrelated to dates. */
 function relevance(n: Negotiation): number {
@@ -41,84 +53,120 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
     return render.collections(vacancy);
   });
 
-  app.get<{ Params: { x: string }; Querystring: Record<string, unknown> }>('/negotiations/:x', async (req, reply) => {
-    const m = manager(ctx, req, reply);
-    if (!m) return reply;
-    const x = req.params.x;
-    if (/^\d+$/.test(x)) {
-      const n = visible(m, x);
-      if (!n) return topicNotFound(reply);
-      return render.negotiationFull(n);
-    }
-    if (!STATE_BY_ID.has(x)) return notFound(reply);
-    if (!paid(ctx, m, reply)) return reply;
-    const vacancyId = lastParam(req.query['vacancy_id']);
-    if (!vacancyId || !/^\d+$/.test(vacancyId)) return badArgument(reply, 'vacancy_id');
-    const vacancy = store.vacancies.get(vacancyId);
-    if (!vacancy || !store.canSee(m, vacancy)) return notFound(reply);
-    const page = intParam(req.query['page']) ?? 0;
-    const perPage = intParam(req.query['per_page']) ?? 20;
-    if (Number.isNaN(page)) return badArgument(reply, 'page');
-    if (Number.isNaN(perPage) || perPage < 1 || perPage > 50) return badArgument(reply, 'per_page');
-    const depth = store.settings.negotiationDepth;
-    if ((page + 1) * perPage > depth) {
-      const description = `you can't look up more than ${depth} items in the list`;
-      return hhError(reply, 400, [{ type: 'bad_argument', value: 'page' }, { type: 'bad_argument', value: 'per_page' }], {
-        bad_arguments: [{ name: 'page, per_page', description }],
-        bad_argument: 'page, per_page',
-        description,
-      });
-    }
-    const orderBy = lastParam(req.query['order_by']) ?? 'last_change_time_except_employer_inbox';
-    if (!orderTypesOf(x).includes(orderBy)) return badArgument(reply, 'order_by');
-    const onlyNewResponses = lastParam(req.query['show_only_new_responses']) === 'true' && x === 'response';
-    const onlyNew = lastParam(req.query['show_only_new']) === 'true' && x !== 'response';
-    const list = store.negotiationsByVacancy
-      .get(vacancy.id)!
-      .filter((n) => n.employerState === x && (!onlyNewResponses || (n.initiator === 'applicant' && !n.viewed)) && (!onlyNew || n.hasUpdates))
-      .sort(ORDERINGS[orderBy]);
-    const p = paginate(list, page, perPage);
-    return { ordered_by: { id: orderBy, name: ORDER_TYPES[orderBy] }, ...p, items: p.items.map((n) => render.negotiationItem(n)) };
-  });
+  app.get<{ Params: { x: string }; Querystring: Record<string, unknown> }>(
+    '/negotiations/:x',
+    async (req, reply) => {
+      const m = manager(ctx, req, reply);
+      if (!m) return reply;
+      const x = req.params.x;
+      if (/^\d+$/.test(x)) {
+        const n = visible(m, x);
+        if (!n) return topicNotFound(reply);
+        return render.negotiationFull(n);
+      }
+      if (!STATE_BY_ID.has(x)) return notFound(reply);
+      if (!paid(ctx, m, reply)) return reply;
+      const vacancyId = lastParam(req.query['vacancy_id']);
+      if (!vacancyId || !/^\d+$/.test(vacancyId)) return badArgument(reply, 'vacancy_id');
+      const vacancy = store.vacancies.get(vacancyId);
+      if (!vacancy || !store.canSee(m, vacancy)) return notFound(reply);
+      const page = intParam(req.query['page']) ?? 0;
+      const perPage = intParam(req.query['per_page']) ?? 20;
+      if (Number.isNaN(page)) return badArgument(reply, 'page');
+      if (Number.isNaN(perPage) || perPage < 1 || perPage > 50) return badArgument(reply, 'per_page');
+      const depth = store.settings.negotiationDepth;
+      if ((page + 1) * perPage > depth) {
+        const description = `you can't look up more than ${depth} items in the list`;
+        return hhError(
+          reply,
+          400,
+          [
+            { type: 'bad_argument', value: 'page' },
+            { type: 'bad_argument', value: 'per_page' },
+          ],
+          {
+            bad_arguments: [{ name: 'page, per_page', description }],
+            bad_argument: 'page, per_page',
+            description,
+          },
+        );
+      }
+      const orderBy = lastParam(req.query['order_by']) ?? 'last_change_time_except_employer_inbox';
+      if (!orderTypesOf(x).includes(orderBy)) return badArgument(reply, 'order_by');
+      const onlyNewResponses = lastParam(req.query['show_only_new_responses']) === 'true' && x === 'response';
+      const onlyNew = lastParam(req.query['show_only_new']) === 'true' && x !== 'response';
+      const list = store.negotiationsByVacancy
+        .get(vacancy.id)!
+        .filter(
+          (n) =>
+            n.employerState === x &&
+            (!onlyNewResponses || (n.initiator === 'applicant' && !n.viewed)) &&
+            (!onlyNew || n.hasUpdates),
+        )
+        .sort(ORDERINGS[orderBy]);
+      const p = paginate(list, page, perPage);
+      return {
+        ordered_by: { id: orderBy, name: ORDER_TYPES[orderBy] },
+        ...p,
+        items: p.items.map((n) => render.negotiationItem(n)),
+      };
+    },
+  );
 
   /** The (legacy) message list: reading it marks a response viewed, as the resume does (hh.md §4.7). */
-  app.get<{ Params: { nid: string }; Querystring: Record<string, unknown> }>('/negotiations/:nid/messages', async (req, reply) => {
-    const m = manager(ctx, req, reply);
-    if (!m) return reply;
-    const n = visible(m, req.params.nid);
-    if (!n) return topicNotFound(reply);
-    if (!paid(ctx, m, reply)) return reply;
-    const page = intParam(req.query['page']) ?? 0;
-    const perPage = intParam(req.query['per_page']) ?? 20;
-    if (Number.isNaN(page)) return badArgument(reply, 'page');
-    if (Number.isNaN(perPage) || perPage < 1 || perPage > 50) return badArgument(reply, 'per_page');
-    if (n.initiator === 'applicant') store.markViewed(n, m.id);
-    return paginate(render.messages(n), page, perPage);
-  });
+  app.get<{ Params: { nid: string }; Querystring: Record<string, unknown> }>(
+    '/negotiations/:nid/messages',
+    async (req, reply) => {
+      const m = manager(ctx, req, reply);
+      if (!m) return reply;
+      const n = visible(m, req.params.nid);
+      if (!n) return topicNotFound(reply);
+      if (!paid(ctx, m, reply)) return reply;
+      const page = intParam(req.query['page']) ?? 0;
+      const perPage = intParam(req.query['per_page']) ?? 20;
+      if (Number.isNaN(page)) return badArgument(reply, 'page');
+      if (Number.isNaN(perPage) || perPage < 1 || perPage > 50) return badArgument(reply, 'per_page');
+      if (n.initiator === 'applicant') store.markViewed(n, m.id);
+      return paginate(render.messages(n), page, perPage);
+    },
+  );
 
   /** Runs one action on one negotiation; returns null when done, or the reply already sent. */
-  const act = (m: Manager, action: string, n: Negotiation, form: Record<string, unknown>, reply: FastifyReply): FastifyReply | null => {
+  const act = (
+    m: Manager,
+    action: string,
+    n: Negotiation,
+    form: Record<string, unknown>,
+    reply: FastifyReply,
+  ): FastifyReply | null => {
     const vacancy = store.vacancies.get(n.vacancyId)!;
     if (vacancy.archived) return forbidden(reply, 'invalid_vacancy');
     const resume = store.resumes.get(n.resumeId)!;
     if (resume.deleted) return forbidden(reply, 'resume_not_found');
     if (!(TRANSITIONS[n.employerState] ?? []).includes(action)) return forbidden(reply, 'wrong_state');
     const message = typeof form['message'] === 'string' ? (form['message'] as string) : undefined;
-    if ((form['send_sms'] !== undefined || form['address_id'] !== undefined) && !message) return badArgument(reply, 'message');
+    if ((form['send_sms'] !== undefined || form['address_id'] !== undefined) && !message)
+      return badArgument(reply, 'message');
     if (message !== undefined && message.trim() === '') return forbidden(reply, 'empty_message');
     if (message !== undefined && message.length > 10_000) return forbidden(reply, 'too_long_message');
     store.moveNegotiation(n.id, action, { byManagerId: m.id, message: message ?? null });
     return null;
   };
 
-  app.put<{ Params: { action: string; nid: string }; Body: Record<string, unknown> | undefined; Querystring: Record<string, unknown> }>('/negotiations/:action/:nid', async (req, reply) => {
+  app.put<{
+    Params: { action: string; nid: string };
+    Body: Record<string, unknown> | undefined;
+    Querystring: Record<string, unknown>;
+  }>('/negotiations/:action/:nid', async (req, reply) => {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
     const n = store.negotiations.get(req.params.nid);
     if (!n) return topicNotFound(reply);
     // A negotiation of a vacancy the manager cannot work with: 403 invalid_vacancy (#858), not 404.
     if (!store.canSee(m, store.vacancies.get(n.vacancyId)!)) {
-      return store.vacancies.get(n.vacancyId)!.employerId === m.employerId ? forbidden(reply, 'invalid_vacancy') : topicNotFound(reply);
+      return store.vacancies.get(n.vacancyId)!.employerId === m.employerId
+        ? forbidden(reply, 'invalid_vacancy')
+        : topicNotFound(reply);
     }
     if (!STATE_BY_ID.has(req.params.action)) return notFound(reply);
     // Arguments come in the form body; hh's FAQ shows them in the query string too.
@@ -126,25 +174,29 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
     return sent ?? reply.code(204).send();
   });
 
-  app.put<{ Params: { x: string }; Body: Record<string, unknown> | undefined }>('/negotiations/:x', async (req, reply) => {
-    const m = manager(ctx, req, reply);
-    if (!m) return reply;
-    if (!STATE_BY_ID.has(req.params.x)) return notFound(reply);
-    const form = req.body ?? {};
-    const raw = form['topic_id'];
-    const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
-    if (ids.length === 0 || ids.length > 50) return badArgument(reply, 'topic_id');
-    const topics = ids.map((id) => store.negotiations.get(id));
-    if (topics.some((n) => !n || store.vacancies.get(n.vacancyId)!.employerId !== m.employerId)) return forbidden(reply, 'application_denied');
-    for (const n of topics as Negotiation[]) {
-      if (!store.canSee(m, store.vacancies.get(n.vacancyId)!)) return forbidden(reply, 'invalid_vacancy');
-    }
-    for (const n of topics as Negotiation[]) {
-      const sent = act(m, req.params.x, n, form, reply);
-      if (sent) return sent;
-    }
-    return reply.code(204).send();
-  });
+  app.put<{ Params: { x: string }; Body: Record<string, unknown> | undefined }>(
+    '/negotiations/:x',
+    async (req, reply) => {
+      const m = manager(ctx, req, reply);
+      if (!m) return reply;
+      if (!STATE_BY_ID.has(req.params.x)) return notFound(reply);
+      const form = req.body ?? {};
+      const raw = form['topic_id'];
+      const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
+      if (ids.length === 0 || ids.length > 50) return badArgument(reply, 'topic_id');
+      const topics = ids.map((id) => store.negotiations.get(id));
+      if (topics.some((n) => !n || store.vacancies.get(n.vacancyId)!.employerId !== m.employerId))
+        return forbidden(reply, 'application_denied');
+      for (const n of topics as Negotiation[]) {
+        if (!store.canSee(m, store.vacancies.get(n.vacancyId)!)) return forbidden(reply, 'invalid_vacancy');
+      }
+      for (const n of topics as Negotiation[]) {
+        const sent = act(m, req.params.x, n, form, reply);
+        if (sent) return sent;
+      }
+      return reply.code(204).send();
+    },
+  );
 
   app.post<{ Body: Record<string, unknown> | undefined }>('/negotiations/read', async (req, reply) => {
     const m = manager(ctx, req, reply);

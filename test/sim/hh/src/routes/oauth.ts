@@ -8,7 +8,9 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .send(`<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>${esc(title)}</title><style>body{font-family:sans-serif;max-width:36em;margin:2em auto}label,select,button{display:block;margin:.6em 0}button{padding:.5em 1.2em}.muted{color:#777}</style></head><body><p class="muted">hh.ru — симулятор</p>${body}</body></html>`);
+    .send(
+      `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>${esc(title)}</title><style>body{font-family:sans-serif;max-width:36em;margin:2em auto}label,select,button{display:block;margin:.6em 0}button{padding:.5em 1.2em}.muted{color:#777}</style></head><body><p class="muted">hh.ru — симулятор</p>${body}</body></html>`,
+    );
 }
 
 /** hh.ru's authorize page and both token endpoints (hh.md §1). */
@@ -18,10 +20,24 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
   /** Checks client and redirect_uri; an app or URI that fails gets an error page, never a redirect. */
   const checkAuthorize = (q: Record<string, string | undefined>, reply: FastifyReply) => {
     const app = auth.app(q['client_id']);
-    if (!app) return { failed: page(reply, 400, 'Ошибка', '<h1>Приложение не найдено</h1><p>Неизвестный client_id.</p>') };
-    if (q['response_type'] !== 'code') return { failed: page(reply, 400, 'Ошибка', '<h1>Неверный запрос</h1><p>response_type должен быть code.</p>') };
+    if (!app)
+      return {
+        failed: page(reply, 400, 'Ошибка', '<h1>Приложение не найдено</h1><p>Неизвестный client_id.</p>'),
+      };
+    if (q['response_type'] !== 'code')
+      return {
+        failed: page(reply, 400, 'Ошибка', '<h1>Неверный запрос</h1><p>response_type должен быть code.</p>'),
+      };
     const given = q['redirect_uri'] || null;
-    if (given !== null && !auth.redirectAllowed(app, given)) return { failed: page(reply, 400, 'Ошибка', '<h1>Неверный redirect_uri</h1><p>Адрес не совпадает с указанным в настройках приложения.</p>') };
+    if (given !== null && !auth.redirectAllowed(app, given))
+      return {
+        failed: page(
+          reply,
+          400,
+          'Ошибка',
+          '<h1>Неверный redirect_uri</h1><p>Адрес не совпадает с указанным в настройках приложения.</p>',
+        ),
+      };
     return { app, redirect: given ?? app.redirectUri, given };
   };
 
@@ -37,15 +53,28 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
     if ('failed' in checked) return checked.failed;
     // A user who is logged in (cookie) and granted access before goes straight back with skip_choose_account.
     const session = /(?:^|;\s*)hhsim_user=(\d+)/.exec(req.headers.cookie ?? '')?.[1];
-    if (q['skip_choose_account'] === 'true' && q['force_login'] !== 'true' && session && auth.granted.has(`${session}:${checked.app.clientId}`)) {
-      return redirectWith(reply, checked.redirect, { code: auth.issueCode(checked.app.clientId, session, checked.given), state: q['state'] });
+    if (
+      q['skip_choose_account'] === 'true' &&
+      q['force_login'] !== 'true' &&
+      session &&
+      auth.granted.has(`${session}:${checked.app.clientId}`)
+    ) {
+      return redirectWith(reply, checked.redirect, {
+        code: auth.issueCode(checked.app.clientId, session, checked.given),
+        state: q['state'],
+      });
     }
-    const hidden = ['response_type', 'client_id', 'state', 'redirect_uri'].map((k) => (q[k] === undefined ? '' : `<input type="hidden" name="${k}" value="${esc(q[k]!)}">`)).join('');
+    const hidden = ['response_type', 'client_id', 'state', 'redirect_uri']
+      .map((k) => (q[k] === undefined ? '' : `<input type="hidden" name="${k}" value="${esc(q[k]!)}">`))
+      .join('');
     const groups = [...store.employers.values()]
       .map((e) => {
         const options = [...store.managers.values()]
           .filter((m) => m.employerId === e.id)
-          .map((m) => `<option value="${m.userId}"${m.userId === session ? ' selected' : ''}>${esc(`${m.lastName} ${m.firstName}`)} — ${m.isAdmin ? 'администратор' : 'менеджер'} (${esc(m.email)})</option>`)
+          .map(
+            (m) =>
+              `<option value="${m.userId}"${m.userId === session ? ' selected' : ''}>${esc(`${m.lastName} ${m.firstName}`)} — ${m.isAdmin ? 'администратор' : 'менеджер'} (${esc(m.email)})</option>`,
+          )
           .join('');
         return `<optgroup label="${esc(e.name)}">${options}</optgroup>`;
       })
@@ -62,16 +91,23 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
     );
   });
 
-  app.post<{ Body: Record<string, string | undefined> | undefined }>('/oauth/authorize', async (req, reply) => {
-    const form = req.body ?? {};
-    const checked = checkAuthorize(form, reply);
-    if ('failed' in checked) return checked.failed;
-    if (form['decision'] !== 'allow') return redirectWith(reply, checked.redirect, { error: 'access_denied', state: form['state'] });
-    const manager = store.managersByUser.get(form['user_id'] ?? '');
-    if (!manager) return page(reply, 400, 'Ошибка', '<h1>Пользователь не найден</h1>');
-    reply.header('set-cookie', `hhsim_user=${manager.userId}; Path=/; HttpOnly; SameSite=Lax`);
-    return redirectWith(reply, checked.redirect, { code: auth.issueCode(checked.app.clientId, manager.userId, checked.given), state: form['state'] });
-  });
+  app.post<{ Body: Record<string, string | undefined> | undefined }>(
+    '/oauth/authorize',
+    async (req, reply) => {
+      const form = req.body ?? {};
+      const checked = checkAuthorize(form, reply);
+      if ('failed' in checked) return checked.failed;
+      if (form['decision'] !== 'allow')
+        return redirectWith(reply, checked.redirect, { error: 'access_denied', state: form['state'] });
+      const manager = store.managersByUser.get(form['user_id'] ?? '');
+      if (!manager) return page(reply, 400, 'Ошибка', '<h1>Пользователь не найден</h1>');
+      reply.header('set-cookie', `hhsim_user=${manager.userId}; Path=/; HttpOnly; SameSite=Lax`);
+      return redirectWith(reply, checked.redirect, {
+        code: auth.issueCode(checked.app.clientId, manager.userId, checked.given),
+        state: form['state'],
+      });
+    },
+  );
 
   const userToken = (pair: TokenPair) => ({
     access_token: pair.accessToken,
@@ -82,7 +118,9 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
 
   const tokenEndpoint = async (req: { body: unknown }, reply: FastifyReply) => {
     // Only form bodies count; anything else reads as "no grant_type".
-    const form = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}) as Record<string, string | undefined>;
+    const form = (
+      req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}
+    ) as Record<string, string | undefined>;
     try {
       switch (form['grant_type']) {
         case 'authorization_code':
@@ -95,7 +133,8 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
           throw new OAuthError('unsupported_grant_type', 'unsupported grant_type');
       }
     } catch (err) {
-      if (err instanceof OAuthError) return reply.code(err.status).send({ error: err.error, error_description: err.description });
+      if (err instanceof OAuthError)
+        return reply.code(err.status).send({ error: err.error, error_description: err.description });
       throw err;
     }
   };

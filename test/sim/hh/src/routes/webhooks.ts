@@ -17,11 +17,23 @@ export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
   };
 
   const badJson = (reply: FastifyReply, err: WebhookBodyError) =>
-    hhError(reply, 400, [{ type: 'bad_json_data', value: err.field, reason: err.reason, pointer: `/${err.field.replace(/\[(\d+)\]/g, '/$1').replace(/\./g, '/')}` }]);
+    hhError(reply, 400, [
+      {
+        type: 'bad_json_data',
+        value: err.field,
+        reason: err.reason,
+        pointer: `/${err.field.replace(/\[(\d+)\]/g, '/$1').replace(/\./g, '/')}`,
+      },
+    ]);
 
-  const render = (s: Subscription) => ({ id: s.id, url: s.url, actions: s.actions.map((a) => (a.settings ? { type: a.type, settings: a.settings } : { type: a.type })) });
+  const render = (s: Subscription) => ({
+    id: s.id,
+    url: s.url,
+    actions: s.actions.map((a) => (a.settings ? { type: a.type, settings: a.settings } : { type: a.type })),
+  });
 
-  const body = (raw: unknown): Record<string, unknown> | null => (raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null);
+  const body = (raw: unknown): Record<string, unknown> | null =>
+    raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
 
   app.get('/webhook/subscriptions', async (req, reply) => {
     const who = employerCaller(req, reply);
@@ -36,10 +48,14 @@ export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
     const b = body(req.body);
     if (!b) return hhError(reply, 400, [{ type: 'bad_json_data', value: 'body', reason: 'invalid' }]);
     try {
-      for (const key of Object.keys(b)) if (key !== 'url' && key !== 'actions') throw new WebhookBodyError(key, 'unexpected');
+      for (const key of Object.keys(b))
+        if (key !== 'url' && key !== 'actions') throw new WebhookBodyError(key, 'unexpected');
       const url = Webhooks.parseUrl(b['url']);
       const actions = Webhooks.parseActions(b['actions']);
-      if (webhooks.of(who.userId, who.clientId)) return hhError(reply, 400, [{ type: 'notifications', value: 'already_exist' }], { description: 'user/company already has a subscription for this application' });
+      if (webhooks.of(who.userId, who.clientId))
+        return hhError(reply, 400, [{ type: 'notifications', value: 'already_exist' }], {
+          description: 'user/company already has a subscription for this application',
+        });
       const sub = webhooks.create(who.userId, who.clientId, url, actions);
       return reply.code(201).send({ id: sub.id });
     } catch (err) {
@@ -56,8 +72,10 @@ export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
     const b = body(req.body);
     if (!b) return hhError(reply, 400, [{ type: 'bad_json_data', value: 'body', reason: 'invalid' }]);
     try {
-      for (const key of Object.keys(b)) if (key !== 'url' && key !== 'actions') throw new WebhookBodyError(key, 'unexpected');
-      if (b['url'] === undefined && b['actions'] === undefined) throw new WebhookBodyError('actions', 'required');
+      for (const key of Object.keys(b))
+        if (key !== 'url' && key !== 'actions') throw new WebhookBodyError(key, 'unexpected');
+      if (b['url'] === undefined && b['actions'] === undefined)
+        throw new WebhookBodyError('actions', 'required');
       const url = b['url'] === undefined ? sub.url : Webhooks.parseUrl(b['url']);
       const actions = b['actions'] === undefined ? sub.actions : Webhooks.parseActions(b['actions']);
       sub.url = url;

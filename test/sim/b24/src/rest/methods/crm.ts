@@ -14,19 +14,37 @@ import {
   updateEntity,
 } from '../../crm.js';
 import { validateLayout } from '../../dto/layout.js';
-import { type Activity, type ActivityFields, ENTITY_TYPE_ID, type Entity, type EntityType, type UserField, nextId } from '../../model.js';
+import {
+  type Activity,
+  type ActivityFields,
+  ENTITY_TYPE_ID,
+  type Entity,
+  type EntityType,
+  type UserField,
+  nextId,
+} from '../../model.js';
 import { dealStageEntity } from '../../seed.js';
 import { message } from '../../texts.js';
-import { type CallContext, ListResult, type MethodSpec, type Params, asRecord, page, param } from '../context.js';
+import {
+  type CallContext,
+  ListResult,
+  type MethodSpec,
+  type Params,
+  asRecord,
+  page,
+  param,
+} from '../context.js';
 import { RestError, legacy } from '../errors.js';
 
 const str = (v: unknown) => (v === undefined || v === null || typeof v === 'object' ? '' : String(v));
-const upperKeys = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toUpperCase(), v]));
+const upperKeys = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toUpperCase(), v]));
 
 // ---- leads and deals ----------------------------------------------------------------------------
 
 /** The user's read permission on one lead or deal: everything, or with «Свои» only what is assigned to them. */
-const mayRead = (ctx: CallContext, entity: Entity): boolean => ctx.user.isAdmin || !ctx.user.crmOwnOnly || Number(entity.fields['ASSIGNED_BY_ID']) === ctx.user.ID;
+const mayRead = (ctx: CallContext, entity: Entity): boolean =>
+  ctx.user.isAdmin || !ctx.user.crmOwnOnly || Number(entity.fields['ASSIGNED_BY_ID']) === ctx.user.ID;
 
 function entityMethods(type: EntityType): Record<string, MethodSpec> {
   const p = `crm.${type}`;
@@ -42,12 +60,19 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
   return {
     [`${p}.add`]: {
       scope: 'crm',
-      handler: (ctx, params) => createEntity(ctx.sim, ctx.portal, type, fieldsParam(params), { userId: ctx.user.ID, checkRequired: true }).id,
+      handler: (ctx, params) =>
+        createEntity(ctx.sim, ctx.portal, type, fieldsParam(params), {
+          userId: ctx.user.ID,
+          checkRequired: true,
+        }).id,
     },
     [`${p}.update`]: {
       scope: 'crm',
       handler: (ctx, params) => {
-        updateEntity(ctx.sim, ctx.portal, type, param(params, 'id'), fieldsParam(params), { userId: ctx.user.ID, checkRequired: true });
+        updateEntity(ctx.sim, ctx.portal, type, param(params, 'id'), fieldsParam(params), {
+          userId: ctx.user.ID,
+          checkRequired: true,
+        });
         return true;
       },
     },
@@ -60,7 +85,12 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
       handler: (ctx, params) => {
         const entity = find(ctx, param(params, 'id'));
         store(ctx.portal, type).delete(entity.id);
-        ctx.sim.emitEvent(ctx.portal, type === 'lead' ? 'ONCRMLEADDELETE' : 'ONCRMDEALDELETE', { FIELDS: { ID: String(entity.id) } }, { userId: ctx.user.ID });
+        ctx.sim.emitEvent(
+          ctx.portal,
+          type === 'lead' ? 'ONCRMLEADDELETE' : 'ONCRMDEALDELETE',
+          { FIELDS: { ID: String(entity.id) } },
+          { userId: ctx.user.ID },
+        );
         return true;
       },
     },
@@ -69,10 +99,20 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
       handler: (ctx, params) => {
         if (!ctx.user.crmAccess) throw legacy('Access denied.');
         const rawSelect = param(params, 'select');
-        const select = Array.isArray(rawSelect) ? rawSelect.map(String) : rawSelect && typeof rawSelect === 'object' ? Object.values(rawSelect).map(String) : ['*'];
+        const select = Array.isArray(rawSelect)
+          ? rawSelect.map(String)
+          : rawSelect && typeof rawSelect === 'object'
+            ? Object.values(rawSelect).map(String)
+            : ['*'];
         const visible = [...store(ctx.portal, type).values()].filter((e) => mayRead(ctx, e));
-        const rows = orderEntities(ctx.portal, filterEntities(ctx.portal, visible, param(params, 'filter')), param(params, 'order'));
-        return page(rows, param(params, 'start'), (e) => entityRow(ctx.portal, e, ctx.token.accessToken, select.length ? select : ['*']));
+        const rows = orderEntities(
+          ctx.portal,
+          filterEntities(ctx.portal, visible, param(params, 'filter')),
+          param(params, 'order'),
+        );
+        return page(rows, param(params, 'start'), (e) =>
+          entityRow(ctx.portal, e, ctx.token.accessToken, select.length ? select : ['*']),
+        );
       },
     },
     [`${p}.fields`]: { scope: 'crm', handler: (ctx) => fieldsDescription(ctx.portal, type) },
@@ -82,7 +122,24 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
 
 // ---- user fields ----------------------------------------------------------------------------------
 
-const UF_TYPES = ['string', 'integer', 'double', 'boolean', 'datetime', 'date', 'money', 'url', 'address', 'enumeration', 'file', 'employee', 'crm_status', 'iblock_section', 'iblock_element', 'crm'];
+const UF_TYPES = [
+  'string',
+  'integer',
+  'double',
+  'boolean',
+  'datetime',
+  'date',
+  'money',
+  'url',
+  'address',
+  'enumeration',
+  'file',
+  'employee',
+  'crm_status',
+  'iblock_section',
+  'iblock_element',
+  'crm',
+];
 
 /** `MYAPP_DOC`, `UF_MYAPP_DOC` and `UF_CRM_MYAPP_DOC` all name the field `UF_CRM_MYAPP_DOC`. */
 export function normaliseFieldName(raw: string): string {
@@ -98,7 +155,8 @@ function labels(ctx: CallContext, value: unknown, fallback: Record<string, strin
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = str(v);
     return out;
   }
-  if (value !== undefined && value !== null && value !== '') return Object.fromEntries(ctx.portal.languages.map((l) => [l, str(value)]));
+  if (value !== undefined && value !== null && value !== '')
+    return Object.fromEntries(ctx.portal.languages.map((l) => [l, str(value)]));
   return fallback;
 }
 
@@ -118,8 +176,21 @@ function ufRow(uf: UserField, lang?: string): Record<string, unknown> {
     IS_SEARCHABLE: uf.IS_SEARCHABLE,
     SETTINGS: uf.SETTINGS,
   };
-  if (uf.USER_TYPE_ID === 'enumeration') row['LIST'] = uf.LIST.map((i) => ({ ID: String(i.ID), SORT: String(i.SORT), VALUE: i.VALUE, DEF: i.DEF, XML_ID: i.XML_ID }));
-  const keys = ['EDIT_FORM_LABEL', 'LIST_COLUMN_LABEL', 'LIST_FILTER_LABEL', 'ERROR_MESSAGE', 'HELP_MESSAGE'] as const;
+  if (uf.USER_TYPE_ID === 'enumeration')
+    row['LIST'] = uf.LIST.map((i) => ({
+      ID: String(i.ID),
+      SORT: String(i.SORT),
+      VALUE: i.VALUE,
+      DEF: i.DEF,
+      XML_ID: i.XML_ID,
+    }));
+  const keys = [
+    'EDIT_FORM_LABEL',
+    'LIST_COLUMN_LABEL',
+    'LIST_FILTER_LABEL',
+    'ERROR_MESSAGE',
+    'HELP_MESSAGE',
+  ] as const;
   for (const k of keys) if (lang !== undefined) row[k] = uf[k][lang] ?? '';
   return row;
 }
@@ -136,12 +207,17 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
     if (!ctx.user.isAdmin) throw legacy('Access denied.');
   };
   const apply = (ctx: CallContext, uf: UserField, f: Record<string, unknown>) => {
-    const yn = (v: unknown, d: 'Y' | 'N') => (v === undefined ? d : ['Y', '1', 'true', true].includes(v as string) ? 'Y' : 'N');
+    const yn = (v: unknown, d: 'Y' | 'N') =>
+      v === undefined ? d : ['Y', '1', 'true', true].includes(v as string) ? 'Y' : 'N';
     if (f['XML_ID'] !== undefined) uf.XML_ID = str(f['XML_ID']);
     if (f['SORT'] !== undefined) uf.SORT = Number(f['SORT']) || 100;
-    if (f['MULTIPLE'] !== undefined) uf.MULTIPLE = uf.USER_TYPE_ID === 'boolean' ? 'N' : yn(f['MULTIPLE'], uf.MULTIPLE);
+    if (f['MULTIPLE'] !== undefined)
+      uf.MULTIPLE = uf.USER_TYPE_ID === 'boolean' ? 'N' : yn(f['MULTIPLE'], uf.MULTIPLE);
     if (f['MANDATORY'] !== undefined) uf.MANDATORY = yn(f['MANDATORY'], uf.MANDATORY);
-    if (f['SHOW_FILTER'] !== undefined) uf.SHOW_FILTER = (['N', 'I', 'E', 'S'].includes(str(f['SHOW_FILTER'])) ? str(f['SHOW_FILTER']) : 'N') as UserField['SHOW_FILTER'];
+    if (f['SHOW_FILTER'] !== undefined)
+      uf.SHOW_FILTER = (
+        ['N', 'I', 'E', 'S'].includes(str(f['SHOW_FILTER'])) ? str(f['SHOW_FILTER']) : 'N'
+      ) as UserField['SHOW_FILTER'];
     if (f['SHOW_IN_LIST'] !== undefined) uf.SHOW_IN_LIST = yn(f['SHOW_IN_LIST'], 'Y');
     if (f['EDIT_IN_LIST'] !== undefined) uf.EDIT_IN_LIST = yn(f['EDIT_IN_LIST'], 'Y');
     if (f['IS_SEARCHABLE'] !== undefined) uf.IS_SEARCHABLE = yn(f['IS_SEARCHABLE'], 'N');
@@ -155,7 +231,13 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
     if (Array.isArray(f['LIST']) || (f['LIST'] && typeof f['LIST'] === 'object')) {
       uf.LIST = Object.values(f['LIST'] as object).map((item) => {
         const i = upperKeys(asRecord(item));
-        return { ID: nextId(ctx.portal, 'ufEnum'), VALUE: str(i['VALUE']), SORT: Number(i['SORT']) || 500, DEF: i['DEF'] === 'Y' ? 'Y' : 'N', XML_ID: str(i['XML_ID']) };
+        return {
+          ID: nextId(ctx.portal, 'ufEnum'),
+          VALUE: str(i['VALUE']),
+          SORT: Number(i['SORT']) || 500,
+          DEF: i['DEF'] === 'Y' ? 'Y' : 'N',
+          XML_ID: str(i['XML_ID']),
+        };
       });
     }
   };
@@ -168,13 +250,28 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
         if (!str(f['FIELD_NAME'])) throw legacy("The 'FIELD_NAME' field is not found.");
         if (!str(f['USER_TYPE_ID'])) throw legacy("The 'USER_TYPE_ID' field is not found.");
         const name = normaliseFieldName(str(f['FIELD_NAME']));
-        if (!/^[A-Z0-9_]+$/.test(name)) throw new RestError(400, 'ERROR_CORE', 'Field name contains invalid characters. Allowed characters are: A-Z, 0-9 and _.');
-        if (name.length > 50) throw new RestError(400, 'ERROR_CORE', 'Field name is too long (more than 50 characters).');
+        if (!/^[A-Z0-9_]+$/.test(name))
+          throw new RestError(
+            400,
+            'ERROR_CORE',
+            'Field name contains invalid characters. Allowed characters are: A-Z, 0-9 and _.',
+          );
+        if (name.length > 50)
+          throw new RestError(400, 'ERROR_CORE', 'Field name is too long (more than 50 characters).');
         const userType = str(f['USER_TYPE_ID']).toLowerCase();
-        if (!UF_TYPES.includes(userType)) throw new RestError(400, 'ERROR_CORE', type === 'lead' ? 'Invalid custom type specified.' : 'Incorrect custom type specified.');
+        if (!UF_TYPES.includes(userType))
+          throw new RestError(
+            400,
+            'ERROR_CORE',
+            type === 'lead' ? 'Invalid custom type specified.' : 'Incorrect custom type specified.',
+          );
         if (ctx.portal.userFields.some((u) => u.ENTITY_ID === entityId && u.FIELD_NAME === name)) {
           // Main module USER_TYPE_ADD_ALREADY_ERROR; the exact wire text is not confirmed.
-          throw new RestError(400, 'ERROR_CORE', `User field "${name}" for entity "${entityId}" already exists.`);
+          throw new RestError(
+            400,
+            'ERROR_CORE',
+            `User field "${name}" for entity "${entityId}" already exists.`,
+          );
         }
         const uf: UserField = {
           ID: nextId(ctx.portal, 'userField'),
@@ -214,7 +311,13 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
         return true;
       },
     },
-    [`${p}.get`]: { scope: 'crm', handler: (ctx, params) => ({ ...ufRow(find(ctx, param(params, 'id'))), ...labelMaps(find(ctx, param(params, 'id'))) }) },
+    [`${p}.get`]: {
+      scope: 'crm',
+      handler: (ctx, params) => ({
+        ...ufRow(find(ctx, param(params, 'id'))),
+        ...labelMaps(find(ctx, param(params, 'id'))),
+      }),
+    },
     [`${p}.delete`]: {
       scope: 'crm',
       handler: (ctx, params) => {
@@ -231,8 +334,15 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
         const filter = upperKeys(asRecord(param(params, 'filter')));
         const lang = filter['LANG'] === undefined ? undefined : str(filter['LANG']);
         delete filter['LANG'];
-        const rows = ctx.portal.userFields.filter((u) => u.ENTITY_ID === entityId).map((u) => ({ uf: u, row: ufRow(u, lang) }));
-        const kept = new Set(filterRows(rows.map((r) => r.row), filter));
+        const rows = ctx.portal.userFields
+          .filter((u) => u.ENTITY_ID === entityId)
+          .map((u) => ({ uf: u, row: ufRow(u, lang) }));
+        const kept = new Set(
+          filterRows(
+            rows.map((r) => r.row),
+            filter,
+          ),
+        );
         return page(orderRows([...kept], param(params, 'order'), 'SORT'), param(params, 'start'));
       },
     },
@@ -240,7 +350,13 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
 }
 
 function labelMaps(uf: UserField): Record<string, unknown> {
-  return { EDIT_FORM_LABEL: uf.EDIT_FORM_LABEL, LIST_COLUMN_LABEL: uf.LIST_COLUMN_LABEL, LIST_FILTER_LABEL: uf.LIST_FILTER_LABEL, ERROR_MESSAGE: uf.ERROR_MESSAGE, HELP_MESSAGE: uf.HELP_MESSAGE };
+  return {
+    EDIT_FORM_LABEL: uf.EDIT_FORM_LABEL,
+    LIST_COLUMN_LABEL: uf.LIST_COLUMN_LABEL,
+    LIST_FILTER_LABEL: uf.LIST_FILTER_LABEL,
+    ERROR_MESSAGE: uf.ERROR_MESSAGE,
+    HELP_MESSAGE: uf.HELP_MESSAGE,
+  };
 }
 
 // ---- pipelines and dictionaries --------------------------------------------------------------------
@@ -268,15 +384,34 @@ const dictionaryMethods: Record<string, MethodSpec> = {
     scope: 'crm',
     handler: (ctx, params) => {
       const entityTypeId = param(params, 'entityTypeId');
-      if (entityTypeId === undefined) throw new RestError(400, 100, 'Could not find value for parameter {entityTypeId}');
+      if (entityTypeId === undefined)
+        throw new RestError(400, 100, 'Could not find value for parameter {entityTypeId}');
       const categories = Number(entityTypeId) === 2 ? ctx.portal.categories : [];
-      const rows = [...categories].sort((a, b) => a.sort - b.sort).map((c) => ({ id: c.id, name: c.name, sort: c.sort, entityTypeId: 2, isDefault: c.isDefault ? 'Y' : 'N', originId: '', originatorId: '' }));
+      const rows = [...categories]
+        .sort((a, b) => a.sort - b.sort)
+        .map((c) => ({
+          id: c.id,
+          name: c.name,
+          sort: c.sort,
+          entityTypeId: 2,
+          isDefault: c.isDefault ? 'Y' : 'N',
+          originId: '',
+          originatorId: '',
+        }));
       return new ListResult({ categories: rows }, rows.length);
     },
   },
   'crm.status.list': {
     scope: 'crm',
-    handler: (ctx, params) => page(orderRows(filterRows(ctx.portal.statuses.map(statusRow), param(params, 'filter')), param(params, 'order'), 'SORT'), param(params, 'start')),
+    handler: (ctx, params) =>
+      page(
+        orderRows(
+          filterRows(ctx.portal.statuses.map(statusRow), param(params, 'filter')),
+          param(params, 'order'),
+          'SORT',
+        ),
+        param(params, 'start'),
+      ),
   },
   'crm.status.entity.items': {
     scope: 'crm',
@@ -293,7 +428,15 @@ const dictionaryMethods: Record<string, MethodSpec> = {
     handler: (ctx) => {
       const ru = ctx.portal.lang === 'ru';
       return [
-        { ID: 'STATUS', NAME: ru ? 'Статусы' : 'Statuses', SEMANTIC_INFO: { START_FIELD: 'NEW', FINAL_SUCCESS_FIELD: 'CONVERTED', FINAL_UNSUCCESS_FIELD: 'JUNK' } },
+        {
+          ID: 'STATUS',
+          NAME: ru ? 'Статусы' : 'Statuses',
+          SEMANTIC_INFO: {
+            START_FIELD: 'NEW',
+            FINAL_SUCCESS_FIELD: 'CONVERTED',
+            FINAL_UNSUCCESS_FIELD: 'JUNK',
+          },
+        },
         { ID: 'SOURCE', NAME: ru ? 'Источники' : 'Sources' },
         ...ctx.portal.categories.map((c) => {
           const prefix = c.id === 0 ? '' : `C${c.id}:`;
@@ -301,7 +444,11 @@ const dictionaryMethods: Record<string, MethodSpec> = {
             ID: dealStageEntity(c.id),
             NAME: `${ru ? 'Стадии сделки' : 'Deal stages'}${c.id === 0 ? '' : ` (${c.name})`}`,
             CATEGORY_ID: c.id,
-            SEMANTIC_INFO: { START_FIELD: `${prefix}NEW`, FINAL_SUCCESS_FIELD: `${prefix}WON`, FINAL_UNSUCCESS_FIELD: `${prefix}LOSE` },
+            SEMANTIC_INFO: {
+              START_FIELD: `${prefix}NEW`,
+              FINAL_SUCCESS_FIELD: `${prefix}WON`,
+              FINAL_UNSUCCESS_FIELD: `${prefix}LOSE`,
+            },
           };
         }),
         { ID: 'DEAL_TYPE', NAME: ru ? 'Тип сделки' : 'Deal type' },
@@ -327,26 +474,51 @@ function requireArg(params: Params, name: string): unknown {
   return params[name];
 }
 
-function saveActivity(ctx: CallContext, activity: Activity | null, fieldsRaw: unknown, layoutRaw: unknown, owner: { typeId: number; id: number } | null): Activity {
+function saveActivity(
+  ctx: CallContext,
+  activity: Activity | null,
+  fieldsRaw: unknown,
+  layoutRaw: unknown,
+  owner: { typeId: number; id: number } | null,
+): Activity {
   const lang = ctx.portal.lang;
   const errors: Array<{ code: string; message: string }> = [];
-  const wrongValue = (field: string) => errors.push({ code: 'WRONG_FIELD_VALUE', message: message(lang, 'CRM_CONFIGURABLE_REST_APP_ERROR_WRONG_FIELD_VALUE', { '#FIELD#': field }) });
+  const wrongValue = (field: string) =>
+    errors.push({
+      code: 'WRONG_FIELD_VALUE',
+      message: message(lang, 'CRM_CONFIGURABLE_REST_APP_ERROR_WRONG_FIELD_VALUE', { '#FIELD#': field }),
+    });
   if (activity && activity.clientId !== ctx.app.clientId) {
-    errors.push({ code: 'ERROR_WRONG_APPLICATION', message: message(lang, 'CRM_CONFIGURABLE_REST_APP_ERROR_WRONG_APPLICATION') });
+    errors.push({
+      code: 'ERROR_WRONG_APPLICATION',
+      message: message(lang, 'CRM_CONFIGURABLE_REST_APP_ERROR_WRONG_APPLICATION'),
+    });
   }
   const fields = asRecord(fieldsRaw);
   const allowed = [...TRUE_VALUES, ...FALSE_VALUES];
   if (isSet(fields['completed']) && !allowed.includes(fields['completed'])) wrongValue('completed');
-  if (isSet(fields['isIncomingChannel']) && !allowed.includes(fields['isIncomingChannel'])) wrongValue('isIncomingChannel');
-  if (isSet(fields['isIncomingChannel']) && fields['deadline'] && TRUE_VALUES.includes(fields['isIncomingChannel'])) {
-    errors.push({ code: 'INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE', message: message(lang, 'CRM_CONFIGURABLE_REST_APP_INCOMING_NO_DEADLINE') });
+  if (isSet(fields['isIncomingChannel']) && !allowed.includes(fields['isIncomingChannel']))
+    wrongValue('isIncomingChannel');
+  if (
+    isSet(fields['isIncomingChannel']) &&
+    fields['deadline'] &&
+    TRUE_VALUES.includes(fields['isIncomingChannel'])
+  ) {
+    errors.push({
+      code: 'INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE',
+      message: message(lang, 'CRM_CONFIGURABLE_REST_APP_INCOMING_NO_DEADLINE'),
+    });
   }
   if (isSet(fields['pingOffsets'])) {
     const offsets = fields['pingOffsets'];
     if (!offsets || typeof offsets !== 'object') wrongValue('pingOffsets');
-    else for (const [i, v] of Object.entries(offsets)) if (typeof v === 'object' || v === null || (Number.parseInt(String(v), 10) || 0) < 0) wrongValue(`pingOffsets[${i}]`);
+    else
+      for (const [i, v] of Object.entries(offsets))
+        if (typeof v === 'object' || v === null || (Number.parseInt(String(v), 10) || 0) < 0)
+          wrongValue(`pingOffsets[${i}]`);
   }
-  if (isSet(fields['responsibleId']) && !((Number.parseInt(String(fields['responsibleId']), 10) || 0) > 0)) wrongValue('responsibleId');
+  if (isSet(fields['responsibleId']) && !((Number.parseInt(String(fields['responsibleId']), 10) || 0) > 0))
+    wrongValue('responsibleId');
   // No custom badges exist in the simulator, so any badge code is unknown.
   if (isSet(fields['badgeCode']) && fields['badgeCode'] !== '') wrongValue('badgeCode');
   let layout: Record<string, unknown> | null = null;
@@ -356,17 +528,22 @@ function saveActivity(ctx: CallContext, activity: Activity | null, fieldsRaw: un
     errors.push(...v.errors);
     layout = v.layout;
   } else if (!activity) {
-    errors.push({ code: 'ERROR_EMPTY_LAYOUT', message: message(lang, 'CRM_CONFIGURABLE_REST_APP_ERROR_EMPTY_LAYOUT') });
+    errors.push({
+      code: 'ERROR_EMPTY_LAYOUT',
+      message: message(lang, 'CRM_CONFIGURABLE_REST_APP_ERROR_EMPTY_LAYOUT'),
+    });
   }
   const error = firstError(errors);
   if (error) throw error;
 
   let target = activity;
   if (!target) {
-    const ownerType = owner!.typeId === ENTITY_TYPE_ID.lead ? 'lead' : owner!.typeId === ENTITY_TYPE_ID.deal ? 'deal' : null;
+    const ownerType =
+      owner!.typeId === ENTITY_TYPE_ID.lead ? 'lead' : owner!.typeId === ENTITY_TYPE_ID.deal ? 'deal' : null;
     const entity = ownerType ? store(ctx.portal, ownerType).get(owner!.id) : undefined;
     if (!entity) throw new RestError(400, 'NOT_FOUND', message(lang, 'CRM_TYPE_ITEM_NOT_FOUND'));
-    if (!ctx.user.crmAccess) throw new RestError(400, 'ACCESS_DENIED', message(lang, 'CRM_COMMON_ERROR_ACCESS_DENIED'));
+    if (!ctx.user.crmAccess)
+      throw new RestError(400, 'ACCESS_DENIED', message(lang, 'CRM_COMMON_ERROR_ACCESS_DENIED'));
     const initial: ActivityFields = {
       typeId: 'CONFIGURABLE',
       completed: false,
@@ -378,7 +555,17 @@ function saveActivity(ctx: CallContext, activity: Activity | null, fieldsRaw: un
       originatorId: '',
       originId: '',
     };
-    target = { id: nextId(ctx.portal, 'activity'), ownerTypeId: owner!.typeId, ownerId: owner!.id, clientId: ctx.app.clientId, fields: initial, layout: {}, createdAt: Date.now(), updatedAt: Date.now(), busy: null };
+    target = {
+      id: nextId(ctx.portal, 'activity'),
+      ownerTypeId: owner!.typeId,
+      ownerId: owner!.id,
+      clientId: ctx.app.clientId,
+      fields: initial,
+      layout: {},
+      createdAt: Date.now(),
+      updatedAt: Date.now(),
+      busy: null,
+    };
   }
   const f = target.fields;
   if (layout) target.layout = layout;
@@ -387,9 +574,15 @@ function saveActivity(ctx: CallContext, activity: Activity | null, fieldsRaw: un
     const ms = Date.parse(String(fields['deadline']));
     f.deadline = Number.isNaN(ms) ? null : isoDate(ms, ctx.portal.tzOffsetMinutes);
   }
-  if (isSet(fields['isIncomingChannel'])) f.isIncomingChannel = TRUE_VALUES.includes(fields['isIncomingChannel']);
+  if (isSet(fields['isIncomingChannel']))
+    f.isIncomingChannel = TRUE_VALUES.includes(fields['isIncomingChannel']);
   if (isSet(fields['responsibleId'])) f.responsibleId = Number.parseInt(String(fields['responsibleId']), 10);
-  if (isSet(fields['pingOffsets'])) f.pingOffsets = [...new Set(Object.values(fields['pingOffsets'] as object).map((v) => Number.parseInt(String(v), 10) || 0))];
+  if (isSet(fields['pingOffsets']))
+    f.pingOffsets = [
+      ...new Set(
+        Object.values(fields['pingOffsets'] as object).map((v) => Number.parseInt(String(v), 10) || 0),
+      ),
+    ];
   if (isSet(fields['originatorId'])) f.originatorId = String(fields['originatorId']);
   if (isSet(fields['originId'])) f.originId = String(fields['originId']);
   target.updatedAt = Date.now();
@@ -430,7 +623,15 @@ function activityRow(ctx: CallContext, a: Activity): Record<string, unknown> {
 }
 
 function activityOut(a: Activity): Record<string, unknown> {
-  return { activity: { id: a.id, ownerTypeId: a.ownerTypeId, ownerId: a.ownerId, fields: { ...a.fields }, layout: a.layout } };
+  return {
+    activity: {
+      id: a.id,
+      ownerTypeId: a.ownerTypeId,
+      ownerId: a.ownerId,
+      fields: { ...a.fields },
+      layout: a.layout,
+    },
+  };
 }
 
 const timelineMethods: Record<string, MethodSpec> = {
@@ -441,14 +642,17 @@ const timelineMethods: Record<string, MethodSpec> = {
       const ownerId = Number.parseInt(str(requireArg(params, 'ownerId')), 10);
       const fields = requireArg(params, 'fields');
       const layout = requireArg(params, 'layout');
-      return { activity: { id: saveActivity(ctx, null, fields, layout, { typeId: ownerTypeId, id: ownerId }).id } };
+      return {
+        activity: { id: saveActivity(ctx, null, fields, layout, { typeId: ownerTypeId, id: ownerId }).id },
+      };
     },
   },
   'crm.activity.configurable.update': {
     scope: 'crm',
     handler: (ctx, params) => {
       const activity = ctx.portal.activities.get(Number.parseInt(str(requireArg(params, 'id')), 10));
-      if (!activity) throw new RestError(400, 'NOT_FOUND', message(ctx.portal.lang, 'CRM_TYPE_ITEM_NOT_FOUND'));
+      if (!activity)
+        throw new RestError(400, 'NOT_FOUND', message(ctx.portal.lang, 'CRM_TYPE_ITEM_NOT_FOUND'));
       return { activity: { id: saveActivity(ctx, activity, params['fields'], params['layout'], null).id } };
     },
   },
@@ -456,7 +660,8 @@ const timelineMethods: Record<string, MethodSpec> = {
     scope: 'crm',
     handler: (ctx, params) => {
       const activity = ctx.portal.activities.get(Number.parseInt(str(requireArg(params, 'id')), 10));
-      if (!activity) throw new RestError(400, 'NOT_FOUND', message(ctx.portal.lang, 'CRM_TYPE_ITEM_NOT_FOUND'));
+      if (!activity)
+        throw new RestError(400, 'NOT_FOUND', message(ctx.portal.lang, 'CRM_TYPE_ITEM_NOT_FOUND'));
       return activityOut(activity);
     },
   },
@@ -464,10 +669,21 @@ const timelineMethods: Record<string, MethodSpec> = {
     scope: 'crm',
     handler: (ctx, params) => {
       if (!ctx.user.crmAccess) throw legacy('Access denied.');
-      const rows = orderRows(filterRows([...ctx.portal.activities.values()].map((a) => activityRow(ctx, a)), param(params, 'filter')), param(params, 'order'));
+      const rows = orderRows(
+        filterRows(
+          [...ctx.portal.activities.values()].map((a) => activityRow(ctx, a)),
+          param(params, 'filter'),
+        ),
+        param(params, 'order'),
+      );
       const rawSelect = param(params, 'select');
-      const select = Array.isArray(rawSelect) && rawSelect.length > 0 && !rawSelect.includes('*') ? rawSelect.map((s) => String(s).toUpperCase()) : null;
-      return page(rows, param(params, 'start'), (r) => (select ? Object.fromEntries(Object.entries(r).filter(([k]) => k === 'ID' || select.includes(k))) : r));
+      const select =
+        Array.isArray(rawSelect) && rawSelect.length > 0 && !rawSelect.includes('*')
+          ? rawSelect.map((s) => String(s).toUpperCase())
+          : null;
+      return page(rows, param(params, 'start'), (r) =>
+        select ? Object.fromEntries(Object.entries(r).filter(([k]) => k === 'ID' || select.includes(k))) : r,
+      );
     },
   },
   'crm.activity.delete': {
@@ -484,21 +700,43 @@ const timelineMethods: Record<string, MethodSpec> = {
       const fields = upperKeys(asRecord(requireArg(params, 'fields')));
       const entityType = str(fields['ENTITY_TYPE']).toLowerCase();
       const entityId = Number.parseInt(str(fields['ENTITY_ID']), 10);
-      const owner = entityType === 'lead' || entityType === 'deal' ? store(ctx.portal, entityType).get(entityId) : undefined;
+      const owner =
+        entityType === 'lead' || entityType === 'deal'
+          ? store(ctx.portal, entityType).get(entityId)
+          : undefined;
       if (!owner) throw new RestError(400, 'OWNER_NOT_FOUND', 'Owner not found.');
       const comment = str(fields['COMMENT']);
       if (!comment.trim()) throw new RestError(400, 'INVALID_ARG_VALUE', 'Empty comment message.');
       const files: number[] = [];
-      for (const pair of Array.isArray(fields['FILES']) ? fields['FILES'] : Object.values(asRecord(fields['FILES']))) {
+      for (const pair of Array.isArray(fields['FILES'])
+        ? fields['FILES']
+        : Object.values(asRecord(fields['FILES']))) {
         if (Array.isArray(pair) && typeof pair[0] === 'string') {
           const id = nextId(ctx.portal, 'file');
-          ctx.portal.files.set(id, { id, name: pair[0], content: Buffer.from(String(pair[1] ?? ''), 'base64') });
+          ctx.portal.files.set(id, {
+            id,
+            name: pair[0],
+            content: Buffer.from(String(pair[1] ?? ''), 'base64'),
+          });
           files.push(id);
         }
       }
       const id = nextId(ctx.portal, 'comment');
-      ctx.portal.comments.push({ id, entityType, entityId, comment, authorId: Number(fields['AUTHOR_ID']) || ctx.user.ID, files, createdAt: Date.now() });
-      ctx.sim.emitEvent(ctx.portal, 'ONCRMTIMELINECOMMENTADD', { FIELDS: { ID: String(id) } }, { userId: ctx.user.ID });
+      ctx.portal.comments.push({
+        id,
+        entityType,
+        entityId,
+        comment,
+        authorId: Number(fields['AUTHOR_ID']) || ctx.user.ID,
+        files,
+        createdAt: Date.now(),
+      });
+      ctx.sim.emitEvent(
+        ctx.portal,
+        'ONCRMTIMELINECOMMENTADD',
+        { FIELDS: { ID: String(id) } },
+        { userId: ctx.user.ID },
+      );
       return id;
     },
   },

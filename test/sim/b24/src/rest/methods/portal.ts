@@ -48,7 +48,8 @@ function userMatches(u: User, filter: Record<string, unknown>): boolean {
     const name = `${u.NAME} ${u.LAST_NAME}`.toLowerCase();
     switch (key) {
       case 'ID':
-        if (!(Array.isArray(expected) ? expected.map(String) : [String(expected)]).includes(String(u.ID))) return false;
+        if (!(Array.isArray(expected) ? expected.map(String) : [String(expected)]).includes(String(u.ID)))
+          return false;
         break;
       case 'ACTIVE':
         if (u.ACTIVE !== ['true', 'y', '1'].includes(want)) return false;
@@ -61,7 +62,17 @@ function userMatches(u: User, filter: Record<string, unknown>): boolean {
         break;
       case 'NAME_SEARCH':
       case 'FIND':
-        if (!want.split(/\s+/).every((w) => name.includes(w) || u.EMAIL.toLowerCase().includes(w) || u.WORK_POSITION.toLowerCase().includes(w))) return false;
+        if (
+          !want
+            .split(/\s+/)
+            .every(
+              (w) =>
+                name.includes(w) ||
+                u.EMAIL.toLowerCase().includes(w) ||
+                u.WORK_POSITION.toLowerCase().includes(w),
+            )
+        )
+          return false;
         break;
       case 'NAME':
       case 'LAST_NAME':
@@ -115,8 +126,10 @@ function robotProperties(raw: unknown): Record<string, RobotProperty> {
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (!/^[a-z][a-z0-9_]*$/i.test(key)) throw validation(`Wrong property key (${key})!`);
     const p: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(asRecord(value))) p[k.charAt(0).toUpperCase() + k.slice(1).toLowerCase()] = v;
-    if (!p['Name'] || (typeof p['Name'] === 'object' && Object.keys(p['Name'] as object).length === 0)) throw validation(`Empty property NAME (${key})!`);
+    for (const [k, v] of Object.entries(asRecord(value)))
+      p[k.charAt(0).toUpperCase() + k.slice(1).toLowerCase()] = v;
+    if (!p['Name'] || (typeof p['Name'] === 'object' && Object.keys(p['Name'] as object).length === 0))
+      throw validation(`Empty property NAME (${key})!`);
     out[key] = {
       Name: p['Name'] as RobotProperty['Name'],
       Type: str(p['Type']) || 'string',
@@ -198,9 +211,13 @@ export const portalMethods: Record<string, MethodSpec> = {
       const event = str(p['EVENT']).toUpperCase();
       const eventType = str(p['EVENT_TYPE']).toLowerCase() || 'online';
       if (!event) throw argumentNull('EVENT');
-      if (!['online', 'offline'].includes(eventType)) throw new RestError(400, 'ERROR_ARGUMENT', 'Value must be one of {online|offline}', { argument: 'EVENT_TYPE' });
+      if (!['online', 'offline'].includes(eventType))
+        throw new RestError(400, 'ERROR_ARGUMENT', 'Value must be one of {online|offline}', {
+          argument: 'EVENT_TYPE',
+        });
       const scope = KNOWN_EVENTS[event];
-      if (scope === undefined || (scope && !ctx.token.scope.includes(scope))) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+      if (scope === undefined || (scope && !ctx.token.scope.includes(scope)))
+        throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
       const handler = str(p['HANDLER']);
       if (eventType === 'online') {
         if (!handler) throw argumentNull('HANDLER');
@@ -208,9 +225,22 @@ export const portalMethods: Record<string, MethodSpec> = {
       } else requireAdmin(ctx);
       const authType = Number.parseInt(str(p['AUTH_TYPE']) || '0', 10) || 0;
       if (authType > 0 && authType !== ctx.user.ID && !ctx.user.isAdmin) throw accessDenied();
-      const dup = ctx.portal.events.some((e) => e.clientId === ctx.app.clientId && e.event === event && e.handler === handler && e.authType === authType);
+      const dup = ctx.portal.events.some(
+        (e) =>
+          e.clientId === ctx.app.clientId &&
+          e.event === event &&
+          e.handler === handler &&
+          e.authType === authType,
+      );
       if (dup) throw new RestError(400, 'ERROR_CORE', 'Unable to set event handler: Handler already binded');
-      ctx.portal.events.push({ id: nextId(ctx.portal, 'eventBinding'), clientId: ctx.app.clientId, event, handler, authType, offline: eventType === 'offline' });
+      ctx.portal.events.push({
+        id: nextId(ctx.portal, 'eventBinding'),
+        clientId: ctx.app.clientId,
+        event,
+        handler,
+        authType,
+        offline: eventType === 'offline',
+      });
       return true;
     },
   },
@@ -222,7 +252,9 @@ export const portalMethods: Record<string, MethodSpec> = {
       if (!event) throw argumentNull('EVENT');
       const handler = str(p['HANDLER']);
       const before = ctx.portal.events.length;
-      ctx.portal.events = ctx.portal.events.filter((e) => !(e.clientId === ctx.app.clientId && e.event === event && (!handler || e.handler === handler)));
+      ctx.portal.events = ctx.portal.events.filter(
+        (e) => !(e.clientId === ctx.app.clientId && e.event === event && (!handler || e.handler === handler)),
+      );
       return { count: before - ctx.portal.events.length };
     },
   },
@@ -231,7 +263,11 @@ export const portalMethods: Record<string, MethodSpec> = {
     handler: (ctx) =>
       ctx.portal.events
         .filter((e) => e.clientId === ctx.app.clientId)
-        .map((e) => (e.offline ? { event: e.event, connector_id: '', offline: 1 } : { event: e.event, handler: e.handler, auth_type: String(e.authType), offline: 0 })),
+        .map((e) =>
+          e.offline
+            ? { event: e.event, connector_id: '', offline: 1 }
+            : { event: e.event, handler: e.handler, auth_type: String(e.authType), offline: 0 },
+        ),
   },
 
   'placement.bind': {
@@ -242,21 +278,39 @@ export const portalMethods: Record<string, MethodSpec> = {
       const code = str(p['PLACEMENT']).toUpperCase();
       const handler = str(p['HANDLER']);
       if (!code) throw argumentNull('The placement code is not specified');
-      if (code === 'DEFAULT') throw new RestError(400, 'ERROR_ARGUMENT', 'Wrong value', { argument: 'PLACEMENT' });
-      if (!PLACEMENTS.includes(code) || (code.startsWith('CRM_') && !ctx.token.scope.includes('crm'))) throw new RestError(400, 'ERROR_PLACEMENT_NOT_FOUND', 'Placement not found');
+      if (code === 'DEFAULT')
+        throw new RestError(400, 'ERROR_ARGUMENT', 'Wrong value', { argument: 'PLACEMENT' });
+      if (!PLACEMENTS.includes(code) || (code.startsWith('CRM_') && !ctx.token.scope.includes('crm')))
+        throw new RestError(400, 'ERROR_PLACEMENT_NOT_FOUND', 'Placement not found');
       if (!handler) throw argumentNull('The URL of the placement handler is not specified');
       checkHandlerUrl(ctx, handler);
-      const mine = ctx.portal.placements.filter((x) => x.clientId === ctx.app.clientId && x.placement === code);
-      if (mine.some((x) => x.handler === handler)) throw new RestError(400, 'ERROR_CORE', 'Unable to set placement handler: Handler already binded');
-      if (code === 'REST_APP_URI' && mine.length > 0) throw new RestError(400, 'ERROR_PLACEMENT_MAX_COUNT', 'Placement max count: 1');
+      const mine = ctx.portal.placements.filter(
+        (x) => x.clientId === ctx.app.clientId && x.placement === code,
+      );
+      if (mine.some((x) => x.handler === handler))
+        throw new RestError(400, 'ERROR_CORE', 'Unable to set placement handler: Handler already binded');
+      if (code === 'REST_APP_URI' && mine.length > 0)
+        throw new RestError(400, 'ERROR_PLACEMENT_MAX_COUNT', 'Placement max count: 1');
       const title = str(p['TITLE']);
       const description = str(p['DESCRIPTION']);
       const langAll: Record<string, { TITLE: string; DESCRIPTION: string; GROUP_NAME: string }> = {};
       for (const [lang, v] of Object.entries(asRecord(p['LANG_ALL']))) {
         const r = upperKeys(asRecord(v));
-        langAll[lang] = { TITLE: str(r['TITLE']), DESCRIPTION: str(r['DESCRIPTION']), GROUP_NAME: str(r['GROUP_NAME']) };
+        langAll[lang] = {
+          TITLE: str(r['TITLE']),
+          DESCRIPTION: str(r['DESCRIPTION']),
+          GROUP_NAME: str(r['GROUP_NAME']),
+        };
       }
-      ctx.portal.placements.push({ id: nextId(ctx.portal, 'placement'), clientId: ctx.app.clientId, placement: code, handler, title, description, langAll });
+      ctx.portal.placements.push({
+        id: nextId(ctx.portal, 'placement'),
+        clientId: ctx.app.clientId,
+        placement: code,
+        handler,
+        title,
+        description,
+        langAll,
+      });
       return true;
     },
   },
@@ -268,7 +322,9 @@ export const portalMethods: Record<string, MethodSpec> = {
       const code = str(p['PLACEMENT']).toUpperCase();
       if (!code) throw argumentNull('The placement code is not specified');
       const handler = str(p['HANDLER']);
-      const found = ctx.portal.placements.filter((x) => x.clientId === ctx.app.clientId && x.placement === code && (!handler || x.handler === handler));
+      const found = ctx.portal.placements.filter(
+        (x) => x.clientId === ctx.app.clientId && x.placement === code && (!handler || x.handler === handler),
+      );
       ctx.portal.placements = ctx.portal.placements.filter((x) => !found.includes(x));
       // Bitrix counts each record it found and again each one it deleted.
       return { count: found.length * 2 };
@@ -279,7 +335,15 @@ export const portalMethods: Record<string, MethodSpec> = {
     handler: (ctx) =>
       ctx.portal.placements
         .filter((x) => x.clientId === ctx.app.clientId)
-        .map((x) => ({ placement: x.placement, userId: 0, handler: x.handler, options: [], title: x.title, description: x.description, langAll: x.langAll })),
+        .map((x) => ({
+          placement: x.placement,
+          userId: 0,
+          handler: x.handler,
+          options: [],
+          title: x.title,
+          description: x.description,
+          langAll: x.langAll,
+        })),
   },
   'placement.list': {
     scope: 'placement',
@@ -296,7 +360,8 @@ export const portalMethods: Record<string, MethodSpec> = {
       if (!code) throw validation('Empty activity code!');
       if (!/^[a-z0-9.\-_]+$/i.test(code)) throw validation('Wrong activity code!');
       const name = p['NAME'];
-      if (!name || (typeof name === 'object' && Object.keys(name).length === 0)) throw validation('Empty activity NAME!');
+      if (!name || (typeof name === 'object' && Object.keys(name).length === 0))
+        throw validation('Empty activity NAME!');
       const handler = str(p['HANDLER']);
       checkHandlerUrl(ctx, handler);
       const properties = robotProperties(p['PROPERTIES']);
@@ -304,10 +369,12 @@ export const portalMethods: Record<string, MethodSpec> = {
       let documentType: string[] | null = null;
       if (p['DOCUMENT_TYPE'] !== undefined) {
         const dt = Array.isArray(p['DOCUMENT_TYPE']) ? (p['DOCUMENT_TYPE'] as unknown[]).map(str) : [];
-        if (!DOCUMENT_TYPES.some((d) => d.join('|') === dt.join('|'))) throw validation('Wrong activity DOCUMENT_TYPE!');
+        if (!DOCUMENT_TYPES.some((d) => d.join('|') === dt.join('|')))
+          throw validation('Wrong activity DOCUMENT_TYPE!');
         documentType = dt;
       }
-      if (p['FILTER'] !== undefined && (typeof p['FILTER'] !== 'object' || p['FILTER'] === null)) throw validation('Wrong activity FILTER!');
+      if (p['FILTER'] !== undefined && (typeof p['FILTER'] !== 'object' || p['FILTER'] === null))
+        throw validation('Wrong activity FILTER!');
       if (ctx.portal.robots.some((r) => r.clientId === ctx.app.clientId && r.code === code)) {
         throw new RestError(400, 'ERROR_ACTIVITY_ALREADY_INSTALLED', 'Activity or Robot already installed!');
       }
@@ -335,7 +402,9 @@ export const portalMethods: Record<string, MethodSpec> = {
     handler: (ctx, params) => {
       requireAdmin(ctx);
       const p = upperKeys(params);
-      const robot = ctx.portal.robots.find((r) => r.clientId === ctx.app.clientId && r.code === str(p['CODE']));
+      const robot = ctx.portal.robots.find(
+        (r) => r.clientId === ctx.app.clientId && r.code === str(p['CODE']),
+      );
       if (!robot) throw new RestError(400, 'ERROR_ACTIVITY_NOT_FOUND', 'Activity or Robot not found!');
       const fields = upperKeys(asRecord(p['FIELDS']));
       if (Object.keys(fields).length === 0) throw validation('No fields to update');
@@ -345,8 +414,10 @@ export const portalMethods: Record<string, MethodSpec> = {
       }
       if (fields['NAME'] !== undefined) robot.name = fields['NAME'] as Robot['name'];
       if (fields['PROPERTIES'] !== undefined) robot.properties = robotProperties(fields['PROPERTIES']);
-      if (fields['RETURN_PROPERTIES'] !== undefined) robot.returnProperties = robotProperties(fields['RETURN_PROPERTIES']);
-      if (fields['USE_SUBSCRIPTION'] !== undefined) robot.useSubscription = str(fields['USE_SUBSCRIPTION']) !== 'N';
+      if (fields['RETURN_PROPERTIES'] !== undefined)
+        robot.returnProperties = robotProperties(fields['RETURN_PROPERTIES']);
+      if (fields['USE_SUBSCRIPTION'] !== undefined)
+        robot.useSubscription = str(fields['USE_SUBSCRIPTION']) !== 'N';
       if (fields['AUTH_USER_ID'] !== undefined) robot.authUserId = Number(fields['AUTH_USER_ID']) || 1;
       return true;
     },
@@ -359,7 +430,9 @@ export const portalMethods: Record<string, MethodSpec> = {
       const robot = ctx.portal.robots.find((r) => r.clientId === ctx.app.clientId && r.code === code);
       if (!robot) throw new RestError(400, 'ERROR_ACTIVITY_NOT_FOUND', 'Activity or Robot not found!');
       ctx.portal.robots = ctx.portal.robots.filter((r) => r !== robot);
-      ctx.portal.automation = ctx.portal.automation.filter((r) => !(r.clientId === robot.clientId && r.code === robot.code));
+      ctx.portal.automation = ctx.portal.automation.filter(
+        (r) => !(r.clientId === robot.clientId && r.code === robot.code),
+      );
       return true;
     },
   },
@@ -374,7 +447,9 @@ export const portalMethods: Record<string, MethodSpec> = {
     scope: 'bizproc',
     handler: (ctx, params) => {
       const p = upperKeys(params);
-      const values = Object.fromEntries(Object.entries(asRecord(p['RETURN_VALUES'])).map(([k, v]) => [k, str(v)]));
+      const values = Object.fromEntries(
+        Object.entries(asRecord(p['RETURN_VALUES'])).map(([k, v]) => [k, str(v)]),
+      );
       if (!ctx.sim.completeRobot(str(p['EVENT_TOKEN']), values, str(p['LOG_MESSAGE']))) throw accessDenied();
       return true;
     },
@@ -400,12 +475,29 @@ function notify(ctx: CallContext, params: Params): number | false {
   if (!userId) throw new RestError(400, 'USER_ID_EMPTY', "User ID can't be empty");
   const text = str(p['MESSAGE']);
   if (!text) throw new RestError(400, 'MESSAGE_EMPTY', "Message can't be empty");
-  if (p['ATTACH'] !== undefined && JSON.stringify(p['ATTACH']).length > 60_000) throw new RestError(400, 'ATTACH_OVERSIZE', 'You have exceeded the maximum allowable size of attachments');
+  if (p['ATTACH'] !== undefined && JSON.stringify(p['ATTACH']).length > 60_000)
+    throw new RestError(
+      400,
+      'ATTACH_OVERSIZE',
+      'You have exceeded the maximum allowable size of attachments',
+    );
   if (!ctx.portal.users.has(userId)) return false;
   const tag = str(p['TAG']);
   // A tag is unique per app: sending it again replaces the older notification.
-  if (tag) ctx.portal.notifications = ctx.portal.notifications.filter((n) => !(n.clientId === ctx.app.clientId && n.tag === tag));
+  if (tag)
+    ctx.portal.notifications = ctx.portal.notifications.filter(
+      (n) => !(n.clientId === ctx.app.clientId && n.tag === tag),
+    );
   const id = nextId(ctx.portal, 'notification');
-  ctx.portal.notifications.push({ id, userId, clientId: ctx.app.clientId, message: text, tag, subTag: str(p['SUB_TAG']), attach: p['ATTACH'] ?? null, at: Date.now() });
+  ctx.portal.notifications.push({
+    id,
+    userId,
+    clientId: ctx.app.clientId,
+    message: text,
+    tag,
+    subTag: str(p['SUB_TAG']),
+    attach: p['ATTACH'] ?? null,
+    at: Date.now(),
+  });
   return id;
 }
