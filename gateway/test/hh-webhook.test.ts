@@ -3,7 +3,7 @@ import { Naming, connectNats, createDb, createLogger, hhWebhookUrl, loadConfig }
 import { createTestEnv, eventually } from '@hhb24/common/testing';
 import { buildGateway, schema } from '../src/app.js';
 
-const KEY = 'test-webhook-key';
+const KEY = 'test-webhook-key-0123456789abcdefghij';
 const ACCOUNT = '3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f';
 
 t.test(

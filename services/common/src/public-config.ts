@@ -9,11 +9,14 @@ export const publicSchema = {
       'The gateway’s public base URL, as Bitrix24 and hh.ru reach it (handlers registered at install, webhook URLs).',
   }),
   WEBHOOK_SECRET_KEY: string({
-    default: 'development-webhook-key',
+    default: 'development-webhook-key-0123456789abcdef',
     productionRequired: true,
     secret: true,
+    // An HMAC key shorter than this is guessable offline from one webhook URL an attacker sees.
+    pattern: /^.{32,}$/,
+    patternHint: 'at least 32 characters',
     description:
-      'Key that makes each hh.ru account’s webhook URL unguessable (HMAC of the account id); the gateway checks it without a lookup.',
+      'Key that makes each hh.ru account’s webhook URL unguessable (HMAC of the account id); the gateway checks it without a lookup. Generate one with `openssl rand -base64 32`.',
   }),
 };
 

@@ -11,6 +11,7 @@ import {
   url,
   describeSchema,
   keyringField,
+  publicSchema,
 } from '@hhb24/common';
 
 const schema = {
@@ -96,3 +97,32 @@ t.test('describeSchema lists every variable and hides secret defaults', async (t
   t.equal(rows.find((r) => r.name === 'TOKEN_ENCRYPTION_KEYS')?.default, '(development key)');
   t.equal(rows.find((r) => r.name === 'A_URL')?.default, '(required)');
 });
+
+t.test(
+  'WEBHOOK_SECRET_KEY: at least 32 characters; production needs one, the development default is long enough',
+  async (t) => {
+    const dev = loadConfig('svc', publicSchema, {});
+    t.ok(dev.WEBHOOK_SECRET_KEY.length >= 32, 'the development default passes its own rule');
+    const short = 'x'.repeat(31);
+    t.throws(
+      () => loadConfig('svc', publicSchema, { WEBHOOK_SECRET_KEY: short }),
+      /WEBHOOK_SECRET_KEY must match at least 32 characters, got \(hidden\)/,
+      'a short key is refused, and not echoed',
+    );
+    t.throws(
+      () => loadConfig('svc', publicSchema, { NODE_ENV: 'production', WEBHOOK_SECRET_KEY: short }),
+      /WEBHOOK_SECRET_KEY must match at least 32 characters/,
+      'in production too',
+    );
+    t.throws(
+      () => loadConfig('svc', publicSchema, { NODE_ENV: 'production' }),
+      /WEBHOOK_SECRET_KEY is required when NODE_ENV=production/,
+      'production does not take the development default',
+    );
+    t.equal(
+      loadConfig('svc', publicSchema, { NODE_ENV: 'production', WEBHOOK_SECRET_KEY: 'y'.repeat(32) })
+        .WEBHOOK_SECRET_KEY,
+      'y'.repeat(32),
+    );
+  },
+);

@@ -31,7 +31,7 @@ export const SECRET_SAMPLES: Record<string, string> = {
   REDIS_URL: 'redis://redis:6379',
   TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
   HH_CLIENT_SECRET: 'sample-secret',
-  WEBHOOK_SECRET_KEY: 'sample-webhook-key',
+  WEBHOOK_SECRET_KEY: 'sample-webhook-key-0123456789abcdef',
   B24_CLIENT_SECRET: 'sample-b24-secret',
   SESSION_SIGNING_KEY: 'sample-session-signing-key-0123456789abcdef',
 };

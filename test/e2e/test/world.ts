@@ -62,7 +62,7 @@ export interface WorldOptions {
   childNodeArgs?: string[];
 }
 
-const WEBHOOK_KEY = 'e2e-webhook-key';
+const WEBHOOK_KEY = 'e2e-webhook-key-0123456789abcdefghij';
 const MAIN: Record<ChildService, URL> = {
   gateway: new URL('../../../../gateway/dist/src/main.js', import.meta.url),
   settings: new URL('../../../../services/settings/dist/src/main.js', import.meta.url),
