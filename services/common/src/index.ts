@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './outgoing.js';
 export * from './config.js';
 export { baseSchema } from './base-config.js';
 export * from './logger.js';

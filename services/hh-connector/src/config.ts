@@ -55,6 +55,20 @@ export const hhSchema = {
     max: 120_000,
     description: 'Longest wait for one hh.ru answer.',
   }),
+  HH_MAX_JSON_BYTES: integer({
+    default: 5_000_000,
+    min: 10_000,
+    max: 100_000_000,
+    description:
+      'Largest JSON answer read from hh.ru (a page of 50 negotiations is about 100 KB); a larger one is cut there and its message goes to the dead letters naming this setting.',
+  }),
+  HH_MAX_PDF_BYTES: integer({
+    default: 20_000_000,
+    min: 10_000,
+    max: 200_000_000,
+    description:
+      'Largest resume PDF read from hh.ru; a larger one is cut there and the response goes to the dead letters naming this setting.',
+  }),
   HH_MAX_ATTEMPTS: integer({
     default: 5,
     min: 1,

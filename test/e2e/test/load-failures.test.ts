@@ -24,8 +24,9 @@ t.test(
         tombstones: 0,
         unpaidEmployers: 0,
       },
-      // Fail fast: one attempt per hh.ru call, two deliveries per message.
-      env: { HH_MAX_ATTEMPTS: '1', CONSUMER_MAX_DELIVER: '2' },
+      // Fail fast: one attempt per hh.ru call, two deliveries per message. Resume PDFs up to 1 MB
+      // (the simulated ones are a few KB).
+      env: { HH_MAX_ATTEMPTS: '1', CONSUMER_MAX_DELIVER: '2', HH_MAX_PDF_BYTES: '1000000' },
     });
     t.teardown(() => world.close());
     const { hh, b24 } = world;
@@ -107,6 +108,44 @@ t.test(
       what: 'the notice that failures cleared',
     });
     t.match(notices()[1]!.message, /ошибок больше нет/);
+
+    // ---- a resume PDF bigger than HH_MAX_PDF_BYTES ------------------------------------------------
+    const big = hh.sim.respond({ vacancyId: vacancy.id });
+    const huge = hh.sim.addFault({
+      kind: 'huge_body',
+      match: `/resumes/${big.resumeId}/download/`,
+      bytes: 100_000_000,
+    });
+    const tooBig = await eventually(
+      async () =>
+        (await world.call(rpc.hhHealth, { memberId: portal })).importFailures.find(
+          (f) => f.negotiationId === big.id,
+        ),
+      { timeoutMs: 30_000, what: 'the oversized PDF on «Состояние»' },
+    );
+    t.match(
+      tooBig.reason,
+      /^hh\.ru прислал ответ больше допустимого размера, отклик не загружен \(hh_answer_too_large: hh\.ru's answer is larger than HH_MAX_PDF_BYTES \(1000000 bytes\)/,
+      'the failure names the cap',
+    );
+    const letter = await world.db('dead_letters').where({ portal }).orderBy('id', 'desc').first();
+    t.match(
+      letter,
+      {
+        subject: /hh\.import\.negotiation$/,
+        deliveries: 1,
+        last_error: /HH_MAX_PDF_BYTES \(1000000 bytes\)/,
+      },
+      'dead-lettered at the first delivery (a retry would read the same file), naming the cap',
+    );
+    t.ok(huge.servedBytes < 20_000_000, `${(huge.servedBytes / 1e6).toFixed(1)} MB of the 100 MB were made`);
+    t.equal(leadOf(big.id).length, 0, 'nothing written for it');
+    hh.sim.clearFaults();
+    t.same(await world.call(rpc.hhRetry, { memberId: portal, id: tooBig.id }), { retried: 1 });
+    await eventually(() => leadOf(big.id).length === 1, {
+      timeoutMs: 20_000,
+      what: 'the lead once hh.ru gives a PDF of a normal size',
+    });
 
     // ---- the delivery log pages without gaps or repeats -------------------------------------------
     const more = Array.from({ length: 7 }, () => hh.sim.respond({ vacancyId: vacancy.id }));

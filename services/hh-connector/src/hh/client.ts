@@ -12,7 +12,7 @@ import {
 } from '@hhb24/common';
 import { type HhAccount, HhAccountStore } from './accounts.js';
 import { HH_ERROR_CODES, HhError, HhLoginRequired, HhOAuthError, HhRateLimited, apiError } from './errors.js';
-import { HhHttp, type HhResponse, type Query, type SendInit } from './http.js';
+import { type ByteCap, HhHttp, type HhResponse, type Query, type SendInit } from './http.js';
 import { HhOAuth } from './oauth.js';
 import type {
   HhCollections,
@@ -37,6 +37,9 @@ export interface HhClientConfig {
   clientSecret: string;
   redirectUri: string;
   userAgent: string;
+  /** Largest JSON answer and largest resume PDF read from hh.ru. */
+  jsonCap: ByteCap;
+  pdfCap: ByteCap;
   /** The shared token bucket every replica draws from. */
   rate: RateLimit;
   /** `global`: one bucket for all accounts (hh.ru limits per client address, and our replicas share one); `account`: one per account. */
@@ -99,6 +102,8 @@ export class HhClient {
       oauthUrl: config.oauthUrl,
       userAgent: config.userAgent,
       timeoutMs: config.timeoutMs,
+      jsonCap: config.jsonCap,
+      pdfCap: config.pdfCap,
     });
     this.oauth = new HhOAuth(this.http, {
       clientId: config.clientId,
@@ -512,7 +517,7 @@ export class HhAccountClient {
 
   /** The PDF bytes from `resume.actions.download.pdf.url`. */
   async resumePdf(pdfUrl: string, opts?: CallOptions): Promise<Buffer> {
-    const res = await this.hh.request(this.accountId, 'GET', pdfUrl, {}, opts);
+    const res = await this.hh.request(this.accountId, 'GET', pdfUrl, { file: true }, opts);
     return res.bytes;
   }
 

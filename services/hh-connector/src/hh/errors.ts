@@ -39,6 +39,8 @@ export const HH_ERROR_CODES = {
   oauthRejected: 'hh_oauth_rejected',
   unexpected: 'hh_unexpected',
   untrustedUrl: 'hh_untrusted_url',
+  tooLarge: 'hh_answer_too_large',
+  redirected: 'hh_redirect_refused',
 } as const;
 
 export type HhErrorCode =

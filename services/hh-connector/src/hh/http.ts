@@ -1,5 +1,11 @@
-import { UnavailableError } from '@hhb24/common';
+import { BodyTooLarge, UnavailableError, isRefusedRedirect, readCapped } from '@hhb24/common';
 import { HH_ERROR_CODES, HhError } from './errors.js';
+
+/** A byte cap and the setting that sets it (named in the failure when an answer passes it). */
+export interface ByteCap {
+  bytes: number;
+  setting: string;
+}
 
 export interface HhHttpConfig {
   /** https://api.hh.ru, or the simulator. */
@@ -9,6 +15,10 @@ export interface HhHttpConfig {
   /** Sent as HH-User-Agent (and User-Agent): hh.ru refuses requests without one. */
   userAgent: string;
   timeoutMs: number;
+  /** Largest JSON answer read (HH_MAX_JSON_BYTES): every call but the PDF downloads. */
+  jsonCap: ByteCap;
+  /** Largest resume PDF read (HH_MAX_PDF_BYTES). */
+  pdfCap: ByteCap;
 }
 
 export interface HhResponse {
@@ -24,9 +34,19 @@ export interface SendInit {
   token?: string;
   form?: Record<string, string | string[] | undefined>;
   json?: unknown;
+  /** The answer is a file (a resume PDF): read up to the PDF cap instead of the JSON one. */
+  file?: boolean;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * A URL as errors and logs name it: the path only (query strings may carry ids we keep out of
+ * logs), and a download's file name left out (hh.ru names resume files after the applicant).
+ */
+export function pathOf(url: URL): string {
+  return url.pathname.replace(/(\/download\/)[^/]*$/, '$1…');
+}
 
 /** The HTTP layer: base URLs, User-Agent, timeouts. Answers are returned whatever their status; only transport failures throw. */
 export class HhHttp {
@@ -74,6 +94,7 @@ export class HhHttp {
       body = JSON.stringify(init.json);
       headers['content-type'] = 'application/json';
     }
+    const cap = init.file ? this.config.pdfCap : this.config.jsonCap;
     let res: Response;
     let bytes: Buffer;
     try {
@@ -81,15 +102,29 @@ export class HhHttp {
         method,
         headers,
         body,
-        redirect: 'manual',
+        // The request carries the account's token (or the app's secret): never to another address.
+        redirect: 'error',
         signal: AbortSignal.timeout(this.config.timeoutMs),
       });
-      bytes = Buffer.from(await res.arrayBuffer());
+      bytes = await readCapped(res, cap.bytes);
     } catch (err) {
-      // Only the path is named: query strings may carry ids we keep out of logs.
+      if (err instanceof BodyTooLarge)
+        throw new HhError(
+          HH_ERROR_CODES.tooLarge,
+          `hh.ru's answer is larger than ${cap.setting} (${cap.bytes} bytes), reading stopped there: ${method} ${pathOf(url)}`,
+          { status: 0, errors: [], capBytes: cap.bytes, setting: cap.setting },
+          { retryable: false, status: 502 },
+        );
+      if (isRefusedRedirect(err))
+        throw new HhError(
+          HH_ERROR_CODES.redirected,
+          `hh.ru answered with a redirect, which is not followed (the call carries a token): ${method} ${pathOf(url)}`,
+          { status: 0, errors: [] },
+          { retryable: false, status: 502 },
+        );
       throw new UnavailableError(
         HH_ERROR_CODES.unavailable,
-        `hh.ru unreachable: ${method} ${url.pathname}: ${(err as Error).name === 'TimeoutError' ? `no answer in ${this.config.timeoutMs} ms` : String((err as Error).cause ?? (err as Error).message)}`,
+        `hh.ru unreachable: ${method} ${pathOf(url)}: ${(err as Error).name === 'TimeoutError' ? `no answer in ${this.config.timeoutMs} ms` : String((err as Error).cause ?? (err as Error).message)}`,
         { cause: err },
       );
     }

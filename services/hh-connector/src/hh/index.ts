@@ -16,7 +16,7 @@ export {
 } from './client.js';
 export { HhAccountStore, type HhAccount, type HhAccountStatus } from './accounts.js';
 export { HhOAuth, type HhAppConfig } from './oauth.js';
-export { HhHttp, type HhHttpConfig, type HhResponse } from './http.js';
+export { HhHttp, type HhHttpConfig, type HhResponse, type ByteCap } from './http.js';
 export * from './errors.js';
 export type * from './types.js';
 export { RateLimitExceeded } from '@hhb24/common';
@@ -29,6 +29,8 @@ export function hhClientConfig(config: Config): HhClientConfig {
     clientSecret: config.HH_CLIENT_SECRET,
     redirectUri: config.HH_REDIRECT_URI,
     userAgent: config.HH_USER_AGENT,
+    jsonCap: { bytes: config.HH_MAX_JSON_BYTES, setting: 'HH_MAX_JSON_BYTES' },
+    pdfCap: { bytes: config.HH_MAX_PDF_BYTES, setting: 'HH_MAX_PDF_BYTES' },
     rate: { ratePerSec: config.HH_RATE_PER_SEC, burst: config.HH_RATE_BURST },
     rateScope: config.HH_RATE_SCOPE,
     timeoutMs: config.HH_REQUEST_TIMEOUT_MS,

@@ -223,6 +223,8 @@ function parseStep(payload: string): NegotiationStep | null {
 /** The last error of a failed step, told as a portal admin reads it. */
 function reasonOf(error: string): string {
   const short = error.replace(/\s+/g, ' ').slice(0, 200);
+  if (/hh_answer_too_large/.test(error))
+    return `hh.ru прислал ответ больше допустимого размера, отклик не загружен (${short})`;
   if (/resume|резюме|pdf/i.test(error))
     return `hh.ru не отдал резюме или его PDF, отклик не загружен (${short})`;
   if (/503|502|504|timeout|unavailable|ECONN/i.test(error))

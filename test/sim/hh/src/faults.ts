@@ -1,11 +1,14 @@
+import { Readable } from 'node:stream';
 import { Rng } from './random.js';
 
 /**
  * Faults a test switches on: `error` answers 5xx, `slow` delays the answer, `rate_limit` answers
- * 429 (a burst), `drop_webhook` loses a callback, `duplicate_webhook` sends a callback twice.
+ * 429 (a burst), `huge_body` answers 200 with a body of `bytes` bytes, `redirect` answers 302 to
+ * `location`, `drop_webhook` loses a callback, `duplicate_webhook` sends a callback twice.
  * A rule fires `times` times (default: until removed), each time with `probability` (default 1).
  */
-export type FaultKind = 'error' | 'slow' | 'rate_limit' | 'drop_webhook' | 'duplicate_webhook';
+export type FaultKind =
+  'error' | 'slow' | 'rate_limit' | 'huge_body' | 'redirect' | 'drop_webhook' | 'duplicate_webhook';
 
 export interface FaultRule {
   kind: FaultKind;
@@ -17,14 +20,30 @@ export interface FaultRule {
   status?: number;
   /** `slow`: how long to hold the answer (default 3000 ms). */
   delayMs?: number;
+  /** `huge_body`: the size of the body (default 50 000 000 bytes). */
+  bytes?: number;
+  /** `huge_body`: announce the size in Content-Length (default: no, the body is chunked and only its end tells). */
+  declareLength?: boolean;
+  /** `redirect`: where the 302 points (default `/me`). */
+  location?: string;
 }
 
 export interface ActiveFault extends FaultRule {
   id: number;
   hits: number;
+  /** `huge_body`: bytes the simulator produced so far (made only as the client reads; `addFault` returns the live rule). */
+  servedBytes: number;
 }
 
-const KINDS: readonly FaultKind[] = ['error', 'slow', 'rate_limit', 'drop_webhook', 'duplicate_webhook'];
+const KINDS: readonly FaultKind[] = [
+  'error',
+  'slow',
+  'rate_limit',
+  'huge_body',
+  'redirect',
+  'drop_webhook',
+  'duplicate_webhook',
+];
 
 export class Faults {
   private rules: ActiveFault[] = [];
@@ -39,7 +58,14 @@ export class Faults {
       throw new Error('fault probability must be in (0, 1]');
     if (rule.status !== undefined && !(rule.status >= 500 && rule.status <= 599))
       throw new Error('fault status must be 5xx');
-    const active: ActiveFault = { ...rule, id: this.nextId++, hits: 0 };
+    if (
+      rule.bytes !== undefined &&
+      !(Number.isInteger(rule.bytes) && rule.bytes >= 0 && rule.bytes <= 2 ** 32)
+    )
+      throw new Error('fault bytes must be a whole number between 0 and 2^32');
+    if (rule.location !== undefined && typeof rule.location !== 'string')
+      throw new Error('fault location must be a string');
+    const active: ActiveFault = { ...rule, id: this.nextId++, hits: 0, servedBytes: 0 };
     this.rules.push(active);
     return active;
   }
@@ -89,4 +115,26 @@ export class Buckets {
   clear(): void {
     this.buckets.clear();
   }
+}
+
+/**
+ * A body of `bytes` bytes, made as the client reads it (never held whole), starting like the file
+ * the path names (a PDF header for `.pdf`, a JSON array otherwise); `served` counts what was made.
+ */
+export function hugeBody(path: string, bytes: number, served: (n: number) => void): Readable {
+  const head = Buffer.from(path.endsWith('.pdf') ? '%PDF-1.4\n%' : '[', 'latin1');
+  const filler = Buffer.alloc(64 * 1024, path.endsWith('.pdf') ? 0x25 : 0x20);
+  let left = bytes;
+  let first = true;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      let chunk = first ? Buffer.concat([head, filler]) : filler;
+      first = false;
+      if (chunk.length > left) chunk = chunk.subarray(0, left);
+      left -= chunk.length;
+      served(chunk.length);
+      this.push(chunk);
+    },
+  });
 }

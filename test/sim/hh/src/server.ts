@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hhError, newRequestId } from './context.js';
+import { hugeBody } from './faults.js';
 import { controlRoutes } from './routes/control.js';
 import { employerRoutes } from './routes/employer.js';
 import { negotiationRoutes } from './routes/negotiations.js';
@@ -87,6 +88,24 @@ export function buildServer(sim: HhSim): FastifyInstance {
     if (slow) {
       req.hhFault = 'slow';
       await new Promise((r) => setTimeout(r, slow.delayMs ?? 3000));
+    }
+    const huge = ctx.faults.take('huge_body', path);
+    if (huge) {
+      req.hhFault = 'huge_body';
+      const bytes = huge.bytes ?? 50_000_000;
+      if (huge.declareLength) reply.header('content-length', String(bytes));
+      return reply
+        .code(200)
+        .type(path.endsWith('.pdf') ? 'application/pdf' : 'application/json; charset=UTF-8')
+        .send(hugeBody(path, bytes, (n) => (huge.servedBytes += n)));
+    }
+    const redirect = ctx.faults.take('redirect', path);
+    if (redirect) {
+      req.hhFault = 'redirect';
+      return reply
+        .code(302)
+        .header('location', redirect.location ?? '/me')
+        .send();
     }
     const failure = ctx.faults.take('error', path);
     if (failure) {
