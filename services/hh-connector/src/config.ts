@@ -60,7 +60,7 @@ export const hhSchema = {
     min: 10_000,
     max: 100_000_000,
     description:
-      'Largest JSON answer read from hh.ru (a page of 50 negotiations is about 100 KB); a larger one is cut there and its message goes to the dead letters naming this setting.',
+      'Largest JSON answer read from hh.ru (a page of 50 negotiations from the simulated hh.ru is 395 KB); a larger one is cut there and its message goes to the dead letters naming this setting.',
   }),
   HH_MAX_PDF_BYTES: integer({
     default: 20_000_000,
