@@ -5,6 +5,7 @@ import {
   HH_ROBOT_CODES,
   type PortalEventReceived,
   type PortalRobotInvoked,
+  Refusal,
   type Runtime,
   type UiSession,
   enqueue,
@@ -13,7 +14,7 @@ import {
 } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
-import { RequestRefused, errorPage, rawBody, sendHtml } from './http.js';
+import { errorPage, rawBody, sendHtml, sendRefusal } from './http.js';
 import type { InstallVerifier } from './install.js';
 import type { Installer } from './install-steps.js';
 import type { Pages } from './pages.js';
@@ -42,12 +43,12 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
 
   /** A refused page load: a readable page, framed only by a portal we allow. */
   const refuse = (reply: FastifyReply, req: FastifyRequest, err: unknown) => {
-    if (!(err instanceof RequestRefused)) throw err;
+    if (!(err instanceof Refusal)) throw err;
     const q = req.query as Query;
     const claimed = portalAddress(q['PROTOCOL'] ?? '', q['DOMAIN'] ?? '');
     const origin = claimed && hostAllowed(claimed.host, deps.config.B24_PORTAL_HOSTS) ? claimed.origin : null;
     req.log.info({ code: err.code, status: err.status, ...err.details }, 'bitrix24 page request refused');
-    return sendHtml(reply, err.status, errorPage(err.status, err.text), pages.policy(origin));
+    return sendHtml(reply, err.status, errorPage(err.status, err.texts), pages.policy(origin));
   };
 
   // The installer: verify with the OAuth server, store the portal, show what «Готово» will set up.
@@ -134,8 +135,8 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
       await handle(form, portal.memberId);
       return reply.code(200).send({ result: 'ok' });
     } catch (err) {
-      if (!(err instanceof RequestRefused)) throw err;
-      return reply.code(err.status).send({ error: err.code });
+      if (!(err instanceof Refusal)) throw err;
+      return sendRefusal(reply, err);
     }
   };
 
@@ -172,7 +173,7 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
         { memberId: memberId.slice(0, 64) },
         'ONAPPINSTALL for a portal not installed yet: the installer page will record it',
       );
-      return reply.code(401).send({ error: 'b24_portal_unknown' });
+      return sendRefusal(reply, 'b24_portal_unknown');
     }
     return authenticated(req, reply, async () => {});
   });
@@ -183,12 +184,7 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
       const document = /^(LEAD|DEAL)_(\d+)$/.exec(field(form, 'document_id', '2'));
       const code = field(form, 'code');
       if (!document || !(HH_ROBOT_CODES as readonly string[]).includes(code))
-        throw new RequestRefused(
-          400,
-          'b24_robot_unknown',
-          { ru: 'Неизвестный робот', en: 'Unknown robot' },
-          { memberId, code },
-        );
+        throw new Refusal('b24_robot_unknown', { memberId, code });
       const payload: PortalRobotInvoked = {
         memberId,
         code,

@@ -7,6 +7,7 @@ import {
   subjects,
   verifyHhWebhookToken,
 } from '@hhb24/common';
+import { sendRefusal } from './http.js';
 
 const CALLBACK_ID = /^[\w.:-]{1,200}$/;
 const ACTION_TYPE = /^[A-Z_]{1,80}$/;
@@ -28,7 +29,7 @@ export function registerHhWebhook(
     { bodyLimit: 64 * 1024 },
     async (req, reply) => {
       const accountId = verifyHhWebhookToken(req.params.token, config.WEBHOOK_SECRET_KEY);
-      if (!accountId) return reply.code(404).send({ error: 'not_found' });
+      if (!accountId) return sendRefusal(reply, 'not_found');
       const body = req.body as { id?: unknown; action_type?: unknown; payload?: unknown } | null;
       const valid =
         body !== null &&
@@ -40,13 +41,7 @@ export function registerHhWebhook(
         typeof body.payload === 'object' &&
         body.payload !== null &&
         !Array.isArray(body.payload);
-      if (!valid)
-        return reply
-          .code(400)
-          .send({
-            error: 'bad_request',
-            message: 'not an hh.ru callback: id, action_type and payload are required',
-          });
+      if (!valid) return sendRefusal(reply, 'bad_request');
       await enqueue(runtime.db, {
         subject: subjects.hhWebhookReceived,
         msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '@hhb24/common';
+import { type ErrorCode, Refusal } from '@hhb24/common';
 
 /**
  * What every HTML answer of the gateway carries. `frameAncestors` is the one origin that may frame
@@ -57,15 +57,15 @@ export function rawBody(req: FastifyRequest): string {
   return typeof req.body === 'string' ? req.body : '';
 }
 
-/** An error a route answers with: HTTP status and the message a person reads. */
-export class RequestRefused extends AppError {
-  constructor(
-    status: number,
-    code: string,
-    readonly text: { ru: string; en: string },
-    logDetails: Record<string, unknown> = {},
-  ) {
-    super(code, text.en, { status, details: logDetails });
-    this.name = 'RequestRefused';
-  }
+/**
+ * A refusal answered as JSON (a caller that is not a page: Bitrix24's queue, hh.ru, htmx): the
+ * catalogue's status, its code, and its text in the reader's language (English when unknown).
+ */
+export function sendRefusal(
+  reply: FastifyReply,
+  refusal: Refusal | ErrorCode,
+  lang: 'ru' | 'en' = 'en',
+): FastifyReply {
+  const r = typeof refusal === 'string' ? new Refusal(refusal) : refusal;
+  return reply.code(r.status).send({ error: r.code, message: r.texts[lang] });
 }

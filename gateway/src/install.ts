@@ -1,21 +1,7 @@
-import { type Bitrix24Client, type Logger, type PortalRecord, ValidationError } from '@hhb24/common';
+import { type Bitrix24Client, type Logger, type PortalRecord, Refusal, ValidationError } from '@hhb24/common';
 import { hostAllowed, portalAddress, tokenEndpoint } from './allowed-hosts.js';
 import type { Config } from './config.js';
-import { RequestRefused } from './http.js';
 import { type FormObject, field } from './php-form.js';
-
-const NOT_ALLOWED = {
-  ru: 'Этот портал не может установить приложение: его адрес не входит в список разрешённых. Обратитесь к администратору сервиса.',
-  en: 'This portal cannot install the app: its address is not on the allowed list. Contact the service operator.',
-};
-const NOT_CONFIRMED = {
-  ru: 'Битрикс24 не подтвердил установку. Откройте установку приложения заново из Маркета.',
-  en: 'Bitrix24 did not confirm the installation. Start the installation again from the Market.',
-};
-const ADMIN_ONLY = {
-  ru: 'Установить приложение может только администратор портала.',
-  en: 'Only a portal administrator can install the app.',
-};
 
 interface TokenAnswer {
   access_token?: unknown;
@@ -49,14 +35,14 @@ export class InstallVerifier {
     const refreshId = field(body, 'REFRESH_ID');
     const applicationToken = field(body, 'APPLICATION_TOKEN');
     if (!memberId || !refreshId || !applicationToken)
-      throw new RequestRefused(400, 'b24_install_incomplete', NOT_CONFIRMED, { memberId });
+      throw new Refusal('b24_install_incomplete', { memberId });
     const address = portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN'] ?? '');
     if (!address || !hostAllowed(address.host, this.config.B24_PORTAL_HOSTS)) {
       this.log.warn(
         { memberId, domain: (query['DOMAIN'] ?? '').slice(0, 255) },
         'install refused: the portal host is not allowed (B24_PORTAL_HOSTS)',
       );
-      throw new RequestRefused(403, 'b24_portal_not_allowed', NOT_ALLOWED);
+      throw new Refusal('b24_portal_not_allowed');
     }
     const serverEndpoint = field(body, 'SERVER_ENDPOINT');
     const tokenUrl = tokenEndpoint(serverEndpoint, this.config.B24_OAUTH_HOSTS);
@@ -65,7 +51,7 @@ export class InstallVerifier {
         { memberId, serverEndpoint: serverEndpoint.slice(0, 255) },
         'install refused: the OAuth server is not allowed (B24_OAUTH_HOSTS)',
       );
-      throw new RequestRefused(403, 'b24_oauth_not_allowed', NOT_ALLOWED);
+      throw new Refusal('b24_oauth_not_allowed');
     }
     const clientEndpoint = `${address.origin}${address.pathname}rest/`;
     const answer = await this.refresh(tokenUrl, refreshId, memberId);
@@ -74,11 +60,11 @@ export class InstallVerifier {
         { memberId, claimedEndpoint: clientEndpoint },
         'install refused: the OAuth server names another portal for these tokens',
       );
-      throw new RequestRefused(403, 'b24_install_mismatch', NOT_CONFIRMED);
+      throw new Refusal('b24_install_mismatch');
     }
     const accessToken = String(answer.access_token);
     const profile = await this.profile(clientEndpoint, accessToken);
-    if (!profile.admin) throw new RequestRefused(403, 'b24_install_not_admin', ADMIN_ONLY, { memberId });
+    if (!profile.admin) throw new Refusal('b24_install_not_admin', { memberId });
     try {
       const portal = await this.client().store.upsertFromInstall({
         memberId,
@@ -96,10 +82,7 @@ export class InstallVerifier {
       return { portal, userId: profile.id };
     } catch (err) {
       if (err instanceof ValidationError)
-        throw new RequestRefused(400, 'b24_install_malformed', NOT_CONFIRMED, {
-          memberId,
-          problem: err.message,
-        });
+        throw new Refusal('b24_install_malformed', { memberId, problem: err.message });
       throw err;
     }
   }
@@ -124,14 +107,14 @@ export class InstallVerifier {
       answer = (await res.json()) as TokenAnswer;
     } catch (err) {
       this.log.warn({ err, memberId }, 'install: the Bitrix24 OAuth server did not answer');
-      throw new RequestRefused(503, 'b24_oauth_unavailable', NOT_CONFIRMED);
+      throw new Refusal('b24_oauth_unavailable');
     }
     if (!res.ok || typeof answer.access_token !== 'string' || typeof answer.refresh_token !== 'string') {
       this.log.warn(
         { memberId, status: res.status, error: String(answer.error ?? '') },
         'install refused: the Bitrix24 OAuth server did not accept the refresh token',
       );
-      throw new RequestRefused(401, 'b24_install_unconfirmed', NOT_CONFIRMED);
+      throw new Refusal('b24_install_unconfirmed');
     }
     return answer;
   }
@@ -156,7 +139,7 @@ export class InstallVerifier {
         admin: res.ok && answer.result?.ADMIN === true && id > 0,
       };
     } catch {
-      throw new RequestRefused(503, 'b24_unavailable', NOT_CONFIRMED);
+      throw new Refusal('b24_install_unavailable');
     }
   }
 }

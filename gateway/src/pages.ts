@@ -1,13 +1,8 @@
 import type { FastifyReply } from 'fastify';
-import { AppError, type Runtime, type UiRequest, type UiSession, rpc } from '@hhb24/common';
+import { AppError, Refusal, type Runtime, type UiRequest, type UiSession, rpc } from '@hhb24/common';
 import type { Config } from './config.js';
 import { type PagePolicy, errorPage, sendHtml } from './http.js';
 import type { SessionSigner } from './session.js';
-
-const UNAVAILABLE = {
-  ru: 'Страница приложения сейчас недоступна. Обновите её через минуту.',
-  en: 'The app page is not available right now. Reload it in a minute.',
-};
 
 /**
  * The app's pages are rendered by the settings service; the gateway authenticates, signs the
@@ -65,10 +60,11 @@ export class Pages {
         { err, route, memberId: session.memberId },
         'settings could not render the page',
       );
+      const refusal = new Refusal('page_unavailable');
       return sendHtml(
         reply,
-        e?.status && e.status < 500 ? e.status : 503,
-        errorPage(503, UNAVAILABLE),
+        e?.status && e.status < 500 ? e.status : refusal.status,
+        errorPage(refusal.status, refusal.texts),
         policy,
       );
     }

@@ -4,27 +4,14 @@ import {
   type EntityType,
   type Logger,
   type PortalRecord,
+  Refusal,
   type UiSession,
 } from '@hhb24/common';
 import { portalAddress } from './allowed-hosts.js';
-import { RequestRefused } from './http.js';
 import { type FormObject, field } from './php-form.js';
 
 /** How long a page load may wait for the portal's shared rate budget before it says "try again". */
 const PAGE_WAIT_MS = 10_000;
-
-const NOT_INSTALLED = {
-  ru: 'Приложение не установлено на этом портале или запрос пришёл не от него. Откройте приложение из портала; если ошибка повторяется, переустановите приложение.',
-  en: 'The app is not installed on this portal, or the request did not come from it. Open the app from the portal; if this keeps happening, reinstall the app.',
-};
-const STALE_AUTH = {
-  ru: 'Не удалось подтвердить вход в Битрикс24: обновите страницу.',
-  en: 'Your Bitrix24 sign-in could not be confirmed: reload the page.',
-};
-const PORTAL_BUSY = {
-  ru: 'Портал сейчас не отвечает или перегружен. Обновите страницу через минуту.',
-  en: 'The portal is not answering or is overloaded. Reload the page in a minute.',
-};
 
 export interface PageLoad {
   portal: PortalRecord;
@@ -56,7 +43,7 @@ export class PortalAuth {
     const memberId = field(body, 'member_id');
     const authId = field(body, 'AUTH_ID');
     const portal = await this.application(memberId, field(body, 'APPLICATION_TOKEN'));
-    if (!authId) throw new RequestRefused(401, 'b24_auth_missing', STALE_AUTH, { memberId });
+    if (!authId) throw new Refusal('b24_auth_missing', { memberId });
     // The portal names itself in DOMAIN; one that names another host is not the portal we know.
     const claimed = query['DOMAIN'] ? portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN']) : null;
     if (
@@ -65,15 +52,11 @@ export class PortalAuth {
         `${claimed.host}${claimed.pathname}`.replace(/\/$/, '') !==
           portal.domain.toLowerCase().replace(/\/$/, ''))
     ) {
-      throw new RequestRefused(403, 'b24_domain_mismatch', NOT_INSTALLED, {
-        memberId,
-        domain: query['DOMAIN'],
-      });
+      throw new Refusal('b24_domain_mismatch', { memberId, domain: query['DOMAIN'] });
     }
     const profile = await this.asUser<{ ID: string; ADMIN: boolean }>(memberId, authId, 'profile');
     const userId = Number(profile.ID);
-    if (!Number.isInteger(userId) || userId <= 0)
-      throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId });
+    if (!Number.isInteger(userId) || userId <= 0) throw new Refusal('b24_auth_failed', { memberId });
     const isAdmin = profile.ADMIN === true;
     const crmAccess = isAdmin || (await this.canReadCrm(memberId, authId));
     const lang =
@@ -122,8 +105,12 @@ export class PortalAuth {
       await this.asUser(memberId, authId, method, params);
       return true;
     } catch (err) {
-      if (err instanceof RequestRefused && err.code === 'b24_access_denied') return false;
-      if (err instanceof RequestRefused && err.status === 401 && err.details?.['b24'] === 'b24_not_found')
+      if (err instanceof Refusal && err.code === 'b24_access_denied') return false;
+      if (
+        err instanceof Refusal &&
+        err.code === 'b24_auth_failed' &&
+        err.details?.['b24'] === 'b24_not_found'
+      )
         return false;
       throw err;
     }
@@ -136,10 +123,10 @@ export class PortalAuth {
         { memberId: memberId.slice(0, 64) },
         'bitrix24 request refused: application_token does not match the one stored for member_id',
       );
-      throw new RequestRefused(401, 'b24_application_token', NOT_INSTALLED);
+      throw new Refusal('b24_application_token');
     }
     const portal = await store.get(memberId);
-    if (!portal) throw new RequestRefused(401, 'b24_application_token', NOT_INSTALLED);
+    if (!portal) throw new Refusal('b24_application_token');
     return portal;
   }
 
@@ -153,11 +140,10 @@ export class PortalAuth {
       return await this.client().callAs<T>(memberId, authId, method, params, { maxWaitMs: PAGE_WAIT_MS });
     } catch (err) {
       if (!(err instanceof Bitrix24Error)) throw err;
-      if (err.code === 'b24_access_denied')
-        throw new RequestRefused(403, 'b24_access_denied', STALE_AUTH, { memberId, method });
-      if (err.retryable) throw new RequestRefused(503, err.code, PORTAL_BUSY, { memberId, method });
+      if (err.code === 'b24_access_denied') throw new Refusal('b24_access_denied', { memberId, method });
+      if (err.retryable) throw new Refusal('b24_portal_busy', { memberId, method, b24: err.code });
       // An unknown, expired or foreign AUTH_ID, or a portal that no longer knows the app.
-      throw new RequestRefused(401, 'b24_auth_failed', STALE_AUTH, { memberId, method, b24: err.code });
+      throw new Refusal('b24_auth_failed', { memberId, method, b24: err.code });
     }
   }
 }

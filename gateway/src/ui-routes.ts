@@ -2,14 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
   type Bitrix24Client,
+  type ErrorCode,
   type PdfPart,
+  Refusal,
   type Runtime,
   type UiRequest,
   type UiSession,
   rpc,
 } from '@hhb24/common';
 import type { Config } from './config.js';
-import { applyPagePolicy, rawBody } from './http.js';
+import { applyPagePolicy, rawBody, sendRefusal } from './http.js';
 import type { Installer } from './install-steps.js';
 import type { Pages } from './pages.js';
 import { portalOrigin } from './portal-auth.js';
@@ -48,8 +50,9 @@ export interface UiDeps {
 export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
   const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
 
-  const refuse = (reply: FastifyReply, status: number, code: string) =>
-    applyPagePolicy(reply, { frameAncestors: null }).code(status).send({ error: code });
+  /** A refusal from the error catalogue, as JSON (htmx shows the page's error line). */
+  const refuse = (reply: FastifyReply, refusal: ErrorCode | Refusal, lang?: 'ru' | 'en') =>
+    sendRefusal(applyPagePolicy(reply, { frameAncestors: null }), refusal, lang);
 
   const sessionOf = (req: FastifyRequest, post: boolean): UiSession | null => {
     const header = req.headers[SESSION_HEADER];
@@ -64,7 +67,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const route = (req.params as { '*': string })['*'] ?? '';
-    if (!/^[a-z0-9-]+(\/[a-z0-9-]+){0,3}$/.test(route)) return refuse(reply, 404, 'not_found');
+    if (!/^[a-z0-9-]+(\/[a-z0-9-]+){0,3}$/.test(route)) return refuse(reply, 'not_found');
     const post = req.method === 'POST';
     const origin = req.headers.origin;
     if (post && origin !== undefined && origin !== publicOrigin) {
@@ -72,7 +75,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
         { route, origin: String(origin).slice(0, 200) },
         'ui request refused: posted from another origin',
       );
-      return refuse(reply, 403, 'csrf_origin');
+      return refuse(reply, 'csrf_origin');
     }
     const form = post
       ? flatForm(rawBody(req))
@@ -80,14 +83,14 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
     const session = sessionOf(req, post);
     if (!session) {
       req.log.info({ route }, 'ui request refused: no valid session');
-      return refuse(reply, 401, 'session_required');
+      return refuse(reply, 'session_required');
     }
     const portal = await deps.client().store.get(session.memberId);
-    if (!portal || portal.status === 'uninstalled') return refuse(reply, 401, 'session_required');
+    if (!portal || portal.status === 'uninstalled') return refuse(reply, 'session_required', session.lang);
     const portalOriginValue = portalOrigin(portal);
 
     if (route === 'install/run') {
-      if (!post || !session.isAdmin) return refuse(reply, 403, 'admin_only');
+      if (!post || !session.isAdmin) return refuse(reply, 'admin_only', session.lang);
       const steps = await deps.installer.run(session.memberId, session.userId);
       return deps.pages.render(reply, session, 'install/result', {
         portalOrigin: portalOriginValue,
@@ -115,14 +118,15 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
   };
 
   const pdf = async (reply: FastifyReply, session: UiSession, negotiationId: string) => {
-    if (!/^[0-9A-Za-z_-]{1,64}$/.test(negotiationId)) return refuse(reply, 400, 'negotiation_required');
+    if (!/^[0-9A-Za-z_-]{1,64}$/.test(negotiationId))
+      return refuse(reply, 'negotiation_required', session.lang);
     try {
       if (!(await pdfAllowed(session, negotiationId))) {
         deps.runtime.log.warn(
           { memberId: session.memberId, userId: session.userId, negotiationId },
           'resume PDF refused: not the response of the card the session was opened on',
         );
-        return refuse(reply, 403, 'pdf_forbidden');
+        return refuse(reply, 'pdf_forbidden', session.lang);
       }
       // The PDF comes in parts that each fit one NATS message.
       const parts: Buffer[] = [];
@@ -133,7 +137,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
           { memberId: session.memberId, negotiationId, offset },
           { timeoutMs: 30_000 },
         );
-        if (!part) return refuse(reply, 404, 'pdf_not_found');
+        if (!part) return refuse(reply, 'pdf_not_found', session.lang);
         parts.push(Buffer.from(part.contentBase64, 'base64'));
         filename = part.filename;
         offset = part.next !== null && part.next > offset && parts.length < 100 ? part.next : null;
@@ -151,7 +155,8 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
         .send(Buffer.concat(parts));
     } catch (err) {
       deps.runtime.log.warn({ err, memberId: session.memberId }, 'resume PDF not available');
-      return refuse(reply, err instanceof AppError && err.status < 500 ? err.status : 503, 'pdf_unavailable');
+      const status = err instanceof AppError && err.status < 500 ? err.status : undefined;
+      return refuse(reply, new Refusal('pdf_unavailable', {}, { status }), session.lang);
     }
   };
 

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './outgoing.js';
+export * from './error-catalogue.js';
 export * from './config.js';
 export { baseSchema } from './base-config.js';
 export * from './logger.js';

@@ -2,6 +2,8 @@
  * Every text of the app's pages, in Russian (the seed's wording) and English. Templates ask for a
  * key with `{{t "key"}}`; `{name}` placeholders are filled from the helper's hash.
  */
+import { ERROR_TEXTS, type ErrorTextKey } from '@hhb24/common';
+
 export type Lang = 'ru' | 'en';
 
 const ru = {
@@ -548,7 +550,17 @@ const en: Record<Key, string> = {
   'common.reload': 'Reload',
 };
 
-const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };
+/** The error catalogue's texts (services/common) are the pages' texts too: `{{t "error.adminOnly"}}`. */
+const errorTexts = (lang: Lang) =>
+  Object.fromEntries(Object.entries(ERROR_TEXTS).map(([k, v]) => [k, v[lang]])) as Record<
+    ErrorTextKey,
+    string
+  >;
+
+const dictionaries: Record<Lang, Record<Key | ErrorTextKey, string>> = {
+  ru: { ...ru, ...errorTexts('ru') },
+  en: { ...en, ...errorTexts('en') },
+};
 
 export function text(lang: Lang, key: string, values: Record<string, unknown> = {}): string {
   const template = dictionaries[lang][key as Key] ?? dictionaries.ru[key as Key];
