@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { migrations } from './migrations.js';
 import { PortalData } from './portal-data.js';
 import { erasePortal, getSettings } from './settings-store.js';
-import { AppPages } from './ui/app-pages.js';
+import { PageRoutes } from './ui/routes.js';
 import { Renderer } from './ui/render.js';
 
 export { schema, type Config } from './config.js';
@@ -44,7 +44,7 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
   runtime.useOutboxRelay();
   let b24: Bitrix24Client | undefined;
   const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));
-  const pages = new AppPages(
+  const pages = PageRoutes.create(
     runtime,
     new PortalData(client, () => runtime.redis, config.REDIS_PREFIX),
     new Renderer(),

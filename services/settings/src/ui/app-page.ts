@@ -1,0 +1,66 @@
+import { type HhAccountView, type UiRequest } from '@hhb24/common';
+import { type Ctx, type Fragment, type PageDeps, hhAccount } from './page-kit.js';
+import { text } from './texts.js';
+
+export type Tab = 'auth' | 'settings' | 'new-responses' | 'health' | 'feedback';
+
+const TABS: Array<{ key: Tab; label: string }> = [
+  { key: 'auth', label: 'tabs.auth' },
+  { key: 'settings', label: 'tabs.settings' },
+  { key: 'new-responses', label: 'tabs.newResponses' },
+  { key: 'feedback', label: 'tabs.feedback' },
+  { key: 'health', label: 'tabs.health' },
+];
+
+/** A tab's panel, given the hh.ru connection the page has just read. */
+export type TabPanel = (req: UiRequest, ctx: Ctx, account: HhAccountView | null) => Promise<Fragment>;
+
+/** The tab bar: which tab is open, which wait for hh.ru to be connected. */
+export function tabBar(current: Tab, account: HhAccountView | null) {
+  const connected = account?.status === 'active';
+  return TABS.map((t) => ({
+    ...t,
+    selected: t.key === current,
+    disabled: !connected && t.key !== 'auth' && t.key !== 'health',
+  }));
+}
+
+/** The tab bar and the connection marker, swapped out of band with a panel (either may have changed). */
+export function chrome(deps: PageDeps, ctx: Ctx, current: Tab, account: HhAccountView | null): string {
+  return deps.renderer.render('partials/chrome-oob', { ...ctx, tabs: tabBar(current, account), account });
+}
+
+/**
+ * The app page: the header with the connection marker, the tab bar and the first panel
+ * («Настройки» once hh.ru is connected, «Авторизация» until then); `tab/<name>` swaps a panel.
+ */
+export class AppPage {
+  constructor(
+    private readonly deps: PageDeps,
+    private readonly panels: Record<Tab, TabPanel>,
+  ) {}
+
+  async page(req: UiRequest, ctx: Ctx): Promise<Fragment> {
+    const account = await hhAccount(this.deps, req.session.memberId);
+    const tab: Tab = account?.status === 'active' ? 'settings' : 'auth';
+    const panel = await this.panels[tab](req, ctx, account);
+    const html = this.deps.renderer.page('app', {
+      ...ctx,
+      title: text(ctx.lang, 'app.title'),
+      framed: true,
+      panel: panel.html,
+      tabs: tabBar(tab, account),
+      account,
+    });
+    return { html };
+  }
+
+  /** A tab's panel plus the tab bar and the connection marker (htmx out-of-band swaps). */
+  async tab(tab: Tab, req: UiRequest, ctx: Ctx): Promise<Fragment> {
+    const account = await hhAccount(this.deps, req.session.memberId);
+    // «Состояние» stays open without a working login: it is where a lost one shows.
+    const shown: Tab = account?.status === 'active' || tab === 'health' ? tab : 'auth';
+    const panel = await this.panels[shown](req, ctx, account);
+    return { ...panel, html: panel.html + chrome(this.deps, ctx, shown, account) };
+  }
+}

@@ -1,0 +1,133 @@
+import type { Runtime, UiRequest, UiResponse, UiSession } from '@hhb24/common';
+import type { PortalData } from '../portal-data.js';
+import { AppPage, type Tab, type TabPanel } from './app-page.js';
+import { AuthTab } from './auth-tab.js';
+import { CardPage } from './card-page.js';
+import { FeedbackTab } from './feedback-tab.js';
+import { HealthTab } from './health-tab.js';
+import { InstallPage } from './install-page.js';
+import { NewResponsesTab } from './new-responses-tab.js';
+import { type Ctx, type Fragment, type PageDeps, ctxOf, one, refusal, toResponse } from './page-kit.js';
+import type { Renderer } from './render.js';
+import { SettingsTab } from './settings-tab.js';
+import { text } from './texts.js';
+
+/**
+ * Who may call a route:
+ * - `everyone`: anyone the portal let open the app (the login window's result);
+ * - `crm`: a portal admin or a user with CRM access (the reference app's rule for using it at all).
+ */
+export type Access = 'everyone' | 'crm';
+
+export type Method = 'GET' | 'POST';
+
+export interface Route {
+  method: Method;
+  /** The path after `/ui/` (the gateway renders `app`, `card`, `install` and `login/result` itself on a page load). */
+  path: string;
+  access: Access;
+  /** The template the route answers with (templates/; a whole page, or the part htmx swaps). */
+  template: string;
+  /** What answers: a handler here, or the gateway itself (gateway/src/ui-routes.ts) for what it alone holds. */
+  handler: Handler | 'gateway';
+}
+
+export type Handler = (req: UiRequest, ctx: Ctx) => Promise<Fragment> | Fragment;
+
+const row = (
+  method: Route['method'],
+  path: string,
+  access: Access,
+  template: string,
+  handler: Route['handler'],
+): Route => ({ method, path, access, template, handler });
+
+const may = (access: Access, s: UiSession): boolean =>
+  access === 'everyone' || (access === 'crm' && (s.isAdmin || s.crmAccess));
+
+/**
+ * The app pages' routes, one table: what the page asks (`/ui/<path>`), who may ask it, what
+ * answers and with which template. The gateway authenticates the person and carries the session
+ * (`rpc.settings.ui`); settings renders everything but the two routes the gateway serves itself.
+ */
+export class PageRoutes {
+  readonly routes: readonly Route[];
+
+  constructor(private readonly deps: PageDeps) {
+    const auth = new AuthTab(deps);
+    const settings = new SettingsTab(deps);
+    const newResponses = new NewResponsesTab(deps);
+    const health = new HealthTab(deps);
+    const feedback = new FeedbackTab(deps);
+    const card = new CardPage(deps);
+    const install = new InstallPage(deps);
+    const panels: Record<Tab, TabPanel> = {
+      auth: async (req, ctx, account) => ({ html: auth.panel(req, ctx, account) }),
+      settings: (req, ctx) => settings.panel(req, ctx, {}),
+      'new-responses': (req, ctx) => newResponses.panel(req, ctx),
+      feedback: async (_req, ctx) => feedback.panel(ctx),
+      health: (req, ctx) => health.panel(req, ctx, {}),
+    };
+    const app = new AppPage(deps, panels);
+    const tab = (name: Tab) => (req: UiRequest, ctx: Ctx) => app.tab(name, req, ctx);
+    // «Все отклики (N)» of a timeline activity opens the app on one lead or deal: its card.
+    const appPage: Handler = (r, c) =>
+      one(r.form, 'view') === 'others' ? card.others(r, c) : app.page(r, c);
+
+    // prettier-ignore
+    this.routes = [
+      // Pages the gateway opens itself: a Bitrix24 page load (the app, a card tab), the installer, the login window.
+      //  method  path                 who         template                    handler
+      row('GET',  'app',               'crm',      'app',                      appPage),
+      row('GET',  'card',              'crm',      'card',                     (r, c) => card.page(r, c)),
+      row('POST', 'card',              'crm',      'card',                     (r, c) => card.page(r, c)),
+      row('GET',  'install',           'crm',      'install',                  (r, c) => install.page(r, c)),
+      row('GET',  'install/result',    'crm',      'partials/install-steps',   (r, c) => install.result(r, c)),
+      row('POST', 'install/run',       'crm',      'partials/install-steps',   'gateway'),
+      row('GET',  'login/result',      'everyone', 'login-result',             (r, c) => auth.loginResult(r, c)),
+      row('POST', 'card/pdf',          'crm',      '(the resume PDF)',         'gateway'),
+      // «Авторизация»
+      row('GET',  'tab/auth',          'crm',      'tab-auth',                 tab('auth')),
+      row('GET',  'auth/status',       'crm',      'tab-auth',                 tab('auth')),
+      row('POST', 'auth/logout',       'crm',      'tab-auth',                 (r, c) => auth.logout(r, c)),
+      // «Настройки» and the import
+      row('GET',  'tab/settings',      'crm',      'tab-settings',             tab('settings')),
+      row('POST', 'settings/form',     'crm',      'partials/settings-form',   (r, c) => settings.redraw(r, c)),
+      row('GET',  'settings/users',    'crm',      'partials/user-options',    (r, c) => settings.users(r, c)),
+      row('POST', 'settings/save',     'crm',      'tab-settings',             (r, c) => settings.save(r, c)),
+      row('GET',  'import/progress',   'crm',      'partials/import-progress', (r, c) => settings.progress(r, c)),
+      row('POST', 'failures/retry',    'crm',      'tab-settings',             (r, c) => settings.retry(r, c)),
+      // «Новые отклики»
+      row('GET',  'tab/new-responses', 'crm',      'tab-new-responses',        tab('new-responses')),
+      // «Обратная связь»
+      row('GET',  'tab/feedback',      'crm',      'tab-feedback',             tab('feedback')),
+      row('POST', 'feedback/send',     'crm',      'tab-feedback',             (r, c) => feedback.send(r, c)),
+      // «Состояние»
+      row('GET',  'tab/health',        'crm',      'tab-health',               tab('health')),
+      row('GET',  'health/events',     'crm',      'partials/health-events',   (r, c) => health.events(r, c)),
+      row('POST', 'health/retry',      'crm',      'tab-health',               (r, c) => health.retry(r, c)),
+    ];
+  }
+
+  static create(runtime: Runtime, data: PortalData, renderer: Renderer): PageRoutes {
+    return new PageRoutes({ runtime, data, renderer });
+  }
+
+  async handle(req: UiRequest): Promise<UiResponse> {
+    const ctx = ctxOf(req);
+    const route = this.routes.find((r) => r.path === req.route);
+    if (!may(route?.access ?? 'crm', req.session)) return this.noAccess(route, ctx);
+    if (!route || route.handler === 'gateway') return refusal(this.deps, ctx, 'not_found');
+    return toResponse(await route.handler(req, ctx));
+  }
+
+  /** A user with neither admin rights nor CRM access: a page (or the part) that says what is missing. */
+  private noAccess(route: Route | undefined, ctx: Ctx): UiResponse {
+    const { renderer } = this.deps;
+    const html =
+      route?.template === 'app' || route?.template === 'card'
+        ? renderer.page('no-access', { ...ctx, title: text(ctx.lang, 'access.title'), framed: true })
+        : renderer.render('no-access', ctx);
+    return { status: 403, html };
+  }
+}
