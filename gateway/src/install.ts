@@ -1,4 +1,14 @@
-import { type Bitrix24Client, type Logger, type PortalRecord, Refusal, ValidationError } from '@hhb24/common';
+import {
+  BodyTooLarge,
+  type Bitrix24Client,
+  type Logger,
+  OAUTH_ANSWER_CAP_BYTES,
+  type PortalRecord,
+  Refusal,
+  ValidationError,
+  isRefusedRedirect,
+  readCapped,
+} from '@hhb24/common';
 import { hostAllowed, portalAddress, tokenEndpoint } from './allowed-hosts.js';
 import type { Config } from './config.js';
 import { type FormObject, field } from './php-form.js';
@@ -104,8 +114,13 @@ export class InstallVerifier {
         redirect: 'error',
         signal: AbortSignal.timeout(this.config.B24_TIMEOUT_MS),
       });
-      answer = (await res.json()) as TokenAnswer;
+      answer = JSON.parse((await readCapped(res, OAUTH_ANSWER_CAP_BYTES)).toString('utf8')) as TokenAnswer;
     } catch (err) {
+      const refused = refusedAnswer(err, `${OAUTH_ANSWER_CAP_BYTES} bytes`);
+      if (refused) {
+        this.log.warn({ memberId, problem: refused }, 'install refused: the Bitrix24 OAuth server’s answer');
+        throw new Refusal('b24_oauth_answer_refused');
+      }
       this.log.warn({ err, memberId }, 'install: the Bitrix24 OAuth server did not answer');
       throw new Refusal('b24_oauth_unavailable');
     }
@@ -132,14 +147,34 @@ export class InstallVerifier {
         redirect: 'error',
         signal: AbortSignal.timeout(this.config.B24_TIMEOUT_MS),
       });
-      const answer = (await res.json()) as { result?: { ID?: unknown; ADMIN?: unknown } };
+      const answer = JSON.parse(
+        (await readCapped(res, this.config.B24_MAX_RESPONSE_BYTES)).toString('utf8'),
+      ) as {
+        result?: { ID?: unknown; ADMIN?: unknown };
+      };
       const id = Number(answer.result?.ID);
       return {
         id: Number.isInteger(id) && id > 0 ? id : 0,
         admin: res.ok && answer.result?.ADMIN === true && id > 0,
       };
-    } catch {
+    } catch (err) {
+      const refused = refusedAnswer(
+        err,
+        `B24_MAX_RESPONSE_BYTES (${this.config.B24_MAX_RESPONSE_BYTES} bytes)`,
+      );
+      if (refused) {
+        this.log.warn({ problem: refused }, 'install refused: the portal’s answer to profile');
+        throw new Refusal('b24_install_answer_refused');
+      }
       throw new Refusal('b24_install_unavailable');
     }
   }
+}
+
+/** Why an answer was not read (too big, a redirect), or null for any other failure. */
+function refusedAnswer(err: unknown, cap: string): string | null {
+  if (err instanceof BodyTooLarge) return `the answer is larger than ${cap}: reading stopped there`;
+  if (isRefusedRedirect(err))
+    return 'the answer is a redirect, which is not followed (the call carries a secret)';
+  return null;
 }

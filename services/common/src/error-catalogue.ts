@@ -122,6 +122,9 @@ export const ERRORS = {
   b24_install_unconfirmed: { status: 401, text: 'error.installNotConfirmed' },
   b24_oauth_unavailable: { status: 503, text: 'error.installNotConfirmed' },
   b24_install_unavailable: { status: 503, text: 'error.installNotConfirmed' },
+  // An answer at install too big to read, or a redirect (never followed: the call carries a secret).
+  b24_oauth_answer_refused: { status: 502, text: 'error.installNotConfirmed' },
+  b24_install_answer_refused: { status: 502, text: 'error.installNotConfirmed' },
   b24_install_not_admin: { status: 403, text: 'error.installAdminOnly' },
   b24_robot_unknown: { status: 400, text: 'error.robotUnknown' },
 

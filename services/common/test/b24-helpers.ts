@@ -65,6 +65,7 @@ export async function b24Harness(
       burst: 50,
       burstHeadroom: 5,
       timeoutMs: 5000,
+      maxResponseBytes: 5_000_000,
       ...clientOptions,
       ...overrides,
     });

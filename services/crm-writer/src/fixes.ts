@@ -65,6 +65,18 @@ export function refusalOf(err: Bitrix24Error, entityType: EntityType): Refusal {
       };
     case 'b24_portal_deleted':
       return { code: 'portal_deleted', message, fix: null };
+    case 'b24_answer_too_large':
+      return {
+        code: 'answer_too_large',
+        message,
+        fix: 'Портал прислал ответ больше допустимого размера (B24_MAX_RESPONSE_BYTES): сообщите администратору сервиса, затем нажмите «Повторить».',
+      };
+    case 'b24_redirect_refused':
+      return {
+        code: 'portal_moved',
+        message,
+        fix: 'Портал ответил перенаправлением на другой адрес: если адрес портала изменился, переустановите приложение, затем нажмите «Повторить».',
+      };
     case 'b24_not_found':
       return {
         code: 'entity_deleted',

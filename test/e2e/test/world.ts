@@ -230,6 +230,7 @@ export class World {
         burst: 50,
         burstHeadroom: 5,
         timeoutMs: 10_000,
+        maxResponseBytes: 5_000_000,
       });
     }
     return this.b24ClientInstance;

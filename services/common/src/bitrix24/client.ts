@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { BreakerRegistry } from '../breaker.js';
 import { AppError, UnavailableError, ValidationError, classifyError, waitUnlessStopping } from '../errors.js';
+import { BodyTooLarge, OAUTH_ANSWER_CAP_BYTES, isRefusedRedirect, readCapped } from '../outgoing.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { RedisLock } from '../redis/lock.js';
@@ -48,6 +49,8 @@ export interface Bitrix24ClientOptions {
   /** Part of the burst left unused, for clock and network differences. */
   burstHeadroom: number;
   timeoutMs: number;
+  /** Largest answer read from a portal (B24_MAX_RESPONSE_BYTES); a bigger one is cut there. */
+  maxResponseBytes: number;
   /** Aborted when the process shuts down: waits for the rate budget end at once (ShuttingDown). */
   stopping?: AbortSignal;
 }
@@ -105,6 +108,7 @@ export class Bitrix24Client {
       burst: config.B24_BURST,
       burstHeadroom: config.B24_BURST_HEADROOM,
       timeoutMs: config.B24_TIMEOUT_MS,
+      maxResponseBytes: config.B24_MAX_RESPONSE_BYTES,
       stopping: runtime.stopping,
     });
   }
@@ -297,14 +301,27 @@ export class Bitrix24Client {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body,
+          // The body carries our client_secret and the refresh token: never to another address.
+          redirect: 'error',
           signal: AbortSignal.timeout(this.options.timeoutMs),
         });
         status = res.status;
-        answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+        const text = (await readCapped(res, OAUTH_ANSWER_CAP_BYTES)).toString('utf8');
+        try {
+          answer = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          answer = {};
+        }
       } catch (err) {
+        const why =
+          err instanceof BodyTooLarge
+            ? `the OAuth server's answer is larger than ${OAUTH_ANSWER_CAP_BYTES} bytes`
+            : isRefusedRedirect(err)
+              ? 'the OAuth server answered with a redirect, which is not followed'
+              : (err as Error).message;
         throw new Bitrix24Error(
           'b24_unavailable',
-          `Bitrix24 token refresh for ${memberId} failed: ${(err as Error).message}`,
+          `Bitrix24 token refresh for ${memberId} failed: ${why}`,
           { memberId, method: 'oauth.refresh', httpStatus: 0, b24Error: '', b24Description: '' },
           { cause: err },
         );
@@ -458,10 +475,25 @@ export class Bitrix24Client {
         headers: { 'content-type': 'application/json' },
         // The token travels in the body, never in a URL that a proxy might log.
         body: JSON.stringify({ ...params, auth: accessToken }),
+        // Nor to an address a redirect names (the address is the one recorded at install).
+        redirect: 'error',
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      text = await res.text();
+      text = (await readCapped(res, this.options.maxResponseBytes)).toString('utf8');
     } catch (err) {
+      const failed = { ...context, httpStatus: 0, b24Error: '', b24Description: '' };
+      if (err instanceof BodyTooLarge)
+        throw new Bitrix24Error(
+          'b24_answer_too_large',
+          `Bitrix24 ${method}: the portal's answer is larger than B24_MAX_RESPONSE_BYTES (${err.capBytes} bytes), reading stopped there`,
+          failed,
+        );
+      if (isRefusedRedirect(err))
+        throw new Bitrix24Error(
+          'b24_redirect_refused',
+          `Bitrix24 ${method}: the portal answered with a redirect, which is not followed (the call carries its token; a portal that moved must install the app again)`,
+          failed,
+        );
       const classified = classifyError(err);
       throw new Bitrix24Error(
         'b24_unavailable',

@@ -36,6 +36,13 @@ export const bitrix24Schema = {
     description:
       'Part of the burst never used, so that network delays between our clock and the portal’s never overflow its bucket.',
   }),
+  B24_MAX_RESPONSE_BYTES: integer({
+    default: 5_000_000,
+    min: 100_000,
+    max: 100_000_000,
+    description:
+      'Largest answer read from a portal; a bigger one is cut there and the work that asked fails naming this setting.',
+  }),
   B24_TIMEOUT_MS: integer({
     default: 30_000,
     min: 1000,

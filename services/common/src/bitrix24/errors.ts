@@ -18,6 +18,8 @@ import { AppError, OUTAGE_RETRY_MS } from '../errors.js';
  * | b24_not_found              | the entity asked for does not exist                             | no     |
  * | b24_rejected               | any other 4xx: the portal refused the input (details say why)   | no     |
  * | b24_unavailable            | 5xx, non-JSON answers, network errors, timeouts                 | wait   |
+ * | b24_answer_too_large       | the answer passed B24_MAX_RESPONSE_BYTES (reading stopped there) | no     |
+ * | b24_redirect_refused       | a 3xx: never followed, the request carries the portal's token   | no     |
  *
  * "wait" means the portal, not the message, is at fault: a consumer hands the message back for later
  * without counting a failed delivery, so an outage of the portal longer than a few retries never
@@ -35,7 +37,9 @@ export type Bitrix24ErrorCode =
   | 'b24_method_not_found'
   | 'b24_not_found'
   | 'b24_rejected'
-  | 'b24_unavailable';
+  | 'b24_unavailable'
+  | 'b24_answer_too_large'
+  | 'b24_redirect_refused';
 
 export interface Bitrix24ErrorDetails {
   memberId: string;

@@ -3,7 +3,7 @@
  * processes: the same operations as the in-process `sim` object. Documented in docs/simulators.md.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { EntityType, Fault } from './model.js';
+import type { EntityType, Fault, OAuthFault } from './model.js';
 import type { B24Sim } from './sim.js';
 import type { Lang } from './texts.js';
 
@@ -87,6 +87,10 @@ export function registerControlRoutes(app: FastifyInstance, sim: B24Sim): void {
   );
   route('POST', '/portals/:portal/faults', (req, b) => sim.injectFault(id(req), b as unknown as Fault));
   route('DELETE', '/portals/:portal/faults', (req) => sim.clearFaults(id(req)));
+  route('POST', '/oauth-faults', (_req, b) => {
+    sim.injectOAuthFault(b as unknown as OAuthFault);
+  });
+  route('DELETE', '/oauth-faults', () => sim.clearOAuthFaults());
   route('POST', '/portals/:portal/expire-tokens', (req) => ({ expired: sim.expireTokens(id(req)) }));
   route('POST', '/portals/:portal/tokens', (req, b) => sim.issueUserToken(id(req), b as never));
   route('POST', '/portals/:portal/entities/:type', (req, b) =>

@@ -284,7 +284,33 @@ export type Fault =
   | { kind: 'portal_deleted' }
   | { kind: 'http_error'; status: number; count?: number; methods?: string[] }
   | { kind: 'operation_time_limit'; methods?: string[]; forMs: number }
-  | { kind: 'latency'; ms: number; methods?: string[] };
+  | { kind: 'latency'; ms: number; methods?: string[] }
+  | HugeBodyFault
+  | RedirectFault;
+
+/**
+ * An answer of `bytes` bytes (made as the client reads it; chunked unless `declareLength`), a
+ * hostile or broken server's. `served` counts what was made, so a test sees where a client stopped.
+ */
+export interface HugeBodyFault {
+  kind: 'huge_body';
+  bytes: number;
+  declareLength?: boolean;
+  count?: number;
+  methods?: string[];
+  served?: number;
+}
+
+/** A 302 to `location`: whoever follows it takes the request (and its token) there. */
+export interface RedirectFault {
+  kind: 'redirect';
+  location: string;
+  count?: number;
+  methods?: string[];
+}
+
+/** What the OAuth server (token endpoint and app.info) can be made to answer instead. */
+export type OAuthFault = HugeBodyFault | RedirectFault;
 
 export interface ActiveFault {
   fault: Fault;

@@ -5,8 +5,10 @@
  * Token-endpoint HTTP statuses are not confirmed by Bitrix's docs; this follows the PHP SDK's
  * handling: invalid_grant 400, invalid_client 401.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OAuthFault } from './model.js';
 import { parsePhpQuery } from './php-form.js';
+import { faultAnswer } from './rest/dispatcher.js';
 import type { B24Sim } from './sim.js';
 
 function params(req: FastifyRequest): Record<string, string> {
@@ -19,6 +21,16 @@ function params(req: FastifyRequest): Record<string, string> {
   for (const [k, v] of Object.entries({ ...parsePhpQuery(query), ...body }))
     if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
   return out;
+}
+
+/** What an injected OAuth fault answers instead (a huge body or a redirect). */
+function sendFault(reply: FastifyReply, fault: OAuthFault): FastifyReply {
+  const r = faultAnswer(fault);
+  return reply
+    .code(r.status)
+    .headers(r.headers ?? {})
+    .header('content-type', r.contentType ?? 'application/json; charset=utf-8')
+    .send(r.body);
 }
 
 export function registerOAuthRoutes(app: FastifyInstance, sim: B24Sim): void {
@@ -82,6 +94,8 @@ export function registerOAuthRoutes(app: FastifyInstance, sim: B24Sim): void {
       method,
       url: '/oauth-server/oauth/token/',
       handler: async (req, reply) => {
+        const fault = sim.takeOAuthFault();
+        if (fault) return sendFault(reply, fault);
         const r = await token(req);
         return reply.code(r.status).header('cache-control', 'no-store').send(r.body);
       },
@@ -91,6 +105,8 @@ export function registerOAuthRoutes(app: FastifyInstance, sim: B24Sim): void {
       method,
       url: '/oauth-server/rest/app.info*',
       handler: async (req, reply) => {
+        const fault = sim.takeOAuthFault();
+        if (fault) return sendFault(reply, fault);
         const p = params(req);
         const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
         const check = sim.tokens.check(bearer ?? p['auth'] ?? p['access_token'] ?? '');

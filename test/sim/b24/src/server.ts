@@ -4,6 +4,7 @@
  * the control API (`/_sim/...`).
  */
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerControlRoutes } from './control-routes.js';
 import { registerOAuthRoutes } from './oauth-routes.js';
@@ -68,8 +69,9 @@ export function buildServer(sim: B24Sim): FastifyInstance {
       reply.header('access-control-allow-origin', '*');
       return reply
         .code(r.status)
+        .headers(r.headers ?? {})
         .header('content-type', r.contentType ?? 'application/json; charset=utf-8')
-        .send(typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
+        .send(typeof r.body === 'string' || r.body instanceof Readable ? r.body : JSON.stringify(r.body));
     },
   });
   app.options('/portal/:portal/rest/*', async (_req, reply) =>

@@ -14,6 +14,7 @@ import {
   type EntityType,
   type Fault,
   type Install,
+  type OAuthFault,
   type Portal,
   type RequestLogEntry,
   type RobotRun,
@@ -116,6 +117,7 @@ export class B24Sim {
   private readonly eventTokens = new Map<string, { memberId: string; runId: number }>();
   private readonly pending = new Set<Promise<void>>();
   private seq = 0;
+  private oauthFaults: ActiveFault[] = [];
 
   constructor(options: SimOptions = {}) {
     this.tokens = new TokenStore(options.accessTokenTtlSec ?? 3600);
@@ -389,13 +391,38 @@ export class B24Sim {
   /** Switches on a failure: until cleared, for `count` requests, or for `forMs`. */
   injectFault(ref: string, fault: Fault): void {
     const portal = this.portal(ref);
-    const remaining = fault.kind === 'http_error' ? (fault.count ?? Infinity) : Infinity;
+    const remaining =
+      fault.kind === 'http_error' || fault.kind === 'huge_body' || fault.kind === 'redirect'
+        ? (fault.count ?? Infinity)
+        : Infinity;
     const until = fault.kind === 'operation_time_limit' ? Date.now() + fault.forMs : Infinity;
     portal.faults.push({ fault, remaining, until });
   }
 
   clearFaults(ref: string): void {
     this.portal(ref).faults = [];
+  }
+
+  /**
+   * Makes the OAuth server (token endpoint and app.info, shared by every portal) answer with a
+   * huge body or a redirect, `count` times (default: until cleared). Returns the live fault.
+   */
+  injectOAuthFault(fault: OAuthFault): OAuthFault {
+    this.oauthFaults.push({ fault, remaining: fault.count ?? Infinity, until: Infinity });
+    return fault;
+  }
+
+  clearOAuthFaults(): void {
+    this.oauthFaults = [];
+  }
+
+  /** The OAuth fault that answers this request instead, used up by one. */
+  takeOAuthFault(): OAuthFault | undefined {
+    this.oauthFaults = this.oauthFaults.filter((f) => f.remaining > 0);
+    const active = this.oauthFaults[0];
+    if (!active) return undefined;
+    active.remaining--;
+    return active.fault as OAuthFault;
   }
 
   activeFaults(portal: Portal, now = Date.now()): ActiveFault[] {

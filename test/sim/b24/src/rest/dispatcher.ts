@@ -4,7 +4,8 @@
  * the operating-time block (429), then the method itself; `batch` runs up to 50 sub-calls with
  * `$result[...]` references. Every request and sub-call lands in the request log.
  */
-import type { Portal, Token } from '../model.js';
+import { Readable } from 'node:stream';
+import type { OAuthFault, Portal, Token } from '../model.js';
 import { type PhpObject, parsePhpQuery } from '../php-form.js';
 import type { B24Sim } from '../sim.js';
 import { type CallContext, ListResult, type MethodSpec, type Params } from './context.js';
@@ -21,8 +22,10 @@ export interface RestRequest {
 
 export interface RestResponse {
   status: number;
+  /** JSON to serialise, text, or a stream (a `huge_body` fault). */
   body: unknown;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 const BATCH_MAX = 50;
@@ -72,6 +75,36 @@ function phpArray(obj: Record<string, unknown>): unknown {
   return keys.every((k, i) => k === String(i)) ? keys.map((k) => obj[k]) : obj;
 }
 
+/** The answer a `huge_body` or `redirect` fault gives instead of the real one. */
+export function faultAnswer(f: OAuthFault): RestResponse {
+  if (f.kind === 'redirect') return { status: 302, body: '', headers: { location: f.location } };
+  return {
+    status: 200,
+    contentType: 'application/json; charset=utf-8',
+    headers: f.declareLength ? { 'content-length': String(f.bytes) } : {},
+    body: hugeJson(f.bytes, (n) => (f.served = (f.served ?? 0) + n)),
+  };
+}
+
+/** `{"result":"xxxx…` for `bytes` bytes, made only as the reader asks for more. */
+function hugeJson(bytes: number, served: (n: number) => void): Readable {
+  const head = Buffer.from('{"result":"');
+  const filler = Buffer.alloc(64 * 1024, 0x78);
+  let left = bytes;
+  let first = true;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      let chunk = first ? Buffer.concat([head, filler]) : filler;
+      first = false;
+      if (chunk.length > left) chunk = chunk.subarray(0, left);
+      left -= chunk.length;
+      served(chunk.length);
+      this.push(chunk);
+    },
+  });
+}
+
 export class RestDispatcher {
   constructor(private readonly sim: B24Sim) {}
 
@@ -106,6 +139,11 @@ export class RestDispatcher {
         return fail(new RestError(403, 'PORTAL_DELETED', 'Portal was deleted'));
       if (f.kind === 'latency' && (!f.methods || f.methods.includes(method)))
         await new Promise((r) => setTimeout(r, f.ms));
+      if ((f.kind === 'huge_body' || f.kind === 'redirect') && (!f.methods || f.methods.includes(method))) {
+        active.remaining--;
+        log(f.kind === 'redirect' ? 302 : 200, { error: f.kind.toUpperCase() });
+        return faultAnswer(f);
+      }
       if (f.kind === 'http_error' && (!f.methods || f.methods.includes(method))) {
         active.remaining--;
         log(f.status, { error: `HTTP_${f.status}` });
