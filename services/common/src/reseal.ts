@@ -1,19 +1,23 @@
 import type { Knex } from 'knex';
-import type { MigrationSet, SealedColumns } from './db/migrations.js';
-import type { Keyring } from './secrets.js';
+import { type MigrationSet, type SealedColumns, sealedOwner } from './db/migrations.js';
+import type { Keyring, SealContext } from './secrets.js';
 
 /** What re-sealing found and did in one column. */
 export interface ResealReport {
   table: string;
   column: string;
-  /** Values sealed again with the current key (with `dryRun`: values that would be). */
+  /** Values sealed again with the current key, bound to their place (with `dryRun`: values that would be). */
   resealed: number;
+  /** Of those, values that were sealed before values were bound to their place (`v1`). */
+  bound: number;
   /** Rows rewritten by someone else between our read and our write: left as they were written. */
   changed: number;
-  /** Values no key of the ring opens: re-sealing cannot help them. */
+  /** Values that do not open: sealed with a key no longer in the ring, or moved from another row. */
   unreadable: number;
   /** When the run ended: how many values each key id seals (the current one included). */
   byKey: Record<string, number>;
+  /** When the run ended: values still not bound to their place (unreadable ones only, after a run). */
+  unbound: number;
 }
 
 /** The sealed columns of the given owners, each table once. */
@@ -24,10 +28,12 @@ export function sealedColumnsOf(sets: MigrationSet[]): SealedColumns[] {
 }
 
 /**
- * Key rotation's middle step: every sealed value that an older key sealed is opened and sealed
- * again with the keyring's current (first) key. Rows are read in key order in batches and each is
- * written back only if it still holds the value that was read (compare-and-swap), so a token
- * refreshed meanwhile is never overwritten with an older one. Values no key opens are counted and
+ * Key rotation's middle step, and the upgrade to values bound to their place: every sealed value
+ * that an older key sealed, or that was sealed without its place (`v1`), is opened and sealed again
+ * with the keyring's current (first) key, bound to its table, column and owner. Rows are read in
+ * key order in batches and each is written back only if it still holds the value that was read
+ * (compare-and-swap), so a token refreshed meanwhile is never overwritten with an older one. Values
+ * that do not open (a key already dropped, a value moved from another owner's row) are counted and
  * left alone. Safe to run while the services run, and again.
  */
 export async function resealSealedValues(
@@ -38,7 +44,7 @@ export async function resealSealedValues(
 ): Promise<ResealReport[]> {
   const batchSize = options.batchSize ?? 500;
   // `_` is a LIKE wildcard and may appear in key ids.
-  const current = `v1.${keyring.keyId.replace(/_/g, '\\_')}.%`;
+  const current = `v2.${keyring.keyId.replace(/_/g, '\\_')}.%`;
   const reports: ResealReport[] = [];
   for (const spec of columns) {
     for (const column of spec.columns) {
@@ -46,14 +52,25 @@ export async function resealSealedValues(
         table: spec.table,
         column,
         resealed: 0,
+        bound: 0,
         changed: 0,
         unreadable: 0,
         byKey: {},
+        unbound: 0,
       };
+      const place = (row: Record<string, unknown>): SealContext => ({
+        table: spec.table,
+        column,
+        owner: sealedOwner(spec.owner.map((c) => row[`owner_${c}`])),
+      });
       let after: Knex.Value[] | undefined;
       for (;;) {
         const query = db(spec.table)
-          .select([...spec.key, `${column} as sealed_value`])
+          .select([
+            ...spec.key,
+            ...spec.owner.map((c) => `${c} as owner_${c}`),
+            `${column} as sealed_value`,
+          ])
           .whereNotNull(column)
           .andWhereNot(column, 'like', current)
           .orderBy(spec.key)
@@ -68,22 +85,26 @@ export async function resealSealedValues(
           const sealed = String(row['sealed_value']);
           let plain: string;
           try {
-            plain = keyring.open(sealed);
+            plain = keyring.open(sealed, place(row));
           } catch {
             report.unreadable++;
             continue;
           }
+          const legacy = keyring.isLegacy(sealed);
           if (options.dryRun) {
             report.resealed++;
+            if (legacy) report.bound++;
             continue;
           }
           const where = Object.fromEntries(spec.key.map((k) => [k, row[k]]));
           const updated = await db(spec.table)
             .where(where)
             .andWhere(column, sealed)
-            .update({ [column]: keyring.seal(plain) });
-          if (updated === 1) report.resealed++;
-          else report.changed++;
+            .update({ [column]: keyring.seal(plain, place(row)) });
+          if (updated === 1) {
+            report.resealed++;
+            if (legacy) report.bound++;
+          } else report.changed++;
         }
         if (rows.length < batchSize) break;
         const last = rows[rows.length - 1]!;
@@ -91,10 +112,14 @@ export async function resealSealedValues(
       }
       const counts = (await db(spec.table)
         .select(db.raw("split_part(??, '.', 2) as key_id", [column]))
+        .select(db.raw("split_part(??, '.', 1) = 'v1' as legacy", [column]))
         .count({ n: '*' })
         .whereNotNull(column)
-        .groupBy('key_id')) as Array<{ key_id: string; n: string | number }>;
-      for (const c of counts) report.byKey[c.key_id] = Number(c.n);
+        .groupBy('key_id', 'legacy')) as Array<{ key_id: string; legacy: boolean; n: string | number }>;
+      for (const c of counts) {
+        report.byKey[c.key_id] = (report.byKey[c.key_id] ?? 0) + Number(c.n);
+        if (c.legacy) report.unbound += Number(c.n);
+      }
       reports.push(report);
     }
   }

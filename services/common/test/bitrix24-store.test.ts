@@ -7,7 +7,7 @@ import {
   createDb,
   runMigrations,
 } from '@hhb24/common';
-import { createTestEnv } from '@hhb24/common/testing';
+import { createTestEnv, sealV1 } from '@hhb24/common/testing';
 
 const install = {
   memberId: '4c1a0e9d8b7f6a5e4d3c2b1a00ffeedd',
@@ -121,5 +121,81 @@ t.test(
       false,
       'the old application_token no longer passes',
     );
+  },
+);
+
+t.test(
+  'a portal’s sealed tokens open only in its own row; tokens sealed before binding open once and are bound',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const c = env.config;
+    const db = createDb({
+      url: c.DATABASE_URL,
+      schema: c.DATABASE_SCHEMA,
+      poolMax: 2,
+      applicationName: 'store-test',
+    });
+    t.teardown(() => db.destroy());
+    await runMigrations(db, c.DATABASE_SCHEMA, [commonMigrations]);
+    const store = new Bitrix24PortalStore(db, new Keyring(c.TOKEN_ENCRYPTION_KEYS));
+    const victim = await store.upsertFromInstall(install);
+    const attacker = await store.upsertFromInstall({
+      ...install,
+      memberId: 'attacker-portal',
+      domain: 'evil.bitrix24.ru',
+      clientEndpoint: 'https://evil.bitrix24.ru/rest/',
+      accessToken: 'attacker-access',
+      refreshToken: 'attacker-refresh',
+    });
+    t.equal(attacker.accessToken, 'attacker-access');
+
+    // Someone who can write the table moves the victim's sealed tokens into the attacker's row.
+    const stolen = (await db('b24_portals').where({ member_id: victim.memberId }).first()) as Record<
+      string,
+      string
+    >;
+    await db('b24_portals').where({ member_id: 'attacker-portal' }).update({
+      access_token_sealed: stolen['access_token_sealed'],
+      refresh_token_sealed: stolen['refresh_token_sealed'],
+    });
+    await t.rejects(
+      store.get('attacker-portal'),
+      { code: 'secret_unreadable', message: /b24_portals\.access_token_sealed of attacker-portal/ },
+      'they do not open there: nothing is called with the victim’s tokens',
+    );
+    // Nor does one column's value open in the other column of the same row.
+    await db('b24_portals').where({ member_id: victim.memberId }).update({
+      refresh_token_sealed: stolen['access_token_sealed'],
+    });
+    await t.rejects(store.get(victim.memberId), { code: 'secret_unreadable' });
+
+    // A row as the release before binding left it: both tokens sealed without their place.
+    await db('b24_portals')
+      .where({ member_id: victim.memberId })
+      .update({
+        access_token_sealed: sealV1(c.TOKEN_ENCRYPTION_KEYS, 'legacy-access'),
+        refresh_token_sealed: sealV1(c.TOKEN_ENCRYPTION_KEYS, 'legacy-refresh'),
+      });
+    t.match(
+      await store.get(victim.memberId),
+      { accessToken: 'legacy-access', refreshToken: 'legacy-refresh' },
+      'a legacy row still opens',
+    );
+    const upgraded = (await db('b24_portals').where({ member_id: victim.memberId }).first()) as Record<
+      string,
+      string
+    >;
+    t.match(upgraded['access_token_sealed'], /^v2\./, 'and is sealed again, bound, right away');
+    t.match(upgraded['refresh_token_sealed'], /^v2\./);
+    t.match(await store.get(victim.memberId), {
+      accessToken: 'legacy-access',
+      refreshToken: 'legacy-refresh',
+    });
+    await db('b24_portals').where({ member_id: 'attacker-portal' }).update({
+      access_token_sealed: upgraded['access_token_sealed'],
+      refresh_token_sealed: upgraded['refresh_token_sealed'],
+    });
+    await t.rejects(store.get('attacker-portal'), { code: 'secret_unreadable' }, 'from then on it is bound');
   },
 );

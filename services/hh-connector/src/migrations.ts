@@ -3,7 +3,15 @@ import type { MigrationSet } from '@hhb24/common';
 /** Tables owned by hh-connector (see docs/architecture.md). */
 export const migrations: MigrationSet = {
   owner: 'hh-connector',
-  sealed: [{ table: 'hh_accounts', key: ['id'], columns: ['access_token', 'refresh_token'] }],
+  sealed: [
+    {
+      table: 'hh_accounts',
+      key: ['id'],
+      // Not the id: a login merged into an existing row keeps that row's id, unknown when sealing.
+      owner: ['member_id', 'hh_user_id'],
+      columns: ['access_token', 'refresh_token'],
+    },
+  ],
   migrations: [
     {
       name: '20261201_01_hh_accounts',

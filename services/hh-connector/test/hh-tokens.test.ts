@@ -1,5 +1,5 @@
 import t from 'tap';
-import { spawnNode } from '@hhb24/common/testing';
+import { sealV1, spawnNode } from '@hhb24/common/testing';
 import { HH_ERROR_CODES, HhLoginRequired, type HhAccount, type HhTokens } from '../src/hh/index.js';
 import { harness, people, refreshes } from './helpers.js';
 
@@ -60,7 +60,7 @@ t.test(
         rows[0]!.refresh_token.includes(pair!.refreshToken),
       'tokens are not stored in clear',
     );
-    t.match(rows[0]!.access_token, /^v1\./, 'sealed by the keyring');
+    t.match(rows[0]!.access_token, /^v2\./, 'sealed by the keyring, bound to its place');
 
     const denied = await fetch(`${h.running.url}/oauth/authorize`, {
       method: 'POST',
@@ -210,3 +210,55 @@ t.test('disconnecting revokes the token on hh.ru and marks the account', async (
   );
   await t.rejects(h.hh.account(account.id).me(), HhLoginRequired);
 });
+
+t.test(
+  'an account’s sealed tokens open only in its own row; tokens sealed before binding open once and are bound',
+  async (t) => {
+    const h = await harness(t);
+    const { admin, plain } = people(h.running);
+    const victim = await h.connect(admin.userId, 'victim.bitrix24.ru');
+    const attacker = await h.connect(plain.userId, 'attacker.bitrix24.ru');
+    const row = async (id: string) =>
+      (await h.db('hh_accounts').where({ id }).first()) as { access_token: string; refresh_token: string };
+    const stolen = await row(victim.id);
+    await h
+      .db('hh_accounts')
+      .where({ id: attacker.id })
+      .update({ access_token: stolen.access_token, refresh_token: stolen.refresh_token });
+    const calls = h.running.sim.requests({ userId: admin.userId }).length;
+    await t.rejects(
+      h.hh.account(attacker.id).me(),
+      { code: 'secret_unreadable', message: /hh_accounts\.access_token of attacker\.bitrix24\.ru\// },
+      'another portal’s account tokens do not open in this row',
+    );
+    t.equal(
+      h.running.sim.requests({ userId: admin.userId }).length,
+      calls,
+      'hh.ru never saw the victim’s token used for the attacker’s portal',
+    );
+
+    // The victim's row as the release before binding left it.
+    const keys = h.env.config.TOKEN_ENCRYPTION_KEYS;
+    const tokens = (await h.hh.accounts.withTokens(victim.id))!;
+    await h
+      .db('hh_accounts')
+      .where({ id: victim.id })
+      .update({
+        access_token: sealV1(keys, tokens.accessToken),
+        refresh_token: sealV1(keys, tokens.refreshToken),
+      });
+    t.equal((await h.hh.account(victim.id).me()).id, admin.userId, 'a legacy row still works');
+    const upgraded = await row(victim.id);
+    t.match(upgraded.access_token, /^v2\./, 'and is sealed again, bound, on that first read');
+    t.match(upgraded.refresh_token, /^v2\./);
+    await h
+      .db('hh_accounts')
+      .where({ id: attacker.id })
+      .update({ access_token: upgraded.access_token, refresh_token: upgraded.refresh_token });
+    await t.rejects(
+      h.hh.accounts.withTokens(attacker.id),
+      { code: 'secret_unreadable' },
+      'from then on it is bound',
+    );
+  },
+);

@@ -1,8 +1,10 @@
 /**
- * Key rotation: `node services/mesh/dist/src/reseal.js` seals every stored token again with the
- * first key of TOKEN_ENCRYPTION_KEYS; `--check` only counts. Exits 0 when every sealed value is on
- * the current key (the older keys may then be dropped), 1 otherwise. The tables come from the
- * services' migration sets (`sealed`), so a new token table needs no change here.
+ * Key rotation, and the upgrade to tokens bound to their place: `node services/mesh/dist/src/reseal.js`
+ * seals every stored token again with the first key of TOKEN_ENCRYPTION_KEYS, bound to its table,
+ * column and owner (values sealed before that, `v1`, are opened one last time and bound); `--check`
+ * only counts. Exits 0 when every sealed value is on the current key and bound (the older keys may
+ * then be dropped), 1 otherwise. The tables come from the services' migration sets (`sealed`), so
+ * a new token table needs no change here.
  */
 import { configOrExit, createDb, createLogger, resealSealedValues, sealedColumnsOf } from '@hhb24/common';
 import { buildMesh, schema } from './mesh.js';
@@ -22,18 +24,20 @@ const db = createDb({
 });
 try {
   const reports = await resealSealedValues(db, keyring, columns, { dryRun: check });
-  const behind = reports.filter((r) => Object.keys(r.byKey).some((id) => id !== keyring.keyId));
+  const behind = reports.filter(
+    (r) => r.unbound > 0 || Object.keys(r.byKey).some((id) => id !== keyring.keyId),
+  );
   for (const r of reports) log.info(r, check ? 'sealed values counted' : 'sealed values re-sealed');
   if (behind.length > 0) {
     log.error(
       { currentKey: keyring.keyId, columns: behind.map((r) => `${r.table}.${r.column}`) },
-      'some values are not sealed with the current key: keep the older keys',
+      'some values are not sealed with the current key, or not bound to their place: keep the older keys',
     );
     process.exitCode = 1;
   } else {
     log.info(
       { currentKey: keyring.keyId, columns: reports.length },
-      'every sealed value uses the current key: older keys may be dropped',
+      'every sealed value uses the current key and is bound to its place: older keys may be dropped',
     );
   }
 } catch (err) {

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
+import { Keyring, createDb } from '@hhb24/common';
+import { createTestEnv, eventually, sealV1, spawnNode } from '@hhb24/common/testing';
 
 const main = new URL('../src/main.js', import.meta.url);
 const setup = new URL('../src/setup.js', import.meta.url);
@@ -100,24 +102,96 @@ t.test('the README configuration table is the one the schemas produce (npm run d
 });
 
 t.test(
-  'the re-seal command runs against a fresh installation and says whether older keys may go',
+  'the re-seal command binds tokens sealed by an older release to their place, and says whether older keys may go',
   async (t) => {
     const env = createTestEnv();
     t.teardown(() => env.cleanup());
     const setupRun = await spawnNode(setup, env.env).exited;
     t.equal(setupRun.code, 0, 'setup first');
-    for (const args of [['--check'], []]) {
+    const keys = env.config.TOKEN_ENCRYPTION_KEYS;
+    const db = createDb({
+      url: env.config.DATABASE_URL,
+      schema: env.config.DATABASE_SCHEMA,
+      poolMax: 1,
+      applicationName: 'reseal-check',
+    });
+    t.teardown(() => db.destroy());
+    // Rows as the release before bound sealing left them.
+    await db('b24_portals').insert({
+      member_id: 'portal-1',
+      domain: 'acme.bitrix24.ru',
+      client_endpoint: 'https://acme.bitrix24.ru/rest/',
+      server_endpoint: 'https://oauth.bitrix24.tech/rest/',
+      access_token_sealed: sealV1(keys, 'b24-access'),
+      refresh_token_sealed: sealV1(keys, 'b24-refresh'),
+      expires_at: new Date(Date.now() + 3600_000),
+      application_token_hash: '00',
+    });
+    await db('hh_accounts').insert({
+      id: randomUUID(),
+      member_id: 'portal-1',
+      hh_user_id: '5000001',
+      employer_id: '1',
+      employer_name: 'ООО «Ромашка»',
+      manager_id: '2',
+      manager_name: 'Петрова Ольга',
+      is_admin: true,
+      access_token: sealV1(keys, 'hh-access'),
+      refresh_token: sealV1(keys, 'hh-refresh'),
+      expires_at: new Date(Date.now() + 3600_000),
+    });
+    const reseal = async (args: string[]) => {
       const job = spawnNode(
         new URL('../src/reseal.js', import.meta.url),
         { ...env.env, LOG_LEVEL: 'info' },
         args,
       );
-      const exit = await job.exited;
-      t.equal(exit.code, 0, `reseal ${args.join(' ')} succeeded`);
-      t.ok(
-        job.lines.some((l) => /older keys may be dropped/.test(l)),
-        'reports that every sealed value uses the current key',
-      );
-    }
+      return { exit: await job.exited, lines: job.lines };
+    };
+
+    const check = await reseal(['--check']);
+    t.equal(check.exit.code, 1, 'reseal --check: values not bound yet, exit 1');
+    t.ok(
+      check.lines.some((l) => /not bound to their place/.test(l)),
+      'and says why',
+    );
+    const run = await reseal([]);
+    t.equal(run.exit.code, 0, 'reseal succeeded');
+    t.ok(
+      run.lines.some((l) => /"table":"hh_accounts","column":"access_token","resealed":1,"bound":1/.test(l)),
+      'it reports what it bound, table by table',
+    );
+    const again = await reseal(['--check']);
+    t.equal(again.exit.code, 0, 'reseal --check: every value is on the current key and bound');
+    t.ok(again.lines.some((l) => /older keys may be dropped/.test(l)));
+
+    const ring = new Keyring(keys);
+    const portal = await db('b24_portals').where({ member_id: 'portal-1' }).first();
+    t.equal(
+      ring.open(portal.access_token_sealed, {
+        table: 'b24_portals',
+        column: 'access_token_sealed',
+        owner: 'portal-1',
+      }),
+      'b24-access',
+    );
+    const account = await db('hh_accounts').where({ member_id: 'portal-1' }).first();
+    t.equal(
+      ring.open(account.refresh_token, {
+        table: 'hh_accounts',
+        column: 'refresh_token',
+        owner: 'portal-1/5000001',
+      }),
+      'hh-refresh',
+    );
+    t.throws(
+      () =>
+        ring.open(account.refresh_token, {
+          table: 'hh_accounts',
+          column: 'refresh_token',
+          owner: 'portal-2/5000001',
+        }),
+      'bound: it no longer opens in another portal’s row',
+    );
   },
 );

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
+import { sealedOwner } from '../db/migrations.js';
 import { ValidationError } from '../errors.js';
-import type { Keyring } from '../secrets.js';
+import type { Keyring, SealContext } from '../secrets.js';
 
 /**
  * The portals that installed the app (table `b24_portals`, owned by common): where each portal
@@ -54,6 +55,14 @@ export interface TokenPair {
 const TABLE = 'b24_portals';
 const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const TOKEN = /^[\x21-\x7e]{1,512}$/;
+
+type SealedColumn = 'access_token_sealed' | 'refresh_token_sealed';
+/** Where a portal's token is sealed: bound to its column and its portal (common-migrations' `sealed`). */
+const place = (memberId: string, column: SealedColumn): SealContext => ({
+  table: TABLE,
+  column,
+  owner: sealedOwner([memberId]),
+});
 
 const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
@@ -116,8 +125,8 @@ export class Bitrix24PortalStore {
       domain: input.domain.slice(0, 255),
       client_endpoint: endpoint('client_endpoint', input.clientEndpoint),
       server_endpoint: endpoint('server_endpoint', input.serverEndpoint),
-      access_token_sealed: this.keyring.seal(input.accessToken),
-      refresh_token_sealed: this.keyring.seal(input.refreshToken),
+      access_token_sealed: this.keyring.seal(input.accessToken, place(input.memberId, 'access_token_sealed')),
+      refresh_token_sealed: this.keyring.seal(input.refreshToken, place(input.memberId, 'refresh_token_sealed')),
       expires_at: new Date(Date.now() + input.expiresIn * 1000),
       application_token_hash: hash(input.applicationToken).toString('hex'),
       scope: (input.scope ?? '')
@@ -139,7 +148,31 @@ export class Bitrix24PortalStore {
 
   async get(memberId: string): Promise<PortalRecord | null> {
     const row = (await this.db(TABLE).where({ member_id: memberId }).first()) as Row | undefined;
-    return row ? this.toRecord(row) : null;
+    if (!row) return null;
+    const record = this.toRecord(row);
+    if (this.keyring.isLegacy(row.access_token_sealed) || this.keyring.isLegacy(row.refresh_token_sealed))
+      await this.bindLegacy(row, record);
+    return record;
+  }
+
+  /**
+   * Tokens sealed before values were bound to their place opened once (above) and are sealed again,
+   * bound to this portal; only if the row still holds what was read (a refresh may have won).
+   */
+  private async bindLegacy(row: Row, record: PortalRecord): Promise<void> {
+    await this.db(TABLE)
+      .where({
+        member_id: row.member_id,
+        access_token_sealed: row.access_token_sealed,
+        refresh_token_sealed: row.refresh_token_sealed,
+      })
+      .update({
+        access_token_sealed: this.keyring.seal(record.accessToken, place(row.member_id, 'access_token_sealed')),
+        refresh_token_sealed: this.keyring.seal(
+          record.refreshToken,
+          place(row.member_id, 'refresh_token_sealed'),
+        ),
+      });
   }
 
   /** Compares the application_token of an incoming call with the stored one, in constant time. */
@@ -162,8 +195,8 @@ export class Bitrix24PortalStore {
     tokens: TokenPair,
   ): Promise<PortalRecord | null> {
     const patch: Record<string, unknown> = {
-      access_token_sealed: this.keyring.seal(tokens.accessToken),
-      refresh_token_sealed: this.keyring.seal(tokens.refreshToken),
+      access_token_sealed: this.keyring.seal(tokens.accessToken, place(memberId, 'access_token_sealed')),
+      refresh_token_sealed: this.keyring.seal(tokens.refreshToken, place(memberId, 'refresh_token_sealed')),
       expires_at: tokens.expiresAt,
       version: expectedVersion + 1,
       updated_at: this.db.fn.now(),
@@ -186,8 +219,8 @@ export class Bitrix24PortalStore {
       domain: row.domain,
       clientEndpoint: row.client_endpoint,
       serverEndpoint: row.server_endpoint,
-      accessToken: this.keyring.open(row.access_token_sealed),
-      refreshToken: this.keyring.open(row.refresh_token_sealed),
+      accessToken: this.keyring.open(row.access_token_sealed, place(row.member_id, 'access_token_sealed')),
+      refreshToken: this.keyring.open(row.refresh_token_sealed, place(row.member_id, 'refresh_token_sealed')),
       expiresAt: new Date(row.expires_at),
       version: Number(row.version),
       scope: row.scope ? row.scope.split(',') : [],

@@ -7,7 +7,12 @@ import type { MigrationSet } from './migrations.js';
 export const commonMigrations: MigrationSet = {
   owner: 'common',
   sealed: [
-    { table: 'b24_portals', key: ['member_id'], columns: ['access_token_sealed', 'refresh_token_sealed'] },
+    {
+      table: 'b24_portals',
+      key: ['member_id'],
+      owner: ['member_id'],
+      columns: ['access_token_sealed', 'refresh_token_sealed'],
+    },
   ],
   migrations: [
     {

@@ -16,7 +16,17 @@ export interface SealedColumns {
   table: string;
   /** The primary key's columns: rows are re-sealed in key order, each one compare-and-swapped. */
   key: string[];
+  /**
+   * The columns that name the row's owner (a portal, an account), joined with `/` into the
+   * SealContext's `owner`: a value opens only in a row of the same owner (sealedOwner).
+   */
+  owner: string[];
   columns: string[];
+}
+
+/** A row's owner as its SealContext names it: the owner columns' values, joined with `/`. */
+export function sealedOwner(values: unknown[]): string {
+  return values.map((v) => String(v)).join('/');
 }
 
 /** The migrations of one owner (a service, or `common`); each owner keeps its own history table. */

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, connect as connectTcp } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import knexFactory from 'knex';
 import { connect } from '@nats-io/transport-node';
@@ -224,4 +224,22 @@ export async function tcpProxy(targetHost: string, targetPort: number): Promise<
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/**
+ * A value as releases before bound sealing wrote it (`v1`: AES-256-GCM without associated data),
+ * for the tests of the upgrade. `keySpec` is one `id:base64` key of TOKEN_ENCRYPTION_KEYS.
+ */
+export function sealV1(keySpec: string, plain: string): string {
+  const [id, b64] = keySpec.split(',')[0]!.split(':') as [string, string];
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(b64, 'base64'), iv);
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return [
+    'v1',
+    id,
+    iv.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+    body.toString('base64url'),
+  ].join('.');
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Keyring, Knex } from '@hhb24/common';
+import { type Keyring, type Knex, type SealContext, sealedOwner } from '@hhb24/common';
 import type { HhMe, HhTokens } from './types.js';
 
 export type HhAccountStatus = 'active' | 'login_required';
@@ -53,6 +53,14 @@ interface Row {
   updated_at: Date;
 }
 
+type SealedColumn = 'access_token' | 'refresh_token';
+/** Where an account's token is sealed: bound to its column, its portal and its hh.ru user (migrations' `sealed`). */
+const place = (memberId: string, hhUserId: string, column: SealedColumn): SealContext => ({
+  table: 'hh_accounts',
+  column,
+  owner: sealedOwner([memberId, hhUserId]),
+});
+
 const toAccount = (r: Row): HhAccount => ({
   id: r.id,
   memberId: r.member_id,
@@ -87,8 +95,8 @@ export class HhAccountStore {
       throw new Error('not an employer account: /me has no employer or manager');
     const managerName = [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(' ');
     const sealed = {
-      access_token: this.keyring.seal(tokens.access_token),
-      refresh_token: this.keyring.seal(tokens.refresh_token),
+      access_token: this.keyring.seal(tokens.access_token, place(memberId, me.id, 'access_token')),
+      refresh_token: this.keyring.seal(tokens.refresh_token, place(memberId, me.id, 'refresh_token')),
       expires_at: new Date(now.getTime() + tokens.expires_in * 1000),
     };
     const [row] = (await this.db('hh_accounts')
@@ -231,25 +239,39 @@ export class HhAccountStore {
   ): Promise<{ account: HhAccount; accessToken: string; refreshToken: string } | undefined> {
     const row = (await this.db('hh_accounts').where({ id }).first()) as Row | undefined;
     if (!row) return undefined;
-    return {
+    const opened = {
       account: toAccount(row),
-      accessToken: this.keyring.open(row.access_token),
-      refreshToken: this.keyring.open(row.refresh_token),
+      accessToken: this.keyring.open(row.access_token, place(row.member_id, row.hh_user_id, 'access_token')),
+      refreshToken: this.keyring.open(row.refresh_token, place(row.member_id, row.hh_user_id, 'refresh_token')),
     };
+    // Sealed before values were bound to their place: opened once (above), sealed again bound to this
+    // account, only if the row still holds what was read (a refresh may have won meanwhile).
+    if (this.keyring.isLegacy(row.access_token) || this.keyring.isLegacy(row.refresh_token))
+      await this.db('hh_accounts')
+        .where({ id, access_token: row.access_token, refresh_token: row.refresh_token })
+        .update({
+          access_token: this.keyring.seal(opened.accessToken, place(row.member_id, row.hh_user_id, 'access_token')),
+          refresh_token: this.keyring.seal(
+            opened.refreshToken,
+            place(row.member_id, row.hh_user_id, 'refresh_token'),
+          ),
+        });
+    return opened;
   }
 
   /** Compare-and-swap: stores refreshed tokens only if nobody changed the row since `version` was read. */
   async saveRefreshed(
-    id: string,
+    account: Pick<HhAccount, 'id' | 'memberId' | 'hhUserId'>,
     version: number,
     tokens: HhTokens,
     now = new Date(),
   ): Promise<HhAccount | undefined> {
+    const { id, memberId, hhUserId } = account;
     const [row] = (await this.db('hh_accounts')
-      .where({ id, version, status: 'active' })
+      .where({ id, member_id: memberId, hh_user_id: hhUserId, version, status: 'active' })
       .update({
-        access_token: this.keyring.seal(tokens.access_token),
-        refresh_token: this.keyring.seal(tokens.refresh_token),
+        access_token: this.keyring.seal(tokens.access_token, place(memberId, hhUserId, 'access_token')),
+        refresh_token: this.keyring.seal(tokens.refresh_token, place(memberId, hhUserId, 'refresh_token')),
         expires_at: new Date(now.getTime() + tokens.expires_in * 1000),
         version: version + 1,
         updated_at: now,

@@ -292,7 +292,7 @@ export class HhClient {
           throw await this.loginRequired(current.account, err.description.replace(/\s+/g, '_'));
         throw err;
       }
-      const saved = await this.accounts.saveRefreshed(accountId, current.account.version, tokens);
+      const saved = await this.accounts.saveRefreshed(current.account, current.account.version, tokens);
       if (!saved) {
         // Lost the compare-and-swap (a lease expired mid-refresh): whatever is stored now wins.
         const latest = await this.accounts.withTokens(accountId);
