@@ -5,7 +5,10 @@
  */
 import { defineRpc } from './nats/rpc.js';
 
-/** hh.ru employer states as the seed's extended mapping lists them (hh ids). */
+/**
+ * hh.ru employer states as the reference app's extended mapping lists them
+ * (docs/reference/reference-app.md#settings), by hh ids.
+ */
 export const HH_STATES = [
   'response',
   'consider',
@@ -269,7 +272,7 @@ export interface ImportProgress {
   finishedAt: string | null;
 }
 
-/** One of the applicant's responses in this portal (the same person, X2), for the card tab and «Другие отклики». */
+/** One of the applicant's responses in this portal (the same person), for the card tab and «Другие отклики». */
 export interface OtherResponse {
   negotiationId: string;
   vacancyName: string;

@@ -1,6 +1,7 @@
 /**
- * What a negotiation looks like in the CRM (the seed's F12 fields), the stage it belongs in, and
- * the rule for moving it. Pure functions over the snapshot and the portal's settings.
+ * What a negotiation looks like in the CRM (the reference app's fields,
+ * docs/reference/reference-app.md#required-fields), the stage it belongs in, and the rule for moving it. Pure
+ * functions over the snapshot and the portal's settings.
  */
 import {
   CRM_USER_FIELDS,
@@ -121,7 +122,7 @@ export interface Pdf {
   base64: string;
 }
 
-/** Every F12 field of a new lead or deal. */
+/** Every field of a new lead or deal (docs/reference/reference-app.md#required-fields). */
 export function fieldsForAdd(
   s: NegotiationSnapshot,
   settings: PortalSettings,
@@ -161,7 +162,10 @@ export function fieldsForUpdate(
   return fields;
 }
 
-/** PHONE (MOBILE) and EMAIL (WORK), or the seed's placeholders where the applicant hid them. */
+/**
+ * PHONE (MOBILE) and EMAIL (WORK), or the reference app's placeholders where the applicant hid them
+ * (docs/reference/reference-app.md#the-crm-card).
+ */
 function contactFields(s: NegotiationSnapshot): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (s.applicant.hidden.phones) out['PHONE'] = [{ VALUE: hiddenPhoneText(s), VALUE_TYPE: 'MOBILE' }];

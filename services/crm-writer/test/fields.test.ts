@@ -53,7 +53,7 @@ const settings: PortalSettings = {
   updatedAt: '',
 };
 
-t.test('the F12 fields of a new lead', async (t) => {
+t.test('the fields of a new lead, as the reference app writes them', async (t) => {
   const f = fieldsForAdd(snapshot, settings, 'NEW', { name: 'x.pdf', base64: 'JVBERg==' });
   t.match(f, {
     TITLE: 'Отклик: Бухгалтер — Малыш Алексей Александрович',
@@ -82,7 +82,7 @@ t.test('the F12 fields of a new lead', async (t) => {
   );
 });
 
-t.test('hidden data gets the seed’s placeholders; a deal carries them in its comment', async (t) => {
+t.test('hidden data gets the reference app’s placeholders; a deal carries them in its comment', async (t) => {
   const hidden = {
     ...snapshot,
     applicant: {

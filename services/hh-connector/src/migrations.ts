@@ -142,7 +142,7 @@ export const migrations: MigrationSet = {
           t.timestamp('fetched_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
           t.primary(['member_id', 'resume_id']);
         });
-        // One person behind many negotiations (X2): keys `resume:<id>`, `phone:<E.164>`, `email:<address>`.
+        // One person behind many negotiations: keys `resume:<id>`, `phone:<E.164>`, `email:<address>`.
         await db.schema.createTable('hh_person_keys', (t) => {
           t.text('member_id').notNullable();
           t.text('key').notNullable();

@@ -24,36 +24,33 @@ t.test('phones become E.164, e-mails are normalised, anything else is dropped', 
   t.equal(normaliseEmail('not an address'), null);
 });
 
-t.test(
-  'response or invitation, from what the item says (hh.md §4.6), else from the first message',
-  async (t) => {
-    const item = (employer: string, applicant: string, source = 'NEGOTIATION') => ({
-      employer_state: { id: employer, name: '' },
-      state: { id: applicant, name: '' },
-      source,
-    });
-    t.equal(kindFromItem(item('response', 'response')), 'response', 'employer state response');
-    t.equal(
-      kindFromItem(item('interview', 'response')),
-      'response',
-      'moved without a message: the applicant still sees a response',
-    );
-    t.equal(
-      kindFromItem(item('phone_interview', 'invitation', 'AUTO_INVITE')),
-      'invitation',
-      'an automatic invitation',
-    );
-    t.equal(
-      kindFromItem(item('phone_interview', 'invitation')),
-      null,
-      'an invitation, or a response moved with a message: the item cannot tell',
-    );
-    t.equal(kindFromItem(item('discard_by_employer', 'discard')), null);
-    t.equal(kindFromFirstAuthor('applicant'), 'response');
-    t.equal(kindFromFirstAuthor('employer'), 'invitation');
-    t.equal(kindFromFirstAuthor(undefined), null);
-  },
-);
+t.test('response or invitation, from what the item says, else from the first message', async (t) => {
+  const item = (employer: string, applicant: string, source = 'NEGOTIATION') => ({
+    employer_state: { id: employer, name: '' },
+    state: { id: applicant, name: '' },
+    source,
+  });
+  t.equal(kindFromItem(item('response', 'response')), 'response', 'employer state response');
+  t.equal(
+    kindFromItem(item('interview', 'response')),
+    'response',
+    'moved without a message: the applicant still sees a response',
+  );
+  t.equal(
+    kindFromItem(item('phone_interview', 'invitation', 'AUTO_INVITE')),
+    'invitation',
+    'an automatic invitation',
+  );
+  t.equal(
+    kindFromItem(item('phone_interview', 'invitation')),
+    null,
+    'an invitation, or a response moved with a message: the item cannot tell',
+  );
+  t.equal(kindFromItem(item('discard_by_employer', 'discard')), null);
+  t.equal(kindFromFirstAuthor('applicant'), 'response');
+  t.equal(kindFromFirstAuthor('employer'), 'invitation');
+  t.equal(kindFromFirstAuthor(undefined), null);
+});
 
 const item = (resume: Partial<NonNullable<HhNegotiation['resume']>> | null): HhNegotiation => ({
   id: '1300000042',

@@ -394,7 +394,10 @@ export class Renderer {
     return Number(added.activity.id);
   }
 
-  /** The reference's notification, which names every lead or deal of the applicant. */
+  /**
+   * The reference app's notification, which names every lead or deal of the applicant
+   * (docs/reference/reference-app.md#the-timeline-activity).
+   */
   private async notify(
     memberId: string,
     userId: number,

@@ -1,11 +1,11 @@
 import type { EntityType, NegotiationSnapshot, OtherResponse } from '@hhb24/common';
 
 /**
- * The layout of the configurable activity «Отклик» / «Приглашение» (bitrix24.md §5): the blocks
- * recruiters read, the buttons «Резюме» and «Другие отклики», and, once that button was pressed,
- * the applicant's other responses. Everything from hh.ru goes through `plain()` (Bitrix24 shows
- * block values as text; tags, control characters and overlong values have no place there), and
- * only http(s) addresses become links.
+ * The layout of the configurable activity «Отклик» / «Приглашение»
+ * (docs/reference/bitrix24.md#configurable-timeline-activities): the blocks recruiters read, the buttons
+ * «Резюме» and «Другие отклики», and, once that button was pressed, the applicant's other responses.
+ * Everything from hh.ru goes through `plain()` (Bitrix24 shows block values as text; tags, control characters
+ * and overlong values have no place there), and only http(s) addresses become links.
  */
 export type Layout = Record<string, unknown>;
 type Block = Record<string, unknown>;
@@ -42,7 +42,7 @@ export function safeUrl(value: string | null | undefined): string | null {
   }
 }
 
-/** DD.MM.YYYY in Moscow time, as the reference app shows dates. */
+/** DD.MM.YYYY in Moscow time (hh.ru's), the usual way of writing a date on a Russian portal. */
 export function ruDate(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return '';
@@ -80,7 +80,8 @@ function tagType(stateId: string): string {
 function cardBlocks(s: NegotiationSnapshot): Record<string, Block> {
   const a = s.applicant;
   const who = a.resumeId ?? s.negotiationId;
-  // Placeholders as crm-writer writes them into the fields (the seed's wording).
+  // Placeholders as crm-writer writes them into the fields (the reference app's wording,
+  // docs/reference/reference-app.md#the-crm-card).
   const name =
     a.hidden.name || !a.fullName
       ? s.resume

@@ -1,7 +1,7 @@
 /**
  * What the portal must hold, derived from the simulated hh.ru's own records (not from our
  * tables): for every negotiation the account may see, exactly one lead or deal with every field
- * the seed names, and the resume PDF attached.
+ * the reference app writes (docs/reference/reference-app.md#required-fields), and the resume PDF attached.
  */
 import { HH_STATES, type HhState, type PortalSettings, toHhState } from '@hhb24/common';
 import { EMPLOYER_STATES, type HhSim, type Negotiation } from '@hhb24/sim-hh';

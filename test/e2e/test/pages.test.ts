@@ -203,7 +203,7 @@ if (!existsSync('/usr/bin/chromium')) {
           'Выход на работу',
           'Отказ',
         ],
-        'the seed’s names of the statuses',
+        'the reference app’s names of the statuses',
       );
       t.equal(
         await app().locator('#responsible option:checked').getAttribute('value'),

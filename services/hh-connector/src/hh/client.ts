@@ -360,7 +360,10 @@ export class HhClient {
   }
 }
 
-/** Our work needs paid groups 1 (responses, resumes) and 3 (resumes of responses) (hh.md §5.6). */
+/**
+ * Our work needs paid groups 1 (responses, resumes) and 3 (resumes of responses)
+ * (docs/reference/hh-api.md#the-employer-account).
+ */
 export function hasPaidAccess(items: HhMethodAccess['items']): boolean {
   const needed = items.filter((i) => i.id === '1' || i.id === '3');
   return needed.length > 0

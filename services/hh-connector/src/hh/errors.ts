@@ -1,6 +1,6 @@
 import { AppError } from '@hhb24/common';
 
-/** One item of hh.ru's `errors[]` (hh.md §7.1). */
+/** One item of hh.ru's `errors[]` (docs/reference/hh-api.md#errors). */
 export interface HhErrorItem {
   type: string;
   value?: string;
@@ -16,8 +16,8 @@ export interface HhErrorDetails {
 }
 
 /**
- * Every documented hh.ru error, as a stable code (hh.md §1.5, §1.6, §4.7, §5.6, §6.5, §7.2).
- * Callers branch on `code`, `retryable` and `wait`, never on hh.ru's texts.
+ * Every documented hh.ru error, as a stable code (docs/reference/hh-api.md#errors, and the sections it
+ * names). Callers branch on `code`, `retryable` and `wait`, never on hh.ru's texts.
  */
 export const HH_ERROR_CODES = {
   loginRequired: 'hh_login_required',
@@ -129,7 +129,7 @@ export class HhRateLimited extends HhError {
   }
 }
 
-/** The token endpoint refused (hh.md §1.5): `error` / `error_description`. */
+/** The token endpoint refused (docs/reference/hh-api.md#login-oauth-20): `error` / `error_description`. */
 export class HhOAuthError extends HhError {
   constructor(
     readonly error: string,
@@ -146,7 +146,10 @@ export class HhOAuthError extends HhError {
     this.name = 'HhOAuthError';
   }
 
-  /** The refresh token can never be used again: the person must log in (hh.md §1.3-1.5). */
+  /**
+   * The refresh token can never be used again: the person must log in
+   * (docs/reference/hh-api.md#login-oauth-20).
+   */
   get meansLoginRequired(): boolean {
     return (
       (this.error === 'invalid_grant' &&

@@ -9,7 +9,10 @@ export interface HhAppConfig {
   redirectUri: string;
 }
 
-/** hh.ru's OAuth for employers (hh.md §1): the authorize URL and the token endpoint. */
+/**
+ * hh.ru's OAuth for employers (docs/reference/hh-api.md#login-oauth-20): the authorize URL and the token
+ * endpoint.
+ */
 export class HhOAuth {
   constructor(
     private readonly http: HhHttp,
@@ -43,7 +46,10 @@ export class HhOAuth {
     });
   }
 
-  /** Single use, and only after the access token expired (hh.md §1.3). Callers hold the account's refresh lock. */
+  /**
+   * Single use, and only after the access token expired (docs/reference/hh-api.md#login-oauth-20). Callers
+   * hold the account's refresh lock.
+   */
   refresh(refreshToken: string): Promise<HhTokens> {
     return this.token({ grant_type: 'refresh_token', refresh_token: refreshToken });
   }

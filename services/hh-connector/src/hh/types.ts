@@ -1,4 +1,7 @@
-/** The parts of hh.ru's answers the product reads (shapes: hh.md and the OpenAPI spec). */
+/**
+ * The parts of hh.ru's answers the product reads (shapes: docs/reference/hh-api.md and
+ * test/sim/hh/spec/hh-openapi.yaml).
+ */
 export interface HhIdName {
   id: string;
   name: string;

@@ -547,8 +547,8 @@ export class SyncEngine {
   }
 
   /**
-   * Response or invitation (hh.md §4.6): what the item says, else who wrote the first message.
-   * Decided once and kept: later moves change the states the item shows.
+   * Response or invitation (docs/reference/hh-api.md#response-or-invitation): what the item says, else who
+   * wrote the first message. Decided once and kept: later moves change the states the item shows.
    */
   private async kindOf(account: HhAccount, row: NegotiationRow): Promise<Kind> {
     let kind = kindFromItem(row.item);

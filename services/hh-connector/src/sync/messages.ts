@@ -20,7 +20,7 @@ export interface NegotiationStep {
   negotiationId: string;
 }
 
-/** An hh.ru callback's body (hh.md §6.3), as far as we rely on it. */
+/** An hh.ru callback's body (docs/reference/hh-api.md#webhooks), as far as we rely on it. */
 export interface HhCallback {
   id: string;
   action_type: string;

@@ -93,11 +93,11 @@ export function fullName(p: {
 }
 
 /**
- * Response or invitation, from what the item itself says (hh.md §4.6): hh.ru's staff say a
- * response is in employer state `response`; the applicant still sees `response` on a response the
- * employer moved without a message (an invitation shows `invitation` from the start);
- * `AUTO_INVITE` marks automatic invitations. Anything else cannot be told from the item: null, and
- * the caller reads who wrote the first message.
+ * Response or invitation, from what the item itself says (docs/reference/hh-api.md#response-or-invitation):
+ * hh.ru's staff say a response is in employer state `response`; the applicant still sees `response` on a
+ * response the employer moved without a message (an invitation shows `invitation` from the start);
+ * `AUTO_INVITE` marks automatic invitations. Anything else cannot be told from the item: null, and the caller
+ * reads who wrote the first message.
  */
 export function kindFromItem(n: Pick<HhNegotiation, 'employer_state' | 'state' | 'source'>): Kind | null {
   if (n.source === 'AUTO_INVITE') return 'invitation';
@@ -185,7 +185,7 @@ export function sameSnapshot(a: NegotiationSnapshot | null, b: NegotiationSnapsh
   return JSON.stringify({ ...a, version: 0 }) === JSON.stringify({ ...b, version: 0 });
 }
 
-/** The keys a person is recognised by, strongest first: resume id, then phone, then e-mail (X2). */
+/** The keys a person is recognised by, strongest first: resume id, then phone, then e-mail. */
 export function personKeys(s: Pick<NegotiationSnapshot, 'applicant'>): string[] {
   const keys: string[] = [];
   if (s.applicant.resumeId) keys.push(`resume:${s.applicant.resumeId}`);

@@ -15,7 +15,8 @@ import { text } from './texts.js';
 /**
  * Who may call a route:
  * - `everyone`: anyone the portal let open the app (the login window's result);
- * - `crm`: a portal admin or a user with CRM access (the reference app's rule for using it at all).
+ * - `crm`: a portal admin or a user with CRM access (the reference app's rule for using it at all,
+ *   docs/reference/reference-app.md#limits).
  */
 export type Access = 'everyone' | 'crm';
 

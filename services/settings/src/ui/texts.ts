@@ -1,6 +1,7 @@
 /**
- * Every text of the app's pages, in Russian (the seed's wording) and English. Templates ask for a
- * key with `{{t "key"}}`; `{name}` placeholders are filled from the helper's hash.
+ * Every text of the app's pages, in Russian (the reference app's wording, docs/reference/reference-app.md)
+ * and English. Templates ask for a key with `{{t "key"}}`; `{name}` placeholders are filled from the helper's
+ * hash.
  */
 import { ERROR_TEXTS, type ErrorTextKey } from '@hhb24/common';
 
@@ -570,7 +571,10 @@ export function text(lang: Lang, key: string, values: Record<string, unknown> = 
   );
 }
 
-/** hh states by their names in the app (the Russian ones are the seed's). */
+/**
+ * hh states by their names in the app (the Russian ones are the reference app's,
+ * docs/reference/reference-app.md#settings).
+ */
 export const STATE_NAMES_EN: Record<string, string> = {
   response: 'Responses',
   consider: 'Think it over',
@@ -582,7 +586,7 @@ export const STATE_NAMES_EN: Record<string, string> = {
   discard: 'Rejection',
 };
 
-/** parseSettings speaks Russian (the seed's pages); an English page shows these instead. */
+/** parseSettings speaks Russian (the reference app's pages); an English page shows these instead. */
 export const VALIDATION_EN: Record<string, string> = {
   'Выберите ответственного': 'Choose the responsible person',
   'Выберите тип сущности: Лид или Сделка': 'Choose the entity type: Lead or Deal',

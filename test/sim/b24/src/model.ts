@@ -34,7 +34,10 @@ export interface User {
   USER_TYPE: 'employee' | 'extranet';
   PERSONAL_GENDER: 'M' | 'F' | '';
   isAdmin: boolean;
-  /** Without it CRM methods answer "Access denied" (the guide's limits, F9a). */
+  /**
+   * Without it CRM methods answer "Access denied" (the reference app needs CRM access or admin rights:
+   * docs/reference/reference-app.md#limits).
+   */
   crmAccess: boolean;
   /**
    * CRM reads at the «Свои» level: a lead or deal assigned to someone else answers "Access denied"

@@ -95,7 +95,7 @@ export function seedDictionaries(portal: Portal): void {
   addStatuses(portal, 'STATUS', LEAD_STATUSES, lang, null);
   addStatuses(portal, 'SOURCE', SOURCES, lang, null);
   addStatuses(portal, 'DEAL_TYPE', DEAL_TYPES, lang, null);
-  // The product's guide calls the default pipeline «Общее».
+  // The reference app calls the default pipeline «Общее» (docs/reference/reference-app.md#settings).
   addPipeline(portal, lang === 'ru' ? 'Общее' : 'General', lang);
 }
 

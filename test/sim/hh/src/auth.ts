@@ -51,7 +51,10 @@ export type TokenProblem = 'bad_authorization' | 'token_expired' | 'token_revoke
 
 const token = (): string => randomBytes(32).toString('base64url').replace(/[-_]/g, 'X').slice(0, 64);
 
-/** hh.ru's OAuth: authorization codes, single-use refresh after expiry, revocation (hh.md §1). */
+/**
+ * hh.ru's OAuth: authorization codes, single-use refresh after expiry, revocation
+ * (docs/reference/hh-api.md#login-oauth-20).
+ */
 export class Auth {
   private readonly codes = new Map<string, AuthCode>();
   private readonly byAccess = new Map<string, TokenPair>();
@@ -80,7 +83,10 @@ export class Auth {
     return this.settings().apps.find((a) => a.clientId === clientId);
   }
 
-  /** hh.md §1.1: same scheme; same host or a subdomain; same path or deeper; no new port; extra query allowed. */
+  /**
+   * docs/reference/hh-api.md#login-oauth-20: same scheme; same host or a subdomain; same path or deeper; no
+   * new port; extra query allowed.
+   */
   redirectAllowed(app: SimApp, given: string): boolean {
     if (app.redirectRule === 'any') return true;
     let saved: URL;

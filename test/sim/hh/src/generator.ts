@@ -481,7 +481,7 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
   summary.vacancies = allVacancies.length;
   if (allVacancies.length === 0) return summary;
 
-  // The applicant who responds everywhere (X2: one person, many responses).
+  // The applicant who responds everywhere (one person, many responses).
   if (o.heavyApplicantResponses > 0 && o.negotiations > 0 && firstEmployerVacancies.length > 0) {
     const heavy = makeResume(store, rng, { title: 'Проектный программист' });
     const targets = firstEmployerVacancies.slice(0, Math.min(o.heavyApplicantResponses, o.negotiations));

@@ -26,7 +26,7 @@ export interface Manager {
   area: Area;
   /** Company admin rights (`manager.has_admin_rights`): sees every vacancy of the employer. */
   isAdmin: boolean;
-  /** Other managers whose vacancies this one may work with (hh.md §2.3). */
+  /** Other managers whose vacancies this one may work with (docs/reference/hh-api.md#vacancies). */
   grants: Set<string>;
   /** Per-manager override of the daily resume-view limit. */
   resumeViewsPerDay: number | null;

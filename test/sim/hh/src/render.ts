@@ -347,7 +347,10 @@ export class Renderer {
     };
   }
 
-  /** The short resume inside a negotiation: no contacts (hh.md §4.4). */
+  /**
+   * The short resume inside a negotiation: no contacts
+   * (docs/reference/hh-api.md#negotiations-responses-and-invitations).
+   */
   resumeShort(r: Resume, n: Negotiation) {
     return {
       ...this.resumeCommon(r, n),
@@ -358,7 +361,10 @@ export class Renderer {
     };
   }
 
-  /** The employer's full view of a resume, contacts in hh's shapes and hidden fields as nulls (hh.md §5.2-5.3). */
+  /**
+   * The employer's full view of a resume, contacts in hh's shapes and hidden fields as nulls
+   * (docs/reference/hh-api.md#resumes).
+   */
   resumeFull(r: Resume, n: Negotiation | null) {
     const hidden = new Set(r.hidden);
     const contact: unknown[] = r.phones.map((p, i) => ({
@@ -477,8 +483,8 @@ export class Renderer {
   }
 
   /**
-   * The messages of a negotiation, oldest first (hh.md §4.9): the first one comes from whoever
-   * started it (the applicant's cover letter, the employer's invitation), the later ones from the
+   * The messages of a negotiation, oldest first (docs/reference/hh-api.md#messages): the first one comes from
+   * whoever started it (the applicant's cover letter, the employer's invitation), the later ones from the
    * employer's moves with a message.
    */
   messages(n: Negotiation) {

@@ -5,7 +5,7 @@
 export interface SimApp {
   clientId: string;
   clientSecret: string;
-  /** The redirect URI saved in the app's settings (hh.md §1.1). */
+  /** The redirect URI saved in the app's settings (docs/reference/hh-api.md#login-oauth-20). */
   redirectUri: string;
   /**
    * `hh`: a given redirect_uri must match the saved one by hh.ru's rules (same scheme, same host

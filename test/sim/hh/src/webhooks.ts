@@ -50,7 +50,8 @@ export class WebhookBodyError extends Error {
 
 /**
  * Webhook subscriptions (one URL per user and application) and delivery: hh.ru POSTs the callback,
- * waits at most the timeout, and retries with growing intervals until a 2xx or 409 (hh.md §6).
+ * waits at most the timeout, and retries with growing intervals until a 2xx or 409
+ * (docs/reference/hh-api.md#webhooks).
  */
 export class Webhooks {
   readonly subscriptions = new Map<string, Subscription>();

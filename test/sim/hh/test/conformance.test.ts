@@ -11,10 +11,12 @@ const spec = loadSpec(new URL('../../spec/hh-openapi.yaml', import.meta.url));
 
 /**
  * Answers no operation documents, validated against hh.ru's common schemas:
- * - 400 bad_argument on any operation (hh.md §7.2) → ErrorsCommonBadArgumentErrors;
- * - 403 api_access_payment / action_must_be_payed (hh.md §5.6: resume methods need paid access; the
- *   spec documents it on negotiation lists only) → ErrorsCommonBadAuthorizationCommonAndPaymentMethodError;
- * - 429 request-rate limit and 5xx (hh.md §7.1, §8: per-IP limit, body undocumented) → the common error envelope;
+ * - 400 bad_argument on any operation (docs/reference/hh-api.md#errors) → ErrorsCommonBadArgumentErrors;
+ * - 403 api_access_payment / action_must_be_payed (docs/reference/hh-api.md#the-employer-account: resume
+ *   methods need paid access; the spec documents it on negotiation lists only) →
+ *   ErrorsCommonBadAuthorizationCommonAndPaymentMethodError;
+ * - 429 request-rate limit and 5xx (docs/reference/hh-api.md#limits: per-IP limit, body undocumented) → the
+ *   common error envelope;
  * - the token endpoint's 403 `forbidden / app token refresh too early`: the spec's 403 schema is the
  *   API-error one, but hh.ru's errors.md and the spec's own 400 schema give the `error`/`error_description` body.
  */

@@ -50,7 +50,7 @@ t.test('authorize page: a person picks a manager and allows, or refuses', async 
   t.equal(unknown.status, 400, 'an unknown client gets an error page, not a redirect');
 });
 
-t.test('redirect_uri rules (hh.md §1.1, saved http://example.com/oauth)', async (t) => {
+t.test('redirect_uri rules (hh.ru’s examples for a saved http://example.com/oauth)', async (t) => {
   const { url, sim } = await simFor(t, {
     settings: {
       apps: [

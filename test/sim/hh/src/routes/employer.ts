@@ -20,7 +20,10 @@ const VACANCY_ORDERS: Record<string, (a: Vacancy, b: Vacancy) => number> = {
   expiration_date_desc: (a, b) => b.expiresAt - a.expiresAt,
 };
 
-/** /me, managers, their limits and paid access, active vacancies (hh.md §2-3). */
+/**
+ * /me, managers, their limits and paid access, active vacancies (docs/reference/hh-api.md: the employer
+ * account, vacancies).
+ */
 export function employerRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { store, render } = ctx;
 

@@ -31,7 +31,10 @@ const ORDERINGS: Record<string, (a: Negotiation, b: Negotiation) => number> = {
   relevance: (a, b) => relevance(a) - relevance(b),
 };
 
-/** Collections, their lists, single negotiations, actions and "read" (hh.md §4). */
+/**
+ * Collections, their lists, single negotiations, actions and "read"
+ * (docs/reference/hh-api.md#negotiations-responses-and-invitations).
+ */
 export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { store, render } = ctx;
 
@@ -113,7 +116,10 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
     },
   );
 
-  /** The (legacy) message list: reading it marks a response viewed, as the resume does (hh.md §4.7). */
+  /**
+   * The (legacy) message list: reading it marks a response viewed, as the resume does
+   * (docs/reference/hh-api.md#messages).
+   */
   app.get<{ Params: { nid: string }; Querystring: Record<string, unknown> }>(
     '/negotiations/:nid/messages',
     async (req, reply) => {

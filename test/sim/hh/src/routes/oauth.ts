@@ -13,7 +13,7 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
     );
 }
 
-/** hh.ru's authorize page and both token endpoints (hh.md §1). */
+/** hh.ru's authorize page and both token endpoints (docs/reference/hh-api.md#login-oauth-20). */
 export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { store, auth } = ctx;
 

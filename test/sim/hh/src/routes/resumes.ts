@@ -4,7 +4,10 @@ import { pdfContent, resumeRtf, resumeLines } from '../documents.js';
 import type { Manager, Negotiation, Resume } from '../model.js';
 import { hhDay } from '../time.js';
 
-/** Full resumes (marking the response viewed), PDF/RTF downloads, daily view limits (hh.md §5). */
+/**
+ * Full resumes (marking the response viewed), PDF/RTF downloads, daily view limits
+ * (docs/reference/hh-api.md#resumes).
+ */
 export function resumeRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { store, render } = ctx;
 

@@ -2,7 +2,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type SimContext, caller, hhError, notFound } from '../context.js';
 import { type Subscription, WebhookBodyError, Webhooks } from '../webhooks.js';
 
-/** /webhook/subscriptions: one URL per user and application; PUT replaces the whole action list (hh.md §6). */
+/**
+ * /webhook/subscriptions: one URL per user and application; PUT replaces the whole action list
+ * (docs/reference/hh-api.md#webhooks).
+ */
 export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { store, webhooks } = ctx;
 
