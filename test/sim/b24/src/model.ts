@@ -69,6 +69,8 @@ export interface Token {
   /** Refresh tokens are single-use: rotation hands out a new one and retires this one. */
   refreshUsed: boolean;
   revoked: boolean;
+  /** The app was removed from the portal: the portal answers APPLICATION_NOT_FOUND, the OAuth server PAYMENT_REQUIRED. */
+  appRemoved: boolean;
 }
 
 export interface MultiFieldValue {

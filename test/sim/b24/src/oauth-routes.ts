@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthFault } from './model.js';
 import { parsePhpQuery } from './php-form.js';
 import { faultAnswer } from './rest/dispatcher.js';
+import { TOKEN_ERROR_TEXT } from './oauth.js';
 import type { B24Sim } from './sim.js';
 
 function params(req: FastifyRequest): Record<string, string> {
@@ -113,13 +114,7 @@ export function registerOAuthRoutes(app: FastifyInstance, sim: B24Sim): void {
         if (!check.ok)
           return reply
             .code(401)
-            .send({
-              error: check.error,
-              error_description:
-                check.error === 'expired_token'
-                  ? 'The access token provided has expired'
-                  : 'The access token provided is invalid',
-            });
+            .send({ error: check.error, error_description: TOKEN_ERROR_TEXT[check.error] });
         const portal = sim.findPortal(check.token.memberId);
         const install = portal?.installs.get(check.token.clientId);
         if (!portal || !install)

@@ -540,7 +540,7 @@ export class B24Sim {
         },
       });
     }
-    this.tokens.revokeAll(portal.memberId, clientId);
+    this.tokens.removeApp(portal.memberId, clientId);
     portal.events = portal.events.filter((e) => e.clientId !== clientId);
     portal.placements = portal.placements.filter((p) => p.clientId !== clientId);
     portal.robots = portal.robots.filter((r) => r.clientId !== clientId);
@@ -778,13 +778,27 @@ export class B24Sim {
     return run;
   }
 
+  /**
+   * Where an event_token stands: `unknown` (the portal never issued it: Bitrix24 checks the
+   * token's signature first), `finished` (its run completed or failed: the workflow is gone), or
+   * `live` (the robot is running or waiting for bizproc.event.send).
+   */
+  robotRunState(
+    eventToken: string,
+  ): { state: 'unknown' | 'finished' } | { state: 'live'; run: RobotRun; portal: Portal } {
+    const ref = this.eventTokens.get(eventToken);
+    const portal = ref && this.byMember.get(ref.memberId);
+    const run = ref && portal?.robotRuns.find((r) => r.id === ref.runId);
+    if (!portal || !run) return { state: 'unknown' };
+    if (run.status !== 'running' && run.status !== 'waiting') return { state: 'finished' };
+    return { state: 'live', run, portal };
+  }
+
   /** bizproc.event.send: the robot that handed out this token completes with its return values. */
   completeRobot(eventToken: string, returnValues: Record<string, string>, logMessage: string): boolean {
-    const ref = this.eventTokens.get(eventToken);
-    if (!ref) return false;
-    const portal = this.byMember.get(ref.memberId);
-    const run = portal?.robotRuns.find((r) => r.id === ref.runId);
-    if (!portal || !run) return false;
+    const found = this.robotRunState(eventToken);
+    if (found.state !== 'live') return false;
+    const { run, portal } = found;
     const robot = portal.robots.find((r) => r.clientId === run.clientId && r.code === run.code);
     const allowed = new Map(Object.keys(robot?.returnProperties ?? {}).map((k) => [k.toLowerCase(), k]));
     for (const [k, v] of Object.entries(returnValues)) {
@@ -794,16 +808,14 @@ export class B24Sim {
     if (logMessage) run.log.push(logMessage);
     run.status = 'completed';
     run.completedAt = Date.now();
-    this.eventTokens.delete(eventToken);
     return true;
   }
 
-  logToRobot(eventToken: string, message: string): boolean {
-    const ref = this.eventTokens.get(eventToken);
-    const run = ref && this.byMember.get(ref.memberId)?.robotRuns.find((r) => r.id === ref.runId);
-    if (!run) return false;
-    run.log.push(message);
-    return true;
+  /** bizproc.activity.log: a line in the log of a live run; says where the token stands otherwise. */
+  logToRobot(eventToken: string, message: string): 'live' | 'unknown' | 'finished' {
+    const found = this.robotRunState(eventToken);
+    if (found.state === 'live') found.run.log.push(message);
+    return found.state;
   }
 
   /** An entity entered a stage: the robots placed on that stage run. */

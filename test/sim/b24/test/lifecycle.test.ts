@@ -207,6 +207,24 @@ t.test('robots run when an entity enters their stage; bizproc.event.send complet
     error: 'ACCESS_DENIED',
     error_description: 'Access denied!',
   });
+  const forgedLog = await rest(portal, token, 'bizproc.activity.log', {
+    event_token: 'forged',
+    log_message: 'x',
+  });
+  t.same(
+    [forgedLog.status, forgedLog.body],
+    [403, { error: 'ACCESS_DENIED', error_description: 'Access denied!' }],
+    'bizproc.activity.log: a token the portal never issued',
+  );
+  const logged = await rest(portal, token, 'bizproc.activity.log', {
+    EVENT_TOKEN: call.body['event_token'],
+    LOG_MESSAGE: 'принято',
+  });
+  t.same(logged.body.result, true, 'a live run takes a log line');
+  t.same(
+    (await rest(portal, token, 'bizproc.activity.log', { event_token: call.body['event_token'] })).body.error,
+    'ERROR_EMPTY_LOG_MESSAGE',
+  );
   const sent = await rest(portal, token, 'bizproc.event.send', {
     EVENT_TOKEN: call.body['event_token'],
     RETURN_VALUES: { HHSTATUS: 'interview', unknown: 'x' },
@@ -216,12 +234,22 @@ t.test('robots run when an entity enters their stage; bizproc.event.send complet
   t.match(running.sim.robotRuns(portal.memberId)[0], {
     status: 'completed',
     returnValues: { hhStatus: 'interview' },
-    log: ['готово'],
+    log: ['принято', 'готово'],
   });
   t.same(
     (await rest(portal, token, 'bizproc.event.send', { event_token: call.body['event_token'] })).body.error,
     'ACCESS_DENIED',
     'a token completes its robot once',
+  );
+  t.same(
+    (
+      await rest(portal, token, 'bizproc.activity.log', {
+        event_token: call.body['event_token'],
+        log_message: 'ещё',
+      })
+    ).body,
+    { error: '0', error_description: 'WorkflowNotFound' },
+    'a finished run’s token: its workflow is gone',
   );
 
   const runs = running.sim.moveStage(portal.memberId, 'lead', leadId, 'IN_PROCESS');
@@ -305,6 +333,6 @@ t.test(
       [[], []],
       'bindings and placements are gone',
     );
-    t.equal((await rest(portal, token, 'profile')).body.error, 'invalid_token');
+    t.equal((await rest(portal, token, 'profile')).body.error, 'APPLICATION_NOT_FOUND');
   },
 );

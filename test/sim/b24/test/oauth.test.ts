@@ -95,14 +95,40 @@ t.test('the OAuth server’s app.info is trusted and says whether installation f
   t.equal((await fetch(`${portal.serverEndpoint}app.info?auth=bad`)).status, 401);
 });
 
-t.test('uninstall revokes the app’s tokens; refresh then fails', async (t) => {
-  const running = await sim(t);
-  const { portal, install } = await installedPortal(running);
-  await running.sim.uninstall(portal.memberId);
-  t.equal((await rest(portal, install.accessToken, 'profile')).body.error, 'invalid_token');
-  const res = await fetch(
-    `${portal.serverEndpoint.replace(/rest\/$/, 'oauth/token/')}?grant_type=refresh_token&client_id=hh-b24-dev&client_secret=hh-b24-dev-secret&refresh_token=${install.refreshToken}`,
-  );
-  t.equal(res.status, 400);
-  t.equal(((await res.json()) as { error: string }).error, 'invalid_grant');
-});
+t.test(
+  'uninstall: the portal answers APPLICATION_NOT_FOUND for the app’s tokens, the OAuth server PAYMENT_REQUIRED',
+  async (t) => {
+    const running = await sim(t);
+    const { portal, install } = await installedPortal(running);
+    await running.sim.uninstall(portal.memberId);
+    t.same((await rest(portal, install.accessToken, 'app.info')).body, {
+      error: 'APPLICATION_NOT_FOUND',
+      error_description: 'Application not found',
+    });
+    running.sim.expireTokens(portal.memberId);
+    t.equal(
+      (await rest(portal, install.accessToken, 'profile')).body.error,
+      'APPLICATION_NOT_FOUND',
+      'even once expired: the portal checks the app before the expiry',
+    );
+    const trusted = await fetch(`${portal.serverEndpoint}app.info?auth=${install.accessToken}`);
+    t.equal(trusted.status, 401);
+    t.equal(((await trusted.json()) as { error: string }).error, 'APPLICATION_NOT_FOUND');
+    const refresh = () =>
+      fetch(
+        `${portal.serverEndpoint.replace(/rest\/$/, 'oauth/token/')}?grant_type=refresh_token&client_id=hh-b24-dev&client_secret=hh-b24-dev-secret&refresh_token=${install.refreshToken}`,
+      );
+    const res = await refresh();
+    t.equal(res.status, 400);
+    t.same(await res.json(), { error: 'PAYMENT_REQUIRED', error_description: 'Payment required' });
+    t.equal(((await (await refresh()).json()) as { error: string }).error, 'PAYMENT_REQUIRED', 'every time');
+
+    const again = await running.sim.install(portal.memberId);
+    t.equal(
+      (await rest(portal, install.accessToken, 'profile')).body.error,
+      'APPLICATION_NOT_FOUND',
+      'a reinstall does not bring the old tokens back',
+    );
+    t.equal((await rest(portal, again.accessToken, 'profile')).status, 200, 'the new ones work');
+  },
+);

@@ -9,6 +9,7 @@ import type { OAuthFault, Portal, Token } from '../model.js';
 import { type PhpObject, parsePhpQuery } from '../php-form.js';
 import type { B24Sim } from '../sim.js';
 import { type CallContext, ListResult, type MethodSpec, type Params } from './context.js';
+import { TOKEN_ERROR_TEXT } from '../oauth.js';
 import { RestError } from './errors.js';
 import { METHODS } from './methods/index.js';
 
@@ -186,12 +187,8 @@ export class RestDispatcher {
     if (!accessToken) return fail(new RestError(401, 'NO_AUTH_FOUND', 'Wrong authorization data'));
     const check = this.sim.tokens.check(accessToken);
     if (!check.ok || check.token.memberId !== portal.memberId) {
-      const expired = !check.ok && check.error === 'expired_token';
-      return fail(
-        expired
-          ? new RestError(401, 'expired_token', 'The access token provided has expired')
-          : new RestError(401, 'invalid_token', 'The access token provided is invalid'),
-      );
+      const error = check.ok ? 'invalid_token' : check.error;
+      return fail(new RestError(401, error, TOKEN_ERROR_TEXT[error]));
     }
     const token = check.token;
     const install = portal.installs.get(token.clientId);

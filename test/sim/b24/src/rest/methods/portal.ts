@@ -458,9 +458,16 @@ export const portalMethods: Record<string, MethodSpec> = {
     scope: 'bizproc',
     handler: (ctx, params) => {
       const p = upperKeys(params);
+      const token = str(p['EVENT_TOKEN']);
       const text = str(p['LOG_MESSAGE']);
+      // Bitrix24's order (bizproc/lib/restservice.php, writeActivityLog): a token the portal never
+      // signed is an AccessException; then the message; then the workflow, whose runtime cannot
+      // load one that ended and answers with its exception (code 0) as a RestException.
+      const state = ctx.sim.robotRunState(token).state;
+      if (state === 'unknown') throw accessDenied();
       if (!text) throw new RestError(400, 'ERROR_EMPTY_LOG_MESSAGE', 'Empty log message!');
-      if (!ctx.sim.logToRobot(str(p['EVENT_TOKEN']), text)) throw accessDenied();
+      if (state === 'finished') throw new RestError(400, '0', 'WorkflowNotFound');
+      ctx.sim.logToRobot(token, text);
       return true;
     },
   },
