@@ -30,6 +30,7 @@ export * from './bitrix24/errors.js';
 export * from './bitrix24/portal-store.js';
 export * from './bitrix24/client.js';
 export * from './bitrix24/portal-groups.js';
+export * from './bitrix24/acting-user.js';
 export { phpQuery } from './bitrix24/query.js';
 export * from './public-config.js';
 export * from './hh-webhook-url.js';

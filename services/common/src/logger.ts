@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { type DestinationStream, pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -43,8 +43,12 @@ export function safeUrl(raw: string | undefined): string | undefined {
   return path.replace(/\/(webhook|hooks?)\/[^/]+/gi, '/$1/***');
 }
 
-export function createLogger(options: { name: string; level: string } & LoggerOptions): Logger {
-  return pino({
+/** A pino logger with secrets redacted; `destination` (stdout by default) lets a test read the lines. */
+export function createLogger(
+  options: { name: string; level: string } & LoggerOptions,
+  destination?: DestinationStream,
+): Logger {
+  const settings: LoggerOptions = {
     ...options,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
@@ -57,5 +61,6 @@ export function createLogger(options: { name: string; level: string } & LoggerOp
       }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }

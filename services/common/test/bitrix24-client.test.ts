@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Bitrix24Error, RateLimitExceeded, ValidationError } from '@hhb24/common';
+import { Bitrix24Error, Keyring, RateLimitExceeded, ValidationError } from '@hhb24/common';
 import { b24Harness } from './b24-helpers.js';
 import { eventually } from '@hhb24/common/testing';
 
@@ -279,3 +279,48 @@ t.test('waits for a portal’s budget are counted per portal for the last hour (
   });
   t.equal(await h.client.waitsLastHour(quiet.memberId), 0, 'another portal’s count is its own');
 });
+
+t.test(
+  'appInfo asks the portal whatever our record says: installed, refused tokens renewed, removed (APPLICATION_NOT_FOUND, PAYMENT_REQUIRED)',
+  async (t) => {
+    const h = await b24Harness(t, { rateLimit: false });
+    const { memberId } = await h.installPortal();
+    t.match(await h.client.appInfo(memberId), { CODE: 'hhb24.recruiting', INSTALLED: true });
+
+    // A portal whose tokens were refused before, and whose access token has expired since: asked anyway.
+    await h.client.store.setStatus(memberId, 'reinstall_required');
+    h.running.sim.expireTokens(memberId);
+    t.match(await h.client.appInfo(memberId), { INSTALLED: true }, 'renewed once and asked');
+    t.match(
+      await codeOf(h.client.call(memberId, 'profile')),
+      { code: 'b24_reinstall_required' },
+      'ordinary calls still stop at the recorded status',
+    );
+    await h.client.store.setStatus(memberId, 'installed');
+
+    await h.running.sim.uninstall(memberId);
+    t.match(
+      await codeOf(h.client.appInfo(memberId)),
+      { code: 'b24_access_denied', details: { b24Error: 'APPLICATION_NOT_FOUND', method: 'app.info' } },
+      'the portal no longer knows the app',
+    );
+
+    // The portal does not recognise the stored token at all: the renewal at the OAuth server answers.
+    await h
+      .db('b24_portals')
+      .where({ member_id: memberId })
+      .update({
+        access_token_sealed: new Keyring(h.env.config.TOKEN_ENCRYPTION_KEYS).seal('not-a-token', {
+          table: 'b24_portals',
+          column: 'access_token_sealed',
+          owner: memberId,
+        }),
+      });
+    t.match(
+      await codeOf(h.client.appInfo(memberId)),
+      { code: 'b24_reinstall_required', details: { b24Error: 'PAYMENT_REQUIRED' } },
+      'the OAuth server will not renew the tokens of a removed app',
+    );
+    t.equal((await h.client.store.get(memberId))?.status, 'reinstall_required');
+  },
+);

@@ -217,8 +217,42 @@ export class Bitrix24Client {
     return rows;
   }
 
-  private async portal(memberId: string, method: string): Promise<PortalRecord> {
+  /**
+   * `app.info` in the portal's own words, whatever our record says of the portal (also when its
+   * tokens were refused before): with the stored access token, renewed once at the OAuth server
+   * when the portal calls it expired or unknown. The uninstall check rests on it: an app removed
+   * from the portal gets 401 `APPLICATION_NOT_FOUND` from the portal, and a renewal of its tokens
+   * `PAYMENT_REQUIRED` from the OAuth server (both in the thrown error's `b24Error`).
+   */
+  async appInfo(memberId: string, options: CallOptions = {}): Promise<Record<string, unknown>> {
+    let used: PortalRecord | undefined;
+    const stored = async () => {
+      used = await this.portal(memberId, 'app.info', true);
+      return { portal: used, accessToken: used.accessToken };
+    };
+    const ask = async () =>
+      (await this.send(memberId, 'app.info', {}, options, stored)).result as Record<string, unknown>;
+    try {
+      return await ask();
+    } catch (err) {
+      if (
+        !(err instanceof Bitrix24Error) ||
+        !used ||
+        (err.code !== 'b24_expired_token' && err.code !== 'b24_invalid_token')
+      )
+        throw err;
+      await this.refresh(used, true);
+      return ask();
+    }
+  }
+
+  /**
+   * The portal's stored record for a call. `anyStatus` also hands out a portal whose tokens were
+   * refused before, or that is marked uninstalled (the uninstall check asks it whether the app is gone).
+   */
+  private async portal(memberId: string, method: string, anyStatus = false): Promise<PortalRecord> {
     const portal = await this.store.get(memberId);
+    if (portal && anyStatus) return portal;
     if (!portal || portal.status === 'uninstalled') {
       throw new Bitrix24Error('b24_portal_unknown', `Bitrix24 portal ${memberId} has not installed the app`, {
         memberId,
@@ -274,7 +308,7 @@ export class Bitrix24Client {
    * Exactly one refresh per expiry across all processes: take the portal's lock, read the row
    * again (someone may have refreshed while we waited), refresh, and write with compare-and-swap.
    */
-  private async refresh(stale: PortalRecord): Promise<PortalRecord> {
+  private async refresh(stale: PortalRecord, anyStatus = false): Promise<PortalRecord> {
     const { memberId } = stale;
     const lease = await this.locks.acquire(`b24:refresh:${memberId}`, REFRESH_LOCK_MS, {
       waitMs: REFRESH_LOCK_MS,
@@ -285,7 +319,7 @@ export class Bitrix24Client {
         retryAfterMs: 1000,
       });
     try {
-      const current = await this.portal(memberId, 'oauth.refresh');
+      const current = await this.portal(memberId, 'oauth.refresh', anyStatus);
       if (current.accessToken !== stale.accessToken) return current;
       const tokenUrl = current.serverEndpoint.replace(/rest\/$/, 'oauth/token/');
       const body = new URLSearchParams({
@@ -374,7 +408,7 @@ export class Bitrix24Client {
       });
       this.options.log.info({ memberId }, 'bitrix24 tokens refreshed');
       // Only a lease that expired mid-refresh loses the swap; the row then holds a newer pair.
-      return swapped ?? (await this.portal(memberId, 'oauth.refresh'));
+      return swapped ?? (await this.portal(memberId, 'oauth.refresh', anyStatus));
     } finally {
       await lease.release().catch(() => false);
     }
