@@ -11,7 +11,7 @@ import { PortalAuth } from './portal-auth.js';
 import { SessionSigner } from './session.js';
 import { registerStaticAssets } from './static-assets.js';
 import { registerUiRoutes } from './ui-routes.js';
-import { addUnsubscribeConsumer } from './uninstall.js';
+import { addUninstallCheckConsumer, addUnsubscribeConsumer } from './uninstall.js';
 
 export { schema, type Config } from './config.js';
 export { SESSION_FIELD, SESSION_HEADER } from './ui-routes.js';
@@ -36,6 +36,7 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   const signer = new SessionSigner(config.SESSION_SIGNING_KEY);
   const pages = new Pages(runtime, config, signer);
   const installer = new Installer(() => runtime.db, client, config.PUBLIC_URL, runtime.log);
+  addUninstallCheckConsumer(runtime, client, installer);
 
   // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>

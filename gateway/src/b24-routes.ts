@@ -20,9 +20,16 @@ import type { Installer } from './install-steps.js';
 import type { Pages } from './pages.js';
 import { type FormObject, field, parsePhpForm, section } from './php-form.js';
 import { type PageLoad, type PortalAuth, portalOrigin } from './portal-auth.js';
-import { recordUninstall } from './uninstall.js';
+import { onUninstallCall } from './uninstall.js';
 
 type Query = Record<string, string>;
+
+/** Where a call came from, for the log: the peer address, and X-Forwarded-For as sent (unverified). */
+export function callerOf(req: FastifyRequest): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const chain = (Array.isArray(forwarded) ? forwarded.join(', ') : (forwarded ?? '')).slice(0, 200);
+  return chain ? `${req.ip} (x-forwarded-for: ${chain})` : req.ip;
+}
 
 export interface B24Deps {
   runtime: Runtime;
@@ -123,19 +130,28 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   app.post('/b24/app', page);
   app.post('/b24/placement', page);
 
-  /** Authenticates a queue-server POST (event, robot); a forged one gets 401 and changes nothing. */
+  /**
+   * Authenticates a queue-server POST (event, robot) by its application_token; a forged one gets
+   * 401 and changes nothing. The token passes through users' browsers too (page loads), so it only
+   * says which portal the call claims to come from: whatever the call asks for is confirmed with
+   * Bitrix24 before anything changes (the uninstall here, robots and clicks by their consumers).
+   */
   const authenticated = async (
     req: FastifyRequest,
     reply: FastifyReply,
-    handle: (form: FormObject, memberId: string) => Promise<void>,
+    handle: (
+      form: FormObject,
+      memberId: string,
+    ) => Promise<void | { status: number; body: Record<string, string> }>,
   ) => {
     const form = parsePhpForm(rawBody(req));
     try {
       const portal = await auth.event(form);
-      await handle(form, portal.memberId);
-      return reply.code(200).send({ result: 'ok' });
+      const answer = await handle(form, portal.memberId);
+      return reply.code(answer?.status ?? 200).send(answer?.body ?? { result: 'ok' });
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
+      req.log.warn({ code: err.code, from: callerOf(req), ...err.details }, 'bitrix24 call refused');
       return sendRefusal(reply, err);
     }
   };
@@ -144,7 +160,11 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     authenticated(req, reply, async (form, memberId) => {
       const event = field(form, 'event').toUpperCase();
       if (event === 'ONAPPUNINSTALL')
-        return recordUninstall(runtime, deps.installer, memberId, field(form, 'data', 'CLEAN') === '1');
+        return onUninstallCall(runtime, deps.client(), deps.installer, {
+          memberId,
+          clean: field(form, 'data', 'CLEAN') === '1',
+          from: callerOf(req),
+        });
       // The acting user, as Bitrix24 names them in the event's auth block (the tokens themselves are not passed on).
       const userId = Number(field(form, 'auth', 'user_id'));
       const payload: PortalEventReceived = {

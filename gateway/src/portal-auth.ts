@@ -30,8 +30,10 @@ export function portalOrigin(portal: PortalRecord): string {
 /**
  * Authentication of what Bitrix24 sends us. Pages and placements: APPLICATION_TOKEN against the
  * one stored at install for that member_id, then AUTH_ID against the portal itself (at the address
- * recorded at install) which also says who the user is. Events and robots: application_token only
- * (they carry no user session). Anything else is refused before anything changes.
+ * recorded at install) which also says who the user is. Events and robots: application_token,
+ * which only says which portal a call claims to come from (every user's browser sees it): what a
+ * call asks for is confirmed with Bitrix24 before anything changes (docs/security.md, «Calls from
+ * Bitrix24»). Anything else is refused before anything changes.
  */
 export class PortalAuth {
   constructor(

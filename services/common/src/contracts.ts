@@ -175,7 +175,23 @@ export interface PortalSettingsSaved {
   settings: PortalSettings;
 }
 
-/** portal.app.uninstalled: the portal removed the app; `clean` when it asked to erase the app's data. */
+/**
+ * portal.uninstall.claimed: an ONAPPUNINSTALL carrying the portal's application_token that the
+ * portal could not confirm at once (it did not answer): the gateway asks again until the portal
+ * says whether the app is gone. Nothing is erased or closed before that.
+ */
+export interface PortalUninstallClaimed {
+  memberId: string;
+  clean: boolean;
+  /** The address the call came from (and X-Forwarded-For as sent), for the log of a forged one. */
+  from: string;
+  at: string;
+}
+
+/**
+ * portal.app.uninstalled: the portal removed the app (Bitrix24 confirmed it: the app's tokens no
+ * longer work there); `clean` when it asked to erase the app's data.
+ */
 export interface PortalUninstalled {
   memberId: string;
   clean: boolean;

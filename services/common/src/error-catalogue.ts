@@ -72,6 +72,10 @@ export const ERROR_TEXTS = {
     en: 'Only a portal administrator can install the app.',
   },
   'error.robotUnknown': { ru: 'Неизвестный робот', en: 'Unknown robot' },
+  'error.uninstallUnconfirmed': {
+    ru: 'Битрикс24 не подтвердил, что приложение удалено с портала: ничего не изменено.',
+    en: 'Bitrix24 did not confirm that the app was removed from the portal: nothing was changed.',
+  },
   'error.hhNotConnected': {
     ru: 'Приложение не подключено к hh.ru: войдите на вкладке «Авторизация».',
     en: 'The app is not connected to hh.ru: sign in on the Sign in tab.',
@@ -127,6 +131,8 @@ export const ERRORS = {
   b24_install_answer_refused: { status: 502, text: 'error.installNotConfirmed' },
   b24_install_not_admin: { status: 403, text: 'error.installAdminOnly' },
   b24_robot_unknown: { status: 400, text: 'error.robotUnknown' },
+  // ONAPPUNINSTALL the portal does not confirm (it still answers for the app, or refuses otherwise).
+  b24_uninstall_unconfirmed: { status: 403, text: 'error.uninstallUnconfirmed' },
 
   // hh.ru's webhooks.
   bad_request: { status: 400, text: 'error.badRequest' },

@@ -308,7 +308,7 @@ t.test(
 t.test(
   'events and robots: forged calls change nothing; the portal’s uninstall (CLEAN) erases and closes the hh.ru connection; a robot run is recorded',
   async (t) => {
-    const stack = await startStack(t, { hh: 'fixture' });
+    const stack = await startStack(t, { hh: 'fixture', logs: true });
     const { sim } = stack.b24;
     const { memberId, token } = await install(stack, 'eta');
     await fetch(`${stack.gatewayUrl}/ui/feedback/send`, {
@@ -328,6 +328,65 @@ t.test(
     });
     t.equal(forgedUninstall.status, 401, 'a forged ONAPPUNINSTALL');
     t.equal((await portalRow(stack, memberId))?.status, 'installed', 'changed nothing');
+
+    // An employee who holds everything the browser sees (the iframe POST of a page load: their own
+    // AUTH_ID, the portal's APPLICATION_TOKEN, member_id, DOMAIN) forges the uninstall with CLEAN=1.
+    const info = sim.portalInfo(memberId);
+    const employee = sim.issueUserToken(memberId, { userId: 2 });
+    const stepsBefore = (await gatewayOf(stack).db('b24_install_steps').where({ member_id: memberId }))
+      .length;
+    const forgedByEmployee = await fetch(`${stack.gatewayUrl}/b24/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.7' },
+      body: new URLSearchParams({
+        event: 'ONAPPUNINSTALL',
+        'data[LANGUAGE_ID]': 'ru',
+        'data[CLEAN]': '1',
+        ts: String(Math.floor(Date.now() / 1000)),
+        'auth[access_token]': employee.accessToken,
+        'auth[domain]': info.domain,
+        'auth[server_endpoint]': info.serverEndpoint,
+        'auth[client_endpoint]': info.clientEndpoint,
+        'auth[member_id]': memberId,
+        'auth[application_token]': info.installs[0]!.applicationToken,
+      }),
+    });
+    t.equal(forgedByEmployee.status, 403, 'the portal says the app is installed: refused');
+    t.match(await forgedByEmployee.json(), { error: 'b24_uninstall_unconfirmed' });
+    t.match(await portalRow(stack, memberId), { status: 'installed' }, 'the portal’s record is intact');
+    t.equal(
+      (await settingsOf(stack).db('feedback').where({ member_id: memberId })).length,
+      1,
+      'its data in settings is intact',
+    );
+    t.equal(
+      (await gatewayOf(stack).db('b24_install_steps').where({ member_id: memberId })).length,
+      stepsBefore,
+      'its install steps are intact',
+    );
+    t.same(
+      (await published(stack, 'PORTAL', subjects.portalUninstalled)).length,
+      0,
+      'no portal.app.uninstalled went out',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    t.notOk(
+      stack.fixture!.calls.some((c) => c.contract === 'hhDisconnect'),
+      'the hh.ru login is intact (nobody asked hh-connector to close it)',
+    );
+    const logged = stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    t.match(
+      logged.find((l) => /ONAPPUNINSTALL refused/.test(String(l['msg']))),
+      {
+        level: 40,
+        memberId,
+        clean: true,
+        verdict: 'installed',
+        from: /^127\.0\.0\.1 \(x-forwarded-for: 203\.0\.113\.7\)$/,
+      },
+      'logged with the caller’s address',
+    );
+    t.notMatch(stack.logs.join(''), employee.accessToken, 'the employee’s token is not in the log');
 
     const lead = sim.createEntity(memberId, 'lead', { TITLE: 'Кандидат' });
     sim.runRobot(memberId, { entityType: 'lead', entityId: Number(lead['ID']), code: 'hh_status_refresh' });
@@ -392,5 +451,53 @@ t.test(
     );
     const after = await framePost(stack, 'eta', '/b24/app', { applicationToken: 'x'.repeat(32) });
     t.equal(after.status, 401, 'the uninstalled portal’s pages are refused');
+  },
+);
+
+t.test(
+  'an uninstall the portal cannot confirm at once (it answers 503): nothing is erased until it can, then the uninstall goes through',
+  async (t) => {
+    const stack = await startStack(t, { hh: 'fixture', logs: true });
+    const { sim } = stack.b24;
+    const { memberId } = await install(stack, 'theta');
+    sim.injectFault(memberId, { kind: 'http_error', status: 503, methods: ['app.info'] });
+    await sim.uninstall(memberId, { clean: true });
+    await sim.idle();
+    t.match(
+      sim.deliveries(memberId).at(-1),
+      { name: 'ONAPPUNINSTALL', status: 202 },
+      'taken for later, not refused',
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    t.match(await portalRow(stack, memberId), { status: 'installed' }, 'nothing erased while in doubt');
+    t.notOk(
+      stack.fixture!.calls.some((c) => c.contract === 'hhDisconnect'),
+      'the hh.ru connection stays while in doubt',
+    );
+    t.ok(
+      sim.requests(memberId).filter((r) => r.method === 'app.info' && r.status === 503).length >= 2,
+      'the portal was asked again',
+    );
+
+    sim.clearFaults(memberId);
+    await eventually(async () => (await portalRow(stack, memberId)) === undefined, {
+      timeoutMs: 30_000,
+      what: 'the uninstall confirmed and the portal’s record erased',
+    });
+    await eventually(
+      async () =>
+        stack.fixture!.calls.some(
+          (c) => c.contract === 'hhDisconnect' && (c.request as { memberId: string }).memberId === memberId,
+        ),
+      { what: 'hh-connector asked to close the connection' },
+    );
+    t.match(
+      sim
+        .requests(memberId)
+        .filter((r) => r.method === 'app.info')
+        .at(-1),
+      { status: 401, error: 'APPLICATION_NOT_FOUND' },
+      'on the portal’s word: the app is not found there',
+    );
   },
 );

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { type Browser, type FrameLocator, type Page, chromium } from 'playwright-core';
 import {
@@ -15,6 +16,7 @@ import {
   type ImportProgress,
   type Launchable,
   type PdfPart,
+  createLogger,
   createService,
   loadConfig,
   rpc,
@@ -76,6 +78,8 @@ export interface Stack {
   services: Launchable[];
   /** Set when the stack runs with the stand-in for hh-connector. */
   fixture: HhFixture | null;
+  /** The gateway's log lines (JSON, info and above), when the stack was started with `logs: true`. */
+  logs: string[];
 }
 
 /**
@@ -86,6 +90,8 @@ export async function startStack(
   t: Test,
   options: ({ hh: 'fixture' } | { hh: 'real'; build: (env: Record<string, string>) => Launchable[] }) & {
     generate?: GenerateOptions;
+    /** Keep the gateway's log lines in `stack.logs`. */
+    logs?: boolean;
   },
 ): Promise<Stack> {
   const env = createTestEnv();
@@ -159,14 +165,22 @@ export async function startStack(
   } else {
     services.push(...options.build(serviceEnv));
   }
-  const gateway = buildGateway(loadConfig('gateway', gatewaySchema, serviceEnv));
+  const logs: string[] = [];
+  const gateway = buildGateway(loadConfig('gateway', gatewaySchema, serviceEnv), {
+    log: options.logs
+      ? createLogger(
+          { name: 'gateway', level: 'info' },
+          new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }),
+        )
+      : undefined,
+  });
   services.push(gateway);
   for (const s of services) {
     await s.runtime.start();
     t.teardown(() => s.app.close());
   }
   await gateway.app.listen({ port, host: '127.0.0.1' });
-  return { env, b24, hh, gatewayUrl, services, fixture };
+  return { env, b24, hh, gatewayUrl, services, fixture, logs };
 }
 
 /** Answers hh-connector's (and crm-writer's page) contracts from the fixture: a stand-in for other services, for page tests only. */

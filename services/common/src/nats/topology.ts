@@ -22,8 +22,10 @@ export const subjects = {
   crmEntityWritten: 'crm.entity.written',
   /** crm-writer → settings: the portal refused a write; shown with what to fix. */
   crmEntityFailed: 'crm.entity.failed',
-  /** gateway → everyone: the app was removed from the portal. */
+  /** gateway → everyone: the app was removed from the portal (confirmed with Bitrix24). */
   portalUninstalled: 'portal.app.uninstalled',
+  /** gateway → itself: an uninstall the portal could not confirm at once; asked again until it can. */
+  portalUninstallClaimed: 'portal.uninstall.claimed',
   /** settings → crm-writer, hh-connector: the portal's settings changed. */
   portalSettingsSaved: 'portal.settings.saved',
   /** gateway → services: a robot was run, a timeline button clicked, a CRM entity changed. */
