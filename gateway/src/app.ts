@@ -1,4 +1,4 @@
-import { Bitrix24Client, type Launchable, type Logger, createService } from '@hhb24/common';
+import { ActingUserTokens, Bitrix24Client, type Launchable, type Logger, createService } from '@hhb24/common';
 import { registerB24Routes } from './b24-routes.js';
 import type { Config } from './config.js';
 import { registerHhLogin } from './hh-login.js';
@@ -37,6 +37,7 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   const pages = new Pages(runtime, config, signer);
   const installer = new Installer(() => runtime.db, client, config.PUBLIC_URL, runtime.log);
   addUninstallCheckConsumer(runtime, client, installer);
+  let actingUsers: ActingUserTokens | undefined;
 
   // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
@@ -51,6 +52,8 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
     verifier: new InstallVerifier(config, client, runtime.log),
     installer,
     pages,
+    actingUsers: () =>
+      (actingUsers ??= new ActingUserTokens(runtime.redis, config.REDIS_PREFIX, runtime.keyring)),
   });
   registerUiRoutes(app, { runtime, config, signer, pages, installer, client });
   app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages }));

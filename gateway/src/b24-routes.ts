@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  type ActingUserTokens,
   type Bitrix24Client,
   type EntityType,
   HH_ROBOT_CODES,
@@ -24,6 +25,9 @@ import { onUninstallCall } from './uninstall.js';
 
 type Query = Record<string, string>;
 
+/** Events whose consumer acts in the acting user's name and so needs the token the event carried. */
+const USER_SCOPED_EVENTS = new Set(['ONCRMTIMELINEITEMACTION']);
+
 /** Where a call came from, for the log: the peer address, and X-Forwarded-For as sent (unverified). */
 export function callerOf(req: FastifyRequest): string {
   const forwarded = req.headers['x-forwarded-for'];
@@ -39,6 +43,7 @@ export interface B24Deps {
   verifier: InstallVerifier;
   installer: Installer;
   pages: Pages;
+  actingUsers: () => ActingUserTokens;
 }
 
 /**
@@ -165,13 +170,22 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
           clean: field(form, 'data', 'CLEAN') === '1',
           from: callerOf(req),
         });
-      // The acting user, as Bitrix24 names them in the event's auth block (the tokens themselves are not passed on).
-      const userId = Number(field(form, 'auth', 'user_id'));
+      // A click acted on in the clicking user's name: the token the event carried for that user is
+      // handed over sealed in Redis (never on the stream); the consumer asks the portal whose it is.
+      const actorToken = USER_SCOPED_EVENTS.has(event)
+        ? await deps
+            .actingUsers()
+            .keep(
+              memberId,
+              field(form, 'auth', 'access_token'),
+              Number(field(form, 'auth', 'expires_in') || 3600),
+            )
+        : null;
       const payload: PortalEventReceived = {
         memberId,
         event,
         data: section(form, 'data'),
-        userId: Number.isInteger(userId) && userId > 0 ? userId : null,
+        actorToken,
         at: new Date().toISOString(),
       };
       await enqueue(runtime.db, {

@@ -217,8 +217,13 @@ export interface PortalEventReceived {
   memberId: string;
   event: string;
   data: unknown;
-  /** The user whose action raised the event (`auth[user_id]`), when Bitrix24 names one (a robot's or agent's change names none). */
-  userId?: number | null;
+  /**
+   * For events acted on in a user's name (a click on «Другие отклики»): a reference to the access
+   * token the event carried for the acting user, kept sealed in Redis for a few minutes
+   * (`ActingUserTokens`), never the token itself. The user is whoever the portal says owns that
+   * token; `auth[user_id]` is not taken from the request. Null when the event carried no token.
+   */
+  actorToken?: string | null;
   at: string;
 }
 

@@ -1,10 +1,12 @@
 import {
+  type ActingUserTokens,
   type BatchCommand,
   type Bitrix24Client,
   Bitrix24Error,
   type CrmEntityWritten,
   type EntityType,
   type Knex,
+  type Logger,
   type NegotiationSnapshot,
   type OtherResponse,
   type Outcome,
@@ -15,6 +17,7 @@ import {
   drop,
   rpc,
 } from '@hhb24/common';
+import { actingUser, readableBy } from './acting-user.js';
 import { type Layout, type OthersShown, buildLayout, entityPath, plain } from './layout.js';
 import { layoutProblems } from './validate.js';
 
@@ -130,6 +133,7 @@ export class Renderer {
     private readonly runtime: Runtime,
     private readonly b24: () => Bitrix24Client,
     private readonly store: ActivityStore,
+    private readonly actingUsers: () => ActingUserTokens,
   ) {}
 
   /**
@@ -320,11 +324,38 @@ export class Renderer {
   /**
    * «Другие отклики» pressed on an activity: the applicant's other responses in this portal (hh-connector
    * knows the person) drawn into the activity, as many as Bitrix24's limits allow, «Все отклики (N)»
-   * when they do not all fit, and then the clicking user is sent every entity id.
+   * when they do not all fit, and then the clicking user is sent the leads and deals they may read.
+   *
+   * The click is acted on only for a user the portal vouches for: the one who owns the token the
+   * event carried (never `auth[user_id]`), and only if the portal lets them read the lead or deal
+   * of this activity. Anything less (no token, a refused one, another's entity) changes nothing.
    */
-  async onOthers(memberId: string, activityId: number, userId: number | null): Promise<Outcome> {
+  async onOthers(
+    memberId: string,
+    activityId: number,
+    actorToken: string | null,
+    log: Logger,
+  ): Promise<Outcome> {
     const found = await this.store.byActivity(memberId, activityId);
     if (!found) return drop(`activity ${activityId} is not one of ours`);
+    const client = this.b24();
+    const user = await actingUser(client, this.actingUsers(), memberId, actorToken);
+    const entityKey = `${found.entityType}:${found.entityId}`;
+    if (!user) {
+      log.warn(
+        { memberId, activityId, entity: entityKey },
+        '«Другие отклики» not taken: no user the portal vouches for (the event carried no token, or the portal refused it)',
+      );
+      return ack();
+    }
+    const own = await readableBy(client, memberId, user, [{ type: found.entityType, id: found.entityId }]);
+    if (!own.has(entityKey)) {
+      log.warn(
+        { memberId, activityId, entity: entityKey, userId: user.userId },
+        '«Другие отклики» not taken: the portal does not let this user read the lead or deal of the activity',
+      );
+      return ack();
+    }
     const held = await this.runtime.locks.hold(
       `tl:negotiation:${memberId}:${found.negotiationId}`,
       LOCK_MS,
@@ -345,9 +376,15 @@ export class Renderer {
           layout,
         );
         await this.store.save({ ...row, activityId: id, others });
-        const shown = countRows(layout);
-        if (userId && shown < others.responses.length)
-          await this.notify(memberId, userId, row.snapshot, others.responses);
+        // The notification names leads and deals: only those the portal lets this user read.
+        if (countRows(layout) < others.responses.length) {
+          const entities = others.responses.flatMap((o) => (o.entity ? [o.entity] : []));
+          const readable = await readableBy(client, memberId, user, entities);
+          const named = others.responses.filter(
+            (o) => o.entity && readable.has(`${o.entity.type}:${o.entity.id}`),
+          );
+          if (named.length > 0) await this.notify(memberId, user.userId, row.snapshot, named);
+        }
         return ack();
       },
     );
@@ -395,8 +432,8 @@ export class Renderer {
   }
 
   /**
-   * The reference app's notification, which names every lead or deal of the applicant
-   * (docs/reference/reference-app.md#the-timeline-activity).
+   * The reference app's notification (docs/reference/reference-app.md#the-timeline-activity), naming
+   * the leads and deals given: those the clicking user may read (the reference names every one).
    */
   private async notify(
     memberId: string,
@@ -405,10 +442,8 @@ export class Renderer {
     others: OtherResponse[],
   ): Promise<void> {
     const name = plain(s.applicant.fullName) || `соискателя ${s.applicant.resumeId ?? s.negotiationId}`;
-    const list = others.map((o) =>
-      o.entity
-        ? `[URL=${entityPath(o.entity)}]${ENTITY_NAME[o.entity.type]} ${o.entity.id}[/URL]`
-        : `отклик ${o.negotiationId} (ещё не в CRM)`,
+    const list = others.flatMap((o) =>
+      o.entity ? [`[URL=${entityPath(o.entity)}]${ENTITY_NAME[o.entity.type]} ${o.entity.id}[/URL]`] : [],
     );
     const message = `Другие отклики: ${name} — ${others.length}. В деле показаны первые, все остальные по ссылке «Все отклики». Идентификаторы: ${list.join(', ')}`;
     await this.b24().call(

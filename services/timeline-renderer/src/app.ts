@@ -1,4 +1,5 @@
 import {
+  ActingUserTokens,
   Bitrix24Client,
   type CrmEntityWritten,
   type Launchable,
@@ -22,7 +23,7 @@ import { Robots } from './robots.js';
 export { schema, type Config } from './config.js';
 export { buildLayout, ALL_RESPONSES_VIEW, MAX_BLOCKS } from './layout.js';
 export { layoutProblems } from './validate.js';
-export { DISCARD_WITH_MESSAGE } from './robots.js';
+export { DISCARD_WITH_MESSAGE, RUN_TAKEN_LOG } from './robots.js';
 
 const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -36,11 +37,17 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
 
   // Built on first use: they need the runtime's connections, which exist only after start().
   let b24Client: Bitrix24Client | undefined;
+  let actingUsers: ActingUserTokens | undefined;
   let parts: { renderer: Renderer; robots: Robots } | undefined;
   const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
   const the = () =>
     (parts ??= {
-      renderer: new Renderer(runtime, b24, new ActivityStore(runtime.db)),
+      renderer: new Renderer(
+        runtime,
+        b24,
+        new ActivityStore(runtime.db),
+        () => (actingUsers ??= new ActingUserTokens(runtime.redis, config.REDIS_PREFIX, runtime.keyring)),
+      ),
       robots: new Robots(runtime, b24),
     });
 
@@ -85,7 +92,9 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       const activityId = Number(data['activityId']);
       if (data['id'] !== OTHERS_ACTION || !Number.isInteger(activityId) || activityId <= 0)
         return Promise.resolve(drop('not a click on «Другие отклики»'));
-      return unbroken(ctx, () => the().renderer.onOthers(e.memberId, activityId, e.userId ?? null));
+      return unbroken(ctx, () =>
+        the().renderer.onOthers(e.memberId, activityId, e.actorToken ?? null, ctx.log),
+      );
     },
   });
   runtime.addConsumer({

@@ -31,6 +31,10 @@ const REFUSALS: Record<string, string> = {
 
 /** How many times a robot's work is tried before its automation gets the failure (it must never hang). */
 const ATTEMPTS = 5;
+/** The line a live run gets in its automation log when we take it (bizproc.activity.log needs one). */
+export const RUN_TAKEN_LOG = 'Приложение HH.ru приняло задание робота';
+/** Bitrix24's error code for a workflow another process holds right now (CBPRuntime::EXCEPTION_CODE_INSTANCE_LOCKED). */
+const WORKFLOW_LOCKED = '423';
 
 /**
  * The robots «Обновить статус HH» and «Сменить статус на HH»: the gateway records each run
@@ -46,6 +50,7 @@ export class Robots {
 
   async onInvoked(ctx: MessageContext<PortalRobotInvoked>): Promise<Outcome> {
     const r = ctx.data;
+    if (!(await this.isLiveRun(ctx, r))) return ack();
     let outcome: { status: string; error: string; log: string };
     try {
       const view = await this.work(r);
@@ -77,6 +82,50 @@ export class Robots {
     }
     await this.complete(ctx, r, outcome);
     return ack();
+  }
+
+  /**
+   * Whether the call belongs to an automation that is running now, in the portal's words, before
+   * anything reaches hh.ru: `bizproc.activity.log` with the call's event_token succeeds only for a
+   * token the portal signed itself and whose workflow still runs (it writes one line in the
+   * robot's log). A made-up token gets 403 ACCESS_DENIED, the token of a run that ended 400
+   * WorkflowNotFound: such a call is logged and nothing else happens (its automation, if any, is
+   * not ours to complete). The application_token the call also carries proves nothing here: every
+   * user's browser sees it, while the event_token travels only from Bitrix24's queue to us.
+   */
+  private async isLiveRun(ctx: MessageContext<PortalRobotInvoked>, r: PortalRobotInvoked): Promise<boolean> {
+    const about = { memberId: r.memberId, code: r.code, entity: `${r.entityType}:${r.entityId}` };
+    if (!r.eventToken) {
+      ctx.log.warn(about, 'robot call not taken: it carries no event_token');
+      return false;
+    }
+    try {
+      await this.b24().call(
+        r.memberId,
+        'bizproc.activity.log',
+        { event_token: r.eventToken, log_message: RUN_TAKEN_LOG },
+        { maxWaitMs: 10_000 },
+      );
+      return true;
+    } catch (err) {
+      if (!(err instanceof Bitrix24Error)) throw err;
+      if (err.b24Error === WORKFLOW_LOCKED)
+        throw new AppError('b24_workflow_locked', 'the portal is busy with this automation', {
+          wait: true,
+          retryAfterMs: 1000,
+          cause: err,
+        });
+      if (err.retryable) throw err;
+      const said = `${err.b24Error || err.code} ${err.details.b24Description}`.trim();
+      // A redelivered run that we completed already finds its workflow ended: expected, not a forgery.
+      if (ctx.deliveryCount > 1) ctx.log.info({ ...about, said }, 'robot run already ended');
+      else
+        ctx.log.warn(
+          { ...about, said },
+          'robot call not taken: the portal knows no running automation with its event_token; nothing sent to hh.ru',
+        );
+      return false;
+    }
   }
 
   private work(r: PortalRobotInvoked): Promise<HhStateView> {

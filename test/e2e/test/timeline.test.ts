@@ -3,7 +3,9 @@
  * the timeline activity of each negotiation (one each, redelivered requests included, updated in
  * place when the hh.ru status changes), «Другие отклики» for an applicant with a few responses and
  * for one with 30+, the two robots run from the portal's automation, their failures (an entity not
- * ours, hh.ru refusing the move, a revoked hh.ru login), and the two-way status without echoes.
+ * ours, hh.ru refusing the move, a revoked hh.ru login), the two-way status without echoes, and
+ * the same calls forged by an employee who holds everything the browser sees: nothing reaches hh.ru
+ * or anybody's notifications.
  */
 import t from 'tap';
 import {
@@ -15,7 +17,7 @@ import {
 } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { EMPLOYER_STATES } from '@hhb24/sim-hh';
-import { MAX_BLOCKS } from '@hhb24/timeline-renderer';
+import { DISCARD_WITH_MESSAGE, MAX_BLOCKS, RUN_TAKEN_LOG } from '@hhb24/timeline-renderer';
 import { World } from './world.js';
 
 type Layout = {
@@ -307,7 +309,11 @@ t.test(
           },
           '«Обновить статус HH» returns the status hh.ru names',
         );
-        t.match(refreshed.log, [/^Статус HH: /]);
+        t.match(
+          refreshed.log,
+          [RUN_TAKEN_LOG, /^Статус HH: /],
+          'the run was first confirmed live, then done',
+        );
 
         const moved = await run(dealId, HH_ACTION_ROBOT_CODE, { action: 'interview', message: '' });
         t.match(
@@ -362,6 +368,151 @@ t.test(
           { status: 'completed', returnValues: { error: /создан не приложением HH\.ru/ } },
           'an entity not made by us',
         );
+      },
+    );
+
+    await t.test(
+      'forged by an employee who holds everything the browser sees (application_token, their own AUTH_ID): robots reach no hh.ru action, «Другие отклики» notifies nobody else, a stage-move event moves nothing',
+      async (t) => {
+        const gateway = world.env['PUBLIC_URL']!;
+        const info = b24.sim.portalInfo(portal);
+        const auth = (accessToken: string | null, claimedUserId: string) => ({
+          ...(accessToken ? { 'auth[access_token]': accessToken, 'auth[expires_in]': '3600' } : {}),
+          'auth[domain]': info.domain,
+          'auth[client_endpoint]': info.clientEndpoint,
+          'auth[server_endpoint]': info.serverEndpoint,
+          'auth[member_id]': portal,
+          'auth[user_id]': claimedUserId,
+          'auth[application_token]': info.installs[0]!.applicationToken,
+        });
+        const post = async (path: string, fields: Record<string, string>) =>
+          (
+            await fetch(`${gateway}${path}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams(fields),
+            })
+          ).status;
+        const employee = (userId: number) => b24.sim.issueUserToken(portal, { userId }).accessToken;
+        const hhPuts = () => hh.sim.requests().filter((r) => r.method === 'PUT').length;
+        const b24Calls = (method: string, since: number) =>
+          b24.sim.requests(portal, { since }).filter((r) => r.method === method);
+        let forged = 0;
+
+        // «Сменить статус на HH» with «Отказ с сообщением» on a deal, with a made-up event_token.
+        const n = [...store.negotiations.values()].find(
+          (x) =>
+            x.employerState === 'response' &&
+            !store.resumes.get(x.resumeId)!.deleted &&
+            deals().some((d) => d['ORIGIN_ID'] === x.id),
+        )!;
+        const dealId = Number(dealOf(n.id)['ID']);
+        const robotCall = (eventToken: string) => ({
+          workflow_id: `forged${++forged}`,
+          code: HH_ACTION_ROBOT_CODE,
+          'document_id[0]': 'crm',
+          'document_id[1]': 'CCrmDocumentDeal',
+          'document_id[2]': `DEAL_${dealId}`,
+          'document_type[0]': 'crm',
+          'document_type[1]': 'CCrmDocumentDeal',
+          'document_type[2]': 'DEAL',
+          event_token: eventToken,
+          'properties[action]': DISCARD_WITH_MESSAGE,
+          'properties[message]': 'Вы нам не подходите',
+          use_subscription: 'Y',
+          ts: String(Math.floor(Date.now() / 1000)),
+          ...auth(employee(2), '1'),
+        });
+        const before = { puts: hhPuts(), state: n.employerState, messages: n.messages };
+        let since = Date.now();
+        t.equal(
+          await post('/b24/robot', robotCall(`5f1a2b3c4d5e6.12345678|A1b2c3d4|${'x'.repeat(40)}`)),
+          200,
+          'the gateway records it (the application_token is the portal’s)',
+        );
+        await eventually(() => b24Calls('bizproc.activity.log', since).find((r) => r.status === 403), {
+          what: 'the portal asked whether the run is live',
+        });
+        // A token the portal did issue, of a run that has ended: replayed.
+        const ended = b24.sim
+          .robotRuns(portal)
+          .find((r) => r.status === 'completed' && r.code === HH_ACTION_ROBOT_CODE)!;
+        t.equal(await post('/b24/robot', robotCall(ended.eventToken)), 200);
+        await eventually(() => b24Calls('bizproc.activity.log', since).find((r) => r.status === 400), {
+          what: 'the portal asked about the replayed token',
+        });
+        await new Promise((r) => setTimeout(r, 1500));
+        t.equal(hhPuts(), before.puts, 'no action reached hh.ru');
+        t.equal(n.employerState, before.state, 'the response is where it was');
+        t.equal(n.messages, before.messages, 'the applicant got no message');
+        t.same(
+          b24Calls('bizproc.event.send', since).filter((r) => r.status === 200),
+          [],
+          'and no automation was completed',
+        );
+
+        // «Другие отклики» on the heavy applicant's activity, naming the admin (user 1) in auth[user_id].
+        const byResume = new Map<string, string[]>();
+        for (const x of store.negotiations.values())
+          byResume.set(x.resumeId, [...(byResume.get(x.resumeId) ?? []), x.id]);
+        const heavy = [...byResume.values()].find((ids) => ids.length >= 30)!;
+        const heavyDeal = Number(dealOf(heavy[0]!)['ID']);
+        const activity = activityOf(heavyDeal)[0]!;
+        const click = (accessToken: string | null) => ({
+          event: 'ONCRMTIMELINEITEMACTION',
+          event_handler_id: '99',
+          'data[entityTypeId]': '2',
+          'data[entityId]': String(heavyDeal),
+          'data[activityId]': String(activity.id),
+          'data[id]': 'others',
+          ts: String(Math.floor(Date.now() / 1000) + ++forged),
+          ...auth(accessToken, '1'),
+        });
+        const notes = () => b24.sim.notifications(portal).map((x) => `${x.userId}:${x.id}`);
+        b24.sim.portal(portal).users.get(2)!.crmOwnOnly = true;
+        const notesBefore = notes();
+        since = Date.now();
+        t.equal(await post('/b24/events', click(employee(2))), 200);
+        await eventually(() => b24Calls('batch', since).find((r) => r.userId === 2), {
+          what: 'the portal asked what this employee may read',
+        });
+        t.equal(await post('/b24/events', click(null)), 200, 'and once without any token');
+        await new Promise((r) => setTimeout(r, 1500));
+        t.same(notes(), notesBefore, 'an employee who may not read the deal: nobody is notified');
+        t.same(b24Calls('crm.activity.configurable.update', since), [], 'and the activity is not touched');
+
+        // An employee who may read the deals: the notification goes to them, whatever auth[user_id] says.
+        t.equal(await post('/b24/events', click(employee(3))), 200);
+        const note = await eventually(
+          () => b24.sim.notifications(portal, 3).find((x) => x.message.includes('Другие отклики')),
+          { what: 'the notification of the employee who clicked' },
+        );
+        t.match(note.message, /\/crm\/deal\/details\/\d+\//, 'naming the deals they may read');
+        t.same(
+          b24.sim.notifications(portal, 1).map((x) => x.id),
+          b24.sim
+            .notifications(portal, 1)
+            .filter((x) => notesBefore.includes(`1:${x.id}`))
+            .map((x) => x.id),
+          'user 1, named in auth[user_id], got nothing new',
+        );
+        b24.sim.portal(portal).users.get(2)!.crmOwnOnly = false;
+
+        // ONCRMDEALUPDATE for a deal nobody moved: read again from the portal, nothing to send.
+        const putsBeforeMove = hhPuts();
+        t.equal(
+          await post('/b24/events', {
+            event: 'ONCRMDEALUPDATE',
+            event_handler_id: '98',
+            'data[FIELDS][ID]': String(dealId),
+            ts: String(Math.floor(Date.now() / 1000) + ++forged),
+            ...auth(employee(2), '1'),
+          }),
+          200,
+        );
+        await b24.sim.idle();
+        await new Promise((r) => setTimeout(r, 1500));
+        t.equal(hhPuts(), putsBeforeMove, 'no action reached hh.ru');
       },
     );
 
