@@ -292,3 +292,86 @@ t.test('webhook subscriptions: create, list, replace the actions, ensure, delete
   await client.deleteSubscription(id);
   await t.rejects(client.deleteSubscription(id), { code: HH_ERROR_CODES.notFound });
 });
+
+t.test(
+  'every body the client sends is in the media type hh.ru’s spec gives; a download asks for a PDF',
+  async (t) => {
+    const h = await harness(t);
+    const { admin } = people(h.running);
+    const sim = h.running.sim;
+    const account = await h.connect(admin.userId);
+    const client = h.hh.account(account.id);
+    sim.expireAccessTokens(admin.userId);
+    await client.me(); // refreshes first: POST /token
+    await client.visibleVacancies();
+    await client.methodAccess();
+    await client.resumeLimits();
+    const vacancy = [...sim.store.vacancies.values()].find((v) => v.managerId === admin.id)!;
+    const [a, b] = [sim.respond({ vacancyId: vacancy.id }), sim.respond({ vacancyId: vacancy.id })];
+    const { collections } = await client.collections(vacancy.id);
+    await client.collectionPage(collections[0]!.url, 0);
+    const item = await client.negotiation(a.id);
+    await client.messages(item);
+    await client.resume(item.resume!.url);
+    await client.resumePdf(item.resume!.actions.download.pdf.url);
+    await client.act(
+      item.actions.find((x) => x.id === 'interview')!,
+      { message: 'Ждём вас', send_sms: true },
+    );
+    await client.act({ actionId: 'discard_by_employer', negotiationId: b.id }, { message: 'Спасибо' });
+    const id = await client.subscribe('http://127.0.0.1:9/hh/hook/x', [{ type: 'NEW_NEGOTIATION_VACANCY' }]);
+    await client.updateSubscription(id, { actions: [{ type: 'NEGOTIATION_EMPLOYER_STATE_CHANGE' }] });
+    await client.deleteSubscription(id);
+    await client.revoke();
+
+    // The request body media types of hh.ru's OpenAPI spec (test/sim/hh/spec/hh-openapi.yaml):
+    // `authorize` (the token endpoint) and the actions (change-negotiation-action, whose text says
+    // the arguments are application/x-www-form-urlencoded) take forms; the webhook subscription
+    // operations take JSON; every other call the client makes has no body.
+    const FORM = 'application/x-www-form-urlencoded';
+    const expected: Record<string, string> = {
+      'POST /token': FORM,
+      'PUT /negotiations/:action/:nid': FORM,
+      'POST /webhook/subscriptions': 'application/json',
+      'PUT /webhook/subscriptions/:id': 'application/json',
+    };
+    const seen = sim.requests().map((r) => ({
+      call: `${r.method} ${r.route}`,
+      status: r.status,
+      contentType: r.contentType,
+      accept: r.accept,
+      path: r.path,
+    }));
+    t.same(
+      seen.filter((r) => r.status >= 400).map((r) => `${r.call} ${r.status}`),
+      ['GET /me 403'],
+      'hh.ru understood every call but the one with the expired token (then refreshed)',
+    );
+    t.same(
+      seen.filter((r) => r.contentType !== (expected[r.call] ?? null)),
+      [],
+      `${seen.length} calls, each body in the spec's media type`,
+    );
+    t.same(
+      [...new Set(seen.map((r) => r.call))].filter((c) => expected[c]).sort(),
+      Object.keys(expected).sort(),
+      'the calls with bodies were all made',
+    );
+    t.same(
+      seen.filter((r) => r.path.includes('/download/')).map((r) => r.accept),
+      ['application/pdf'],
+      'the PDF download asks for a PDF',
+    );
+    t.ok(
+      seen.filter((r) => !r.path.includes('/download/')).every((r) => r.accept === 'application/json'),
+      'everything else asks for JSON',
+    );
+    t.match(
+      sim.events().filter((e) => e.type === 'negotiation.moved'),
+      [
+        { negotiationId: a.id, to: 'interview', message: 'Ждём вас' },
+        { negotiationId: b.id, to: 'discard_by_employer', message: 'Спасибо' },
+      ],
+    );
+  },
+);

@@ -80,7 +80,8 @@ export class HhHttp {
     const headers: Record<string, string> = {
       'hh-user-agent': this.config.userAgent,
       'user-agent': this.config.userAgent,
-      accept: 'application/json',
+      // What the answer is: JSON, or for a download the resume's PDF.
+      accept: init.file ? 'application/pdf' : 'application/json',
     };
     if (init.token) headers['authorization'] = `Bearer ${init.token}`;
     let body: string | undefined;

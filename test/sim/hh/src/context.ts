@@ -21,6 +21,10 @@ export interface RequestRecord {
   userId: string | null;
   /** The User-Agent hh.ru would use: HH-User-Agent when both are sent. */
   userAgent: string | null;
+  /** The Accept header as sent (the simulator answers the same whatever it says, as hh.ru documents no negotiation). */
+  accept: string | null;
+  /** The media type of the request's body (`application/x-www-form-urlencoded`, `application/json`), null without one. */
+  contentType: string | null;
   /** From arrival to answer; `at` is the answer's time. */
   ms: number;
   /** The fault that answered instead of hh.ru's own logic (rate_limit, error, slow), if one did. */
@@ -138,6 +142,36 @@ export function lastParam(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   return Array.isArray(value) ? String(value.at(-1)) : String(value);
 }
+
+/** The media type of a request's body (`application/json`, …), or null when it came without one. */
+export function bodyType(req: FastifyRequest): string | null {
+  const header = req.headers['content-type'];
+  return header ? header.split(';')[0]!.trim().toLowerCase() : null;
+}
+
+export const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * The fields of a form body, where hh.ru reads its arguments from `application/x-www-form-urlencoded`
+ * only (the token endpoint, negotiation actions, «read»). A request without a body has no fields;
+ * a body of another type is not read: `null`, and the route answers as hh.ru does to that.
+ */
+export function formFields(req: FastifyRequest): Record<string, unknown> | null {
+  const type = bodyType(req);
+  if (type === null) return {};
+  if (type !== FORM) return null;
+  const body = req.body;
+  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+/**
+ * 400 for a body hh.ru does not read where it expects form fields: the spec's «Ошибка в теле
+ * запроса» (ErrorsCommonBadRequestErrors, `bad_request`), the 400 these operations document.
+ */
+export const notAForm = (reply: FastifyReply) =>
+  hhError(reply, 400, [{ type: 'bad_request' }], {
+    description: `arguments are read from an ${FORM} body`,
+  });
 
 export function paginate<T>(items: T[], page: number, perPage: number) {
   return {

@@ -130,8 +130,12 @@ export class Renderer {
   }
 
   managerInfo(m: Manager, viewer: Manager) {
+    // The spec types middle_name here as a string, neither nullable nor required (it is nullable
+    // in the list's items): a manager without one has no middle_name key.
+    const { middle_name, ...item } = this.managerItem(m, viewer);
     return {
-      ...this.managerItem(m, viewer),
+      ...item,
+      ...(middle_name === null ? {} : { middle_name }),
       manager_type: m.isAdmin
         ? { id: 'main_contact_person', name: 'Администратор' }
         : { id: 'manager', name: 'Менеджер' },

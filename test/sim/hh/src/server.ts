@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { hhError, newRequestId } from './context.js';
+import { bodyType, hhError, newRequestId } from './context.js';
 import { hugeBody } from './faults.js';
 import { controlRoutes } from './routes/control.js';
 import { employerRoutes } from './routes/employer.js';
@@ -133,6 +133,8 @@ export function buildServer(sim: HhSim): FastifyInstance {
       ip: req.ip,
       userId: req.hhUserId,
       userAgent: userAgent(req),
+      accept: req.headers.accept ?? null,
+      contentType: bodyType(req),
       ms: Math.round(reply.elapsedTime),
       ...(req.hhFault ? { fault: req.hhFault } : {}),
     });

@@ -103,6 +103,7 @@ t.test('every answer of every route matches the OpenAPI spec', async (t) => {
   await expect('authorize', 400, '/token', { form: { ...form, code: 'nope' } });
   await expect('authorize', 400, '/token', { form: { ...form, client_secret: 'wrong' } });
   await expect('authorize', 400, '/token', { form: { grant_type: 'password' } });
+  await expect('authorize', 400, '/token', { json: form }); // a JSON body is not read
   await expect('authorize', 400, '/token', {
     form: { grant_type: 'refresh_token', refresh_token: pair.refresh_token },
   }); // not expired
@@ -141,6 +142,15 @@ t.test('every answer of every route matches the OpenAPI spec', async (t) => {
   });
   await expect('get-employer-managers', 403, `/employers/${c.paid.id}/managers`, { token: appToken });
   await expect('get-employer-manager', 200, `/employers/${c.paid.id}/managers/${c.owner.id}`, {
+    token: admin,
+  });
+  const withoutMiddleName = sim.addManager({
+    employerId: c.paid.id,
+    firstName: 'Анна',
+    lastName: 'Без-Отчества',
+    middleName: null,
+  });
+  await expect('get-employer-manager', 200, `/employers/${c.paid.id}/managers/${withoutMiddleName.id}`, {
     token: admin,
   });
   await expect('get-employer-manager', 404, `/employers/${c.paid.id}/managers/${c.unpaidAdmin.id}`, {
@@ -340,6 +350,11 @@ t.test('every answer of every route matches the OpenAPI spec', async (t) => {
     method: 'PUT',
     token: plain,
   });
+  await expect('change-negotiation-action', 400, `/negotiations/interview/${response.id}`, {
+    method: 'PUT',
+    token: admin,
+    json: { message: 'JSON is not read here' },
+  });
   await expect('change-negotiation-action', 404, `/negotiations/interview/999`, {
     method: 'PUT',
     token: admin,
@@ -360,6 +375,11 @@ t.test('every answer of every route matches the OpenAPI spec', async (t) => {
     token: admin,
     form: {},
   });
+  await expect('put-negotiations-collection-to-next-state', 400, '/negotiations/consider', {
+    method: 'PUT',
+    token: admin,
+    json: { topic_id: [fresh.id] },
+  });
   await expect('post-negotiations-topics-read', 204, '/negotiations/read', {
     token: admin,
     form: { topic_id: response.id },
@@ -369,6 +389,10 @@ t.test('every answer of every route matches the OpenAPI spec', async (t) => {
     form: { topic_id: response.id },
   });
   await expect('post-negotiations-topics-read', 400, '/negotiations/read', { token: plain, form: {} });
+  await expect('post-negotiations-topics-read', 400, '/negotiations/read', {
+    token: plain,
+    json: { topic_id: response.id },
+  });
 
   // Webhook subscriptions.
   await expect('get-webhook-subscriptions', 200, '/webhook/subscriptions', { token: admin });

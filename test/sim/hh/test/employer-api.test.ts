@@ -395,3 +395,98 @@ t.test(
     );
   },
 );
+
+t.test(
+  'hh.ru reads action arguments from form bodies only: a JSON body is refused and moves nothing',
+  async (t) => {
+    const running = await simFor(t);
+    const { url, sim } = running;
+    const c = cast(running);
+    const token = sim.issueTokens(c.admin.userId).access_token;
+    const vacancy = sim.addVacancy({ managerId: c.admin.id, name: 'Кладовщик' });
+    const [a, b] = [sim.respond({ vacancyId: vacancy.id }), sim.respond({ vacancyId: vacancy.id })];
+    const state = (id: string) => sim.store.negotiations.get(id)!;
+
+    const json = await call(`${url}/negotiations/interview/${a.id}`, {
+      method: 'PUT',
+      token,
+      json: { message: 'Ждём вас во вторник' },
+    });
+    t.equal(json.status, 400, 'an action with a JSON body: 400');
+    t.match(json.body, { errors: [{ type: 'bad_request' }], request_id: String });
+    t.match(
+      [state(a.id).employerState, state(a.id).state],
+      ['response', 'response'],
+      'and the negotiation did not move',
+    );
+    t.equal(
+      (
+        await call(`${url}/negotiations/interview/${a.id}`, {
+          method: 'PUT',
+          token,
+          form: { message: 'Ждём' },
+        })
+      ).status,
+      204,
+      'the same arguments as a form move it',
+    );
+    t.match([state(a.id).employerState, state(a.id).state], ['interview', 'invitation']);
+
+    const bulk = await call(`${url}/negotiations/consider`, {
+      method: 'PUT',
+      token,
+      json: { topic_id: [b.id] },
+    });
+    t.match(
+      [bulk.status, bulk.body.errors],
+      [400, [{ type: 'bad_argument', value: 'topic_id' }]],
+      'the bulk move does not read a JSON body: no topic_id',
+    );
+    t.equal(state(b.id).employerState, 'response');
+    const read = await call(`${url}/negotiations/read`, { token, json: { topic_id: [b.id] } });
+    t.match(
+      [read.status, read.body.errors],
+      [400, [{ type: 'bad_argument', value: 'topic_id' }]],
+      'nor does «read»',
+    );
+    t.equal(state(b.id).viewed, false);
+    t.equal(
+      (await call(`${url}/negotiations/read`, { token, form: { topic_id: [b.id] } })).status,
+      204,
+      '«read» with a form',
+    );
+
+    // The webhook API is the other way round: its bodies are JSON (the spec's media type).
+    const hook = await call(`${url}/webhook/subscriptions`, {
+      token,
+      form: { url: 'https://example.com/hook', actions: 'NEW_NEGOTIATION_VACANCY' },
+    });
+    t.match(
+      [hook.status, hook.body.errors],
+      [400, [{ type: 'bad_json_data', value: 'body' }]],
+      'a webhook subscription from a form body: bad_json_data',
+    );
+  },
+);
+
+t.test('managers page by the spec’s default of 200; middle_name as the spec types it', async (t) => {
+  const running = await simFor(t);
+  const { url, sim } = running;
+  const c = cast(running);
+  const token = sim.issueTokens(c.admin.userId).access_token;
+  for (let i = 0; i < 205; i++)
+    sim.addManager({ employerId: c.paid.id, firstName: 'Иван', lastName: `Запасной${i}`, middleName: null });
+  const first = (await call(`${url}/employers/${c.paid.id}/managers`, { token })).body;
+  t.match(first, { found: 209, pages: 2, page: 0, per_page: 200 }, 'no per_page: 200 a page');
+  t.equal(first.items.length, 200);
+  const bare = [...sim.store.managers.values()].find((m) => m.lastName === 'Запасной0')!;
+  const listed = first.items.find((m: { id: string }) => m.id === bare.id);
+  t.equal(listed.middle_name, null, 'in the list a missing middle name is null (nullable there)');
+  const one = (await call(`${url}/employers/${c.paid.id}/managers/${bare.id}`, { token })).body;
+  t.notOk('middle_name' in one, 'one manager: a string, not nullable, not required: left out');
+  const named = [...sim.store.managers.values()].find((m) => m.employerId === c.paid.id && m.middleName)!;
+  t.equal(
+    (await call(`${url}/employers/${c.paid.id}/managers/${named.id}`, { token })).body.middle_name,
+    named.middleName,
+  );
+});

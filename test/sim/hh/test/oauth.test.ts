@@ -149,6 +149,22 @@ t.test(
       error: 'invalid_grant',
       error_description: 'code has already been used',
     });
+    const unread = sim.authorize({ userId });
+    const fields = {
+      grant_type: 'authorization_code',
+      client_id: 'hh-b24-dev',
+      client_secret: 'hh-b24-dev-secret',
+      code: unread,
+    };
+    for (const path of ['/token', '/oauth/token']) {
+      const json = await call(`${url}${path}`, { json: fields });
+      t.same(
+        [json.status, json.body],
+        [400, { error: 'unsupported_grant_type', error_description: 'unsupported grant_type' }],
+        `${path}: a JSON body is not read (hh.ru reads form fields), so there is no grant_type`,
+      );
+    }
+    t.equal((await token(fields)).status, 200, 'the code the JSON bodies carried was not spent');
     const late = sim.authorize({ userId });
     sim.clock.advance(601_000);
     t.same((await exchange(late)).body, { error: 'invalid_grant', error_description: 'code expired' });

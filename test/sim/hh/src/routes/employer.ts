@@ -53,7 +53,8 @@ export function employerRoutes(app: FastifyInstance, ctx: SimContext): void {
       if (!m) return reply;
       if (req.params.eid !== m.employerId) return notFound(reply);
       const page = intParam(req.query['page']) ?? 0;
-      const perPage = intParam(req.query['per_page']) ?? 50;
+      // The spec's default and maximum page size for managers are both 200 (get-employer-managers).
+      const perPage = intParam(req.query['per_page']) ?? 200;
       if (Number.isNaN(page)) return badArgument(reply, 'page');
       if (Number.isNaN(perPage) || perPage < 1 || perPage > 200) return badArgument(reply, 'per_page');
       const text = lastParam(req.query['search_text'])?.toLowerCase();

@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   type SimContext,
   badArgument,
+  formFields,
   hhError,
   intParam,
   lastParam,
   manager,
+  notAForm,
   notFound,
   paginate,
   paid,
@@ -161,7 +163,6 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
 
   app.put<{
     Params: { action: string; nid: string };
-    Body: Record<string, unknown> | undefined;
     Querystring: Record<string, unknown>;
   }>('/negotiations/:action/:nid', async (req, reply) => {
     const m = manager(ctx, req, reply);
@@ -175,39 +176,42 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
         : topicNotFound(reply);
     }
     if (!STATE_BY_ID.has(req.params.action)) return notFound(reply);
-    // Arguments come in the form body; hh's FAQ shows them in the query string too.
-    const sent = act(m, req.params.action, n, { ...req.query, ...(req.body ?? {}) }, reply);
+    // Arguments come in the form body (the spec: application/x-www-form-urlencoded); hh's FAQ shows
+    // them in the query string too. Another body is refused with the 400 «Ошибка в теле запроса»
+    // this operation documents, rather than run the action without the arguments it carried.
+    const form = formFields(req);
+    if (!form) return notAForm(reply);
+    const sent = act(m, req.params.action, n, { ...req.query, ...form }, reply);
     return sent ?? reply.code(204).send();
   });
 
-  app.put<{ Params: { x: string }; Body: Record<string, unknown> | undefined }>(
-    '/negotiations/:x',
-    async (req, reply) => {
-      const m = manager(ctx, req, reply);
-      if (!m) return reply;
-      if (!STATE_BY_ID.has(req.params.x)) return notFound(reply);
-      const form = req.body ?? {};
-      const raw = form['topic_id'];
-      const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
-      if (ids.length === 0 || ids.length > 50) return badArgument(reply, 'topic_id');
-      const topics = ids.map((id) => store.negotiations.get(id));
-      if (topics.some((n) => !n || store.vacancies.get(n.vacancyId)!.employerId !== m.employerId))
-        return forbidden(reply, 'application_denied');
-      for (const n of topics as Negotiation[]) {
-        if (!store.canSee(m, store.vacancies.get(n.vacancyId)!)) return forbidden(reply, 'invalid_vacancy');
-      }
-      for (const n of topics as Negotiation[]) {
-        const sent = act(m, req.params.x, n, form, reply);
-        if (sent) return sent;
-      }
-      return reply.code(204).send();
-    },
-  );
-
-  app.post<{ Body: Record<string, unknown> | undefined }>('/negotiations/read', async (req, reply) => {
+  app.put<{ Params: { x: string } }>('/negotiations/:x', async (req, reply) => {
     const m = manager(ctx, req, reply);
     if (!m) return reply;
-    const raw = (req.body ?? {})['topic_id'];
+    if (!STATE_BY_ID.has(req.params.x)) return notFound(reply);
+    // A body that is not a form is not read: no topic_id (the 400 bad_argument this operation documents).
+    const form = formFields(req) ?? {};
+    const raw = form['topic_id'];
+    const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
+    if (ids.length === 0 || ids.length > 50) return badArgument(reply, 'topic_id');
+    const topics = ids.map((id) => store.negotiations.get(id));
+    if (topics.some((n) => !n || store.vacancies.get(n.vacancyId)!.employerId !== m.employerId))
+      return forbidden(reply, 'application_denied');
+    for (const n of topics as Negotiation[]) {
+      if (!store.canSee(m, store.vacancies.get(n.vacancyId)!)) return forbidden(reply, 'invalid_vacancy');
+    }
+    for (const n of topics as Negotiation[]) {
+      const sent = act(m, req.params.x, n, form, reply);
+      if (sent) return sent;
+    }
+    return reply.code(204).send();
+  });
+
+  app.post('/negotiations/read', async (req, reply) => {
+    const m = manager(ctx, req, reply);
+    if (!m) return reply;
+    const form = formFields(req) ?? {};
+    const raw = form['topic_id'];
     const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
     if (ids.length === 0) return badArgument(reply, 'topic_id');
     const topics = ids.map((id) => visible(m, id));

@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, type TokenPair } from '../auth.js';
-import { type SimContext, caller, hhError } from '../context.js';
+import { type SimContext, caller, formFields, hhError } from '../context.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -116,11 +116,10 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
     refresh_token: pair.refreshToken,
   });
 
-  const tokenEndpoint = async (req: { body: unknown }, reply: FastifyReply) => {
-    // Only form bodies count; anything else reads as "no grant_type".
-    const form = (
-      req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}
-    ) as Record<string, string | undefined>;
+  const tokenEndpoint = async (req: FastifyRequest, reply: FastifyReply) => {
+    // hh.ru reads the token request's fields from a form body only: any other body (JSON) has no
+    // grant_type for it and gets unsupported_grant_type (hhru/api#553 shows that answer to a JSON body).
+    const form = (formFields(req) ?? {}) as Record<string, string | undefined>;
     try {
       switch (form['grant_type']) {
         case 'authorization_code':

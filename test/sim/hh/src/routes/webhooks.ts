@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type SimContext, caller, hhError, notFound } from '../context.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type SimContext, bodyType, caller, hhError, notFound } from '../context.js';
 import { type Subscription, WebhookBodyError, Webhooks } from '../webhooks.js';
 
 /**
@@ -35,8 +35,14 @@ export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
     actions: s.actions.map((a) => (a.settings ? { type: a.type, settings: a.settings } : { type: a.type })),
   });
 
-  const body = (raw: unknown): Record<string, unknown> | null =>
-    raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+  /** The JSON object of the body (the spec's media type for these operations); a form body is not read. */
+  const body = (req: FastifyRequest): Record<string, unknown> | null =>
+    bodyType(req) === 'application/json' &&
+    req.body &&
+    typeof req.body === 'object' &&
+    !Array.isArray(req.body)
+      ? (req.body as Record<string, unknown>)
+      : null;
 
   app.get('/webhook/subscriptions', async (req, reply) => {
     const who = employerCaller(req, reply);
@@ -48,7 +54,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
   app.post('/webhook/subscriptions', async (req, reply) => {
     const who = employerCaller(req, reply);
     if (!who) return reply;
-    const b = body(req.body);
+    const b = body(req);
     if (!b) return hhError(reply, 400, [{ type: 'bad_json_data', value: 'body', reason: 'invalid' }]);
     try {
       for (const key of Object.keys(b))
@@ -72,7 +78,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: SimContext): void {
     if (!who) return reply;
     const sub = webhooks.subscriptions.get(req.params.id);
     if (!sub || sub.userId !== who.userId || sub.clientId !== who.clientId) return notFound(reply);
-    const b = body(req.body);
+    const b = body(req);
     if (!b) return hhError(reply, 400, [{ type: 'bad_json_data', value: 'body', reason: 'invalid' }]);
     try {
       for (const key of Object.keys(b))
