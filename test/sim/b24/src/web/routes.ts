@@ -664,12 +664,10 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
       </div>`;
 
       const notices: Raw[] = [];
-      if (req.query['robots'] !== undefined)
-        notices.push(
-          html`<div class="notice ok" data-testid="robots-started">
-            Стадия изменена. Запущено роботов: ${req.query['robots']}
-          </div>`,
-        );
+      if (req.query['robots'] !== undefined) {
+        const started = `Стадия изменена. Запущено роботов: ${req.query['robots']}`;
+        notices.push(html`<div class="notice ok" data-testid="robots-started">${started}</div>`);
+      }
       if (req.query['event'] === 'sent')
         notices.push(
           html`<div class="notice ok" data-testid="event-sent">Событие отправлено приложению</div>`,
