@@ -54,7 +54,32 @@ export interface Install {
   installedBy: number;
   startedAt: number;
   finishedAt?: number;
-  appOptions: Record<string, string>;
+  /** app.option.set: the app's settings on this portal, shared by its users; strings from a form, JSON types from JSON. */
+  appOptions: Record<string, unknown>;
+  /** user.option.set: each user's own settings for the app on this portal, by user id. */
+  userOptions: Map<number, Record<string, unknown>>;
+}
+
+/** How a currency is written in one language (crm.currency.get's LANG). */
+export interface CurrencyFormat {
+  FORMAT_STRING: string;
+  FULL_NAME: string;
+  DEC_POINT: string;
+  THOUSANDS_SEP: string | null;
+  DECIMALS: string;
+  THOUSANDS_VARIANT: string;
+  HIDE_ZERO: 'Y' | 'N';
+}
+
+/** A currency of the portal's CRM: its rate against the base one and its formats per language. */
+export interface Currency {
+  CURRENCY: string;
+  AMOUNT_CNT: string;
+  AMOUNT: string;
+  SORT: string;
+  BASE: 'Y' | 'N';
+  DATE_UPDATE: number;
+  lang: Record<string, CurrencyFormat>;
 }
 
 export interface Token {
@@ -347,6 +372,7 @@ export interface Portal {
   activities: Map<number, Activity>;
   comments: TimelineComment[];
   notifications: Notification[];
+  currencies: Currency[];
   /** CRM option «check required fields in REST» (rest_enable_req_uf_check); off by default. */
   restRequiredCheck: boolean;
   requiredFields: Record<EntityType, Set<string>>;

@@ -90,8 +90,57 @@ export function addPipeline(portal: Portal, name: string, lang: Lang): Category 
   return category;
 }
 
+type Format = [formatString: string, fullName: string, thousandsSep: string | null, variant: string];
+
+/**
+ * The currencies of a new portal: the Russian-language page of crm.currency.list shows a portal
+ * with RUB as the base currency, USD, EUR and BYN, with these rates and Russian formats
+ * (https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-list.html); the English
+ * formats of RUB and USD are those of crm.currency.get's pages, EUR's and BYN's are ours.
+ */
+const CURRENCIES: Array<[code: string, amount: string, sort: string, ru: Format, en: Format]> = [
+  [
+    'RUB',
+    '1.0000',
+    '100',
+    ['# &#8381;', 'Российский рубль', '&nbsp;', 'B'],
+    ['&#8381;#', 'Russian Ruble', null, 'C'],
+  ],
+  ['USD', '68.7900', '200', ['$#', 'Доллар США', null, 'C'], ['$#', 'United States Dollar', null, 'C']],
+  ['EUR', '78.3200', '300', ['# &euro;', 'Евро', '&nbsp;', 'B'], ['&euro;#', 'Euro', null, 'C']],
+  [
+    'BYN',
+    '32.2000',
+    '500',
+    ['# руб.', 'Белорусский рубль', '&nbsp;', 'B'],
+    ['# BYN', 'Belarusian Ruble', null, 'C'],
+  ],
+];
+
+function seedCurrencies(portal: Portal): void {
+  const format = ([formatString, fullName, thousandsSep, variant]: Format) => ({
+    FORMAT_STRING: formatString,
+    FULL_NAME: fullName,
+    DEC_POINT: '.',
+    THOUSANDS_SEP: thousandsSep,
+    DECIMALS: '2',
+    THOUSANDS_VARIANT: variant,
+    HIDE_ZERO: 'Y' as const,
+  });
+  portal.currencies = CURRENCIES.map(([code, amount, sort, ru, en]) => ({
+    CURRENCY: code,
+    AMOUNT_CNT: '1',
+    AMOUNT: amount,
+    SORT: sort,
+    BASE: code === 'RUB' ? 'Y' : 'N',
+    DATE_UPDATE: portal.createdAt,
+    lang: { ru: format(ru), en: format(en) },
+  }));
+}
+
 export function seedDictionaries(portal: Portal): void {
   const lang = portal.lang;
+  seedCurrencies(portal);
   addStatuses(portal, 'STATUS', LEAD_STATUSES, lang, null);
   addStatuses(portal, 'SOURCE', SOURCES, lang, null);
   addStatuses(portal, 'DEAL_TYPE', DEAL_TYPES, lang, null);

@@ -244,6 +244,7 @@ export class B24Sim {
       activities: new Map(),
       comments: [],
       notifications: [],
+      currencies: [],
       restRequiredCheck: false,
       requiredFields: { lead: new Set(), deal: new Set() },
       faults: [],
@@ -481,6 +482,7 @@ export class B24Sim {
       installedBy: userId,
       startedAt: Date.now(),
       appOptions: {},
+      userOptions: new Map(),
     };
     portal.installs.set(clientId, install);
     const token = this.issueToken(portal, clientId, userId);

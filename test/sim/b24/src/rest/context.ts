@@ -13,13 +13,25 @@ export interface CallContext {
   install: Install;
 }
 
-/** A list answer: the rows, and `next`/`total` that the envelope lifts to the top level. */
+/**
+ * A list answer: the rows, and `next`/`total` that the envelope lifts to the top level. Mostly
+ * numbers; app.option.get and user.option.get lift settings saved under those two names, whatever
+ * they hold (their pages at apidocs.bitrix24.com warn of it).
+ */
 export class ListResult {
   constructor(
     readonly rows: unknown,
-    readonly total?: number,
-    readonly next?: number,
+    readonly total?: unknown,
+    readonly next?: unknown,
   ) {}
+}
+
+/** A moment as the portal writes it: ISO 8601 in the portal's time zone, `2024-08-05T12:02:13+03:00`. */
+export function portalTime(portal: Portal, ms: number): string {
+  const d = new Date(ms + portal.tzOffsetMinutes * 60_000).toISOString().slice(0, 19);
+  const h = String(Math.floor(Math.abs(portal.tzOffsetMinutes) / 60)).padStart(2, '0');
+  const m = String(Math.abs(portal.tzOffsetMinutes) % 60).padStart(2, '0');
+  return `${d}${portal.tzOffsetMinutes >= 0 ? '+' : '-'}${h}:${m}`;
 }
 
 export interface MethodSpec {

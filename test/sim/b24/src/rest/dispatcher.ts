@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { OAuthFault, Portal, Token } from '../model.js';
 import { type PhpObject, parsePhpQuery } from '../php-form.js';
 import type { B24Sim } from '../sim.js';
-import { type CallContext, ListResult, type MethodSpec, type Params } from './context.js';
+import { type CallContext, ListResult, type MethodSpec, type Params, portalTime } from './context.js';
 import { TOKEN_ERROR_TEXT } from '../oauth.js';
 import { RestError } from './errors.js';
 import { METHODS } from './methods/index.js';
@@ -37,12 +37,7 @@ const SCOPE_ALIASES: Record<string, string[]> = {
 
 function timeBlock(portal: Portal, startedMs: number): Record<string, unknown> {
   const finished = Date.now();
-  const iso = (ms: number) => {
-    const d = new Date(ms + portal.tzOffsetMinutes * 60_000).toISOString().slice(0, 19);
-    const h = String(Math.floor(Math.abs(portal.tzOffsetMinutes) / 60)).padStart(2, '0');
-    const m = String(Math.abs(portal.tzOffsetMinutes) % 60).padStart(2, '0');
-    return `${d}${portal.tzOffsetMinutes >= 0 ? '+' : '-'}${h}:${m}`;
-  };
+  const iso = (ms: number) => portalTime(portal, ms);
   const duration = (finished - startedMs) / 1000;
   return {
     start: startedMs / 1000,

@@ -79,8 +79,9 @@ export function frameConfig(
       FIRST_RUN: installing,
       IS_ADMIN: user.isAdmin,
       INSTALL: installing,
-      USER_OPTIONS: {},
-      APP_OPTIONS: install?.appOptions ?? {},
+      // What app.option.set and user.option.set saved, as the frame hands them to BX24.js.
+      USER_OPTIONS: { ...install?.userOptions.get(user.ID) },
+      APP_OPTIONS: { ...install?.appOptions },
       PLACEMENT: options.placement,
       PLACEMENT_OPTIONS: options.placementOptions,
     },
