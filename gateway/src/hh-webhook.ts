@@ -5,6 +5,7 @@ import {
   type Runtime,
   enqueue,
   subjects,
+  textOf,
   verifyHhWebhookToken,
 } from '@hhb24/common';
 import { sendRefusal } from './http.js';
@@ -44,7 +45,7 @@ export function registerHhWebhook(
       if (!valid) return sendRefusal(reply, 'bad_request');
       await enqueue(runtime.db, {
         subject: subjects.hhWebhookReceived,
-        msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,
+        msgId: `hh-webhook:${accountId}:${textOf(body.action_type)}:${textOf(body.id)}`,
         payload: { accountId, receivedAt: new Date().toISOString(), body } satisfies HhWebhookReceived,
       });
       runtime.wakeOutbox();

@@ -8,6 +8,7 @@ import {
   ValidationError,
   isRefusedRedirect,
   readCapped,
+  textOf,
 } from '@hhb24/common';
 import { hostAllowed, portalAddress, tokenEndpoint } from './allowed-hosts.js';
 import type { Config } from './config.js';
@@ -126,7 +127,7 @@ export class InstallVerifier {
     }
     if (!res.ok || typeof answer.access_token !== 'string' || typeof answer.refresh_token !== 'string') {
       this.log.warn(
-        { memberId, status: res.status, error: String(answer.error ?? '') },
+        { memberId, status: res.status, error: textOf(answer.error) },
         'install refused: the Bitrix24 OAuth server did not accept the refresh token',
       );
       throw new Refusal('b24_install_unconfirmed');

@@ -177,8 +177,9 @@ export async function recordUninstall(
   clean: boolean,
 ): Promise<void> {
   await runtime.db.transaction(async (trx) => {
-    const row = (await trx('b24_portals').where({ member_id: memberId }).first('user_id')) as
-      { user_id: number | null } | undefined;
+    const row = await trx('b24_portals')
+      .where({ member_id: memberId })
+      .first<{ user_id: number | null } | undefined>('user_id');
     const payload: PortalUninstalled = {
       memberId,
       clean,

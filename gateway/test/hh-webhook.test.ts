@@ -59,7 +59,7 @@ t.test(
       { ...callback, payload: 'x' },
       [callback],
     ]) {
-      const res = await gateway.app.inject({ method: 'POST', url: path, payload: body as object });
+      const res = await gateway.app.inject({ method: 'POST', url: path, payload: body });
       t.equal(res.statusCode, 400, `refused: ${JSON.stringify(body).slice(0, 50)}`);
     }
     t.equal(await stored(), 0, 'nothing stored for any of them');

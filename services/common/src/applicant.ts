@@ -43,6 +43,7 @@ export function ddmmyyyy(hhDate: string): string {
 export function resumePdfName(name: string, vacancyName: string, date: string): string {
   const clean = (s: string) =>
     s
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
       .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ')
       .replace(/\s+/g, ' ')
       .trim();

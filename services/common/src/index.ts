@@ -35,3 +35,4 @@ export { phpQuery } from './bitrix24/query.js';
 export * from './public-config.js';
 export * from './hh-webhook-url.js';
 export * from './applicant.js';
+export * from './text.js';

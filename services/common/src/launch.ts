@@ -58,7 +58,7 @@ export async function launch(
     );
     results.push(...(await Promise.allSettled((options.alsoClose ?? []).map((close) => close()))));
     const failed = results.filter((r) => r.status === 'rejected');
-    for (const f of failed) log.error({ err: (f as PromiseRejectedResult).reason }, 'shutdown error');
+    for (const f of failed) log.error({ err: f.reason }, 'shutdown error');
     log.info('stopped');
     process.exit(failed.length > 0 ? 1 : 0);
   };

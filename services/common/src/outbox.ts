@@ -81,8 +81,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // statement says so, instead of a transaction's three.
     if ((await db('outbox').select(db.raw('1')).limit(1)).length === 0) return { published: 0, failed: 0 };
     return db.transaction(async (trx) => {
-      const rows: OutboxRow[] = await trx('outbox')
-        .select('id', 'subject', 'msg_id', 'payload', 'headers', 'created_at')
+      const rows = await trx('outbox')
+        .select<OutboxRow[]>('id', 'subject', 'msg_id', 'payload', 'headers', 'created_at')
         .orderBy('id')
         .limit(batchSize)
         .forUpdate()

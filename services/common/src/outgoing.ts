@@ -31,7 +31,7 @@ export async function readCapped(res: Response, capBytes: number): Promise<Buffe
     throw new BodyTooLarge(capBytes, declared);
   }
   if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

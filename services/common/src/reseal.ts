@@ -66,11 +66,7 @@ export async function resealSealedValues(
       let after: Knex.Value[] | undefined;
       for (;;) {
         const query = db(spec.table)
-          .select([
-            ...spec.key,
-            ...spec.owner.map((c) => `${c} as owner_${c}`),
-            `${column} as sealed_value`,
-          ])
+          .select([...spec.key, ...spec.owner.map((c) => `${c} as owner_${c}`), `${column} as sealed_value`])
           .whereNotNull(column)
           .andWhereNot(column, 'like', current)
           .orderBy(spec.key)
@@ -110,12 +106,12 @@ export async function resealSealedValues(
         const last = rows[rows.length - 1]!;
         after = spec.key.map((k) => last[k] as Knex.Value);
       }
-      const counts = (await db(spec.table)
+      const counts = await db(spec.table)
         .select(db.raw("split_part(??, '.', 2) as key_id", [column]))
         .select(db.raw("split_part(??, '.', 1) = 'v1' as legacy", [column]))
-        .count({ n: '*' })
+        .count<Array<{ key_id: string; legacy: boolean; n: string | number }>>({ n: '*' })
         .whereNotNull(column)
-        .groupBy('key_id', 'legacy')) as Array<{ key_id: string; legacy: boolean; n: string | number }>;
+        .groupBy('key_id', 'legacy');
       for (const c of counts) {
         report.byKey[c.key_id] = (report.byKey[c.key_id] ?? 0) + Number(c.n);
         if (c.legacy) report.unbound += Number(c.n);

@@ -76,7 +76,7 @@ t.test(
   'a redirect from a portal or the OAuth server is refused: no token or secret goes along',
   async (t) => {
     const h = await b24Harness(t, { rateLimit: false });
-    const { memberId, accessToken } = await h.installPortal();
+    const { memberId } = await h.installPortal();
     const other = await elsewhere(t);
 
     h.running.sim.injectFault(memberId, {

@@ -109,7 +109,7 @@ t.test(
     const defers = await h.db('message_defers').count({ n: '*' });
     t.equal(Number(defers[0]?.n), 0, 'wait counters are cleaned up');
 
-    const metrics = await (await app.inject('/metrics')).body;
+    const metrics = (await app.inject('/metrics')).body;
     t.match(
       metrics,
       /hhb24_messages_total\{consumer="HH\/outcomes",outcome="dead_letter",service="outcomes"\} 3/,

@@ -126,18 +126,18 @@ t.test(
       const i = row.account;
       if (i === 11) {
         t.throws(
-          () => rotated.open(row.access!, place(row.portal, 11, 'access')),
+          () => rotated.open(row.access, place(row.portal, 11, 'access')),
           'row 11: the value moved from row 10 stays unreadable there',
         );
         continue;
       }
       t.equal(
-        rotated.open(row.access!, place(row.portal, i, 'access')),
+        rotated.open(row.access, place(row.portal, i, 'access')),
         i === 0 ? 'access-0-refreshed' : `access-${i}`,
         `row ${i}: access token unchanged in meaning`,
       );
       t.throws(
-        () => rotated.open(row.access!, place('p9.bitrix24.ru', i, 'access')),
+        () => rotated.open(row.access, place('p9.bitrix24.ru', i, 'access')),
         `row ${i}: bound to its owner now`,
       );
       if (i === 5) t.equal(row.refresh, lost, 'the unreadable value is kept as it was');

@@ -68,11 +68,11 @@ export class Incidents {
   private async send(): Promise<void> {
     await this.d.runtime.db.transaction(async (trx) => {
       const rows = (await trx('crm_incidents')
-        .where((q) =>
-          q
+        .where((q) => {
+          void q
             .whereNull('open_notified_at')
-            .orWhere((w) => w.whereNotNull('cleared_at').whereNull('clear_notified_at')),
-        )
+            .orWhere((w) => void w.whereNotNull('cleared_at').whereNull('clear_notified_at'));
+        })
         .where('attempts', '<', MAX_ATTEMPTS)
         .orderBy('id')
         .limit(20)
@@ -81,31 +81,27 @@ export class Incidents {
       for (const row of rows) {
         // Cleared before anyone was told it opened: nothing to say either way.
         if (!row.open_notified_at && row.cleared_at) {
-          await trx('crm_incidents')
-            .where({ id: row.id })
-            .update({
-              open_notified_at: trx.fn.now(),
-              clear_notified_at: trx.fn.now(),
-              last_error: 'cleared before the first notice',
-            });
+          await trx('crm_incidents').where({ id: row.id }).update({
+            open_notified_at: trx.fn.now(),
+            clear_notified_at: trx.fn.now(),
+            last_error: 'cleared before the first notice',
+          });
           continue;
         }
         const opening = !row.open_notified_at;
         try {
           const message = opening ? await this.openMessage(row) : CLEARED;
           for (const user of await this.recipients(row.member_id)) {
-            await this.d
-              .b24()
-              .call(
-                row.member_id,
-                'im.notify.system.add',
-                {
-                  USER_ID: user,
-                  MESSAGE: message,
-                  TAG: `${TAG}${row.id}|${opening ? 'open' : 'clear'}|${user}`,
-                },
-                { maxWaitMs: 5000 },
-              );
+            await this.d.b24().call(
+              row.member_id,
+              'im.notify.system.add',
+              {
+                USER_ID: user,
+                MESSAGE: message,
+                TAG: `${TAG}${row.id}|${opening ? 'open' : 'clear'}|${user}`,
+              },
+              { maxWaitMs: 5000 },
+            );
           }
           await trx('crm_incidents')
             .where({ id: row.id })
@@ -137,14 +133,14 @@ export class Incidents {
       .db('crm_failures')
       .where({ member_id: row.member_id })
       .orderBy('failed_at')
-      .first('message', 'fix');
+      .first<{ message: string; fix: string | null } | undefined>('message', 'fix');
     const count = await this.d.runtime
       .db('crm_failures')
       .where({ member_id: row.member_id })
       .count<{ n: string }[]>('* as n');
     const loads = this.loads[row.member_id] ?? 0;
     const reason = first
-      ? ` Причина: ${String(first.message).slice(0, 300)}.${first.fix ? ` Что сделать: ${String(first.fix).slice(0, 300)}.` : ''}`
+      ? ` Причина: ${first.message.slice(0, 300)}.${first.fix ? ` Что сделать: ${first.fix.slice(0, 300)}.` : ''}`
       : loads > 0
         ? ' Причина: hh.ru не отдал отклик или резюме.'
         : '';
@@ -156,10 +152,10 @@ export class Incidents {
 
   /** The admin who installed the app and the responsible user of the settings (once each). */
   private async recipients(memberId: string): Promise<number[]> {
-    const portal = (await this.d.runtime
+    const portal = await this.d.runtime
       .db('b24_portals')
       .where({ member_id: memberId })
-      .first('user_id')) as { user_id: number | null } | undefined;
+      .first<{ user_id: number | null } | undefined>('user_id');
     const settings = await this.d.runtime
       .call(rpc.settingsGet, { memberId }, { timeoutMs: 5000 })
       .catch(() => null);
@@ -177,7 +173,7 @@ export class Incidents {
       .db('crm_incidents')
       .where({ member_id: memberId })
       .whereNull('cleared_at')
-      .first('opened_at');
+      .first<{ opened_at: Date } | undefined>('opened_at');
     return r ? new Date(r.opened_at) : null;
   }
 }

@@ -171,14 +171,12 @@ export class Records {
     );
   }
 
-  async counts(
-    memberId: string,
-  ): Promise<{
+  async counts(memberId: string): Promise<{
     today: { imported: number; updated: number; failed: number };
     total: { imported: number; updated: number; failed: number };
   }> {
     const r = (
-      await this.db.raw(
+      await this.db.raw<{ rows: Array<Record<string, number>> }>(
         `select coalesce(sum(created), 0)::int as created, coalesce(sum(updated), 0)::int as updated, coalesce(sum(refused), 0)::int as refused,
                 coalesce(sum(created) filter (where day = (now() at time zone 'Europe/Moscow')::date), 0)::int as created_today,
                 coalesce(sum(updated) filter (where day = (now() at time zone 'Europe/Moscow')::date), 0)::int as updated_today,
@@ -186,7 +184,7 @@ export class Records {
          from crm_write_counts where member_id = ?`,
         [memberId],
       )
-    ).rows[0] as Record<string, number>;
+    ).rows[0]!;
     return {
       today: { imported: r['created_today']!, updated: r['updated_today']!, failed: r['refused_today']! },
       total: { imported: r['created']!, updated: r['updated']!, failed: r['refused']! },

@@ -12,6 +12,7 @@ import {
   ack,
   defer,
   rpc,
+  textOf,
 } from '@hhb24/common';
 import type { Records } from './records.js';
 import type { SettingsCache } from './settings-cache.js';
@@ -59,7 +60,7 @@ export class TwoWay {
         { id: entityId },
         { maxWaitMs: 10_000 },
       );
-      stage = String(entity[entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID'] ?? '');
+      stage = textOf(entity[entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID']);
     } finally {
       await lease.release().catch(() => false);
     }

@@ -13,6 +13,7 @@ import {
   classifyError,
   enqueue,
   subjects,
+  textOf,
 } from '@hhb24/common';
 import {
   ORIGINATOR_ID,
@@ -119,7 +120,7 @@ export class Writer {
       if (held.length > 0) await this.write(memberId, held);
     } finally {
       clearInterval(keepAlive);
-      await Promise.all(leases.map((l) => l?.release().catch(() => false)));
+      await Promise.all(leases.flatMap((l) => (l ? [l.release().catch(() => false)] : [])));
     }
   }
 
@@ -249,7 +250,7 @@ export class Writer {
           entityId: Number(row['ID']),
           categoryId: Number(row['CATEGORY_ID'] ?? 0),
           version: 0,
-          stageId: String(row[stageFieldOf(type)] ?? '') || null,
+          stageId: textOf(row[stageFieldOf(type)]) || null,
           hasPdf: Boolean(row[RESUME_FIELD]),
         };
         plan.current = plan.link.stageId;
@@ -258,7 +259,7 @@ export class Writer {
         const plan = moving.find(
           (x) => x.link!.entityType === type && x.link!.entityId === Number(row['ID']),
         );
-        if (plan) plan.current = String(row[stageFieldOf(type)] ?? '') || null;
+        if (plan) plan.current = textOf(row[stageFieldOf(type)]) || null;
       }
     }
     return stages;

@@ -8,6 +8,7 @@ import {
   createService,
   rpc,
   subjects,
+  textOf,
 } from '@hhb24/common';
 import type { Config } from './config.js';
 import { type HhClient, createHhClient } from './hh/index.js';
@@ -142,7 +143,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
       });
     } else if (ctx.subject === subjects.crmEntityFailed) {
       await store().recordCrm(m.memberId, m.negotiationId, m.version, {
-        error: String(m.message ?? ''),
+        error: textOf(m.message),
         fix: typeof m.fix === 'string' ? m.fix : null,
       });
     }

@@ -51,10 +51,9 @@ t.test(
     });
     t.ok(account.expiresAt.getTime() > Date.now() + 13 * 86_400_000, 'the 14-day lifetime is stored');
     const [pair] = h.running.sim.auth.tokensOf(admin.userId);
-    const rows = (await h.db('hh_accounts').select('access_token', 'refresh_token')) as Array<{
-      access_token: string;
-      refresh_token: string;
-    }>;
+    const rows = await h
+      .db('hh_accounts')
+      .select<Array<{ access_token: string; refresh_token: string }>>('access_token', 'refresh_token');
     t.notOk(
       rows[0]!.access_token.includes(pair!.accessToken) ||
         rows[0]!.refresh_token.includes(pair!.refreshToken),

@@ -226,7 +226,7 @@ t.test(
       );
       let config: Record<string, unknown>;
       try {
-        config = loadConfig(what, simSchema, env) as Record<string, unknown>;
+        config = loadConfig(what, simSchema, env);
       } catch (err) {
         t.fail(
           `${what}: settings pass the schema: ${err instanceof ConfigError ? err.problems.join('; ') : String(err)}`,

@@ -48,9 +48,13 @@ function dockerignore(text: string): (path: string) => boolean {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
       let re = '';
       for (let i = 0; i < pattern.length; i++) {
-        if (pattern.startsWith('**/', i)) ((re += '(?:.*/)?'), (i += 2));
-        else if (pattern.startsWith('**', i)) ((re += '.*'), (i += 1));
-        else if (pattern[i] === '*') re += '[^/]*';
+        if (pattern.startsWith('**/', i)) {
+          re += '(?:.*/)?';
+          i += 2;
+        } else if (pattern.startsWith('**', i)) {
+          re += '.*';
+          i += 1;
+        } else if (pattern[i] === '*') re += '[^/]*';
         else if (pattern[i] === '?') re += '[^/]';
         else re += pattern[i]!.replace(/[.+^${}()|[\]\\]/g, '\\$&');
       }

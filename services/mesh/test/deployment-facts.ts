@@ -71,7 +71,7 @@ export function buildFromEnv(entry: ServiceEntry, env: Record<string, string | u
   const { app, runtime, port } = entry.build(config as never);
   return {
     entry,
-    config: config as Record<string, unknown>,
+    config: config,
     port,
     consumers: runtime.consumerSpecs(),
     async routeExists(path, method = 'GET') {
@@ -123,12 +123,12 @@ export type Doc = any;
 
 export function parseYamlDocuments(text: string): Doc[] {
   return parseAllDocuments(text)
-    .map((d) => d.toJS() as Doc)
+    .map((d) => d.toJS())
     .filter(Boolean);
 }
 
 export function parseYaml(text: string): Doc {
-  return parse(text) as Doc;
+  return parse(text);
 }
 
 /** Compose and Kubernetes durations ("15s", "1m30s") in seconds. */

@@ -1,4 +1,5 @@
 import type { BatchCommand, Bitrix24Client, EntityType, Redis } from '@hhb24/common';
+import { textOf } from '@hhb24/common';
 
 export interface PortalUser {
   id: number;
@@ -38,8 +39,8 @@ const asRows = (v: unknown): Row[] =>
       : [];
 const toUser = (r: Row): PortalUser => ({
   id: Number(r.ID),
-  name: `${String(r.NAME ?? '')} ${String(r.LAST_NAME ?? '')}`.trim() || `#${String(r.ID)}`,
-  position: String(r.WORK_POSITION ?? ''),
+  name: `${textOf(r.NAME)} ${textOf(r.LAST_NAME)}`.trim() || `#${textOf(r.ID)}`,
+  position: textOf(r.WORK_POSITION),
 });
 const toStage = (r: Row): Stage => ({
   id: String(r.STATUS_ID),
@@ -87,7 +88,7 @@ export class PortalData {
       users,
       pipelines: asRows(got['pipelines']).map((r) => {
         const c = r as { id?: unknown; name?: unknown };
-        return { id: Number(c.id), name: String(c.name ?? '') };
+        return { id: Number(c.id), name: textOf(c.name) };
       }),
       stages: asRows(got['stages']).map(toStage),
       sources: asRows(got['sources']).map(toStage),
@@ -112,7 +113,7 @@ export class PortalData {
     const out: Record<string, unknown> = {};
     const missing: Record<string, BatchCommand> = {};
     names.forEach((n, i) => {
-      if (hits[i] !== null && hits[i] !== undefined) out[n] = JSON.parse(hits[i]!);
+      if (hits[i] !== null && hits[i] !== undefined) out[n] = JSON.parse(hits[i]);
       else missing[n] = commands[n]!;
     });
     if (Object.keys(missing).length === 0) return out;

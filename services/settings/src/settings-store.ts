@@ -8,6 +8,7 @@ import {
   ValidationError,
   enqueue,
   subjects,
+  textOf,
 } from '@hhb24/common';
 
 /** What a person sends from the «Настройки» form (or any caller), before validation. */
@@ -54,7 +55,7 @@ export function parseSettings(memberId: string, input: SettingsInput): PortalSet
   const sourceId =
     input.sourceId === undefined || input.sourceId === null || input.sourceId === ''
       ? null
-      : String(input.sourceId);
+      : textOf(input.sourceId);
   if (sourceId !== null && !STAGE_ID.test(sourceId)) problems['sourceId'] = 'Выберите источник из списка';
   const extendedSync = flag(input.extendedSync);
   let stageForResponse = '';
@@ -99,10 +100,13 @@ export async function getSettingsRecord(
 ): Promise<{ settings: PortalSettings; importRequestedAt: Date | null } | null> {
   const row = await db('portal_settings')
     .where({ member_id: memberId })
-    .first('settings', 'import_requested_at');
+    .first<{ settings: PortalSettings; import_requested_at: Date | null } | undefined>(
+      'settings',
+      'import_requested_at',
+    );
   return row
     ? {
-        settings: row.settings as PortalSettings,
+        settings: row.settings,
         importRequestedAt: row.import_requested_at ? new Date(row.import_requested_at) : null,
       }
     : null;

@@ -97,7 +97,7 @@ t.test('saved settings are announced in the same transaction and served to other
     { what: 'portal.settings.saved published by the relay' },
   );
   t.equal(published.subject, asker.runtime.naming.subject(subjects.portalSettingsSaved));
-  t.same((published.json() as { settings: unknown }).settings, saved);
+  t.same(published.json<{ settings: unknown }>().settings, saved);
 
   const bad = await asker.runtime.call(rpc.settingsGet, { memberId: '' }).catch((e: AppError) => e);
   t.equal((bad as AppError).status, 400);

@@ -177,14 +177,12 @@ export class Renderer {
    * are skipped, known activities updated, new ones added. A negotiation whose add was started but
    * not recorded (`activity_id` 0: the process died in between) is first looked for by ORIGIN_ID.
    */
-  private async drawGroup(memberId: string, items: CrmEntityWritten[]): Promise<Array<Outcome | unknown>> {
+  private async drawGroup(memberId: string, items: CrmEntityWritten[]): Promise<unknown[]> {
     const leases = await Promise.all(
       items.map((m) => this.runtime.locks.acquire(`tl:negotiation:${memberId}:${m.negotiationId}`, LOCK_MS)),
     );
     try {
-      const out: Array<Outcome | unknown> = items.map(() =>
-        defer('another process is drawing this activity', 500),
-      );
+      const out: unknown[] = items.map(() => defer('another process is drawing this activity', 500));
       const rows = await this.store.many(
         memberId,
         items.map((m) => m.negotiationId),
@@ -317,7 +315,7 @@ export class Renderer {
       }
       return out;
     } finally {
-      await Promise.all(leases.map((l) => l?.release().catch(() => false)));
+      await Promise.all(leases.flatMap((l) => (l ? [l.release().catch(() => false)] : [])));
     }
   }
 
@@ -461,10 +459,7 @@ function isNotFound(err: Bitrix24Error | undefined): boolean {
 
 /** How many response rows a layout shows (one block per row). */
 function countRows(layout: Layout): number {
-  const blocks = ((layout['body'] as { blocks: Record<string, unknown> }).blocks ?? {}) as Record<
-    string,
-    unknown
-  >;
+  const blocks = (layout['body'] as { blocks: Record<string, unknown> }).blocks ?? {};
   return Object.keys(blocks).filter((k) => /^others_\d+$/.test(k)).length;
 }
 

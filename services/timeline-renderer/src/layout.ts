@@ -25,6 +25,7 @@ export const ALL_RESPONSES_VIEW = 'others';
 export function plain(value: string | null | undefined, max = MAX_TEXT): string {
   const text = String(value ?? '')
     .replace(/<[^>]*>/g, ' ')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

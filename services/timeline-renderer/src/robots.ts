@@ -13,6 +13,7 @@ import {
   type Runtime,
   ack,
   rpc,
+  textOf,
 } from '@hhb24/common';
 
 /** The choice «Отказ с сообщением» of «Сменить статус на HH»: a discard that writes to the applicant. */
@@ -134,7 +135,7 @@ export class Robots {
       return this.runtime.call(rpc.hhRefresh, entity, { timeoutMs: 20_000 });
     if (r.code !== HH_ACTION_ROBOT_CODE)
       throw new AppError('unknown_action', `unknown robot ${r.code}`, { status: 400 });
-    const choice = String(r.properties['action'] ?? '');
+    const choice = textOf(r.properties['action']);
     const message = typeof r.properties['message'] === 'string' ? r.properties['message'].trim() : '';
     let target: HhTarget;
     let text: string | null = message || null;

@@ -7,6 +7,7 @@
  * portal's English wording; none means the portal accepts it. A test holds these rules to the Bitrix24
  * simulator's.
  */
+import { textOf } from '@hhb24/common';
 type Obj = Record<string, unknown>;
 
 const ICONS = new Set([
@@ -125,7 +126,7 @@ class Check {
   }
 
   oneOf(o: Obj, field: string, allowed: readonly string[], name: string): void {
-    if (o[field] !== undefined && !allowed.includes(String(o[field])))
+    if (o[field] !== undefined && !allowed.includes(textOf(o[field])))
       this.fail(`The value of ${field} in ${name} is incorrect.`);
   }
 

@@ -188,7 +188,7 @@ export const CASES: ChaosCase[] = [
       await enqueue(ctx.world.db, {
         subject: subjects.hhNegotiationSynced,
         msgId: `chaos-poison:${ctx.memberId}`,
-        payload: POISON as never,
+        payload: POISON,
       });
       ctx.notes.push('poison published');
     },
@@ -243,14 +243,17 @@ export function peak(times: number[], windowMs: number): number {
 async function limbo(world: World, memberId: string): Promise<Record<string, number>> {
   const db = world.db;
   const count = async (q: Knex.QueryBuilder) =>
-    Number(((await q.count({ n: '*' })) as Array<{ n: string | number }>)[0]?.n ?? 0);
+    Number((await q.count<Array<{ n: string | number }>>({ n: '*' }))[0]?.n ?? 0);
   const negotiations = () => db('hh_negotiations').where({ member_id: memberId });
   return {
     negotiationsNotReady: await count(negotiations().whereNot({ status: 'ready' })),
     negotiationsNotWritten: await count(
-      negotiations().where((q) =>
-        q.whereNull('crm_status').orWhereNot({ crm_status: 'written' }).orWhereRaw('crm_version < version'),
-      ),
+      negotiations().where((q) => {
+        void q
+          .whereNull('crm_status')
+          .orWhereNot({ crm_status: 'written' })
+          .orWhereRaw('crm_version < version');
+      }),
     ),
     vacancyStepsPending: await count(
       db('hh_vacancies').where({ member_id: memberId, import_state: 'pending' }),
@@ -394,9 +397,9 @@ async function drive(
   for (const a of acts) perLead.set(a.ownerId, (perLead.get(a.ownerId) ?? 0) + 1);
   const leadsWithOne = leads.filter((l) => perLead.get(Number(l['ID'])) === 1).length;
 
-  const deadLetters = (await world
+  const deadLetters = await world
     .db('dead_letters')
-    .select('consumer', 'reason', 'payload')) as CaseResult['deadLetters'];
+    .select<CaseResult['deadLetters']>('consumer', 'reason', 'payload');
   const hhLog = hh.sim.requests().slice(hhFrom);
   const b24Log = b24.sim.requests(memberId).filter((r) => r.kind !== 'batch');
   const result: CaseResult = {

@@ -426,7 +426,7 @@ if (!existsSync('/usr/bin/chromium')) {
         'Иванов Иван_Программист 01-12-2026.pdf',
         'the PDF downloads under its name',
       );
-      t.same(await readFile((await download.path())!), pdfBytes, 'whole, put together from its parts');
+      t.same(await readFile(await download.path()), pdfBytes, 'whole, put together from its parts');
       t.same(
         f.calls.filter((c) => c.contract === 'hhPdf').map((c) => c.request),
         [

@@ -275,7 +275,8 @@ export class World {
       ),
     );
     const created = await this.b24Client.batch(portal.memberId, commands);
-    if (Object.keys(created.errors).length > 0) throw Object.values(created.errors)[0];
+    if (Object.keys(created.errors).length > 0)
+      throw new Error(JSON.stringify(Object.values(created.errors)[0]));
     return portal.memberId;
   }
 
@@ -288,7 +289,7 @@ export class World {
       .filter((s) => !s.key.startsWith('userfield:'))
       .map((s) => s.add);
     const done = await this.b24Client.batch(memberId, adds);
-    if (Object.keys(done.errors).length > 0) throw Object.values(done.errors)[0];
+    if (Object.keys(done.errors).length > 0) throw new Error(JSON.stringify(Object.values(done.errors)[0]));
   }
 
   /** «Войти» as an hh.ru manager: the simulator's code, then rpc.hhConnect as the gateway's callback calls it. */

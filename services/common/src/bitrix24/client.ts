@@ -1,3 +1,4 @@
+import { textOf } from '../text.js';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { BreakerRegistry } from '../breaker.js';
@@ -364,8 +365,8 @@ export class Bitrix24Client {
         memberId,
         method: 'oauth.refresh',
         httpStatus: status,
-        b24Error: String(answer['error'] ?? ''),
-        b24Description: String(answer['error_description'] ?? ''),
+        b24Error: textOf(answer['error']),
+        b24Description: textOf(answer['error_description']),
       };
       if (
         [

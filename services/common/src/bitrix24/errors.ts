@@ -1,3 +1,4 @@
+import { textOf } from '../text.js';
 import { AppError, OUTAGE_RETRY_MS } from '../errors.js';
 
 /**
@@ -106,7 +107,7 @@ export function classifyBitrix24(
     error?: unknown;
     error_description?: unknown;
   };
-  const b24Error = b.error === undefined || b.error === null ? '' : String(b.error);
+  const b24Error = textOf(b.error);
   const b24Description = typeof b.error_description === 'string' ? b.error_description : '';
   const details: Bitrix24ErrorDetails = {
     memberId: context.memberId,

@@ -178,10 +178,10 @@ export class Bitrix24PortalStore {
   /** Compares the application_token of an incoming call with the stored one, in constant time. */
   async verifyApplicationToken(memberId: string, token: string): Promise<boolean> {
     if (!MEMBER_ID.test(memberId) || typeof token !== 'string' || token === '') return false;
-    const row = (await this.db(TABLE)
+    const row = await this.db(TABLE)
       .where({ member_id: memberId })
       .whereNot({ status: 'uninstalled' })
-      .first('application_token_hash')) as { application_token_hash: string } | undefined;
+      .first<{ application_token_hash: string } | undefined>('application_token_hash');
     const given = hash(token);
     // Without a row, compare against a dummy so that "unknown portal" takes as long as "wrong token".
     const stored = row ? Buffer.from(row.application_token_hash, 'hex') : Buffer.alloc(given.length);

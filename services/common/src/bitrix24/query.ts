@@ -1,3 +1,4 @@
+import { textOf } from '../text.js';
 /**
  * PHP's http_build_query, which Bitrix24 expects inside batch commands
  * (`crm.lead.add?fields[TITLE]=...`): nested keys in brackets, booleans as 1/0, null left out.
@@ -12,7 +13,7 @@ export function phpQuery(params: Record<string, unknown>): string {
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) walk(`${key}[${k}]`, v);
       return;
     }
-    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    const text = typeof value === 'boolean' ? (value ? '1' : '0') : textOf(value);
     parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(text)}`);
   };
   for (const [k, v] of Object.entries(params)) walk(k, v);

@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 export interface Migration {
   /** Sorts the migrations of one owner: a date-and-sequence prefix, e.g. `20261127_01_outbox`. */
   name: string;
-  up(db: Knex): Promise<void>;
-  down?(db: Knex): Promise<void>;
+  up: (db: Knex) => Promise<void>;
+  down?: (db: Knex) => Promise<void>;
 }
 
 /**
@@ -42,7 +42,7 @@ function sourceOf(set: MigrationSet): Knex.MigrationSource<Migration> {
   return {
     getMigrations: async () => sorted,
     getMigrationName: (m) => m.name,
-    getMigration: async (m) => ({ up: m.up, down: m.down ?? (async () => {}) }),
+    getMigration: async ({ up, down }) => ({ up, down: down ?? (async () => {}) }),
   };
 }
 

@@ -74,7 +74,7 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
   async function deferCount(seq: number): Promise<number> {
     const row = await db('message_defers')
       .where({ stream, consumer: spec.durable, stream_seq: seq })
-      .first('defers');
+      .first<{ defers: number | string } | undefined>('defers');
     return row ? Number(row.defers) : 0;
   }
 

@@ -96,7 +96,7 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${String(last)}` : ''}`,
+        `timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
       );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
@@ -135,7 +135,7 @@ export function spawnNode(
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     let i: number;
     while ((i = buffered.indexOf('\n')) >= 0) {
@@ -150,7 +150,7 @@ export function spawnNode(
       }
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
     (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
   );

@@ -215,14 +215,14 @@ export class HhAccountStore {
   async claimReconcileDue(before: Date, now = new Date()): Promise<HhAccount[]> {
     const rows = (await this.db('hh_accounts')
       .where({ status: 'active' })
-      .whereExists((q) =>
-        q
+      .whereExists((q) => {
+        void q
           .select(this.db.raw('1'))
           .from('hh_imports')
           .whereRaw('hh_imports.account_id = hh_accounts.id')
-          .whereNotNull('finished_at'),
-      )
-      .where((q) => q.whereNull('reconciled_at').orWhere('reconciled_at', '<', before))
+          .whereNotNull('finished_at');
+      })
+      .where((q) => void q.whereNull('reconciled_at').orWhere('reconciled_at', '<', before))
       .update({ reconciled_at: now })
       .returning('*')) as Row[];
     return rows.map(toAccount);

@@ -548,15 +548,14 @@ export class HhAccountClient {
   }
 
   async subscribe(url: string, actions: HhWebhookAction[], opts?: CallOptions): Promise<string> {
-    return (
-      (await this.hh.json(
-        this.accountId,
-        'POST',
-        '/webhook/subscriptions',
-        { json: { url, actions } },
-        opts,
-      )) as { id: string }
-    ).id;
+    const created = await this.hh.json<{ id: string }>(
+      this.accountId,
+      'POST',
+      '/webhook/subscriptions',
+      { json: { url, actions } },
+      opts,
+    );
+    return created.id;
   }
 
   /** `actions`, when given, replace the whole list (hh.ru's rule). */

@@ -123,9 +123,16 @@ export class HhHttp {
           { status: 0, errors: [] },
           { retryable: false, status: 502 },
         );
+      const failure = err as Error;
+      const why =
+        failure.name === 'TimeoutError'
+          ? `no answer in ${this.config.timeoutMs} ms`
+          : failure.cause instanceof Error
+            ? `${failure.cause.name}: ${failure.cause.message}`
+            : failure.message;
       throw new UnavailableError(
         HH_ERROR_CODES.unavailable,
-        `hh.ru unreachable: ${method} ${pathOf(url)}: ${(err as Error).name === 'TimeoutError' ? `no answer in ${this.config.timeoutMs} ms` : String((err as Error).cause ?? (err as Error).message)}`,
+        `hh.ru unreachable: ${method} ${pathOf(url)}: ${why}`,
         { cause: err },
       );
     }

@@ -116,7 +116,8 @@ export interface HhNegotiation {
 /** One message of a negotiation (the legacy list, oldest first): who wrote the first one started it. */
 export interface HhMessage {
   id: string;
-  author: { participant_type: 'applicant' | 'employer' | string };
+  /** 'applicant' or 'employer'; kept open for values hh.ru may add. */
+  author: { participant_type: string };
   created_at: string;
   state: HhIdName;
 }

@@ -91,15 +91,12 @@ export class Connection {
         );
       }
     }
-    await this.d.runtime
-      .db('hh_accounts')
-      .where({ id: account.id })
-      .update({
-        status: 'login_required',
-        status_reason: 'disconnected',
-        status_at: new Date(),
-        updated_at: new Date(),
-      });
+    await this.d.runtime.db('hh_accounts').where({ id: account.id }).update({
+      status: 'login_required',
+      status_reason: 'disconnected',
+      status_at: new Date(),
+      updated_at: new Date(),
+    });
     await this.d.runtime.db.transaction((trx) =>
       this.announce(trx, account, 'not_connected', 'disconnected'),
     );

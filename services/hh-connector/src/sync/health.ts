@@ -146,13 +146,13 @@ export class Health {
 
   /** How many failed loads each portal has (for crm-writer's failure incidents). */
   async loadFailureCounts(): Promise<{ portals: Record<string, number> }> {
-    const rows = (await this.d.runtime
+    const rows = await this.d.runtime
       .db('dead_letters')
       .where({ consumer: IMPORT_CONSUMER })
       .whereNotNull('portal')
       .where('subject', 'like', `%${subjects.hhImportNegotiation}`)
       .groupBy('portal')
-      .select('portal', this.d.runtime.db.raw('count(*)::int as n'))) as Array<{ portal: string; n: number }>;
+      .select<Array<{ portal: string; n: number }>>('portal', this.d.runtime.db.raw('count(*)::int as n'));
     return { portals: Object.fromEntries(rows.map((r) => [r.portal, r.n])) };
   }
 
@@ -163,10 +163,9 @@ export class Health {
         .where({ consumer: IMPORT_CONSUMER, portal: memberId })
         .where('subject', 'like', `%${subjects.hhImportNegotiation}`);
       if (id !== undefined) q.where({ id });
-      const rows = (await q.forUpdate().select('id', 'payload')) as Array<{
-        id: string | number;
-        payload: string;
-      }>;
+      const rows = await q
+        .forUpdate()
+        .select<Array<{ id: string | number; payload: string }>>('id', 'payload');
       const steps = rows
         .map((r) => parseStep(r.payload))
         .filter((s): s is NegotiationStep => s !== null && s.memberId === memberId);
@@ -239,7 +238,7 @@ export function startOfDay(now: Date): Date {
 }
 
 export const decodeHealth = {
-  events(v: unknown): { memberId: string; before?: number; limit?: number } {
+  events(this: void, v: unknown): { memberId: string; before?: number; limit?: number } {
     const { memberId, before, limit } = (v ?? {}) as {
       memberId?: unknown;
       before?: unknown;
@@ -254,14 +253,14 @@ export const decodeHealth = {
       (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100)
     )
       throw new ValidationError('limit must be between 1 and 100');
-    return { memberId, before: before as number | undefined, limit: limit as number | undefined };
+    return { memberId, before: before, limit: limit };
   },
-  retry(v: unknown): { memberId: string; id?: number } {
+  retry(this: void, v: unknown): { memberId: string; id?: number } {
     const { memberId, id } = (v ?? {}) as { memberId?: unknown; id?: unknown };
     if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
       throw new ValidationError('memberId is required');
     if (id !== undefined && (typeof id !== 'number' || !Number.isInteger(id) || id <= 0))
       throw new ValidationError('id must be a positive whole number');
-    return { memberId, id: id as number | undefined };
+    return { memberId, id: id };
   },
 };

@@ -82,7 +82,7 @@ export function decodeWebhook(v: unknown): HhWebhookReceived & { body: HhCallbac
       id: str(body['id'], 'the callback id'),
       action_type: str(body['action_type'], 'action_type', /^[A-Z_]{1,80}$/),
       user_id: typeof body['user_id'] === 'string' ? body['user_id'] : undefined,
-      payload: payload as HhCallback['payload'],
+      payload: payload,
     },
   };
 }

@@ -102,7 +102,7 @@ export class Queries {
       .db('hh_negotiations')
       .where({ member_id: memberId })
       .whereNull('entity_id')
-      .first(this.d.runtime.db.raw('count(*)::int as n'));
+      .first<{ n: number } | undefined>(this.d.runtime.db.raw('count(*)::int as n'));
     if (await this.d.store.getImport(memberId)) {
       await enqueue(this.d.runtime.db, {
         subject: subjects.hhImportRequested,
@@ -166,13 +166,13 @@ export class Queries {
 
 /** Request checks: a bad request is answered with a validation error, never with someone else's data. */
 export const decode = {
-  member(v: unknown): { memberId: string } {
+  member(this: void, v: unknown): { memberId: string } {
     const memberId = (v as { memberId?: unknown })?.memberId;
     if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
       throw new ValidationError('memberId is required');
     return { memberId };
   },
-  connect(v: unknown): { memberId: string; userId: number; code: string } {
+  connect(this: void, v: unknown): { memberId: string; userId: number; code: string } {
     const { memberId } = decode.member(v);
     const { userId, code } = v as { userId?: unknown; code?: unknown };
     if (typeof userId !== 'number' || !Number.isInteger(userId) || userId <= 0)
@@ -181,14 +181,14 @@ export const decode = {
       throw new ValidationError('code is missing or malformed');
     return { memberId, userId, code };
   },
-  user(v: unknown): { memberId: string; userId: number } {
+  user(this: void, v: unknown): { memberId: string; userId: number } {
     const { memberId } = decode.member(v);
     const userId = (v as { userId?: unknown }).userId;
     if (typeof userId !== 'number' || !Number.isInteger(userId) || userId <= 0)
       throw new ValidationError('userId must be a positive whole number');
     return { memberId, userId };
   },
-  card(v: unknown): { memberId: string; entityType: 'lead' | 'deal'; entityId: number } {
+  card(this: void, v: unknown): { memberId: string; entityType: 'lead' | 'deal'; entityId: number } {
     const { memberId } = decode.member(v);
     const { entityType, entityId } = v as { entityType?: unknown; entityId?: unknown };
     if (entityType !== 'lead' && entityType !== 'deal')
@@ -197,13 +197,13 @@ export const decode = {
       throw new ValidationError('entityId must be a positive whole number');
     return { memberId, entityType, entityId };
   },
-  pdf(v: unknown): { memberId: string; negotiationId: string; offset?: number } {
+  pdf(this: void, v: unknown): { memberId: string; negotiationId: string; offset?: number } {
     const { memberId } = decode.member(v);
     const { negotiationId, offset } = v as { negotiationId?: unknown; offset?: unknown };
     if (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId))
       throw new ValidationError('negotiationId is required');
     if (offset !== undefined && (typeof offset !== 'number' || !Number.isInteger(offset)))
       throw new ValidationError('offset must be a whole number');
-    return { memberId, negotiationId, offset: offset as number | undefined };
+    return { memberId, negotiationId, offset: offset };
   },
 };

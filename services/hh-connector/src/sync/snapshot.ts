@@ -17,7 +17,10 @@ export interface KeptResume {
   middleName: string | null;
   city: string | null;
   /** E.164, mobile first. */
-  phones: Array<{ number: string; type: 'cell' | 'work' | 'home' | string }>;
+  phones: Array<{
+    number: string;
+    /** hh.ru's contact type id: cell, work, home (kept open for values it may add). */ type: string;
+  }>;
   email: string | null;
   hidden: string[];
   url: string | null;

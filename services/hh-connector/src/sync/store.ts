@@ -214,7 +214,12 @@ export class SyncStore {
   }
 
   async getVacancy(memberId: string, vacancyId: string): Promise<VacancyRow | undefined> {
-    const r = await this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId }).first();
+    const r = await this.db('hh_vacancies')
+      .where({ member_id: memberId, vacancy_id: vacancyId })
+      .first<
+        | { member_id: string; vacancy_id: string; account_id: string; name: string; url: string | null }
+        | undefined
+      >();
     return (
       r && {
         memberId: r.member_id,
@@ -450,7 +455,7 @@ export class SyncStore {
     window: number,
     staleMs: number,
   ): Promise<string[]> {
-    const { rows } = (await trx.raw(
+    const { rows } = await trx.raw<{ rows: Array<{ negotiation_id: string }> }>(
       `with in_flight as (
          select count(*)::int as n from hh_negotiations
           where member_id = :memberId and status = 'pending' and queued_at > now() - make_interval(secs => :staleSec)
@@ -465,18 +470,18 @@ export class SyncStore {
          from next where h.member_id = :memberId and h.negotiation_id = next.negotiation_id
        returning h.negotiation_id`,
       { memberId, window, staleSec: staleMs / 1000 },
-    )) as { rows: Array<{ negotiation_id: string }> };
+    );
     return rows.map((r) => r.negotiation_id);
   }
 
   /** Portals with negotiations waiting for a step and none in flight (the safety net of the feed). */
   async starved(staleMs: number): Promise<string[]> {
-    const { rows } = (await this.db.raw(
+    const { rows } = await this.db.raw<{ rows: Array<{ member_id: string }> }>(
       `select member_id from hh_negotiations where status = 'pending'
         group by member_id
        having count(*) filter (where queued_at > now() - make_interval(secs => ?)) = 0 and count(*) filter (where queued_at is null) > 0`,
       [staleMs / 1000],
-    )) as { rows: Array<{ member_id: string }> };
+    );
     return rows.map((r) => r.member_id);
   }
 
@@ -601,8 +606,12 @@ export class SyncStore {
   ): Promise<{ data: KeptResume; updatedAt: string; hasPdf: boolean } | undefined> {
     const r = await this.db('hh_resumes')
       .where({ member_id: memberId, resume_id: resumeId })
-      .first('data', 'updated_at_hh', this.db.raw('pdf is not null as has_pdf'));
-    return r && { data: r.data as KeptResume, updatedAt: r.updated_at_hh, hasPdf: Boolean(r.has_pdf) };
+      .first<{ data: KeptResume; updated_at_hh: string; has_pdf: boolean } | undefined>(
+        'data',
+        'updated_at_hh',
+        this.db.raw('pdf is not null as has_pdf'),
+      );
+    return r && { data: r.data, updatedAt: r.updated_at_hh, hasPdf: Boolean(r.has_pdf) };
   }
 
   async saveResume(memberId: string, data: KeptResume): Promise<void> {
@@ -628,8 +637,10 @@ export class SyncStore {
   }
 
   async pdf(memberId: string, resumeId: string): Promise<Buffer | null> {
-    const r = await this.db('hh_resumes').where({ member_id: memberId, resume_id: resumeId }).first('pdf');
-    return (r?.pdf as Buffer | null) ?? null;
+    const r = await this.db('hh_resumes')
+      .where({ member_id: memberId, resume_id: resumeId })
+      .first<{ pdf: Buffer | null } | undefined>('pdf');
+    return r?.pdf ?? null;
   }
 
   // ---- people ----------------------------------------------------------------------------
@@ -681,7 +692,7 @@ export class SyncStore {
       .ignore();
     const row = await this.db('hh_webhook_deliveries')
       .where({ account_id: d.accountId, action_type: d.actionType, callback_id: d.callbackId })
-      .first('processed_at');
+      .first<{ processed_at: Date | null } | undefined>('processed_at');
     return !row?.processed_at;
   }
 
@@ -770,7 +781,9 @@ export class SyncStore {
   async lastReconciliation(
     memberId: string,
   ): Promise<{ at: string; vacancies: number; found: number } | null> {
-    const r = await this.db('hh_reconciliations').where({ member_id: memberId }).first();
+    const r = await this.db('hh_reconciliations')
+      .where({ member_id: memberId })
+      .first<{ started_at: Date; vacancies: number; found: number } | undefined>();
     return r ? { at: new Date(r.started_at).toISOString(), vacancies: r.vacancies, found: r.found } : null;
   }
 
@@ -780,7 +793,11 @@ export class SyncStore {
     const r = await this.db('hh_webhook_deliveries')
       .where({ member_id: memberId })
       .orderBy('received_at', 'desc')
-      .first('received_at', 'action_type', 'outcome');
+      .first<{ received_at: Date; action_type: string; outcome: string | null } | undefined>(
+        'received_at',
+        'action_type',
+        'outcome',
+      );
     return r
       ? { at: new Date(r.received_at).toISOString(), actionType: r.action_type, outcome: r.outcome }
       : null;
@@ -790,7 +807,7 @@ export class SyncStore {
   async receivedCounts(memberId: string, since: Date): Promise<{ today: number; total: number }> {
     const r = await this.db('hh_negotiations')
       .where({ member_id: memberId })
-      .first(
+      .first<{ today: number; total: number } | undefined>(
         this.db.raw('count(*)::int as total'),
         this.db.raw('count(*) filter (where first_seen_at >= ?)::int as today', [since]),
       );
@@ -800,9 +817,7 @@ export class SyncStore {
   // ---- progress --------------------------------------------------------------------------
 
   /** The figures of the import's progress bar and result lines, counted from the rows. */
-  async progress(
-    memberId: string,
-  ): Promise<
+  async progress(memberId: string): Promise<
     Omit<ImportProgress, 'state' | 'pausedReason' | 'startedAt' | 'finishedAt'> & {
       unsettled: number;
       awaitingCrm: number;
@@ -812,14 +827,14 @@ export class SyncStore {
     const v = imp
       ? await this.db('hh_vacancies')
           .where({ member_id: memberId, import_run_id: imp.runId })
-          .first(
+          .first<{ total: number; done: number }>(
             this.db.raw('count(*)::int as total'),
             this.db.raw(`count(*) filter (where import_state = 'done')::int as done`),
           )
       : { total: 0, done: 0 };
     const n = await this.db('hh_negotiations')
       .where({ member_id: memberId })
-      .first(
+      .first<Record<'found' | 'loaded' | 'imported' | 'failed' | 'unsettled' | 'awaiting', number>>(
         this.db.raw('count(*)::int as found'),
         this.db.raw('count(loaded_at)::int as loaded'),
         this.db.raw('count(entity_id)::int as imported'),
@@ -854,7 +869,7 @@ export class SyncStore {
    * statement: the housekeeping asks every few seconds, for every portal importing at once.
    */
   async finishCompleted(): Promise<string[]> {
-    const { rows } = (await this.db.raw(
+    const { rows } = await this.db.raw<{ rows: Array<{ member_id: string }> }>(
       `update hh_imports i set finished_at = now()
         where i.finished_at is null and i.listed_at is not null
           and not exists (select 1 from hh_vacancies v
@@ -863,7 +878,7 @@ export class SyncStore {
                            where n.member_id = i.member_id
                              and (n.status <> 'ready' or (n.loaded_at is not null and (n.crm_status is null or n.crm_version < n.version))))
        returning i.member_id`,
-    )) as { rows: Array<{ member_id: string }> };
+    );
     return rows.map((r) => r.member_id);
   }
 }

@@ -1,4 +1,4 @@
-import { type HhAccountView, type UiRequest, type UiResponse, rpc } from '@hhb24/common';
+import { type HhAccountView, type UiRequest, type UiResponse, rpc, textOf } from '@hhb24/common';
 import { chrome } from './app-page.js';
 import { type Ctx, type Fragment, type PageDeps, hhAccount, one } from './page-kit.js';
 import { text } from './texts.js';
@@ -54,7 +54,7 @@ export class AuthTab {
   loginResult(req: UiRequest, ctx: Ctx): UiResponse {
     const d = req.data ?? {};
     const account = d['account'] as HhAccountView | undefined;
-    const outcome = String(d['outcome'] ?? 'invalid');
+    const outcome = textOf(d['outcome']) || 'invalid';
     const message = text(ctx.lang, `login.${outcome}`, {
       employer: account?.employerName ?? '',
       manager: account?.managerName ?? '',

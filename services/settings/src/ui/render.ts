@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { textOf } from '@hhb24/common';
 import Handlebars from 'handlebars';
 import { type Lang, text } from './texts.js';
 
@@ -26,7 +27,8 @@ export class Renderer {
         this.hbs.registerPartial(file.slice(0, -4), readFileSync(new URL(file, partials), 'utf8'));
     }
     this.hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
-      return text((options.data.root as RenderContext).lang, key, options.hash as Record<string, unknown>);
+      const root = (options.data as { root: RenderContext }).root;
+      return text(root.lang, key, options.hash as Record<string, unknown>);
     });
     this.hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     this.hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
@@ -37,12 +39,12 @@ export class Renderer {
     );
     // hh.ru writes dates with the employer's offset (2024-05-13T10:00:00+0300): the day as written there.
     this.hbs.registerHelper('date', (value: unknown) => {
-      const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value ?? ''));
+      const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(textOf(value));
       return m ? `${m[3]}.${m[2]}.${m[1]}` : '';
     });
     // Our own instants (ISO, UTC) as Moscow time, the time hh.ru and most portals of our users live by.
     this.hbs.registerHelper('datetime', (value: unknown) => {
-      const t = Date.parse(String(value ?? ''));
+      const t = Date.parse(textOf(value));
       if (!Number.isFinite(t)) return '';
       const d = new Date(t + 3 * 3600_000);
       const p = (n: number) => String(n).padStart(2, '0');

@@ -3,7 +3,7 @@
  * and English. Templates ask for a key with `{{t "key"}}`; `{name}` placeholders are filled from the helper's
  * hash.
  */
-import { ERROR_TEXTS, type ErrorTextKey } from '@hhb24/common';
+import { ERROR_TEXTS, type ErrorTextKey, textOf } from '@hhb24/common';
 
 export type Lang = 'ru' | 'en';
 
@@ -566,9 +566,7 @@ const dictionaries: Record<Lang, Record<Key | ErrorTextKey, string>> = {
 export function text(lang: Lang, key: string, values: Record<string, unknown> = {}): string {
   const template = dictionaries[lang][key as Key] ?? dictionaries.ru[key as Key];
   if (template === undefined) throw new Error(`no text for ${key}`);
-  return template.replace(/\{(\w+)\}/g, (_m, name: string) =>
-    values[name] === undefined || values[name] === null ? '' : String(values[name]),
-  );
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) => textOf(values[name]));
 }
 
 /**

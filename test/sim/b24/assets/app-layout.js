@@ -59,7 +59,7 @@
     if (raw) {
       try {
         params = JSON.parse(raw);
-      } catch (e) {
+      } catch {
         params = raw;
       }
     }

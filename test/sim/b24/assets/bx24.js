@@ -26,7 +26,7 @@
   var parentOrigin = (function () {
     try {
       return new URL((query.PROTOCOL === '1' ? 'https' : 'http') + '://' + query.DOMAIN).origin;
-    } catch (e) {
+    } catch {
       return '*';
     }
   })();
@@ -61,7 +61,7 @@
     var value;
     try {
       value = raw ? JSON.parse(raw) : undefined;
-    } catch (err) {
+    } catch {
       value = raw;
     }
     cb(value);

@@ -62,10 +62,10 @@ export function registerControlRoutes(app: FastifyInstance, sim: B24Sim): void {
   });
 
   route('GET', '/portals', () => sim.portals());
-  route('POST', '/portals', (_req, b) => sim.createPortal(b as never));
+  route('POST', '/portals', (_req, b) => sim.createPortal(b));
   route('GET', '/portals/:portal', (req) => sim.portalInfo(id(req)));
   route('GET', '/portals/:portal/users', (req) => [...sim.portal(id(req)).users.values()]);
-  route('POST', '/portals/:portal/users', (req, b) => sim.addUser(id(req), b as never));
+  route('POST', '/portals/:portal/users', (req, b) => sim.addUser(id(req), b));
   route('POST', '/portals/:portal/pipelines', (req, b) => sim.addPipeline(id(req), String(b['name'] ?? '')));
   route('POST', '/portals/:portal/stages', (req, b) =>
     sim.addStage(id(req), {
@@ -74,11 +74,11 @@ export function registerControlRoutes(app: FastifyInstance, sim: B24Sim): void {
       after: b['after'] === undefined ? undefined : String(b['after']),
     }),
   );
-  route('POST', '/portals/:portal/install', (req, b) => sim.install(id(req), b as never));
+  route('POST', '/portals/:portal/install', (req, b) => sim.install(id(req), b));
   route('POST', '/portals/:portal/install-finish', (req, b) =>
     sim.finishInstall(id(req), b['clientId'] as string | undefined),
   );
-  route('POST', '/portals/:portal/uninstall', (req, b) => sim.uninstall(id(req), b as never));
+  route('POST', '/portals/:portal/uninstall', (req, b) => sim.uninstall(id(req), b));
   route('POST', '/portals/:portal/language', (req, b) => sim.setLanguage(id(req), b['lang'] as Lang));
   route('POST', '/portals/:portal/required', (req, b) =>
     sim.setRequired(id(req), entityType(b['entityType']), String(b['field']), b['required'] !== false, {
@@ -92,7 +92,7 @@ export function registerControlRoutes(app: FastifyInstance, sim: B24Sim): void {
   });
   route('DELETE', '/oauth-faults', () => sim.clearOAuthFaults());
   route('POST', '/portals/:portal/expire-tokens', (req) => ({ expired: sim.expireTokens(id(req)) }));
-  route('POST', '/portals/:portal/tokens', (req, b) => sim.issueUserToken(id(req), b as never));
+  route('POST', '/portals/:portal/tokens', (req, b) => sim.issueUserToken(id(req), b));
   route('POST', '/portals/:portal/entities/:type', (req, b) =>
     sim.createEntity(id(req), entityType(req.params['type']), b),
   );

@@ -485,9 +485,9 @@ export function entityRow(
   const want = (key: string, def?: FieldDef) =>
     all
       ? true
-      : wanted!.includes(key) ||
-        (!key.startsWith('UF_') && def?.kind !== 'crm_multifield' && wanted!.includes('*')) ||
-        (key.startsWith('UF_') && wanted!.includes('UF_*'));
+      : wanted.includes(key) ||
+        (!key.startsWith('UF_') && def?.kind !== 'crm_multifield' && wanted.includes('*')) ||
+        (key.startsWith('UF_') && wanted.includes('UF_*'));
   const row: Record<string, unknown> = {};
   const f = entity.fields;
   for (const [key, def] of Object.entries(defs)) {

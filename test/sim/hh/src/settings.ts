@@ -82,7 +82,7 @@ export function applySettings(current: SimSettings, patch: SettingsPatch): SimSe
     ...current,
     ...patch,
     rateLimit: { ...current.rateLimit, ...(patch.rateLimit ?? {}) },
-  } as SimSettings;
+  };
   const positive = (name: string, v: unknown) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
       throw new Error(`setting ${name} must be a positive number`);

@@ -91,7 +91,7 @@ export class Store {
   }
 
   emit(event: SimEvent): LoggedEvent {
-    const logged = { ...event, seq: ++this.seq, at: new Date(this.clock.now()).toISOString() } as LoggedEvent;
+    const logged = { ...event, seq: ++this.seq, at: new Date(this.clock.now()).toISOString() };
     if (this.muted) return logged;
     this.events.push(logged);
     if (this.events.length > 100_000) this.events.splice(0, this.events.length - 100_000);

@@ -57,7 +57,7 @@ export function callWithoutUserAgent(url: string): Promise<{ status: number; bod
     const req = httpRequest(url, { headers: {} }, (res) => {
       let data = '';
       res.on('data', (c: Buffer) => (data += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) as any }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
     });
     req.on('error', reject);
     req.end();

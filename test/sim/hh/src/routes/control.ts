@@ -11,8 +11,7 @@ type Body = Record<string, any>;
  */
 export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
   const store = sim.store;
-  const body = (raw: unknown): Body =>
-    raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Body) : {};
+  const body = (raw: unknown): Body => (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {});
   const str = (v: unknown, name: string): string => {
     if (typeof v !== 'string' || v === '') throw new SimError(400, `${name} is required`);
     return v;
@@ -51,25 +50,19 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
               grants: [...m.grants],
               resumeViewsPerDay: m.resumeViewsPerDay,
             })),
-          vacancies: store.vacanciesByEmployer
-            .get(e.id)!
-            .map((v) => ({
-              id: v.id,
-              name: v.name,
-              managerId: v.managerId,
-              archived: v.archived,
-              negotiations: store.negotiationsByVacancy.get(v.id)!.length,
-            })),
+          vacancies: store.vacanciesByEmployer.get(e.id)!.map((v) => ({
+            id: v.id,
+            name: v.name,
+            managerId: v.managerId,
+            archived: v.archived,
+            negotiations: store.negotiationsByVacancy.get(v.id)!.length,
+          })),
         })),
       );
       c.post('/employers', async (req, reply) =>
         reply
           .code(201)
-          .send(
-            sim.addEmployer({ ...body(req.body), name: str(body(req.body)['name'], 'name') } as Parameters<
-              HhSim['addEmployer']
-            >[0]),
-          ),
+          .send(sim.addEmployer({ ...body(req.body), name: str(body(req.body)['name'], 'name') })),
       );
       c.patch<{ Params: { id: string } }>('/employers/:id', async (req) =>
         sim.setEmployer(req.params.id, body(req.body)),
@@ -90,15 +83,13 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
       });
       c.post('/vacancies', async (req, reply) => {
         const b = body(req.body);
-        return reply
-          .code(201)
-          .send(
-            sim.addVacancy({
-              ...b,
-              managerId: str(b['managerId'], 'managerId'),
-              name: str(b['name'], 'name'),
-            }),
-          );
+        return reply.code(201).send(
+          sim.addVacancy({
+            ...b,
+            managerId: str(b['managerId'], 'managerId'),
+            name: str(b['name'], 'name'),
+          }),
+        );
       });
       c.post<{ Params: { id: string } }>('/vacancies/:id/archive', async (req) =>
         sim.archiveVacancy(req.params.id),

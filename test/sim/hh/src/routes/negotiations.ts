@@ -152,7 +152,7 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
     const resume = store.resumes.get(n.resumeId)!;
     if (resume.deleted) return forbidden(reply, 'resume_not_found');
     if (!(TRANSITIONS[n.employerState] ?? []).includes(action)) return forbidden(reply, 'wrong_state');
-    const message = typeof form['message'] === 'string' ? (form['message'] as string) : undefined;
+    const message = typeof form['message'] === 'string' ? form['message'] : undefined;
     if ((form['send_sms'] !== undefined || form['address_id'] !== undefined) && !message)
       return badArgument(reply, 'message');
     if (message !== undefined && message.trim() === '') return forbidden(reply, 'empty_message');

@@ -65,7 +65,7 @@ export function oauthRoutes(app: FastifyInstance, ctx: SimContext): void {
       });
     }
     const hidden = ['response_type', 'client_id', 'state', 'redirect_uri']
-      .map((k) => (q[k] === undefined ? '' : `<input type="hidden" name="${k}" value="${esc(q[k]!)}">`))
+      .map((k) => (q[k] === undefined ? '' : `<input type="hidden" name="${k}" value="${esc(q[k])}">`))
       .join('');
     const groups = [...store.employers.values()]
       .map((e) => {

@@ -229,7 +229,7 @@ function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
     uf.ERROR_MESSAGE = labels(ctx, f['ERROR_MESSAGE'], uf.ERROR_MESSAGE);
     uf.HELP_MESSAGE = labels(ctx, f['HELP_MESSAGE'], uf.HELP_MESSAGE);
     if (Array.isArray(f['LIST']) || (f['LIST'] && typeof f['LIST'] === 'object')) {
-      uf.LIST = Object.values(f['LIST'] as object).map((item) => {
+      uf.LIST = Object.values(f['LIST']).map((item) => {
         const i = upperKeys(asRecord(item));
         return {
           ID: nextId(ctx.portal, 'ufEnum'),
@@ -579,9 +579,7 @@ function saveActivity(
   if (isSet(fields['responsibleId'])) f.responsibleId = Number.parseInt(String(fields['responsibleId']), 10);
   if (isSet(fields['pingOffsets']))
     f.pingOffsets = [
-      ...new Set(
-        Object.values(fields['pingOffsets'] as object).map((v) => Number.parseInt(String(v), 10) || 0),
-      ),
+      ...new Set(Object.values(fields['pingOffsets']).map((v) => Number.parseInt(String(v), 10) || 0)),
     ];
   if (isSet(fields['originatorId'])) f.originatorId = String(fields['originatorId']);
   if (isSet(fields['originId'])) f.originId = String(fields['originId']);

@@ -128,7 +128,7 @@ function robotProperties(raw: unknown): Record<string, RobotProperty> {
     const p: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(asRecord(value)))
       p[k.charAt(0).toUpperCase() + k.slice(1).toLowerCase()] = v;
-    if (!p['Name'] || (typeof p['Name'] === 'object' && Object.keys(p['Name'] as object).length === 0))
+    if (!p['Name'] || (typeof p['Name'] === 'object' && Object.keys(p['Name']).length === 0))
       throw validation(`Empty property NAME (${key})!`);
     out[key] = {
       Name: p['Name'] as RobotProperty['Name'],
