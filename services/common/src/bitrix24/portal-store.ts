@@ -126,7 +126,10 @@ export class Bitrix24PortalStore {
       client_endpoint: endpoint('client_endpoint', input.clientEndpoint),
       server_endpoint: endpoint('server_endpoint', input.serverEndpoint),
       access_token_sealed: this.keyring.seal(input.accessToken, place(input.memberId, 'access_token_sealed')),
-      refresh_token_sealed: this.keyring.seal(input.refreshToken, place(input.memberId, 'refresh_token_sealed')),
+      refresh_token_sealed: this.keyring.seal(
+        input.refreshToken,
+        place(input.memberId, 'refresh_token_sealed'),
+      ),
       expires_at: new Date(Date.now() + input.expiresIn * 1000),
       application_token_hash: hash(input.applicationToken).toString('hex'),
       scope: (input.scope ?? '')
@@ -167,7 +170,10 @@ export class Bitrix24PortalStore {
         refresh_token_sealed: row.refresh_token_sealed,
       })
       .update({
-        access_token_sealed: this.keyring.seal(record.accessToken, place(row.member_id, 'access_token_sealed')),
+        access_token_sealed: this.keyring.seal(
+          record.accessToken,
+          place(row.member_id, 'access_token_sealed'),
+        ),
         refresh_token_sealed: this.keyring.seal(
           record.refreshToken,
           place(row.member_id, 'refresh_token_sealed'),

@@ -242,7 +242,10 @@ export class HhAccountStore {
     const opened = {
       account: toAccount(row),
       accessToken: this.keyring.open(row.access_token, place(row.member_id, row.hh_user_id, 'access_token')),
-      refreshToken: this.keyring.open(row.refresh_token, place(row.member_id, row.hh_user_id, 'refresh_token')),
+      refreshToken: this.keyring.open(
+        row.refresh_token,
+        place(row.member_id, row.hh_user_id, 'refresh_token'),
+      ),
     };
     // Sealed before values were bound to their place: opened once (above), sealed again bound to this
     // account, only if the row still holds what was read (a refresh may have won meanwhile).
@@ -250,7 +253,10 @@ export class HhAccountStore {
       await this.db('hh_accounts')
         .where({ id, access_token: row.access_token, refresh_token: row.refresh_token })
         .update({
-          access_token: this.keyring.seal(opened.accessToken, place(row.member_id, row.hh_user_id, 'access_token')),
+          access_token: this.keyring.seal(
+            opened.accessToken,
+            place(row.member_id, row.hh_user_id, 'access_token'),
+          ),
           refresh_token: this.keyring.seal(
             opened.refreshToken,
             place(row.member_id, row.hh_user_id, 'refresh_token'),
