@@ -95,23 +95,8 @@ export function frameConfig(
 
 /** The frame in a page: the layout div, the form, the iframe, and the script that submits the form. */
 export function frameHtml(config: FrameConfig, options: { height?: number; testId?: string } = {}): Raw {
-  return html`<div
-      class="app-layout"
-      id="${config.frameId}-layout"
-      data-app-sid="${config.appSid}"
-      data-placement="${config.placement}"
-      style="height:${options.height ?? 600}px"
-    >
-      <iframe
-        name="${config.frameId}"
-        id="${config.frameId}"
-        class="app-iframe"
-        data-testid="${options.testId ?? 'app-iframe'}"
-        data-placement="${config.placement}"
-        allow="clipboard-write"
-      ></iframe>
-    </div>
-    <script>
-      B24SimLayout.mount(${scriptJson(config)});
-    </script>`;
+  return html`<div class="app-layout" id="${config.frameId}-layout" data-app-sid="${config.appSid}" data-placement="${config.placement}" style="height:${options.height ?? 600}px">
+  <iframe name="${config.frameId}" id="${config.frameId}" class="app-iframe" data-testid="${options.testId ?? 'app-iframe'}" data-placement="${config.placement}" allow="clipboard-write"></iframe>
+</div>
+<script>B24SimLayout.mount(${scriptJson(config)});</script>`;
 }

@@ -76,65 +76,34 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
       html`<a href="${href}" class="${active === key ? 'active' : ''}" data-testid="${testId}">${label}</a>`;
     const menu = portal
       ? html`<nav class="menu">
-          ${link(base, 'Рабочий стол', 'desk', 'menu-desk')}
-          <div class="section">CRM</div>
-          ${link(`${base}crm/lead/list/`, 'Лиды', 'lead', 'menu-leads')}
-          ${link(`${base}crm/deal/list/`, 'Сделки', 'deal', 'menu-deals')}
-          ${link(`${base}crm/deal/automation/`, 'Роботы', 'automation', 'menu-automation')}
-          <div class="section">Приложения</div>
-          ${apps.map((a) => link(`${base}app/${encodeURIComponent(a.clientId)}/`, a.name, `app:${a.clientId}`, 'menu-app'))}
-          ${link(`${base}marketplace/`, 'Маркет', 'market', 'menu-market')}
-          <div class="section">Компания</div>
-          ${link(`${base}notifications/`, `Уведомления${unread ? ` (${unread})` : ''}`, 'notifications', 'menu-notifications')}
-          ${link(`${base}users/`, 'Сотрудники', 'users', 'menu-users')}
-          ${
-            sim.links.length
-              ? html`<div class="section">Рядом</div>
-                  ${sim.links.map((l) => html`<a href="${l.url}" target="_blank" rel="noopener" data-testid="menu-link">${l.label}</a>`)}`
-              : ''
-          }
-        </nav>`
+  ${link(base, 'Рабочий стол', 'desk', 'menu-desk')}
+  <div class="section">CRM</div>
+  ${link(`${base}crm/lead/list/`, 'Лиды', 'lead', 'menu-leads')}
+  ${link(`${base}crm/deal/list/`, 'Сделки', 'deal', 'menu-deals')}
+  ${link(`${base}crm/deal/automation/`, 'Роботы', 'automation', 'menu-automation')}
+  <div class="section">Приложения</div>
+  ${apps.map((a) => link(`${base}app/${encodeURIComponent(a.clientId)}/`, a.name, `app:${a.clientId}`, 'menu-app'))}
+  ${link(`${base}marketplace/`, 'Маркет', 'market', 'menu-market')}
+  <div class="section">Компания</div>
+  ${link(`${base}notifications/`, `Уведомления${unread ? ` (${unread})` : ''}`, 'notifications', 'menu-notifications')}
+  ${link(`${base}users/`, 'Сотрудники', 'users', 'menu-users')}
+  ${sim.links.length ? html`<div class="section">Рядом</div>${sim.links.map((l) => html`<a href="${l.url}" target="_blank" rel="noopener" data-testid="menu-link">${l.label}</a>`)}` : ''}
+</nav>`
       : html``;
     const switcher =
       portal && user
-        ? html`<form method="post" action="${base}switch-user">
-            <span>Вы:</span
-            ><select name="userId" data-testid="user-switch" onchange="this.form.submit()">
-              ${[...portal.users.values()].map(
-                (u) =>
-                  html`<option value="${u.ID}" ${u.ID === user.ID ? raw('selected') : ''}>
-                    ${u.NAME} ${u.LAST_NAME}${u.isAdmin ? ' (админ)' : ''}
-                  </option>`,
-              )}
-            </select>
-          </form>`
+        ? html`<form method="post" action="${base}switch-user"><span>Вы:</span><select name="userId" data-testid="user-switch" onchange="this.form.submit()">${[
+            ...portal.users.values(),
+          ].map(
+            (u) =>
+              html`<option value="${u.ID}" ${u.ID === user.ID ? raw('selected') : ''}>${u.NAME} ${u.LAST_NAME}${u.isAdmin ? ' (админ)' : ''}</option>`,
+          )}</select></form>`
         : html``;
-    return `<!doctype html>${html`<html lang="ru">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title}${portal ? ` — ${portal.name}` : ''}</title>
-        <link rel="stylesheet" href="/static/portal.css" />
-        <script src="/static/app-layout.js"></script>
-        <script>
-          window.B24SimPortalBase = ${scriptJson(base)};
-        </script>
-      </head>
-      <body
-        data-portal="${portal?.name ?? ''}"
-        data-member-id="${portal?.memberId ?? ''}"
-        data-user-id="${user?.ID ?? ''}"
-      >
-        <header class="topbar">
-          <span class="logo">Битрикс<b>24</b></span
-          ><span class="portal-name">${portal ? sim.domain(portal) : 'симулятор'}</span
-          ><span class="spacer"></span>${switcher}<a href="/" style="color:#fff">Все порталы</a>
-        </header>
-        <div class="layout">
-          ${menu}
-          <main class="main">${content}</main>
-        </div>
-      </body>
-    </html>`}`;
+    return `<!doctype html>${html`<html lang="ru"><head><meta charset="utf-8"><title>${title}${portal ? ` — ${portal.name}` : ''}</title>
+<link rel="stylesheet" href="/static/portal.css"><script src="/static/app-layout.js"></script><script>window.B24SimPortalBase = ${scriptJson(base)};</script></head>
+<body data-portal="${portal?.name ?? ''}" data-member-id="${portal?.memberId ?? ''}" data-user-id="${user?.ID ?? ''}">
+<header class="topbar"><span class="logo">Битрикс<b>24</b></span><span class="portal-name">${portal ? sim.domain(portal) : 'симулятор'}</span><span class="spacer"></span>${switcher}<a href="/" style="color:#fff">Все порталы</a></header>
+<div class="layout">${menu}<main class="main">${content}</main></div></body></html>`}`;
   };
 
   const send = (reply: FastifyReply, body: string, status = 200) =>
@@ -152,8 +121,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
             null,
             null,
             'Портал не найден',
-            html`<h1>Портал не найден</h1>
-              <p><a href="/">К списку порталов</a></p>`,
+            html`<h1>Портал не найден</h1><p><a href="/">К списку порталов</a></p>`,
           ),
           404,
         );
@@ -164,15 +132,10 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
 
   app.get('/', async (_req, reply) => {
     const rows = sim.portals().map(
-      (p) =>
-        html`<tr data-testid="portal-row" data-portal="${p.name}">
-          <td><a href="${p.baseUrl}">${p.name}</a></td>
-          <td>${p.lang}</td>
-          <td><code>${p.memberId}</code></td>
-          <td>
-            ${p.installs.map((i) => html`${i.clientId}: ${i.installed ? 'установлено' : 'установка не завершена'} `)}
-          </td>
-        </tr>`,
+      (
+        p,
+      ) => html`<tr data-testid="portal-row" data-portal="${p.name}"><td><a href="${p.baseUrl}">${p.name}</a></td><td>${p.lang}</td><td><code>${p.memberId}</code></td>
+<td>${p.installs.map((i) => html`${i.clientId}: ${i.installed ? 'установлено' : 'установка не завершена'} `)}</td></tr>`,
     );
     return send(
       reply,
@@ -181,39 +144,12 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
         null,
         'Порталы',
         html`<h1>Порталы симулятора Битрикс24</h1>
-          <div class="card">
-            <h2 style="margin-top:0">Новый портал</h2>
-            <form method="post" action="/portals" data-testid="create-portal-form">
-              <div class="form-row">
-                <label for="portal-name">Имя портала</label
-                ><input
-                  type="text"
-                  id="portal-name"
-                  name="name"
-                  pattern="[a-z0-9][a-z0-9-]{0,62}"
-                  placeholder="acme"
-                  data-testid="portal-name"
-                />
-              </div>
-              <div class="form-row">
-                <label for="portal-lang">Язык</label
-                ><select id="portal-lang" name="lang" data-testid="portal-lang">
-                  <option value="ru">Русский</option>
-                  <option value="en">English</option>
-                </select>
-              </div>
-              <button class="btn" type="submit" data-testid="create-portal">Создать портал</button>
-            </form>
-          </div>
-          <table class="grid">
-            <tr>
-              <th>Портал</th>
-              <th>Язык</th>
-              <th>member_id</th>
-              <th>Приложения</th>
-            </tr>
-            ${rows}
-          </table>`,
+<div class="card"><h2 style="margin-top:0">Новый портал</h2>
+<form method="post" action="/portals" data-testid="create-portal-form">
+<div class="form-row"><label for="portal-name">Имя портала</label><input type="text" id="portal-name" name="name" pattern="[a-z0-9][a-z0-9-]{0,62}" placeholder="acme" data-testid="portal-name"></div>
+<div class="form-row"><label for="portal-lang">Язык</label><select id="portal-lang" name="lang" data-testid="portal-lang"><option value="ru">Русский</option><option value="en">English</option></select></div>
+<button class="btn" type="submit" data-testid="create-portal">Создать портал</button></form></div>
+<table class="grid"><tr><th>Портал</th><th>Язык</th><th>member_id</th><th>Приложения</th></tr>${rows}</table>`,
       ),
     );
   });
@@ -230,8 +166,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
           null,
           null,
           'Ошибка',
-          html`<div class="notice error" data-testid="error">${(err as Error).message}</div>
-            <a href="/">Назад</a>`,
+          html`<div class="notice error" data-testid="error">${(err as Error).message}</div><a href="/">Назад</a>`,
         ),
         400,
       );
@@ -245,19 +180,10 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
     withPortal((_req, reply, portal, user) => {
       const base = sim.portalBase(portal);
       const content = html`<h1>Рабочий стол</h1>
-        <div class="card">
-          <p>
-            Портал <b>${sim.domain(portal)}</b>, язык ${portal.lang}, member_id
-            <code data-testid="member-id">${portal.memberId}</code>
-          </p>
-          <p>
-            <a href="${base}crm/lead/list/">Лидов: ${portal.leads.size}</a> ·
-            <a href="${base}crm/deal/list/">Сделок: ${portal.deals.size}</a> · Дел в таймлайне:
-            ${portal.activities.size}
-          </p>
-          <p>REST: <code>${sim.clientEndpoint(portal)}</code></p>
-        </div>
-        <p><a class="btn" href="${base}marketplace/">Приложения</a></p>`;
+<div class="card"><p>Портал <b>${sim.domain(portal)}</b>, язык ${portal.lang}, member_id <code data-testid="member-id">${portal.memberId}</code></p>
+<p><a href="${base}crm/lead/list/">Лидов: ${portal.leads.size}</a> · <a href="${base}crm/deal/list/">Сделок: ${portal.deals.size}</a> · Дел в таймлайне: ${portal.activities.size}</p>
+<p>REST: <code>${sim.clientEndpoint(portal)}</code></p></div>
+<p><a class="btn" href="${base}marketplace/">Приложения</a></p>`;
       return send(reply, page(portal, user, 'Рабочий стол', content, 'desk'));
     }),
   );
@@ -283,39 +209,15 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
     withPortal((_req, reply, portal, user) => {
       const rows = [...portal.users.values()].map(
         (u) =>
-          html`<tr data-testid="user-row" data-user-id="${u.ID}">
-            <td>${u.ID}</td>
-            <td>${u.NAME} ${u.LAST_NAME}</td>
-            <td>${u.WORK_POSITION}</td>
-            <td>${u.isAdmin ? 'да' : 'нет'}</td>
-            <td>${u.crmAccess ? 'есть' : 'нет'}</td>
-          </tr>`,
+          html`<tr data-testid="user-row" data-user-id="${u.ID}"><td>${u.ID}</td><td>${u.NAME} ${u.LAST_NAME}</td><td>${u.WORK_POSITION}</td><td>${u.isAdmin ? 'да' : 'нет'}</td><td>${u.crmAccess ? 'есть' : 'нет'}</td></tr>`,
       );
-      const content = html`<h1>Сотрудники</h1>
-        <table class="grid">
-          <tr>
-            <th>ID</th>
-            <th>Имя</th>
-            <th>Должность</th>
-            <th>Администратор</th>
-            <th>Доступ к CRM</th>
-          </tr>
-          ${rows}
-        </table>
-        <div class="card" style="margin-top:18px">
-          <h2 style="margin-top:0">Новый сотрудник</h2>
-          <form method="post" action="${sim.portalBase(portal)}users/add" data-testid="add-user-form">
-            <div class="form-row"><label>Имя</label><input type="text" name="NAME" required /></div>
-            <div class="form-row"><label>Фамилия</label><input type="text" name="LAST_NAME" /></div>
-            <div class="form-row">
-              <label><input type="checkbox" name="isAdmin" value="Y" /> администратор</label>
-            </div>
-            <div class="form-row">
-              <label><input type="checkbox" name="crmAccess" value="Y" checked /> доступ к CRM</label>
-            </div>
-            <button class="btn" type="submit">Добавить</button>
-          </form>
-        </div>`;
+      const content = html`<h1>Сотрудники</h1><table class="grid"><tr><th>ID</th><th>Имя</th><th>Должность</th><th>Администратор</th><th>Доступ к CRM</th></tr>${rows}</table>
+<div class="card" style="margin-top:18px"><h2 style="margin-top:0">Новый сотрудник</h2><form method="post" action="${sim.portalBase(portal)}users/add" data-testid="add-user-form">
+<div class="form-row"><label>Имя</label><input type="text" name="NAME" required></div>
+<div class="form-row"><label>Фамилия</label><input type="text" name="LAST_NAME"></div>
+<div class="form-row"><label><input type="checkbox" name="isAdmin" value="Y"> администратор</label></div>
+<div class="form-row"><label><input type="checkbox" name="crmAccess" value="Y" checked> доступ к CRM</label></div>
+<button class="btn" type="submit">Добавить</button></form></div>`;
       return send(reply, page(portal, user, 'Сотрудники', content, 'users'));
     }),
   );
@@ -343,15 +245,9 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
         .reverse()
         .map(
           (n) =>
-            html`<div class="notification" data-testid="notification" data-tag="${n.tag}">
-              <div class="muted">
-                ${sim.apps.get(n.clientId)?.name ?? n.clientId} · ${new Date(n.at).toLocaleString('ru-RU')}
-              </div>
-              ${bbcode(n.message)}
-            </div>`,
+            html`<div class="notification" data-testid="notification" data-tag="${n.tag}"><div class="muted">${sim.apps.get(n.clientId)?.name ?? n.clientId} · ${new Date(n.at).toLocaleString('ru-RU')}</div>${bbcode(n.message)}</div>`,
         );
-      const content = html`<h1>Уведомления</h1>
-        ${items.length ? items : html`<p class="muted" data-testid="no-notifications">Уведомлений нет</p>`}`;
+      const content = html`<h1>Уведомления</h1>${items.length ? items : html`<p class="muted" data-testid="no-notifications">Уведомлений нет</p>`}`;
       return send(reply, page(portal, user, 'Уведомления', content, 'notifications'));
     }),
   );
@@ -370,38 +266,13 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
             ? 'Установлено'
             : 'Установка не завершена';
         const id = encodeURIComponent(a.clientId);
-        return html`<tr data-testid="market-app" data-client-id="${a.clientId}">
-          <td>
-            <b>${a.name}</b>
-            <div class="muted">${a.code}</div>
-          </td>
-          <td data-testid="app-state">${state}</td>
-          <td>
-            ${install ? html`<a class="btn secondary" href="${base}app/${id}/">Открыть</a>` : ''}
-            ${!install && user.isAdmin ? html`<form method="post" action="${base}marketplace/${id}/install" style="display:inline"><button class="btn" data-testid="install-app" data-client-id="${a.clientId}">Установить</button></form>` : ''}
-            ${
-              install && user.isAdmin
-                ? html`<form method="post" action="${base}marketplace/${id}/uninstall" style="display:inline">
-                    <label class="muted"
-                      ><input type="checkbox" name="clean" value="Y" /> удалить данные</label
-                    >
-                    <button class="btn danger" data-testid="uninstall-app">Удалить</button>
-                  </form>`
-                : ''
-            }
-          </td>
-        </tr>`;
+        return html`<tr data-testid="market-app" data-client-id="${a.clientId}"><td><b>${a.name}</b><div class="muted">${a.code}</div></td><td data-testid="app-state">${state}</td><td>
+${install ? html`<a class="btn secondary" href="${base}app/${id}/">Открыть</a>` : ''}
+${!install && user.isAdmin ? html`<form method="post" action="${base}marketplace/${id}/install" style="display:inline"><button class="btn" data-testid="install-app" data-client-id="${a.clientId}">Установить</button></form>` : ''}
+${install && user.isAdmin ? html`<form method="post" action="${base}marketplace/${id}/uninstall" style="display:inline"><label class="muted"><input type="checkbox" name="clean" value="Y"> удалить данные</label> <button class="btn danger" data-testid="uninstall-app">Удалить</button></form>` : ''}
+</td></tr>`;
       });
-      const content = html`<h1>Маркет</h1>
-        ${user.isAdmin ? '' : html`<div class="notice">Устанавливать приложения может только администратор.</div>`}
-        <table class="grid">
-          <tr>
-            <th>Приложение</th>
-            <th>Состояние</th>
-            <th></th>
-          </tr>
-          ${rows}
-        </table>`;
+      const content = html`<h1>Маркет</h1>${user.isAdmin ? '' : html`<div class="notice">Устанавливать приложения может только администратор.</div>`}<table class="grid"><tr><th>Приложение</th><th>Состояние</th><th></th></tr>${rows}</table>`;
       return send(reply, page(portal, user, 'Маркет', content, 'market'));
     }),
   );
@@ -453,24 +324,15 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
       const base = sim.portalBase(portal);
       let body: Raw;
       if (!install) {
-        body = html`<div class="notice" data-testid="app-not-installed">
-            Приложение не установлено на этом портале.
-          </div>
-          <a class="btn" href="${base}marketplace/">В маркет</a>`;
+        body = html`<div class="notice" data-testid="app-not-installed">Приложение не установлено на этом портале.</div><a class="btn" href="${base}marketplace/">В маркет</a>`;
       } else if (!install.installed && !user.isAdmin) {
-        body = html`<div class="notice" data-testid="app-not-installed">
-          Приложение ещё не установлено до конца. Обратитесь к администратору портала.
-        </div>`;
+        body = html`<div class="notice" data-testid="app-not-installed">Приложение ещё не установлено до конца. Обратитесь к администратору портала.</div>`;
       } else {
         const finished = req.query['install_finished'];
         const banner = !install.installed
-          ? html`<div class="notice" data-testid="app-installing">
-              Установка приложения. Завершите её на странице приложения.
-            </div>`
+          ? html`<div class="notice" data-testid="app-installing">Установка приложения. Завершите её на странице приложения.</div>`
           : finished === 'Y'
-            ? html`<div class="notice ok" data-testid="install-finished">
-                Установка приложения завершена.
-              </div>`
+            ? html`<div class="notice ok" data-testid="install-finished">Установка приложения завершена.</div>`
             : '';
         const config = frameConfig(sim, portal, appSpec, user, {
           placement: 'DEFAULT',
@@ -478,8 +340,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
         });
         body = html`${banner}${frameHtml(config, { height: 640 })}`;
       }
-      const content = html`<h1 id="app-title" data-testid="app-title">${appSpec.name}</h1>
-        ${body}`;
+      const content = html`<h1 id="app-title" data-testid="app-title">${appSpec.name}</h1>${body}`;
       return send(reply, page(portal, user, appSpec.name, content, `app:${appSpec.clientId}`));
     }),
   );
@@ -530,9 +391,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
 
   const stageBadge = (portal: Portal, type: EntityType, stageId: unknown, categoryId: number) => {
     const s = stagesOf(portal, type, categoryId).find((x) => x.STATUS_ID === stageId);
-    return html`<span class="tag" style="background:${s?.COLOR || '#a8b0b7'}"
-      >${s?.NAME ?? String(stageId ?? '')}</span
-    >`;
+    return html`<span class="tag" style="background:${s?.COLOR || '#a8b0b7'}">${s?.NAME ?? String(stageId ?? '')}</span>`;
   };
 
   app.get(
@@ -547,53 +406,20 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
         .reverse();
       const rows = entities.map((e) => {
         const assigned = portal.users.get(Number(e.fields['ASSIGNED_BY_ID']));
-        return html`<tr data-testid="entity-row" data-entity-id="${e.id}">
-          <td>${e.id}</td>
-          <td><a href="${base}crm/${type}/details/${e.id}/">${String(e.fields['TITLE'] ?? '')}</a></td>
-          <td>
-            ${stageBadge(portal, type, e.fields[stageFieldOf(type)], Number(e.fields['CATEGORY_ID'] ?? 0))}
-          </td>
-          <td>${assigned ? `${assigned.NAME} ${assigned.LAST_NAME}` : ''}</td>
-          <td>${new Date(Number(e.fields['DATE_CREATE'])).toLocaleString('ru-RU')}</td>
-        </tr>`;
+        return html`<tr data-testid="entity-row" data-entity-id="${e.id}"><td>${e.id}</td><td><a href="${base}crm/${type}/details/${e.id}/">${String(e.fields['TITLE'] ?? '')}</a></td>
+<td>${stageBadge(portal, type, e.fields[stageFieldOf(type)], Number(e.fields['CATEGORY_ID'] ?? 0))}</td><td>${assigned ? `${assigned.NAME} ${assigned.LAST_NAME}` : ''}</td>
+<td>${new Date(Number(e.fields['DATE_CREATE'])).toLocaleString('ru-RU')}</td></tr>`;
       });
       const pipelines =
         type === 'deal'
-          ? html`<div class="tabs">
-              ${portal.categories.map((c) => html`<a href="?category=${c.id}" class="${c.id === category ? 'active' : ''}" data-testid="pipeline-tab" data-category-id="${c.id}">${c.name}</a>`)}
-            </div>`
+          ? html`<div class="tabs">${portal.categories.map((c) => html`<a href="?category=${c.id}" class="${c.id === category ? 'active' : ''}" data-testid="pipeline-tab" data-category-id="${c.id}">${c.name}</a>`)}</div>`
           : '';
-      const content = html`<h1>${ENTITY_NAMES[type].many}</h1>
-        ${pipelines}
-        <div class="card">
-          <form
-            method="post"
-            action="${base}crm/${type}/add"
-            data-testid="add-entity-form"
-            style="display:flex;gap:8px;align-items:center"
-          >
-            <input type="text" name="TITLE" placeholder="Название" required />
-            <input type="text" name="NAME" placeholder="Имя контакта" />
-            ${type === 'deal' ? html`<input type="hidden" name="CATEGORY_ID" value="${category}" />` : ''}<button
-              class="btn"
-              type="submit"
-              data-testid="add-entity"
-            >
-              Создать
-            </button>
-          </form>
-        </div>
-        <table class="grid" data-testid="entity-list">
-          <tr>
-            <th>ID</th>
-            <th>Название</th>
-            <th>Стадия</th>
-            <th>Ответственный</th>
-            <th>Создан</th>
-          </tr>
-          ${rows}
-        </table>
-        ${entities.length === 0 ? html`<p class="muted">Пока пусто</p>` : ''}`;
+      const content = html`<h1>${ENTITY_NAMES[type].many}</h1>${pipelines}
+<div class="card"><form method="post" action="${base}crm/${type}/add" data-testid="add-entity-form" style="display:flex;gap:8px;align-items:center">
+<input type="text" name="TITLE" placeholder="Название" required> <input type="text" name="NAME" placeholder="Имя контакта">
+${type === 'deal' ? html`<input type="hidden" name="CATEGORY_ID" value="${category}">` : ''}<button class="btn" type="submit" data-testid="add-entity">Создать</button></form></div>
+<table class="grid" data-testid="entity-list"><tr><th>ID</th><th>Название</th><th>Стадия</th><th>Ответственный</th><th>Создан</th></tr>${rows}</table>
+${entities.length === 0 ? html`<p class="muted">Пока пусто</p>` : ''}`;
       return send(reply, page(portal, user, ENTITY_NAMES[type].many, content, type));
     }),
   );
@@ -627,47 +453,26 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
       const stages = stagesOf(portal, type, categoryId);
       const current = entity.fields[stageFieldOf(type)];
       const currentIndex = stages.findIndex((s) => s.STATUS_ID === current);
-      const stageBar = html`<div class="stages" data-testid="stage-bar">
-        ${stages.map(
-          (s, i) =>
-            html`<form method="post" action="${cardUrl}stage">
-              <input type="hidden" name="stageId" value="${s.STATUS_ID}" /><button
-                class="stage ${s.STATUS_ID === current ? 'current' : i < currentIndex ? 'passed' : ''}"
-                style="background:${s.COLOR || '#a8b0b7'}"
-                data-testid="stage-button"
-                data-stage-id="${s.STATUS_ID}"
-                ${s.STATUS_ID === current ? raw('data-current="true"') : ''}
-              >
-                ${s.NAME}
-              </button>
-            </form>`,
-        )}
-      </div>`;
+      const stageBar = html`<div class="stages" data-testid="stage-bar">${stages.map(
+        (s, i) =>
+          html`<form method="post" action="${cardUrl}stage"><input type="hidden" name="stageId" value="${s.STATUS_ID}"><button class="stage ${s.STATUS_ID === current ? 'current' : i < currentIndex ? 'passed' : ''}" style="background:${s.COLOR || '#a8b0b7'}" data-testid="stage-button" data-stage-id="${s.STATUS_ID}" ${s.STATUS_ID === current ? raw('data-current="true"') : ''}>${s.NAME}</button></form>`,
+      )}</div>`;
 
       const placementCode = type === 'lead' ? 'CRM_LEAD_DETAIL_TAB' : 'CRM_DEAL_DETAIL_TAB';
       const tabs = portal.placements.filter(
         (p) => p.placement === placementCode && portal.installs.get(p.clientId)?.installed,
       );
       const tab = req.query['tab'] ?? 'main';
-      const tabLinks = html`<div class="tabs">
-        <a href="${cardUrl}" class="${tab === 'main' ? 'active' : ''}" data-testid="tab-main">Общее</a
-        >${tabs.map(
-          (p) =>
-            html`<a
-              href="${cardUrl}?tab=placement-${p.id}"
-              class="${tab === `placement-${p.id}` ? 'active' : ''}"
-              data-testid="placement-tab"
-              data-placement-id="${p.id}"
-              >${p.langAll[portal.lang]?.TITLE || p.title || sim.apps.get(p.clientId)?.name}</a
-            >`,
-        )}
-      </div>`;
+      const tabLinks = html`<div class="tabs"><a href="${cardUrl}" class="${tab === 'main' ? 'active' : ''}" data-testid="tab-main">Общее</a>${tabs.map(
+        (p) =>
+          html`<a href="${cardUrl}?tab=placement-${p.id}" class="${tab === `placement-${p.id}` ? 'active' : ''}" data-testid="placement-tab" data-placement-id="${p.id}">${p.langAll[portal.lang]?.TITLE || p.title || sim.apps.get(p.clientId)?.name}</a>`,
+      )}</div>`;
 
       const notices: Raw[] = [];
-      if (req.query['robots'] !== undefined) {
-        const started = `Стадия изменена. Запущено роботов: ${req.query['robots']}`;
-        notices.push(html`<div class="notice ok" data-testid="robots-started">${started}</div>`);
-      }
+      if (req.query['robots'] !== undefined)
+        notices.push(
+          html`<div class="notice ok" data-testid="robots-started">Стадия изменена. Запущено роботов: ${req.query['robots']}</div>`,
+        );
       if (req.query['event'] === 'sent')
         notices.push(
           html`<div class="notice ok" data-testid="event-sent">Событие отправлено приложению</div>`,
@@ -703,12 +508,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
             const v = value as { showUrl?: string; VALUE?: string; VALUE_TYPE?: string; id?: number };
             if (v.showUrl) {
               const file = portal.files.get(Number(v.id));
-              return html`<a
-                href="${base}${v.showUrl.replace(/^\//, '')}"
-                data-testid="file-link"
-                data-field="${key}"
-                >${file?.name ?? `файл ${v.id}`}</a
-              >`;
+              return html`<a href="${base}${v.showUrl.replace(/^\//, '')}" data-testid="file-link" data-field="${key}">${file?.name ?? `файл ${v.id}`}</a>`;
             }
             if (v.VALUE !== undefined) return html`${v.VALUE} <span class="muted">${v.VALUE_TYPE}</span>`;
             return html`${JSON.stringify(value)}`;
@@ -721,8 +521,7 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
         };
         const fields = Object.entries(row).map(
           ([k, v]) =>
-            html`<dt>${described[k]?.formLabel || described[k]?.title || k}</dt>
-              <dd data-field="${k}">${show(k, v)}</dd>`,
+            html`<dt>${described[k]?.formLabel || described[k]?.title || k}</dt><dd data-field="${k}">${show(k, v)}</dd>`,
         );
         const timelineItems = [
           ...[...portal.activities.values()]
@@ -735,13 +534,8 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
               html: html`<div class="tl-comment" data-testid="timeline-comment">${bbcode(c.comment)}</div>`,
             })),
         ].sort((a, b) => b.at - a.at);
-        content = html`<div class="columns">
-          <div class="fields card"><dl class="fields-list" data-testid="entity-fields">${fields}</dl></div>
-          <div class="timeline" data-testid="timeline">
-            <h2 style="margin-top:0">История</h2>
-            ${timelineItems.length ? timelineItems.map((i) => i.html) : html`<p class="muted">Записей пока нет</p>`}
-          </div>
-        </div>`;
+        content = html`<div class="columns"><div class="fields card"><dl class="fields-list" data-testid="entity-fields">${fields}</dl></div>
+<div class="timeline" data-testid="timeline"><h2 style="margin-top:0">История</h2>${timelineItems.length ? timelineItems.map((i) => i.html) : html`<p class="muted">Записей пока нет</p>`}</div></div>`;
       }
 
       let slider: Raw | string = '';
@@ -765,22 +559,13 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
             ...frameConfig(sim, portal, appSpec, user, { placement: 'DEFAULT', placementOptions: options }),
             sliderWidth: width,
           };
-          slider = html`<script>
-            document.addEventListener('DOMContentLoaded', function () {
-              B24SimLayout.openSlider(${scriptJson(config)}, ${scriptJson(title)}, function () {
-                history.replaceState(null, '', ${scriptJson(cardUrl)});
-              });
-            });
-          </script>`;
+          slider = html`<script>document.addEventListener('DOMContentLoaded', function () { B24SimLayout.openSlider(${scriptJson(config)}, ${scriptJson(title)}, function () { history.replaceState(null, '', ${scriptJson(cardUrl)}); }); });</script>`;
         }
       }
 
       const page_ = html`<h1 data-testid="entity-title">${String(entity.fields['TITLE'] ?? '')}</h1>
-        <div class="muted">
-          ${ENTITY_NAMES[type].one}
-          #${entity.id}${type === 'deal' ? ` · ${portal.categories.find((c) => c.id === categoryId)?.name ?? ''}` : ''}
-        </div>
-        ${stageBar}${notices}${tabLinks}${content}${slider}`;
+<div class="muted">${ENTITY_NAMES[type].one} #${entity.id}${type === 'deal' ? ` · ${portal.categories.find((c) => c.id === categoryId)?.name ?? ''}` : ''}</div>
+${stageBar}${notices}${tabLinks}${content}${slider}`;
       return send(reply, page(portal, user, String(entity.fields['TITLE'] ?? ''), page_, type));
     }),
   );
@@ -870,33 +655,21 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
       };
       const columns = stages.map((s) => {
         const rules = portal.automation.filter((r) => r.entityType === type && r.stageId === s.STATUS_ID);
-        return html`<div class="robots-col" data-testid="robots-stage" data-stage-id="${s.STATUS_ID}">
-          <h3 style="background:${s.COLOR || '#a8b0b7'}">${s.NAME}</h3>
-          ${rules.map(
-            (r) =>
-              html`<div
-                class="robot"
-                data-testid="automation-rule"
-                data-rule-id="${r.id}"
-                data-code="${r.code}"
-              >
-                ${robotName(r.clientId, r.code)}
-                ${
-                  Object.keys(r.properties).length
-                    ? html`<div class="muted">
-                        ${Object.entries(r.properties)
-                          .map(([k, v]) => `${k}: ${v}`)
-                          .join(', ')}
-                      </div>`
-                    : ''
-                }
-                <form method="post" action="${base}crm/${type}/automation/${r.id}/delete">
-                  <button class="btn secondary" data-testid="delete-rule">Убрать</button>
-                </form>
-              </div>`,
-          )}
-          ${rules.length ? '' : html`<div class="muted">Роботов нет</div>`}
-        </div>`;
+        return html`<div class="robots-col" data-testid="robots-stage" data-stage-id="${s.STATUS_ID}"><h3 style="background:${s.COLOR || '#a8b0b7'}">${s.NAME}</h3>
+${rules.map(
+  (
+    r,
+  ) => html`<div class="robot" data-testid="automation-rule" data-rule-id="${r.id}" data-code="${r.code}">${robotName(r.clientId, r.code)}
+${
+  Object.keys(r.properties).length
+    ? html`<div class="muted">${Object.entries(r.properties)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}</div>`
+    : ''
+}
+<form method="post" action="${base}crm/${type}/automation/${r.id}/delete"><button class="btn secondary" data-testid="delete-rule">Убрать</button></form></div>`,
+)}
+${rules.length ? '' : html`<div class="muted">Роботов нет</div>`}</div>`;
       });
       const entityIds = [...store(portal, type).values()]
         .filter((e) => type === 'lead' || Number(e.fields['CATEGORY_ID'] ?? 0) === category)
@@ -904,122 +677,48 @@ export function registerWebRoutes(app: FastifyInstance, sim: B24Sim): void {
       const robotForms = robots.map((r) => {
         const props = Object.entries(r.properties).map(
           ([k, p]) =>
-            html`<div class="form-row">
-              <label>${translate(p.Name, portal.lang)}${p.Required === 'Y' ? ' *' : ''}</label>${
-                p.Type === 'select' && p.Options
-                  ? html`<select name="prop_${k}">
-                      ${Object.entries(p.Options).map(([v, label]) => html`<option value="${v}" ${String(p.Default ?? '') === v ? raw('selected') : ''}>${label}</option>`)}
-                    </select>`
-                  : html`<input
-                      type="text"
-                      name="prop_${k}"
-                      value="${p.Default === undefined || p.Default === null ? '' : String(p.Default)}"
-                    />`
-              }
-            </div>`,
+            html`<div class="form-row"><label>${translate(p.Name, portal.lang)}${p.Required === 'Y' ? ' *' : ''}</label>${
+              p.Type === 'select' && p.Options
+                ? html`<select name="prop_${k}">${Object.entries(p.Options).map(([v, label]) => html`<option value="${v}" ${String(p.Default ?? '') === v ? raw('selected') : ''}>${label}</option>`)}</select>`
+                : html`<input type="text" name="prop_${k}" value="${p.Default === undefined || p.Default === null ? '' : String(p.Default)}">`
+            }</div>`,
         );
-        return html`<div class="card" data-testid="robot-card" data-code="${r.code}">
-          <h2 style="margin-top:0">${translate(r.name, portal.lang)} <span class="muted">${r.code}</span></h2>
-          <form method="post" action="${base}crm/${type}/automation/add" data-testid="add-robot-form">
-            <input type="hidden" name="clientId" value="${r.clientId}" /><input
-              type="hidden"
-              name="code"
-              value="${r.code}"
-            />
-            <div class="form-row">
-              <label>Стадия</label
-              ><select name="stageId" data-testid="robot-stage">
-                ${stages.map((s) => html`<option value="${s.STATUS_ID}">${s.NAME}</option>`)}
-              </select>
-            </div>
-            ${props}<button class="btn" data-testid="add-robot">Добавить на стадию</button>
-          </form>
-          <form
-            method="post"
-            action="${base}crm/${type}/automation/run"
-            data-testid="run-robot-form"
-            style="margin-top:10px"
-          >
-            <input type="hidden" name="clientId" value="${r.clientId}" /><input
-              type="hidden"
-              name="code"
-              value="${r.code}"
-            />
-            <label>${ENTITY_NAMES[type].one} №</label>
-            <select name="entityId" data-testid="run-robot-entity">
-              ${entityIds.map((id) => html`<option value="${id}">${id}</option>`)}
-            </select>
-            <button class="btn secondary" data-testid="run-robot" ${entityIds.length ? '' : raw('disabled')}>
-              Запустить сейчас
-            </button>
-          </form>
-        </div>`;
+        return html`<div class="card" data-testid="robot-card" data-code="${r.code}"><h2 style="margin-top:0">${translate(r.name, portal.lang)} <span class="muted">${r.code}</span></h2>
+<form method="post" action="${base}crm/${type}/automation/add" data-testid="add-robot-form"><input type="hidden" name="clientId" value="${r.clientId}"><input type="hidden" name="code" value="${r.code}">
+<div class="form-row"><label>Стадия</label><select name="stageId" data-testid="robot-stage">${stages.map((s) => html`<option value="${s.STATUS_ID}">${s.NAME}</option>`)}</select></div>
+${props}<button class="btn" data-testid="add-robot">Добавить на стадию</button></form>
+<form method="post" action="${base}crm/${type}/automation/run" data-testid="run-robot-form" style="margin-top:10px"><input type="hidden" name="clientId" value="${r.clientId}"><input type="hidden" name="code" value="${r.code}">
+<label>${ENTITY_NAMES[type].one} №</label> <select name="entityId" data-testid="run-robot-entity">${entityIds.map((id) => html`<option value="${id}">${id}</option>`)}</select>
+<button class="btn secondary" data-testid="run-robot" ${entityIds.length ? '' : raw('disabled')}>Запустить сейчас</button></form></div>`;
       });
       const runs = portal.robotRuns
         .filter((r) => r.entityType === type)
         .slice(-50)
         .reverse()
         .map(
-          (r) =>
-            html`<tr
-              data-testid="robot-run"
-              data-run-id="${r.id}"
-              data-status="${r.status}"
-              data-code="${r.code}"
-              data-entity-id="${r.entityId}"
-            >
-              <td>${r.id}</td>
-              <td>${robotName(r.clientId, r.code)}</td>
-              <td>
-                <a href="${base}crm/${type}/details/${r.entityId}/"
-                  >${ENTITY_NAMES[type].one} #${r.entityId}</a
-                >
-              </td>
-              <td>${r.stageId}</td>
-              <td data-testid="robot-run-status">
-                ${
-                  {
-                    running: 'выполняется',
-                    waiting: 'ждёт ответа приложения',
-                    completed: 'выполнен',
-                    failed: 'ошибка',
-                  }[r.status]
-                }${r.deliveryError ? ` (${r.deliveryError})` : ''}
-              </td>
-              <td>
-                ${Object.entries(r.returnValues)
-                  .map(([k, v]) => `${k}=${v}`)
-                  .join(', ')}${r.log.length ? html`<div class="muted">${r.log.join('; ')}</div>` : ''}
-              </td>
-            </tr>`,
+          (
+            r,
+          ) => html`<tr data-testid="robot-run" data-run-id="${r.id}" data-status="${r.status}" data-code="${r.code}" data-entity-id="${r.entityId}"><td>${r.id}</td><td>${robotName(r.clientId, r.code)}</td>
+<td><a href="${base}crm/${type}/details/${r.entityId}/">${ENTITY_NAMES[type].one} #${r.entityId}</a></td><td>${r.stageId}</td><td data-testid="robot-run-status">${
+            {
+              running: 'выполняется',
+              waiting: 'ждёт ответа приложения',
+              completed: 'выполнен',
+              failed: 'ошибка',
+            }[r.status]
+          }${r.deliveryError ? ` (${r.deliveryError})` : ''}</td><td>${Object.entries(r.returnValues)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}${r.log.length ? html`<div class="muted">${r.log.join('; ')}</div>` : ''}</td></tr>`,
         );
       const pipelines =
         type === 'deal'
-          ? html`<div class="tabs">
-              ${portal.categories.map((c) => html`<a href="?category=${c.id}" class="${c.id === category ? 'active' : ''}" data-testid="pipeline-tab" data-category-id="${c.id}">${c.name}</a>`)}
-            </div>`
+          ? html`<div class="tabs">${portal.categories.map((c) => html`<a href="?category=${c.id}" class="${c.id === category ? 'active' : ''}" data-testid="pipeline-tab" data-category-id="${c.id}">${c.name}</a>`)}</div>`
           : '';
       const content = html`<h1>Роботы: ${ENTITY_NAMES[type].many.toLowerCase()}</h1>
-        <div class="tabs">
-          <a href="${base}crm/lead/automation/" class="${type === 'lead' ? 'active' : ''}">Лиды</a
-          ><a href="${base}crm/deal/automation/" class="${type === 'deal' ? 'active' : ''}">Сделки</a>
-        </div>
-        ${pipelines}
-        <div class="robots-board" data-testid="robots-board">${columns}</div>
-        <h2>Роботы приложений</h2>
-        ${robotForms.length ? robotForms : html`<p class="muted" data-testid="no-robots">Приложения ещё не добавили роботов.</p>`}
-        <h2>Запуски</h2>
-        <table class="grid">
-          <tr>
-            <th>№</th>
-            <th>Робот</th>
-            <th>Элемент</th>
-            <th>Стадия</th>
-            <th>Состояние</th>
-            <th>Результат</th>
-          </tr>
-          ${runs}
-        </table>`;
+<div class="tabs"><a href="${base}crm/lead/automation/" class="${type === 'lead' ? 'active' : ''}">Лиды</a><a href="${base}crm/deal/automation/" class="${type === 'deal' ? 'active' : ''}">Сделки</a></div>
+${pipelines}<div class="robots-board" data-testid="robots-board">${columns}</div>
+<h2>Роботы приложений</h2>${robotForms.length ? robotForms : html`<p class="muted" data-testid="no-robots">Приложения ещё не добавили роботов.</p>`}
+<h2>Запуски</h2><table class="grid"><tr><th>№</th><th>Робот</th><th>Элемент</th><th>Стадия</th><th>Состояние</th><th>Результат</th></tr>${runs}</table>`;
       return send(reply, page(portal, user, 'Роботы', content, 'automation'));
     }),
   );

@@ -43,41 +43,15 @@ function actionControl(
     const uri = String(a['uri'] ?? '');
     const external = /^[a-z]+:\/\//i.test(uri);
     const href = external ? uri : `${ctx.base}${uri.replace(/^\//, '')}`;
-    return html`<a
-      class="${options.className ?? ''}"
-      href="${href}"
-      ${external ? raw('target="_blank" rel="noopener"') : ''}
-      data-testid="${common.testId}"
-      data-button-key="${common.key}"
-      data-action-type="redirect"
-      >${label}</a
-    >`;
+    return html`<a class="${options.className ?? ''}" href="${href}" ${external ? raw('target="_blank" rel="noopener"') : ''} data-testid="${common.testId}" data-button-key="${common.key}" data-action-type="redirect">${label}</a>`;
   }
   if (type === 'openRestApp') {
     const href = `${ctx.cardUrl}?app=${ctx.activity.id}&path=${encodeURIComponent(path.join('.'))}`;
-    return html`<a
-      class="${options.className ?? ''}"
-      href="${href}"
-      data-testid="${common.testId}"
-      data-button-key="${common.key}"
-      data-action-type="openRestApp"
-      >${label}</a
-    >`;
+    return html`<a class="${options.className ?? ''}" href="${href}" data-testid="${common.testId}" data-button-key="${common.key}" data-action-type="openRestApp">${label}</a>`;
   }
   if (type === 'restEvent') {
     const disabled = ctx.activity.busy === 'disable' || ctx.activity.busy === 'loader';
-    return html`<form method="post" action="${ctx.base}crm/activity/${ctx.activity.id}/action">
-      <input type="hidden" name="path" value="${path.join('.')}" /><button
-        type="submit"
-        class="${options.className ?? 'btn secondary'}"
-        ${disabled ? raw('disabled') : ''}
-        data-testid="${common.testId}"
-        data-button-key="${common.key}"
-        data-action-type="restEvent"
-      >
-        ${label}
-      </button>
-    </form>`;
+    return html`<form method="post" action="${ctx.base}crm/activity/${ctx.activity.id}/action"><input type="hidden" name="path" value="${path.join('.')}"><button type="submit" class="${options.className ?? 'btn secondary'}" ${disabled ? raw('disabled') : ''} data-testid="${common.testId}" data-button-key="${common.key}" data-action-type="restEvent">${label}</button></form>`;
   }
   return html`<span>${label}</span>`;
 }
@@ -94,15 +68,10 @@ function block(ctx: Ctx, b: unknown, path: string[]): Raw {
         ? text.split('\n').map((l, i) => html`${i > 0 ? raw('<br>') : ''}${l}`)
         : [html`${text}`];
       const cls = [String(p['size'] ?? ''), String(p['color'] ?? '')].join(' ');
-      return html`<span class="${cls}" title="${translate(p['title'], lang)}"
-        >${p['bold'] ? html`<b>${lines}</b>` : lines}</span
-      >`;
+      return html`<span class="${cls}" title="${translate(p['title'], lang)}">${p['bold'] ? html`<b>${lines}</b>` : lines}</span>`;
     }
     case 'largeText':
-      return html`<details>
-        <summary>Показать полностью</summary>
-        <div style="white-space:pre-wrap">${translate(p['value'], lang)}</div>
-      </details>`;
+      return html`<details><summary>Показать полностью</summary><div style="white-space:pre-wrap">${translate(p['value'], lang)}</div></details>`;
     case 'link':
       return actionControl(
         ctx,
@@ -112,12 +81,9 @@ function block(ctx: Ctx, b: unknown, path: string[]): Raw {
         { testId: 'activity-link' },
       );
     case 'deadline':
-      return html`<span class="deadline"
-        >${ctx.activity.fields.deadline ? `Крайний срок: ${ctx.activity.fields.deadline}` : 'Без срока'}</span
-      >`;
+      return html`<span class="deadline">${ctx.activity.fields.deadline ? `Крайний срок: ${ctx.activity.fields.deadline}` : 'Без срока'}</span>`;
     case 'withTitle':
-      return html`<span class="title">${translate(p['title'], lang)}</span
-        >${block(ctx, p['block'], [...path, 'properties', 'block'])}`;
+      return html`<span class="title">${translate(p['title'], lang)}</span>${block(ctx, p['block'], [...path, 'properties', 'block'])}`;
     case 'lineOfBlocks':
       return html`${Object.entries(obj(p['blocks'])).map(([k, inner]) => html`${block(ctx, inner, [...path, 'properties', 'blocks', k])} `)}`;
     default:
@@ -140,9 +106,7 @@ export function renderActivity(portal: Portal, activity: Activity, base: string,
     : html`${title}`;
   const tags = Object.entries(obj(header['tags'])).map(([k, t]) => {
     const tag = obj(t);
-    const label = html`<span class="tag ${String(tag['type'] ?? '')}" data-testid="activity-tag"
-      >${translate(tag['title'], lang)}</span
-    >`;
+    const label = html`<span class="tag ${String(tag['type'] ?? '')}" data-testid="activity-tag">${translate(tag['title'], lang)}</span>`;
     return tag['action']
       ? actionControl(ctx, tag['action'], ['header', 'tags', k, 'action'], label, {
           testId: 'activity-tag-action',
@@ -152,9 +116,7 @@ export function renderActivity(portal: Portal, activity: Activity, base: string,
   });
   const blocks = Object.entries(obj(body['blocks'])).map(([k, b]) => {
     const inline = obj(obj(b)['properties'])['inline'] ? ' inline' : '';
-    return html`<div class="tl-block${inline}" data-block-key="${k}">
-      ${block(ctx, b, ['body', 'blocks', k])}
-    </div>`;
+    return html`<div class="tl-block${inline}" data-block-key="${k}">${block(ctx, b, ['body', 'blocks', k])}</div>`;
   });
   const logoCode = String(obj(body['logo'])['code'] ?? '');
   const logo = obj(body['logo'])['action']
@@ -175,46 +137,15 @@ export function renderActivity(portal: Portal, activity: Activity, base: string,
   });
   const menuItems = Object.entries(obj(obj(footer['menu'])['items'])).map(
     ([k, item]) =>
-      html`<li>
-        ${actionControl(ctx, obj(item)['action'], ['footer', 'menu', 'items', k, 'action'], translate(obj(item)['title'], lang), { testId: 'activity-menu-item', key: k })}
-      </li>`,
+      html`<li>${actionControl(ctx, obj(item)['action'], ['footer', 'menu', 'items', k, 'action'], translate(obj(item)['title'], lang), { testId: 'activity-menu-item', key: k })}</li>`,
   );
   const busy = activity.busy ? ` busy-${activity.busy}` : '';
-  return html`<div
-    class="tl-item${busy}"
-    data-testid="activity"
-    data-activity-id="${activity.id}"
-    data-busy="${activity.busy ?? ''}"
-  >
-    <div class="tl-head">
-      <span class="tl-icon" title="${String(obj(layout['icon'])['code'] ?? '')}"
-        >${String(obj(layout['icon'])['code'] ?? '').slice(0, 3)}</span
-      >
-      <span class="tl-title" data-testid="activity-title">${titleHtml}</span>${tags}
-      <span class="tl-time"
-        >${isoDate(activity.createdAt, portal.tzOffsetMinutes).replace('T', ' ').slice(0, 16)}</span
-      >
-    </div>
-    <div class="tl-body">
-      <div class="tl-logo">${logo}</div>
-      <div class="tl-blocks">${blocks}</div>
-    </div>
-    ${
-      buttons.length || menuItems.length
-        ? html`<div class="tl-footer">
-            ${buttons}${
-              menuItems.length
-                ? html`<details class="tl-menu">
-                    <summary>Ещё</summary>
-                    <ul>
-                      ${menuItems}
-                    </ul>
-                  </details>`
-                : ''
-            }
-          </div>`
-        : ''
-    }
-    ${activity.busy === 'loader' ? html`<div class="muted" data-testid="activity-loader">Обработка…</div>` : ''}
-  </div>`;
+  return html`<div class="tl-item${busy}" data-testid="activity" data-activity-id="${activity.id}" data-busy="${activity.busy ?? ''}">
+  <div class="tl-head"><span class="tl-icon" title="${String(obj(layout['icon'])['code'] ?? '')}">${String(obj(layout['icon'])['code'] ?? '').slice(0, 3)}</span>
+    <span class="tl-title" data-testid="activity-title">${titleHtml}</span>${tags}
+    <span class="tl-time">${isoDate(activity.createdAt, portal.tzOffsetMinutes).replace('T', ' ').slice(0, 16)}</span></div>
+  <div class="tl-body"><div class="tl-logo">${logo}</div><div class="tl-blocks">${blocks}</div></div>
+  ${buttons.length || menuItems.length ? html`<div class="tl-footer">${buttons}${menuItems.length ? html`<details class="tl-menu"><summary>Ещё</summary><ul>${menuItems}</ul></details>` : ''}</div>` : ''}
+  ${activity.busy === 'loader' ? html`<div class="muted" data-testid="activity-loader">Обработка…</div>` : ''}
+</div>`;
 }
