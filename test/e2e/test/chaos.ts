@@ -6,12 +6,12 @@
  * poison message, and the simulators' request logs showing both rate limits kept.
  *
  * Cases that restart or flush a dependency run against private Postgres, Redis and NATS
- * (private-deps.ts); the others against the shared ones, isolated per run as every test is.
+ * (@hhb24/private-deps); the others against the shared ones, isolated per run as every test is.
  */
 import { type Knex, type PortalSettings, enqueue, rpc, subjects } from '@hhb24/common';
 import { eventually, sleep } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
-import { PrivateDeps } from './private-deps.js';
+import { DEPENDENCY_NAMES, PrivateDeps, locateBinaries } from '@hhb24/private-deps';
 import { type ChildService, World } from './world.js';
 
 /** hh.ru's per-address limit in these runs, and the pace our client keeps (below it). */
@@ -124,9 +124,9 @@ export const CASES: ChaosCase[] = [
     privateDeps: true,
     portalRefusalsAllowed: 2,
     inject: async (ctx) => {
-      ctx.deps!.flushRedis();
+      await ctx.deps!.flushRedis();
       await sleep(3000);
-      ctx.deps!.flushRedis();
+      await ctx.deps!.flushRedis();
       ctx.notes.push('flushed twice');
     },
   },
@@ -276,10 +276,22 @@ function arrive(ctx: Ctx, i: number): void {
   else sim.respond({ vacancyId });
 }
 
+/** Postgres, Redis and NATS of the case's own, from this machine's programs. */
+async function startPrivateDeps(): Promise<PrivateDeps> {
+  const { binaries, missing } = locateBinaries(['postgres', 'redis', 'nats']);
+  if (missing.length > 0)
+    throw new Error(
+      `the fault matrix starts its own servers: ${missing.map((m) => `${DEPENDENCY_NAMES[m.dependency]}: ${m.problem} (${m.install})`).join('; ')}`,
+    );
+  const deps = PrivateDeps.create({ purpose: 'chaos', binaries });
+  await deps.start(['postgres', 'redis', 'nats']);
+  return deps;
+}
+
 /** Runs one case from a fresh world to its verdict. */
 export async function runCase(c: ChaosCase, size: number, seed = 7): Promise<CaseResult> {
   say(`${c.id}: starting`);
-  const deps = c.privateDeps ? await PrivateDeps.start() : null;
+  const deps = c.privateDeps ? await startPrivateDeps() : null;
   let world: World | null = null;
   try {
     world = await World.start({
