@@ -6,7 +6,9 @@
  *
  * Each server is a child of this process in a process group of its own: a terminal's Ctrl-C
  * reaches the run alone, which stops them after its services have drained (they would die first
- * otherwise, under the draining services), and their exits are seen (and reaped) here.
+ * otherwise, under the draining services), and their exits are seen (and reaped) here. A run that
+ * dies without stopping them (SIGKILL, a test runner's timeout) leaves them to a watchdog: a
+ * shell waiting on a pipe from this process, which the system closes however the process ends.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import {
@@ -100,6 +102,26 @@ function postgresUser(): { name: string; uid: number; gid: number } | null {
   );
 }
 
+/**
+ * The watchdog: waits until its stdin closes (close() ends it; the system closes it when this
+ * process dies), then stops the servers whose pid files are in the folder and removes it. After a
+ * close() the folder is gone and it has nothing to do.
+ */
+const WATCHDOG = `
+dir=$1
+read -r _ || true
+for pidfile in "$dir/redis/server.pid" "$dir/nats/server.pid"; do
+  [ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null
+done
+pg="$dir/postgres/data/postmaster.pid"
+if [ -f "$pg" ]; then
+  kill -QUIT "$(head -n 1 "$pg")" 2>/dev/null
+  i=0
+  while [ -f "$pg" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+rm -rf "$dir"
+`;
+
 export interface PrivateDepsOptions {
   /** Part of the temporary folder's name (hhb24-<purpose>-XXXXXX), so that a person sees whose it is. */
   purpose: string;
@@ -116,6 +138,7 @@ export class PrivateDeps {
   private postgres: ChildProcess | null = null;
   private redis: ChildProcess | null = null;
   private nats: ChildProcess | null = null;
+  private readonly watchdog: ChildProcess;
   private starting: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | null = null;
 
@@ -125,6 +148,12 @@ export class PrivateDeps {
     this.dir = mkdtempSync(join(tmpdir(), `hhb24-${options.purpose}-`));
     // As root, Postgres runs as another user, who must be able to reach its folder inside.
     if (this.runAs) chmodSync(this.dir, 0o711);
+    this.watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'watchdog', this.dir], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
+    this.watchdog.once('error', () => undefined); // without /bin/sh, close() still does its work
+    this.watchdog.stdin!.on('error', () => undefined);
   }
 
   /** Makes the temporary folder; nothing runs yet. */
@@ -301,6 +330,8 @@ export class PrivateDeps {
       dir,
       '--logfile',
       log,
+      '--pidfile',
+      join(dir, 'server.pid'),
     ]);
     await this.waitFor('Redis', this.redis, log, async () => (await ask(port, 'PING')) === '+PONG');
   }
@@ -329,6 +360,8 @@ export class PrivateDeps {
       join(dir, 'jetstream'),
       '-l',
       log,
+      '-P',
+      join(dir, 'server.pid'),
     ]);
     // The server's greeting says whether JetStream is on.
     await this.waitFor('NATS', this.nats, log, async () => /"jetstream":true/.test(await ask(port, null)));
@@ -338,6 +371,8 @@ export class PrivateDeps {
   async stopNats(): Promise<void> {
     await stopProcess(this.nats, 'SIGKILL');
     this.nats = null;
+    // Its pid may be another process's by the time a watchdog would read it.
+    rmSync(join(this.dir, 'nats', 'server.pid'), { force: true });
   }
 
   // Common
@@ -390,6 +425,11 @@ export class PrivateDeps {
       ]);
       this.nats = this.redis = this.postgres = null;
       rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      if (running(this.watchdog)) {
+        const exited = new Promise((r) => this.watchdog.once('exit', r));
+        this.watchdog.stdin!.end();
+        await exited;
+      }
     })();
     return this.closing;
   }

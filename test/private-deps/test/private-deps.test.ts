@@ -3,7 +3,9 @@
  * package's Postgres): they start on free ports and answer, restart on their data, and `close`
  * leaves no process and no folder, also when a start fails half-way or is interrupted.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import pg from 'pg';
 import t from 'tap';
 import {
@@ -129,4 +131,22 @@ t.test('close during the start waits for it, then leaves nothing', async (t) => 
   t.ok(await starting, `the start ended (${await starting})`);
   t.same(processesUsing(deps.dir), [], 'no server is left');
   t.notOk(existsSync(deps.dir), 'the folder is gone');
+});
+
+t.test('a run killed with SIGKILL: the watchdog stops its servers and removes the folder', async (t) => {
+  const run = spawn(process.execPath, [new URL('./fixtures/start-and-wait.js', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => void (run.exitCode === null && run.kill('SIGKILL')));
+  const [chunk] = (await once(run.stdout!, 'data')) as [Buffer];
+  const { dir, pids } = JSON.parse(chunk.toString()) as { dir: string; pids: number[] };
+  t.equal(pids.length, 3, 'three servers run');
+  run.kill('SIGKILL');
+  await once(run, 'exit');
+  const deadline = Date.now() + 20_000;
+  while ((existsSync(dir) || pids.some(alive)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  t.same(pids.filter(alive), [], 'no server is left');
+  t.same(processesUsing(dir), [], 'nothing runs from the folder');
+  t.notOk(existsSync(dir), 'the folder is gone');
 });
