@@ -2,7 +2,7 @@
  * The demo's own settings (everything else is the services' configuration, filled in by the demo).
  * Validated once at start like every service's; a bad value stops the start with exit code 78.
  */
-import { boolean, integer, port, string, url } from '@hhb24/common';
+import { baseSchema, boolean, integer, port, string, url } from '@hhb24/common';
 
 export const demoSchema = {
   DEMO_HOST: string({
@@ -56,6 +56,26 @@ export const demoSchema = {
     default: true,
     description:
       'The simulators keep hh.ru’s and Bitrix24’s real request limits (the import runs at the pace it would in production).',
+  }),
+  // Where the demo looks for what the person did not point it at; the test points them at closed ports.
+  DEMO_DEFAULT_DATABASE_URL: url({
+    protocols: ['postgres', 'postgresql'],
+    default: baseSchema.DATABASE_URL.default!,
+    secret: true,
+    description:
+      'Where the demo looks for Postgres when DATABASE_URL is not set; when nothing usable answers there, it starts its own.',
+  }),
+  DEMO_DEFAULT_REDIS_URL: url({
+    protocols: ['redis', 'rediss'],
+    default: baseSchema.REDIS_URL.default!,
+    secret: true,
+    description:
+      'Where the demo looks for Redis when REDIS_URL is not set; when nothing usable answers there, it starts its own.',
+  }),
+  DEMO_DEFAULT_NATS_URL: string({
+    default: baseSchema.NATS_URL.default!,
+    description:
+      'Where the demo looks for NATS with JetStream when NATS_URL is not set; when nothing usable answers there, it starts its own.',
   }),
 };
 

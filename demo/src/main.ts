@@ -1,7 +1,9 @@
 /**
- * `npm run demo`: checks Postgres, Redis and NATS, starts the simulated hh.ru and Bitrix24 with the
- * demo's data, then every service in this one process (the mesh), and prints the one address to
- * open: the portal, with our app ready to install. Ctrl-C stops the services, then the simulators.
+ * `npm run demo`: finds Postgres, Redis and NATS, starting its own for each one the machine is not
+ * running (dependencies.ts), starts the simulated hh.ru and Bitrix24 with the demo's data, then every
+ * service in this one process (the mesh), and prints the one address to open: the portal, with our
+ * app ready to install. Ctrl-C stops the services, then the simulators and the demo's own servers,
+ * whose temporary folder goes with them.
  *
  * The demo keeps to its own namespace (DEMO_NAMESPACE: database schema, NATS prefix, Redis
  * prefix), emptied at every start because the simulators start afresh too; its secrets are made
@@ -11,8 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { baseSchema, configOrExit, launch, setupInfrastructure } from '@hhb24/common';
 import { cleanupTestEnv } from '@hhb24/common/testing';
 import { buildMesh, schema as meshSchema } from '@hhb24/mesh';
+import { DEPENDENCY_NAMES, type Dependency, PrivateDeps, locateBinaries } from '@hhb24/private-deps';
 import { demoSchema } from './config.js';
-import { describeMissing, missingDependencies } from './dependencies.js';
+import { describeMissing, describeNotInstalled, describeStarting, planDependencies } from './dependencies.js';
 import { describeTaken, takenPorts } from './ports.js';
 import { DEMO_APPS, startDemoB24, startDemoHh } from './seed.js';
 
@@ -20,7 +23,8 @@ import { DEMO_APPS, startDemoB24, startDemoHh } from './seed.js';
 const EXIT_UNAVAILABLE = 69;
 
 const demo = configOrExit('demo', demoSchema, process.env);
-const deps = configOrExit(
+// Only validated here: whether each address was set at all is what planDependencies asks.
+configOrExit(
   'demo',
   { DATABASE_URL: baseSchema.DATABASE_URL, REDIS_URL: baseSchema.REDIS_URL, NATS_URL: baseSchema.NATS_URL },
   process.env,
@@ -36,9 +40,13 @@ const servicePorts = configOrExit(
   process.env,
 );
 
-const missing = await missingDependencies(deps);
-if (missing.length > 0) {
-  process.stderr.write(`${describeMissing(missing)}\n`);
+const plan = await planDependencies(process.env, {
+  DATABASE_URL: demo.DEMO_DEFAULT_DATABASE_URL,
+  REDIS_URL: demo.DEMO_DEFAULT_REDIS_URL,
+  NATS_URL: demo.DEMO_DEFAULT_NATS_URL,
+});
+if (plan.missing.length > 0) {
+  process.stderr.write(`${describeMissing(plan.missing)}\n`);
   process.exit(EXIT_UNAVAILABLE);
 }
 
@@ -55,6 +63,60 @@ if (taken.length > 0) {
   process.stderr.write(`${describeTaken(taken)}\n`);
   process.exit(EXIT_UNAVAILABLE);
 }
+
+// The demo's own Postgres, Redis and NATS, for those the machine is not running. From here on,
+// whatever stops the demo stops them and removes their folder: Ctrl-C before the services run
+// (below), the services' shutdown (launch), or an exit on an error (the 'exit' handler).
+let privateDeps: PrivateDeps | null = null;
+let stoppingEarly = false;
+const stopEarly = (signal: NodeJS.Signals) => {
+  if (stoppingEarly) return;
+  stoppingEarly = true;
+  process.stderr.write(`${signal}: stopping\n`);
+  void (privateDeps?.close() ?? Promise.resolve()).finally(() =>
+    process.exit(signal === 'SIGINT' ? 130 : 143),
+  );
+};
+process.on('SIGINT', stopEarly);
+process.on('SIGTERM', stopEarly);
+process.on('exit', () => privateDeps?.closeSync());
+/** After a signal: nothing more starts; stopEarly ends the process once the servers are stopped. */
+const untilStopped = () => new Promise<never>(() => setInterval(() => undefined, 60_000));
+
+if (plan.start.length > 0) {
+  const wanted: Dependency[] = plan.start.map((s) => s.dependency);
+  const { binaries, missing } = locateBinaries(wanted, process.env);
+  if (missing.length > 0) {
+    process.stderr.write(`${describeNotInstalled(plan.start, missing)}\n`);
+    process.exit(EXIT_UNAVAILABLE);
+  }
+  const programs = {
+    postgres: binaries.postgres?.label ?? '',
+    redis: binaries.redis ?? '',
+    nats: `${binaries.nats ?? ''}, JetStream on`,
+  };
+  privateDeps = PrivateDeps.create({ purpose: 'demo', binaries });
+  process.stdout.write(
+    `${describeStarting(plan.start, programs)}\nTheir data goes to ${privateDeps.dir}, removed when the demo stops.\n`,
+  );
+  try {
+    await privateDeps.start(wanted);
+  } catch (err) {
+    // start has stopped what did start and removed the folder.
+    if (stoppingEarly) await untilStopped();
+    process.stderr.write(`The demo could not start its own servers: ${(err as Error).message}\n`);
+    process.exit(EXIT_UNAVAILABLE);
+  }
+  if (stoppingEarly) await untilStopped();
+  const started = privateDeps;
+  process.stdout.write(
+    `Started: ${wanted.map((d) => `${DEPENDENCY_NAMES[d]} at ${started.address(d)}`).join(', ')}.\n`,
+  );
+}
+const deps = { ...plan.use, ...privateDeps?.env } as Record<
+  'DATABASE_URL' | 'REDIS_URL' | 'NATS_URL',
+  string
+>;
 
 const ns = demo.DEMO_NAMESPACE;
 const namespace = { DATABASE_SCHEMA: ns, NATS_PREFIX: ns, REDIS_PREFIX: `${ns}:` };
@@ -84,9 +146,10 @@ const b24Host = new URL(b24.url).host;
 const secret = () => randomBytes(32).toString('base64');
 
 const config = configOrExit('mesh', meshSchema, {
-  // The person's own choices (LOG_LEVEL, dependency URLs, service ports), then what the demo fixes.
+  // The person's own choices (LOG_LEVEL, service ports), then what the demo fixes.
   LOG_LEVEL: 'warn',
   ...process.env,
+  ...deps,
   NODE_ENV: 'development',
   HTTP_HOST: host,
   ...namespace,
@@ -113,12 +176,21 @@ await setupInfrastructure(
   { ...config, MIGRATE_ON_START: true },
   services.map((s) => s.runtime),
 );
-// The services drain first, while the simulators still answer them; then the simulators stop
-// without waiting for the portal's event deliveries still under way (nobody receives them now).
+// From here launch's handlers stop the demo. A terminal's Ctrl-C reaches it twice (from the
+// terminal, and forwarded by npm run): the second must not end it half-way through the shutdown.
+process.off('SIGINT', stopEarly);
+process.off('SIGTERM', stopEarly);
+if (stoppingEarly) await untilStopped();
+const ignoreRepeat = () => undefined;
+process.on('SIGINT', ignoreRepeat);
+process.on('SIGTERM', ignoreRepeat);
+// The services drain first, while the simulators and the demo's own servers still answer them;
+// then the simulators stop without waiting for the portal's event deliveries still under way
+// (nobody receives them now), and the demo's own servers stop and their folder goes.
 await launch(services, {
   host,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  alsoClose: [() => b24.app.close(), () => hh.close()],
+  alsoClose: [() => b24.app.close(), () => hh.close(), () => privateDeps?.close() ?? Promise.resolve()],
 });
 
 const summary = hh.sim.summary();
@@ -131,7 +203,9 @@ process.stdout.write(
     '',
     `Маркет → install the app, «Войти» on hh.ru (${summary.employers} employer, ${summary.vacancies} vacancies, ${summary.negotiations} responses and invitations),`,
     'choose the settings and watch the import; the portal’s menu links to the simulated hh.ru («Симулировать отклик»).',
-    'Ctrl-C stops everything.',
+    privateDeps
+      ? 'Ctrl-C stops everything and removes the demo’s own servers with their data.'
+      : 'Ctrl-C stops everything.',
     '',
   ].join('\n'),
 );
