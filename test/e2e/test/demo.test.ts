@@ -28,6 +28,9 @@ import { browser, freePort, screenshot } from './stack.js';
 
 const DEMO = new URL('../../../../demo/dist/src/main.js', import.meta.url);
 const RESPONSES = 40;
+// Two whole demo runs in a browser and five short ones: more than the usual per-file limit on a
+// busy machine (at a load average of 28 on 2 cores the file took 212 s before the limit cut it).
+t.setTimeout(600_000);
 
 /** The demo's environment: the test dependencies, a namespace of its own, free ports. */
 async function demoEnv(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
@@ -158,7 +161,20 @@ if (!existsSync('/usr/bin/chromium')) {
           async () => (await app.locator('.htmx-request, .htmx-settling, .htmx-added').count()) === 0,
         );
         await app.getByTestId('save').click();
-        await app.getByTestId('import-results').waitFor({ timeout: 120_000 });
+        await app
+          .getByTestId('import-results')
+          .waitFor({ timeout: 120_000 })
+          .catch(async (err: Error) => {
+            // What the page shows instead (a progress that stopped, an error) says where to look.
+            const shown = await app
+              .locator('body')
+              .innerText()
+              .catch(() => '(unreadable)');
+            const logged = demo.lines.filter((l) => l.startsWith('{')).slice(-8);
+            throw new Error(
+              `${err.message.split('\n')[0]}; the app shows: ${shown.slice(0, 600)}; the demo logged: ${logged.join('\n')}`,
+            );
+          });
         const imported = await deals(portalUrl);
         t.ok(
           imported.length > 0 && imported.length <= RESPONSES,
