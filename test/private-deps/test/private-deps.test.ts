@@ -138,7 +138,7 @@ t.test('a run killed with SIGKILL: the watchdog stops its servers and removes th
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   t.teardown(() => void (run.exitCode === null && run.kill('SIGKILL')));
-  const [chunk] = (await once(run.stdout!, 'data')) as [Buffer];
+  const [chunk] = (await once(run.stdout, 'data')) as [Buffer];
   const { dir, pids } = JSON.parse(chunk.toString()) as { dir: string; pids: number[] };
   t.equal(pids.length, 3, 'three servers run');
   run.kill('SIGKILL');
