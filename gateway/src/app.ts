@@ -9,13 +9,15 @@ import { migrations } from './migrations.js';
 import { Pages } from './pages.js';
 import { PortalAuth } from './portal-auth.js';
 import { SessionSigner } from './session.js';
+import { registerRateLimits } from './rate-limits.js';
 import { registerStaticAssets } from './static-assets.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { addUninstallCheckConsumer, addUnsubscribeConsumer } from './uninstall.js';
 
-export { schema, type Config } from './config.js';
+export { schema, rateLimitSchema, type Config } from './config.js';
+export { groupOf } from './rate-limits.js';
 export { SESSION_FIELD, SESSION_HEADER } from './ui-routes.js';
-export { parsePhpForm } from './php-form.js';
+export { field, parsePhpForm } from './php-form.js';
 export { installSteps } from './install-steps.js';
 
 /**
@@ -27,7 +29,13 @@ export const PUBLIC_PATH_PREFIXES = ['/b24/', '/ui/', '/hh/', '/static/'] as con
 
 /** Builds gateway: the only HTTP ingress: Bitrix24 install, pages, placements, robots and events; hh.ru OAuth callback and webhooks. */
 export function buildGateway(config: Config, options: { log?: Logger } = {}): Launchable {
-  const { app, runtime } = createService({ name: 'gateway', config, migrations, log: options.log });
+  const { app, runtime } = createService({
+    name: 'gateway',
+    config,
+    migrations,
+    log: options.log,
+    trustedProxies: config.GATEWAY_TRUSTED_PROXIES,
+  });
   runtime.useOutboxRelay();
   addUnsubscribeConsumer(runtime);
 
@@ -43,6 +51,8 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),
   );
+  // Before the routes: every public route below is counted per address and per portal.
+  registerRateLimits(app, { runtime, config, signer, pages, client });
   registerStaticAssets(app);
   registerB24Routes(app, {
     runtime,

@@ -84,6 +84,10 @@ export const ERROR_TEXTS = {
     ru: 'hh.ru отозвал доступ приложения: требуется повторный вход на вкладке «Авторизация».',
     en: 'hh.ru revoked the app’s access: sign in again on the Sign in tab.',
   },
+  'error.rateLimited': {
+    ru: 'Слишком много запросов. Повторите через минуту.',
+    en: 'Too many requests. Try again in a minute.',
+  },
   'error.badRequest': {
     ru: 'Запрос не похож на уведомление hh.ru: нужны id, action_type и payload.',
     en: 'Not an hh.ru callback: id, action_type and payload are required.',
@@ -136,6 +140,9 @@ export const ERRORS = {
 
   // hh.ru's webhooks.
   bad_request: { status: 400, text: 'error.badRequest' },
+
+  // Any public route: an address or a portal sent more than its limit (Retry-After says when to come back).
+  rate_limited: { status: 429, text: 'error.rateLimited' },
 
   // hh-connector's answers the pages act on (it raises them; the pages say what to do).
   hh_not_connected: { status: 409, text: 'error.hhNotConnected' },

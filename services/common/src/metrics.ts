@@ -30,6 +30,12 @@ export function createMetrics(service: string) {
       labelNames: ['consumer'] as const,
       ...opts,
     }),
+    rateLimited: new Counter({
+      name: 'hhb24_http_rate_limited_total',
+      help: 'Public requests answered 429, by route group (install, pages, callbacks) and by the limit they met (address, portal)',
+      labelNames: ['group', 'per'] as const,
+      ...opts,
+    }),
     outboxPublished: new Counter({
       name: 'hhb24_outbox_published_total',
       help: 'Outbox rows published to JetStream',

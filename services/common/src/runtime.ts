@@ -41,6 +41,11 @@ export interface ServiceOptions {
   /** The service's own tables; the common ones are applied too. */
   migrations?: MigrationSet;
   log?: Logger;
+  /**
+   * Proxies in front of the service whose X-Forwarded-For is believed (addresses or CIDRs): the
+   * request's address is then the first one left of them. Without it, the connection's address.
+   */
+  trustedProxies?: string[];
 }
 
 /**
@@ -311,6 +316,7 @@ export function createService(options: ServiceOptions): { app: FastifyInstance; 
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     bodyLimit: 1024 * 1024,
+    trustProxy: options.trustedProxies && options.trustedProxies.length > 0 ? options.trustedProxies : false,
     // Probes and scrapes every few seconds would drown the request log.
     logController: new LogController({
       disableRequestLogging: (req) => /^\/(livez|readyz|metrics)\b/.test(req.url),

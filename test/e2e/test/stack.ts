@@ -22,7 +22,7 @@ import {
   rpc,
 } from '@hhb24/common';
 import { type TestEnv, createTestEnv } from '@hhb24/common/testing';
-import { buildGateway, schema as gatewaySchema } from '@hhb24/gateway';
+import { buildGateway, field, parsePhpForm, schema as gatewaySchema } from '@hhb24/gateway';
 import { buildSettings, schema as settingsSchema } from '@hhb24/settings';
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
 import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
@@ -75,11 +75,84 @@ export interface Stack {
   b24: RunningSim;
   hh: RunningHhSim;
   gatewayUrl: string;
+  /** Every gateway replica's address (the first is gatewayUrl); they share Postgres, Redis and NATS. */
+  gatewayUrls: string[];
   services: Launchable[];
   /** Set when the stack runs with the stand-in for hh-connector. */
   fixture: HhFixture | null;
   /** The gateway's log lines (JSON, info and above), when the stack was started with `logs: true`. */
   logs: string[];
+  /** What the gateways answered, when the stack records it. */
+  traffic: TrafficRecord[];
+}
+
+/** One request a gateway answered: when, from which address, on which route, for which portal it claimed. */
+export interface TrafficRecord {
+  at: number;
+  address: string;
+  route: string;
+  status: number;
+  /** The portal (member_id) a Bitrix24 post names, or `hh:<account>` for an hh.ru webhook. */
+  portal: string | null;
+}
+
+function recordTraffic(app: Launchable['app'], into: TrafficRecord[]): void {
+  app.addHook('onResponse', async (req, reply) => {
+    const body = typeof req.body === 'string' ? parsePhpForm(req.body) : {};
+    const session =
+      req.headers['x-hhb24-session'] ?? new URLSearchParams(String(req.body ?? '')).get('_session');
+    // The page's session names its portal (the recorder reads it, it does not check it).
+    const sessionPortal = (() => {
+      try {
+        return (
+          JSON.parse(Buffer.from(String(session).split('.')[0]!, 'base64url').toString()) as {
+            memberId?: string;
+          }
+        ).memberId;
+      } catch {
+        return undefined;
+      }
+    })();
+    const claimed = field(body, 'auth', 'member_id') || field(body, 'member_id') || sessionPortal || null;
+    const webhook = /^\/hh\/webhook\/([^.]+)\./.exec(req.url)?.[1];
+    into.push({
+      at: Date.now(),
+      address: req.ip,
+      route: req.routeOptions.url ?? req.url.split('?')[0]!,
+      status: reply.statusCode,
+      portal: webhook ? `hh:${webhook}` : claimed,
+    });
+  });
+}
+
+/** Requests per (key, minute) at their busiest: the figure a per-minute limit must stay above. */
+export function busiestMinute(
+  records: TrafficRecord[],
+  keyOf: (r: TrafficRecord) => string | null,
+): {
+  key: string | null;
+  count: number;
+} {
+  let best: { key: string | null; count: number } = { key: null, count: 0 };
+  // Every sliding minute that starts at a request, not only the clock's minutes.
+  const sorted = [...records].sort((x, y) => x.at - y.at);
+  const byKey = new Map<string, number[]>();
+  for (const r of sorted) {
+    const k = keyOf(r);
+    if (k === null) continue;
+    const list = byKey.get(k) ?? [];
+    list.push(r.at);
+    byKey.set(k, list);
+  }
+  for (const [k, times] of byKey) {
+    let from = 0;
+    for (let to = 0; to < times.length; to++) {
+      while (times[to]! - times[from]! >= 60_000) from++;
+      const n = to - from + 1;
+      if (n > best.count) best = { key: k, count: n };
+    }
+  }
+  return best;
 }
 
 /**
@@ -92,11 +165,19 @@ export async function startStack(
     generate?: GenerateOptions;
     /** Keep the gateway's log lines in `stack.logs`. */
     logs?: boolean;
+    /** Settings of every service (the gateway's request limits, say). */
+    env?: Record<string, string>;
+    /** Gateway replicas (default 1). */
+    gateways?: number;
+    /** Bitrix24's request limit on the simulated portals (default off: the tests run as fast as they can). */
+    b24RateLimit?: boolean;
+    /** Keep every request the gateways answer in `stack.traffic` (who sent it, for which portal). */
+    recordTraffic?: boolean;
   },
 ): Promise<Stack> {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());
-  const b24 = await startB24Sim({ port: 0, rateLimit: false });
+  const b24 = await startB24Sim({ port: 0, ...(options.b24RateLimit ? {} : { rateLimit: false }) });
   t.teardown(() => b24.close());
   const hh = await startHhSim({
     port: 0,
@@ -131,6 +212,7 @@ export async function startStack(
     HH_OAUTH_URL: hh.url,
     HH_API_URL: hh.url,
     HH_REDIRECT_URI: `${gatewayUrl}/hh/oauth/callback`,
+    ...options.env,
   };
   hh.sim.configure({
     apps: [
@@ -166,21 +248,33 @@ export async function startStack(
     services.push(...options.build(serviceEnv));
   }
   const logs: string[] = [];
-  const gateway = buildGateway(loadConfig('gateway', gatewaySchema, serviceEnv), {
-    log: options.logs
-      ? createLogger(
-          { name: 'gateway', level: 'info' },
-          new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }),
-        )
-      : undefined,
-  });
-  services.push(gateway);
+  const gateways = Array.from({ length: options.gateways ?? 1 }, (_, i) =>
+    buildGateway(loadConfig('gateway', gatewaySchema, serviceEnv), {
+      // The first replica's log lines, when asked for.
+      log:
+        options.logs && i === 0
+          ? createLogger(
+              { name: 'gateway', level: 'info' },
+              new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }),
+            )
+          : undefined,
+    }),
+  );
+  const traffic: TrafficRecord[] = [];
+  if (options.recordTraffic) for (const g of gateways) recordTraffic(g.app, traffic);
+  // The first gateway is last in `services`, where the tests look for it.
+  services.push(...gateways.slice(1), gateways[0]!);
   for (const s of services) {
     await s.runtime.start();
     t.teardown(() => s.app.close());
   }
-  await gateway.app.listen({ port, host: '127.0.0.1' });
-  return { env, b24, hh, gatewayUrl, services, fixture, logs };
+  const gatewayUrls = [gatewayUrl];
+  await gateways[0]!.app.listen({ port, host: '127.0.0.1' });
+  for (const replica of gateways.slice(1)) {
+    await replica.app.listen({ port: 0, host: '127.0.0.1' });
+    gatewayUrls.push(`http://127.0.0.1:${(replica.app.server.address() as { port: number }).port}`);
+  }
+  return { env, b24, hh, gatewayUrl, gatewayUrls, services, fixture, logs, traffic };
 }
 
 /** Answers hh-connector's (and crm-writer's page) contracts from the fixture: a stand-in for other services, for page tests only. */
@@ -317,6 +411,9 @@ export interface FramePost {
   serverEndpoint?: string;
   authId?: string;
   refreshId?: string;
+  /** Which gateway replica to post to (default the first), and headers a proxy would add. */
+  gatewayUrl?: string;
+  headers?: Record<string, string>;
 }
 
 /** An iframe load as the portal makes it (query DOMAIN, PROTOCOL, LANG, APP_SID; form AUTH_ID, member_id…), possibly forged. */
@@ -347,9 +444,9 @@ export async function framePost(
     PLACEMENT: o.placement ?? 'DEFAULT',
     PLACEMENT_OPTIONS: JSON.stringify(o.options ?? {}),
   });
-  const res = await fetch(`${stack.gatewayUrl}${path}?${query}`, {
+  const res = await fetch(`${o.gatewayUrl ?? stack.gatewayUrl}${path}?${query}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...o.headers },
     body,
   });
   return { status: res.status, headers: res.headers, html: await res.text() };
