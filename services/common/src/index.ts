@@ -1,38 +1,166 @@
-export * from './errors.js';
-export * from './outgoing.js';
-export * from './error-catalogue.js';
-export * from './config.js';
+/**
+ * The public surface of @hhb24/common: everything a service, the gateway, the demo or a test may
+ * import, by name. What is not listed here is internal to common (the consumer runner, the outbox
+ * relay, the inbox, health probes, stream set-up), reached through Runtime or setupInfrastructure.
+ * Test helpers are in @hhb24/common/testing.
+ */
+
+// Config and environment: the schema DSL, and the schemas the services share
+export {
+  type ConfigOf,
+  ConfigError,
+  describeSchema,
+  type Field,
+  loadConfig,
+  type Schema,
+  boolean,
+  integer,
+  oneOf,
+  optional,
+  port,
+  string,
+  url,
+} from './config.js';
 export { baseSchema } from './base-config.js';
-export * from './logger.js';
-export * from './metrics.js';
-export * from './secrets.js';
-export * from './db/knex.js';
-export * from './db/migrations.js';
+export { hhOAuthSchema, publicSchema } from './public-config.js';
+export { type Bitrix24Config, bitrix24Schema } from './bitrix24/config.js';
+
+// Service runtime and start-up
+export {
+  type BaseConfig,
+  type ConsumerRegistration,
+  createService,
+  Runtime,
+  type RuntimeState,
+  type ServiceOptions,
+} from './runtime.js';
+export { configOrExit, launch, type Launchable } from './launch.js';
+export { setupInfrastructure } from './setup.js';
+
+// Contracts and subjects: what travels over NATS, and the RPCs
+export {
+  type CardView,
+  CRM_USER_FIELDS,
+  type CrmEntityFailed,
+  type CrmEntityWritten,
+  type CrmFailureView,
+  type CrmHealthView,
+  type EntityType,
+  entityTypeOf,
+  HH_ACTION_ROBOT_CODE,
+  HH_ROBOT_CODES,
+  HH_STATE_NAMES,
+  HH_STATES,
+  HH_STATUS_ROBOT_CODE,
+  HH_TARGETS,
+  type HealthCounts,
+  type HhAccountChanged,
+  type HhAccountStatus,
+  type HhAccountView,
+  type HhActRequest,
+  type HhHealthView,
+  type HhImportRequested,
+  type HhNegotiationSynced,
+  type HhState,
+  type HhStateView,
+  type HhTarget,
+  type HhWebhookReceived,
+  type ImportFailureView,
+  type ImportProgress,
+  type NegotiationSnapshot,
+  type OtherResponse,
+  type PdfPart,
+  type PortalEventReceived,
+  type PortalRobotInvoked,
+  type PortalSettings,
+  type PortalSettingsSaved,
+  type PortalUninstallClaimed,
+  type PortalUninstalled,
+  rpc,
+  type SyncEventView,
+  toHhState,
+  type UiRequest,
+  type UiResponse,
+  type UiSession,
+} from './contracts.js';
+export { type ConsumerSpec, Naming, type StreamSpec, streams, subjects } from './nats/topology.js';
+
+// NATS and messaging: connection, handler outcomes, RPC, the outbox
+export { connectNats, type Nats } from './nats/connection.js';
+export { ack, defer, drop, type Outcome, retry } from './nats/outcome.js';
+export { type Handler, type MessageContext } from './nats/consumer.js';
+export { callRpc, defineRpc, type RpcContract, type RpcHandlerOptions } from './nats/rpc.js';
+export { enqueue, type OutboxMessage } from './outbox.js';
+
+// Postgres: connection and migrations
+export { createDb, type DbOptions, type Knex } from './db/knex.js';
+export {
+  type Migration,
+  type MigrationSet,
+  runMigrations,
+  type SealedColumns,
+  sealedOwner,
+} from './db/migrations.js';
 export { commonMigrations } from './db/common-migrations.js';
-export * from './nats/connection.js';
-export * from './nats/topology.js';
-export * from './nats/outcome.js';
-export * from './nats/consumer.js';
-export * from './outbox.js';
-export * from './inbox.js';
-export * from './redis/client.js';
-export * from './redis/lock.js';
-export * from './redis/rate-limit.js';
-export * from './breaker.js';
-export * from './runtime.js';
-export * from './launch.js';
-export * from './setup.js';
-export * from './reseal.js';
-export * from './nats/rpc.js';
-export * from './contracts.js';
-export * from './bitrix24/config.js';
-export * from './bitrix24/errors.js';
-export * from './bitrix24/portal-store.js';
-export * from './bitrix24/client.js';
-export * from './bitrix24/portal-groups.js';
-export * from './bitrix24/acting-user.js';
+
+// Secrets: sealing values at rest, and re-sealing them under a new key
+export { Keyring, type SealContext } from './secrets.js';
+export { type ResealReport, resealSealedValues, sealedColumnsOf } from './reseal.js';
+
+// Redis: connection, locks, rate limits
+export { createRedis, type Redis } from './redis/client.js';
+export { type AcquireOptions, type Lease, RedisLock } from './redis/lock.js';
+export { type RateLimit, RateLimitExceeded, RateLimiter, type TakeResult } from './redis/rate-limit.js';
+
+// Outgoing HTTP: breakers and capped answers
+export { BreakerRegistry, type BreakerSettings } from './breaker.js';
+export { BodyTooLarge, isRefusedRedirect, OAUTH_ANSWER_CAP_BYTES, readCapped } from './outgoing.js';
+
+// hh.ru: webhook address, and how an applicant is shown
+export { HH_WEBHOOK_PATH, hhWebhookUrl, verifyHhWebhookToken } from './hh-webhook-url.js';
+export { applicantName, ddmmyyyy, hiddenEmailText, hiddenPhoneText, resumePdfName } from './applicant.js';
+
+// Bitrix24 client: calls, errors, portals and their tokens
+export {
+  type BatchCommand,
+  type BatchResult,
+  Bitrix24Client,
+  type Bitrix24ClientOptions,
+  type CallOptions,
+  type Params,
+} from './bitrix24/client.js';
+export { Bitrix24Error, type Bitrix24ErrorCode, type Bitrix24ErrorDetails } from './bitrix24/errors.js';
+export {
+  Bitrix24PortalStore,
+  type InstallInput,
+  type PortalRecord,
+  type PortalStatus,
+  type TokenPair,
+} from './bitrix24/portal-store.js';
+export { PortalGroups, type PortalGroupsOptions } from './bitrix24/portal-groups.js';
+export { ActingUserTokens } from './bitrix24/acting-user.js';
 export { phpQuery } from './bitrix24/query.js';
-export * from './public-config.js';
-export * from './hh-webhook-url.js';
-export * from './applicant.js';
-export * from './text.js';
+
+// Errors and texts: error classes, the error catalogue, reading text from outside
+export {
+  AppError,
+  type AppErrorOptions,
+  classifyError,
+  ShuttingDown,
+  UnavailableError,
+  ValidationError,
+  waitUnlessStopping,
+} from './errors.js';
+export {
+  ERROR_TEXTS,
+  type ErrorCode,
+  ERRORS,
+  type ErrorTextKey,
+  hasErrorCode,
+  Refusal,
+} from './error-catalogue.js';
+export { textOf } from './text.js';
+
+// Logging and metrics
+export { createLogger, type Logger } from './logger.js';
+export { type Metrics } from './metrics.js';

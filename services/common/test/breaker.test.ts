@@ -1,5 +1,6 @@
 import t from 'tap';
-import { AppError, BreakerRegistry, UnavailableError, ValidationError, createMetrics } from '@hhb24/common';
+import { AppError, BreakerRegistry, UnavailableError, ValidationError } from '@hhb24/common';
+import { createMetrics } from '../src/metrics.js';
 import { silentLog } from './helpers.js';
 
 const settings = {

@@ -10,9 +10,9 @@ import {
   string,
   url,
   describeSchema,
-  keyringField,
   publicSchema,
 } from '@hhb24/common';
+import { keyringField } from '../src/secrets.js';
 
 const schema = {
   A_PORT: port({ default: 3000, description: 'port' }),

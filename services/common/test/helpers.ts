@@ -7,11 +7,10 @@ import {
   connectNats,
   createDb,
   createLogger,
-  ensureConsumers,
-  ensureStreams,
   runMigrations,
-  serverMaxDeliver,
 } from '@hhb24/common';
+import { serverMaxDeliver } from '../src/nats/consumer.js';
+import { ensureConsumers, ensureStreams } from '../src/nats/topology.js';
 import type { TestEnv } from '@hhb24/common/testing';
 
 export const silentLog = createLogger({ name: 'test', level: 'silent' });

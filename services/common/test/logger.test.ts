@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { REDACT_PATHS, safeUrl } from '@hhb24/common';
+import { REDACT_PATHS, safeUrl } from '../src/logger.js';
 
 function capture() {
   const lines: string[] = [];

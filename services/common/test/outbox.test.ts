@@ -1,5 +1,6 @@
 import t from 'tap';
-import { createOutboxRelay, enqueue } from '@hhb24/common';
+import { enqueue } from '@hhb24/common';
+import { createOutboxRelay } from '../src/outbox.js';
 import { createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
 import { harness, silentLog, testSpec } from './helpers.js';
 
