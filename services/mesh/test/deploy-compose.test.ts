@@ -23,6 +23,22 @@ import {
 
 const INFRASTRUCTURE = ['nats', 'postgres', 'redis'];
 
+/** A published port as docker-compose config writes it: the short form "127.0.0.1:3101:3101/tcp" or the long form. */
+function publishedPorts(s: Doc): Array<{ hostIp: string; published: number; target: number }> {
+  return (s.ports ?? []).map((p: Doc) => {
+    if (typeof p === 'string') {
+      const parts = p.split('/')[0]!.split(':');
+      const target = Number(parts.at(-1));
+      return {
+        hostIp: parts.length === 3 ? parts[0]! : '',
+        published: Number(parts.length >= 2 ? parts.at(-2) : target),
+        target,
+      };
+    }
+    return { hostIp: p.host_ip ?? '', published: Number(p.published ?? p.target), target: Number(p.target) };
+  });
+}
+
 function composeConfig(profiles: string[], env: Record<string, string | undefined>): Doc {
   const args = ['-f', repoPath('docker-compose.yml'), ...profiles.flatMap((p) => ['--profile', p]), 'config'];
   return parseYaml(run('docker-compose', args, env));
@@ -36,6 +52,48 @@ t.test('docker-compose config refuses to run without what only the operator can 
       `without ${name}`,
     );
   }
+});
+
+t.test('.env.example lists what compose requires, and compose refuses it unfilled', async (t) => {
+  const composeText = readFileSync(repoPath('docker-compose.yml'), 'utf8');
+  const required = new Set([...composeText.matchAll(/\$\{(\w+):\?/g)].map((m) => m[1]!));
+  t.same(
+    [...required].sort(),
+    Object.keys(OPERATOR_SAMPLES).sort(),
+    'OPERATOR_SAMPLES is what compose requires',
+  );
+  t.ok(required.has('POSTGRES_PASSWORD'), 'the Postgres password has no default');
+  t.notMatch(composeText, /POSTGRES_PASSWORD:-/, 'not anywhere');
+  const example = readFileSync(repoPath('.env.example'), 'utf8');
+  const listed = [...example.matchAll(/^(\w+)=(.*)$/gm)];
+  t.same(
+    listed.filter(([, , value]) => value !== '').map(([, name]) => name),
+    [],
+    'the example holds no value (nobody deploys a sample key)',
+  );
+  const names = new Set(listed.map(([, name]) => name!));
+  for (const name of required) t.ok(names.has(name), `.env.example lists ${name}`);
+  const read = new Set([...composeText.matchAll(/\$\{(\w+):[?-]/g)].map((m) => m[1]!));
+  for (const name of names) t.ok(read.has(name), `${name} of .env.example is read by docker-compose.yml`);
+  const { PATH } = process.env;
+  t.throws(
+    () =>
+      run(
+        'docker-compose',
+        ['-f', repoPath('docker-compose.yml'), '--env-file', repoPath('.env.example'), 'config'],
+        { PATH },
+      ),
+    /set \w+/,
+    'docker-compose config with the example as it is: refused, naming a variable to set',
+  );
+  t.throws(
+    () => composeConfig([], { PATH, ...OPERATOR_SAMPLES, POSTGRES_PASSWORD: '' }),
+    /set POSTGRES_PASSWORD .*\.env\.example/,
+    'an empty Postgres password is refused as a missing one, pointing at .env.example',
+  );
+  const ignored = readFileSync(repoPath('.dockerignore'), 'utf8').split('\n');
+  t.ok(ignored.includes('.env'), '.env stays out of the build context');
+  t.ok(readFileSync(repoPath('.gitignore'), 'utf8').split('\n').includes('.env'), 'and out of git');
 });
 
 t.test('docker-compose.yml gives every service the V8 heap flags of the Kubernetes deployment', async (t) => {
@@ -166,13 +224,36 @@ for (const profiles of [[], ['demo']]) {
           `${what}: stop_grace_period ${s.stop_grace_period} > SHUTDOWN_TIMEOUT_MS (${shutdown} s)`,
         );
         t.equal(s.read_only, true, `${what}: read-only root filesystem`);
-        const published = (s.ports ?? []).map((p: Doc) => Number(p.target));
+        const published = publishedPorts(s).map((p) => p.target);
         t.same(
           published,
           entry.name === 'gateway' ? [built.port] : [],
           `${what}: ${entry.name === 'gateway' ? 'publishes its port, the only public one' : 'publishes no port'}`,
         );
       }
+
+      // /metrics, /readyz and /livez share the gateway's port, NATS has no password here, Postgres and Redis hold the data.
+      for (const [name, s] of Object.entries(services)) {
+        for (const p of publishedPorts(s))
+          t.equal(p.hostIp, '127.0.0.1', `${name}: port ${p.published} is published on 127.0.0.1 only`);
+      }
+      for (const name of ['postgres', 'redis'])
+        t.same(
+          publishedPorts(services[name]),
+          [],
+          `${name} publishes no port (docker compose exec reaches it)`,
+        );
+      t.equal(
+        services['postgres'].environment.POSTGRES_PASSWORD,
+        OPERATOR_SAMPLES['POSTGRES_PASSWORD'],
+        'Postgres takes its password from the operator',
+      );
+      for (const entry of catalogue)
+        t.equal(
+          new URL(services[entry.name].environment.DATABASE_URL).password,
+          OPERATOR_SAMPLES['POSTGRES_PASSWORD'],
+          `${entry.name} connects with that password`,
+        );
     },
   );
 }
@@ -195,11 +276,7 @@ t.test(
     )) as { simSchema: Schema };
 
     const aliases = (s: Doc): string[] => s.networks?.default?.aliases ?? [];
-    // docker-compose writes a port with a host address in the short form ("127.0.0.1:3101:3101/tcp").
-    const published = (s: Doc): number[] =>
-      (s.ports ?? []).map((p: Doc) =>
-        Number(typeof p === 'string' ? p.split('/')[0]!.split(':').at(-2) : p.published),
-      );
+    const published = (s: Doc): number[] => publishedPorts(s).map((p) => p.published);
     const gateway = services['gateway'];
     const gatewayUrl = new URL(gateway.environment.PUBLIC_URL);
     t.ok(
@@ -216,7 +293,8 @@ t.test(
       t.ok(s, `${what} is in the demo profile`);
       if (!s) continue;
       t.same(s.profiles, ['demo'], `${what} starts only with the demo profile`);
-      t.equal(s.image, gateway.image, `${what} runs the services' image`);
+      t.not(s.image, gateway.image, `${what} runs an image of its own, not the production one`);
+      t.equal(s.build?.target, 'demo', `${what} is built from the Dockerfile's demo target`);
       t.same(s.command, ['node', 'demo/dist/src/sim.js', which], `${what} runs the demo's simulator entry`);
       const env = s.environment as Record<string, string>;
       t.same(
@@ -294,9 +372,13 @@ t.test(
     const dockerfile = readFileSync(repoPath('Dockerfile'), 'utf8');
     t.match(
       dockerfile,
-      /RUN npx tsc -b [^\n]*\bdemo\b/,
-      'the image builds the demo project (its simulator entry and the simulators)',
+      /^FROM \S+ AS demo$/m,
+      'the Dockerfile has the demo target (checked in deploy-dockerfile.test.ts)',
     );
-    t.match(dockerfile, /COPY --from=build \/app\/demo demo/, 'and carries it into the runtime stage');
+    t.equal(
+      gateway.build?.target,
+      undefined,
+      'the services are built from the default target, the production image',
+    );
   },
 );

@@ -38,6 +38,7 @@ export const SECRET_SAMPLES: Record<string, string> = {
 
 /** What an operator must give docker compose (its `${NAME:?…}` variables), as samples. */
 export const OPERATOR_SAMPLES: Record<string, string> = {
+  POSTGRES_PASSWORD: 'sample0postgres0password',
   TOKEN_ENCRYPTION_KEYS: SECRET_SAMPLES['TOKEN_ENCRYPTION_KEYS']!,
   HH_CLIENT_ID: 'sample-client-id',
   HH_CLIENT_SECRET: SECRET_SAMPLES['HH_CLIENT_SECRET']!,
@@ -109,10 +110,12 @@ export function run(
   command: string,
   args: string[],
   env: Record<string, string | undefined> = process.env,
+  cwd?: string,
 ): string {
   return execFileSync(command, args, {
     encoding: 'utf8',
     env,
+    cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 32 * 1024 * 1024,
   });
