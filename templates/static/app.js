@@ -48,6 +48,33 @@
     fit();
   }
 
+  // A poll (the import's progress, the login's status) goes on after a failed request, more slowly
+  // each time: a network hiccup or a gateway restarting must not freeze the page until a reload.
+  // An expired session (401) is not retried: only a reload brings a new one.
+  var POLL_RETRY_MS = [2000, 4000, 8000, 15000, 30000];
+  var pollFailed = false;
+  function retryPoll(elt, status) {
+    if (status === 401 || !elt || !elt.hasAttribute || !elt.hasAttribute('data-poll')) return;
+    pollFailed = true;
+    var failures = Number(elt.getAttribute('data-poll-failures') || 0);
+    elt.setAttribute('data-poll-failures', String(failures + 1));
+    setTimeout(
+      function () {
+        if (document.body.contains(elt) && window.htmx) window.htmx.trigger(elt, 'poll-retry');
+      },
+      POLL_RETRY_MS[Math.min(failures, POLL_RETRY_MS.length - 1)],
+    );
+  }
+
+  // The error line a failed poll showed goes once a poll answers again.
+  function clearPollError(elt) {
+    if (!pollFailed || !elt || !elt.hasAttribute || !elt.hasAttribute('data-poll')) return;
+    pollFailed = false;
+    var box = document.getElementById('request-error');
+    if (box) box.hidden = true;
+    fit();
+  }
+
   function afterContent() {
     finishInstallIfComplete();
     var autoclose = document.querySelector('[data-autoclose]');
@@ -65,12 +92,18 @@
     e.detail.headers['X-HHB24-Session'] = document.body.getAttribute('data-session') || '';
   });
   document.addEventListener('htmx:responseError', function (e) {
-    showError(e.detail.xhr ? e.detail.xhr.status : 0);
+    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    showError(status);
+    retryPoll(e.detail.elt, status);
   });
-  document.addEventListener('htmx:sendError', function () {
+  document.addEventListener('htmx:sendError', function (e) {
     showError(0);
+    retryPoll(e.detail.elt, 0);
   });
-  document.addEventListener('htmx:afterSettle', afterContent);
+  document.addEventListener('htmx:afterSettle', function (e) {
+    clearPollError(e.detail.elt);
+    afterContent();
+  });
   document.addEventListener('DOMContentLoaded', function () {
     afterContent();
     if (window.ResizeObserver) new ResizeObserver(fit).observe(document.body);

@@ -267,6 +267,24 @@ if (!existsSync('/usr/bin/chromium')) {
       );
       t.equal(await app().getByTestId('count-found').textContent(), 'Найдено откликов: 24');
       await screenshot(page, '07-import-progress');
+
+      // One progress request fails (a gateway restarting): the error line shows, the page keeps asking,
+      // and the line goes once the counters answer again.
+      let progressFailed = false;
+      await page.route('**/ui/import/progress', async (route) => {
+        if (progressFailed) return route.continue();
+        progressFailed = true;
+        await route.fulfill({ status: 503, body: '' });
+      });
+      await app().getByTestId('request-error').waitFor();
+      f.progress = { ...f.progress, loaded: 14, imported: 8 };
+      await eventually(
+        async () =>
+          (await app().getByTestId('count-imported').textContent()) === 'Импортировано на портал: 8',
+        { what: 'the progress went on after a failed request' },
+      );
+      await app().getByTestId('request-error').waitFor({ state: 'hidden' });
+      await page.unroute('**/ui/import/progress');
       f.progress = { ...f.progress, state: 'paused', pausedReason: 'no_paid_access' };
       await eventually(
         async () =>
