@@ -1,4 +1,5 @@
 import { ActingUserTokens, Bitrix24Client, type Launchable, type Logger, createService } from '@hhb24/common';
+import { AdminRights } from './admin-rights.js';
 import { registerB24Routes } from './b24-routes.js';
 import type { Config } from './config.js';
 import { registerHhLogin } from './hh-login.js';
@@ -46,6 +47,13 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   const installer = new Installer(() => runtime.db, client, config.PUBLIC_URL, runtime.log);
   addUninstallCheckConsumer(runtime, client, installer);
   let actingUsers: ActingUserTokens | undefined;
+  const adminRights = new AdminRights(
+    () => runtime.redis,
+    config.REDIS_PREFIX,
+    runtime.keyring,
+    client,
+    runtime.log,
+  );
 
   // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
@@ -64,9 +72,10 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
     pages,
     actingUsers: () =>
       (actingUsers ??= new ActingUserTokens(runtime.redis, config.REDIS_PREFIX, runtime.keyring)),
+    adminRights,
   });
-  registerUiRoutes(app, { runtime, config, signer, pages, installer, client });
-  app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages }));
+  registerUiRoutes(app, { runtime, config, signer, pages, installer, client, adminRights });
+  app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages, adminRights }));
   registerHhWebhook(app, runtime, config);
   return { app, runtime, port: config.GATEWAY_PORT };
 }

@@ -22,6 +22,7 @@ import type { Pages } from './pages.js';
 import { type FormObject, field, parsePhpForm, section } from './php-form.js';
 import { type PageLoad, type PortalAuth, portalOrigin } from './portal-auth.js';
 import { onUninstallCall } from './uninstall.js';
+import type { AdminRights } from './admin-rights.js';
 
 type Query = Record<string, string>;
 
@@ -44,6 +45,7 @@ export interface B24Deps {
   installer: Installer;
   pages: Pages;
   actingUsers: () => ActingUserTokens;
+  adminRights: AdminRights;
 }
 
 /**
@@ -67,13 +69,23 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   app.post('/b24/install', async (req, reply) => {
     try {
       const query = req.query as Query;
-      const { portal, userId } = await deps.verifier.verify(query, parsePhpForm(rawBody(req)));
+      const form = parsePhpForm(rawBody(req));
+      const { portal, userId } = await deps.verifier.verify(query, form);
+      // «Готово» asks the portal again whether this user is an admin, with the installer's own token.
+      const authRef = await deps.adminRights.remember(
+        portal.memberId,
+        userId,
+        true,
+        field(form, 'AUTH_ID'),
+        Number(field(form, 'AUTH_EXPIRES')) || 3600,
+      );
       const session = {
         memberId: portal.memberId,
         userId,
         isAdmin: true,
         crmAccess: true,
         lang: portal.language === 'en' ? ('en' as const) : ('ru' as const),
+        ...(authRef ? { authRef } : {}),
       };
       const steps = await deps.installer.status(portal.memberId, userId);
       return pages.render(reply, session, 'install', { portalOrigin: portalOrigin(portal), data: { steps } });
@@ -103,6 +115,15 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
     try {
       const load = await auth.page(req.query as Query, parsePhpForm(rawBody(req)));
+      const { memberId, userId, isAdmin } = load.session;
+      const authRef = await deps.adminRights.remember(
+        memberId,
+        userId,
+        isAdmin,
+        load.auth.token,
+        load.auth.expiresIn,
+      );
+      if (authRef) load.session.authRef = authRef;
       const origin = portalOrigin(load.portal);
       const tab = /^CRM_(LEAD|DEAL)_DETAIL_TAB$/.exec(load.placement);
       if (tab) {

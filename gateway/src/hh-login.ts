@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import oauth2, { type OAuth2Namespace } from '@fastify/oauth2';
 import { AppError, type Runtime, type UiSession, rpc } from '@hhb24/common';
+import type { AdminRights } from './admin-rights.js';
 import type { Config } from './config.js';
 import { rawBody } from './http.js';
 import type { Pages } from './pages.js';
@@ -27,7 +28,7 @@ const STATE_COOKIE = 'hhb24-hh-state';
  */
 export async function registerHhLogin(
   app: FastifyInstance,
-  deps: { runtime: Runtime; config: Config; signer: SessionSigner; pages: Pages },
+  deps: { runtime: Runtime; config: Config; signer: SessionSigner; pages: Pages; adminRights: AdminRights },
 ): Promise<void> {
   const { runtime, config } = deps;
   const key = (state: string) => `${config.REDIS_PREFIX}gw:hh-login:${state}`;
@@ -71,10 +72,31 @@ export async function registerHhLogin(
     lang,
   });
 
+  /** Whether the settings name this user among those who may manage the app. */
+  const namedManager = async (session: UiSession): Promise<boolean> => {
+    const settings = await runtime.call(
+      rpc.settingsGet,
+      { memberId: session.memberId },
+      { timeoutMs: 10_000 },
+    );
+    return (settings?.managerIds ?? []).includes(session.userId);
+  };
+
   app.post('/hh/oauth/start', async (req, reply) => {
     const session = deps.signer.verify(new URLSearchParams(rawBody(req)).get(SESSION_FIELD));
     if (!session) return page(reply, anonymous('ru'), 401, { outcome: 'expired' });
-    if (!session.isAdmin && !session.crmAccess) return page(reply, session, 403, { outcome: 'forbidden' });
+    // Logging in replaces the portal's hh.ru account: a portal admin (asked of the portal again) or
+    // a user the settings name in «Кто может управлять приложением», as for every other change.
+    const admin = await deps.adminRights.now(session);
+    if (!admin.isAdmin && !(await namedManager(session))) {
+      req.log.warn(
+        { memberId: session.memberId, userId: session.userId, adminCheck: admin.check },
+        'hh.ru login refused: the user may not manage the app',
+      );
+      return page(reply, session, 403, {
+        outcome: admin.check === 'unconfirmed' ? 'unconfirmed' : 'forbidden',
+      });
+    }
     (req as FastifyRequest & { hhLoginSession?: UiSession }).hhLoginSession = session;
     const uri = await app.hhOAuth2.generateAuthorizationUri(req, reply);
     return reply.redirect(uri, 303);

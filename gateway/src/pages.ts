@@ -34,6 +34,7 @@ export class Pages {
       method?: 'GET' | 'POST';
       form?: UiRequest['form'];
       data?: Record<string, unknown>;
+      adminCheck?: UiRequest['adminCheck'];
     },
   ): Promise<FastifyReply> {
     const policy = this.policy(options.portalOrigin);
@@ -48,6 +49,7 @@ export class Pages {
         hhSignup: new URL('/auth/employer', this.config.HH_OAUTH_URL).toString(),
       },
       data: options.data,
+      ...(options.adminCheck ? { adminCheck: options.adminCheck } : {}),
     };
     try {
       const page = await this.runtime.call(rpc.settingsUi, request, { timeoutMs: 20_000 });

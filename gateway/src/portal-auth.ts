@@ -20,6 +20,8 @@ export interface PageLoad {
   placementOptions: Record<string, string>;
   /** Whether this user may read that lead or deal, as the portal says with the user's own token. */
   mayRead(type: EntityType, id: number): Promise<boolean>;
+  /** The user's own token (AUTH_ID) and its lifetime in seconds (AUTH_EXPIRES), kept to ask about the user's rights again. */
+  auth: { token: string; expiresIn: number };
 }
 
 /** The portal's origin as recorded at install: the only site allowed to frame our pages. */
@@ -56,10 +58,12 @@ export class PortalAuth {
     ) {
       throw new Refusal('b24_domain_mismatch', { memberId, domain: query['DOMAIN'] });
     }
-    const profile = await this.asUser<{ ID: string; ADMIN: boolean }>(memberId, authId, 'profile');
+    const profile = await this.asUser<{ ID: string }>(memberId, authId, 'profile');
     const userId = Number(profile.ID);
     if (!Number.isInteger(userId) || userId <= 0) throw new Refusal('b24_auth_failed', { memberId });
-    const isAdmin = profile.ADMIN === true;
+    // Whether the user may manage apps on the portal: the portal's own answer for this token
+    // (https://apidocs.bitrix24.com/api-reference/common/users/user-admin.html).
+    const isAdmin = (await this.asUser<unknown>(memberId, authId, 'user.admin')) === true;
     const crmAccess = isAdmin || (await this.canReadCrm(memberId, authId));
     const lang =
       query['LANG'] === 'en' || query['LANG'] === 'ru'
@@ -83,6 +87,7 @@ export class PortalAuth {
       placement: field(body, 'PLACEMENT') || 'DEFAULT',
       placementOptions,
       mayRead,
+      auth: { token: authId, expiresIn: Number(field(body, 'AUTH_EXPIRES')) || 3600 },
     };
   }
 

@@ -50,6 +50,7 @@ export class SessionSigner {
       crmAccess: p.crmAccess,
       lang: p.lang,
       ...entity,
+      ...(typeof p.authRef === 'string' ? { authRef: p.authRef } : {}),
     };
   }
 

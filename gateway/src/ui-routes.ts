@@ -10,6 +10,7 @@ import {
   type UiSession,
   rpc,
 } from '@hhb24/common';
+import type { AdminRights } from './admin-rights.js';
 import type { Config } from './config.js';
 import { applyPagePolicy, rawBody, sendRefusal } from './http.js';
 import type { Installer } from './install-steps.js';
@@ -39,6 +40,7 @@ export interface UiDeps {
   pages: Pages;
   installer: Installer;
   client: () => Bitrix24Client;
+  adminRights: AdminRights;
 }
 
 /**
@@ -80,17 +82,24 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
     const form = post
       ? flatForm(rawBody(req))
       : flatForm(new URLSearchParams(req.query as Record<string, string>).toString());
-    const session = sessionOf(req, post);
-    if (!session) {
+    const signed = sessionOf(req, post);
+    if (!signed) {
       req.log.info({ route }, 'ui request refused: no valid session');
       return refuse(reply, 'session_required');
     }
-    const portal = await deps.client().store.get(session.memberId);
-    if (!portal || portal.status === 'uninstalled') return refuse(reply, 'session_required', session.lang);
+    const portal = await deps.client().store.get(signed.memberId);
+    if (!portal || portal.status === 'uninstalled') return refuse(reply, 'session_required', signed.lang);
     const portalOriginValue = portalOrigin(portal);
+    // A POST may change something: whether the user is an admin is asked of the portal again (with
+    // the user's own token from the page load; its answer at most ADMIN_ANSWER_TTL_SEC old), never
+    // taken from the session. A GET only draws, with what the page load found.
+    const admin = post ? await deps.adminRights.now(signed) : null;
+    const session: UiSession = admin ? { ...signed, isAdmin: admin.isAdmin } : signed;
 
     if (route === 'install/run') {
-      if (!post || !session.isAdmin) return refuse(reply, 'admin_only', session.lang);
+      if (!post) return refuse(reply, 'method_not_allowed', session.lang);
+      if (admin?.check === 'unconfirmed') return refuse(reply, 'admin_unconfirmed', session.lang);
+      if (!session.isAdmin) return refuse(reply, 'admin_only', session.lang);
       const steps = await deps.installer.run(session.memberId, session.userId);
       return deps.pages.render(reply, session, 'install/result', {
         portalOrigin: portalOriginValue,
@@ -102,6 +111,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
       portalOrigin: portalOriginValue,
       method: post ? 'POST' : 'GET',
       form,
+      ...(admin ? { adminCheck: admin.check } : {}),
     });
   };
 

@@ -80,6 +80,12 @@ export interface PortalSettings {
   /** Two-way status (moving an entity runs the hh action): per portal, off for discards by default. */
   twoWayStatus: boolean;
   twoWayDiscard: boolean;
+  /**
+   * «Кто может управлять приложением»: portal users, besides the portal's admins, who may change
+   * the settings, the hh.ru login, start the import and retry failures (absent in settings saved
+   * before the field existed: nobody but admins).
+   */
+  managerIds?: number[];
   updatedAt: string;
 }
 
@@ -326,6 +332,11 @@ export interface UiSession {
    * portal said this user may read. The card and its PDF show nothing else to a user who is not an admin.
    */
   entity?: { type: EntityType; id: number };
+  /**
+   * Where the gateway keeps this user's own Bitrix24 token from the page load (sealed in Redis, for
+   * as long as the token lives), to ask the portal again whether the user is an admin before a change.
+   */
+  authRef?: string;
 }
 
 /** gateway → settings: render an app page or a part of one. */
@@ -342,6 +353,13 @@ export interface UiRequest {
   links: { bx24Script: string; hhSignup: string };
   /** What the gateway found out itself for the page (install steps, a login failure). */
   data?: Record<string, unknown>;
+  /**
+   * On a POST: how `session.isAdmin` was found. `fresh`: the portal was asked with the user's own
+   * token (or answered so at most a few minutes ago); `unconfirmed`: it could not be asked (the
+   * token from the page load has expired), so `isAdmin` is false. Absent on a GET: `isAdmin` is
+   * what the page load found, good enough to draw the page, never to change anything.
+   */
+  adminCheck?: 'fresh' | 'unconfirmed';
 }
 
 export interface UiResponse {
@@ -452,10 +470,14 @@ export const rpc = {
   /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
   hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('rpc.hh.disconnect'),
   hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('rpc.hh.import-progress'),
-  /** «Новые отклики»: counts responses not yet in the portal, checks/renews the webhook subscription, starts a pass. */
+  /**
+   * «Новые отклики»: counts responses not yet in the portal and reads the webhook subscription
+   * (`missing`: absent or pointing elsewhere). With `repair` (a POST of someone who may manage the
+   * app) it also creates or renews the subscription and starts a reconciliation pass.
+   */
   hhNewResponses: defineRpc<
-    { memberId: string },
-    { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }
+    { memberId: string; repair?: boolean },
+    { newCount: number; subscription: 'ok' | 'missing' | 'created' | 'renewed' | 'failed' }
   >('rpc.hh.new-responses'),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
   hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>(

@@ -23,6 +23,14 @@ export const ERROR_TEXTS = {
     ru: 'Это может сделать только администратор портала.',
     en: 'Only a portal administrator can do this.',
   },
+  'error.manageOnly': {
+    ru: 'Изменять настройки приложения могут только администраторы портала и сотрудники, которых они назначили в настройках («Кто может управлять приложением»). Ничего не изменено.',
+    en: 'Only portal administrators and the employees they named in the settings (Who can manage the app) can change the app’s settings. Nothing was changed.',
+  },
+  'error.adminUnconfirmed': {
+    ru: 'Не удалось подтвердить в Битрикс24 ваши права администратора: обновите страницу. Ничего не изменено.',
+    en: 'Your administrator rights could not be confirmed with Bitrix24: reload the page. Nothing was changed.',
+  },
   'error.methodNotAllowed': {
     ru: 'Запрос отправлен не тем способом и не выполнен. Обновите страницу.',
     en: 'The request was sent the wrong way and was not carried out. Reload the page.',
@@ -108,6 +116,11 @@ export const ERRORS = {
   session_required: { status: 401, text: 'error.sessionExpired' },
   csrf_origin: { status: 403, text: 'error.crossOrigin' },
   admin_only: { status: 403, text: 'error.adminOnly' },
+  // A change (settings, hh.ru login, import, «Повторить», the subscription) by someone who is neither
+  // a portal admin (asked of Bitrix24 with their own token) nor named in «Кто может управлять приложением».
+  manage_only: { status: 403, text: 'error.manageOnly' },
+  // A change by a user whose admin rights could not be asked again (their token from the page load has expired).
+  admin_unconfirmed: { status: 403, text: 'error.adminUnconfirmed' },
   negotiation_required: { status: 400, text: 'error.negotiationRequired' },
   pdf_forbidden: { status: 403, text: 'error.pdfForbidden' },
   pdf_not_found: { status: 404, text: 'error.pdfNotFound' },

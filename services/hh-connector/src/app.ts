@@ -156,7 +156,9 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId), {
     decode: decode.member,
   });
-  runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId), { decode: decode.member });
+  runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId, req.repair), {
+    decode: decode.newResponses,
+  });
   runtime.serve(rpc.hhCard, (req) => queries().card(req), { decode: decode.card });
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req), { decode: decode.pdf });
   runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId), { decode: decode.member });

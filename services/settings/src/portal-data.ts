@@ -103,6 +103,14 @@ export class PortalData {
     return asRows((await this.cached(memberId, { users: command }))['users']).map(toUser);
   }
 
+  /** The named users, by id, in the order given (a user the portal no longer has is left out). */
+  async usersById(memberId: string, ids: readonly number[]): Promise<PortalUser[]> {
+    if (ids.length === 0) return [];
+    const got = await this.cached(memberId, { users: ['user.get', { FILTER: { ID: [...ids] } }] });
+    const users = asRows(got['users']).map(toUser);
+    return ids.flatMap((id) => users.filter((u) => u.id === id));
+  }
+
   private async cached(
     memberId: string,
     commands: Record<string, BatchCommand>,

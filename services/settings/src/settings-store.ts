@@ -23,7 +23,12 @@ export interface SettingsInput {
   stageByState?: unknown;
   twoWayStatus?: unknown;
   twoWayDiscard?: unknown;
+  /** «Кто может управлять приложением»: user ids, one or many (absent: nobody but the portal's admins). */
+  managerIds?: unknown;
 }
+
+/** How many users «Кто может управлять приложением» may name. */
+export const MANAGERS_MAX = 20;
 
 const STAGE_ID = /^[A-Z0-9_:]{1,50}$/i;
 
@@ -71,6 +76,14 @@ export function parseSettings(memberId: string, input: SettingsInput): PortalSet
     stageForResponse = stage(input.stageForResponse, 'stageForResponse', problems);
     stageForInvitation = stage(input.stageForInvitation, 'stageForInvitation', problems);
   }
+  const given = input.managerIds;
+  const rawManagers =
+    given === undefined || given === null || given === '' ? [] : Array.isArray(given) ? given : [given];
+  const managerIds = [...new Set(rawManagers.filter((v) => v !== '').map((v) => Number(v)))];
+  if (managerIds.some((id) => !Number.isInteger(id) || id <= 0))
+    problems['managerIds'] = 'Выберите сотрудников из списка';
+  else if (managerIds.length > MANAGERS_MAX)
+    problems['managerIds'] = `Можно назначить не больше ${MANAGERS_MAX} сотрудников`;
   if (Object.keys(problems).length > 0)
     throw new ValidationError('Проверьте настройки', { fields: problems });
   return {
@@ -85,6 +98,7 @@ export function parseSettings(memberId: string, input: SettingsInput): PortalSet
     stageByState,
     twoWayStatus: flag(input.twoWayStatus),
     twoWayDiscard: flag(input.twoWayDiscard),
+    managerIds,
     updatedAt: new Date().toISOString(),
   };
 }

@@ -75,6 +75,7 @@ t.test('«Состояние» escapes the portal’s words and hh.ru’s links,
   const r = new Renderer();
   const html = r.render('tab-health', {
     lang: 'ru',
+    canManage: true,
     overall: 'error',
     hh: {
       account: { status: 'active', employerName: '<b>ООО</b>', managerName: 'М', isAdmin: true },
@@ -111,4 +112,69 @@ t.test('«Состояние» escapes the portal’s words and hh.ru’s links,
   t.notMatch(html, /javascript:/, 'a javascript: link is dropped');
   t.match(html, /02\.12\.2026 00:30:00/, 'instants in Moscow time');
   t.match(html, /data-testid="health-retry-all"/, '«Повторить все»');
+});
+
+t.test('read-only tabs: no control that changes anything, and the line that says who can', async (t) => {
+  const r = new Renderer();
+  const readOnly = { names: 'Игорь Смирнов, <b>Мария</b>' };
+  const failure = {
+    kind: 'write',
+    negotiationId: '1',
+    applicantName: 'A',
+    vacancyName: 'V',
+    message: 'M',
+    fix: null,
+    failedAt: '2026-12-01T00:00:00Z',
+    hhUrl: null,
+    retryField: 'negotiationId',
+    retryValue: '1',
+  };
+  const health = r.render('tab-health', {
+    lang: 'ru',
+    canManage: false,
+    readOnly,
+    overall: 'error',
+    hh: { account: { status: 'active' } },
+    failures: [failure, failure],
+    events: [],
+  });
+  t.notMatch(health, /health\/retry/, '«Состояние»: no «Повторить»');
+  t.match(
+    health,
+    /Изменять настройки могут администраторы портала и Игорь Смирнов, &lt;b&gt;Мария&lt;\/b&gt;\./,
+    'the line names the named users, as text',
+  );
+  const auth = r.render('tab-auth', {
+    lang: 'en',
+    canManage: false,
+    readOnly: { names: '' },
+    account: { status: 'active' },
+  });
+  t.notMatch(auth, /auth\/logout|oauth\/start/, '«Авторизация»: neither «Выйти» nor «Войти»');
+  t.match(auth, /Only portal administrators can change the settings\./, 'in English, none named');
+  const out = r.render('tab-auth', {
+    lang: 'ru',
+    canManage: false,
+    readOnly: { names: '' },
+    account: { status: 'not_connected' },
+  });
+  t.notMatch(out, /oauth\/start/, 'no «Войти» either when nobody is connected');
+  const fresh = r.render('tab-new-responses', {
+    lang: 'ru',
+    canManage: false,
+    readOnly,
+    count: 2,
+    subscription: 'missing',
+  });
+  t.notMatch(fresh, /hx-post/, '«Новые отклики»: nothing posts');
+  t.match(fresh, /Восстановить её может тот, кто управляет приложением/);
+  const managing = r.render('tab-new-responses', {
+    lang: 'ru',
+    canManage: true,
+    readOnly: null,
+    count: 2,
+    subscription: 'missing',
+  });
+  t.match(managing, /hx-post="\/ui\/new-responses\/check"/, 'a manager’s «Проверить ещё раз» repairs');
+  t.notMatch(managing, /data-testid="read-only"/);
 });

@@ -132,6 +132,22 @@ export class Connection {
     };
   }
 
+  /** Whether hh.ru calls this account's secret URL for exactly our actions; only reads. */
+  async subscriptionState(account: HhAccount): Promise<'ok' | 'missing'> {
+    const client = this.d.hh().account(account.id);
+    const [current] = await client.webhookSubscriptions({ maxWaitMs: 5000 });
+    return current && this.isOurs(account, current) ? 'ok' : 'missing';
+  }
+
+  private isOurs(account: HhAccount, current: { url: string; actions: Array<{ type: string }> }): boolean {
+    const url = hhWebhookUrl(this.d.config.PUBLIC_URL, account.id, this.d.config.WEBHOOK_SECRET_KEY);
+    const wanted = WEBHOOK_ACTIONS.map((a) => a.type).sort();
+    return (
+      current.url === url &&
+      JSON.stringify(current.actions.map((a) => a.type).sort()) === JSON.stringify(wanted)
+    );
+  }
+
   /** Makes sure hh.ru calls this account's secret URL for new negotiations and state changes. */
   async ensureSubscription(account: HhAccount): Promise<'ok' | 'created' | 'renewed'> {
     const client = this.d.hh().account(account.id);
@@ -141,11 +157,7 @@ export class Connection {
       await client.subscribe(url, WEBHOOK_ACTIONS, { maxWaitMs: 5000 });
       return 'created';
     }
-    const wanted = WEBHOOK_ACTIONS.map((a) => a.type).sort();
-    const same =
-      current.url === url &&
-      JSON.stringify(current.actions.map((a) => a.type).sort()) === JSON.stringify(wanted);
-    if (same) return 'ok';
+    if (this.isOurs(account, current)) return 'ok';
     await client.updateSubscription(current.id, { url, actions: WEBHOOK_ACTIONS }, { maxWaitMs: 5000 });
     return 'renewed';
   }

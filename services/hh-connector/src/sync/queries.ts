@@ -76,18 +76,26 @@ export class Queries {
   }
 
   /**
-   * «Новые отклики»: renews the webhook subscription when it is missing or wrong, counts the
-   * negotiations hh.ru has that the portal does not (not yet stored, or stored and not yet
-   * written), and starts a reconciliation pass that brings them in.
+   * «Новые отклики»: counts the negotiations hh.ru has that the portal does not (not yet stored,
+   * or stored and not yet written) and reads the webhook subscription. Only with `repair` (asked
+   * by someone who may manage the app, in a POST) does it create or renew the subscription when it
+   * is missing or wrong and start a reconciliation pass that brings the new responses in; without
+   * it nothing changes, on hh.ru or here.
    */
   async newResponses(
     memberId: string,
-  ): Promise<{ newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' }> {
+    repair = false,
+  ): Promise<{ newCount: number; subscription: 'ok' | 'missing' | 'created' | 'renewed' | 'failed' }> {
     const account = await this.d.hh().accounts.current(memberId);
     if (!account || account.status !== 'active')
       throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
-    const subscription = await this.d.connection.ensureSubscription(account).catch((err: unknown) => {
-      this.d.runtime.log.warn({ err, account: account.id }, 'webhook subscription could not be renewed');
+    const subscription = await (
+      repair ? this.d.connection.ensureSubscription(account) : this.d.connection.subscriptionState(account)
+    ).catch((err: unknown) => {
+      this.d.runtime.log.warn(
+        { err, account: account.id },
+        'webhook subscription could not be read or renewed',
+      );
       return 'failed' as const;
     });
     const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
@@ -103,7 +111,7 @@ export class Queries {
       .where({ member_id: memberId })
       .whereNull('entity_id')
       .first<{ n: number } | undefined>(this.d.runtime.db.raw('count(*)::int as n'));
-    if (await this.d.store.getImport(memberId)) {
+    if (repair && (await this.d.store.getImport(memberId))) {
       await enqueue(this.d.runtime.db, {
         subject: subjects.hhImportRequested,
         msgId: `reconcile:${memberId}:${randomUUID()}`,
@@ -196,6 +204,13 @@ export const decode = {
     if (typeof entityId !== 'number' || !Number.isInteger(entityId) || entityId <= 0)
       throw new ValidationError('entityId must be a positive whole number');
     return { memberId, entityType, entityId };
+  },
+  newResponses(this: void, v: unknown): { memberId: string; repair: boolean } {
+    const { memberId } = decode.member(v);
+    const repair = (v as { repair?: unknown }).repair;
+    if (repair !== undefined && typeof repair !== 'boolean')
+      throw new ValidationError('repair must be a boolean');
+    return { memberId, repair: repair === true };
   },
   pdf(this: void, v: unknown): { memberId: string; negotiationId: string; offset?: number } {
     const { memberId } = decode.member(v);

@@ -25,6 +25,10 @@ export type Ctx = {
   token: string;
   links: UiRequest['links'];
   session: UiSession;
+  /** Whether the reader may change the app (routes.ts, `manage`): the controls are drawn only then. */
+  canManage: boolean;
+  /** For everyone else: the line that says who may (`names`: the users the settings name, '' for none). */
+  readOnly: { names: string } | null;
 };
 
 export type Form = UiRequest['form'];
@@ -46,7 +50,14 @@ export const one = (form: Form, key: string): string => {
 };
 
 export function ctxOf(req: UiRequest): Ctx {
-  return { lang: req.session.lang, token: req.token, links: req.links, session: req.session };
+  return {
+    lang: req.session.lang,
+    token: req.token,
+    links: req.links,
+    session: req.session,
+    canManage: false,
+    readOnly: null,
+  };
 }
 
 export function toResponse(f: Fragment): UiResponse {

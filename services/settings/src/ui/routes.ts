@@ -10,15 +10,20 @@ import { NewResponsesTab } from './new-responses-tab.js';
 import { type Ctx, type Fragment, type PageDeps, ctxOf, one, refusal, toResponse } from './page-kit.js';
 import type { Renderer } from './render.js';
 import { SettingsTab } from './settings-tab.js';
+import { getSettingsRecord } from '../settings-store.js';
 import { text } from './texts.js';
 
 /**
  * Who may call a route:
  * - `everyone`: anyone the portal let open the app (the login window's result);
  * - `crm`: a portal admin or a user with CRM access (the reference app's rule for using it at all,
- *   docs/reference/reference-app.md#limits).
+ *   docs/reference/reference-app.md#limits): every page and tab, read-only, and «Обратная связь»;
+ * - `manage`: a change to the app (settings, the hh.ru login, the import, «Повторить», the
+ *   subscription): a portal admin, as the portal answered the gateway with the user's own token for
+ *   this very POST (`adminCheck` `fresh`), or a user the settings name in «Кто может управлять
+ *   приложением» (docs/security.md, «Who may change what»).
  */
-export type Access = 'everyone' | 'crm';
+export type Access = 'everyone' | 'crm' | 'manage';
 
 export type Method = 'GET' | 'POST';
 
@@ -43,8 +48,13 @@ const row = (
   handler: Route['handler'],
 ): Route => ({ method, path, access, template, handler });
 
-const may = (access: Access, s: UiSession): boolean =>
-  access === 'everyone' || (access === 'crm' && (s.isAdmin || s.crmAccess));
+const may = (access: Access, s: UiSession): boolean => access === 'everyone' || s.isAdmin || s.crmAccess;
+
+/** Whether the request may change the app: only a POST, by a confirmed admin or a named manager. */
+export function mayManage(req: UiRequest, managerIds: readonly number[]): boolean {
+  if (req.method !== 'POST') return false;
+  return (req.adminCheck === 'fresh' && req.session.isAdmin) || managerIds.includes(req.session.userId);
+}
 
 /**
  * The app pages' routes, one table: what the page asks (`/ui/<path>`), who may ask it, what
@@ -90,23 +100,24 @@ export class PageRoutes {
       // «Авторизация»
       row('GET',  'tab/auth',          'crm',      'tab-auth',                 tab('auth')),
       row('GET',  'auth/status',       'crm',      'tab-auth',                 tab('auth')),
-      row('POST', 'auth/logout',       'crm',      'tab-auth',                 (r, c) => auth.logout(r, c)),
+      row('POST', 'auth/logout',       'manage',   'tab-auth',                 (r, c) => auth.logout(r, c)),
       // «Настройки» and the import
       row('GET',  'tab/settings',      'crm',      'tab-settings',             tab('settings')),
       row('POST', 'settings/form',     'crm',      'partials/settings-form',   (r, c) => settings.redraw(r, c)),
       row('GET',  'settings/users',    'crm',      'partials/user-options',    (r, c) => settings.users(r, c)),
-      row('POST', 'settings/save',     'crm',      'tab-settings',             (r, c) => settings.save(r, c)),
+      row('POST', 'settings/save',     'manage',   'tab-settings',             (r, c) => settings.save(r, c)),
       row('GET',  'import/progress',   'crm',      'partials/import-progress', (r, c) => settings.progress(r, c)),
-      row('POST', 'failures/retry',    'crm',      'tab-settings',             (r, c) => settings.retry(r, c)),
+      row('POST', 'failures/retry',    'manage',   'tab-settings',             (r, c) => settings.retry(r, c)),
       // «Новые отклики»
       row('GET',  'tab/new-responses', 'crm',      'tab-new-responses',        tab('new-responses')),
+      row('POST', 'new-responses/check', 'manage', 'tab-new-responses',      (r, c) => newResponses.check(r, c)),
       // «Обратная связь»
       row('GET',  'tab/feedback',      'crm',      'tab-feedback',             tab('feedback')),
       row('POST', 'feedback/send',     'crm',      'tab-feedback',             (r, c) => feedback.send(r, c)),
       // «Состояние»
       row('GET',  'tab/health',        'crm',      'tab-health',               tab('health')),
       row('GET',  'health/events',     'crm',      'partials/health-events',   (r, c) => health.events(r, c)),
-      row('POST', 'health/retry',      'crm',      'tab-health',               (r, c) => health.retry(r, c)),
+      row('POST', 'health/retry',      'manage',   'tab-health',               (r, c) => health.retry(r, c)),
     ];
   }
 
@@ -115,11 +126,47 @@ export class PageRoutes {
   }
 
   async handle(req: UiRequest): Promise<UiResponse> {
-    const ctx = ctxOf(req);
-    const route = this.routes.find((r) => r.path === req.route);
-    if (!may(route?.access ?? 'crm', req.session)) return this.noAccess(route, ctx);
-    if (!route || route.handler === 'gateway') return refusal(this.deps, ctx, 'not_found');
+    const managerIds =
+      (await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings.managerIds ?? [];
+    // On a GET: whether to draw the controls (the page load's answer); a POST is checked below.
+    const canManage =
+      req.method === 'POST'
+        ? mayManage(req, managerIds)
+        : req.session.isAdmin || managerIds.includes(req.session.userId);
+    const ctx: Ctx = {
+      ...ctxOf(req),
+      canManage,
+      readOnly: canManage ? null : await this.whoManages(req, managerIds),
+    };
+    const onPath = this.routes.filter((r) => r.path === req.route);
+    const route = onPath.find((r) => r.method === req.method);
+    if (!may(route?.access ?? onPath[0]?.access ?? 'crm', req.session)) return this.noAccess(route, ctx);
+    if (onPath.length === 0 || onPath.every((r) => r.handler === 'gateway'))
+      return refusal(this.deps, ctx, 'not_found');
+    // A path asked the wrong way (a GET of what only a POST may do): nothing runs.
+    if (!route || route.handler === 'gateway') return refusal(this.deps, ctx, 'method_not_allowed');
+    if (route.access === 'manage' && !canManage) {
+      const code = req.adminCheck === 'unconfirmed' ? 'admin_unconfirmed' : 'manage_only';
+      this.deps.runtime.log.warn(
+        { memberId: req.session.memberId, userId: req.session.userId, route: req.route, code },
+        'app change refused: the user may not manage the app',
+      );
+      return refusal(this.deps, ctx, code);
+    }
     return toResponse(await route.handler(req, ctx));
+  }
+
+  /** The line a read-only viewer reads: who may change the app (the portal's admins and the named users). */
+  private async whoManages(req: UiRequest, managerIds: readonly number[]): Promise<{ names: string }> {
+    if (managerIds.length === 0) return { names: '' };
+    const users = await this.deps.data.usersById(req.session.memberId, managerIds).catch((err: unknown) => {
+      this.deps.runtime.log.warn(
+        { err, memberId: req.session.memberId },
+        'named managers’ names not available',
+      );
+      return managerIds.map((id) => ({ id, name: `#${id}` }));
+    });
+    return { names: users.map((u) => u.name).join(', ') };
   }
 
   /** A user with neither admin rights nor CRM access: a page (or the part) that says what is missing. */

@@ -192,10 +192,18 @@ export class SettingsTab {
       options.progress !== undefined
         ? !options.requested && (options.progress?.state ?? 'never') === 'never'
         : one(req.form, 'firstImport') === '1';
+    // Named users the first page of the portal's users does not hold are listed too.
+    const managerChoices = [...lists.users];
+    const unlisted = v.managerIds.filter((id) => !managerChoices.some((u) => u.id === id));
+    if (unlisted.length > 0)
+      managerChoices.push(
+        ...(await this.deps.data.usersById(req.session.memberId, unlisted).catch(() => [])),
+      );
     const html = this.deps.renderer.render('partials/settings-form', {
       ...ctx,
       v,
       users: lists.users.map((u) => ({ ...u, selected: u.id === v.responsibleUserId })),
+      managers: managerChoices.map((u) => ({ ...u, selected: v.managerIds.includes(u.id) })),
       pipelines: lists.pipelines.map((p) => ({ ...p, selected: p.id === v.categoryId })),
       sources: lists.sources.map((s) => ({ ...s, selected: s.id === v.sourceId })),
       rows: rows.map((r) => ({
@@ -262,9 +270,17 @@ export class SettingsTab {
           ['stageForInvitation', settings.stageForInvitation],
         ];
     for (const [f, id] of mapped) if (!stages.has(id)) errors[f] = 'Выберите стадию';
+    const named = isConfirmedAdmin(req) ? (settings.managerIds ?? []) : [];
+    if (named.length > 0) {
+      const found = await this.deps.data.usersById(memberId, named);
+      if (found.length !== named.length) errors['managerIds'] = 'Выберите сотрудников из списка';
+    }
     if (Object.keys(errors).length > 0) return this.form(req, ctx, { values: req.form, errors });
 
     const record = await getSettingsRecord(this.deps.runtime.db, memberId);
+    // Only a portal admin (confirmed for this POST) changes who may manage the app; a named user's
+    // save keeps the list as it was.
+    if (!isConfirmedAdmin(req)) settings.managerIds = [...(record?.settings.managerIds ?? [])];
     const progress = await this.importProgress(memberId);
     const startImport =
       one(req.form, 'action') === 'import' &&
@@ -273,12 +289,24 @@ export class SettingsTab {
     await saveSettings(this.deps.runtime.db, settings, userId, { startImport });
     this.deps.runtime.wakeOutbox();
     this.deps.runtime.log.info(
-      { memberId, userId, entityType: settings.entityType, extended: settings.extendedSync, startImport },
+      {
+        memberId,
+        userId,
+        entityType: settings.entityType,
+        extended: settings.extendedSync,
+        managers: settings.managerIds,
+        startImport,
+      },
       'portal settings saved',
     );
     if (startImport) return { html: this.progressView(ctx, null, settings) };
     return this.panel(req, ctx, { notice: { kind: 'ok', key: 'settings.saved' } });
   }
+}
+
+/** A portal admin, as the portal answered for this very POST (the gateway asked with the user's own token). */
+function isConfirmedAdmin(req: UiRequest): boolean {
+  return req.method === 'POST' && req.adminCheck === 'fresh' && req.session.isAdmin;
 }
 
 function suggestStages(stages: Stage[]): Record<HhState, string> {
@@ -321,6 +349,7 @@ interface FormValues {
   stageByState: Record<string, string>;
   twoWayStatus: boolean;
   twoWayDiscard: boolean;
+  managerIds: number[];
 }
 
 function fromSaved(s: PortalSettings | null, userId: number): FormValues {
@@ -335,6 +364,7 @@ function fromSaved(s: PortalSettings | null, userId: number): FormValues {
     stageByState: { ...(s?.stageByState ?? {}) },
     twoWayStatus: s?.twoWayStatus ?? false,
     twoWayDiscard: s?.twoWayDiscard ?? false,
+    managerIds: [...(s?.managerIds ?? [])],
   };
 }
 
@@ -352,6 +382,7 @@ function toInput(form: Form): SettingsInput {
     stageByState,
     twoWayStatus: one(form, 'twoWayStatus'),
     twoWayDiscard: one(form, 'twoWayDiscard'),
+    managerIds: form['managerIds'] ?? [],
   };
 }
 
@@ -370,6 +401,9 @@ function fromForm(form: Form): FormValues {
     stageByState: input.stageByState as Record<string, string>,
     twoWayStatus: ['on', 'true', '1', 'Y'].includes(input.twoWayStatus as string),
     twoWayDiscard: ['on', 'true', '1', 'Y'].includes(input.twoWayDiscard as string),
+    managerIds: (Array.isArray(input.managerIds) ? input.managerIds : [input.managerIds])
+      .map((id) => Number(id))
+      .filter((id) => Number.isInteger(id) && id > 0),
   };
 }
 

@@ -145,6 +145,12 @@ const ru = {
   'settings.responses': 'Отклики',
   'settings.invitations': 'Приглашения',
   'settings.saveAndImport': 'Сохранить и начать импорт',
+  'settings.managers': 'Кто может управлять приложением',
+  'settings.managersHint':
+    'Кроме администраторов портала, менять настройки, входить в hh.ru и выходить, запускать импорт и «Повторить» смогут выбранные сотрудники. Остальные видят вкладки только для чтения.',
+  'settings.managersAdminOnly': 'Этот список меняют только администраторы портала.',
+  'manage.readOnlyAdmins': 'Изменять настройки могут только администраторы портала.',
+  'manage.readOnlyNamed': 'Изменять настройки могут администраторы портала и {names}.',
   'settings.save': 'Сохранить',
   'settings.saved': 'Настройки сохранены. Они применяются к новым откликам.',
   'settings.invalid': 'Проверьте настройки: некоторые поля заполнены неверно.',
@@ -187,6 +193,10 @@ const ru = {
     'Не удалось проверить подписку на уведомления hh.ru: новые отклики найдёт плановая проверка.',
   'new.unavailable':
     'Не удалось проверить новые отклики: сервис hh.ru временно недоступен. Попробуйте через минуту.',
+  'new.subscriptionMissing':
+    'Подписка на уведомления hh.ru отключена или устарела: новые отклики приходят только при проверке. Нажмите «Проверить ещё раз», чтобы восстановить её.',
+  'new.subscriptionMissingReadOnly':
+    'Подписка на уведомления hh.ru отключена или устарела: новые отклики приходят только при проверке. Восстановить её может тот, кто управляет приложением.',
   'new.check': 'Проверить ещё раз',
   'new.loginRequired':
     'hh.ru отозвал доступ приложения: войдите снова на вкладке «Авторизация». Отклики, пришедшие за это время, не потеряются.',
@@ -263,7 +273,10 @@ const ru = {
   'login.failed':
     'Не удалось подключить учётную запись hh.ru ({code}). Нажмите «Войти» в приложении ещё раз.',
   'login.expired': 'Страница приложения открыта слишком давно. Обновите её и нажмите «Войти» снова.',
-  'login.forbidden': 'Подключать hh.ru могут администраторы портала и сотрудники с доступом к CRM.',
+  'login.forbidden':
+    'Подключать hh.ru могут администраторы портала и сотрудники, которых они назначили в настройках («Кто может управлять приложением»).',
+  'login.unconfirmed':
+    'Не удалось подтвердить в Битрикс24 ваши права: обновите страницу приложения и нажмите «Войти» снова.',
   'login.close': 'Закрыть окно',
 
   'access.title': 'Нет доступа к приложению',
@@ -417,6 +430,12 @@ const en: Record<Key, string> = {
   'settings.responses': 'Responses',
   'settings.invitations': 'Invitations',
   'settings.saveAndImport': 'Save and start the import',
+  'settings.managers': 'Who can manage the app',
+  'settings.managersHint':
+    'Besides portal administrators, the chosen employees can change the settings, sign in to hh.ru and out, start the import and retry. Everyone else sees the tabs read-only.',
+  'settings.managersAdminOnly': 'Only portal administrators change this list.',
+  'manage.readOnlyAdmins': 'Only portal administrators can change the settings.',
+  'manage.readOnlyNamed': 'Portal administrators and {names} can change the settings.',
   'settings.save': 'Save',
   'settings.saved': 'Settings saved. They apply to new responses.',
   'settings.invalid': 'Check the settings: some fields are not right.',
@@ -459,6 +478,10 @@ const en: Record<Key, string> = {
     'Could not check the hh.ru notification subscription: the scheduled check will find new responses.',
   'new.unavailable':
     'Could not check for new responses: the hh.ru service is temporarily unavailable. Try again in a minute.',
+  'new.subscriptionMissing':
+    'The hh.ru notification subscription is off or out of date: new responses arrive only when checked. Press Check again to restore it.',
+  'new.subscriptionMissingReadOnly':
+    'The hh.ru notification subscription is off or out of date: new responses arrive only when checked. Whoever manages the app can restore it.',
   'new.check': 'Check again',
   'new.loginRequired':
     'hh.ru revoked the app’s access: sign in again on the Sign in tab. Responses that arrive meanwhile are not lost.',
@@ -534,7 +557,10 @@ const en: Record<Key, string> = {
   'login.invalid': 'The sign-in link has expired or was used already. Press Sign in in the app again.',
   'login.failed': 'Could not connect the hh.ru account ({code}). Press Sign in in the app again.',
   'login.expired': 'The app page has been open too long. Reload it and press Sign in again.',
-  'login.forbidden': 'Portal administrators and employees with CRM access can connect hh.ru.',
+  'login.forbidden':
+    'Portal administrators and the employees they named in the settings (Who can manage the app) can connect hh.ru.',
+  'login.unconfirmed':
+    'Your rights could not be confirmed with Bitrix24: reload the app page and press Sign in again.',
   'login.close': 'Close the window',
 
   'access.title': 'No access to the app',
@@ -591,4 +617,6 @@ export const VALIDATION_EN: Record<string, string> = {
   'Выберите воронку': 'Choose a pipeline',
   'Выберите источник из списка': 'Choose a source from the list',
   'Выберите стадию': 'Choose a stage',
+  'Выберите сотрудников из списка': 'Choose employees from the list',
+  'Можно назначить не больше 20 сотрудников': 'At most 20 employees can be named',
 };

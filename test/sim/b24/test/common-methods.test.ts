@@ -284,3 +284,21 @@ t.test('in one batch, as the JS SDK’s helper loads them', async (t) => {
     ],
   );
 });
+
+t.test(
+  'user.admin: true for a portal admin’s token, false for any other user’s, no scope needed',
+  async (t) => {
+    const running = await sim(t);
+    const { portal, token } = await installedPortal(running);
+    const admin = await rest(portal, token, 'user.admin');
+    t.same([admin.status, admin.body.result], [200, true], 'the installing admin (user 1)');
+    const employee = running.sim.issueUserToken(portal.memberId, { userId: 2 });
+    const plain = await rest(portal, employee.accessToken, 'user.admin');
+    t.same([plain.status, plain.body.result], [200, false], 'a seeded employee (user 2) is not an admin');
+    const promoted = running.sim.addUser(portal.memberId, { NAME: 'Вера', isAdmin: true });
+    const second = running.sim.issueUserToken(portal.memberId, { userId: promoted.ID });
+    t.equal((await rest(portal, second.accessToken, 'user.admin')).body.result, true, 'another admin');
+    const unknown = await rest(portal, 'not-a-token', 'user.admin');
+    t.equal(unknown.status, 401, 'an unknown token is refused as for any method');
+  },
+);

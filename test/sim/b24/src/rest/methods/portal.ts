@@ -186,6 +186,10 @@ export const portalMethods: Record<string, MethodSpec> = {
       TIME_ZONE_OFFSET: ctx.portal.tzOffsetMinutes * 60,
     }),
   },
+  // Whether the token's user may manage app settings: true for a portal admin, false for anyone
+  // else; any user may call it, no scope beyond basic
+  // (https://apidocs.bitrix24.com/api-reference/common/users/user-admin.html).
+  'user.admin': { scope: null, handler: (ctx) => ctx.user.isAdmin },
   'user.current': { scope: 'user', handler: (ctx) => userRow(ctx, ctx.user) },
   'user.get': {
     scope: 'user',
