@@ -174,7 +174,7 @@ export const CASES: ChaosCase[] = [
     },
     // hh.ru does not send a dropped webhook again: «Новые отклики» (or the next reconciliation) finds them.
     after: async (ctx) => {
-      const answer = await ctx.world.call(rpc.hhNewResponses, { memberId: ctx.memberId });
+      const answer = await ctx.world.call(rpc.hhNewResponses, { memberId: ctx.memberId, repair: true });
       const dropped = ctx.world.hh.sim.deliveries().filter((d) => d.state === 'dropped').length;
       ctx.notes.push(`${dropped} webhooks dropped, «Новые отклики» found ${answer.newCount}`);
     },

@@ -194,6 +194,9 @@ if (!existsSync('/usr/bin/chromium')) {
       );
       await app.locator('[data-testid=tab][data-tab=new-responses]').click();
       await app.getByTestId('new-count').waitFor();
+      // Opening the tab only counts; the admin's «Проверить ещё раз» (a POST) starts the pass.
+      await app.getByTestId('check-again').click();
+      await app.getByTestId('new-count').waitFor();
       t.equal(
         await text(app, 'new-count'),
         'Найдено новых откликов: 1. Они появятся на портале в течение нескольких минут.',

@@ -257,7 +257,7 @@ t.test('import, then continuous sync, with both simulators', async (t) => {
         lost.every((n) => dealOf(n.id).length === 0),
         'nothing arrived by itself',
       );
-      const answer = await world.call(rpc.hhNewResponses, { memberId: portalB });
+      const answer = await world.call(rpc.hhNewResponses, { memberId: portalB, repair: true });
       t.equal(answer.newCount, 3, '«Найдено новых откликов: 3»');
       t.equal(answer.subscription, 'ok', 'the subscription is in place');
       await eventually(() => lost.every((n) => dealOf(n.id).length === 1), {
