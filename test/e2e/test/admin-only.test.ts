@@ -257,7 +257,7 @@ t.test(
     const row = await db('portal_settings')
       .where({ member_id: memberId })
       .first<{ settings: { managerIds: number[] } }>();
-    t.same(row!.settings.managerIds, [2]);
+    t.same(row.settings.managerIds, [2]);
     const other = await framePost(stack, 'acme', '/b24/app', { userId: 3 });
     t.match(
       other.html,
@@ -276,9 +276,9 @@ t.test(
     const after = await db('portal_settings')
       .where({ member_id: memberId })
       .first<{ settings: { responsibleUserId: number; managerIds: number[] }; updated_by: number }>();
-    t.equal(after!.settings.responsibleUserId, 2, 'what they changed is saved');
-    t.equal(after!.updated_by, 2, 'in their name');
-    t.same(after!.settings.managerIds, [2], 'but only an admin changes who may manage the app');
+    t.equal(after.settings.responsibleUserId, 2, 'what they changed is saved');
+    t.equal(after.updated_by, 2, 'in their name');
+    t.same(after.settings.managerIds, [2], 'but only an admin changes who may manage the app');
     const repaired = await ui(stack, clerk, 'POST', 'new-responses/check');
     t.equal(repaired.status, 200);
     t.match(repaired.html, /data-state="created"/, 'the named employee repairs the subscription');
@@ -314,14 +314,14 @@ t.test(
     t.equal(stale.status, 403, 'an admin whose page-load token expired cannot be confirmed');
     t.equal(errorOf(stale.html), 'admin_unconfirmed', 'and is asked to reload the page');
     const account = await db('hh_accounts').where({ member_id: memberId }).first<{ status: string }>();
-    t.equal(account!.status, 'active', 'the hh.ru login is still in place');
+    t.equal(account.status, 'active', 'the hh.ru login is still in place');
 
     // A fresh page load: the admin signs out.
     const reloaded = sessionOf((await framePost(stack, 'acme', '/b24/app', { userId: 1 })).html);
     const out = await ui(stack, reloaded, 'POST', 'auth/logout');
     t.equal(out.status, 200, 'the admin presses «Выйти»');
     t.equal(
-      (await db('hh_accounts').where({ member_id: memberId }).first<{ status: string }>())!.status,
+      (await db('hh_accounts').where({ member_id: memberId }).first<{ status: string }>()).status,
       'login_required',
       'and the hh.ru login is closed',
     );
@@ -359,8 +359,8 @@ t.test(
     const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
     const portal = sim.portalInfo('beta');
     // The person the simulated portal's pages act as (what its header's selector sets): the employee.
-  await page.context().addCookies([{ name: 'b24sim_user_beta', value: '2', url: portal.baseUrl }]);
-  await page.goto(`${portal.baseUrl}app/hh-b24-dev/`);
+    await page.context().addCookies([{ name: 'b24sim_user_beta', value: '2', url: portal.baseUrl }]);
+    await page.goto(`${portal.baseUrl}app/hh-b24-dev/`);
     const app = page.frameLocator('[data-testid=app-iframe]');
     await app.getByTestId('settings-panel').waitFor({ timeout: 20_000 });
     const line = `Изменять настройки могут администраторы портала и ${named.NAME} ${named.LAST_NAME}.`;
