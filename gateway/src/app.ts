@@ -39,6 +39,12 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   });
   runtime.useOutboxRelay();
   addUnsubscribeConsumer(runtime);
+  // The install steps and, once uninstalled, the portal's record (with its sealed tokens). A clean
+  // uninstall deletes the record at once (recordUninstall); an uninstall without CLEAN keeps it
+  // for HH_DATA_RETENTION_DAYS. A reinstalled portal's record is never touched here.
+  runtime.erasesPortalData({
+    tables: ['b24_install_steps', { table: 'b24_portals', where: { status: 'uninstalled' } }],
+  });
 
   let b24: Bitrix24Client | undefined;
   const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));

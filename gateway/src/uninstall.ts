@@ -12,6 +12,7 @@ import {
   ack,
   defer,
   enqueue,
+  recordPortalUninstall,
   rpc,
   subjects,
 } from '@hhb24/common';
@@ -192,6 +193,9 @@ export async function recordUninstall(
         .where({ member_id: memberId })
         .update({ status: 'uninstalled', updated_at: trx.fn.now() });
     await installer.forget(trx, memberId);
+    // Every service erases its rows from this (at once with CLEAN, else after the retention) and
+    // skips the portal's messages published before a reinstall.
+    await recordPortalUninstall(trx, memberId, clean, payload.at);
     await enqueue(trx, {
       subject: subjects.portalUninstalled,
       msgId: `uninstalled:${memberId}:${payload.at}`,

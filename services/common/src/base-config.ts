@@ -1,4 +1,4 @@
-import { boolean, integer, oneOf, string, url } from './config.js';
+import { boolean, decimal, integer, oneOf, string, url } from './config.js';
 import { keyringField } from './secrets.js';
 
 /** The variables every service reads: where its dependencies are and how it behaves at start and stop. */
@@ -63,6 +63,19 @@ export const baseSchema = {
     min: 10,
     max: 60_000,
     description: 'How often the outbox relay looks for rows written by other processes.',
+  }),
+  HH_DATA_RETENTION_DAYS: decimal({
+    default: 30,
+    min: 0,
+    max: 3650,
+    description:
+      'How long a portal’s data is kept after the app was removed without «Удалить данные» (CLEAN), for a reinstall; then it is erased (a fraction of a day is allowed).',
+  }),
+  DATA_ERASE_SWEEP_SEC: integer({
+    default: 600,
+    min: 1,
+    max: 86_400,
+    description: 'How often each service looks for removed portals whose data is due to be erased.',
   }),
   ...keyringField,
   SHUTDOWN_TIMEOUT_MS: integer({

@@ -73,6 +73,17 @@ export function integer(options: FieldOptions<number> & { min?: number; max?: nu
   });
 }
 
+/** A number that may have a fraction (`0.5`); tests set a day-long setting to seconds this way. */
+export function decimal(options: FieldOptions<number> & { min?: number; max?: number }): Field<number> {
+  const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = options;
+  return field('number', options, (raw) => {
+    if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(raw.trim())) throw new Error('must be a number, e.g. 30 or 0.5');
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`must be between ${min} and ${max}`);
+    return value;
+  });
+}
+
 export function port(options: FieldOptions<number>): Field<number> {
   return { ...integer({ ...options, min: 0, max: 65535 }), kind: 'port' };
 }

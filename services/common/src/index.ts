@@ -14,6 +14,7 @@ export {
   loadConfig,
   type Schema,
   boolean,
+  decimal,
   integer,
   oneOf,
   optional,
@@ -102,6 +103,17 @@ export {
   sealedOwner,
 } from './db/migrations.js';
 export { commonMigrations } from './db/common-migrations.js';
+
+// A removed portal's data: what each service erases, when, and the record of it
+export {
+  ERASE_SETTLE_MS,
+  type ErasureResult,
+  type PortalData,
+  type PortalTable,
+  portalOf,
+  recordPortalUninstall,
+  recordPortalReinstall,
+} from './erasure.js';
 
 // Secrets: sealing values at rest, and re-sealing them under a new key
 export { Keyring, type SealContext } from './secrets.js';

@@ -13,7 +13,7 @@ export function createMetrics(service: string) {
     registry,
     messages: new Counter({
       name: 'hhb24_messages_total',
-      help: 'Messages handled by JetStream consumers, by consumer and outcome (ack, retry, defer, drop, dead_letter)',
+      help: 'Messages handled by JetStream consumers, by consumer and outcome (ack, retry, defer, drop, dead_letter, erased: about a portal whose data was erased, skipped)',
       labelNames: ['consumer', 'outcome'] as const,
       ...opts,
     }),
@@ -34,6 +34,11 @@ export function createMetrics(service: string) {
       name: 'hhb24_http_rate_limited_total',
       help: 'Public requests answered 429, by route group (install, pages, callbacks) and by the limit they met (address, portal)',
       labelNames: ['group', 'per'] as const,
+      ...opts,
+    }),
+    portalsErased: new Counter({
+      name: 'hhb24_portal_erasures_total',
+      help: 'Erasures of a removed portal’s data by this service (a clean uninstall, or the retention passed)',
       ...opts,
     }),
     outboxPublished: new Counter({

@@ -8,6 +8,11 @@ import { createDb, pingDb } from './db/knex.js';
 import { commonMigrations } from './db/common-migrations.js';
 import { type MigrationSet, runMigrations } from './db/migrations.js';
 import { pruneInbox } from './inbox.js';
+import type { PortalUninstalled } from './contracts.js';
+import { type ErasureResult, type PortalData, dueErasures, erasePortal, isErased } from './erasure.js';
+import { ValidationError } from './errors.js';
+import { ack } from './nats/outcome.js';
+import { subjects } from './nats/topology.js';
 import { type Logger, createLogger } from './logger.js';
 import { type Metrics, createMetrics } from './metrics.js';
 import { type Nats, connectNats, natsUsable } from './nats/connection.js';
@@ -79,6 +84,7 @@ export class Runtime {
   /** Aborted when the shutdown begins: waits for dependencies at start and for rate limits give up. */
   private readonly stopAbort = new AbortController();
   private readonly options: ServiceOptions;
+  private portalData?: PortalData;
 
   constructor(options: ServiceOptions) {
     this.options = options;
@@ -139,6 +145,60 @@ export class Runtime {
     options: { timeoutMs?: number } = {},
   ): Promise<Res> {
     return callRpc({ nats: this.nats, naming: this.naming }, contract, req, options);
+  }
+
+  /**
+   * The portal data this service keeps: erased at once when a portal removes the app with CLEAN
+   * (its own durable consumer of `portal.app.uninstalled`), otherwise after
+   * HH_DATA_RETENTION_DAYS (a sweep every DATA_ERASE_SWEEP_SEC). See docs/security.md.
+   */
+  erasesPortalData(data: PortalData): void {
+    if (this.portalData) throw new Error(`${this.name} declares its portal data twice`);
+    this.portalData = data;
+    this.addConsumer<PortalUninstalled>({
+      spec: {
+        stream: 'PORTAL',
+        durable: data.durable ?? `${this.name}-erase`,
+        filterSubject: subjects.portalUninstalled,
+        ackWaitMs: 60_000,
+        maxAckPending: 20,
+      },
+      concurrency: 2,
+      decode: decodeUninstalled,
+      handler: async (ctx) => {
+        if (!ctx.data.clean) return ack();
+        await data.onUninstalled?.(ctx.data, ctx.log);
+        await this.erase(ctx.data.memberId, ctx.data.at || new Date().toISOString(), 'clean');
+        return ack();
+      },
+    });
+    this.every('erase-sweep', this.config.DATA_ERASE_SWEEP_SEC * 1000, async () => {
+      await this.sweepErasures();
+    });
+  }
+
+  /**
+   * Erases what is due now (or at `now`): clean uninstalls not erased here yet (a second pass after
+   * a few minutes catches a write that was in flight), and uninstalls without CLEAN older than the
+   * retention. Replicas may sweep at once: each portal's erasure takes a lock and is idempotent.
+   */
+  async sweepErasures(now = new Date()): Promise<ErasureResult[]> {
+    if (!this.portalData) return [];
+    const due = await dueErasures(this.db, this.name, now, this.config.HH_DATA_RETENTION_DAYS);
+    const done: ErasureResult[] = [];
+    for (const d of due)
+      done.push(await this.erase(d.memberId, d.uninstalledAt, d.clean ? 'clean' : 'retention passed'));
+    return done;
+  }
+
+  private async erase(memberId: string, uninstalledAt: string | Date, why: string): Promise<ErasureResult> {
+    const result = await erasePortal(this.db, this.name, this.portalData!, memberId, uninstalledAt);
+    this.metrics.portalsErased.inc();
+    this.log.info(
+      { memberId, service: this.name, why, rows: result.rows, tables: result.tables },
+      `portal data erased (${why})`,
+    );
+    return result;
   }
 
   /** This service writes outbox rows: run a relay (relays of all processes share the rows). */
@@ -209,6 +269,7 @@ export class Runtime {
         decode: r.decode,
         concurrency: r.concurrency,
         maxFailures: c.CONSUMER_MAX_DELIVER,
+        erased: (memberId, publishedAt) => isErased(this.db, memberId, publishedAt, c.HH_DATA_RETENTION_DAYS),
       });
       await runner.start();
       this.runners.push(runner);
@@ -338,4 +399,16 @@ export function createService(options: ServiceOptions): { app: FastifyInstance; 
   app.addHook('preClose', async () => runtime.stopWork());
   app.addHook('onClose', async () => runtime.closeConnections());
   return { app, runtime };
+}
+
+function decodeUninstalled(value: unknown): PortalUninstalled {
+  const v = value as Partial<PortalUninstalled>;
+  if (!v || typeof v.memberId !== 'string' || !v.memberId || typeof v.clean !== 'boolean')
+    throw new ValidationError('portal.app.uninstalled without memberId or clean');
+  return {
+    memberId: v.memberId,
+    clean: v.clean,
+    installedBy: Number.isInteger(v.installedBy) && Number(v.installedBy) > 0 ? Number(v.installedBy) : null,
+    at: typeof v.at === 'string' && !Number.isNaN(Date.parse(v.at)) ? v.at : '',
+  };
 }

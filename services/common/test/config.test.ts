@@ -3,6 +3,7 @@ import {
   ConfigError,
   baseSchema,
   boolean,
+  decimal,
   integer,
   loadConfig,
   optional,
@@ -124,5 +125,22 @@ t.test(
         .WEBHOOK_SECRET_KEY,
       'y'.repeat(32),
     );
+  },
+);
+
+t.test(
+  'a decimal setting takes a fraction (a day-long setting in seconds) and refuses the rest',
+  async (t) => {
+    const schema = { DAYS: decimal({ default: 30, min: 0, max: 3650, description: 'days' }) };
+    t.equal(loadConfig('svc', schema, {}).DAYS, 30, 'the default');
+    t.equal(loadConfig('svc', schema, { DAYS: '0.0001' }).DAYS, 0.0001, 'a fraction');
+    t.equal(loadConfig('svc', schema, { DAYS: '7' }).DAYS, 7, 'a whole number');
+    for (const bad of ['abc', '1e3', '-1', '4000', '1.2.3'])
+      t.throws(
+        () => loadConfig('svc', schema, { DAYS: bad }),
+        ConfigError,
+        `refused: ${JSON.stringify(bad)}`,
+      );
+    t.equal(baseSchema.HH_DATA_RETENTION_DAYS.default, 30, 'HH_DATA_RETENTION_DAYS keeps 30 days by default');
   },
 );

@@ -33,6 +33,7 @@ t.test('replicas migrating at once: each migration runs once, all end up current
     [
       'common/20261127_01_outbox_inbox_dead_letters',
       'common/20261128_01_b24_portals',
+      'common/20261230_01_portal_erasure',
       'some-service/20261127_01_things',
     ],
     'one replica applied, the others found nothing to do',
@@ -48,6 +49,8 @@ t.test('replicas migrating at once: each migration runs once, all end up current
     'dead_letters',
     'message_defers',
     'b24_portals',
+    'portal_uninstalls',
+    'portal_erasures',
     'things',
     'migrations_common',
     'migrations_some_service',

@@ -99,6 +99,13 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     },
   });
 
+  // The links to the portal's leads and deals, refused writes (with their snapshots), counts and
+  // incidents: erased at a clean uninstall, or once the retention passed.
+  runtime.erasesPortalData({
+    onUninstalled: async (event) => the().settings.forget(event.memberId),
+    tables: ['crm_failures', 'crm_links', 'crm_write_counts', 'crm_incidents'],
+  });
+
   const incidents = new Incidents({ runtime, b24 });
   runtime.every('incidents', INCIDENT_CHECK_MS, () => incidents.tick());
 

@@ -363,7 +363,8 @@ export class Writer {
           written.push(added ? 'created' : 'updated');
           await enqueue(trx, {
             subject: subjects.crmEntityWritten,
-            msgId: `written:${snapshot.memberId}:${key}:${snapshot.version}`,
+            // With the account, as the snapshot's own id (versions start again after an erasure).
+            msgId: `written:${snapshot.memberId}:${snapshot.accountId}:${key}:${snapshot.version}`,
             payload: {
               memberId: snapshot.memberId,
               negotiationId: key,

@@ -171,6 +171,43 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhRefresh, (req) => actions().refresh(req), { decode: decode.card });
   runtime.serve(rpc.hhAct, (req) => actions().act(req), { decode: (v) => decodeAct(v, decode.card) });
 
+  // Everything hh-connector keeps of a portal: its hh.ru logins (sealed tokens), vacancies,
+  // negotiations, resumes and their PDFs, person keys, state history, the delivery log.
+  runtime.erasesPortalData({
+    // A clean uninstall closes the hh.ru login first (unsubscribe, revoke), while its tokens are
+    // still here; the gateway asks the same of us and then finds nothing left to close.
+    onUninstalled: async (event) => {
+      await connection().disconnect({ memberId: event.memberId, userId: event.installedBy ?? 1 });
+    },
+    before: async (trx, memberId): Promise<Record<string, number>> => {
+      const accounts = (await trx('hh_accounts').where({ member_id: memberId }).pluck('id')) as string[];
+      if (accounts.length === 0) return {};
+      // The webhook log and messages that name only the portal's hh.ru account.
+      const deliveries = await trx('hh_webhook_deliveries').whereIn('account_id', accounts).delete();
+      const outbox = await trx('outbox').whereRaw(`payload->>'accountId' = any(?)`, [accounts]).delete();
+      const deadLetters = await trx('dead_letters')
+        .whereNull('portal')
+        .where((q) => {
+          for (const id of accounts) q.orWhere('payload', 'like', `%"accountId":"${id}"%`);
+        })
+        .delete();
+      return { hh_webhook_deliveries: deliveries, outbox, dead_letters: deadLetters };
+    },
+    tables: [
+      'hh_notifications',
+      'hh_sync_events',
+      'hh_reconciliations',
+      'hh_webhook_deliveries',
+      'hh_state_history',
+      'hh_person_keys',
+      'hh_resumes',
+      'hh_negotiations',
+      'hh_vacancies',
+      'hh_imports',
+      'hh_accounts',
+    ],
+  });
+
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();
     await engine().resumeParked();

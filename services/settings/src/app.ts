@@ -2,18 +2,15 @@ import {
   Bitrix24Client,
   type Launchable,
   type Logger,
-  type PortalUninstalled,
   type UiRequest,
   ValidationError,
-  ack,
   createService,
   rpc,
-  subjects,
 } from '@hhb24/common';
 import type { Config } from './config.js';
 import { migrations } from './migrations.js';
 import { PortalData } from './portal-data.js';
-import { erasePortal, getSettings } from './settings-store.js';
+import { getSettings } from './settings-store.js';
 import { PageRoutes } from './ui/routes.js';
 import { Renderer } from './ui/render.js';
 
@@ -59,32 +56,8 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
   });
   runtime.serve(rpc.settingsUi, (req) => pages.handle(req), { decode: decodeUiRequest });
 
-  // The portal removed the app and asked to erase its data (CLEAN): settings and feedback go.
-  runtime.addConsumer<PortalUninstalled>({
-    spec: {
-      stream: 'PORTAL',
-      durable: 'settings-uninstalled',
-      filterSubject: subjects.portalUninstalled,
-      ackWaitMs: 30_000,
-      maxAckPending: 20,
-    },
-    concurrency: 2,
-    decode: (v) => {
-      const u = v as Partial<PortalUninstalled>;
-      if (typeof u?.memberId !== 'string' || !u.memberId || typeof u.clean !== 'boolean')
-        throw new ValidationError('portal.app.uninstalled without memberId or clean');
-      return u as PortalUninstalled;
-    },
-    handler: async (ctx) => {
-      if (ctx.data.clean) {
-        await erasePortal(runtime.db, ctx.data.memberId);
-        ctx.log.info(
-          { memberId: ctx.data.memberId },
-          'portal settings and feedback erased (uninstalled with CLEAN)',
-        );
-      }
-      return ack();
-    },
-  });
+  // The portal's settings and what its users wrote in «Обратная связь»: erased at a clean
+  // uninstall, or once HH_DATA_RETENTION_DAYS passed after one without CLEAN.
+  runtime.erasesPortalData({ durable: 'settings-uninstalled', tables: ['feedback', 'portal_settings'] });
   return { app, runtime, port: config.SETTINGS_PORT };
 }

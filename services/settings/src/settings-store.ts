@@ -166,11 +166,3 @@ export async function saveSettings(
     }
   });
 }
-
-/** The portal removed the app and asked to erase its data (CLEAN): its settings and feedback go. */
-export async function erasePortal(db: Knex, memberId: string): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('portal_settings').where({ member_id: memberId }).delete();
-    await trx('feedback').where({ member_id: memberId }).delete();
-  });
-}

@@ -110,6 +110,8 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
     handler: (ctx) => the().robots.onInvoked(ctx),
   });
 
+  // The activities drawn (with the snapshots they show): erased at a clean uninstall, or once the retention passed.
+  runtime.erasesPortalData({ tables: ['tl_activities'] });
   return { app, runtime, port: config.TIMELINE_RENDERER_PORT };
 }
 

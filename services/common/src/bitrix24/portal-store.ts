@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import { sealedOwner } from '../db/migrations.js';
+import { recordPortalReinstall } from '../erasure.js';
 import { ValidationError } from '../errors.js';
 import type { Keyring, SealContext } from '../secrets.js';
 
@@ -141,11 +142,17 @@ export class Bitrix24PortalStore {
       user_id: input.userId ?? null,
       updated_at: this.db.fn.now(),
     };
-    const [saved] = (await this.db(TABLE)
-      .insert({ ...row, version: 1, installed_at: this.db.fn.now() })
-      .onConflict('member_id')
-      .merge({ ...row, version: this.db.raw('?? + 1', [`${TABLE}.version`]) })
-      .returning('*')) as Row[];
+    const saved = await this.db.transaction(async (trx) => {
+      const [r] = (await trx(TABLE)
+        .insert({ ...row, version: 1, installed_at: trx.fn.now() })
+        .onConflict('member_id')
+        .merge({ ...row, version: trx.raw('?? + 1', [`${TABLE}.version`]) })
+        .returning('*')) as Row[];
+      // Installed again after a removal: what was published before now stays skipped if the old
+      // data was erased, and data kept for this reinstall is no longer due for erasure.
+      await recordPortalReinstall(trx, input.memberId);
+      return r;
+    });
     return this.toRecord(saved!);
   }
 

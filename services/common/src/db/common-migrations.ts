@@ -99,5 +99,33 @@ export const commonMigrations: MigrationSet = {
         await db.schema.dropTable('b24_portals');
       },
     },
+    {
+      name: '20261230_01_portal_erasure',
+      async up(db) {
+        // A portal that removed the app: when, and whether it asked to erase its data (CLEAN). Its
+        // data goes at once (CLEAN) or after HH_DATA_RETENTION_DAYS; messages about it published
+        // before a reinstall are skipped by every consumer from then on. Holds no personal data.
+        await db.schema.createTable('portal_uninstalls', (t) => {
+          t.text('member_id').primary();
+          t.timestamp('uninstalled_at', { useTz: true }).notNullable();
+          t.boolean('clean').notNullable();
+          t.timestamp('reinstalled_at', { useTz: true });
+        });
+        // Each service's word that it erased the portal's rows of that uninstall, and how many.
+        await db.schema.createTable('portal_erasures', (t) => {
+          t.text('member_id').notNullable();
+          t.text('service').notNullable();
+          t.timestamp('uninstalled_at', { useTz: true }).notNullable();
+          t.timestamp('erased_at', { useTz: true }).notNullable();
+          t.integer('rows').notNullable();
+          t.jsonb('tables').notNullable();
+          t.primary(['member_id', 'service']);
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('portal_erasures');
+        await db.schema.dropTable('portal_uninstalls');
+      },
+    },
   ],
 };

@@ -1,11 +1,12 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Knex } from 'knex';
+import { portalOf } from '../erasure.js';
 import { classifyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Nats } from './connection.js';
 import { type Outcome, drop } from './outcome.js';
-import type { ConsumerSpec, Naming } from './topology.js';
+import { type ConsumerSpec, type Naming, subjects } from './topology.js';
 
 /** Deliveries a message may spend waiting (defer) on top of its failures before JetStream gives up. */
 export const DEFER_BUDGET = 200;
@@ -44,6 +45,12 @@ export interface ConsumerRunnerOptions<T> {
   concurrency: number;
   /** Failed deliveries before the message is dead-lettered. */
   maxFailures: number;
+  /**
+   * Whether the portal a message is about was erased before the message was published (or since
+   * and not installed again): such a message is acknowledged unread. Not asked for
+   * `portal.app.uninstalled`, which is what erases.
+   */
+  erased?: (memberId: string, publishedAt: Date) => Promise<boolean>;
 }
 
 export interface ConsumerRunner {
@@ -98,10 +105,9 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
   ): Promise<void> {
     let portal: string | null = null;
     try {
-      // The portal the message is about: `portal`, or `memberId` as the services' payloads name it.
-      const parsed = JSON.parse(raw) as { portal?: unknown; memberId?: unknown };
-      if (typeof parsed.portal === 'string') portal = parsed.portal;
-      else if (typeof parsed.memberId === 'string') portal = parsed.memberId;
+      // The portal the message is about (`memberId`, a snapshot's, settings', or `portal`): a clean
+      // uninstall erases the portal's dead letters by it.
+      portal = portalOf(JSON.parse(raw));
     } catch {
       // Malformed payloads are kept as they came.
     }
@@ -149,26 +155,47 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
         outcome = drop(`gave up after ${deliveryCount - 1} deliveries (${failures} failed)`);
       } else {
         let data: T | undefined;
+        let value: unknown;
         try {
-          const value: unknown = JSON.parse(raw);
+          value = JSON.parse(raw);
           data = options.decode ? options.decode(value) : (value as T);
         } catch (err) {
           outcome = drop(`malformed message: ${(err as Error).message}`);
         }
-        outcome ??= await handler({
-          data: data as T,
-          subject: naming.strip(msg.subject),
-          msgId,
-          streamSeq: msg.seq,
-          deliveryCount,
-          failures,
-          log: msgLog,
-        }).catch((err: unknown): Outcome => {
-          const e = classifyError(err);
-          lastError = `${e.code}: ${e.message}`;
-          if (e.wait) return { kind: 'defer', reason: lastError, delayMs: e.retryAfterMs ?? 1000 };
-          return e.retryable ? { kind: 'retry', error: lastError, delayMs: e.retryAfterMs } : drop(lastError);
-        });
+        const portal = outcome ? null : portalOf(value);
+        if (
+          portal &&
+          options.erased &&
+          naming.strip(msg.subject) !== subjects.portalUninstalled &&
+          (await options.erased(portal, new Date(Number(msg.timestampNanos / 1_000_000n))))
+        ) {
+          // The portal's data is erased: its messages left in the stream change nothing.
+          await msg.ackAck().catch(() => false);
+          metrics?.messages.inc({ consumer: name, outcome: 'erased' });
+          msgLog.debug({ memberId: portal, subject: msg.subject }, 'message of an erased portal skipped');
+          return;
+        }
+        // A handler that throws before its first await fails like one that rejects.
+        outcome ??= await Promise.resolve()
+          .then(() =>
+            handler({
+              data: data as T,
+              subject: naming.strip(msg.subject),
+              msgId,
+              streamSeq: msg.seq,
+              deliveryCount,
+              failures,
+              log: msgLog,
+            }),
+          )
+          .catch((err: unknown): Outcome => {
+            const e = classifyError(err);
+            lastError = `${e.code}: ${e.message}`;
+            if (e.wait) return { kind: 'defer', reason: lastError, delayMs: e.retryAfterMs ?? 1000 };
+            return e.retryable
+              ? { kind: 'retry', error: lastError, delayMs: e.retryAfterMs }
+              : drop(lastError);
+          });
       }
       await settle(msg, raw, outcome, failures, lastError, msgLog);
     } catch (err) {

@@ -511,7 +511,10 @@ export class SyncEngine {
         await this.store.addHistory(trx, row.memberId, row.negotiationId, snapshot.state, snapshot.updatedAt);
       await enqueue(trx, {
         subject: subjects.hhNegotiationSynced,
-        msgId: `synced:${row.memberId}:${row.negotiationId}:${snapshot.version}`,
+        // With the account: versions start again after a portal's data was erased and the app
+        // reinstalled (a new login is a new account), and JetStream and the inboxes must not take
+        // the new snapshots for the old ones.
+        msgId: `synced:${row.memberId}:${snapshot.accountId}:${row.negotiationId}:${snapshot.version}`,
         payload: { snapshot } satisfies HhNegotiationSynced,
       });
     });
