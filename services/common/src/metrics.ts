@@ -68,6 +68,12 @@ export function createMetrics(service: string) {
       labelNames: ['downstream'] as const,
       ...opts,
     }),
+    hhRequests: new Counter({
+      name: 'hhb24_hh_requests_total',
+      help: 'hh.ru answers, by the egress address the call left from (HH_EGRESS_ADDRESSES; default without it) and outcome (2xx, 3xx, 4xx, 429, 5xx, unreachable)',
+      labelNames: ['egress', 'outcome'] as const,
+      ...opts,
+    }),
     rateLimitWaits: new Counter({
       name: 'hhb24_rate_limit_waits_total',
       help: 'Times a caller had to wait for a shared rate limit, by limit name',

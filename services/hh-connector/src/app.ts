@@ -1,5 +1,6 @@
 import {
   Bitrix24Client,
+  ConfigError,
   type Launchable,
   type Logger,
   type MessageContext,
@@ -10,7 +11,7 @@ import {
   subjects,
   textOf,
 } from '@hhb24/common';
-import type { Config } from './config.js';
+import { type Config, configProblems } from './config.js';
 import { type HhClient, createHhClient } from './hh/index.js';
 import { migrations } from './migrations.js';
 import { Actions, decodeAct } from './sync/actions.js';
@@ -41,6 +42,8 @@ export const WEBHOOKS_IN_FLIGHT = 8;
  * the connection, the import and the card tab.
  */
 export function buildHhConnector(config: Config, options: { log?: Logger } = {}): Launchable {
+  const problems = configProblems(config);
+  if (problems.length > 0) throw new ConfigError('hh-connector', problems);
   const { app, runtime } = createService({ name: 'hh-connector', config, migrations, log: options.log });
   runtime.useOutboxRelay();
 
@@ -217,6 +220,8 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     await queries().settleFinished();
     await health().prune();
   });
+  // After the work has stopped (preClose): the egress addresses' connection pools.
+  app.addHook('onClose', async () => hhClient?.close());
 
   return { app, runtime, port: config.HH_CONNECTOR_PORT };
 }

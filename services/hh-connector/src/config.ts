@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import {
   type ConfigOf,
+  type Field,
   baseSchema,
   bitrix24Schema,
   hhOAuthSchema,
@@ -10,6 +12,27 @@ import {
   string,
   url,
 } from '@hhb24/common';
+
+/** A comma-separated list of IP addresses (no ranges), each once; empty for none. */
+function ipList(options: { description: string }): Field<string[]> {
+  return {
+    kind: 'address list',
+    description: options.description,
+    default: [],
+    parse(raw) {
+      const list = raw
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean);
+      const bad = list.filter((a) => isIP(a) === 0);
+      if (bad.length > 0) throw new Error(`has entries that are not an IP address (${bad.join(', ')})`);
+      const twice = list.filter((a, i) => list.indexOf(a) !== i);
+      if (twice.length > 0) throw new Error(`names an address more than once (${twice.join(', ')})`);
+      return list;
+    },
+    format: (list) => list.join(','),
+  };
+}
 
 /** How hh-connector reaches hh.ru (or the simulator: point both URLs at it). */
 export const hhSchema = {
@@ -44,10 +67,14 @@ export const hhSchema = {
     max: 1000,
     description: 'Calls that may go at once after a quiet period.',
   }),
-  HH_RATE_SCOPE: oneOf(['global', 'account'] as const, {
+  HH_RATE_SCOPE: oneOf(['global', 'account', 'egress'] as const, {
     default: 'global',
     description:
-      'global: one shared bucket (hh.ru counts per client address, and all replicas share one); account: a bucket per hh account.',
+      'global: one shared bucket (hh.ru counts per client address, and all replicas share one); account: a bucket per hh account; egress: a bucket per address of HH_EGRESS_ADDRESSES, each shared by every replica.',
+  }),
+  HH_EGRESS_ADDRESSES: ipList({
+    description:
+      'Local addresses hh.ru calls leave from, comma-separated (each must be an address of every hh-connector host, and reach hh.ru as its own public address): each hh account calls from one of them, chosen from its id and the same in every replica, so with HH_RATE_SCOPE=egress each address has the budget of HH_RATE_PER_SEC (docs/operations.md, «Several egress addresses»). Empty: the system chooses, one address.',
   }),
   HH_REQUEST_TIMEOUT_MS: integer({
     default: 15_000,
@@ -130,3 +157,10 @@ export const schema = {
 };
 
 export type Config = ConfigOf<typeof schema>;
+
+/** What the schema cannot say field by field; empty when the settings agree. */
+export function configProblems(config: Config): string[] {
+  return config.HH_RATE_SCOPE === 'egress' && config.HH_EGRESS_ADDRESSES.length === 0
+    ? ['HH_RATE_SCOPE=egress needs HH_EGRESS_ADDRESSES (the addresses whose budgets it counts)']
+    : [];
+}

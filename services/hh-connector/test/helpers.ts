@@ -78,7 +78,7 @@ export async function harness(
   const client: Harness['client'] = (overrides = {}, breaker = {}, hooks = {}, stopping) => {
     const breakers = new BreakerRegistry({ log, settings: breaker });
     breakerSets.push(breakers);
-    return new HhClient(
+    const made = new HhClient(
       { ...hhClientConfig(config), backoffMs: 50, ...options.client, ...overrides },
       {
         db,
@@ -91,6 +91,8 @@ export async function harness(
       },
       hooks,
     );
+    t.teardown(() => made.close());
+    return made;
   };
   const hh = client();
   return {

@@ -11,6 +11,7 @@ import {
   waitUnlessStopping,
 } from '@hhb24/common';
 import { type HhAccount, HhAccountStore } from './accounts.js';
+import { egressFor } from './egress.js';
 import { HH_ERROR_CODES, HhError, HhLoginRequired, HhOAuthError, HhRateLimited, apiError } from './errors.js';
 import { type ByteCap, HhHttp, type HhResponse, type Query, type SendInit } from './http.js';
 import { HhOAuth } from './oauth.js';
@@ -42,8 +43,17 @@ export interface HhClientConfig {
   pdfCap: ByteCap;
   /** The shared token bucket every replica draws from. */
   rate: RateLimit;
-  /** `global`: one bucket for all accounts (hh.ru limits per client address, and our replicas share one); `account`: one per account. */
-  rateScope: 'global' | 'account';
+  /**
+   * `global`: one bucket for all accounts (hh.ru limits per client address, and our replicas share
+   * one); `account`: one per account; `egress`: one per egress address, each account drawing from
+   * its address's (needs `egressAddresses`).
+   */
+  rateScope: 'global' | 'account' | 'egress';
+  /**
+   * Local addresses hh.ru calls leave from (HH_EGRESS_ADDRESSES), each account from one of them
+   * (`egressFor`: rendezvous hashing on the account id). Empty: the system chooses, as before.
+   */
+  egressAddresses?: readonly string[];
   timeoutMs: number;
   /** Attempts of one call when hh.ru answers 429 (or 5xx on a read) before giving the wait back to the caller. */
   maxAttempts: number;
@@ -60,6 +70,8 @@ export interface HhDeps {
   log: Logger;
   /** Aborted when the process shuts down: a back-off then ends at once (ShuttingDown). */
   stopping?: AbortSignal;
+  /** hh.ru answers counted per egress address (`hhb24_hh_requests_total`). */
+  metrics?: { hhRequests: { inc(labels: { egress: string; outcome: string }): void } };
 }
 
 export interface CallOptions {
@@ -91,6 +103,7 @@ export class HhClient {
   readonly oauth: HhOAuth;
   readonly accounts: HhAccountStore;
   private readonly backoffMs: number;
+  private readonly egressAddresses: readonly string[];
 
   constructor(
     readonly config: HhClientConfig,
@@ -104,6 +117,7 @@ export class HhClient {
       timeoutMs: config.timeoutMs,
       jsonCap: config.jsonCap,
       pdfCap: config.pdfCap,
+      egressAddresses: config.egressAddresses,
     });
     this.oauth = new HhOAuth(this.http, {
       clientId: config.clientId,
@@ -112,17 +126,41 @@ export class HhClient {
     });
     this.accounts = new HhAccountStore(deps.db, deps.keyring);
     this.backoffMs = config.backoffMs ?? 500;
+    this.egressAddresses = config.egressAddresses ?? [];
+    if (config.rateScope === 'egress' && this.egressAddresses.length === 0)
+      throw new Error(
+        'HH_RATE_SCOPE=egress needs HH_EGRESS_ADDRESSES: the addresses whose budgets it counts',
+      );
+  }
+
+  /**
+   * The local address an account's hh.ru calls leave from (HH_EGRESS_ADDRESSES), the same in every
+   * replica; undefined without the setting. Before a login is stored the portal's member_id stands
+   * for the account (`connect`).
+   */
+  egressOf(accountId: string): string | undefined {
+    return this.egressAddresses.length === 0 ? undefined : egressFor(accountId, this.egressAddresses);
+  }
+
+  /** Closes the egress addresses' connection pools (on shutdown). */
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   /** Finishes a login from the OAuth callback's code: exchanges it, then stores the account (`adoptTokens`). */
   async connect(memberId: string, code: string, redirectUri?: string): Promise<HhAccount> {
-    return this.adoptTokens(memberId, await this.oauth.exchangeCode(code, redirectUri));
+    return this.adoptTokens(
+      memberId,
+      await this.oauth.exchangeCode(code, redirectUri, this.egressOf(connectKey(memberId))),
+    );
   }
 
   /** Stores a fresh token pair for the portal: reads /me with it and keeps the employer manager's account. */
   async adoptTokens(memberId: string, tokens: HhTokens): Promise<HhAccount> {
-    await this.takeToken('connect');
-    const res = await this.http.send('GET', this.http.url('/me'), { token: tokens.access_token });
+    const egress = this.egressOf(connectKey(memberId));
+    await this.takeToken('connect', egress);
+    const res = await this.http.send('GET', this.http.url('/me'), { token: tokens.access_token, egress });
+    this.count(egress, res.status);
     if (res.status !== 200) throw apiError(res.status, res.body, res.headers);
     const me = res.body as HhMe;
     if (me.auth_type !== 'employer' || !me.employer || !me.manager) {
@@ -161,14 +199,22 @@ export class HhClient {
     const deadline = opts.maxWaitMs === undefined ? undefined : Date.now() + opts.maxWaitMs;
     const url = this.http.url(target, init.query);
     const repeatable = method === 'GET' || method === 'DELETE';
+    const egress = this.egressOf(accountId);
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       const auth = await this.authorized(accountId);
-      await this.takeToken(accountId, deadline);
+      await this.takeToken(accountId, egress, deadline);
       let res: HhResponse;
       try {
         res = await this.deps.breakers.fire('hh', accountId, async () => {
-          const r = await this.http.send(method, url, { ...init, token: auth.accessToken });
+          let r: HhResponse;
+          try {
+            r = await this.http.send(method, url, { ...init, token: auth.accessToken, egress });
+          } catch (err) {
+            if (err instanceof UnavailableError) this.count(egress, 0);
+            throw err;
+          }
+          this.count(egress, r.status);
           // Only server failures count against the breaker; 4xx and 429 are answers, not outages.
           if (r.status >= 500) throw apiError(r.status, r.body, r.headers);
           return r;
@@ -203,7 +249,7 @@ export class HhClient {
         throw await this.loginRequired(auth.account, value ?? 'token_rejected');
       }
       if (error instanceof HhRateLimited && attempt < this.config.maxAttempts) {
-        await this.slowDown(accountId);
+        await this.slowDown(accountId, egress);
         await this.backoff(
           accountId,
           attempt,
@@ -275,7 +321,7 @@ export class HhClient {
       if (!force && current.account.expiresAt.getTime() > Date.now()) return current;
       let tokens;
       try {
-        tokens = await this.oauth.refresh(current.refreshToken);
+        tokens = await this.oauth.refresh(current.refreshToken, this.egressOf(accountId));
       } catch (err) {
         if (err instanceof HhOAuthError && err.description === 'token not expired') {
           // Our clock ran ahead of hh.ru's: the token still works there.
@@ -323,14 +369,29 @@ export class HhClient {
     return new HhLoginRequired(account.id, reason);
   }
 
-  private bucket(accountId: string): string {
-    return this.config.rateScope === 'global' ? 'hh:global' : `hh:account:${accountId}`;
+  /** The shared bucket a call draws from: all calls', the account's, or its egress address's. */
+  private bucket(accountId: string, egress: string | undefined): string {
+    switch (this.config.rateScope) {
+      case 'global':
+        return 'hh:global';
+      case 'account':
+        return `hh:account:${accountId}`;
+      case 'egress':
+        return `hh:egress:${egress ?? ''}`;
+    }
+  }
+
+  /** hh.ru's answers by egress address: 0 for no answer (a transport failure). */
+  private count(egress: string | undefined, status: number): void {
+    const outcome =
+      status === 0 ? 'unreachable' : status === 429 ? '429' : `${Math.min(5, Math.floor(status / 100))}xx`;
+    this.deps.metrics?.hhRequests.inc({ egress: egress ?? 'default', outcome });
   }
 
   /** Waits for the shared bucket, or throws RateLimitExceeded when the wait exceeds the caller's budget. */
-  private async takeToken(accountId: string, deadline?: number): Promise<void> {
+  private async takeToken(accountId: string, egress: string | undefined, deadline?: number): Promise<void> {
     const maxWaitMs = deadline === undefined ? 10 * 60_000 : Math.max(0, deadline - Date.now());
-    await this.deps.limiter.acquire(this.bucket(accountId), this.config.rate, { maxWaitMs });
+    await this.deps.limiter.acquire(this.bucket(accountId, egress), this.config.rate, { maxWaitMs });
   }
 
   /**
@@ -338,8 +399,8 @@ export class HhClient {
    * of the shared bucket (bounded: at most a second of queue), so the shared pace drops while hh.ru
    * keeps refusing and recovers by itself when it stops.
    */
-  private async slowDown(accountId: string): Promise<void> {
-    await this.deps.limiter.take(this.bucket(accountId), this.config.rate, 1, {
+  private async slowDown(accountId: string, egress: string | undefined): Promise<void> {
+    await this.deps.limiter.take(this.bucket(accountId, egress), this.config.rate, 1, {
       reserve: true,
       maxQueueMs: 1000,
     });
@@ -358,6 +419,11 @@ export class HhClient {
     this.deps.log.debug({ account: accountId, attempt, delay }, 'hh call backs off');
     await waitUnlessStopping(delay, this.deps.stopping, 'backing off from hh.ru');
   }
+}
+
+/** What picks the egress address of a login before its account exists: the portal. */
+function connectKey(memberId: string): string {
+  return `portal:${memberId}`;
 }
 
 /**

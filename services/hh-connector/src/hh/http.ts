@@ -1,4 +1,5 @@
 import { BodyTooLarge, UnavailableError, isRefusedRedirect, readCapped } from '@hhb24/common';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { HH_ERROR_CODES, HhError } from './errors.js';
 
 /** A byte cap and the setting that sets it (named in the failure when an answer passes it). */
@@ -19,6 +20,11 @@ export interface HhHttpConfig {
   jsonCap: ByteCap;
   /** Largest resume PDF read (HH_MAX_PDF_BYTES). */
   pdfCap: ByteCap;
+  /**
+   * Local addresses calls may leave from (HH_EGRESS_ADDRESSES); each call names one as `egress`.
+   * Empty: the system's routing chooses, as for any other outgoing call.
+   */
+  egressAddresses?: readonly string[];
 }
 
 export interface HhResponse {
@@ -36,6 +42,8 @@ export interface SendInit {
   json?: unknown;
   /** The answer is a file (a resume PDF): read up to the PDF cap instead of the JSON one. */
   file?: boolean;
+  /** The local address the call leaves from: one of `egressAddresses`. */
+  egress?: string;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -51,9 +59,29 @@ export function pathOf(url: URL): string {
 /** The HTTP layer: base URLs, User-Agent, timeouts. Answers are returned whatever their status; only transport failures throw. */
 export class HhHttp {
   private readonly api: URL;
+  /** One connection pool per egress address, its sockets bound to that address (undici's `localAddress`). */
+  private readonly agents = new Map<string, Agent>();
 
   constructor(readonly config: HhHttpConfig) {
     this.api = new URL(config.apiUrl);
+    for (const address of config.egressAddresses ?? [])
+      this.agents.set(address, new Agent({ localAddress: address }));
+  }
+
+  /** Closes the egress addresses' connection pools (on shutdown). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.agents.values()].map((a) => a.close()));
+  }
+
+  /** The connection pool of the call's egress address; undefined: Node's own (no addresses set). */
+  private dispatcher(egress: string | undefined): Agent | undefined {
+    if (egress === undefined) {
+      if (this.agents.size > 0) throw new Error('an hh.ru call without its egress address');
+      return undefined;
+    }
+    const agent = this.agents.get(egress);
+    if (!agent) throw new Error(`${egress} is not one of HH_EGRESS_ADDRESSES`);
+    return agent;
   }
 
   /**
@@ -96,17 +124,21 @@ export class HhHttp {
       headers['content-type'] = 'application/json';
     }
     const cap = init.file ? this.config.pdfCap : this.config.jsonCap;
+    const dispatcher = this.dispatcher(init.egress);
+    const request: RequestInit = {
+      method,
+      headers,
+      body,
+      // The request carries the account's token (or the app's secret): never to another address.
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.config.timeoutMs),
+    };
     let res: Response;
     let bytes: Buffer;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body,
-        // The request carries the account's token (or the app's secret): never to another address.
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-      });
+      // Through an egress address's pool, undici's fetch: the library Node's own fetch is built on,
+      // so pool and fetch are one version, and the options above and the answer's stream are the same.
+      res = dispatcher ? await undiciFetch(url, { ...request, dispatcher }) : await fetch(url, request);
       bytes = await readCapped(res, cap.bytes);
     } catch (err) {
       if (err instanceof BodyTooLarge)
@@ -132,7 +164,7 @@ export class HhHttp {
             : failure.message;
       throw new UnavailableError(
         HH_ERROR_CODES.unavailable,
-        `hh.ru unreachable: ${method} ${pathOf(url)}: ${why}`,
+        `hh.ru unreachable: ${method} ${pathOf(url)}${init.egress ? ` from ${init.egress}` : ''}: ${why}`,
         { cause: err },
       );
     }

@@ -33,6 +33,7 @@ export function hhClientConfig(config: Config): HhClientConfig {
     pdfCap: { bytes: config.HH_MAX_PDF_BYTES, setting: 'HH_MAX_PDF_BYTES' },
     rate: { ratePerSec: config.HH_RATE_PER_SEC, burst: config.HH_RATE_BURST },
     rateScope: config.HH_RATE_SCOPE,
+    egressAddresses: config.HH_EGRESS_ADDRESSES,
     timeoutMs: config.HH_REQUEST_TIMEOUT_MS,
     maxAttempts: config.HH_MAX_ATTEMPTS,
   };
@@ -54,6 +55,7 @@ export function createHhClient(
       breakers: runtime.breakers,
       log: runtime.log,
       stopping: runtime.stopping,
+      metrics: runtime.metrics,
     },
     hooks,
   );

@@ -36,32 +36,36 @@ export class HhOAuth {
     return url.toString();
   }
 
-  exchangeCode(code: string, redirectUri = this.app.redirectUri): Promise<HhTokens> {
-    return this.token({
-      grant_type: 'authorization_code',
-      client_id: this.app.clientId,
-      client_secret: this.app.clientSecret,
-      code,
-      redirect_uri: redirectUri,
-    });
+  /** `egress`: the local address the call leaves from (HhHttp's `egressAddresses`), when there are several. */
+  exchangeCode(code: string, redirectUri = this.app.redirectUri, egress?: string): Promise<HhTokens> {
+    return this.token(
+      {
+        grant_type: 'authorization_code',
+        client_id: this.app.clientId,
+        client_secret: this.app.clientSecret,
+        code,
+        redirect_uri: redirectUri,
+      },
+      egress,
+    );
   }
 
   /**
    * Single use, and only after the access token expired (docs/reference/hh-api.md#login-oauth-20). Callers
    * hold the account's refresh lock.
    */
-  refresh(refreshToken: string): Promise<HhTokens> {
-    return this.token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+  refresh(refreshToken: string, egress?: string): Promise<HhTokens> {
+    return this.token({ grant_type: 'refresh_token', refresh_token: refreshToken }, egress);
   }
 
   /** DELETE /oauth/token: the pair dies; a new login is needed afterwards. */
-  async revoke(accessToken: string): Promise<void> {
-    const res = await this.http.send('DELETE', this.http.url('/oauth/token'), { token: accessToken });
+  async revoke(accessToken: string, egress?: string): Promise<void> {
+    const res = await this.http.send('DELETE', this.http.url('/oauth/token'), { token: accessToken, egress });
     if (res.status !== 204 && res.status !== 200) throw apiError(res.status, res.body, res.headers);
   }
 
-  private async token(form: Record<string, string>): Promise<HhTokens> {
-    const res = await this.http.send('POST', this.http.url('/token'), { form });
+  private async token(form: Record<string, string>, egress?: string): Promise<HhTokens> {
+    const res = await this.http.send('POST', this.http.url('/token'), { form, egress });
     const body = res.body as Partial<HhTokens> & { error?: string; error_description?: string };
     if (res.status === 200 && body?.access_token && body.refresh_token && typeof body.expires_in === 'number')
       return body as HhTokens;
