@@ -91,6 +91,8 @@ type Authorized = { account: HhAccount; accessToken: string; refreshToken: strin
 
 const REFRESH_LOCK_TTL_MS = 30_000;
 const REFRESH_LOCK_WAIT_MS = 20_000;
+/** Longest wait for the rate limit before a refresh, under the refresh lock (whose lease is 30 s). */
+const REFRESH_PACE_WAIT_MS = 10_000;
 const MAX_BACKOFF_MS = 8_000;
 
 /**
@@ -149,10 +151,10 @@ export class HhClient {
 
   /** Finishes a login from the OAuth callback's code: exchanges it, then stores the account (`adoptTokens`). */
   async connect(memberId: string, code: string, redirectUri?: string): Promise<HhAccount> {
-    return this.adoptTokens(
-      memberId,
-      await this.oauth.exchangeCode(code, redirectUri, this.egressOf(connectKey(memberId))),
-    );
+    const egress = this.egressOf(connectKey(memberId));
+    // The token endpoint counts toward the address's limit at hh.ru like any call: paced too.
+    await this.takeToken('connect', egress);
+    return this.adoptTokens(memberId, await this.oauth.exchangeCode(code, redirectUri, egress));
   }
 
   /** Stores a fresh token pair for the portal: reads /me with it and keeps the employer manager's account. */
@@ -321,7 +323,10 @@ export class HhClient {
       if (!force && current.account.expiresAt.getTime() > Date.now()) return current;
       let tokens;
       try {
-        tokens = await this.oauth.refresh(current.refreshToken, this.egressOf(accountId));
+        // Paced like any call from the address, but briefly: the lock is held meanwhile.
+        const egress = this.egressOf(accountId);
+        await this.takeToken(accountId, egress, Date.now() + REFRESH_PACE_WAIT_MS);
+        tokens = await this.oauth.refresh(current.refreshToken, egress);
       } catch (err) {
         if (err instanceof HhOAuthError && err.description === 'token not expired') {
           // Our clock ran ahead of hh.ru's: the token still works there.
