@@ -13,6 +13,9 @@
  *   mesh     the same with every limit off, at each of --mesh-sizes: what the services themselves do
  *   latency  --arrivals new responses/invitations by webhook, one every 1/--pace s: webhook → entity (→ activity)
  *   portals  --portals portals importing --per-portal negotiations each at once: total time and fairness
+ *   egress   --egress-portals portals × --egress-per-portal negotiations at once, hh.ru limiting per
+ *            client address as it does, from each of --egress address counts (1: one shared budget,
+ *            HH_RATE_SCOPE=global; n > 1: HH_EGRESS_ADDRESSES=127.0.0.1…127.0.0.n, HH_RATE_SCOPE=egress)
  *
  * Options: --quick (small sizes, to try it), --out <file> (default bench/results.json),
  * --profile <dir> (each service writes a CPU profile there; `node bench/profile.mjs <dir>`),
@@ -28,7 +31,7 @@ import { World } from '../test/e2e/dist/test/world.js';
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'import,mesh,latency,portals' },
+    scenarios: { type: 'string', default: 'import,mesh,latency,portals,egress' },
     sizes: { type: 'string' },
     'mesh-sizes': { type: 'string' },
     arrivals: { type: 'string' },
@@ -40,6 +43,10 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'node-options': { type: 'string' },
     'portals-time-limit': { type: 'string' },
+    egress: { type: 'string' },
+    'egress-rate': { type: 'string' },
+    'egress-portals': { type: 'string' },
+    'egress-per-portal': { type: 'string' },
   },
 });
 const list = (s) =>
@@ -55,8 +62,8 @@ const numbers = (s) =>
   });
 const scenarios = list(args.scenarios);
 for (const s of scenarios)
-  if (!['import', 'mesh', 'latency', 'portals'].includes(s))
-    throw new Error(`unknown scenario ${s} (import, mesh, latency, portals)`);
+  if (!['import', 'mesh', 'latency', 'portals', 'egress'].includes(s))
+    throw new Error(`unknown scenario ${s} (import, mesh, latency, portals, egress)`);
 const opts = {
   sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
   meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
@@ -64,10 +71,18 @@ const opts = {
   pace: Number(args.pace ?? 0.5),
   portals: numbers(args.portals ?? (args.quick ? '10' : '100'))[0],
   perPortal: numbers(args['per-portal'] ?? (args.quick ? '20' : '100'))[0],
+  egress: numbers(args.egress ?? '1,2'),
+  egressRate: numbers(args['egress-rate'] ?? '10')[0],
+  egressPortals: numbers(args['egress-portals'] ?? (args.quick ? '4' : '12'))[0],
+  egressPerPortal: numbers(args['egress-per-portal'] ?? (args.quick ? '10' : '30'))[0],
 };
+/** Local addresses for a run with `n` egress addresses: on Linux every 127.x.y.z is the loopback's. */
+const egressAddresses = (n) => Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
 
 /** The simulators' real limits (docs/simulators.md) and the targets of the issue. */
 const HH = { perSec: 10, burst: 10 };
+/** hh-connector's pace per budget in a deployment (HH_RATE_PER_SEC in deploy/base/hh-connector/service.env). */
+const HH_DEPLOYED_SHARE = 0.9;
 const B24 = { perSec: 2, burst: 50, batch: 50 };
 const TARGET = {
   ofBound: 0.9,
@@ -169,9 +184,9 @@ async function collectProfiles(world) {
 
 // ---- one world, one portal per hh.ru account -----------------------------------------------------
 
-async function startWorld({ limits, generate, env = {}, hhBy = 'address' }) {
+async function startWorld({ limits, generate, env = {}, hhBy = 'address', hhLimit = HH }) {
   const world = await World.start({
-    hhRateLimit: limits ? HH : 'off',
+    hhRateLimit: limits ? hhLimit : 'off',
     b24RateLimit: limits,
     generate,
     env: { ...(limits ? {} : UNLIMITED_ENV), ...nodeOptions(), ...env },
@@ -507,14 +522,30 @@ async function latencyScenario(arrivals, pace) {
   }
 }
 
-async function portalsScenario(count, perPortal) {
-  // hh.ru counts per client address; here every portal stands for its own hh.ru account, which in
-  // real life would call from the deployment's address(es) too — see docs/performance.md for why
-  // this run limits per account.
+/**
+ * `addresses` undefined: hh.ru limits per account (the `portals` scenario). A number: hh.ru limits
+ * per client address as it does, and hh-connector calls from that many addresses (`egress`).
+ */
+async function portalsScenario(count, perPortal, { addresses, rate = HH.perSec } = {}) {
+  // hh.ru counts per client address; in `portals` every portal stands for its own hh.ru account,
+  // which in real life would call from the deployment's address(es) too — see docs/performance.md
+  // for why that run limits per account. `egress` limits per address, from one address or several.
+  const byAddress = addresses !== undefined;
+  const limit = byAddress ? { perSec: rate, burst: rate } : HH;
   const world = await startWorld({
     limits: true,
-    hhBy: 'account',
-    env: { HH_RATE_SCOPE: 'account' },
+    hhLimit: limit,
+    hhBy: byAddress ? 'address' : 'account',
+    // Limited per address, hh-connector keeps the deployment's margin under the limit: 90 %, rounded
+    // down (HH_RATE_PER_SEC=9 under hh.ru's 10/s in deploy/base/hh-connector/service.env).
+    env: !byAddress
+      ? { HH_RATE_SCOPE: 'account' }
+      : {
+          HH_RATE_PER_SEC: String(Math.max(1, Math.floor(rate * HH_DEPLOYED_SHARE))),
+          ...(addresses > 1
+            ? { HH_RATE_SCOPE: 'egress', HH_EGRESS_ADDRESSES: egressAddresses(addresses).join(',') }
+            : { HH_RATE_SCOPE: 'global' }),
+        },
     generate: {
       seed: 21,
       employers: count,
@@ -529,7 +560,14 @@ async function portalsScenario(count, perPortal) {
   try {
     const portals = [];
     for (const employer of world.hh.sim.store.employers.values()) {
-      portals.push(await portalFor(world, employer));
+      portals.push(
+        await portalFor(world, employer).catch((err) => {
+          // What hh.ru saw last says why a login failed (a 429, a refused token…).
+          for (const r of world.hh.sim.requests({}).slice(-20))
+            say(`  hh.ru ${r.at} ${r.ip} ${r.method} ${r.path} ${r.status}${r.fault ? ` (${r.fault})` : ''}`);
+          throw err;
+        }),
+      );
       progress(`${portals.length} of ${count} portals installed and connected`, portals.length === count);
     }
     await sleep(3000);
@@ -574,7 +612,30 @@ async function portalsScenario(count, perPortal) {
     const finished = Math.max(...each.map((f) => f.finished));
     const seconds = (finished - started) / 1000;
     // Each portal has budgets of its own (hh.ru per account here, Bitrix24 per portal): together they take as long as the slowest one's bound.
-    const boundSeconds = Math.max(...each.map((f) => f.negotiations / f.bound.perSec));
+    let boundSeconds = Math.max(...each.map((f) => f.negotiations / f.bound.perSec));
+    // Limited per address: each address's budget is shared by its portals; together they take as
+    // long as the address with the most requests needs for them (or a portal's own Bitrix24 bound).
+    let addressFigures;
+    if (byAddress) {
+      const hhAll = world.hh.sim.requests({ sinceMs: hhFrom });
+      addressFigures = {};
+      for (const r of hhAll) {
+        const a = (addressFigures[r.ip] ??= { portals: 0, negotiations: 0, requests: 0, status429: 0 });
+        a.requests++;
+        if (r.status === 429) a.status429++;
+      }
+      portals.forEach((p, i) => {
+        const ip = hhAll.find((r) => r.userId === p.admin.userId)?.ip;
+        if (!ip) return;
+        addressFigures[ip].portals++;
+        addressFigures[ip].negotiations += each[i].negotiations;
+      });
+      for (const a of Object.values(addressFigures)) a.boundSeconds = round(a.requests / limit.perSec, 1);
+      boundSeconds = Math.max(
+        ...Object.values(addressFigures).map((a) => a.requests / limit.perSec),
+        ...each.map((f) => f.negotiations / f.bound.bitrix24),
+      );
+    }
     const durations = each.map((f) => f.seconds);
     const negotiations = each.reduce((s, f) => s + f.negotiations, 0);
     const perService = {};
@@ -586,6 +647,7 @@ async function portalsScenario(count, perPortal) {
     if (args.profile) await collectProfiles(world);
     return {
       portals: count,
+      ...(byAddress ? { addresses, hhRateScope: addresses > 1 ? 'egress' : 'global' } : {}),
       finished: true,
       negotiations,
       seconds: round(seconds, 1),
@@ -600,9 +662,14 @@ async function portalsScenario(count, perPortal) {
         max: Math.max(...each.map((f) => f.negotiations)),
       },
       hh: {
-        limit: `${HH.perSec}/s per account, burst ${HH.burst}`,
-        status429: each.reduce((s, f) => s + f.hh.status429, 0),
+        limit: `${limit.perSec}/s per ${byAddress ? 'client address' : 'account'}, burst ${limit.burst}`,
+        ...(byAddress ? { ourPacePerAddress: Math.max(1, Math.floor(rate * HH_DEPLOYED_SHARE)) } : {}),
+        // Refused for the address's limit, hh.ru answers before it reads the token: count those by address.
+        status429: byAddress
+          ? Object.values(addressFigures).reduce((s, a) => s + a.status429, 0)
+          : each.reduce((s, f) => s + f.hh.status429, 0),
         perNegotiation: round(each.reduce((s, f) => s + f.hh.requests, 0) / negotiations, 3),
+        ...(byAddress ? { byAddress: addressFigures } : {}),
       },
       bitrix24: { status503or429: each.reduce((s, f) => s + f.bitrix24.status503or429, 0) },
       correct: {
@@ -626,7 +693,7 @@ const results = {};
 function save() {
   const file = existsSync(args.out) ? JSON.parse(readFileSync(args.out, 'utf8')) : {};
   for (const [key, value] of Object.entries(results))
-    file[key] = key === 'import' || key === 'mesh' ? { ...file[key], ...value } : value;
+    file[key] = key === 'import' || key === 'mesh' || key === 'egress' ? { ...file[key], ...value } : value;
   file.machine = { cpus: cpus().length, node: process.version };
   file.targets = TARGET;
   writeFileSync(args.out, `${JSON.stringify(file, null, 2)}\n`);
@@ -656,6 +723,19 @@ if (scenarios.includes('portals')) {
   say(`${opts.portals} portals × ${opts.perPortal} negotiations at once`);
   results.portals = await portalsScenario(opts.portals, opts.perPortal);
   save();
+}
+if (scenarios.includes('egress')) {
+  for (const n of opts.egress) {
+    say(
+      `${opts.egressPortals} portals × ${opts.egressPerPortal} negotiations at once, hh.ru limiting to ${opts.egressRate}/s per address, from ${n} address${n > 1 ? 'es' : ''}`,
+    );
+    (results.egress ??= {})[`${n}@${opts.egressRate}`] = await portalsScenario(
+      opts.egressPortals,
+      opts.egressPerPortal,
+      { addresses: n, rate: opts.egressRate },
+    );
+    save();
+  }
 }
 results.lastRun = {
   scenarios,
@@ -745,6 +825,33 @@ function printTable(r, ran) {
       '≤ 1.5',
       ok(p.slowestToFastest <= TARGET.fairness),
     ]);
+  }
+  if (ran.includes('egress')) {
+    // Keyed `<addresses>@<limit per address>`: each run beside the one-address run at its limit.
+    for (const [key, p] of Object.entries(r.egress ?? {})) {
+      const [n, rate] = key.split('@');
+      const one = r.egress[`1@${rate}`];
+      if (!p.finished) {
+        rows.push([
+          `${p.portals} portals, ${n} address(es), ${rate}/s each`,
+          `unfinished after ${p.seconds} s`,
+          '',
+          'MISSED',
+        ]);
+        continue;
+      }
+      const split = Object.entries(p.hh.byAddress)
+        .map(([ip, a]) => `${ip} ${a.portals} portals ${a.requests} req`)
+        .join(', ');
+      rows.push([
+        `${p.portals} portals × ${p.perPortalNegotiations.max}, ${n} address${n === '1' ? '' : 'es'}, ${rate}/s each`,
+        `${p.seconds} s (${p.perSec}/s), bound ${p.boundSeconds} s, 429 ${p.hh.status429}` +
+          (one?.finished && n !== '1' ? `, ${round(one.seconds / p.seconds)} × one address's pace` : ''),
+        'faster with more addresses',
+        '',
+      ]);
+      rows.push([`  by address`, split, '', '']);
+    }
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(widths[i])).join('  '));
