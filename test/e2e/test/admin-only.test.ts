@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { type Knex, rpc } from '@hhb24/common';
+import { eventually } from '@hhb24/common/testing';
 import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
 import { loadConfig } from '@hhb24/common';
@@ -247,6 +248,57 @@ t.test(
     t.equal(installRun.status, 405, 'GET install/run: 405');
     t.same(await digest(stack, db, memberId), before, 'no GET changed anything');
 
+    // ---- the admin starts the import; the portal refuses the writes (a field made required) -------
+    sim.setRequired('acme', 'lead', 'SOURCE_ID');
+    const started = await ui(stack, admin, 'POST', 'settings/save', { ...SETTINGS, action: 'import' });
+    t.equal(started.status, 200, 'the admin starts the import');
+    t.match(started.html, /data-testid="import-progress"/);
+    await eventually(
+      async () =>
+        (await settingsRuntime.call(rpc.hhImportProgress, { memberId }, { timeoutMs: 10_000 })).state ===
+        'finished',
+      { timeoutMs: 120_000, what: 'the import to finish' },
+    );
+    const failureRows = () =>
+      db('crm_failures')
+        .where({ member_id: memberId })
+        .select('negotiation_id', 'attempts', 'retry_requested_at')
+        .orderBy('negotiation_id');
+    await eventually(async () => (await failureRows()).length > 0, {
+      timeoutMs: 30_000,
+      what: 'the refused writes',
+    });
+    // The portal would take them now: a retry would write them.
+    sim.setRequired('acme', 'lead', 'SOURCE_ID', false);
+    await new Promise((r) => setTimeout(r, 1000));
+    const refused = await failureRows();
+    const leads = sim.entities('acme', 'lead').length;
+    for (const [what, route, form] of [
+      ['«Повторить» on «Настройки»', 'failures/retry', {}],
+      ['«Повторить» of one response', 'failures/retry', { negotiationId: refused[0]!.negotiation_id }],
+      ['«Повторить все» on «Состояние»', 'health/retry', { all: '1' }],
+    ] as const) {
+      const answer = await ui(stack, clerk, 'POST', route, form);
+      t.equal(answer.status, 403, `${what} by the employee: 403`);
+      t.equal(errorOf(answer.html), 'manage_only');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    t.same(await failureRows(), refused, 'the refused writes are as they were');
+    t.equal(sim.entities('acme', 'lead').length, leads, 'and nothing was written to the portal');
+    const withFailures = await ui(stack, clerk, 'GET', 'tab/settings');
+    t.match(withFailures.html, /data-testid="failure"/, 'the employee reads the refused writes');
+    t.notMatch(withFailures.html, /failures\/retry/, 'with no «Повторить»');
+    const health = await ui(stack, clerk, 'GET', 'tab/health');
+    t.match(health.html, /data-testid="health-failure"/, 'and on «Состояние»');
+    t.notMatch(health.html, /health\/retry/, 'with no «Повторить» there either');
+    const adminRetry = await ui(stack, admin, 'POST', 'failures/retry');
+    t.equal(adminRetry.status, 200, 'the admin presses «Повторить»');
+    await eventually(async () => (await failureRows()).length === 0, {
+      timeoutMs: 30_000,
+      what: 'the refused writes written',
+    });
+    t.ok(sim.entities('acme', 'lead').length > leads, 'and they reach the portal');
+
     // ---- the admin names the employee; then the employee can ------------------------------------
     const naming = await ui(stack, admin, 'POST', 'settings/save', {
       ...SETTINGS,
@@ -279,6 +331,13 @@ t.test(
     t.equal(after.settings.responsibleUserId, 2, 'what they changed is saved');
     t.equal(after.updated_by, 2, 'in their name');
     t.same(after.settings.managerIds, [2], 'but only an admin changes who may manage the app');
+    const redraw = await ui(stack, clerk, 'POST', 'settings/form', { ...SETTINGS, entityType: 'deal' });
+    t.match(
+      redraw.html,
+      /<option value="2" selected data-testid="manager-option">/,
+      'their form, redrawn, shows the list as saved',
+    );
+    t.match(redraw.html, /data-testid="managers" disabled/, 'and does not let them change it');
     const repaired = await ui(stack, clerk, 'POST', 'new-responses/check');
     t.equal(repaired.status, 200);
     t.match(repaired.html, /data-state="created"/, 'the named employee repairs the subscription');

@@ -143,6 +143,12 @@ export class SettingsTab {
         ? null
         : ((await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings ?? null));
     const v = options.values ? fromForm(options.values) : fromSaved(saved, req.session.userId);
+    // Only an admin edits «Кто может управлять приложением» (its list is disabled for anyone else,
+    // so their form does not send it): a redraw for them shows the list as saved.
+    if (options.values && !req.session.isAdmin)
+      v.managerIds = [
+        ...((await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings.managerIds ?? []),
+      ];
     let lists: Awaited<ReturnType<PortalData['forForm']>>;
     try {
       lists = await this.deps.data.forForm(
