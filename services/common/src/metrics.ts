@@ -85,7 +85,7 @@ export function createMetrics(service: string) {
     // page already answers per portal.
     syncOutcomes: new Counter({
       name: 'hhb24_sync_outcomes_total',
-      help: 'What became of each unit of sync work, by stage (webhook, reconcile, write) and outcome (processed, ignored, duplicate, found, changed, created, updated, refused)',
+      help: 'What became of each unit of sync work, by stage (webhook, reconcile, write) and outcome (processed, ignored, duplicate, older, found, changed, created, updated, refused)',
       labelNames: ['stage', 'outcome'] as const,
       ...opts,
     }),

@@ -24,7 +24,7 @@ import { settingsMissing } from './fixes.js';
 import { Incidents } from './incidents.js';
 import { migrations } from './migrations.js';
 import { SettingsCache } from './settings-cache.js';
-import { Records } from './records.js';
+import { Records, notNewer } from './records.js';
 import { TwoWay } from './two-way.js';
 import { Writer } from './writer.js';
 
@@ -189,7 +189,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
       return ack();
     }
     const link = await records.link(s.memberId, s.negotiationId);
-    if (link && link.version >= s.version) return ack();
+    // An older snapshot than the one written is dropped here (a version check) or by the writer under its lock.
+    if (notNewer(link, s) === 'version') return ack();
     const pdf = s.resume?.pdf && !link?.hasPdf ? await fetchPdf(s) : null;
     const outcome = await writer.submit(s, settings, pdf);
     switch (outcome.kind) {

@@ -73,5 +73,14 @@ export const migrations: MigrationSet = {
         await db.schema.dropTable('crm_write_counts');
       },
     },
+    {
+      name: '20261207_01_links_hh_updated_at',
+      async up(db) {
+        // hh.ru's updated_at of the snapshot last written: an older one is never written over it.
+        await db.schema.alterTable('crm_links', (t) => {
+          t.text('hh_updated_at');
+        });
+      },
+    },
   ],
 };

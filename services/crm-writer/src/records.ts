@@ -13,6 +13,19 @@ export interface Link {
   /** The stage we set last: a different current stage means a person moved the entity since. */
   stageId: string | null;
   hasPdf: boolean;
+  /** hh.ru's `updated_at` of the snapshot written last (null for links recorded before it was kept). */
+  hhUpdatedAt: string | null;
+}
+
+/**
+ * A snapshot not newer than what the link holds: an older or equal version, or (whatever its
+ * version) an older hh.ru `updated_at` than the one written. Such a snapshot is never written.
+ */
+export function notNewer(link: Link | null | undefined, s: NegotiationSnapshot): 'version' | 'hh' | null {
+  if (!link) return null;
+  if (link.version >= s.version) return 'version';
+  if (link.hhUpdatedAt && Date.parse(s.updatedAt) < Date.parse(link.hhUpdatedAt)) return 'hh';
+  return null;
 }
 
 interface LinkRow {
@@ -24,6 +37,7 @@ interface LinkRow {
   version: number;
   stage_id: string | null;
   has_pdf: boolean;
+  hh_updated_at: string | null;
 }
 
 const toLink = (r: LinkRow): Link => ({
@@ -35,6 +49,7 @@ const toLink = (r: LinkRow): Link => ({
   version: r.version,
   stageId: r.stage_id,
   hasPdf: r.has_pdf,
+  hhUpdatedAt: r.hh_updated_at,
 });
 
 /** crm_links and crm_failures, scoped by portal. */
@@ -74,12 +89,14 @@ export class Records {
         version: link.version,
         stage_id: link.stageId,
         has_pdf: link.hasPdf,
+        hh_updated_at: link.hhUpdatedAt,
       })
       .onConflict(['member_id', 'negotiation_id'])
       .merge({
         version: link.version,
         stage_id: link.stageId,
         has_pdf: link.hasPdf,
+        hh_updated_at: link.hhUpdatedAt,
         updated_at: trx.fn.now(),
       });
   }

@@ -27,7 +27,7 @@ import {
   targetStage,
 } from './fields.js';
 import { type Refusal, refusalOf, stageMissing } from './fixes.js';
-import type { Link, Records } from './records.js';
+import { type Link, type Records, notNewer } from './records.js';
 
 /** Negotiations per group: one batch searches them all, one batch writes them all (≤ 50 commands each). */
 const GROUP_MAX = 45;
@@ -135,7 +135,19 @@ export class Writer {
     const plans: Plan[] = [];
     for (const p of pending) {
       const link = links.get(p.snapshot.negotiationId) ?? null;
-      if (link && link.version >= p.snapshot.version) p.resolve({ kind: 'written' });
+      const held = notNewer(link, p.snapshot);
+      if (held === 'hh')
+        this.d.runtime.log.info(
+          {
+            memberId,
+            negotiationId: p.snapshot.negotiationId,
+            version: p.snapshot.version,
+            held: link!.hhUpdatedAt,
+            read: p.snapshot.updatedAt,
+          },
+          'a snapshot older on hh.ru than the one written: not written',
+        );
+      if (held) p.resolve({ kind: 'written' });
       else plans.push({ p, link, firstRecord: !link, stage: null });
     }
     if (plans.length === 0) return;
@@ -252,6 +264,7 @@ export class Writer {
           version: 0,
           stageId: textOf(row[stageFieldOf(type)]) || null,
           hasPdf: Boolean(row[RESUME_FIELD]),
+          hhUpdatedAt: null,
         };
         plan.current = plan.link.stageId;
       }
@@ -350,12 +363,14 @@ export class Writer {
                 version: snapshot.version,
                 stageId: x.stage,
                 hasPdf: Boolean(pdf),
+                hhUpdatedAt: snapshot.updatedAt,
               }
             : {
                 ...x.link!,
                 version: snapshot.version,
                 stageId: x.stage,
                 hasPdf: x.link!.hasPdf || Boolean(pdf),
+                hhUpdatedAt: snapshot.updatedAt,
               };
           await this.d.records.saveLink(trx, link);
           await this.d.records.clearFailure(trx, snapshot.memberId, key);

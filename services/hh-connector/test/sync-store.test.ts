@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { HhNegotiation } from '../src/hh/index.js';
-import { SyncStore } from '../src/sync/store.js';
+import { type RefusedItem, SyncStore } from '../src/sync/store.js';
 import { harness } from './helpers.js';
 
 const ACCOUNT = '00000000-0000-4000-8000-000000000001';
@@ -105,3 +105,34 @@ t.test(
     t.same(await store.finishCompleted(), [], 'each once');
   },
 );
+
+t.test('never backwards: an older item than the one kept is refused, a tie only when asked', async (t) => {
+  const h = await harness(t);
+  const store = new SyncStore(h.db);
+  const upsert = (i: HhNegotiation, options: Parameters<SyncStore['upsertItems']>[6] = {}) =>
+    h.db.transaction((trx) => store.upsertItems(trx, 'm1', ACCOUNT, 'v1', null, [i], options));
+  await upsert(item('200', 'interview', '2026-01-01T10:00:05+0300'));
+  const row = async () =>
+    (await h.db('hh_negotiations').where({ member_id: 'm1', negotiation_id: '200' }).first()) as {
+      employer_state_id: string;
+      item_seq: number;
+    };
+
+  const refused: RefusedItem[] = [];
+  await upsert(item('200', 'consider', '2026-01-01T10:00:04+0300'), { refused });
+  t.match(await row(), { employer_state_id: 'interview', item_seq: 1 }, 'an older answer is not stored');
+  t.same(refused, [
+    { negotiationId: '200', held: '2026-01-01T10:00:05+0300', read: '2026-01-01T10:00:04+0300', tie: false },
+  ]);
+
+  refused.length = 0;
+  await upsert(item('200', 'consider', '2026-01-01T10:00:05+0300'), { onTie: 'refuse', refused });
+  t.match(await row(), { employer_state_id: 'interview' }, 'as old and different: refused when asked');
+  t.match(refused, [{ tie: true }], 'and said to be a tie, to be read again');
+
+  await upsert(item('200', 'consider', '2026-01-01T10:00:05+0300'));
+  t.match(await row(), { employer_state_id: 'consider', item_seq: 2 }, 'a tie is taken from a page');
+
+  await upsert(item('200', 'offer', '2026-01-01T10:00:06+0300'), { onTie: 'refuse' });
+  t.match(await row(), { employer_state_id: 'offer', item_seq: 3 }, 'a newer answer is stored');
+});

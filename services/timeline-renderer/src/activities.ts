@@ -65,6 +65,12 @@ const toRow = (r: DbRow): ActivityRow => ({
   others: r.others,
 });
 
+/** True when `s` says less recent a thing than `drawn` by hh.ru's own `updated_at`. */
+export function olderOnHh(s: NegotiationSnapshot, drawn: NegotiationSnapshot | null | undefined): boolean {
+  if (!drawn?.updatedAt) return false;
+  return Date.parse(s.updatedAt) < Date.parse(drawn.updatedAt);
+}
+
 /** `tl_activities`: the activity of each negotiation, what it shows, and the version it was drawn from. */
 export class ActivityStore {
   constructor(private readonly db: Knex) {}
@@ -201,6 +207,20 @@ export class Renderer {
         const row = rows.get(m.negotiationId);
         const sameEntity = row && row.entityType === m.entityType && row.entityId === m.entityId;
         if (sameEntity && row.activityId > 0 && row.version >= m.version) return void (out[i] = ack());
+        // Never backwards: a snapshot older on hh.ru than the one drawn is not drawn over it.
+        if (sameEntity && row.activityId > 0 && olderOnHh(m.snapshot, row.snapshot)) {
+          this.runtime.log.info(
+            {
+              memberId,
+              negotiationId: m.negotiationId,
+              version: m.version,
+              held: row.snapshot.updatedAt,
+              read: m.snapshot.updatedAt,
+            },
+            'a snapshot older on hh.ru than the one drawn: not drawn',
+          );
+          return void (out[i] = ack());
+        }
         try {
           const others = sameEntity ? row.others : null;
           jobs.push({

@@ -36,7 +36,7 @@ import {
   personKeys,
   sameSnapshot,
 } from './snapshot.js';
-import type { NegotiationRow, SyncStore } from './store.js';
+import { type NegotiationRow, type RefusedItem, type SyncStore, hhTime } from './store.js';
 
 type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean };
 
@@ -274,6 +274,7 @@ export class SyncEngine {
         if (held && total !== undefined && (held.get(collection.id) ?? 0) === total) continue;
         for (let page = 0; ; page++) {
           const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
+          const refused: RefusedItem[] = [];
           await this.d.runtime.db.transaction(async (trx) => {
             await this.store.upsertItems(
               trx,
@@ -282,11 +283,16 @@ export class SyncEngine {
               step.vacancyId,
               collection.id,
               p.items,
-              step.runId ? undefined : 'reconcile',
+              { source: step.runId ? undefined : 'reconcile', refused },
             );
             await this.feed(trx, account);
           });
           this.d.runtime.wakeOutbox();
+          if (refused.length > 0)
+            ctx.log.info(
+              { memberId: step.memberId, vacancyId: step.vacancyId, refused },
+              'negotiations on a page older than the ones kept: not stored',
+            );
           if (page + 1 >= p.pages || p.items.length === 0) break;
         }
       }
@@ -393,9 +399,34 @@ export class SyncEngine {
   ): Promise<void> {
     const vacancy = item.vacancy!;
     await this.store.ensureVacancy(account.memberId, account.id, vacancy);
+    const refused: RefusedItem[] = [];
     await this.d.runtime.db.transaction((trx) =>
-      this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item]),
+      this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item], {
+        onTie: 'refuse',
+        refused,
+      }),
     );
+    const [older] = refused;
+    if (older && !older.tie) {
+      // Answered late: what we keep is newer (another read was stored meanwhile). Dropped.
+      log.info(
+        { memberId: account.memberId, negotiationId: item.id, held: older.held, read: older.read },
+        'an older answer of hh.ru than the negotiation kept: not stored',
+      );
+      this.d.runtime.metrics.syncOutcomes.inc({ stage: 'webhook', outcome: 'older' });
+    } else if (older) {
+      // As old as the kept item but different: a read started now is answered with what hh.ru has
+      // now, newer than both, so it settles which one is current.
+      log.info(
+        { memberId: account.memberId, negotiationId: item.id, held: older.held, read: older.read },
+        'an answer of hh.ru as old as the negotiation kept but different: read again',
+      );
+      const again = await this.hh.account(account.id).negotiation(item.id, opts);
+      if (!again.vacancy) return;
+      await this.d.runtime.db.transaction((trx) =>
+        this.store.upsertItems(trx, account.memberId, account.id, again.vacancy!.id, null, [again]),
+      );
+    }
     // Brought up to date here (not through a step) so that the entity appears within seconds.
     let handOver: boolean;
     try {
@@ -502,7 +533,22 @@ export class SyncEngine {
         keys.length > 0 ? keys : [`negotiation:${row.negotiationId}`],
       );
       const current = (await this.store.get(row.memberId, row.negotiationId, trx, true))!;
+      // A newer item arrived while this one was read: its own step (or webhook) stores it; a
+      // snapshot of this one now would only go backwards.
+      if (current.itemSeq !== row.itemSeq) return;
       const snapshot = buildSnapshot({ ...input, version: current.version + 1, personId });
+      if (current.snapshot && hhTime(snapshot.updatedAt) < hhTime(current.snapshot.updatedAt)) {
+        this.log.warn(
+          {
+            memberId: row.memberId,
+            negotiationId: row.negotiationId,
+            held: current.snapshot.updatedAt,
+            built: snapshot.updatedAt,
+          },
+          'a snapshot older than the one kept: not stored',
+        );
+        return;
+      }
       const changed = !sameSnapshot(current.snapshot, snapshot);
       if (!changed) snapshot.version = current.version;
       await this.store.settle(trx, { ...current, itemSeq: row.itemSeq }, snapshot, changed);

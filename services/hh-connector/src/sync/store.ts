@@ -121,6 +121,35 @@ function signature(item: HhNegotiation): string {
   ]);
 }
 
+/** hh.ru's `updated_at` as milliseconds (it writes `2015-05-14T12:00:05+0300`); NaN when it is missing or unreadable. */
+export function hhTime(value: string | null | undefined): number {
+  return value ? Date.parse(value) : NaN;
+}
+
+/** An item read from hh.ru that was older than the one kept (or as old but different), so not stored. */
+export interface RefusedItem {
+  negotiationId: string;
+  /** hh.ru's `updated_at` of the item kept. */
+  held: string;
+  /** hh.ru's `updated_at` of the item refused. */
+  read: string;
+  /** As old as the item kept but different: which is newer cannot be told from the items. */
+  tie: boolean;
+}
+
+export interface UpsertOptions {
+  /** A reconciliation pass: what it finds is logged as found by it. */
+  source?: 'reconcile';
+  /**
+   * An item as old as the kept one (hh.ru's `updated_at` has whole seconds) but different: `accept`
+   * it (a page of a collection, read after the kept item was) or `refuse` it so that the caller reads
+   * the negotiation again (a single read that may have been answered late).
+   */
+  onTie?: 'accept' | 'refuse';
+  /** Filled with the items not stored because they were older than the kept ones. */
+  refused?: RefusedItem[];
+}
+
 /** The item as kept: what the snapshot needs, without the per-call action lists and templates. */
 function keptItem(item: HhNegotiation): HhNegotiation {
   const { actions: _actions, ...rest } = item as HhNegotiation & { templates?: unknown };
@@ -302,8 +331,9 @@ export class SyncStore {
     vacancyId: string,
     collectionId: string | null,
     items: HhNegotiation[],
-    source?: 'reconcile',
+    options: UpsertOptions = {},
   ): Promise<string[]> {
+    const { source, onTie = 'accept', refused } = options;
     if (items.length === 0) return [];
     const found: Array<{ id: string; type: 'found' | 'changed' }> = [];
     const ids = items.map((i) => i.id);
@@ -354,6 +384,20 @@ export class SyncStore {
           .first()) as DbNegotiation;
       }
       const changed = signature(old.item) !== signature(item);
+      // Never backwards: an answer older than the item kept (a read answered late, a page read
+      // before a webhook's read was stored) would move the negotiation back to a state hh.ru left.
+      const read = hhTime(item.updated_at);
+      const held = hhTime(old.updated_at_hh);
+      if (changed && (read < held || (read === held && onTie === 'refuse'))) {
+        refused?.push({
+          negotiationId: item.id,
+          held: old.updated_at_hh,
+          read: item.updated_at,
+          tie: read === held,
+        });
+        if (old.status === 'pending') needStep.push(item.id);
+        continue;
+      }
       if (changed) {
         await trx('hh_negotiations')
           .where({ member_id: memberId, negotiation_id: item.id })

@@ -50,6 +50,8 @@ declare module 'fastify' {
     hhRequestId: string;
     hhUserId: string | null;
     hhFault: string | undefined;
+    /** A `stale` slow fault: the answer, already made, is held this long before it is sent. */
+    hhHoldMs: number;
   }
 }
 

@@ -2,13 +2,22 @@ import { Readable } from 'node:stream';
 import { Rng } from './random.js';
 
 /**
- * Faults a test switches on: `error` answers 5xx, `slow` delays the answer, `rate_limit` answers
- * 429 (a burst), `huge_body` answers 200 with a body of `bytes` bytes, `redirect` answers 302 to
- * `location`, `drop_webhook` loses a callback, `duplicate_webhook` sends a callback twice.
+ * Faults a test switches on: `error` answers 5xx, `slow` delays the answer (with `stale`, an answer
+ * made when the request arrived: what hh.ru had then), `rate_limit` answers 429 (a burst),
+ * `huge_body` answers 200 with a body of `bytes` bytes, `redirect` answers 302 to `location`,
+ * `drop_webhook` loses a callback, `duplicate_webhook` sends a callback twice, `delay_webhook`
+ * holds a callback `delayMs` so that later ones overtake it.
  * A rule fires `times` times (default: until removed), each time with `probability` (default 1).
  */
 export type FaultKind =
-  'error' | 'slow' | 'rate_limit' | 'huge_body' | 'redirect' | 'drop_webhook' | 'duplicate_webhook';
+  | 'error'
+  | 'slow'
+  | 'rate_limit'
+  | 'huge_body'
+  | 'redirect'
+  | 'drop_webhook'
+  | 'duplicate_webhook'
+  | 'delay_webhook';
 
 export interface FaultRule {
   kind: FaultKind;
@@ -18,8 +27,14 @@ export interface FaultRule {
   match?: string;
   /** `error`: the status (default 503). */
   status?: number;
-  /** `slow`: how long to hold the answer (default 3000 ms). */
+  /** `slow`: how long to hold the answer; `delay_webhook`: how long to hold the callback (default 3000 ms). */
   delayMs?: number;
+  /**
+   * `slow`: the answer is made when the request arrives and sent `delayMs` later, so it says what
+   * hh.ru had then even if the negotiation moved meanwhile (a late answer). Without it the request
+   * waits first and the answer is made after the wait.
+   */
+  stale?: boolean;
   /** `huge_body`: the size of the body (default 50 000 000 bytes). */
   bytes?: number;
   /** `huge_body`: announce the size in Content-Length (default: no, the body is chunked and only its end tells). */
@@ -43,6 +58,7 @@ const KINDS: readonly FaultKind[] = [
   'redirect',
   'drop_webhook',
   'duplicate_webhook',
+  'delay_webhook',
 ];
 
 export class Faults {
@@ -63,6 +79,13 @@ export class Faults {
       !(Number.isInteger(rule.bytes) && rule.bytes >= 0 && rule.bytes <= 2 ** 32)
     )
       throw new Error('fault bytes must be a whole number between 0 and 2^32');
+    if (
+      rule.delayMs !== undefined &&
+      !(Number.isInteger(rule.delayMs) && rule.delayMs >= 0 && rule.delayMs <= 600_000)
+    )
+      throw new Error('fault delayMs must be a whole number of milliseconds between 0 and 600000');
+    if (rule.stale !== undefined && typeof rule.stale !== 'boolean')
+      throw new Error('fault stale must be true or false');
     if (rule.location !== undefined && typeof rule.location !== 'string')
       throw new Error('fault location must be a string');
     const active: ActiveFault = { ...rule, id: this.nextId++, hits: 0, servedBytes: 0 };

@@ -48,6 +48,7 @@ export function buildServer(sim: HhSim): FastifyInstance {
   app.decorateRequest('hhRequestId', '');
   app.decorateRequest('hhUserId', null);
   app.decorateRequest('hhFault', undefined);
+  app.decorateRequest('hhHoldMs', 0);
 
   const userAgent = (req: FastifyRequest): string | null => {
     const hh = req.headers['hh-user-agent'];
@@ -87,7 +88,9 @@ export function buildServer(sim: HhSim): FastifyInstance {
     const slow = ctx.faults.take('slow', path);
     if (slow) {
       req.hhFault = 'slow';
-      await new Promise((r) => setTimeout(r, slow.delayMs ?? 3000));
+      // A stale answer is made now and held in onSend; otherwise the request waits before it is handled.
+      if (slow.stale) req.hhHoldMs = slow.delayMs ?? 3000;
+      else await new Promise((r) => setTimeout(r, slow.delayMs ?? 3000));
     }
     const huge = ctx.faults.take('huge_body', path);
     if (huge) {
@@ -118,6 +121,11 @@ export function buildServer(sim: HhSim): FastifyInstance {
         description: status === 502 ? 'Bad Gateway' : 'Service Unavailable',
       });
     }
+  });
+
+  app.addHook('onSend', (req, _reply, payload, done) => {
+    if (req.hhHoldMs > 0) setTimeout(() => done(null, payload), req.hhHoldMs);
+    else done(null, payload);
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -226,11 +226,20 @@ export class Webhooks {
       delivery.state = 'dropped';
       return;
     }
-    void this.attempt(delivery);
+    const late = this.faults.take('delay_webhook', actionType);
+    const send = (d: Delivery) => {
+      if (!late) return void this.attempt(d);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void this.attempt(d);
+      }, late.delayMs ?? 3000);
+      this.timers.add(t);
+    };
+    send(delivery);
     if (this.faults.take('duplicate_webhook', actionType)) {
       const copy: Delivery = { ...delivery, duplicate: true, attempts: [], state: 'pending' };
       this.deliveries.push(copy);
-      void this.attempt(copy);
+      send(copy);
     }
   }
 

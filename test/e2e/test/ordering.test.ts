@@ -1,0 +1,167 @@
+/**
+ * Never backwards: a recruiter moves one response on hh.ru several times in a row while hh.ru
+ * answers the read for the first callback late (the simulator's `slow` fault with `stale`: the
+ * answer says what hh.ru had when the read arrived and comes back after the later moves were
+ * stored), and again with callbacks doubled and overtaking each other. The deal, its fields and its
+ * activity end at hh.ru's latest state within seconds and stay there, with no reconciliation pass
+ * (the interval is an hour here).
+ */
+import t, { type Test } from 'tap';
+import { eventually } from '@hhb24/common/testing';
+import { EMPLOYER_STATES } from '@hhb24/sim-hh';
+import { World } from './world.js';
+
+type Layout = { header: { tags: { status: { title: string } } } };
+
+const stageByState = {
+  response: 'NEW',
+  consider: 'PREPARATION',
+  phone_interview: 'PREPAYMENT_INVOICE',
+  assessment: 'FINAL_INVOICE',
+  interview: 'EXECUTING',
+  offer: 'WON',
+  hired: 'WON',
+  discard: 'LOSE',
+} as const;
+const nameOf = (state: string) => EMPLOYER_STATES.find((s) => s.id === state)!.name;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('a late answer of hh.ru never moves a deal backwards', { timeout: 240_000 }, async (t) => {
+  const world = await World.start({
+    b24RateLimit: false,
+    env: { HH_RECONCILE_INTERVAL_SEC: '3600' },
+    generate: {
+      seed: 11,
+      employers: 1,
+      managersPerEmployer: 1,
+      vacanciesPerManager: 4,
+      negotiations: 12,
+      heavyApplicantResponses: 0,
+      tombstones: 0,
+      unpaidEmployers: 0,
+    },
+  });
+  t.teardown(() => world.close());
+  const { hh, b24 } = world;
+  const store = hh.sim.store;
+  const admin = [...store.managers.values()].find((m) => m.isAdmin)!;
+  const portal = await world.installPortal();
+  await world.connect(portal, admin.userId);
+  await world.saveSettings(portal, {
+    responsibleUserId: 1,
+    entityType: 'deal',
+    categoryId: 0,
+    extendedSync: true,
+    stageByState,
+  });
+  await world.requestImport(portal);
+  await world.waitForImport(portal);
+  const deals = () => b24.sim.entities(portal, 'deal');
+  const dealOf = (id: string) => deals().find((d) => d['ORIGIN_ID'] === id);
+  const layoutOf = (dealId: number) =>
+    b24.sim.activities(portal).find((a) => a.ownerTypeId === 2 && a.ownerId === dealId)?.layout as
+      Layout | undefined;
+  await eventually(() => b24.sim.activities(portal).length === deals().length && deals().length > 0, {
+    timeoutMs: 30_000,
+    what: 'an activity on every deal',
+  });
+  const fresh = () =>
+    [...store.negotiations.values()].filter((n) => n.employerState === 'response' && dealOf(n.id));
+  // A reconciliation pass is claimed by setting the account's reconciled_at: the first one, right
+  // after the import, is let run before the moves; the next is an hour away.
+  const reconciledAt = async () =>
+    String(
+      (await world.db('hh_accounts').where({ member_id: portal }).first('reconciled_at'))?.reconciled_at ??
+        '',
+    );
+  await eventually(async () => (await reconciledAt()) !== '', { what: 'the first reconciliation pass' });
+  await eventually(async () => Number((await world.db('outbox').count({ n: '*' }))[0]!['n']) === 0, {
+    what: 'the outbox empty',
+  });
+  await sleep(2000);
+
+  /** What the portal shows of a negotiation: the deal's stage, its hh.ru status field and the activity's tag. */
+  const shown = (id: string) => {
+    const deal = dealOf(id)!;
+    return {
+      stage: String(deal['STAGE_ID']),
+      status: String(deal['UF_CRM_NH_STATUS']),
+      tag: layoutOf(Number(deal['ID']))?.header.tags.status.title,
+    };
+  };
+  const latest = (state: keyof typeof stageByState) => ({
+    stage: stageByState[state],
+    status: nameOf(state),
+    tag: nameOf(state),
+  });
+
+  /** The portal reaches hh.ru's state within `withinMs` of the last move and is still there 4 s after the late answer. */
+  const endsAt = async (
+    t: Test,
+    id: string,
+    state: keyof typeof stageByState,
+    lateAnswerAt: number,
+    withinMs: number,
+  ) => {
+    const from = Date.now();
+    await eventually(() => JSON.stringify(shown(id)) === JSON.stringify(latest(state)), {
+      timeoutMs: withinMs,
+      what: `deal, fields and activity at «${nameOf(state)}» (shown: ${JSON.stringify(shown(id))})`,
+    });
+    t.pass(`at hh.ru's state in ${Date.now() - from} ms`);
+    await sleep(Math.max(0, lateAnswerAt - Date.now()) + 4000);
+    await b24.sim.idle();
+    t.same(shown(id), latest(state), `still at «${nameOf(state)}» after the late answer came back`);
+  };
+
+  await t.test('the read for the first of three moves is answered after the third', async (t) => {
+    const n = fresh()[0]!;
+    const before = await reconciledAt();
+    // The read of the first callback is answered 4 s late, with what hh.ru had when it arrived.
+    hh.sim.addFault({ kind: 'slow', stale: true, delayMs: 4000, times: 1, match: `/negotiations/${n.id}` });
+    const started = Date.now();
+    hh.sim.move(n.id, 'consider');
+    await sleep(1100);
+    hh.sim.move(n.id, 'interview');
+    await sleep(1100);
+    hh.sim.move(n.id, 'offer');
+    await endsAt(t, n.id, 'offer', started + 4500, 12_000);
+    t.equal(store.negotiations.get(n.id)!.employerState, 'offer');
+    t.ok(
+      hh.sim.requests().some((r) => r.fault === 'slow' && r.path === `/negotiations/${n.id}`),
+      'the first read was answered late',
+    );
+    t.equal(await reconciledAt(), before, 'no reconciliation pass was started');
+  });
+
+  await t.test('moves within one second: the late answer is as old as the kept one', async (t) => {
+    const n = fresh()[0]!;
+    hh.sim.addFault({ kind: 'slow', stale: true, delayMs: 3000, times: 1, match: `/negotiations/${n.id}` });
+    const started = Date.now();
+    hh.sim.move(n.id, 'consider');
+    await sleep(150);
+    hh.sim.move(n.id, 'interview');
+    await endsAt(t, n.id, 'interview', started + 3500, 12_000);
+  });
+
+  await t.test('callbacks doubled and out of order, and a late read', async (t) => {
+    const n = fresh()[0]!;
+    const type = 'NEGOTIATION_EMPLOYER_STATE_CHANGE';
+    // The first move's callback (and its copy) comes 3 s late, after the later ones; every callback twice.
+    hh.sim.addFault({ kind: 'delay_webhook', delayMs: 3000, times: 1, match: type });
+    hh.sim.addFault({ kind: 'duplicate_webhook', times: 3, match: type });
+    const started = Date.now();
+    hh.sim.move(n.id, 'consider');
+    await sleep(1100);
+    // The first read to arrive (the second move's callback) is answered 4 s late.
+    hh.sim.addFault({ kind: 'slow', stale: true, delayMs: 4000, times: 1, match: `/negotiations/${n.id}` });
+    hh.sim.move(n.id, 'interview');
+    await sleep(1100);
+    hh.sim.move(n.id, 'offer');
+    await endsAt(t, n.id, 'offer', started + 5500, 12_000);
+    const deliveries = hh.sim
+      .deliveries({ actionType: type })
+      .filter((d) => d.body['payload'] && (d.body['payload'] as { topic_id?: string }).topic_id === n.id);
+    t.equal(deliveries.filter((d) => d.duplicate).length, 3, 'every callback came twice');
+  });
+});
