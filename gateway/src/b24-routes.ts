@@ -11,6 +11,7 @@ import {
   type UiSession,
   enqueue,
   entityTypeOf,
+  eventContentKey,
   subjects,
 } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
@@ -202,16 +203,30 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
               Number(field(form, 'auth', 'expires_in') || 3600),
             )
         : null;
+      const data = section(form, 'data');
+      // Bitrix24's events carry no id: a repeated delivery and a second update in the same second
+      // look the same. The generation tells them apart by when they came (EventOccurrences).
+      const occurrence = await runtime.eventOccurrences.current(
+        eventContentKey(
+          memberId,
+          event,
+          field(form, 'event_handler_id'),
+          field(form, 'ts'),
+          data,
+          field(form, 'auth', 'user_id'),
+        ),
+      );
       const payload: PortalEventReceived = {
         memberId,
         event,
-        data: section(form, 'data'),
+        data,
         actorToken,
+        occurrence,
         at: new Date().toISOString(),
       };
       await enqueue(runtime.db, {
         subject: subjects.portalEventReceived,
-        msgId: `event:${memberId}:${event}:${field(form, 'event_handler_id')}:${field(form, 'ts')}:${JSON.stringify(payload.data).slice(0, 200)}`,
+        msgId: `event:${occurrence.key}:${occurrence.generation}`,
         payload,
       });
       runtime.wakeOutbox();

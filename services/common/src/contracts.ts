@@ -230,6 +230,11 @@ export interface PortalEventReceived {
    * token; `auth[user_id]` is not taken from the request. Null when the event carried no token.
    */
   actorToken?: string | null;
+  /**
+   * Which copy of the event this is (`EventOccurrences`): its consumer moves the generation on
+   * before it reads the portal, so a same-looking event arriving after that is a message of its own.
+   */
+  occurrence?: { key: string; generation: number };
   at: string;
 }
 

@@ -151,6 +151,7 @@ export {
 } from './bitrix24/portal-store.js';
 export { PortalGroups, type PortalGroupsOptions } from './bitrix24/portal-groups.js';
 export { ActingUserTokens } from './bitrix24/acting-user.js';
+export { type EventOccurrence, EventOccurrences, eventContentKey } from './bitrix24/event-occurrences.js';
 export { phpQuery } from './bitrix24/query.js';
 
 // Errors and texts: error classes, the error catalogue, reading text from outside

@@ -25,6 +25,7 @@ import {
 import { type ConsumerSpec, Naming, ensureConsumers, ensureStreams } from './nats/topology.js';
 import { type RpcContract, type RpcHandlerOptions, callRpc, serveRpc } from './nats/rpc.js';
 import { type OutboxRelay, createOutboxRelay } from './outbox.js';
+import { EventOccurrences } from './bitrix24/event-occurrences.js';
 import { createRedis, pingRedis } from './redis/client.js';
 import { RedisLock } from './redis/lock.js';
 import { RateLimiter } from './redis/rate-limit.js';
@@ -108,6 +109,10 @@ export class Runtime {
   }
   get locks(): RedisLock {
     return new RedisLock(this.redis, this.config.REDIS_PREFIX);
+  }
+  /** Which copy of a Bitrix24 event a message is (the gateway names it, its consumer moves it on). */
+  get eventOccurrences(): EventOccurrences {
+    return new EventOccurrences(this.redis, this.config.REDIS_PREFIX);
   }
   /** Aborted when the shutdown begins: long waits in request handlers should end on it. */
   get stopping(): AbortSignal {

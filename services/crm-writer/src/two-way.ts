@@ -53,6 +53,8 @@ export class TwoWay {
     let stage: string;
     let link: typeof known | undefined;
     try {
+      // From here the portal is read: the same-looking event arriving later is one of its own.
+      await this.runtime.eventOccurrences.advance(e.occurrence);
       link = await this.records().linkByEntity(e.memberId, entityType, entityId);
       const entity = await this.b24().call<Record<string, unknown>>(
         e.memberId,

@@ -92,9 +92,11 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       const activityId = Number(data['activityId']);
       if (data['id'] !== OTHERS_ACTION || !Number.isInteger(activityId) || activityId <= 0)
         return Promise.resolve(drop('not a click on «Другие отклики»'));
-      return unbroken(ctx, () =>
-        the().renderer.onOthers(e.memberId, activityId, e.actorToken ?? null, ctx.log),
-      );
+      return unbroken(ctx, async () => {
+        // A same-looking click arriving from now on is one of its own (EventOccurrences).
+        await runtime.eventOccurrences.advance(e.occurrence);
+        return the().renderer.onOthers(e.memberId, activityId, e.actorToken ?? null, ctx.log);
+      });
     },
   });
   runtime.addConsumer({

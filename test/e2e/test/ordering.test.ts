@@ -7,6 +7,7 @@
  * (the interval is an hour here).
  */
 import t, { type Test } from 'tap';
+import { RedisLock, createLogger, createRedis } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { EMPLOYER_STATES } from '@hhb24/sim-hh';
 import { World } from './world.js';
@@ -53,6 +54,7 @@ t.test('a late answer of hh.ru never moves a deal backwards', { timeout: 240_000
     categoryId: 0,
     extendedSync: true,
     stageByState,
+    twoWayStatus: true,
   });
   await world.requestImport(portal);
   await world.waitForImport(portal);
@@ -164,4 +166,85 @@ t.test('a late answer of hh.ru never moves a deal backwards', { timeout: 240_000
       .filter((d) => d.body['payload'] && (d.body['payload'] as { topic_id?: string }).topic_id === n.id);
     t.equal(deliveries.filter((d) => d.duplicate).length, 3, 'every callback came twice');
   });
+
+  await t.test(
+    'two updates of one deal in the same second are two events; a repeated delivery is one',
+    async (t) => {
+      const n = fresh()[0]!;
+      const dealId = Number(dealOf(n.id)!['ID']);
+      const deal = b24.sim.portal(portal).deals.get(dealId)!;
+      const info = b24.sim.portalInfo(portal);
+      // What Bitrix24 POSTs for an update of the deal by user 1 (the installer, whose token the app
+      // writes with): event, handler, the second it happened, the id. Our write and a person's move
+      // in the same second look exactly the same.
+      const ts = String(Math.floor(Date.now() / 1000));
+      const event = {
+        event: 'ONCRMDEALUPDATE',
+        event_handler_id: '7',
+        'data[FIELDS][ID]': String(dealId),
+        ts,
+        'auth[domain]': info.domain,
+        'auth[client_endpoint]': info.clientEndpoint,
+        'auth[server_endpoint]': info.serverEndpoint,
+        'auth[member_id]': portal,
+        'auth[user_id]': '1',
+        'auth[application_token]': info.installs[0]!.applicationToken,
+      };
+      const deliver = async () => {
+        const res = await fetch(`${world.env['PUBLIC_URL']}/b24/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(event),
+        });
+        t.equal(res.status, 200, 'the gateway took the event');
+      };
+      const reads = (since: number) =>
+        b24.sim.requests(portal, { since }).filter((r) => r.method === 'crm.deal.get').length;
+      const puts = () => hh.sim.requests().filter((r) => r.method === 'PUT').length;
+
+      // Our own write's event: read, the stage is the one crm-writer set, nothing for hh.ru.
+      const first = Date.now();
+      const putsBefore = puts();
+      await deliver();
+      await eventually(() => reads(first) === 1, { what: 'the deal read for the first event' });
+      await sleep(500);
+      t.equal(puts(), putsBefore, 'our own write sends nothing to hh.ru');
+
+      // In the same second a recruiter moves the deal to «Интервью»: Bitrix24 sends the same body.
+      deal.fields['STAGE_ID'] = stageByState.interview;
+      await deliver();
+      await eventually(() => store.negotiations.get(n.id)!.employerState === 'interview', {
+        timeoutMs: 15_000,
+        what: 'the recruiter’s move to reach hh.ru',
+      });
+      t.pass('the second event of the same second was handled: hh.ru has the interview');
+      await eventually(() => JSON.stringify(shown(n.id)) === JSON.stringify(latest('interview')), {
+        timeoutMs: 15_000,
+        what: 'the deal and its activity at «Интервью»',
+      });
+
+      // A delivery repeated before the event was handled (crm-writer busy with the deal) is one event.
+      const redis = createRedis({
+        url: world.env['REDIS_URL']!,
+        name: 'ordering-test',
+        log: createLogger({ level: 'silent', name: 'ordering-test' }),
+      });
+      t.teardown(() => redis.quit());
+      const lease = await new RedisLock(redis, world.env['REDIS_PREFIX']!).acquire(
+        `crm:${portal}:${n.id}`,
+        15_000,
+        { waitMs: 10_000 },
+      );
+      t.ok(lease, 'the deal held as crm-writer holds it while writing');
+      const third = Date.now();
+      await deliver();
+      await deliver();
+      await sleep(1500);
+      t.equal(reads(third), 0, 'nothing read while the deal is held');
+      await lease!.release();
+      await eventually(() => reads(third) >= 1, { what: 'the repeated event handled' });
+      await sleep(3000);
+      t.equal(reads(third), 1, 'the two copies were handled once');
+    },
+  );
 });
