@@ -1,4 +1,12 @@
-import { ActingUserTokens, Bitrix24Client, type Launchable, type Logger, createService } from '@hhb24/common';
+import {
+  ActingUserTokens,
+  Bitrix24Client,
+  type Launchable,
+  type Logger,
+  createService,
+  rpc,
+  subjects,
+} from '@hhb24/common';
 import { AdminRights } from './admin-rights.js';
 import { registerB24Routes } from './b24-routes.js';
 import type { Config } from './config.js';
@@ -36,6 +44,14 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
     migrations,
     log: options.log,
     trustedProxies: config.GATEWAY_TRUSTED_PROXIES,
+    publishes: [
+      subjects.hhWebhookReceived,
+      subjects.portalEventReceived,
+      subjects.portalRobotInvoked,
+      subjects.portalUninstallClaimed,
+      subjects.portalUninstalled,
+    ],
+    calls: [rpc.hhConnect, rpc.hhDisconnect, rpc.hhCard, rpc.hhPdf, rpc.settingsUi, rpc.settingsGet],
   });
   runtime.useOutboxRelay();
   addUnsubscribeConsumer(runtime);

@@ -46,6 +46,18 @@ export const baseSchema = {
     default: 'nats://127.0.0.1:4222',
     description: 'NATS servers (comma-separated), JetStream enabled.',
   }),
+  NATS_USER: string({
+    default: '',
+    pattern: /^([A-Za-z0-9_-]{1,64})?$/,
+    patternHint: 'empty, or up to 64 letters, digits, _ and -',
+    description:
+      'The NATS user this service connects as (empty: none). With the per-service users of deploy/nats/users.conf each service may publish and subscribe only the subjects it uses (docs/operations.md, «NATS users»).',
+  }),
+  NATS_PASSWORD: string({
+    default: '',
+    secret: true,
+    description: 'The password of NATS_USER (empty: none).',
+  }),
   NATS_PREFIX: string({
     default: '',
     pattern: /^([a-z][a-z0-9]{0,15})?$/,

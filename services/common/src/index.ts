@@ -31,6 +31,7 @@ export {
   type BaseConfig,
   type ConsumerRegistration,
   createService,
+  type NatsUsage,
   Runtime,
   type RuntimeState,
   type ServiceOptions,
@@ -87,7 +88,7 @@ export {
 export { type ConsumerSpec, Naming, type StreamSpec, streams, subjects } from './nats/topology.js';
 
 // NATS and messaging: connection, handler outcomes, RPC, the outbox
-export { connectNats, type Nats } from './nats/connection.js';
+export { connectNats, inboxPrefix, type Nats } from './nats/connection.js';
 export { ack, defer, drop, type Outcome, retry } from './nats/outcome.js';
 export { type Handler, type MessageContext } from './nats/consumer.js';
 export { callRpc, defineRpc, type RpcContract, type RpcHandlerOptions } from './nats/rpc.js';

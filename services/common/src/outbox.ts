@@ -42,6 +42,11 @@ export interface OutboxRelayOptions {
   metrics?: Metrics;
   pollMs: number;
   batchSize?: number;
+  /**
+   * Only rows with these (un-prefixed) subjects: the service's own, which its NATS user may
+   * publish. Without it, every row (one process running every service, the tests).
+   */
+  subjects?: readonly string[];
 }
 
 export interface OutboxRelay {
@@ -79,9 +84,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function relayOnce(): Promise<{ published: number; failed: number }> {
     // Most passes find nothing (a timer's poll; a wake whose rows the pass before took): one
     // statement says so, instead of a transaction's three.
-    if ((await db('outbox').select(db.raw('1')).limit(1)).length === 0) return { published: 0, failed: 0 };
+    const own = <T extends Knex.QueryBuilder>(q: T): T =>
+      (options.subjects ? q.whereIn('subject', [...options.subjects]) : q) as T;
+    if ((await own(db('outbox').select(db.raw('1'))).limit(1)).length === 0)
+      return { published: 0, failed: 0 };
     return db.transaction(async (trx) => {
-      const rows = await trx('outbox')
+      const rows = await own(trx('outbox'))
         .select<OutboxRow[]>('id', 'subject', 'msg_id', 'payload', 'headers', 'created_at')
         .orderBy('id')
         .limit(batchSize)

@@ -52,6 +52,26 @@ export interface ServiceOptions {
    * request's address is then the first one left of them. Without it, the connection's address.
    */
   trustedProxies?: string[];
+  /**
+   * The subjects (names in `subjects`, un-prefixed) this service publishes through its outbox; its
+   * relay publishes only rows with these subjects, which its NATS user may publish
+   * (deploy/nats/users.conf). Checked against the code by services/mesh/test/nats-permissions.test.ts.
+   */
+  publishes?: readonly string[];
+  /** The request/reply contracts this service calls (those it serves it registers with serve()). */
+  calls?: ReadonlyArray<Pick<RpcContract<unknown, unknown>, 'subject'>>;
+}
+
+/** What a service does on NATS, from which its NATS user's permissions are made. */
+export interface NatsUsage {
+  /** Un-prefixed subjects it publishes (JetStream, through the outbox). */
+  publishes: string[];
+  /** Its durable pull consumers. */
+  consumers: ConsumerSpec[];
+  /** Un-prefixed request/reply subjects it answers. */
+  serves: string[];
+  /** Un-prefixed request/reply subjects it asks. */
+  calls: string[];
 }
 
 /**
@@ -78,6 +98,7 @@ export class Runtime {
   private wantsRelay = false;
   private readonly registrations: ConsumerRegistration<never>[] = [];
   private readonly responders: Array<() => void> = [];
+  private readonly served: string[] = [];
   private readonly runners: ConsumerRunner[] = [];
   private readonly tasks: Array<{ name: string; everyMs: number; run: () => Promise<void> }> = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -133,6 +154,7 @@ export class Runtime {
     handler: (req: Req) => Promise<Res>,
     options: RpcHandlerOptions<Req> = {},
   ): void {
+    this.served.push(contract.subject);
     this.responders.push(() => {
       serveRpc(
         { nats: this.nats, naming: this.naming, log: this.log, queue: this.name },
@@ -236,7 +258,13 @@ export class Runtime {
     await this.waitFor('Postgres', () => pingDb(this.dbPool!, 2000));
     await this.waitFor('Redis', () => pingRedis(this.redisClient!, 2000));
     await this.waitFor('NATS', async () => {
-      this.natsConn = await connectNats({ servers: c.NATS_URL, name: this.name, log: this.log });
+      this.natsConn = await connectNats({
+        servers: c.NATS_URL,
+        name: this.name,
+        log: this.log,
+        user: c.NATS_USER,
+        password: c.NATS_PASSWORD,
+      });
       return true;
     });
     if (c.MIGRATE_ON_START) {
@@ -259,6 +287,7 @@ export class Runtime {
         log: this.log,
         metrics: this.metrics,
         pollMs: c.OUTBOX_POLL_MS,
+        subjects: this.options.publishes,
       });
       this.relay.start();
     }
@@ -317,6 +346,16 @@ export class Runtime {
   /** What this service needs in Postgres: the common tables and its own. */
   migrationSets(): MigrationSet[] {
     return this.options.migrations ? [commonMigrations, this.options.migrations] : [commonMigrations];
+  }
+
+  /** What it publishes, pulls, answers and asks on NATS (its NATS user's permissions are made of it). */
+  natsUsage(): NatsUsage {
+    return {
+      publishes: [...(this.options.publishes ?? [])],
+      consumers: this.consumerSpecs(),
+      serves: [...this.served],
+      calls: (this.options.calls ?? []).map((c) => c.subject),
+    };
   }
 
   /** The durable consumers this service pulls from. */

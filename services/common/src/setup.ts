@@ -29,7 +29,13 @@ export async function setupInfrastructure(
   });
   try {
     const applied = await runMigrations(db, config.DATABASE_SCHEMA, [...sets.values()]);
-    const nats = await connectNats({ servers: config.NATS_URL, name: 'setup', log });
+    const nats = await connectNats({
+      servers: config.NATS_URL,
+      name: 'setup',
+      log,
+      user: config.NATS_USER,
+      password: config.NATS_PASSWORD,
+    });
     try {
       const naming = new Naming(config.NATS_PREFIX);
       await ensureStreams(nats.jsm, naming);

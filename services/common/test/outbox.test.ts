@@ -42,6 +42,47 @@ t.test('outbox rows commit with the business rows, or not at all', async (t) => 
   t.equal((await h.db('outbox').count({ n: '*' }))[0]?.n, '0', 'published rows are removed');
 });
 
+t.test(
+  'a relay given its service’s subjects publishes only those rows, and leaves the others to theirs',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const h = await harness(env);
+    t.teardown(() => h.close());
+    await h.db.transaction((trx) =>
+      enqueue(trx, [
+        { subject: 'hh.webhook.received', msgId: 'mine', payload: {} },
+        { subject: 'hh.import.requested', msgId: 'theirs', payload: {} },
+      ]),
+    );
+    const mine = createOutboxRelay({
+      db: h.db,
+      nats: h.nats,
+      naming: h.naming,
+      log: silentLog,
+      pollMs: 50,
+      subjects: ['hh.webhook.received'],
+    });
+    t.same(await mine.relayOnce(), { published: 1, failed: 0 }, 'its own row');
+    t.same(await mine.relayOnce(), { published: 0, failed: 0 }, 'not the other service’s');
+    t.same(
+      (await h.db('outbox').select('msg_id')).map((r) => r.msg_id),
+      ['theirs'],
+      'the other row waits for its relay',
+    );
+    const theirs = createOutboxRelay({
+      db: h.db,
+      nats: h.nats,
+      naming: h.naming,
+      log: silentLog,
+      pollMs: 50,
+      subjects: ['hh.import.requested'],
+    });
+    t.same(await theirs.relayOnce(), { published: 1, failed: 0 }, 'which takes it');
+    t.equal(await streamMessages(h), 2);
+  },
+);
+
 t.test('a relay killed between publish and commit makes no duplicate', async (t) => {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());

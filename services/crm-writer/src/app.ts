@@ -37,7 +37,14 @@ const INCIDENT_CHECK_MS = 2000;
 
 /** Builds crm-writer: owns Bitrix24 CRM writes: exactly one lead or deal per negotiation, its fields, stages and resume file; refusals kept with what to fix. */
 export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): Launchable {
-  const { app, runtime } = createService({ name: 'crm-writer', config, migrations, log: options.log });
+  const { app, runtime } = createService({
+    name: 'crm-writer',
+    config,
+    migrations,
+    log: options.log,
+    publishes: [subjects.crmEntityWritten, subjects.crmEntityFailed, subjects.hhNegotiationSynced],
+    calls: [rpc.hhAct, rpc.hhPdf, rpc.hhLoadFailures, rpc.settingsGet],
+  });
   runtime.useOutboxRelay();
 
   // Built on first use: they need the runtime's connections, which exist only after start().

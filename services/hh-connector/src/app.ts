@@ -44,7 +44,20 @@ export const WEBHOOKS_IN_FLIGHT = 8;
 export function buildHhConnector(config: Config, options: { log?: Logger } = {}): Launchable {
   const problems = configProblems(config);
   if (problems.length > 0) throw new ConfigError('hh-connector', problems);
-  const { app, runtime } = createService({ name: 'hh-connector', config, migrations, log: options.log });
+  const { app, runtime } = createService({
+    name: 'hh-connector',
+    config,
+    migrations,
+    log: options.log,
+    publishes: [
+      subjects.hhImportRequested,
+      subjects.hhImportVacancy,
+      subjects.hhImportNegotiation,
+      subjects.hhNegotiationSynced,
+      subjects.hhAccountChanged,
+    ],
+    calls: [rpc.settingsGet],
+  });
   runtime.useOutboxRelay();
 
   // Built on first use: they need the runtime's connections, which exist only after start().

@@ -4,7 +4,8 @@
  * and nothing is provided that no service reads; secrets come from the Secret; the KEDA triggers
  * name the streams and consumers the services declare, sized against their max_ack_pending.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ConfigError, Naming, type Schema, loadConfig, streams } from '@hhb24/common';
 import { PUBLIC_PATH_PREFIXES } from '@hhb24/gateway';
@@ -24,8 +25,12 @@ import {
   run,
   secretVariables,
 } from './deployment-facts.js';
+import { natsUserName } from '../src/nats-users.js';
 
 const SECRET_NAME = 'hhb24-secrets';
+/** Secret variables each workload has its own value of (its NATS user's password, its database role), from hhb24-<workload>-secrets. */
+const OWN_SECRETS = ['DATABASE_URL', 'NATS_PASSWORD'];
+const ownSecretName = (workload: string) => `hhb24-${workload}-secrets`;
 const KEDA_SCALED = ['crm-writer', 'hh-connector', 'timeline-renderer'];
 
 interface ResolvedEnv {
@@ -87,8 +92,8 @@ function configProblems(service: string, schema: Schema, env: Record<string, str
   }
 }
 
-/** The checks every program's settings get: complete, nothing unread, secrets from the Secret, valid. */
-function checkSettings(t: Test, what: string, schema: Schema, env: ResolvedEnv): void {
+/** The checks every program's settings get: complete, nothing unread, secrets from the Secrets, its own NATS user, valid. */
+function checkSettings(t: Test, what: string, schema: Schema, env: ResolvedEnv, workload: string): void {
   t.same(env.problems, [], `${what}: every setting comes from a readable source`);
   const { missing, unread } = compareVariables(schema, Object.keys(env.values));
   t.same(missing, [], `${what}: every variable its code reads is provided`);
@@ -100,13 +105,20 @@ function checkSettings(t: Test, what: string, schema: Schema, env: ResolvedEnv):
   const secrets = new Set(secretVariables(schema));
   const misplaced = Object.entries(env.sources)
     .filter(([name, source]) =>
-      secrets.has(name) ? source !== `secret:${SECRET_NAME}/${name}` : source.startsWith('secret:'),
+      secrets.has(name)
+        ? source !== `secret:${OWN_SECRETS.includes(name) ? ownSecretName(workload) : SECRET_NAME}/${name}`
+        : source.startsWith('secret:'),
     )
     .map(([name, source]) => `${name} from ${source}`);
   t.same(
     misplaced,
     [],
-    `${what}: secret variables come from ${SECRET_NAME} under their own name, the others from ConfigMaps`,
+    `${what}: ${OWN_SECRETS.join(' and ')} come from ${ownSecretName(workload)}, the other secret variables from ${SECRET_NAME}, under their own names; the rest from ConfigMaps or the manifest`,
+  );
+  t.equal(
+    env.values['NATS_USER'],
+    natsUserName(workload),
+    `${what}: connects to NATS as its own user (deploy/nats/users.conf)`,
   );
   t.same(configProblems(what, schema, env.values), [], `${what}: its settings pass the schema`);
 }
@@ -149,7 +161,7 @@ for (const overlay of ['staging', 'production']) {
 
       const env = resolveEnv(app, configMaps);
       sharedEnv ??= env;
-      checkSettings(t, what, entry.schema, env);
+      checkSettings(t, what, entry.schema, env, entry.name);
       const service = buildFromEnv(entry, env.values);
       built.set(entry.name, service);
       t.equal(service.config['MIGRATE_ON_START'], false, `${what}: leaves migrations to the setup job`);
@@ -296,7 +308,7 @@ for (const overlay of ['staging', 'production']) {
       const what = `${overlay}/${kind} ${doc.metadata.name}`;
       const pod = podSpecOf(doc);
       t.equal(pod.restartPolicy, 'Never', `${what}: runs once per attempt`);
-      checkSettings(t, what, meshSchema, resolveEnv(pod.containers[0], configMaps));
+      checkSettings(t, what, meshSchema, resolveEnv(pod.containers[0], configMaps), 'setup');
       t.ok(
         existsSync(repoPath(pod.containers[0].command[1])),
         `${what}: ${pod.containers[0].command[1]} is what the build produces`,
@@ -312,22 +324,116 @@ for (const overlay of ['staging', 'production']) {
     for (const kind of ['ConfigMap', 'ServiceAccount', 'Job'])
       t.ok(before.includes(kind), `rollout.sh applies the ${kind}s before the services`);
 
-    const secretKeys = new Set(
+    const secretKeys = new Set<string>(
       docs.flatMap((d) =>
         (podSpecOf(d)?.containers ?? []).flatMap((c: Doc) =>
           (c.env ?? [])
             .filter((e: Doc) => e.valueFrom?.secretKeyRef)
-            .map((e: Doc) => e.valueFrom.secretKeyRef.key),
+            .map((e: Doc) => `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`),
         ),
       ),
     );
     const operations = readFileSync(repoPath('docs/operations.md'), 'utf8');
-    for (const key of secretKeys)
-      t.match(
+    // The per-workload Secrets are made in one loop over the workloads (docs/operations.md, «Access per service»).
+    const loop =
+      /for w in ([\w -]+); do\n(?:[^\n]*\n){0,2}?[^\n]*create secret generic "hhb24-\$w-secrets"((?:[^\n]*\\\n)*[^\n]*)/.exec(
         operations,
-        `--from-literal=${key}=`,
-        `docs/operations.md shows how to put ${key} into ${SECRET_NAME}`,
       );
+    for (const ref of secretKeys) {
+      const [secret, key] = ref.split('/') as [string, string];
+      const workload = /^hhb24-(.+)-secrets$/.exec(secret)?.[1];
+      const shown =
+        secret === SECRET_NAME
+          ? operations.includes(`--from-literal=${key}=`)
+          : !!workload &&
+            !!loop &&
+            loop[1]!.split(' ').includes(workload) &&
+            loop[2]!.includes(`--from-literal=${key}=`);
+      t.ok(shown, `docs/operations.md shows how to put ${key} into ${secret}`);
+    }
+
+    // NetworkPolicies: what each workload may receive and send.
+    const policies = of('NetworkPolicy');
+    const selects = (sel: Doc, labels: Record<string, string>): boolean =>
+      Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+      (sel?.matchExpressions ?? []).every((e: Doc) =>
+        e.operator === 'In'
+          ? e.values.includes(labels[e.key])
+          : e.operator === 'NotIn'
+            ? !e.values.includes(labels[e.key])
+            : e.operator === 'Exists'
+              ? e.key in labels
+              : !(e.key in labels),
+      );
+    const peer = (p: Doc): string =>
+      p.ipBlock
+        ? `ip:${p.ipBlock.cidr}-${[...(p.ipBlock.except ?? [])].sort().join(',')}`
+        : `ns:${p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] ?? JSON.stringify(p)}${p.podSelector ? `/${JSON.stringify(p.podSelector)}` : ''}`;
+    const flows = (rules: Doc[] | undefined, side: 'from' | 'to'): string[] =>
+      (rules ?? []).flatMap((r: Doc) =>
+        (r[side] ?? [{ any: true }]).flatMap((p: Doc) =>
+          (r.ports ?? [{ protocol: 'any', port: 'any' }]).map(
+            (port: Doc) => `${p.any ? 'anywhere' : peer(p)} ${port.protocol ?? 'TCP'}/${port.port}`,
+          ),
+        ),
+      );
+    const natsUrl = new URL(sharedEnv?.values['NATS_URL']?.split(',')[0] ?? 'nats://missing');
+    const natsNamespace = natsUrl.hostname.split('.')[1];
+    const PUBLIC_HTTPS =
+      'ip:0.0.0.0/0-10.0.0.0/8,100.64.0.0/10,169.254.0.0/16,172.16.0.0/12,192.168.0.0/16 TCP/443';
+    const DNS = ['ns:kube-system UDP/53', 'ns:kube-system TCP/53'];
+    const NATS = `ns:${natsNamespace} TCP/${natsUrl.port || 4222}`;
+    const POSTGRES = 'ns:db TCP/5432';
+    const REDIS = 'ns:redis TCP/6379';
+    const workloads = docs.filter((d) => podSpecOf(d));
+    for (const w of workloads) {
+      const template = w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template : w.spec.template;
+      const labels = template.metadata.labels as Record<string, string>;
+      const name = labels['app.kubernetes.io/name']!;
+      const what = `${overlay}/${w.kind} ${w.metadata.name}`;
+      const mine = policies.filter((p) => selects(p.spec.podSelector, labels));
+      t.ok(
+        mine.some(
+          (p) =>
+            p.spec.policyTypes.includes('Ingress') &&
+            p.spec.policyTypes.includes('Egress') &&
+            !p.spec.ingress &&
+            !p.spec.egress,
+        ),
+        `${what}: a default-deny policy selects it (nothing in or out unless allowed)`,
+      );
+      const ingress = new Set(mine.flatMap((p) => flows(p.spec.ingress, 'from')));
+      const egress = new Set(mine.flatMap((p) => flows(p.spec.egress, 'to')));
+      const service = catalogue.find((e) => e.name === name);
+      const expectedIn = service
+        ? [...(name === 'gateway' ? ['ns:ingress-nginx TCP/http'] : []), 'ns:monitoring TCP/http']
+        : [];
+      t.same(
+        [...ingress].sort(),
+        expectedIn.sort(),
+        `${what}: reached only ${name === 'gateway' ? 'from the ingress controller and Prometheus' : service ? 'from Prometheus (/metrics)' : 'from nowhere'}`,
+      );
+      const callsOut = service ? /\b(Bitrix24Client|HhClient)\b/.test(sourceOf(service.workspace)) : false;
+      const expectedOut = service
+        ? [...DNS, NATS, POSTGRES, REDIS, ...(callsOut ? [PUBLIC_HTTPS] : [])]
+        : name === 'setup'
+          ? [...DNS, NATS, POSTGRES]
+          : [...DNS, POSTGRES];
+      t.same(
+        [...egress].sort(),
+        expectedOut.sort(),
+        `${what}: sends only to ${service ? `NATS, Postgres, Redis${callsOut ? ' and HTTPS on public addresses (it calls hh.ru or portals)' : ''}` : name === 'setup' ? 'NATS and Postgres' : 'Postgres'} (and DNS)`,
+      );
+    }
+    t.ok(
+      policies.every(
+        (p) =>
+          p.spec.ingress === undefined ||
+          p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === 'gateway' ||
+          p.metadata.name.includes('metrics'),
+      ),
+      'only the gateway’s policy and the metrics policy let anything in',
+    );
 
     // KEDA: every trigger against the code's consumers.
     const scaled = of('ScaledObject');
@@ -444,6 +550,17 @@ t.test('the checks catch a variable the code reads that no manifest provides, an
     'every allowed extra variable says why',
   );
 });
+
+/** A workspace's source code (which services call hh.ru or portals). */
+function sourceOf(workspace: string): string {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) =>
+      statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : [],
+    );
+  return walk(repoPath(`${workspace}/src`))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+}
 
 function podSpecOf(doc: Doc): Doc {
   if (doc.kind === 'CronJob') return doc.spec.jobTemplate.spec.template.spec;

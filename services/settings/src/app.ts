@@ -6,6 +6,7 @@ import {
   ValidationError,
   createService,
   rpc,
+  subjects,
 } from '@hhb24/common';
 import type { Config } from './config.js';
 import { migrations } from './migrations.js';
@@ -37,7 +38,26 @@ function decodeUiRequest(v: unknown): UiRequest {
 
 /** Builds settings: owns portal settings and renders the app pages (Handlebars + htmx). */
 export function buildSettings(config: Config, options: { log?: Logger } = {}): Launchable {
-  const { app, runtime } = createService({ name: 'settings', config, migrations, log: options.log });
+  const { app, runtime } = createService({
+    name: 'settings',
+    config,
+    migrations,
+    log: options.log,
+    publishes: [subjects.portalSettingsSaved, subjects.hhImportRequested],
+    calls: [
+      rpc.hhAccount,
+      rpc.hhDisconnect,
+      rpc.hhImportProgress,
+      rpc.hhNewResponses,
+      rpc.hhCard,
+      rpc.hhHealth,
+      rpc.hhSyncEvents,
+      rpc.hhRetry,
+      rpc.crmFailures,
+      rpc.crmHealth,
+      rpc.crmRetry,
+    ],
+  });
   runtime.useOutboxRelay();
   let b24: Bitrix24Client | undefined;
   const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));

@@ -4,6 +4,7 @@ import {
   type CrmEntityWritten,
   type Launchable,
   type Logger,
+  rpc,
   type MessageContext,
   type Outcome,
   type PortalEventReceived,
@@ -33,7 +34,14 @@ const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
  * на HH» (the work on hh.ru is hh-connector's).
  */
 export function buildTimelineRenderer(config: Config, options: { log?: Logger } = {}): Launchable {
-  const { app, runtime } = createService({ name: 'timeline-renderer', config, migrations, log: options.log });
+  const { app, runtime } = createService({
+    name: 'timeline-renderer',
+    config,
+    migrations,
+    log: options.log,
+    publishes: [],
+    calls: [rpc.hhAct, rpc.hhCard, rpc.hhRefresh],
+  });
 
   // Built on first use: they need the runtime's connections, which exist only after start().
   let b24Client: Bitrix24Client | undefined;

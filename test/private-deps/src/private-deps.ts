@@ -20,6 +20,7 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { type Server, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -127,12 +128,18 @@ export interface PrivateDepsOptions {
   purpose: string;
   /** From locateBinaries: only the dependencies started need theirs. */
   binaries: ServerBinaries;
+  /**
+   * A nats-server configuration to start NATS with (`-c`; the address, port, JetStream and store
+   * given on the command line still apply): users and permissions, for example.
+   */
+  natsConfig?: string;
 }
 
 export class PrivateDeps {
   /** The temporary folder holding every server's data and logs. */
   readonly dir: string;
   private readonly binaries: ServerBinaries;
+  private readonly natsConfig: string | undefined;
   private readonly runAs: ReturnType<typeof postgresUser>;
   private readonly ports: Partial<Record<Dependency, number>> = {};
   private postgres: ChildProcess | null = null;
@@ -144,6 +151,7 @@ export class PrivateDeps {
 
   private constructor(options: PrivateDepsOptions) {
     this.binaries = options.binaries;
+    this.natsConfig = options.natsConfig;
     this.runAs = postgresUser();
     this.dir = mkdtempSync(join(tmpdir(), `hhb24-${options.purpose}-`));
     // As root, Postgres runs as another user, who must be able to reach its folder inside.
@@ -350,7 +358,10 @@ export class PrivateDeps {
     mkdirSync(dir, { recursive: true });
     const log = join(dir, 'server.log');
     const port = this.port('nats');
+    const config = join(dir, 'server.conf');
+    if (this.natsConfig !== undefined) writeFileSync(config, this.natsConfig, { mode: 0o600 });
     this.nats = this.spawnServer(this.binaries.nats, 'nats-server', [
+      ...(this.natsConfig !== undefined ? ['-c', config] : []),
       '-a',
       '127.0.0.1',
       '-p',

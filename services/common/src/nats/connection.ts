@@ -8,14 +8,31 @@ export interface Nats {
   jsm: JetStreamManager;
 }
 
+/**
+ * Where the replies to this connection's requests arrive (RPC answers, JetStream publish acks, pulled
+ * messages): a prefix of its own, so that a NATS user allowed to subscribe only `<prefix>.>` reads
+ * no other service's replies (deploy/nats/users.conf).
+ */
+export function inboxPrefix(name: string): string {
+  return `_INBOX.${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
 /** Connects with endless reconnects (a NATS restart must not kill the service) and logs state changes. */
-export async function connectNats(options: { servers: string; name: string; log: Logger }): Promise<Nats> {
+export async function connectNats(options: {
+  servers: string;
+  name: string;
+  log: Logger;
+  user?: string;
+  password?: string;
+}): Promise<Nats> {
   const nc = await connect({
     servers: options.servers
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
     name: options.name,
+    inboxPrefix: inboxPrefix(options.name),
+    ...(options.user ? { user: options.user, pass: options.password ?? '' } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
