@@ -10,7 +10,7 @@ import {
   createDb,
   runMigrations,
 } from '@hhb24/common';
-import { type TestEnv, createTestEnv } from '@hhb24/common/testing';
+import { type InstalledApp, type TestEnv, createTestEnv, installTestApp } from '@hhb24/common/testing';
 import { silentLog } from './helpers.js';
 
 export interface B24Harness {
@@ -22,9 +22,7 @@ export interface B24Harness {
   /** A client with other settings on the same database and Redis. */
   makeClient(overrides?: Partial<Bitrix24ClientOptions>): Bitrix24Client;
   /** A portal with the app installed and finished, its install recorded in the store. */
-  installPortal(options?: {
-    lang?: 'ru' | 'en';
-  }): Promise<{ memberId: string; applicationToken: string; clientEndpoint: string; accessToken: string }>;
+  installPortal(options?: { lang?: 'ru' | 'en' }): Promise<InstalledApp>;
 }
 
 /** The test's own schema and Redis prefix, a simulator on port 0, and a Bitrix24 client wired to them. */
@@ -77,29 +75,11 @@ export async function b24Harness(
     redis,
     db,
     makeClient,
-    async installPortal(options = {}) {
-      const portal = running.sim.createPortal({ lang: options.lang ?? 'ru' });
-      const install = await running.sim.install(portal.memberId);
-      running.sim.finishInstall(portal.memberId);
-      await client.store.upsertFromInstall({
-        memberId: portal.memberId,
-        domain: portal.domain,
-        clientEndpoint: portal.clientEndpoint,
-        serverEndpoint: portal.serverEndpoint,
-        accessToken: install.accessToken,
-        refreshToken: install.refreshToken,
-        expiresIn: install.expiresIn,
-        applicationToken: install.applicationToken,
-        scope: 'crm,placement,bizproc,im,user_brief',
-        language: portal.lang,
-        userId: install.userId,
-      });
-      return {
-        memberId: portal.memberId,
-        applicationToken: install.applicationToken,
-        clientEndpoint: portal.clientEndpoint,
-        accessToken: install.accessToken,
-      };
-    },
+    installPortal: (options = {}) =>
+      installTestApp(
+        running.sim,
+        client.store,
+        running.sim.createPortal({ lang: options.lang ?? 'ru' }).memberId,
+      ),
   };
 }

@@ -8,11 +8,11 @@
  * Cases that restart or flush a dependency run against private Postgres, Redis and NATS
  * (@hhb24/private-deps); the others against the shared ones, isolated per run as every test is.
  */
-import { type Knex, type PortalSettings, enqueue, rpc, subjects } from '@hhb24/common';
+import { type Knex, enqueue, rpc, subjects } from '@hhb24/common';
 import { eventually, sleep } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
 import { DEPENDENCY_NAMES, PrivateDeps, locateBinaries } from '@hhb24/private-deps';
-import { type ChildService, World } from './world.js';
+import { type ChildService, LEAD_SETTINGS, World } from './world.js';
 
 /** hh.ru's per-address limit in these runs, and the pace our client keeps (below it). */
 const HH_LIMIT = { perSec: 50, burst: 20 };
@@ -24,14 +24,6 @@ const B24_LIMIT = { drainPerSec: 2, burst: 50 };
 const say = process.env['HHB24_CHAOS_VERBOSE']
   ? (m: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
   : () => undefined;
-
-const SETTINGS = {
-  responsibleUserId: 2,
-  entityType: 'lead',
-  sourceId: 'WEB',
-  stageForResponse: 'NEW',
-  stageForInvitation: 'IN_PROCESS',
-} as const;
 
 export interface Ctx {
   world: World;
@@ -331,10 +323,8 @@ async function drive(
   // hh.ru's 2,000 resume views a day would park an import of a few thousand (correctly, but the
   // matrix is about faults, not about waiting for tomorrow's views).
   hh.sim.configure({ resumeViewsPerDay: Math.max(2000, size * 2) });
-  const admin = [...hh.sim.store.managers.values()].find((m) => m.isAdmin)!;
-  const memberId = await world.installPortal();
-  await world.connect(memberId, admin.userId);
-  const settings: PortalSettings = await world.saveSettings(memberId, SETTINGS);
+  const { admin } = world;
+  const { memberId, settings } = await world.connectedPortal(LEAD_SETTINGS);
   const ctx: Ctx = { world, deps, memberId, notes: [] };
   const started = Date.now();
   const hhFrom = hh.sim.requests().length;

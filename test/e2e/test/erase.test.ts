@@ -9,15 +9,7 @@ import t, { type Test } from 'tap';
 import { type Knex, subjects } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { checkPortal, visibleNegotiations } from './expect.js';
-import { World } from './world.js';
-
-const lead = {
-  responsibleUserId: 2,
-  entityType: 'lead',
-  sourceId: 'WEB',
-  stageForResponse: 'NEW',
-  stageForInvitation: 'IN_PROCESS',
-} as const;
+import { LEAD_SETTINGS, World } from './world.js';
 
 /** Columns that name a row's portal. */
 const PORTAL_COLUMNS = ['member_id', 'portal'];
@@ -106,7 +98,7 @@ async function importedPortal(world: World, employerIndex: number) {
   const memberId = await world.installPortal();
   await world.registerHandlers(memberId);
   await world.connect(memberId, admin.userId);
-  const settings = await world.saveSettings(memberId, lead);
+  const settings = await world.saveSettings(memberId, LEAD_SETTINGS);
   await world.requestImport(memberId);
   return { memberId, admin, settings };
 }
@@ -152,8 +144,11 @@ const generate = {
 t.test(
   'CLEAN: every table of every service loses the portal’s rows, the other portal keeps its own, old messages change nothing, a reinstall imports from scratch',
   async (t) => {
-    const world = await World.start({ b24RateLimit: false, generate, env: { DATA_ERASE_SWEEP_SEC: '1' } });
-    t.teardown(() => world.close());
+    const world = await World.forTest(t, {
+      b24RateLimit: false,
+      generate,
+      env: { DATA_ERASE_SWEEP_SEC: '1' },
+    });
     const { hh, b24 } = world;
     const schema = world.testEnv.config.DATABASE_SCHEMA;
     const a = await importedPortal(world, 0);
@@ -263,7 +258,7 @@ t.test(
     await world.reinstallPortal(a.memberId);
     await world.registerHandlers(a.memberId);
     await world.connect(a.memberId, a.admin.userId);
-    await world.saveSettings(a.memberId, lead);
+    await world.saveSettings(a.memberId, LEAD_SETTINGS);
     await world.requestImport(a.memberId);
     const progress = await world.waitForImport(a.memberId);
     const check = checkPortal(hh.sim, b24.sim, a.memberId, a.admin.id, a.settings);
@@ -292,13 +287,12 @@ t.test(
   'without CLEAN: the data is kept for a reinstall until HH_DATA_RETENTION_DAYS passed, then erased in every service',
   async (t) => {
     const retentionSec = 8;
-    const world = await World.start({
+    const world = await World.forTest(t, {
       b24RateLimit: false,
       generate: { ...generate, negotiations: 16, seed: 22 },
       // A fraction of a day: 8 seconds.
       env: { HH_DATA_RETENTION_DAYS: String(retentionSec / 86_400), DATA_ERASE_SWEEP_SEC: '1' },
     });
-    t.teardown(() => world.close());
     const schema = world.testEnv.config.DATABASE_SCHEMA;
     const a = await importedPortal(world, 0);
     const b = await importedPortal(world, 1);

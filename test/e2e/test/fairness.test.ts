@@ -5,18 +5,10 @@
 import t from 'tap';
 import { eventually } from '@hhb24/common/testing';
 import { checkPortal, visibleNegotiations } from './expect.js';
-import { World } from './world.js';
-
-const lead = {
-  responsibleUserId: 2,
-  entityType: 'lead',
-  sourceId: 'WEB',
-  stageForResponse: 'NEW',
-  stageForInvitation: 'IN_PROCESS',
-} as const;
+import { LEAD_SETTINGS, World } from './world.js';
 
 t.test('two portals importing at once take turns', async (t) => {
-  const world = await World.start({
+  const world = await World.forTest(t, {
     b24RateLimit: false,
     // hh.ru's limit makes the steps the slow part, as in a real import: a backlog of them builds up.
     hhRateLimit: { perSec: 40, burst: 10 },
@@ -33,17 +25,15 @@ t.test('two portals importing at once take turns', async (t) => {
     },
     env: { HH_IMPORT_WINDOW: '4' },
   });
-  t.teardown(() => world.close());
   const { hh, b24 } = world;
   const portals = [];
   for (const employer of hh.sim.store.employers.values()) {
     const admin = [...hh.sim.store.managers.values()].find((m) => m.employerId === employer.id && m.isAdmin)!;
-    const memberId = await world.installPortal();
-    await world.connect(memberId, admin.userId);
+    const { memberId, settings } = await world.connectedPortal(LEAD_SETTINGS, admin);
     portals.push({
       memberId,
       admin,
-      settings: await world.saveSettings(memberId, lead),
+      settings,
       expected: visibleNegotiations(hh.sim, admin.id).length,
     });
   }

@@ -9,20 +9,12 @@ import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { IMPORT_STEPS_IN_FLIGHT, WEBHOOKS_IN_FLIGHT } from '@hhb24/hh-connector';
 import { checkPortal } from './expect.js';
-import { World } from './world.js';
-
-const lead = {
-  responsibleUserId: 2,
-  entityType: 'lead',
-  sourceId: 'WEB',
-  stageForResponse: 'NEW',
-  stageForInvitation: 'IN_PROCESS',
-} as const;
+import { LEAD_SETTINGS, World, oneManager } from './world.js';
 
 t.test(
   'SIGKILL of hh-connector and of crm-writer, and a password change with a new login, mid-import',
   async (t) => {
-    const world = await World.start({
+    const world = await World.forTest(t, {
       children: ['hh-connector', 'crm-writer'],
       // Slow enough to stop it in the middle: hh.ru's per-address limit at 25 requests/s.
       hhRateLimit: { perSec: 25, burst: 10 },
@@ -37,12 +29,8 @@ t.test(
         tombstones: 3,
       },
     });
-    t.teardown(() => world.close());
-    const { hh, b24 } = world;
-    const admin = [...hh.sim.store.managers.values()].find((m) => m.isAdmin)!;
-    const memberId = await world.installPortal();
-    await world.connect(memberId, admin.userId);
-    const settings = await world.saveSettings(memberId, lead);
+    const { hh, b24, admin } = world;
+    const { memberId, settings } = await world.connectedPortal(LEAD_SETTINGS);
     await world.requestImport(memberId);
     const total = [...hh.sim.store.negotiations.values()].length;
     const loaded = (n: number) =>
@@ -142,27 +130,13 @@ t.test(
 t.test(
   'the daily resume views run out: the import parks, and goes on when hh.ru gives views again',
   async (t) => {
-    const world = await World.start({
-      generate: {
-        seed: 4,
-        employers: 1,
-        unpaidEmployers: 0,
-        managersPerEmployer: 1,
-        vacanciesPerManager: 3,
-        negotiations: 20,
-        heavyApplicantResponses: 0,
-        tombstones: 0,
-        hiddenShare: 0,
-      },
+    const world = await World.forTest(t, {
+      generate: oneManager(4, { vacanciesPerManager: 3, negotiations: 20, hiddenShare: 0 }),
       env: { HH_VIEW_LIMIT_RECHECK_SEC: '1' },
     });
-    t.teardown(() => world.close());
-    const { hh, b24 } = world;
-    const admin = [...hh.sim.store.managers.values()][0]!;
+    const { hh, b24, admin } = world;
     hh.sim.setManager(admin.id, { resumeViewsPerDay: 8 });
-    const memberId = await world.installPortal();
-    await world.connect(memberId, admin.userId);
-    const settings = await world.saveSettings(memberId, lead);
+    const { memberId, settings } = await world.connectedPortal(LEAD_SETTINGS);
     await world.requestImport(memberId);
     const paused = await eventually(
       async () => {
@@ -199,26 +173,12 @@ t.test(
   'the portal failing for a while spends no deliveries: every lead and activity arrives, nothing is dead-lettered',
   async (t) => {
     // Two failed deliveries would dead-letter a message; the portal's 500s must not count as failures.
-    const world = await World.start({
-      generate: {
-        seed: 5,
-        employers: 1,
-        unpaidEmployers: 0,
-        managersPerEmployer: 1,
-        vacanciesPerManager: 2,
-        negotiations: 24,
-        heavyApplicantResponses: 0,
-        tombstones: 0,
-        hiddenShare: 0,
-      },
+    const world = await World.forTest(t, {
+      generate: oneManager(5, { vacanciesPerManager: 2, negotiations: 24, hiddenShare: 0 }),
       env: { CONSUMER_MAX_DELIVER: '2' },
     });
-    t.teardown(() => world.close());
-    const { hh, b24 } = world;
-    const admin = [...hh.sim.store.managers.values()][0]!;
-    const memberId = await world.installPortal();
-    await world.connect(memberId, admin.userId);
-    const settings = await world.saveSettings(memberId, lead);
+    const { hh, b24, admin } = world;
+    const { memberId, settings } = await world.connectedPortal(LEAD_SETTINGS);
     // Every batch fails until the first writes have met the 500s twice and 2 s more (longer than the
     // first retries' back-off): without the waits their deliveries would be spent.
     b24.sim.injectFault(memberId, { kind: 'http_error', status: 500, methods: ['batch'] });

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { World } from './world.js';
+import { World, oneManager } from './world.js';
 
 const TAG = 'hhb24|crm-failures|';
 /** Longer than a few incident checks (every 2 s): time for a rule breach to show. */
@@ -16,32 +16,16 @@ const QUIET_MS = 5000;
 t.test(
   'one notice per incident to each recipient, one when it clears, a new incident afterwards',
   async (t) => {
-    const world = await World.start({
-      generate: {
-        seed: 5,
-        employers: 1,
-        managersPerEmployer: 1,
-        vacanciesPerManager: 1,
-        negotiations: 2,
-        heavyApplicantResponses: 0,
-        tombstones: 0,
-        unpaidEmployers: 0,
-      },
-    });
-    t.teardown(() => world.close());
+    const world = await World.forTest(t, { generate: oneManager(5) });
     const { hh, b24 } = world;
-    const admin = [...hh.sim.store.managers.values()][0]!;
     const vacancy = [...hh.sim.store.vacancies.values()][0]!;
-    const portal = await world.installPortal();
-    await world.connect(portal, admin.userId);
-    await world.saveSettings(portal, {
+    const { memberId: portal } = await world.connectedPortal({
       responsibleUserId: 2,
       entityType: 'lead',
       stageForResponse: 'NEW',
       stageForInvitation: 'IN_PROCESS',
     });
-    await world.requestImport(portal);
-    await world.waitForImport(portal);
+    await world.importAll(portal);
     const notices = () => b24.sim.notifications(portal).filter((n) => n.tag?.startsWith(TAG));
     const failures = async () => (await world.call(rpc.crmFailures, { memberId: portal })).items.length;
     const leadOf = (id: string) => b24.sim.entities(portal, 'lead').filter((e) => e['ORIGIN_ID'] === id);

@@ -8,40 +8,26 @@
 import t from 'tap';
 import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { World } from './world.js';
+import { World, oneManager } from './world.js';
 
 t.test(
   'a response that could not be loaded is a failure with «Повторить»; the delivery log pages',
   async (t) => {
-    const world = await World.start({
-      generate: {
-        seed: 7,
-        employers: 1,
-        managersPerEmployer: 1,
-        vacanciesPerManager: 1,
-        negotiations: 2,
-        heavyApplicantResponses: 0,
-        tombstones: 0,
-        unpaidEmployers: 0,
-      },
+    const world = await World.forTest(t, {
+      generate: oneManager(7),
       // Fail fast: one attempt per hh.ru call, two deliveries per message. Resume PDFs up to 1 MB
       // (the simulated ones are a few KB).
       env: { HH_MAX_ATTEMPTS: '1', CONSUMER_MAX_DELIVER: '2', HH_MAX_PDF_BYTES: '1000000' },
     });
-    t.teardown(() => world.close());
     const { hh, b24 } = world;
-    const admin = [...hh.sim.store.managers.values()][0]!;
     const vacancy = [...hh.sim.store.vacancies.values()][0]!;
-    const portal = await world.installPortal();
-    await world.connect(portal, admin.userId);
-    await world.saveSettings(portal, {
+    const { memberId: portal } = await world.connectedPortal({
       responsibleUserId: 1,
       entityType: 'lead',
       stageForResponse: 'NEW',
       stageForInvitation: 'IN_PROCESS',
     });
-    await world.requestImport(portal);
-    await world.waitForImport(portal);
+    await world.importAll(portal);
     const leadOf = (id: string) => b24.sim.entities(portal, 'lead').filter((e) => e['ORIGIN_ID'] === id);
     t.same(
       (await world.call(rpc.hhHealth, { memberId: portal })).importFailures,

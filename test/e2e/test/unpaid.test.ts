@@ -5,42 +5,28 @@
  * and brings every negotiation (those that arrived meanwhile too) exactly once.
  */
 import t from 'tap';
-import { type PortalSettings, rpc } from '@hhb24/common';
+import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
-import { World } from './world.js';
+import { World, oneManager } from './world.js';
 
 t.test(
   'no paid API access: the import pauses and says why, and goes on by itself once access is there',
   async (t) => {
-    const world = await World.start({
-      generate: {
-        seed: 11,
-        employers: 1,
-        unpaidEmployers: 1,
-        managersPerEmployer: 1,
-        vacanciesPerManager: 3,
-        negotiations: 24,
-        heavyApplicantResponses: 0,
-        tombstones: 0,
-      },
+    const world = await World.forTest(t, {
+      generate: oneManager(11, { unpaidEmployers: 1, vacanciesPerManager: 3, negotiations: 24 }),
       env: { HH_PAID_ACCESS_RECHECK_SEC: '1' },
     });
-    t.teardown(() => world.close());
     const { hh, b24 } = world;
     const employer = [...hh.sim.store.employers.values()].find((e) => !e.paidApiAccess)!;
     const admin = [...hh.sim.store.managers.values()].find((m) => m.employerId === employer.id && m.isAdmin)!;
     const vacancy = [...hh.sim.store.vacancies.values()].find(
       (v) => v.managerId === admin.id && !v.archived,
     )!;
-    const portal = await world.installPortal();
-    await world.connect(portal, admin.userId);
-    const settings: PortalSettings = await world.saveSettings(portal, {
-      responsibleUserId: 1,
-      entityType: 'lead',
-      stageForResponse: 'NEW',
-      stageForInvitation: 'IN_PROCESS',
-    });
+    const { memberId: portal, settings } = await world.connectedPortal(
+      { responsibleUserId: 1, entityType: 'lead', stageForResponse: 'NEW', stageForInvitation: 'IN_PROCESS' },
+      admin,
+    );
     const asked = hh.sim.requests().length;
     await world.requestImport(portal);
 

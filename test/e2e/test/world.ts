@@ -6,6 +6,7 @@
  * record, the services' request/reply contracts and `hh.import.requested`, never through our tables.
  */
 import type { AddressInfo } from 'node:net';
+import type { Test } from 'tap';
 import {
   BreakerRegistry,
   Bitrix24Client,
@@ -18,6 +19,7 @@ import {
   type Launchable,
   type Nats,
   Naming,
+  type PortalSettings,
   type RpcContract,
   callRpc,
   connectNats,
@@ -29,14 +31,21 @@ import {
   rpc,
   subjects,
 } from '@hhb24/common';
-import { type SpawnedNode, type TestEnv, createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
+import {
+  type SpawnedNode,
+  type TestEnv,
+  createTestEnv,
+  eventually,
+  installTestApp,
+  spawnNode,
+} from '@hhb24/common/testing';
 import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildGateway, installSteps, schema as gatewaySchema } from '@hhb24/gateway';
 import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
 import { buildSettings, parseSettings, saveSettings, schema as settingsSchema } from '@hhb24/settings';
 import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
-import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
+import { type GenerateOptions, type Manager, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
 import { freePort } from './stack.js';
 
 /** Services a world can run as child processes (their main.js). */
@@ -61,6 +70,34 @@ export interface WorldOptions {
   /** Node's flags for the children instead of spawnNode's (source maps on). */
   childNodeArgs?: string[];
 }
+
+/**
+ * hh.ru's data for a test about one account: one employer (paying, unless `unpaidEmployers: 1`)
+ * whose one manager is its admin, with no heavy applicant and no deleted resumes; `options` add or
+ * change the rest.
+ */
+export function oneManager(seed: number, options: GenerateOptions = {}): GenerateOptions {
+  return {
+    seed,
+    employers: 1,
+    unpaidEmployers: 0,
+    managersPerEmployer: 1,
+    vacanciesPerManager: 1,
+    negotiations: 2,
+    heavyApplicantResponses: 0,
+    tombstones: 0,
+    ...options,
+  };
+}
+
+/** The settings of most import tests: leads for portal user 2 from source WEB, responses NEW, invitations IN_PROCESS. */
+export const LEAD_SETTINGS = {
+  responsibleUserId: 2,
+  entityType: 'lead',
+  sourceId: 'WEB',
+  stageForResponse: 'NEW',
+  stageForInvitation: 'IN_PROCESS',
+} as const;
 
 const WEBHOOK_KEY = 'e2e-webhook-key-0123456789abcdefghij';
 const MAIN: Record<ChildService, URL> = {
@@ -177,6 +214,13 @@ export class World {
     return world;
   }
 
+  /** A world for one test, closed when the test ends. */
+  static async forTest(t: Test, options: WorldOptions = {}): Promise<World> {
+    const world = await World.start(options);
+    t.teardown(() => world.close());
+    return world;
+  }
+
   /** Runs a service from its main.js with this world's settings, and waits until it is ready. */
   async startChild(name: ChildService): Promise<SpawnedNode> {
     const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' }, [], this.childNodeArgs);
@@ -256,22 +300,7 @@ export class World {
   }
 
   private async installApp(memberId: string, options: { fieldsKept?: boolean } = {}): Promise<string> {
-    const portal = this.b24.sim.portalInfo(memberId);
-    const install = await this.b24.sim.install(portal.memberId);
-    this.b24.sim.finishInstall(portal.memberId);
-    await this.b24Client.store.upsertFromInstall({
-      memberId: portal.memberId,
-      domain: portal.domain,
-      clientEndpoint: portal.clientEndpoint,
-      serverEndpoint: portal.serverEndpoint,
-      accessToken: install.accessToken,
-      refreshToken: install.refreshToken,
-      expiresIn: install.expiresIn,
-      applicationToken: install.applicationToken,
-      scope: 'crm,placement,bizproc,im,user_brief',
-      language: portal.lang,
-      userId: install.userId,
-    });
+    await installTestApp(this.b24.sim, this.b24Client.store, memberId);
     const commands = (['lead', 'deal'] as const).flatMap((type) =>
       CRM_USER_FIELDS.map(
         (f) =>
@@ -288,12 +317,12 @@ export class World {
           ] as [string, Record<string, unknown>],
       ),
     );
-    const created = await this.b24Client.batch(portal.memberId, commands);
+    const created = await this.b24Client.batch(memberId, commands);
     const errors = Object.values(created.errors).filter(
       (e) => !(options.fieldsKept && /already exists/.test(JSON.stringify(e))),
     );
     if (errors.length > 0) throw new Error(JSON.stringify(errors[0]));
-    return portal.memberId;
+    return memberId;
   }
 
   /**
@@ -317,6 +346,28 @@ export class World {
     });
   }
 
+  /** The first employer's company admin on hh.ru: the manager who connects in most tests. */
+  get admin(): Manager {
+    const admin = [...this.hh.sim.store.managers.values()].find((m) => m.isAdmin);
+    if (!admin) throw new Error('hh.ru has no company admin');
+    return admin;
+  }
+
+  /**
+   * A portal as its admin leaves it before the first import: the app installed («Готово»), an hh.ru
+   * manager connected by portal user 1 («Войти»; the first employer's admin unless told) and the
+   * settings saved.
+   */
+  async connectedPortal(
+    input: SettingsInput,
+    manager: Manager = this.admin,
+  ): Promise<{ memberId: string; settings: PortalSettings }> {
+    const memberId = await this.installPortal();
+    await this.connect(memberId, manager.userId);
+    const settings = await this.saveSettings(memberId, input);
+    return { memberId, settings };
+  }
+
   async saveSettings(memberId: string, input: SettingsInput, userId = 1) {
     const settings = parseSettings(memberId, input);
     await saveSettings(this.db, settings, userId);
@@ -335,6 +386,12 @@ export class World {
         requestedAt: new Date().toISOString(),
       } satisfies HhImportRequested,
     });
+  }
+
+  /** «Сохранить и начать импорт», and its end. */
+  async importAll(memberId: string, timeoutMs?: number): Promise<ImportProgress> {
+    await this.requestImport(memberId);
+    return this.waitForImport(memberId, timeoutMs);
   }
 
   progress(memberId: string): Promise<ImportProgress> {

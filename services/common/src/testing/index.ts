@@ -12,6 +12,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { loadConfig } from '../config.js';
 import { baseSchema } from '../base-config.js';
 import type { BaseConfig } from '../runtime.js';
+import type { Bitrix24PortalStore } from '../bitrix24/portal-store.js';
 
 export interface TestEnv {
   id: string;
@@ -242,4 +243,67 @@ export function sealV1(keySpec: string, plain: string): string {
     cipher.getAuthTag().toString('base64url'),
     body.toString('base64url'),
   ].join('.');
+}
+
+/**
+ * What installTestApp asks of the simulated Bitrix24 (B24Sim in test/sim/b24), written out here so
+ * that common's code does not depend on the simulator.
+ */
+export interface PortalInstaller {
+  portalInfo(memberId: string): {
+    memberId: string;
+    domain: string;
+    clientEndpoint: string;
+    serverEndpoint: string;
+    lang: string;
+  };
+  install(memberId: string): Promise<{
+    accessToken: string;
+    refreshToken: string;
+    expiresIn: number;
+    applicationToken: string;
+    userId: number;
+  }>;
+  finishInstall(memberId: string): void;
+}
+
+export interface InstalledApp {
+  memberId: string;
+  applicationToken: string;
+  clientEndpoint: string;
+  accessToken: string;
+}
+
+/**
+ * The app installed and finished on a portal of the simulated Bitrix24 (again, on a portal that
+ * removed it), the install recorded in `store` as the gateway records it (the install event's
+ * endpoints and tokens).
+ */
+export async function installTestApp(
+  sim: PortalInstaller,
+  store: Bitrix24PortalStore,
+  memberId: string,
+): Promise<InstalledApp> {
+  const portal = sim.portalInfo(memberId);
+  const install = await sim.install(memberId);
+  sim.finishInstall(memberId);
+  await store.upsertFromInstall({
+    memberId,
+    domain: portal.domain,
+    clientEndpoint: portal.clientEndpoint,
+    serverEndpoint: portal.serverEndpoint,
+    accessToken: install.accessToken,
+    refreshToken: install.refreshToken,
+    expiresIn: install.expiresIn,
+    applicationToken: install.applicationToken,
+    scope: 'crm,placement,bizproc,im,user_brief',
+    language: portal.lang,
+    userId: install.userId,
+  });
+  return {
+    memberId,
+    applicationToken: install.applicationToken,
+    clientEndpoint: portal.clientEndpoint,
+    accessToken: install.accessToken,
+  };
 }
