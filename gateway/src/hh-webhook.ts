@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import {
   HH_WEBHOOK_PATH,
+  HhCallback,
   type HhWebhookReceived,
+  compileSchema,
   type Runtime,
   enqueue,
   subjects,
-  textOf,
   verifyHhWebhookToken,
 } from '@hhb24/common';
 import { sendRefusal } from './http.js';
 
-const CALLBACK_ID = /^[\w.:-]{1,200}$/;
-const ACTION_TYPE = /^[A-Z_]{1,80}$/;
+const callback = compileSchema(HhCallback);
 
 /**
  * hh.ru's webhooks: `POST /hh/webhook/{accountId}.{mac}`. The path's HMAC is checked without
@@ -31,21 +31,11 @@ export function registerHhWebhook(
     async (req, reply) => {
       const accountId = verifyHhWebhookToken(req.params.token, config.WEBHOOK_SECRET_KEY);
       if (!accountId) return sendRefusal(reply, 'not_found');
-      const body = req.body as { id?: unknown; action_type?: unknown; payload?: unknown } | null;
-      const valid =
-        body !== null &&
-        typeof body === 'object' &&
-        typeof body.id === 'string' &&
-        CALLBACK_ID.test(body.id) &&
-        typeof body.action_type === 'string' &&
-        ACTION_TYPE.test(body.action_type) &&
-        typeof body.payload === 'object' &&
-        body.payload !== null &&
-        !Array.isArray(body.payload);
-      if (!valid) return sendRefusal(reply, 'bad_request');
+      const body = req.body;
+      if (!callback.check(body)) return sendRefusal(reply, 'bad_request');
       await enqueue(runtime.db, {
         subject: subjects.hhWebhookReceived,
-        msgId: `hh-webhook:${accountId}:${textOf(body.action_type)}:${textOf(body.id)}`,
+        msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,
         payload: { accountId, receivedAt: new Date().toISOString(), body } satisfies HhWebhookReceived,
       });
       runtime.wakeOutbox();

@@ -8,7 +8,6 @@ import {
   type PortalUninstalled,
   Refusal,
   type Runtime,
-  ValidationError,
   ack,
   defer,
   enqueue,
@@ -127,13 +126,6 @@ function logRefused(log: Logger, call: UninstallCall, verdict: UninstallVerdict,
   );
 }
 
-function decodeClaim(value: unknown): PortalUninstallClaimed {
-  const v = value as Partial<PortalUninstallClaimed>;
-  if (!v || typeof v.memberId !== 'string' || !v.memberId || typeof v.clean !== 'boolean')
-    throw new ValidationError('portal.uninstall.claimed without memberId or clean');
-  return { memberId: v.memberId, clean: v.clean, from: String(v.from ?? ''), at: String(v.at ?? '') };
-}
-
 /** The gateway's consumer of portal.uninstall.claimed: asks the portal again until it can tell. */
 export function addUninstallCheckConsumer(
   runtime: Runtime,
@@ -149,7 +141,6 @@ export function addUninstallCheckConsumer(
       maxAckPending: 20,
     },
     concurrency: 2,
-    decode: decodeClaim,
     handler: async (ctx: MessageContext<PortalUninstallClaimed>): Promise<Outcome> => {
       const call = ctx.data;
       const { verdict, said } = await askBitrix24(client(), call.memberId, 10_000);
@@ -184,7 +175,7 @@ export async function recordUninstall(
     const payload: PortalUninstalled = {
       memberId,
       clean,
-      installedBy: row?.user_id ?? null,
+      installedBy: row?.user_id && row.user_id > 0 ? row.user_id : null,
       at: new Date().toISOString(),
     };
     if (clean) await trx('b24_portals').where({ member_id: memberId }).delete();
@@ -206,18 +197,6 @@ export async function recordUninstall(
   runtime.log.info({ memberId, clean }, 'app uninstalled from the portal');
 }
 
-function decodeUninstalled(value: unknown): PortalUninstalled {
-  const v = value as Partial<PortalUninstalled>;
-  if (!v || typeof v.memberId !== 'string' || !v.memberId || typeof v.clean !== 'boolean')
-    throw new ValidationError('portal.app.uninstalled without memberId or clean');
-  return {
-    memberId: v.memberId,
-    clean: v.clean,
-    installedBy: Number.isInteger(v.installedBy) && Number(v.installedBy) > 0 ? Number(v.installedBy) : null,
-    at: String(v.at ?? ''),
-  };
-}
-
 /** The gateway's consumer of portal.app.uninstalled: «Выйти» on the portal's behalf (revoke, unsubscribe, stop). */
 export function addUnsubscribeConsumer(runtime: Runtime): void {
   runtime.addConsumer<PortalUninstalled>({
@@ -229,7 +208,6 @@ export function addUnsubscribeConsumer(runtime: Runtime): void {
       maxAckPending: 20,
     },
     concurrency: 2,
-    decode: decodeUninstalled,
     handler: async (ctx) => {
       // A failure (hh-connector away, hh.ru down) throws a retryable error: the runner tries again later.
       // In the name of the admin who installed the app (the portal's first user when that is not known).

@@ -4,6 +4,17 @@
  * mesh's protocol and shows in every service that uses it.
  */
 import { defineRpc } from './nats/rpc.js';
+import { type SubjectName, subjects } from './nats/topology.js';
+import {
+  type Checker,
+  Enum,
+  Ids,
+  Nullable,
+  type Static,
+  type TSchema,
+  Type,
+  compileSchema,
+} from './schema.js';
 
 /**
  * hh.ru employer states as the reference app's extended mapping lists them
@@ -20,6 +31,7 @@ export const HH_STATES = [
   'discard',
 ] as const;
 export type HhState = (typeof HH_STATES)[number];
+const HhStateSchema = Enum(HH_STATES);
 
 /** Russian names of the states, as recruiters see them in the app and in UF_CRM_NH_STATUS. */
 export const HH_STATE_NAMES: Record<HhState, string> = {
@@ -44,7 +56,8 @@ export function toHhState(employerStateId: string): HhState | null {
   return (HH_STATES as readonly string[]).includes(employerStateId) ? (employerStateId as HhState) : null;
 }
 
-export type EntityType = 'lead' | 'deal';
+export const EntityType = Enum(['lead', 'deal']);
+export type EntityType = Static<typeof EntityType>;
 
 /** Bitrix24's CRM entity type id (1 a lead, 2 a deal), as placements and activities pass it. */
 export function entityTypeOf(typeId: string | undefined): EntityType | undefined {
@@ -64,179 +77,227 @@ export const CRM_USER_FIELDS = [
 ] as const;
 
 /** Portal settings (the «Настройки» tab). Stage ids are the portal's own (`NEW`, `C3:PREPARATION`). */
-export interface PortalSettings {
-  memberId: string;
-  responsibleUserId: number;
-  entityType: EntityType;
+export const PortalSettings = Type.Object({
+  memberId: Ids.memberId(),
+  responsibleUserId: Type.Integer(),
+  entityType: EntityType,
   /** Deals only; 0 is the default pipeline «Общее». */
-  categoryId: number;
-  sourceId: string | null;
-  extendedSync: boolean;
+  categoryId: Type.Integer({ minimum: 0 }),
+  sourceId: Nullable(Type.String()),
+  extendedSync: Type.Boolean(),
   /** Simple mode: stage for responses and for invitations. */
-  stageForResponse: string;
-  stageForInvitation: string;
+  stageForResponse: Type.String(),
+  stageForInvitation: Type.String(),
   /** Extended mode: stage per hh state. */
-  stageByState: Partial<Record<HhState, string>>;
+  stageByState: Type.Partial(Type.Record(HhStateSchema, Type.String())),
   /** Two-way status (moving an entity runs the hh action): per portal, off for discards by default. */
-  twoWayStatus: boolean;
-  twoWayDiscard: boolean;
+  twoWayStatus: Type.Boolean(),
+  twoWayDiscard: Type.Boolean(),
   /**
    * «Кто может управлять приложением»: portal users, besides the portal's admins, who may change
    * the settings, the hh.ru login, start the import and retry failures (absent in settings saved
    * before the field existed: nobody but admins).
    */
-  managerIds?: number[];
-  updatedAt: string;
-}
+  managerIds: Type.Optional(Type.Array(Ids.positive())),
+  updatedAt: Type.String(),
+});
+export type PortalSettings = Static<typeof PortalSettings>;
+
+const NegotiationKind = Enum(['response', 'invitation']);
+const IdName = Type.Object({ id: Type.String(), name: Type.String() });
 
 /** A negotiation as crm-writer and timeline-renderer need it: no further hh.ru reads required. */
-export interface NegotiationSnapshot {
-  memberId: string;
-  accountId: string;
-  negotiationId: string;
+export const NegotiationSnapshot = Type.Object({
+  memberId: Ids.memberId(),
+  accountId: Ids.hhId(),
+  negotiationId: Ids.negotiationId(),
   /** Grows with every change hh-connector stores; writers ignore older versions. */
-  version: number;
-  kind: 'response' | 'invitation';
-  vacancy: { id: string; name: string; url: string | null };
-  state: { id: string; name: string };
-  createdAt: string;
-  updatedAt: string;
+  version: Type.Integer({ minimum: 0 }),
+  kind: NegotiationKind,
+  vacancy: Type.Object({ id: Type.String(), name: Type.String(), url: Nullable(Type.String()) }),
+  state: IdName,
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
   /** The same person across negotiations of this portal (hh resume id, else phone, else e-mail). */
-  personId: string;
-  applicant: {
-    resumeId: string | null;
-    fullName: string | null;
-    phones: string[];
-    email: string | null;
-    city: string | null;
-    hidden: { name: boolean; phones: boolean; email: boolean };
-  };
+  personId: Type.String(),
+  applicant: Type.Object({
+    resumeId: Nullable(Type.String()),
+    fullName: Nullable(Type.String()),
+    phones: Type.Array(Type.String()),
+    email: Nullable(Type.String()),
+    city: Nullable(Type.String()),
+    hidden: Type.Object({ name: Type.Boolean(), phones: Type.Boolean(), email: Type.Boolean() }),
+  }),
   /** null when hh.ru returns `resume: null` (a deleted resume: a tombstone). */
-  resume: {
-    title: string | null;
-    url: string | null;
-    experienceMonths: number | null;
-    salary: string | null;
-    skills: string[];
-    pdf: { filename: string } | null;
-  } | null;
-}
+  resume: Nullable(
+    Type.Object({
+      title: Nullable(Type.String()),
+      url: Nullable(Type.String()),
+      experienceMonths: Nullable(Type.Number()),
+      salary: Nullable(Type.String()),
+      skills: Type.Array(Type.String()),
+      pdf: Nullable(Type.Object({ filename: Type.String() })),
+    }),
+  ),
+});
+export type NegotiationSnapshot = Static<typeof NegotiationSnapshot>;
+
+/**
+ * An hh.ru callback's body (docs/reference/hh-api.md#webhooks), as far as we rely on it: its id,
+ * its action type and a payload object; the rest is kept as hh.ru sent it.
+ */
+export const HhCallback = Type.Object({
+  id: Type.String({ pattern: '^[\\w.:-]{1,200}$' }),
+  action_type: Type.String({ pattern: '^[A-Z_]{1,80}$' }),
+  payload: Type.Object({
+    topic_id: Type.Optional(Type.Unknown()),
+    vacancy_id: Type.Optional(Type.Unknown()),
+  }),
+});
+export type HhCallback = Static<typeof HhCallback>;
 
 /** hh.webhook.received: an hh.ru callback, stored before it was acknowledged. */
-export interface HhWebhookReceived {
-  accountId: string;
-  receivedAt: string;
-  /** The callback body exactly as hh.ru sent it (hh-connector validates it). */
-  body: unknown;
-}
+export const HhWebhookReceived = Type.Object({
+  accountId: Ids.hhId(),
+  receivedAt: Ids.time(),
+  /** The callback body as hh.ru sent it (the gateway checked it against HhCallback before storing it). */
+  body: HhCallback,
+});
+export type HhWebhookReceived = Static<typeof HhWebhookReceived>;
 
 /** hh.import.requested: the initial import, its resumption, or a reconciliation pass. */
-export interface HhImportRequested {
-  memberId: string;
-  kind: 'initial' | 'resume' | 'reconcile';
-  requestedBy: number | null;
-  requestedAt: string;
-}
+export const HhImportRequested = Type.Object({
+  memberId: Ids.memberId(),
+  kind: Enum(['initial', 'resume', 'reconcile']),
+  requestedBy: Nullable(Type.Integer()),
+  requestedAt: Ids.time(),
+});
+export type HhImportRequested = Static<typeof HhImportRequested>;
+
+/** hh.import.vacancy: one vacancy of an import run (`runId`) or of a reconciliation pass (`runId` null). */
+export const VacancyStep = Type.Object({
+  memberId: Ids.memberId(),
+  accountId: Ids.hhId(),
+  vacancyId: Ids.hhId(),
+  runId: Nullable(Ids.hhId()),
+});
+export type VacancyStep = Static<typeof VacancyStep>;
+
+/** hh.import.negotiation: one negotiation whose snapshot must be brought up to date. */
+export const NegotiationStep = Type.Object({
+  memberId: Ids.memberId(),
+  accountId: Ids.hhId(),
+  negotiationId: Ids.hhId(),
+});
+export type NegotiationStep = Static<typeof NegotiationStep>;
 
 /** hh.negotiation.synced */
-export interface HhNegotiationSynced {
-  snapshot: NegotiationSnapshot;
-}
+export const HhNegotiationSynced = Type.Object({ snapshot: NegotiationSnapshot });
+export type HhNegotiationSynced = Static<typeof HhNegotiationSynced>;
+
+export const HhAccountStatus = Enum(['not_connected', 'active', 'login_required']);
+export type HhAccountStatus = Static<typeof HhAccountStatus>;
 
 /** hh.account.changed */
-export interface HhAccountChanged {
-  memberId: string;
-  accountId: string;
-  status: HhAccountStatus;
-  reason: string | null;
-  at: string;
-}
+export const HhAccountChanged = Type.Object({
+  memberId: Ids.memberId(),
+  accountId: Type.String(),
+  status: HhAccountStatus,
+  reason: Nullable(Type.String()),
+  at: Ids.time(),
+});
+export type HhAccountChanged = Static<typeof HhAccountChanged>;
 
 /** crm.entity.written */
-export interface CrmEntityWritten {
-  memberId: string;
-  negotiationId: string;
-  version: number;
-  entityType: EntityType;
-  entityId: number;
-  created: boolean;
-  snapshot: NegotiationSnapshot;
-}
+export const CrmEntityWritten = Type.Object({
+  memberId: Ids.memberId(),
+  negotiationId: Ids.negotiationId(),
+  version: Type.Integer({ minimum: 0 }),
+  entityType: EntityType,
+  entityId: Ids.positive(),
+  created: Type.Boolean(),
+  snapshot: NegotiationSnapshot,
+});
+export type CrmEntityWritten = Static<typeof CrmEntityWritten>;
 
 /** crm.entity.failed: the portal refused; kept for retry with what to fix. */
-export interface CrmEntityFailed {
-  memberId: string;
-  negotiationId: string;
+export const CrmEntityFailed = Type.Object({
+  memberId: Ids.memberId(),
+  negotiationId: Ids.negotiationId(),
   /** The snapshot version that was refused. */
-  version: number;
-  code: string;
-  message: string;
+  version: Type.Integer({ minimum: 0 }),
+  code: Type.String(),
+  message: Type.String(),
   /** In words a portal admin acts on, e.g. «Сделать поле необязательным: UF_CRM_…». */
-  fix: string | null;
-  at: string;
-}
+  fix: Nullable(Type.String()),
+  at: Ids.time(),
+});
+export type CrmEntityFailed = Static<typeof CrmEntityFailed>;
 
 /** portal.settings.saved */
-export interface PortalSettingsSaved {
-  settings: PortalSettings;
-}
+export const PortalSettingsSaved = Type.Object({ settings: PortalSettings });
+export type PortalSettingsSaved = Static<typeof PortalSettingsSaved>;
 
 /**
  * portal.uninstall.claimed: an ONAPPUNINSTALL carrying the portal's application_token that the
  * portal could not confirm at once (it did not answer): the gateway asks again until the portal
  * says whether the app is gone. Nothing is erased or closed before that.
  */
-export interface PortalUninstallClaimed {
-  memberId: string;
-  clean: boolean;
+export const PortalUninstallClaimed = Type.Object({
+  memberId: Ids.memberId(),
+  clean: Type.Boolean(),
   /** The address the call came from (and X-Forwarded-For as sent), for the log of a forged one. */
-  from: string;
-  at: string;
-}
+  from: Type.String(),
+  at: Ids.time(),
+});
+export type PortalUninstallClaimed = Static<typeof PortalUninstallClaimed>;
 
 /**
  * portal.app.uninstalled: the portal removed the app (Bitrix24 confirmed it: the app's tokens no
  * longer work there); `clean` when it asked to erase the app's data.
  */
-export interface PortalUninstalled {
-  memberId: string;
-  clean: boolean;
+export const PortalUninstalled = Type.Object({
+  memberId: Ids.memberId(),
+  clean: Type.Boolean(),
   /** The admin who installed the app: whatever is done on the portal's behalf afterwards is done in their name. */
-  installedBy: number | null;
-  at: string;
-}
+  installedBy: Nullable(Ids.positive()),
+  at: Ids.time(),
+});
+export type PortalUninstalled = Static<typeof PortalUninstalled>;
 
 /** portal.robot.invoked: a robot of ours ran on a lead or deal (authenticated by the gateway; no tokens inside). */
-export interface PortalRobotInvoked {
-  memberId: string;
-  code: string;
-  entityType: EntityType;
-  entityId: number;
+export const PortalRobotInvoked = Type.Object({
+  memberId: Ids.memberId(),
+  code: Type.String({ minLength: 1, maxLength: 100 }),
+  entityType: EntityType,
+  entityId: Ids.positive(),
   /** Completes a robot that waits (`bizproc.event.send`). */
-  eventToken: string;
-  properties: Record<string, unknown>;
-  at: string;
-}
+  eventToken: Type.String(),
+  properties: Type.Record(Type.String(), Type.Unknown()),
+  at: Ids.time(),
+});
+export type PortalRobotInvoked = Static<typeof PortalRobotInvoked>;
 
 /** portal.event.received: a Bitrix24 event bound by the app (authenticated; the `auth` block removed). */
-export interface PortalEventReceived {
-  memberId: string;
-  event: string;
-  data: unknown;
+export const PortalEventReceived = Type.Object({
+  memberId: Ids.memberId(),
+  event: Type.String({ minLength: 1, maxLength: 100 }),
+  data: Type.Unknown(),
   /**
    * For events acted on in a user's name (a click on «Другие отклики»): a reference to the access
    * token the event carried for the acting user, kept sealed in Redis for a few minutes
    * (`ActingUserTokens`), never the token itself. The user is whoever the portal says owns that
    * token; `auth[user_id]` is not taken from the request. Null when the event carried no token.
    */
-  actorToken?: string | null;
+  actorToken: Type.Optional(Nullable(Type.String())),
   /**
    * Which copy of the event this is (`EventOccurrences`): its consumer moves the generation on
    * before it reads the portal, so a same-looking event arriving after that is a message of its own.
    */
-  occurrence?: { key: string; generation: number };
-  at: string;
-}
+  occurrence: Type.Optional(Type.Object({ key: Type.String(), generation: Type.Integer() })),
+  at: Ids.time(),
+});
+export type PortalEventReceived = Static<typeof PortalEventReceived>;
 
 /** The robots registered at install; their work is done by timeline-renderer, which consumes portal.robot.invoked. */
 export const HH_STATUS_ROBOT_CODE = 'hh_status_refresh';
@@ -259,269 +320,381 @@ export const HH_TARGETS = [
 export type HhTarget = (typeof HH_TARGETS)[number];
 
 /** A request to move a negotiation on hh.ru; `message` goes to the applicant (none: a silent move). */
-export interface HhActRequest {
-  memberId: string;
-  entityType: EntityType;
-  entityId: number;
-  target: HhTarget;
-  message: string | null;
-}
+export const HhActRequest = Type.Object({
+  memberId: Ids.memberId(),
+  entityType: EntityType,
+  entityId: Ids.positive(),
+  target: Enum(HH_TARGETS),
+  message: Nullable(Type.String({ maxLength: 4000 })),
+});
+export type HhActRequest = Static<typeof HhActRequest>;
 
 /** The negotiation's state on hh.ru after an action or a refresh. */
-export interface HhStateView {
-  negotiationId: string;
-  state: { id: string; name: string };
+export const HhStateView = Type.Object({
+  negotiationId: Type.String(),
+  state: IdName,
   /** True when the state changed (false: it already was there). */
-  changed: boolean;
-}
+  changed: Type.Boolean(),
+});
+export type HhStateView = Static<typeof HhStateView>;
 
-export type HhAccountStatus = 'not_connected' | 'active' | 'login_required';
+export const HhAccountView = Type.Object({
+  status: HhAccountStatus,
+  accountId: Nullable(Type.String()),
+  employerName: Nullable(Type.String()),
+  managerName: Nullable(Type.String()),
+  isAdmin: Nullable(Type.Boolean()),
+  connectedAt: Nullable(Type.String()),
+  loginRequiredReason: Nullable(Type.String()),
+});
+export type HhAccountView = Static<typeof HhAccountView>;
 
-export interface HhAccountView {
-  status: HhAccountStatus;
-  accountId: string | null;
-  employerName: string | null;
-  managerName: string | null;
-  isAdmin: boolean | null;
-  connectedAt: string | null;
-  loginRequiredReason: string | null;
-}
-
-export interface ImportProgress {
-  state: 'never' | 'running' | 'paused' | 'finished';
+export const ImportProgress = Type.Object({
+  state: Enum(['never', 'running', 'paused', 'finished']),
   /** Why a run is paused: the hh.ru login must be renewed, the employer has no paid API access, or the daily resume views are used up. */
-  pausedReason: 'login_required' | 'no_paid_access' | 'view_limit' | null;
-  vacanciesTotal: number;
-  vacanciesDone: number;
+  pausedReason: Nullable(Enum(['login_required', 'no_paid_access', 'view_limit'])),
+  vacanciesTotal: Type.Number(),
+  vacanciesDone: Type.Number(),
   /** Negotiations found on hh.ru. */
-  found: number;
+  found: Type.Number(),
   /** Stored in our database («Откликов загружено»). */
-  loaded: number;
+  loaded: Type.Number(),
   /** Created in the portal by crm-writer («Лидов/Сделок импортировано»). */
-  imported: number;
-  failed: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+  imported: Type.Number(),
+  failed: Type.Number(),
+  startedAt: Nullable(Type.String()),
+  finishedAt: Nullable(Type.String()),
+});
+export type ImportProgress = Static<typeof ImportProgress>;
+
+const EntityRef = Type.Object({ type: EntityType, id: Type.Integer() });
 
 /** One of the applicant's responses in this portal (the same person), for the card tab and «Другие отклики». */
-export interface OtherResponse {
-  negotiationId: string;
-  vacancyName: string;
-  stateName: string;
-  createdAt: string;
-  kind: 'response' | 'invitation';
+export const OtherResponse = Type.Object({
+  negotiationId: Type.String(),
+  vacancyName: Type.String(),
+  stateName: Type.String(),
+  createdAt: Type.String(),
+  kind: NegotiationKind,
   /** The lead or deal, once crm-writer created it. */
-  entity: { type: EntityType; id: number } | null;
-}
+  entity: Nullable(EntityRef),
+});
+export type OtherResponse = Static<typeof OtherResponse>;
 
 /** What the card tab of a lead or deal shows. */
-export interface CardView {
-  snapshot: NegotiationSnapshot;
+export const CardView = Type.Object({
+  snapshot: NegotiationSnapshot,
   /** hh states the negotiation went through, oldest first. */
-  history: Array<{ stateId: string; stateName: string; at: string }>;
-  others: OtherResponse[];
-  pdfAvailable: boolean;
-}
+  history: Type.Array(Type.Object({ stateId: Type.String(), stateName: Type.String(), at: Type.String() })),
+  others: Type.Array(OtherResponse),
+  pdfAvailable: Type.Boolean(),
+});
+export type CardView = Static<typeof CardView>;
 
 /** Who is looking at an app page: proved by the gateway (application_token, AUTH_ID) and carried in the signed session. */
-export interface UiSession {
-  memberId: string;
-  userId: number;
-  isAdmin: boolean;
+export const UiSession = Type.Object({
+  /** Empty for a page shown to nobody in particular (a login window whose session expired). */
+  memberId: Type.String({ pattern: '^[A-Za-z0-9_.-]{0,64}$' }),
+  userId: Type.Integer(),
+  isAdmin: Type.Boolean(),
   /** The user may read the CRM (admins always); without it and without admin rights the app says what is missing. */
-  crmAccess: boolean;
-  lang: 'ru' | 'en';
+  crmAccess: Type.Boolean(),
+  lang: Enum(['ru', 'en']),
   /**
    * A card's session (the HH.ru tab of a lead or deal, or «Все отклики»): the one lead or deal the
    * portal said this user may read. The card and its PDF show nothing else to a user who is not an admin.
    */
-  entity?: { type: EntityType; id: number };
+  entity: Type.Optional(EntityRef),
   /**
    * Where the gateway keeps this user's own Bitrix24 token from the page load (sealed in Redis, for
    * as long as the token lives), to ask the portal again whether the user is an admin before a change.
    */
-  authRef?: string;
-}
+  authRef: Type.Optional(Type.String()),
+});
+export type UiSession = Static<typeof UiSession>;
 
 /** gateway → settings: render an app page or a part of one. */
-export interface UiRequest {
-  session: UiSession;
+export const UiRequest = Type.Object({
+  session: UiSession,
   /** The signed session token the page embeds for its later requests (it is also the CSRF token). */
-  token: string;
+  token: Type.String(),
   /** What to render: `app`, `card`, `install`, `tab/settings`, … (settings' router lists them). */
-  route: string;
-  method: 'GET' | 'POST';
+  route: Type.String({ minLength: 1, maxLength: 200 }),
+  method: Enum(['GET', 'POST']),
   /** Query and form fields as sent (repeated fields as arrays). */
-  form: Record<string, string | string[]>;
+  form: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])),
   /** Addresses the page needs that only the gateway knows. */
-  links: { bx24Script: string; hhSignup: string };
+  links: Type.Object({ bx24Script: Type.String(), hhSignup: Type.String() }),
   /** What the gateway found out itself for the page (install steps, a login failure). */
-  data?: Record<string, unknown>;
+  data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   /**
    * On a POST: how `session.isAdmin` was found. `fresh`: the portal was asked with the user's own
    * token (or answered so at most a few minutes ago); `unconfirmed`: it could not be asked (the
    * token from the page load has expired), so `isAdmin` is false. Absent on a GET: `isAdmin` is
    * what the page load found, good enough to draw the page, never to change anything.
    */
-  adminCheck?: 'fresh' | 'unconfirmed';
-}
+  adminCheck: Type.Optional(Enum(['fresh', 'unconfirmed'])),
+});
+export type UiRequest = Static<typeof UiRequest>;
 
-export interface UiResponse {
-  status: number;
-  html: string;
+export const UiResponse = Type.Object({
+  status: Type.Integer(),
+  html: Type.String(),
   /** htmx response headers (HX-Trigger, HX-Retarget…); the gateway passes only HX-*. */
-  headers?: Record<string, string>;
-}
+  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+});
+export type UiResponse = Static<typeof UiResponse>;
 
 /** A write the portal refused, as the pages list it with its «Повторить» button. */
-export interface CrmFailureView {
-  negotiationId: string;
-  applicantName: string;
-  vacancyName: string;
-  code: string;
+export const CrmFailureView = Type.Object({
+  negotiationId: Type.String(),
+  applicantName: Type.String(),
+  vacancyName: Type.String(),
+  code: Type.String(),
   /** The portal's own words. */
-  message: string;
+  message: Type.String(),
   /** What an admin does about it. */
-  fix: string | null;
-  failedAt: string;
-  attempts: number;
+  fix: Nullable(Type.String()),
+  failedAt: Type.String(),
+  attempts: Type.Number(),
   /** The response on hh.ru (its resume, opened from the employer's side), when hh.ru gave a link. */
-  hhUrl?: string | null;
+  hhUrl: Type.Optional(Nullable(Type.String())),
   /** The lead or deal of the negotiation, when one exists (an update was refused). */
-  entity?: { type: EntityType; id: number } | null;
-}
+  entity: Type.Optional(Nullable(EntityRef)),
+});
+export type CrmFailureView = Static<typeof CrmFailureView>;
 
 /** Counts of one period for the «Состояние» tab. */
-export interface HealthCounts {
+export const HealthCounts = Type.Object({
   /** Negotiations hh-connector stored (new responses and invitations). */
-  received: number;
+  received: Type.Number(),
   /** Leads or deals crm-writer created. */
-  imported: number;
+  imported: Type.Number(),
   /** Leads or deals crm-writer updated (a status or the resume changed). */
-  updated: number;
+  updated: Type.Number(),
   /** Writes the portal refused. */
-  failed: number;
-}
+  failed: Type.Number(),
+});
+export type HealthCounts = Static<typeof HealthCounts>;
 
 /** One line of the delivery log: a webhook from hh.ru, or what an import or reconciliation pass found through the API. */
-export interface SyncEventView {
-  id: number;
-  at: string;
-  source: 'webhook' | 'reconcile' | 'import';
+export const SyncEventView = Type.Object({
+  id: Type.Number(),
+  at: Type.String(),
+  source: Enum(['webhook', 'reconcile', 'import']),
   /** The webhook's action type, or `found` / `changed` for what a pass brought in. */
-  type: string;
-  negotiationId: string | null;
-  outcome: string;
-}
+  type: Type.String(),
+  negotiationId: Nullable(Type.String()),
+  outcome: Type.String(),
+});
+export type SyncEventView = Static<typeof SyncEventView>;
+
+export const ImportFailureView = Type.Object({
+  id: Type.Number(),
+  negotiationId: Type.String(),
+  /** What went wrong, in words for a portal admin. */
+  reason: Type.String(),
+  failedAt: Type.String(),
+  hhUrl: Nullable(Type.String()),
+});
+export type ImportFailureView = Static<typeof ImportFailureView>;
 
 /** hh-connector's side of the «Состояние» tab (rpc.hh.health). */
-export interface HhHealthView {
-  account: HhAccountView;
+export const HhHealthView = Type.Object({
+  account: HhAccountView,
   /** Paid API access (method_access); null when hh.ru could not be asked. */
-  paidAccess: boolean | null;
-  resumeViews: { left: number; limit: number } | null;
+  paidAccess: Nullable(Type.Boolean()),
+  resumeViews: Nullable(Type.Object({ left: Type.Number(), limit: Type.Number() })),
   /** The daily views are used up: resume reads wait until then. */
-  viewsParkedUntil: string | null;
+  viewsParkedUntil: Nullable(Type.String()),
   /** The webhook subscription as hh.ru lists it; the URL without its secret part. Null when hh.ru could not be asked. */
-  subscription: { present: boolean; url: string | null; matches: boolean } | null;
-  lastDelivery: { at: string; actionType: string; outcome: string | null } | null;
+  subscription: Nullable(
+    Type.Object({ present: Type.Boolean(), url: Nullable(Type.String()), matches: Type.Boolean() }),
+  ),
+  lastDelivery: Nullable(
+    Type.Object({ at: Type.String(), actionType: Type.String(), outcome: Nullable(Type.String()) }),
+  ),
   /** The last reconciliation pass: when it started, how many vacancies it compared, how many responses it brought in. */
-  reconciliation: { at: string; vacancies: number; found: number } | null;
-  counts: { today: Pick<HealthCounts, 'received'>; total: Pick<HealthCounts, 'received'> };
+  reconciliation: Nullable(
+    Type.Object({ at: Type.String(), vacancies: Type.Number(), found: Type.Number() }),
+  ),
+  counts: Type.Object({
+    today: Type.Pick(HealthCounts, ['received']),
+    total: Type.Pick(HealthCounts, ['received']),
+  }),
   /** Responses hh-connector could not load (a resume or its PDF could not be read); «Повторить» loads them again. */
-  importFailures: ImportFailureView[];
+  importFailures: Type.Array(ImportFailureView),
   /** How many days the delivery log keeps. */
-  logRetentionDays: number;
-}
-
-export interface ImportFailureView {
-  id: number;
-  negotiationId: string;
-  /** What went wrong, in words for a portal admin. */
-  reason: string;
-  failedAt: string;
-  hhUrl: string | null;
-}
+  logRetentionDays: Type.Number(),
+});
+export type HhHealthView = Static<typeof HhHealthView>;
 
 /** crm-writer's side of the «Состояние» tab (rpc.crm.health). */
-export interface CrmHealthView {
+export const CrmHealthView = Type.Object({
   /** installed, reinstall_required (Bitrix24 refused to refresh the tokens), uninstalled; null when the portal is unknown. */
-  portalStatus: string | null;
-  lastWriteAt: string | null;
-  rateLimitWaitsLastHour: number;
-  counts: { today: Omit<HealthCounts, 'received'>; total: Omit<HealthCounts, 'received'> };
-  failures: CrmFailureView[];
+  portalStatus: Nullable(Type.String()),
+  lastWriteAt: Nullable(Type.String()),
+  rateLimitWaitsLastHour: Type.Number(),
+  counts: Type.Object({
+    today: Type.Omit(HealthCounts, ['received']),
+    total: Type.Omit(HealthCounts, ['received']),
+  }),
+  failures: Type.Array(CrmFailureView),
   /** An open incident: failures started then and the portal's people were told. */
-  incidentSince: string | null;
-}
+  incidentSince: Nullable(Type.String()),
+});
+export type CrmHealthView = Static<typeof CrmHealthView>;
 
 /** A resume PDF in parts small enough for one NATS message; `next` is the offset of the next part. */
-export interface PdfPart {
-  filename: string;
-  contentBase64: string;
-  size: number;
-  next: number | null;
+export const PdfPart = Type.Object({
+  filename: Type.String(),
+  contentBase64: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+  next: Nullable(Type.Integer({ minimum: 0 })),
+});
+export type PdfPart = Static<typeof PdfPart>;
+
+/**
+ * Every JetStream subject (topology.ts) and the schema of its payload: publishers check a message
+ * before it goes into the outbox, the consumer runner checks it again on arrival (a message that
+ * fails goes to the dead letters with the schema's words).
+ */
+export const messageSchemas = {
+  [subjects.hhWebhookReceived]: HhWebhookReceived,
+  [subjects.hhImportRequested]: HhImportRequested,
+  [subjects.hhImportVacancy]: VacancyStep,
+  [subjects.hhImportNegotiation]: NegotiationStep,
+  [subjects.hhNegotiationSynced]: HhNegotiationSynced,
+  [subjects.hhAccountChanged]: HhAccountChanged,
+  [subjects.crmEntityWritten]: CrmEntityWritten,
+  [subjects.crmEntityFailed]: CrmEntityFailed,
+  [subjects.portalUninstalled]: PortalUninstalled,
+  [subjects.portalUninstallClaimed]: PortalUninstallClaimed,
+  [subjects.portalSettingsSaved]: PortalSettingsSaved,
+  [subjects.portalRobotInvoked]: PortalRobotInvoked,
+  [subjects.portalEventReceived]: PortalEventReceived,
+} satisfies Record<(typeof subjects)[SubjectName], TSchema>;
+
+const messageCheckers = new Map<string, Checker<unknown>>(
+  Object.entries(messageSchemas).map(([subject, schema]) => [subject, compileSchema(schema, subject)]),
+);
+
+/**
+ * Checks a message against its subject's schema (the subject without the installation prefix):
+ * the value typed, or a ValidationError `<subject>: <field>: <words>`. Subjects outside the mesh's
+ * list (tests' own) pass as they are.
+ */
+export function checkMessage(subject: string, value: unknown): unknown {
+  const checker = messageCheckers.get(subject);
+  return checker ? checker.decode(value) : value;
 }
+
+/** The payload type of a subject. */
+export type MessageOf<S extends keyof typeof messageSchemas> = Static<(typeof messageSchemas)[S]>;
+
+const MemberRequest = Type.Object({ memberId: Ids.memberId() });
+const UserRequest = Type.Object({ memberId: Ids.memberId(), userId: Ids.positive() });
+const EntityRequest = Type.Object({
+  memberId: Ids.memberId(),
+  entityType: EntityType,
+  entityId: Ids.positive(),
+});
+const Retried = Type.Object({ retried: Type.Integer({ minimum: 0 }) });
 
 /**
  * Request/reply subjects live under `rpc.`, outside every stream's subjects: a request published on
  * a subject a stream captures would be stored, and JetStream's publish ack would answer it.
+ * Each names the schemas of its request and its reply: the caller checks the request before it
+ * sends it, the server checks it again (a request that fails is answered with a validation error
+ * naming the field) and the caller checks the reply.
  */
 export const rpc = {
   /** gateway → hh-connector: the code from the OAuth callback (state already checked); exchanges it, reads /me, subscribes webhooks. */
-  hhConnect: defineRpc<{ memberId: string; userId: number; code: string }, HhAccountView>('rpc.hh.connect'),
-  hhAccount: defineRpc<{ memberId: string }, HhAccountView>('rpc.hh.account'),
+  hhConnect: defineRpc(
+    'rpc.hh.connect',
+    Type.Object({
+      memberId: Ids.memberId(),
+      userId: Ids.positive(),
+      code: Type.String({ pattern: '^[\\x21-\\x7e]{1,512}$' }),
+    }),
+    HhAccountView,
+  ),
+  hhAccount: defineRpc('rpc.hh.account', MemberRequest, HhAccountView),
   /** «Выйти»: revoke, unsubscribe, stop syncing; imported data stays. */
-  hhDisconnect: defineRpc<{ memberId: string; userId: number }, HhAccountView>('rpc.hh.disconnect'),
-  hhImportProgress: defineRpc<{ memberId: string }, ImportProgress>('rpc.hh.import-progress'),
+  hhDisconnect: defineRpc('rpc.hh.disconnect', UserRequest, HhAccountView),
+  hhImportProgress: defineRpc('rpc.hh.import-progress', MemberRequest, ImportProgress),
   /**
    * «Новые отклики»: counts responses not yet in the portal and reads the webhook subscription
    * (`missing`: absent or pointing elsewhere). With `repair` (a POST of someone who may manage the
    * app) it also creates or renews the subscription and starts a reconciliation pass.
    */
-  hhNewResponses: defineRpc<
-    { memberId: string; repair?: boolean },
-    { newCount: number; subscription: 'ok' | 'missing' | 'created' | 'renewed' | 'failed' }
-  >('rpc.hh.new-responses'),
-  /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
-  hhCard: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, CardView | null>(
-    'rpc.hh.card',
+  hhNewResponses: defineRpc(
+    'rpc.hh.new-responses',
+    Type.Object({ memberId: Ids.memberId(), repair: Type.Optional(Type.Boolean()) }),
+    Type.Object({
+      newCount: Type.Integer({ minimum: 0 }),
+      subscription: Enum(['ok', 'missing', 'created', 'renewed', 'failed']),
+    }),
   ),
+  /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
+  hhCard: defineRpc('rpc.hh.card', EntityRequest, Nullable(CardView)),
   /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
-  hhPdf: defineRpc<{ memberId: string; negotiationId: string; offset?: number }, PdfPart | null>(
+  hhPdf: defineRpc(
     'rpc.hh.pdf',
+    Type.Object({
+      memberId: Ids.memberId(),
+      negotiationId: Ids.negotiationId(),
+      offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+    Nullable(PdfPart),
   ),
   /**
    * Reads the negotiation behind a lead or deal from hh.ru again and stores what changed (the CRM
    * follows through the usual path). Refused with `entity_not_ours`, `hh_not_connected`, `hh_login_required`.
    */
-  hhRefresh: defineRpc<{ memberId: string; entityType: EntityType; entityId: number }, HhStateView>(
-    'rpc.hh.refresh',
-  ),
+  hhRefresh: defineRpc('rpc.hh.refresh', EntityRequest, HhStateView),
   /** Runs the hh.ru action that moves the negotiation to `target`, then refreshes it. Refused also with `hh_action_unavailable`, or hh.ru's own code. */
-  hhAct: defineRpc<HhActRequest, HhStateView>('rpc.hh.act'),
+  hhAct: defineRpc('rpc.hh.act', HhActRequest, HhStateView),
 
   /** crm-writer: the portal's refused writes, newest first. */
-  crmFailures: defineRpc<{ memberId: string }, { items: CrmFailureView[] }>('rpc.crm.failures'),
+  crmFailures: defineRpc(
+    'rpc.crm.failures',
+    MemberRequest,
+    Type.Object({ items: Type.Array(CrmFailureView) }),
+  ),
   /** «Повторить»: writes the refused negotiations again (one, or all of the portal's). */
-  crmRetry: defineRpc<{ memberId: string; negotiationId?: string }, { retried: number }>('rpc.crm.retry'),
+  crmRetry: defineRpc(
+    'rpc.crm.retry',
+    Type.Object({ memberId: Ids.memberId(), negotiationId: Type.Optional(Ids.negotiationId()) }),
+    Retried,
+  ),
   /** The «Состояние» tab: the hh.ru connection, paid access, views left, the subscription, the last delivery and pass, counts. */
-  hhHealth: defineRpc<{ memberId: string }, HhHealthView>('rpc.hh.health'),
+  hhHealth: defineRpc('rpc.hh.health', MemberRequest, HhHealthView),
   /** The delivery log, newest first, `before` an event id (paging). */
-  hhSyncEvents: defineRpc<
-    { memberId: string; before?: number; limit?: number },
-    { items: SyncEventView[]; next: number | null }
-  >('rpc.hh.sync-events'),
+  hhSyncEvents: defineRpc(
+    'rpc.hh.sync-events',
+    Type.Object({
+      memberId: Ids.memberId(),
+      before: Type.Optional(Ids.positive()),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    }),
+    Type.Object({ items: Type.Array(SyncEventView), next: Nullable(Type.Number()) }),
+  ),
   /** Loads again the responses whose loading failed (one, or all of the portal's). */
-  hhRetry: defineRpc<{ memberId: string; id?: number }, { retried: number }>('rpc.hh.retry'),
+  hhRetry: defineRpc(
+    'rpc.hh.retry',
+    Type.Object({ memberId: Ids.memberId(), id: Type.Optional(Ids.positive()) }),
+    Retried,
+  ),
   /** Portals with responses that could not be loaded, and how many (crm-writer's failure incidents count them too). */
-  hhLoadFailures: defineRpc<Record<string, never>, { portals: Record<string, number> }>(
+  hhLoadFailures: defineRpc(
     'rpc.hh.load-failures',
+    Type.Object({}),
+    Type.Object({ portals: Type.Record(Type.String(), Type.Number()) }),
   ),
   /** The portal side of the «Состояние» tab: tokens, last write, rate-limit waits, counts, refused writes, the open incident. */
-  crmHealth: defineRpc<{ memberId: string }, CrmHealthView>('rpc.crm.health'),
-  settingsGet: defineRpc<{ memberId: string }, PortalSettings | null>('rpc.settings.get'),
+  crmHealth: defineRpc('rpc.crm.health', MemberRequest, CrmHealthView),
+  settingsGet: defineRpc('rpc.settings.get', MemberRequest, Nullable(PortalSettings)),
   /** The app's pages, rendered by settings for the gateway. */
-  settingsUi: defineRpc<UiRequest, UiResponse>('rpc.settings.ui'),
+  settingsUi: defineRpc('rpc.settings.ui', UiRequest, UiResponse),
 };

@@ -26,6 +26,20 @@ export { baseSchema } from './base-config.js';
 export { hhOAuthSchema, publicSchema } from './public-config.js';
 export { type Bitrix24Config, bitrix24Schema } from './bitrix24/config.js';
 
+// Schemas: TypeBox, compiled checks, and the words of a failure
+export {
+  type Checker,
+  compileSchema,
+  describeIssues,
+  Enum,
+  Ids,
+  Nullable,
+  type SchemaIssue,
+  type Static,
+  type TSchema,
+  Type,
+} from './schema.js';
+
 // Service runtime and start-up
 export {
   type BaseConfig,
@@ -39,51 +53,57 @@ export {
 export { configOrExit, launch, type Launchable } from './launch.js';
 export { setupInfrastructure } from './setup.js';
 
-// Contracts and subjects: what travels over NATS, and the RPCs
+// Contracts and subjects: what travels over NATS (each payload a schema, its type derived), and the RPCs
 export {
-  type CardView,
+  CardView,
+  checkMessage,
   CRM_USER_FIELDS,
-  type CrmEntityFailed,
-  type CrmEntityWritten,
-  type CrmFailureView,
-  type CrmHealthView,
-  type EntityType,
+  CrmEntityFailed,
+  CrmEntityWritten,
+  CrmFailureView,
+  CrmHealthView,
+  EntityType,
   entityTypeOf,
+  HealthCounts,
   HH_ACTION_ROBOT_CODE,
   HH_ROBOT_CODES,
   HH_STATE_NAMES,
   HH_STATES,
   HH_STATUS_ROBOT_CODE,
   HH_TARGETS,
-  type HealthCounts,
-  type HhAccountChanged,
-  type HhAccountStatus,
-  type HhAccountView,
-  type HhActRequest,
-  type HhHealthView,
-  type HhImportRequested,
-  type HhNegotiationSynced,
+  HhAccountChanged,
+  HhAccountStatus,
+  HhAccountView,
+  HhActRequest,
+  HhCallback,
+  HhHealthView,
+  HhImportRequested,
+  HhNegotiationSynced,
   type HhState,
-  type HhStateView,
+  HhStateView,
   type HhTarget,
-  type HhWebhookReceived,
-  type ImportFailureView,
-  type ImportProgress,
-  type NegotiationSnapshot,
-  type OtherResponse,
-  type PdfPart,
-  type PortalEventReceived,
-  type PortalRobotInvoked,
-  type PortalSettings,
-  type PortalSettingsSaved,
-  type PortalUninstallClaimed,
-  type PortalUninstalled,
+  HhWebhookReceived,
+  ImportFailureView,
+  ImportProgress,
+  type MessageOf,
+  messageSchemas,
+  NegotiationSnapshot,
+  NegotiationStep,
+  OtherResponse,
+  PdfPart,
+  PortalEventReceived,
+  PortalRobotInvoked,
+  PortalSettings,
+  PortalSettingsSaved,
+  PortalUninstallClaimed,
+  PortalUninstalled,
   rpc,
-  type SyncEventView,
+  SyncEventView,
   toHhState,
-  type UiRequest,
-  type UiResponse,
-  type UiSession,
+  UiRequest,
+  UiResponse,
+  UiSession,
+  VacancyStep,
 } from './contracts.js';
 export { type ConsumerSpec, Naming, type StreamSpec, streams, subjects } from './nats/topology.js';
 
@@ -91,7 +111,7 @@ export { type ConsumerSpec, Naming, type StreamSpec, streams, subjects } from '.
 export { connectNats, inboxPrefix, type Nats } from './nats/connection.js';
 export { ack, defer, drop, type Outcome, retry } from './nats/outcome.js';
 export { type Handler, type MessageContext } from './nats/consumer.js';
-export { callRpc, defineRpc, type RpcContract, type RpcHandlerOptions } from './nats/rpc.js';
+export { callRpc, defineRpc, type RpcContract } from './nats/rpc.js';
 export { enqueue, type OutboxMessage } from './outbox.js';
 
 // Postgres: connection and migrations

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { headers as natsHeaders } from '@nats-io/nats-core';
+import { checkMessage } from './contracts.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Nats } from './nats/connection.js';
@@ -24,6 +25,9 @@ export async function enqueue(
 ): Promise<void> {
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
+  // A message that does not fit its subject's schema is the publisher's bug: it fails here, in
+  // the publisher's transaction, instead of reaching the consumers' dead letters.
+  for (const m of list) checkMessage(m.subject, m.payload);
   await trx('outbox').insert(
     list.map((m) => ({
       subject: m.subject,

@@ -10,7 +10,6 @@ import { type MigrationSet, runMigrations } from './db/migrations.js';
 import { pruneInbox } from './inbox.js';
 import type { PortalUninstalled } from './contracts.js';
 import { type ErasureResult, type PortalData, dueErasures, erasePortal, isErased } from './erasure.js';
-import { ValidationError } from './errors.js';
 import { ack } from './nats/outcome.js';
 import { subjects } from './nats/topology.js';
 import { type Logger, createLogger } from './logger.js';
@@ -23,7 +22,7 @@ import {
   serverMaxDeliver,
 } from './nats/consumer.js';
 import { type ConsumerSpec, Naming, ensureConsumers, ensureStreams } from './nats/topology.js';
-import { type RpcContract, type RpcHandlerOptions, callRpc, serveRpc } from './nats/rpc.js';
+import { type RpcContract, callRpc, serveRpc } from './nats/rpc.js';
 import { type OutboxRelay, createOutboxRelay } from './outbox.js';
 import { EventOccurrences } from './bitrix24/event-occurrences.js';
 import { createRedis, pingRedis } from './redis/client.js';
@@ -36,8 +35,8 @@ export type RuntimeState = 'created' | 'starting' | 'ready' | 'stopping' | 'stop
 
 export interface ConsumerRegistration<T> {
   spec: ConsumerSpec;
+  /** Gets the message checked against its subject's schema (contracts.ts, messageSchemas). */
   handler: Handler<T>;
-  decode?: (value: unknown) => T;
   concurrency: number;
 }
 
@@ -145,23 +144,14 @@ export class Runtime {
 
   /** Registers a JetStream consumer; it starts with the runtime. */
   addConsumer<T>(registration: ConsumerRegistration<T>): void {
-    this.registrations.push(registration as unknown as ConsumerRegistration<never>);
+    this.registrations.push(registration);
   }
 
   /** Answers a request/reply contract once started (replicas share requests in a queue group). */
-  serve<Req, Res>(
-    contract: RpcContract<Req, Res>,
-    handler: (req: Req) => Promise<Res>,
-    options: RpcHandlerOptions<Req> = {},
-  ): void {
+  serve<Req, Res>(contract: RpcContract<Req, Res>, handler: (req: Req) => Promise<Res>): void {
     this.served.push(contract.subject);
     this.responders.push(() => {
-      serveRpc(
-        { nats: this.nats, naming: this.naming, log: this.log, queue: this.name },
-        contract,
-        handler,
-        options,
-      );
+      serveRpc({ nats: this.nats, naming: this.naming, log: this.log, queue: this.name }, contract, handler);
     });
   }
 
@@ -191,7 +181,6 @@ export class Runtime {
         maxAckPending: 20,
       },
       concurrency: 2,
-      decode: decodeUninstalled,
       handler: async (ctx) => {
         if (!ctx.data.clean) return ack();
         await data.onUninstalled?.(ctx.data, ctx.log);
@@ -300,7 +289,6 @@ export class Runtime {
         metrics: this.metrics,
         spec: r.spec,
         handler: r.handler,
-        decode: r.decode,
         concurrency: r.concurrency,
         maxFailures: c.CONSUMER_MAX_DELIVER,
         erased: (memberId, publishedAt) => isErased(this.db, memberId, publishedAt, c.HH_DATA_RETENTION_DAYS),
@@ -443,16 +431,4 @@ export function createService(options: ServiceOptions): { app: FastifyInstance; 
   app.addHook('preClose', async () => runtime.stopWork());
   app.addHook('onClose', async () => runtime.closeConnections());
   return { app, runtime };
-}
-
-function decodeUninstalled(value: unknown): PortalUninstalled {
-  const v = value as Partial<PortalUninstalled>;
-  if (!v || typeof v.memberId !== 'string' || !v.memberId || typeof v.clean !== 'boolean')
-    throw new ValidationError('portal.app.uninstalled without memberId or clean');
-  return {
-    memberId: v.memberId,
-    clean: v.clean,
-    installedBy: Number.isInteger(v.installedBy) && Number(v.installedBy) > 0 ? Number(v.installedBy) : null,
-    at: typeof v.at === 'string' && !Number.isNaN(Date.parse(v.at)) ? v.at : '',
-  };
 }

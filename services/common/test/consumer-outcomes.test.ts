@@ -69,7 +69,7 @@ t.test(
     await h.publish('defer', { kind: 'defer', times: 6 });
     await h.publish('rate-limited', { kind: 'rate-limited' });
     await h.publish('invalid', { kind: 'invalid' });
-    await h.nats.js.publish(h.naming.subject('hh.webhook.received'), '{not json', { msgID: 'malformed' });
+    await h.nats.js.publish(h.naming.subject('hh.test.messages'), '{not json', { msgID: 'malformed' });
 
     await eventually(async () => (await h.unfinished(spec)) === 0, {
       timeoutMs: 20_000,

@@ -17,7 +17,7 @@ export const silentLog = createLogger({ name: 'test', level: 'silent' });
 
 /** A consumer on the real HH stream, with a short ack wait so redeliveries come quickly. */
 export function testSpec(durable: string, ackWaitMs = 1500): ConsumerSpec {
-  return { stream: 'HH', durable, filterSubject: 'hh.webhook.received', ackWaitMs, maxAckPending: 20 };
+  return { stream: 'HH', durable, filterSubject: 'hh.test.messages', ackWaitMs, maxAckPending: 20 };
 }
 
 export interface Harness {
@@ -54,7 +54,7 @@ export async function harness(env: TestEnv, specs: ConsumerSpec[] = []): Promise
     nats,
     naming,
     async publish(msgId, payload) {
-      await nats.js.publish(naming.subject('hh.webhook.received'), JSON.stringify(payload), { msgID: msgId });
+      await nats.js.publish(naming.subject('hh.test.messages'), JSON.stringify(payload), { msgID: msgId });
     },
     async unfinished(spec) {
       const info = await nats.jsm.consumers.info(naming.stream(spec.stream), spec.durable);

@@ -18,12 +18,12 @@ t.test('outbox rows commit with the business rows, or not at all', async (t) => 
 
   await h.db.transaction(async (trx) => {
     await trx('effects').insert({ msg_id: 'kept' });
-    await enqueue(trx, { subject: 'hh.webhook.received', msgId: 'kept', payload: { n: 1 } });
+    await enqueue(trx, { subject: 'hh.test.messages', msgId: 'kept', payload: { n: 1 } });
   });
   await h.db
     .transaction(async (trx) => {
       await trx('effects').insert({ msg_id: 'rolled-back' });
-      await enqueue(trx, { subject: 'hh.webhook.received', msgId: 'rolled-back', payload: { n: 2 } });
+      await enqueue(trx, { subject: 'hh.test.messages', msgId: 'rolled-back', payload: { n: 2 } });
       throw new Error('business rule failed');
     })
     .catch(() => {});
@@ -98,7 +98,7 @@ t.test('a relay killed between publish and commit makes no duplicate', async (t)
   await h.db.transaction((trx) =>
     enqueue(
       trx,
-      [1, 2, 3].map((n) => ({ subject: 'hh.webhook.received', msgId: `fact-${n}`, payload: { n } })),
+      [1, 2, 3].map((n) => ({ subject: 'hh.test.messages', msgId: `fact-${n}`, payload: { n } })),
     ),
   );
 
@@ -141,7 +141,7 @@ t.test('relays of several processes share rows without publishing any twice', as
     enqueue(
       trx,
       Array.from({ length: total }, (_, n) => ({
-        subject: 'hh.webhook.received',
+        subject: 'hh.test.messages',
         msgId: `bulk-${n}`,
         payload: { n },
       })),

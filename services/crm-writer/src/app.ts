@@ -10,7 +10,6 @@ import {
   type PdfPart,
   type PortalEventReceived,
   type PortalSettingsSaved,
-  ValidationError,
   ack,
   createService,
   defer,
@@ -31,7 +30,6 @@ import { Writer } from './writer.js';
 export { schema, type Config } from './config.js';
 export { ORIGINATOR_ID } from './fields.js';
 
-const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** How often failure incidents are opened, cleared and announced. */
 const INCIDENT_CHECK_MS = 2000;
 
@@ -78,11 +76,10 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
       maxAckPending: 256,
     },
     concurrency: 16,
-    decode: decodeSynced,
-    handler: onSynced,
+    handler: (ctx: MessageContext<HhNegotiationSynced>) => onSynced(ctx.data.snapshot),
   });
   // A portal's settings changed: forget them here, and write its refused negotiations again.
-  runtime.addConsumer({
+  runtime.addConsumer<PortalSettingsSaved>({
     spec: {
       stream: 'PORTAL',
       durable: 'crm-writer',
@@ -91,17 +88,11 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
       maxAckPending: 16,
     },
     concurrency: 2,
-    decode: (v) => {
-      const memberId = (v as PortalSettingsSaved)?.settings?.memberId;
-      if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId))
-        throw new ValidationError('settings.memberId is missing');
-      return memberId;
-    },
     handler: async (ctx) => {
-      the().settings.forget(ctx.data);
-      const retried = await retry(ctx.data);
-      if (retried > 0)
-        ctx.log.info({ memberId: ctx.data, retried }, 'settings changed: refused writes go again');
+      const { memberId } = ctx.data.settings;
+      the().settings.forget(memberId);
+      const retried = await retry(memberId);
+      if (retried > 0) ctx.log.info({ memberId, retried }, 'settings changed: refused writes go again');
       return ack();
     },
   });
@@ -117,33 +108,29 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   runtime.every('incidents', INCIDENT_CHECK_MS, () => incidents.tick());
 
   // The portal side of the «Состояние» tab.
-  runtime.serve(
-    rpc.crmHealth,
-    async ({ memberId }) => {
-      const records = the().records;
-      const [portal, lastWriteAt, waits, counts, failures, since] = await Promise.all([
-        runtime.db('b24_portals').where({ member_id: memberId }).first('status') as Promise<
-          { status: string } | undefined
-        >,
-        records.lastWriteAt(memberId),
-        b24()
-          .waitsLastHour(memberId)
-          .catch(() => 0),
-        records.counts(memberId),
-        records.failures(memberId),
-        incidents.openSince(memberId),
-      ]);
-      return {
-        portalStatus: portal?.status ?? null,
-        lastWriteAt: lastWriteAt?.toISOString() ?? null,
-        rateLimitWaitsLastHour: waits,
-        counts,
-        failures,
-        incidentSince: since?.toISOString() ?? null,
-      };
-    },
-    { decode: decodeMember },
-  );
+  runtime.serve(rpc.crmHealth, async ({ memberId }) => {
+    const records = the().records;
+    const [portal, lastWriteAt, waits, counts, failures, since] = await Promise.all([
+      runtime.db('b24_portals').where({ member_id: memberId }).first('status') as Promise<
+        { status: string } | undefined
+      >,
+      records.lastWriteAt(memberId),
+      b24()
+        .waitsLastHour(memberId)
+        .catch(() => 0),
+      records.counts(memberId),
+      records.failures(memberId),
+      incidents.openSince(memberId),
+    ]);
+    return {
+      portalStatus: portal?.status ?? null,
+      lastWriteAt: lastWriteAt?.toISOString() ?? null,
+      rateLimitWaitsLastHour: waits,
+      counts,
+      failures,
+      incidentSince: since?.toISOString() ?? null,
+    };
+  });
 
   // Two-way status: stage moves of our leads and deals (ONCRMLEADUPDATE / ONCRMDEALUPDATE) run the hh.ru action.
   const twoWay = new TwoWay(
@@ -152,7 +139,7 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     () => the().records,
     () => the().settings,
   );
-  runtime.addConsumer({
+  runtime.addConsumer<PortalEventReceived>({
     spec: {
       stream: 'PORTAL',
       durable: 'crm-writer-stages',
@@ -161,33 +148,13 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
       maxAckPending: 32,
     },
     concurrency: 4,
-    decode: (v) => {
-      const e = v as PortalEventReceived;
-      if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string')
-        throw new ValidationError('portal.event.received is incomplete');
-      return e;
-    },
     handler: (ctx) => twoWay.onEvent(ctx.data, ctx.log),
   });
 
-  runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }), {
-    decode: decodeMember,
-  });
-  runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }), {
-    decode: (v) => {
-      const { memberId } = decodeMember(v);
-      const negotiationId = (v as { negotiationId?: unknown }).negotiationId;
-      if (
-        negotiationId !== undefined &&
-        (typeof negotiationId !== 'string' || !/^\d{1,20}$/.test(negotiationId))
-      )
-        throw new ValidationError('negotiationId is malformed');
-      return { memberId, negotiationId };
-    },
-  });
+  runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }));
+  runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }));
 
-  async function onSynced(ctx: MessageContext<NegotiationSnapshot>): Promise<Outcome> {
-    const s = ctx.data;
+  async function onSynced(s: NegotiationSnapshot): Promise<Outcome> {
     const { records, writer } = the();
     const settings = await the().settings.get(s.memberId);
     if (!settings) {
@@ -250,32 +217,4 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   }
 
   return { app, runtime, port: config.CRM_WRITER_PORT };
-}
-
-function decodeMember(v: unknown): { memberId: string } {
-  const memberId = (v as { memberId?: unknown })?.memberId;
-  if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId))
-    throw new ValidationError('memberId is required');
-  return { memberId };
-}
-
-/** hh.negotiation.synced: the parts of the snapshot a write relies on must be there. */
-function decodeSynced(v: unknown): NegotiationSnapshot {
-  const s = (v as HhNegotiationSynced)?.snapshot;
-  const ok =
-    s &&
-    typeof s.memberId === 'string' &&
-    MEMBER_ID.test(s.memberId) &&
-    typeof s.negotiationId === 'string' &&
-    /^\d{1,20}$/.test(s.negotiationId) &&
-    Number.isInteger(s.version) &&
-    (s.kind === 'response' || s.kind === 'invitation') &&
-    typeof s.vacancy?.name === 'string' &&
-    typeof s.state?.id === 'string' &&
-    typeof s.state?.name === 'string' &&
-    typeof s.createdAt === 'string' &&
-    typeof s.applicant === 'object' &&
-    Array.isArray(s.applicant?.phones);
-  if (!ok) throw new ValidationError('the snapshot is incomplete');
-  return s;
 }

@@ -4,6 +4,7 @@ import {
   type Launchable,
   type Logger,
   type MessageContext,
+  type MessageOf,
   type Outcome,
   ack,
   createService,
@@ -14,17 +15,11 @@ import {
 import { type Config, configProblems } from './config.js';
 import { type HhClient, createHhClient } from './hh/index.js';
 import { migrations } from './migrations.js';
-import { Actions, decodeAct } from './sync/actions.js';
+import { Actions } from './sync/actions.js';
 import { Connection } from './sync/connection.js';
 import { SyncEngine } from './sync/engine.js';
-import {
-  decodeImportRequested,
-  decodeNegotiationStep,
-  decodeVacancyStep,
-  decodeWebhook,
-} from './sync/messages.js';
-import { Health, decodeHealth } from './sync/health.js';
-import { Queries, decode } from './sync/queries.js';
+import { Health } from './sync/health.js';
+import { Queries } from './sync/queries.js';
 import { SyncStore } from './sync/store.js';
 
 export { schema, type Config } from './config.js';
@@ -81,7 +76,8 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   let act: Actions | undefined;
   const actions = () => (act ??= new Actions({ hh, store: store(), engine }));
 
-  // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports).
+  // One consumer for every step of imports and reconciliations (KEDA: HH/hh-connector-imports);
+  // each message was checked against its own subject's schema.
   runtime.addConsumer<unknown>({
     // 32 steps at once: each spends most of its time waiting on hh.ru, Postgres and Redis; with 8 the
     // import stalled on those waits long before the CPU was busy (docs/performance.md).
@@ -96,18 +92,27 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     handler: (ctx) => {
       switch (ctx.subject) {
         case subjects.hhImportRequested:
-          return engine().onImportRequested({ ...ctx, data: decodeImportRequested(ctx.data) });
+          return engine().onImportRequested({
+            ...ctx,
+            data: ctx.data as MessageOf<typeof subjects.hhImportRequested>,
+          });
         case subjects.hhImportVacancy:
-          return engine().onVacancyStep({ ...ctx, data: decodeVacancyStep(ctx.data) });
+          return engine().onVacancyStep({
+            ...ctx,
+            data: ctx.data as MessageOf<typeof subjects.hhImportVacancy>,
+          });
         case subjects.hhImportNegotiation:
-          return engine().onNegotiationStep({ ...ctx, data: decodeNegotiationStep(ctx.data) });
+          return engine().onNegotiationStep({
+            ...ctx,
+            data: ctx.data as MessageOf<typeof subjects.hhImportNegotiation>,
+          });
         default:
           ctx.log.warn({ subject: ctx.subject }, 'unknown import subject ignored');
           return Promise.resolve(ack());
       }
     },
   });
-  runtime.addConsumer({
+  runtime.addConsumer<MessageOf<typeof subjects.hhWebhookReceived>>({
     spec: {
       stream: 'HH',
       durable: 'hh-connector-webhooks',
@@ -116,7 +121,6 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
       maxAckPending: 64,
     },
     concurrency: WEBHOOKS_IN_FLIGHT,
-    decode: decodeWebhook,
     handler: (ctx) => engine().onWebhook(ctx),
   });
   // What crm-writer did with each snapshot: the entity behind the card tab, the imported count.
@@ -133,59 +137,36 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   });
 
   async function recordCrm(ctx: MessageContext<unknown>): Promise<Outcome> {
-    const m = ctx.data as {
-      memberId?: unknown;
-      negotiationId?: unknown;
-      version?: unknown;
-      entityType?: unknown;
-      entityId?: unknown;
-      message?: unknown;
-      fix?: unknown;
-    };
-    if (
-      typeof m.memberId !== 'string' ||
-      typeof m.negotiationId !== 'string' ||
-      typeof m.version !== 'number'
-    )
-      return ack();
-    if (
-      ctx.subject === subjects.crmEntityWritten &&
-      (m.entityType === 'lead' || m.entityType === 'deal') &&
-      typeof m.entityId === 'number'
-    ) {
+    if (ctx.subject === subjects.crmEntityWritten) {
+      const m = ctx.data as MessageOf<typeof subjects.crmEntityWritten>;
       await store().recordCrm(m.memberId, m.negotiationId, m.version, {
         entityType: m.entityType,
         entityId: m.entityId,
       });
     } else if (ctx.subject === subjects.crmEntityFailed) {
+      const m = ctx.data as MessageOf<typeof subjects.crmEntityFailed>;
       await store().recordCrm(m.memberId, m.negotiationId, m.version, {
         error: textOf(m.message),
-        fix: typeof m.fix === 'string' ? m.fix : null,
+        fix: m.fix,
       });
     }
     return ack();
   }
 
-  runtime.serve(rpc.hhConnect, (req) => connection().connect(req), { decode: decode.connect });
-  runtime.serve(rpc.hhAccount, (req) => connection().view(req.memberId), { decode: decode.member });
-  runtime.serve(rpc.hhDisconnect, (req) => connection().disconnect(req), { decode: decode.user });
-  runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId), {
-    decode: decode.member,
-  });
-  runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId, req.repair), {
-    decode: decode.newResponses,
-  });
-  runtime.serve(rpc.hhCard, (req) => queries().card(req), { decode: decode.card });
-  runtime.serve(rpc.hhPdf, (req) => queries().pdf(req), { decode: decode.pdf });
-  runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId), { decode: decode.member });
-  runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit), {
-    decode: decodeHealth.events,
-  });
-  runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id), { decode: decodeHealth.retry });
-  runtime.serve(rpc.hhLoadFailures, () => health().loadFailureCounts(), { decode: () => ({}) });
+  runtime.serve(rpc.hhConnect, (req) => connection().connect(req));
+  runtime.serve(rpc.hhAccount, (req) => connection().view(req.memberId));
+  runtime.serve(rpc.hhDisconnect, (req) => connection().disconnect(req));
+  runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId));
+  runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId, req.repair === true));
+  runtime.serve(rpc.hhCard, (req) => queries().card(req));
+  runtime.serve(rpc.hhPdf, (req) => queries().pdf(req));
+  runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId));
+  runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit));
+  runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id));
+  runtime.serve(rpc.hhLoadFailures, () => health().loadFailureCounts());
   // The robots and the two-way status (timeline-renderer, crm-writer): read or move a negotiation on hh.ru.
-  runtime.serve(rpc.hhRefresh, (req) => actions().refresh(req), { decode: decode.card });
-  runtime.serve(rpc.hhAct, (req) => actions().act(req), { decode: (v) => decodeAct(v, decode.card) });
+  runtime.serve(rpc.hhRefresh, (req) => actions().refresh(req));
+  runtime.serve(rpc.hhAct, (req) => actions().act(req));
 
   // Everything hh-connector keeps of a portal: its hh.ru logins (sealed tokens), vacancies,
   // negotiations, resumes and their PDFs, person keys, state history, the delivery log.

@@ -1,13 +1,4 @@
-import {
-  Bitrix24Client,
-  type Launchable,
-  type Logger,
-  type UiRequest,
-  ValidationError,
-  createService,
-  rpc,
-  subjects,
-} from '@hhb24/common';
+import { Bitrix24Client, type Launchable, type Logger, createService, rpc, subjects } from '@hhb24/common';
 import type { Config } from './config.js';
 import { migrations } from './migrations.js';
 import { PortalData } from './portal-data.js';
@@ -17,24 +8,6 @@ import { Renderer } from './ui/render.js';
 
 export { schema, type Config } from './config.js';
 export { getSettings, parseSettings, saveSettings } from './settings-store.js';
-
-function decodeUiRequest(v: unknown): UiRequest {
-  const r = v as Partial<UiRequest>;
-  const s = r?.session;
-  if (
-    !s ||
-    typeof s.memberId !== 'string' ||
-    !Number.isInteger(s.userId) ||
-    (s.lang !== 'ru' && s.lang !== 'en') ||
-    typeof r.route !== 'string' ||
-    typeof r.token !== 'string' ||
-    !r.links ||
-    typeof r.form !== 'object'
-  ) {
-    throw new ValidationError('malformed page request');
-  }
-  return r as UiRequest;
-}
 
 /** Builds settings: owns portal settings and renders the app pages (Handlebars + htmx). */
 export function buildSettings(config: Config, options: { log?: Logger } = {}): Launchable {
@@ -67,14 +40,8 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
     new Renderer(),
   );
 
-  runtime.serve(rpc.settingsGet, (req) => getSettings(runtime.db, req.memberId), {
-    decode: (v) => {
-      const memberId = (v as { memberId?: unknown }).memberId;
-      if (typeof memberId !== 'string' || memberId === '') throw new ValidationError('memberId is required');
-      return { memberId };
-    },
-  });
-  runtime.serve(rpc.settingsUi, (req) => pages.handle(req), { decode: decodeUiRequest });
+  runtime.serve(rpc.settingsGet, (req) => getSettings(runtime.db, req.memberId));
+  runtime.serve(rpc.settingsUi, (req) => pages.handle(req));
 
   // The portal's settings and what its users wrote in «Обратная связь»: erased at a clean
   // uninstall, or once HH_DATA_RETENTION_DAYS passed after one without CLEAN.

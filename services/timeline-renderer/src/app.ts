@@ -9,7 +9,6 @@ import {
   type Outcome,
   type PortalEventReceived,
   type PortalRobotInvoked,
-  ValidationError,
   ack,
   createService,
   drop,
@@ -25,8 +24,6 @@ export { schema, type Config } from './config.js';
 export { buildLayout, ALL_RESPONSES_VIEW, MAX_BLOCKS } from './layout.js';
 export { layoutProblems } from './validate.js';
 export { DISCARD_WITH_MESSAGE, RUN_TAKEN_LOG } from './robots.js';
-
-const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * Builds timeline-renderer: owns the timeline activity of each negotiation and its buttons
@@ -70,7 +67,7 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
     }
   };
 
-  runtime.addConsumer({
+  runtime.addConsumer<CrmEntityWritten>({
     spec: {
       stream: 'CRM',
       durable: 'timeline-renderer',
@@ -79,11 +76,10 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       maxAckPending: 128,
     },
     concurrency: 16,
-    decode: decodeWritten,
     handler: (ctx) => unbroken(ctx, () => the().renderer.onWritten(ctx.data)),
   });
   // Bound events: the clicks on «Другие отклики» (ONCRMTIMELINEITEMACTION); other events are someone else's.
-  runtime.addConsumer({
+  runtime.addConsumer<PortalEventReceived>({
     spec: {
       stream: 'PORTAL',
       durable: 'timeline-renderer',
@@ -92,7 +88,6 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       maxAckPending: 32,
     },
     concurrency: 4,
-    decode: decodeEvent,
     handler: (ctx) => {
       const e = ctx.data;
       if (e.event !== 'ONCRMTIMELINEITEMACTION') return Promise.resolve(ack());
@@ -107,7 +102,7 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       });
     },
   });
-  runtime.addConsumer({
+  runtime.addConsumer<PortalRobotInvoked>({
     spec: {
       stream: 'PORTAL',
       durable: 'timeline-renderer-robots',
@@ -116,54 +111,10 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       maxAckPending: 32,
     },
     concurrency: 4,
-    decode: decodeRobot,
     handler: (ctx) => the().robots.onInvoked(ctx),
   });
 
   // The activities drawn (with the snapshots they show): erased at a clean uninstall, or once the retention passed.
   runtime.erasesPortalData({ tables: ['tl_activities'] });
   return { app, runtime, port: config.TIMELINE_RENDERER_PORT };
-}
-
-function decodeWritten(v: unknown): CrmEntityWritten {
-  const m = v as CrmEntityWritten;
-  const ok =
-    m &&
-    typeof m.memberId === 'string' &&
-    MEMBER_ID.test(m.memberId) &&
-    typeof m.negotiationId === 'string' &&
-    /^\d{1,20}$/.test(m.negotiationId) &&
-    Number.isInteger(m.version) &&
-    (m.entityType === 'lead' || m.entityType === 'deal') &&
-    Number.isInteger(m.entityId) &&
-    m.entityId > 0 &&
-    m.snapshot?.negotiationId === m.negotiationId &&
-    typeof m.snapshot.vacancy?.name === 'string' &&
-    typeof m.snapshot.state?.name === 'string' &&
-    typeof m.snapshot.applicant === 'object' &&
-    Array.isArray(m.snapshot.applicant?.phones);
-  if (!ok) throw new ValidationError('crm.entity.written is incomplete');
-  return m;
-}
-
-function decodeEvent(v: unknown): PortalEventReceived {
-  const e = v as PortalEventReceived;
-  if (!e || typeof e.memberId !== 'string' || !MEMBER_ID.test(e.memberId) || typeof e.event !== 'string')
-    throw new ValidationError('portal.event.received is incomplete');
-  return e;
-}
-
-function decodeRobot(v: unknown): PortalRobotInvoked {
-  const r = v as PortalRobotInvoked;
-  const ok =
-    r &&
-    typeof r.memberId === 'string' &&
-    MEMBER_ID.test(r.memberId) &&
-    typeof r.code === 'string' &&
-    (r.entityType === 'lead' || r.entityType === 'deal') &&
-    Number.isInteger(r.entityId) &&
-    typeof r.eventToken === 'string' &&
-    typeof r.properties === 'object';
-  if (!ok) throw new ValidationError('portal.robot.invoked is incomplete');
-  return r;
 }

@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Knex } from 'knex';
+import { checkMessage } from '../contracts.js';
 import { portalOf } from '../erasure.js';
 import { classifyError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -38,9 +39,8 @@ export interface ConsumerRunnerOptions<T> {
   log: Logger;
   metrics?: Metrics;
   spec: ConsumerSpec;
+  /** Gets the message checked against its subject's schema; one that fails goes to the dead letters with the schema's words. */
   handler: Handler<T>;
-  /** Validates and types the decoded JSON; throwing drops the message to the dead-letter table. */
-  decode?: (value: unknown) => T;
   /** Messages handled at once by this process. */
   concurrency: number;
   /** Failed deliveries before the message is dead-lettered. */
@@ -158,7 +158,7 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
         let value: unknown;
         try {
           value = JSON.parse(raw);
-          data = options.decode ? options.decode(value) : (value as T);
+          data = checkMessage(naming.strip(msg.subject), value) as T;
         } catch (err) {
           outcome = drop(`malformed message: ${(err as Error).message}`);
         }

@@ -1,22 +1,27 @@
 import type { Subscription } from '@nats-io/nats-core';
 import { AppError, OUTAGE_RETRY_MS, classifyError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { type Checker, type Static, type TSchema, compileSchema } from '../schema.js';
 import type { Nats } from './connection.js';
 import { type Naming, streams } from './topology.js';
 
 /**
  * Request/reply between services, for queries that need an answer now (a page asking how far the
- * import is). Durable work goes through JetStream instead. A contract names the subject and
- * carries the request and response types, so both sides import one definition.
+ * import is). Durable work goes through JetStream instead. A contract names the subject and the
+ * schemas of the request and the reply, compiled once; both sides import one definition and both
+ * check: the caller its request before sending and the reply on arrival, the server the request.
  */
 export interface RpcContract<Req, Res> {
   readonly subject: string;
-  /** Phantom fields: never set, they only carry the types. */
-  readonly _req?: Req;
-  readonly _res?: Res;
+  readonly request: Checker<Req>;
+  readonly reply: Checker<Res>;
 }
 
-export function defineRpc<Req, Res>(subject: string): RpcContract<Req, Res> {
+export function defineRpc<Req extends TSchema, Res extends TSchema>(
+  subject: string,
+  request: Req,
+  reply: Res,
+): RpcContract<Static<Req>, Static<Res>> {
   // A stream would store the request and its publish ack would be taken for the answer.
   const captured = streams
     .flatMap((s) => s.subjects)
@@ -25,24 +30,22 @@ export function defineRpc<Req, Res>(subject: string): RpcContract<Req, Res> {
     throw new Error(
       `rpc subject ${subject} is captured by the stream subjects ${captured}: use rpc.<service>.<verb>`,
     );
-  return { subject };
+  return {
+    subject,
+    request: compileSchema(request, `${subject} request`),
+    reply: compileSchema(reply, `${subject} reply`),
+  };
 }
 
 type Reply<Res> =
   | { ok: true; result: Res }
   | { ok: false; error: { code: string; message: string; retryable: boolean; status: number } };
 
-export interface RpcHandlerOptions<Req> {
-  /** Validates the request; throwing answers with a validation error. */
-  decode?: (value: unknown) => Req;
-}
-
 /** Serves a contract in a queue group named after the service: replicas share the requests. */
 export function serveRpc<Req, Res>(
   deps: { nats: Nats; naming: Naming; log: Logger; queue: string },
   contract: RpcContract<Req, Res>,
   handler: (req: Req) => Promise<Res>,
-  options: RpcHandlerOptions<Req> = {},
 ): Subscription {
   const encoder = new TextEncoder();
   return deps.nats.nc.subscribe(deps.naming.subject(contract.subject), {
@@ -53,7 +56,7 @@ export function serveRpc<Req, Res>(
         let reply: Reply<Res>;
         try {
           const raw: unknown = JSON.parse(new TextDecoder().decode(msg.data));
-          const req = options.decode ? options.decode(raw) : (raw as Req);
+          const req = contract.request.decode(raw);
           reply = { ok: true, result: await handler(req) };
         } catch (e) {
           const error =
@@ -85,6 +88,8 @@ export async function callRpc<Req, Res>(
   req: Req,
   options: { timeoutMs?: number } = {},
 ): Promise<Res> {
+  // A malformed request is the caller's own mistake: told here, before anything is sent.
+  contract.request.decode(req);
   let data: Uint8Array;
   try {
     const msg = await deps.nats.nc.request(deps.naming.subject(contract.subject), JSON.stringify(req), {
@@ -106,5 +111,7 @@ export async function callRpc<Req, Res>(
       retryable: reply.error.retryable,
       status: reply.error.status,
     });
+  if (!contract.reply.check(reply.result))
+    throw new AppError('rpc_bad_reply', contract.reply.explain(reply.result), { status: 502 });
   return reply.result;
 }

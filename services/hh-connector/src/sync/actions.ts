@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AppError,
-  type EntityType,
-  HH_TARGETS,
-  type HhActRequest,
-  type HhStateView,
-  type HhTarget,
-  ValidationError,
-} from '@hhb24/common';
+import { AppError, type EntityType, type HhActRequest, type HhStateView, type HhTarget } from '@hhb24/common';
 import {
   type HhAccount,
   type HhClient,
@@ -147,17 +139,4 @@ function reaches(stateId: string, target: HhTarget): boolean {
 
 function needsMessage(action: HhNegotiationAction): boolean {
   return (action.arguments ?? []).some((a) => a.id === 'message' && a.required);
-}
-
-export function decodeAct(
-  v: unknown,
-  member: (v: unknown) => { memberId: string; entityType: EntityType; entityId: number },
-): HhActRequest {
-  const base = member(v);
-  const { target, message } = v as { target?: unknown; message?: unknown };
-  if (typeof target !== 'string' || !(HH_TARGETS as readonly string[]).includes(target))
-    throw new ValidationError(`target must be one of ${HH_TARGETS.join(', ')}`);
-  if (message !== null && message !== undefined && (typeof message !== 'string' || message.length > 4000))
-    throw new ValidationError('message must be text up to 4000 characters');
-  return { ...base, target: target as HhTarget, message: typeof message === 'string' ? message : null };
 }

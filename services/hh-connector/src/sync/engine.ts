@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type HhWebhookReceived,
+  type NegotiationStep,
+  type VacancyStep,
   type HhImportRequested,
   type HhNegotiationSynced,
   type Knex,
@@ -25,7 +28,6 @@ import {
   HhViewLimitExceeded,
   hasPaidAccess,
 } from '../hh/index.js';
-import type { HhCallback, NegotiationStep, VacancyStep } from './messages.js';
 import {
   type KeptResume,
   type Kind,
@@ -323,9 +325,7 @@ export class SyncEngine {
   // ---- hh.webhook.received -----------------------------------------------------------------
 
   /** A callback from hh.ru: logged once by its id, then the negotiation is read again from the API. */
-  async onWebhook(
-    ctx: MessageContext<{ accountId: string; receivedAt: string; body: HhCallback }>,
-  ): Promise<Outcome> {
+  async onWebhook(ctx: MessageContext<HhWebhookReceived>): Promise<Outcome> {
     const { accountId, body, receivedAt } = ctx.data;
     const account = await this.hh.accounts.get(accountId);
     const delivery = { accountId, actionType: body.action_type, callbackId: body.id };

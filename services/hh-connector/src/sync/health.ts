@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import {
   type HhHealthView,
   type ImportFailureView,
+  NegotiationStep,
   type Runtime,
   type SyncEventView,
-  ValidationError,
+  compileSchema,
   enqueue,
   hhWebhookUrl,
   subjects,
@@ -12,7 +13,6 @@ import {
 import type { Config } from '../config.js';
 import { type HhClient, hasPaidAccess } from '../hh/index.js';
 import type { Connection } from './connection.js';
-import type { NegotiationStep } from './messages.js';
 import type { SyncStore } from './store.js';
 
 /** The consumer whose dead letters are responses that could not be loaded. */
@@ -205,15 +205,12 @@ function withoutSecret(url: string): string {
   return url.replace(/(\/hh\/webhook\/[^/.]+)\.[^/?#]+/, '$1.•••');
 }
 
+const negotiationStep = compileSchema(NegotiationStep);
+
 function parseStep(payload: string): NegotiationStep | null {
   try {
-    const s = JSON.parse(payload) as Partial<NegotiationStep>;
-    return typeof s.memberId === 'string' &&
-      typeof s.accountId === 'string' &&
-      typeof s.negotiationId === 'string' &&
-      /^\d{1,20}$/.test(s.negotiationId)
-      ? (s as NegotiationStep)
-      : null;
+    const s: unknown = JSON.parse(payload);
+    return negotiationStep.check(s) && /^\d{1,20}$/.test(s.negotiationId) ? s : null;
   } catch {
     return null;
   }
@@ -236,31 +233,3 @@ export function startOfDay(now: Date): Date {
   const msk = new Date(now.getTime() + 3 * 3600_000);
   return new Date(Date.UTC(msk.getUTCFullYear(), msk.getUTCMonth(), msk.getUTCDate()) - 3 * 3600_000);
 }
-
-export const decodeHealth = {
-  events(this: void, v: unknown): { memberId: string; before?: number; limit?: number } {
-    const { memberId, before, limit } = (v ?? {}) as {
-      memberId?: unknown;
-      before?: unknown;
-      limit?: unknown;
-    };
-    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
-      throw new ValidationError('memberId is required');
-    if (before !== undefined && (typeof before !== 'number' || !Number.isInteger(before) || before <= 0))
-      throw new ValidationError('before must be a positive whole number');
-    if (
-      limit !== undefined &&
-      (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100)
-    )
-      throw new ValidationError('limit must be between 1 and 100');
-    return { memberId, before: before, limit: limit };
-  },
-  retry(this: void, v: unknown): { memberId: string; id?: number } {
-    const { memberId, id } = (v ?? {}) as { memberId?: unknown; id?: unknown };
-    if (typeof memberId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(memberId))
-      throw new ValidationError('memberId is required');
-    if (id !== undefined && (typeof id !== 'number' || !Number.isInteger(id) || id <= 0))
-      throw new ValidationError('id must be a positive whole number');
-    return { memberId, id: id };
-  },
-};
