@@ -42,6 +42,11 @@ COPY tsconfig.json ./
 COPY services services
 COPY gateway gateway
 COPY templates templates
+# The simulators' and tests' sources are needed to compile, never to run: each workspace's
+# tsconfig.json builds its tests too, and those reference the simulators (common's and
+# timeline-renderer's test/sim/b24, hh-connector's test/sim/hh), so `tsc -b` cannot start without
+# them. The production image copies nothing of test/ from the build (see `runtime` below).
+COPY test test
 
 # The production build: the mesh references every service and the shared runtime, so this builds
 # exactly what runs. production-workspaces.mjs keeps only the workspaces the mesh depends on, so
@@ -55,7 +60,6 @@ RUN npx tsc -b services/mesh \
 
 # The demo's build: the services, the simulators and the demo's seed.
 FROM deps AS demo-build
-COPY test test
 COPY demo demo
 RUN npx tsc -b services/mesh demo \
   && npm prune --omit=dev --no-audit --no-fund \

@@ -209,6 +209,27 @@ t.test('base images, stages and instructions', async (t) => {
       referenced.includes(entry.workspace),
       `the mesh project references ${entry.workspace}, so the build compiles it`,
     );
+  // `tsc -b` reads every project the mesh reaches through references (the services' tests reference
+  // the simulators): each must be in the build's own copies, or the build stops before compiling.
+  const sources = lineage(buildStage!)
+    .filter((i) => i.keyword === 'COPY' && !flagsOf(i)['from'])
+    .map((i) => operands(i).at(-1)!.replace(/\/$/, ''));
+  const reached = new Set<string>();
+  const walk = (dir: string) => {
+    if (reached.has(dir)) return;
+    reached.add(dir);
+    const config = JSON.parse(readFileSync(repoPath(`${dir}/tsconfig.json`), 'utf8')) as {
+      references?: Array<{ path: string }>;
+    };
+    for (const r of config.references ?? [])
+      walk(new URL(r.path, `file:///repo/${dir}/`).pathname.slice('/repo/'.length).replace(/\/$/, ''));
+  };
+  walk(project!);
+  for (const dir of reached)
+    t.ok(
+      sources.some((c) => dir === c || dir.startsWith(`${c}/`)),
+      `the build copies ${dir}, a project tsc -b ${project} reads`,
+    );
 });
 
 t.test(
