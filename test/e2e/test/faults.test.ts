@@ -143,7 +143,8 @@ t.test(
         const p = await world.progress(memberId);
         return p.state === 'paused' && p.loaded === 8 ? p : null;
       },
-      { what: 'the import parked at the limit' },
+      // Eight loads take 7–10 s on a loaded two-core machine: more than eventually's default 10 s.
+      { timeoutMs: 30_000, what: 'the import parked at the limit' },
     );
     t.match(paused, { pausedReason: 'view_limit', found: 20 }, 'paused: views used up, nothing failed');
     await new Promise((r) => setTimeout(r, 2500));

@@ -116,14 +116,23 @@ t.test(
       what: 'the second incident cleared',
     });
     t.equal(leadOf(again.id).length, 1);
-    const incidents = await world.db('crm_incidents').where({ member_id: portal }).orderBy('id');
-    t.equal(incidents.length, 2, 'two incidents');
-    t.ok(
-      incidents.every(
-        (i: { cleared_at: Date | null; open_notified_at: Date | null; clear_notified_at: Date | null }) =>
-          i.cleared_at && i.open_notified_at && i.clear_notified_at,
-      ),
-      'both opened, cleared and told at both ends',
+    type Incident = {
+      cleared_at: Date | null;
+      open_notified_at: Date | null;
+      clear_notified_at: Date | null;
+    };
+    const incidents = (): Promise<Incident[]> =>
+      world.db('crm_incidents').where({ member_id: portal }).orderBy('id');
+    // The notice goes out before the transaction that records it commits: the row may lag the notice.
+    await eventually(
+      async () => {
+        const rows = await incidents();
+        return (
+          rows.length === 2 && rows.every((i) => i.cleared_at && i.open_notified_at && i.clear_notified_at)
+        );
+      },
+      { timeoutMs: 10_000, what: 'two incidents, both opened, cleared and told at both ends' },
     );
+    t.equal((await incidents()).length, 2, 'two incidents, both opened, cleared and told at both ends');
   },
 );
