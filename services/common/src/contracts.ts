@@ -217,6 +217,8 @@ export const CrmEntityWritten = Type.Object({
   entityId: Ids.positive(),
   created: Type.Boolean(),
   snapshot: NegotiationSnapshot,
+  /** The lead or deal holds the resume file: hh-connector may drop its copy (absent from older releases: keep it). */
+  hasPdf: Type.Optional(Type.Boolean()),
 });
 export type CrmEntityWritten = Static<typeof CrmEntityWritten>;
 

@@ -388,6 +388,7 @@ export class Writer {
               entityId: link.entityId,
               created: x.firstRecord,
               snapshot,
+              hasPdf: link.hasPdf,
             } satisfies CrmEntityWritten,
           });
           outcomes.set(x, { kind: 'written' });

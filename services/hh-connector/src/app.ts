@@ -26,6 +26,8 @@ export { schema, type Config } from './config.js';
 
 /** How often the background chores run: notifications, resuming parked work, reconciliation, finished imports. */
 const HOUSEKEEPING_MS = 2000;
+/** How often resume PDFs the portals hold are looked for (sooner when HH_PDF_KEEP_HOURS is shorter). */
+const PDF_CHECK_MS = 10 * 60_000;
 
 /** Import steps and webhooks one process works on at once (each may meet a revoked token once). */
 export const IMPORT_STEPS_IN_FLIGHT = 32;
@@ -142,6 +144,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
       await store().recordCrm(m.memberId, m.negotiationId, m.version, {
         entityType: m.entityType,
         entityId: m.entityId,
+        hasPdf: m.hasPdf === true,
       });
     } else if (ctx.subject === subjects.crmEntityFailed) {
       const m = ctx.data as MessageOf<typeof subjects.crmEntityFailed>;
@@ -205,8 +208,19 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     ],
   });
 
+  // Resume PDFs every lead or deal of the resume holds: dropped HH_PDF_KEEP_HOURS after download.
+  const keepPdfMs = config.HH_PDF_KEEP_HOURS * 3600_000;
+  let pdfsCheckedAt = 0;
+  async function dropHeldPdfs(): Promise<void> {
+    if (Date.now() - pdfsCheckedAt < Math.min(PDF_CHECK_MS, Math.max(HOUSEKEEPING_MS, keepPdfMs))) return;
+    pdfsCheckedAt = Date.now();
+    const dropped = await store().dropHeldPdfs(new Date(Date.now() - keepPdfMs));
+    if (dropped > 0) runtime.log.info({ dropped }, 'resume PDFs the portals hold dropped');
+  }
+
   runtime.every('housekeeping', HOUSEKEEPING_MS, async () => {
     await connection().sendNotifications();
+    await dropHeldPdfs();
     await engine().resumeParked();
     await engine().resumePaid();
     await engine().feedStarved();

@@ -4,6 +4,7 @@ import {
   type Field,
   baseSchema,
   bitrix24Schema,
+  decimal,
   hhOAuthSchema,
   integer,
   oneOf,
@@ -113,6 +114,13 @@ export const syncSchema = {
     max: 86_400,
     description:
       'Each connected account’s vacancies are compared with hh.ru this often, to find what a lost webhook missed.',
+  }),
+  HH_PDF_KEEP_HOURS: decimal({
+    default: 24,
+    min: 0,
+    max: 8760,
+    description:
+      'A resume PDF is dropped this long after it was downloaded once every lead or deal of that resume holds the file (their «Резюме» field); a later need downloads it again.',
   }),
   HH_EVENT_LOG_RETENTION_DAYS: integer({
     default: 14,

@@ -250,5 +250,20 @@ export const migrations: MigrationSet = {
         await db.schema.alterTable('hh_accounts', (t) => t.dropColumn('unpaid_until'));
       },
     },
+    {
+      name: '20261231_01_resume_files',
+      async up(db) {
+        // crm-writer reported that the negotiation's lead or deal holds the resume file.
+        await db.schema.alterTable('hh_negotiations', (t) =>
+          t.boolean('crm_has_pdf').notNullable().defaultTo(false),
+        );
+        // The PDF was dropped because every lead or deal of the resume holds it (HH_PDF_KEEP_HOURS).
+        await db.schema.alterTable('hh_resumes', (t) => t.timestamp('pdf_dropped_at', { useTz: true }));
+      },
+      async down(db) {
+        await db.schema.alterTable('hh_resumes', (t) => t.dropColumn('pdf_dropped_at'));
+        await db.schema.alterTable('hh_negotiations', (t) => t.dropColumn('crm_has_pdf'));
+      },
+    },
   ],
 };

@@ -6,7 +6,7 @@
  * read from information_schema, so a table added later is checked without changing this test.
  */
 import t, { type Test } from 'tap';
-import { type Knex, subjects } from '@hhb24/common';
+import { type Knex, rpc, subjects } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { checkPortal, visibleNegotiations } from './expect.js';
 import { LEAD_SETTINGS, World } from './world.js';
@@ -323,5 +323,71 @@ t.test(
     t.equal(erasures.length, 5, 'by every service');
     t.same(nonZero(await rowsOf(world.db, tables, a.memberId)), {}, 'no row of portal A is left');
     t.same(await rowsOf(world.db, tables, b.memberId), beforeB, 'portal B’s rows are as they were');
+  },
+);
+
+t.test(
+  'resume PDFs: dropped once every lead of the resume holds the file; a new response with a known resume gets the file again',
+  async (t) => {
+    const world = await World.start({
+      b24RateLimit: false,
+      generate: { ...generate, employers: 1, negotiations: 16, seed: 23 },
+      // 1.8 seconds after download.
+      env: { HH_PDF_KEEP_HOURS: '0.0005' },
+    });
+    t.teardown(() => world.close());
+    const { hh, b24 } = world;
+    const a = await importedPortal(world, 0);
+    await world.waitForImport(a.memberId);
+    const resumes = () =>
+      world
+        .db('hh_resumes')
+        .where({ member_id: a.memberId })
+        .select('resume_id', world.db.raw('pdf is not null as has_pdf'), 'pdf_dropped_at');
+    t.ok(
+      (await resumes()).some((r: { has_pdf: boolean }) => r.has_pdf),
+      'the PDFs were kept for the writes',
+    );
+    await eventually(async () => (await resumes()).every((r: { has_pdf: boolean }) => !r.has_pdf), {
+      timeoutMs: 30_000,
+      what: 'the PDFs the portal holds dropped',
+    });
+    const before = checkPortal(hh.sim, b24.sim, a.memberId, a.admin.id, a.settings);
+    t.same(before.wrong, [], 'every lead still holds its resume file, in the portal');
+    t.ok(before.withPdf > 0, `${before.withPdf} leads with the file`);
+    const lead = b24.sim.entities(a.memberId, 'lead').find((l) => l['UF_CRM_HH_RESUME'])!;
+    const card = await world.call(rpc.hhCard, {
+      memberId: a.memberId,
+      entityType: 'lead',
+      entityId: Number(lead['ID']),
+    });
+    t.equal(card?.pdfAvailable, false, 'the card tab no longer offers our copy (the card’s field has it)');
+
+    // The same applicant answers another vacancy with the same resume: the file is downloaded again for it.
+    const seen = visibleNegotiations(hh.sim, a.admin.id);
+    const vacancies = [...new Set(seen.map((n) => n.vacancyId))];
+    const pair = seen
+      .filter((n) => !hh.sim.store.resumes.get(n.resumeId)!.deleted)
+      .flatMap((n) =>
+        vacancies
+          .filter((v) => !seen.some((m) => m.resumeId === n.resumeId && m.vacancyId === v))
+          .map((v) => ({ resumeId: n.resumeId, vacancyId: v })),
+      )[0]!;
+    t.ok(pair, 'a known resume and a vacancy it has not answered');
+    const arrived = hh.sim.respond(pair);
+    const created = await eventually(
+      async () => b24.sim.entities(a.memberId, 'lead').find((l) => l['ORIGIN_ID'] === arrived.id),
+      { timeoutMs: 30_000, what: 'the new response’s lead' },
+    );
+    const file = created['UF_CRM_HH_RESUME'] as { id: number } | undefined;
+    t.ok(file, 'its lead holds the resume file');
+    t.equal(
+      b24.sim
+        .file(a.memberId, file?.id ?? 0)
+        ?.content.subarray(0, 5)
+        .toString('latin1'),
+      '%PDF-',
+      'a PDF',
+    );
   },
 );

@@ -40,7 +40,7 @@ import {
 } from './snapshot.js';
 import { type NegotiationRow, type RefusedItem, type SyncStore, hhTime } from './store.js';
 
-type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean };
+type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean; pdfDropped?: boolean };
 
 /** Longest wait for the shared hh.ru budget inside a handler; beyond it the message is deferred. */
 const HH_WAIT_MS = 20_000;
@@ -470,8 +470,10 @@ export class SyncEngine {
     const item = row.item;
     const kind = row.kind ?? (await this.kindOf(account, row));
     const resumeId = item.resume?.id ?? row.resumeId;
-    let kept = resumeId ? await this.store.getResume(row.memberId, resumeId) : undefined;
-    if (item.resume && this.needsFetch(kept, item.resume.updated_at)) {
+    let kept: KeptResumeRow | undefined = resumeId
+      ? await this.store.getResume(row.memberId, resumeId)
+      : undefined;
+    if (item.resume && this.needsFetch(kept, item.resume.updated_at, row.crmHasPdf)) {
       if (account.viewsParkedUntil && account.viewsParkedUntil.getTime() > Date.now()) {
         await this.store.markParked(row.memberId, row.negotiationId, row.itemSeq);
         return 'parked';
@@ -483,7 +485,7 @@ export class SyncEngine {
           LOCK_MS,
           async () => {
             const again = await this.store.getResume(row.memberId, item.resume!.id);
-            return this.needsFetch(again, item.resume!.updated_at)
+            return this.needsFetch(again, item.resume!.updated_at, row.crmHasPdf)
               ? this.fetchResume(client, row.memberId, item.resume!.url, again, item.resume!.updated_at)
               : again;
           },
@@ -568,11 +570,20 @@ export class SyncEngine {
     return 'ready';
   }
 
-  /** A resume is read again only when hh.ru says it changed, and its PDF only when we have none. */
-  private needsFetch(kept: KeptResumeRow | undefined, updatedAt: string | undefined): boolean {
+  /**
+   * A resume is read again only when hh.ru says it changed, and its PDF only when we have none and
+   * this negotiation's lead or deal may still need it (a PDF dropped because the portal holds it is
+   * downloaded again only for a negotiation whose entity lacks the file).
+   */
+  private needsFetch(
+    kept: KeptResumeRow | undefined,
+    updatedAt: string | undefined,
+    entityHoldsPdf: boolean,
+  ): boolean {
     if (!kept) return true;
     if (updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt)) return true;
-    return !kept.hasPdf && Boolean(kept.data.pdfUrl);
+    if (kept.hasPdf || !kept.data.pdfUrl) return false;
+    return !(kept.pdfDropped && entityHoldsPdf);
   }
 
   /** Reads the resume when it is new or changed (a view), and its PDF when it is missing; both are kept. */

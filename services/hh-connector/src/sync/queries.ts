@@ -148,7 +148,13 @@ export class Queries {
         kind: o.snapshot!.kind,
         entity: o.entityType && o.entityId ? { type: o.entityType, id: o.entityId } : null,
       })),
-      pdfAvailable: Boolean(row.snapshot.resume?.pdf),
+      // Not once the PDF was dropped: the file is then in the lead's or deal's «Резюме» field.
+      pdfAvailable:
+        Boolean(row.snapshot.resume?.pdf) &&
+        Boolean(
+          row.snapshot.applicant.resumeId &&
+          (await this.d.store.getResume(req.memberId, row.snapshot.applicant.resumeId))?.hasPdf,
+        ),
     };
   }
 

@@ -26,6 +26,8 @@ export interface NegotiationRow {
   loadedAt: Date | null;
   entityType: 'lead' | 'deal' | null;
   entityId: number | null;
+  /** Its lead or deal holds the resume file (crm-writer said so). */
+  crmHasPdf: boolean;
 }
 
 export interface ImportRow {
@@ -67,6 +69,7 @@ interface DbNegotiation {
   loaded_at: Date | null;
   entity_type: 'lead' | 'deal' | null;
   entity_id: number | null;
+  crm_has_pdf?: boolean;
 }
 
 interface DbImport {
@@ -107,6 +110,7 @@ const toRow = (r: DbNegotiation): NegotiationRow => ({
   loadedAt: r.loaded_at,
   entityType: r.entity_type,
   entityId: r.entity_id,
+  crmHasPdf: Boolean(r.crm_has_pdf),
 });
 
 /** What of an item is worth a new snapshot: its states, its last change, its resume. */
@@ -619,7 +623,9 @@ export class SyncStore {
     memberId: string,
     negotiationId: string,
     version: number,
-    outcome: { entityType: 'lead' | 'deal'; entityId: number } | { error: string; fix: string | null },
+    outcome:
+      | { entityType: 'lead' | 'deal'; entityId: number; hasPdf?: boolean }
+      | { error: string; fix: string | null },
   ): Promise<void> {
     const q = this.db('hh_negotiations')
       .where({ member_id: memberId, negotiation_id: negotiationId })
@@ -632,6 +638,7 @@ export class SyncStore {
         crm_version: version,
         crm_error: null,
         crm_fix: null,
+        crm_has_pdf: outcome.hasPdf ?? false,
       });
     else
       await q.update({
@@ -647,15 +654,23 @@ export class SyncStore {
   async getResume(
     memberId: string,
     resumeId: string,
-  ): Promise<{ data: KeptResume; updatedAt: string; hasPdf: boolean } | undefined> {
+  ): Promise<{ data: KeptResume; updatedAt: string; hasPdf: boolean; pdfDropped: boolean } | undefined> {
     const r = await this.db('hh_resumes')
       .where({ member_id: memberId, resume_id: resumeId })
-      .first<{ data: KeptResume; updated_at_hh: string; has_pdf: boolean } | undefined>(
+      .first<{ data: KeptResume; updated_at_hh: string; has_pdf: boolean; pdf_dropped: boolean } | undefined>(
         'data',
         'updated_at_hh',
         this.db.raw('pdf is not null as has_pdf'),
+        this.db.raw('pdf is null and pdf_dropped_at is not null as pdf_dropped'),
       );
-    return r && { data: r.data, updatedAt: r.updated_at_hh, hasPdf: Boolean(r.has_pdf) };
+    return (
+      r && {
+        data: r.data,
+        updatedAt: r.updated_at_hh,
+        hasPdf: Boolean(r.has_pdf),
+        pdfDropped: Boolean(r.pdf_dropped),
+      }
+    );
   }
 
   async saveResume(memberId: string, data: KeptResume): Promise<void> {
@@ -672,12 +687,33 @@ export class SyncStore {
         updated_at_hh: data.updatedAt,
         data: JSON.stringify(data),
         pdf: null,
+        pdf_dropped_at: null,
         fetched_at: this.db.fn.now(),
       });
   }
 
   async savePdf(memberId: string, resumeId: string, pdf: Buffer): Promise<void> {
-    await this.db('hh_resumes').where({ member_id: memberId, resume_id: resumeId }).update({ pdf });
+    await this.db('hh_resumes')
+      .where({ member_id: memberId, resume_id: resumeId })
+      .update({ pdf, pdf_dropped_at: null, fetched_at: this.db.fn.now() });
+  }
+
+  /**
+   * Drops the PDFs downloaded before `fetchedBefore` whose every negotiation's lead or deal holds
+   * the file: the portal has it, and the product needs ours no longer. Idempotent (replicas may
+   * run it at once). Returns how many were dropped.
+   */
+  async dropHeldPdfs(fetchedBefore: Date): Promise<number> {
+    const r = await this.db.raw<{ rowCount: number | null }>(
+      `update hh_resumes r set pdf = null, pdf_dropped_at = now()
+        where r.pdf is not null and r.fetched_at < ?
+          and exists (select 1 from hh_negotiations n
+                       where n.member_id = r.member_id and n.resume_id = r.resume_id)
+          and not exists (select 1 from hh_negotiations n
+                           where n.member_id = r.member_id and n.resume_id = r.resume_id and not n.crm_has_pdf)`,
+      [fetchedBefore],
+    );
+    return r.rowCount ?? 0;
   }
 
   async pdf(memberId: string, resumeId: string): Promise<Buffer | null> {
