@@ -49,7 +49,10 @@ export class Incidents {
       `with loads as (select key as member_id, value::int as n from json_each_text(?::json)),
             failures as (select member_id, count(*)::int as n from crm_failures group by member_id union all select member_id, n from loads)
        insert into crm_incidents (member_id, failures)
-       select member_id, sum(n)::int from failures group by member_id having sum(n) > 0
+       select member_id, sum(n)::int from failures
+        -- Not for a portal that removed the app: nobody there to tell, and its data is being erased.
+        where not exists (select 1 from portal_uninstalls u where u.member_id = failures.member_id and u.reinstalled_at is null)
+        group by member_id having sum(n) > 0
        on conflict (member_id) where cleared_at is null do nothing`,
       [JSON.stringify(this.loads)],
     );

@@ -77,6 +77,11 @@ async function rowsOf(db: Knex, tables: PortalTableRef[], memberId: string): Pro
 
 /** The portal's rows once two looks a second apart agree (a finished import's last chores done). */
 async function settledRowsOf(db: Knex, tables: PortalTableRef[], memberId: string) {
+  // The first reconciliation pass after the import is one of those chores.
+  await eventually(async () => (await db('hh_reconciliations').where({ member_id: memberId })).length > 0, {
+    timeoutMs: 30_000,
+    what: `the first reconciliation pass of ${memberId}`,
+  });
   let last = await rowsOf(db, tables, memberId);
   for (let i = 0; i < 30; i++) {
     await new Promise((r) => setTimeout(r, 1000));
