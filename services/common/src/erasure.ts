@@ -124,6 +124,7 @@ export async function erasePortal(
   data: PortalData,
   memberId: string,
   uninstalledAt: string | Date,
+  options: { outbox: boolean } = { outbox: true },
 ): Promise<ErasureResult> {
   if (!memberId) throw new ValidationError('memberId is required');
   return db.transaction(async (trx) => {
@@ -141,10 +142,12 @@ export async function erasePortal(
     }
     // Shared tables: what this portal left in the dead letters and the outbox.
     count('dead_letters', await trx('dead_letters').where({ portal: memberId }).delete());
-    count(
-      'outbox',
-      await trx('outbox').whereRaw(OUTBOX_OF_PORTAL, [memberId, memberId, memberId, memberId]).delete(),
-    );
+    // The outbox only where this service writes it (its database role reaches no other).
+    if (options.outbox)
+      count(
+        'outbox',
+        await trx('outbox').whereRaw(OUTBOX_OF_PORTAL, [memberId, memberId, memberId, memberId]).delete(),
+      );
     const rows = Object.values(tables).reduce((a, b) => a + b, 0);
     // Passes over the same uninstall add up (the consumer's, a sweep's that waited for it, the second pass).
     const earlier = await trx('portal_erasures')

@@ -208,7 +208,9 @@ export class Runtime {
   }
 
   private async erase(memberId: string, uninstalledAt: string | Date, why: string): Promise<ErasureResult> {
-    const result = await erasePortal(this.db, this.name, this.portalData!, memberId, uninstalledAt);
+    const result = await erasePortal(this.db, this.name, this.portalData!, memberId, uninstalledAt, {
+      outbox: this.wantsRelay,
+    });
     this.metrics.portalsErased.inc();
     this.log.info(
       { memberId, service: this.name, why, rows: result.rows, tables: result.tables },
