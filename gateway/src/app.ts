@@ -78,9 +78,16 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   );
 
   // Bitrix24 and the pages post forms; each route parses the raw body the way its sender writes it.
+  // No sender writes a NUL into a form, and no text column takes one: refused here with a 400
+  // rather than failing (500) where the value is stored.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, body),
+    (body as string).includes('%00') || (body as string).includes(String.fromCharCode(0))
+      ? done(Object.assign(new Error('a form field holds a NUL character'), { statusCode: 400 }), undefined)
+      : done(null, body),
   );
+  // Nobody sends us text/plain: without this, fastify's own parser would hand such a body to the
+  // routes that read a raw form (415 instead).
+  app.removeContentTypeParser('text/plain');
   // Before the routes: every public route below is counted per address and per portal.
   registerRateLimits(app, { runtime, config, signer, pages, client });
   registerStaticAssets(app);

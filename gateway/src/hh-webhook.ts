@@ -32,7 +32,9 @@ export function registerHhWebhook(
       const accountId = verifyHhWebhookToken(req.params.token, config.WEBHOOK_SECRET_KEY);
       if (!accountId) return sendRefusal(reply, 'not_found');
       const body = req.body;
-      if (!callback.check(body)) return sendRefusal(reply, 'bad_request');
+      // A NUL anywhere would fail the insert below (Postgres text and jsonb take none): a 400, not a 500.
+      if (!callback.check(body) || JSON.stringify(body).includes('\u0000'))
+        return sendRefusal(reply, 'bad_request');
       await enqueue(runtime.db, {
         subject: subjects.hhWebhookReceived,
         msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,

@@ -62,6 +62,24 @@ t.test(
       const res = await gateway.app.inject({ method: 'POST', url: path, payload: body });
       t.equal(res.statusCode, 400, `refused: ${JSON.stringify(body).slice(0, 50)}`);
     }
+    const nul = await gateway.app.inject({
+      method: 'POST',
+      url: path,
+      payload: { ...callback, payload: { topic_id: `1${String.fromCharCode(0)}` } },
+    });
+    t.equal(nul.statusCode, 400, 'a NUL in the callback: refused, not a failed insert');
+    for (const [type, body, status] of [
+      ['text/plain', 'event=ONAPPUNINSTALL&auth[member_id]=x', 415],
+      ['application/x-www-form-urlencoded', 'event=ONAPPUNINSTALL&auth[member_id]=%00', 400],
+    ] as const) {
+      const res = await gateway.app.inject({
+        method: 'POST',
+        url: '/b24/events',
+        headers: { 'content-type': type },
+        payload: body,
+      });
+      t.equal(res.statusCode, status, `a Bitrix24 call as ${type} with ${body.slice(-6)}: ${status}`);
+    }
     t.equal(await stored(), 0, 'nothing stored for any of them');
 
     const started = Date.now();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { checkMessage } from './contracts.js';
@@ -13,6 +14,21 @@ export interface OutboxMessage {
   msgId: string;
   payload: unknown;
   headers?: Record<string, string>;
+}
+
+const MSG_ID_MAX = 512;
+
+/**
+ * The msgId as it can travel in the `Nats-Msg-Id` header. Ids are built from what callers sent us
+ * (an event's handler id and ts, a robot's workflow_id): a line break there would make the row
+ * unpublishable and stop the relay behind it, a very long one bloats every header. Such an id is
+ * replaced by its kind (up to the first `:`) and a SHA-256 of the whole: the same input gives the
+ * same id, so deduplication is unchanged.
+ */
+export function publishableMsgId(msgId: string): string {
+  if (msgId.length <= MSG_ID_MAX && /^[\x21-\x7e]+$/.test(msgId)) return msgId;
+  const kind = /^[\x21-\x39\x3b-\x7e]{1,40}(?=:)/.exec(msgId)?.[0] ?? 'id';
+  return `${kind}:sha256:${createHash('sha256').update(msgId).digest('hex')}`;
 }
 
 /**
@@ -31,7 +47,7 @@ export async function enqueue(
   await trx('outbox').insert(
     list.map((m) => ({
       subject: m.subject,
-      msg_id: m.msgId,
+      msg_id: publishableMsgId(m.msgId),
       payload: JSON.stringify(m.payload),
       headers: m.headers ? JSON.stringify(m.headers) : null,
     })),

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { enqueue } from '@hhb24/common';
-import { createOutboxRelay } from '../src/outbox.js';
+import { createOutboxRelay, publishableMsgId } from '../src/outbox.js';
 import { createTestEnv, eventually, spawnNode } from '@hhb24/common/testing';
 import { harness, silentLog, testSpec } from './helpers.js';
 
@@ -80,6 +80,30 @@ t.test(
     });
     t.same(await theirs.relayOnce(), { published: 1, failed: 0 }, 'which takes it');
     t.equal(await streamMessages(h), 2);
+  },
+);
+
+t.test(
+  'ids built from what a caller sent (a line break, 100 kB) are published under a digest: the relay is not stopped, duplicates still drop',
+  async (t) => {
+    const env = createTestEnv();
+    t.teardown(() => env.cleanup());
+    const h = await harness(env);
+    t.teardown(() => h.close());
+    const odd = ['event:m:X:\r\nSet-Cookie: x=1:0:{}', `robot:m:${'w'.repeat(100_000)}`, 'event:m:a b'];
+    for (const msgId of [...odd, ...odd, 'plain:1'])
+      await enqueue(h.db, { subject: 'hh.webhook.received', msgId, payload: { msgId: msgId.slice(0, 20) } });
+    const ids = (await h.db('outbox').orderBy('id').select('msg_id')).map(
+      (r: { msg_id: string }) => r.msg_id,
+    );
+    t.match(ids[0], /^event:sha256:[0-9a-f]{64}$/, 'a line break: the kind and a digest');
+    t.match(ids[1], /^robot:sha256:[0-9a-f]{64}$/, 'too long: the same');
+    t.equal(ids[3], ids[0], 'the same input, the same id');
+    t.equal(ids[6], 'plain:1', 'an ordinary id is kept as it is');
+    t.equal(publishableMsgId('hh-webhook:a:B:c'), 'hh-webhook:a:B:c');
+    const relay = createOutboxRelay({ db: h.db, nats: h.nats, naming: h.naming, log: silentLog, pollMs: 50 });
+    t.same(await relay.relayOnce(), { published: 7, failed: 0 }, 'every row published');
+    t.equal(await streamMessages(h), 4, 'each repeated id dropped by JetStream');
   },
 );
 

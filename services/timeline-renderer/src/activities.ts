@@ -14,7 +14,6 @@ import {
   type Runtime,
   ack,
   defer,
-  drop,
   rpc,
 } from '@hhb24/common';
 import { actingUser, readableBy } from './acting-user.js';
@@ -355,7 +354,11 @@ export class Renderer {
     log: Logger,
   ): Promise<Outcome> {
     const found = await this.store.byActivity(memberId, activityId);
-    if (!found) return drop(`activity ${activityId} is not one of ours`);
+    if (!found) {
+      // Anyone holding the portal's application_token can name any activity: logged, no row left behind.
+      log.warn({ memberId, activityId }, '«Другие отклики» not taken: the activity is not one of ours');
+      return ack();
+    }
     const client = this.b24();
     const user = await actingUser(client, this.actingUsers(), memberId, actorToken);
     const entityKey = `${found.entityType}:${found.entityId}`;

@@ -93,8 +93,15 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       if (e.event !== 'ONCRMTIMELINEITEMACTION') return Promise.resolve(ack());
       const data = (e.data ?? {}) as Record<string, unknown>;
       const activityId = Number(data['activityId']);
-      if (data['id'] !== OTHERS_ACTION || !Number.isInteger(activityId) || activityId <= 0)
-        return Promise.resolve(drop('not a click on «Другие отклики»'));
+      // Anyone holding the portal's application_token can post such an event (docs/security.md):
+      // logged and acknowledged, not dead-lettered, so that it leaves no row behind.
+      if (data['id'] !== OTHERS_ACTION || !Number.isInteger(activityId) || activityId <= 0) {
+        ctx.log.warn(
+          { memberId: e.memberId, action: String(data['id']).slice(0, 40) },
+          'timeline action not taken: not a click on «Другие отклики»',
+        );
+        return Promise.resolve(ack());
+      }
       return unbroken(ctx, async () => {
         // A same-looking click arriving from now on is one of its own (EventOccurrences).
         await runtime.eventOccurrences.advance(e.occurrence);
