@@ -8,6 +8,8 @@ import { Renderer } from './ui/render.js';
 
 export { schema, type Config } from './config.js';
 export { getSettings, parseSettings, saveSettings } from './settings-store.js';
+/** The app pages' route table (tests walk it: every route gets the bad-input set). */
+export { PageRoutes } from './ui/routes.js';
 
 /** Builds settings: owns portal settings and renders the app pages (Handlebars + htmx). */
 export function buildSettings(config: Config, options: { log?: Logger } = {}): Launchable {

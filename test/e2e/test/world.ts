@@ -69,6 +69,11 @@ export interface WorldOptions {
   logLevel?: string;
   /** Node's flags for the children instead of spawnNode's (source maps on). */
   childNodeArgs?: string[];
+  /**
+   * The Bitrix24 simulator's host as an allowed portal and OAuth server host (B24_PORTAL_HOSTS,
+   * B24_OAUTH_HOSTS), so that the installer page gets past the host check to the OAuth server.
+   */
+  allowSimHosts?: boolean;
 }
 
 /**
@@ -167,6 +172,9 @@ export class World {
           : '100',
       HH_RECONCILE_INTERVAL_SEC: '3600',
       WEBHOOK_SECRET_KEY: WEBHOOK_KEY,
+      ...(options.allowSimHosts
+        ? { B24_PORTAL_HOSTS: new URL(b24.url).host, B24_OAUTH_HOSTS: new URL(b24.url).host }
+        : {}),
       ...options.env,
     });
     const env = testEnv.env;
