@@ -59,7 +59,7 @@ export interface Fixtures {
   /** Codes hh.ru's login page issued and nobody exchanged. */
   hhCodes: string[];
   /** The app pages' route table (services/settings/src/ui/routes.ts). */
-  uiRoutes: ReadonlyArray<{ method: string; path: string }>;
+  uiRoutes: ReadonlyArray<{ method: string; path: string; access: string }>;
   staticFiles: string[];
   robotCodes: readonly string[];
   discardWithMessage: string;
@@ -1083,6 +1083,115 @@ function uiProbes(fx: Fixtures): fc.Arbitrary<Probe> {
   );
 }
 
+/**
+ * What changes the app (the route table's `manage` routes, the hh.ru login) asked by an employee who
+ * is no admin and not named among those who may manage it, with their own real session and a
+ * well-formed form: 403, nothing done. And those routes asked with a GET by anyone, the admin too:
+ * 405, a GET changes nothing (docs/security.md, «Who may change what»).
+ */
+function manageProbes(fx: Fixtures): fc.Arbitrary<Probe> {
+  const manage = fx.uiRoutes.filter((r) => r.access === 'manage');
+  const stages = [
+    'response',
+    'consider',
+    'phone_interview',
+    'assessment',
+    'interview',
+    'offer',
+    'hired',
+    'discard',
+  ];
+  const validSettings = fc
+    .record({
+      entityType: fc.constantFrom('deal', 'lead'),
+      action: fc.constantFrom('save', 'import'),
+      extended: fc.boolean(),
+      twoWay: fc.boolean(),
+      manager: fc.option(fc.constantFrom(String(fx.employee.userId), '3'), { nil: null }),
+    })
+    .map((v): Entries => [
+      ['responsibleUserId', '1'],
+      ['entityType', v.entityType],
+      ['categoryId', '0'],
+      ['sourceId', 'WEB'],
+      ['stageForResponse', v.entityType === 'deal' ? 'NEW' : 'NEW'],
+      ['stageForInvitation', v.entityType === 'deal' ? 'PREPARATION' : 'IN_PROCESS'],
+      ...(v.extended ? ([['extendedSync', 'on']] as Entries) : []),
+      ...stages.map((st): [string, string] => [`stageByState.${st}`, 'NEW']),
+      ...(v.twoWay
+        ? ([
+            ['twoWayStatus', 'on'],
+            ['twoWayDiscard', 'on'],
+          ] as Entries)
+        : []),
+      // The employee naming themselves among those who may manage the app.
+      ...(v.manager !== null ? ([['managerIds', v.manager]] as Entries) : []),
+      ['action', v.action],
+    ]);
+  const formFor = (path: string): fc.Arbitrary<Entries> =>
+    path === 'settings/save'
+      ? validSettings
+      : fc.oneof(
+          fc.constant([] as Entries),
+          fc.constantFrom(...fx.negotiationIds).map((id): Entries => [
+            ['negotiationId', id],
+            ['id', id],
+          ]),
+          fc.constant([['repair', '1']] as Entries),
+        );
+  const byEmployee = fc
+    .constantFrom(...manage)
+    .chain((r) => formFor(r.path).map((form) => ({ r, form })))
+    .map(({ r, form }) =>
+      post(
+        '/ui/* (manage)',
+        `POST ${r.path} by an employee who is no admin, with their own session and a well-formed form`,
+        `/ui/${r.path}`,
+        encodeForm(form),
+        'refused',
+        undefined,
+        { origin: fx.publicOrigin, 'x-hhb24-session': fx.employeeSession },
+      ),
+    );
+  const asGet = fc
+    .record({
+      r: fc.constantFrom(...manage),
+      who: fc.constantFrom(
+        { who: 'the admin', value: fx.adminSession },
+        { who: 'an employee', value: fx.employeeSession },
+      ),
+      form: fc.array(fc.tuple(fc.constantFrom('action', 'negotiationId', 'entityType'), junk), {
+        maxLength: 3,
+      }),
+    })
+    .map(({ r, who, form }) =>
+      withShow({
+        endpoint: '/ui/* (manage)',
+        what: `GET ${r.path} as ${who.who}: a GET changes nothing`,
+        method: 'GET',
+        path: `/ui/${r.path}?${encodeForm(form)}`,
+        headers: { origin: fx.publicOrigin, 'x-hhb24-session': who.value },
+        oracle: 'refused',
+      }),
+    );
+  const login = fc
+    .constant(null)
+    .map(() =>
+      post(
+        '/ui/* (manage)',
+        '«Войти» on hh.ru by an employee who is no admin, with their own session',
+        '/hh/oauth/start',
+        encodeForm([['_session', fx.employeeSession]]),
+        'refused',
+      ),
+    );
+  return fc.oneof(
+    { weight: 4, arbitrary: byEmployee },
+    { weight: 2, arbitrary: asGet },
+    { weight: 1, arbitrary: login },
+  );
+}
+
 // ---- the hh.ru login and hh.ru's webhooks ---------------------------------------------------
 
 function oauthStart(fx: Fixtures): fc.Arbitrary<Probe> {
@@ -1415,6 +1524,7 @@ export function probeSets(
     { endpoint: 'POST /b24/robot (refused)', runs: 70, arbitrary: robotRefused(fx) },
     { endpoint: 'POST /b24/robot (forged with the real token)', runs: 40, arbitrary: robotTaken(fx) },
     { endpoint: '/ui/* (the route table)', runs: 220, arbitrary: uiProbes(fx) },
+    { endpoint: '/ui/* state-changing, by a non-admin (and any GET)', runs: 80, arbitrary: manageProbes(fx) },
     { endpoint: 'POST /hh/oauth/start', runs: 40, arbitrary: oauthStart(fx) },
     { endpoint: 'GET /hh/oauth/callback', runs: 70, arbitrary: oauthCallback(fx) },
     { endpoint: 'POST /hh/webhook/{account}.{hmac}', runs: 110, arbitrary: webhookProbes(fx) },

@@ -315,7 +315,11 @@ t.test(
       hook: { path: hookPath, accountId: accountId!, mac: mac!, body: delivery.body },
       hhCodes: [1, 2, 3].map(() => hh.sim.authorize({ userId: admin.userId })),
       // The table only: no handler runs.
-      uiRoutes: new PageRoutes({} as never).routes.map((r) => ({ method: r.method, path: r.path })),
+      uiRoutes: new PageRoutes({} as never).routes.map((r) => ({
+        method: r.method,
+        path: r.path,
+        access: r.access,
+      })),
       staticFiles: ['app.js', 'app.css', 'htmx.min.js'],
       robotCodes: HH_ROBOT_CODES,
       discardWithMessage: DISCARD_WITH_MESSAGE,
