@@ -26,7 +26,9 @@ export function eventContentKey(
     .update(JSON.stringify([data, userId]) ?? '')
     .digest('hex')
     .slice(0, 32);
-  return `${memberId}:${event}:${handlerId.slice(0, 20)}:${ts.slice(0, 20)}:${digest}`;
+  // Cut by code points: a UTF-16 cut can leave half a surrogate pair, which no JSON column takes.
+  const cut = (s: string) => Array.from(s).slice(0, 20).join('');
+  return `${memberId}:${event}:${cut(handlerId)}:${cut(ts)}:${digest}`;
 }
 
 /**
