@@ -33,7 +33,7 @@ export function registerHhWebhook(
       if (!accountId) return sendRefusal(reply, 'not_found');
       const body = req.body;
       // A NUL anywhere would fail the insert below (Postgres text and jsonb take none): a 400, not a 500.
-      if (!callback.check(body) || JSON.stringify(body).includes('\u0000'))
+      if (!callback.check(body) || JSON.stringify(body).includes('\\u0000'))
         return sendRefusal(reply, 'bad_request');
       await enqueue(runtime.db, {
         subject: subjects.hhWebhookReceived,
