@@ -92,7 +92,7 @@ t.test(
     t.teardown(() => h.close());
     const odd = ['event:m:X:\r\nSet-Cookie: x=1:0:{}', `robot:m:${'w'.repeat(100_000)}`, 'event:m:a b'];
     for (const msgId of [...odd, ...odd, 'plain:1'])
-      await enqueue(h.db, { subject: 'hh.webhook.received', msgId, payload: { msgId: msgId.slice(0, 20) } });
+      await enqueue(h.db, { subject: 'hh.test.messages', msgId, payload: { n: 1 } });
     const ids = (await h.db('outbox').orderBy('id').select('msg_id')).map(
       (r: { msg_id: string }) => r.msg_id,
     );
