@@ -21,6 +21,7 @@ import { SessionSigner } from './session.js';
 import { registerRateLimits } from './rate-limits.js';
 import { registerStaticAssets } from './static-assets.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { addAppUpdates } from './app-update.js';
 import { addUninstallCheckConsumer, addUnsubscribeConsumer } from './uninstall.js';
 
 export { schema, rateLimitSchema, type Config } from './config.js';
@@ -68,6 +69,7 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   const pages = new Pages(runtime, config, signer);
   const installer = new Installer(() => runtime.db, client, config.PUBLIC_URL, runtime.log);
   addUninstallCheckConsumer(runtime, client, installer);
+  addAppUpdates(runtime, client, installer);
   let actingUsers: ActingUserTokens | undefined;
   const adminRights = new AdminRights(
     () => runtime.redis,

@@ -15,6 +15,7 @@ import {
   subjects,
 } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
+import { enqueueAppUpdate } from './app-update.js';
 import type { Config } from './config.js';
 import { errorPage, rawBody, sendHtml, sendRefusal } from './http.js';
 import type { InstallVerifier } from './install.js';
@@ -192,6 +193,9 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
           clean: field(form, 'data', 'CLEAN') === '1',
           from: callerOf(req),
         });
+      // A new version of the app on the portal: what it lacks is registered (app-update.ts).
+      if (event === 'ONAPPUPDATE')
+        return void (await enqueueAppUpdate(runtime, memberId, section(form, 'data'), field(form, 'ts')));
       // A click acted on in the clicking user's name: the token the event carried for that user is
       // handed over sealed in Redis (never on the stream); the consumer asks the portal whose it is.
       const actorToken = USER_SCOPED_EVENTS.has(event)

@@ -6,6 +6,7 @@ import {
   HH_ACTION_ROBOT_CODE,
   HH_STATE_NAMES,
   HH_STATES,
+  APP_VERSION,
   HH_STATUS_ROBOT_CODE,
   type Knex,
   type Logger,
@@ -32,6 +33,7 @@ interface StepSpec {
 const PLACEMENTS = ['CRM_LEAD_DETAIL_TAB', 'CRM_DEAL_DETAIL_TAB'] as const;
 const BOUND_EVENTS = [
   'ONAPPUNINSTALL',
+  'ONAPPUPDATE',
   'ONCRMTIMELINEITEMACTION',
   'ONCRMLEADUPDATE',
   'ONCRMDEALUPDATE',
@@ -155,7 +157,8 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
     });
   }
   const events = `${base}/b24/events`;
-  // The uninstall; clicks on the activity's «Другие отклики»; stage moves of leads and deals (two-way status).
+  // The uninstall; an update of the app (what a new version adds is registered then); clicks on the
+  // activity's «Другие отклики»; stage moves of leads and deals (two-way status).
   for (const event of BOUND_EVENTS) {
     steps.push({
       key: `event:${event}`,
@@ -205,11 +208,23 @@ export class Installer {
     });
   }
 
-  async run(memberId: string, installerUserId: number): Promise<InstallStep[]> {
+  /**
+   * Registers what is missing. `recheck`: every step is checked against the portal, even those
+   * recorded as done (after an update of the app Bitrix24 has deleted the app's robots). When every
+   * step is done the portal's registrations are at APP_VERSION.
+   */
+  async run(
+    memberId: string,
+    installerUserId: number,
+    options: { recheck?: boolean } = {},
+  ): Promise<InstallStep[]> {
     const specs = installSteps(this.publicUrl, installerUserId);
     const before = new Map((await this.status(memberId, installerUserId)).map((s) => [s.key, s]));
-    const pending = specs.filter((s) => before.get(s.key)?.state !== 'done');
-    if (pending.length === 0) return [...before.values()];
+    const pending = options.recheck ? specs : specs.filter((s) => before.get(s.key)?.state !== 'done');
+    if (pending.length === 0) {
+      await this.client().store.setAppVersion(memberId, APP_VERSION);
+      return [...before.values()];
+    }
     const outcome = new Map<string, InstallStep>();
     const fail = (key: string, err: unknown) => {
       const e = err instanceof Bitrix24Error ? err : null;
@@ -269,7 +284,10 @@ export class Installer {
         { memberId, failed: failed.map((r) => `${r.step}: ${r.error_code}`) },
         'some install steps failed',
       );
-    else this.log.info({ memberId }, 'install steps done');
+    else {
+      await this.client().store.setAppVersion(memberId, APP_VERSION);
+      this.log.info({ memberId, appVersion: APP_VERSION }, 'install steps done');
+    }
     return specs.map((s) => outcome.get(s.key) ?? before.get(s.key)!);
   }
 

@@ -255,6 +255,29 @@ export const PortalUninstallClaimed = Type.Object({
 export type PortalUninstallClaimed = Static<typeof PortalUninstallClaimed>;
 
 /**
+ * The version of what the app registers on a portal (user fields, placements, robots, event
+ * bindings: `installSteps` in gateway/src/install-steps.ts). Raise it with every change there: each
+ * installed portal behind it gets what it lacks (on ONAPPUPDATE and when the gateway starts).
+ * 1: portals installed before the version was kept (some without the stage-move events, ONAPPUPDATE
+ * or the robots); 2: the stage-move events, both robots and ONAPPUPDATE.
+ */
+export const APP_VERSION = 2;
+
+/**
+ * portal.app.update: bring a portal's registrations up to APP_VERSION. `event`: Bitrix24 sent
+ * ONAPPUPDATE (`version`, `previousVersion` as it said them: the app's version on the portal);
+ * `start`: a gateway found the portal behind when it started.
+ */
+export const PortalAppUpdate = Type.Object({
+  memberId: Ids.memberId(),
+  reason: Enum(['event', 'start']),
+  version: Nullable(Type.String({ maxLength: 20 })),
+  previousVersion: Nullable(Type.String({ maxLength: 20 })),
+  at: Ids.time(),
+});
+export type PortalAppUpdate = Static<typeof PortalAppUpdate>;
+
+/**
  * portal.app.uninstalled: the portal removed the app (Bitrix24 confirmed it: the app's tokens no
  * longer work there); `clean` when it asked to erase the app's data.
  */
@@ -535,6 +558,9 @@ export type HhHealthView = Static<typeof HhHealthView>;
 export const CrmHealthView = Type.Object({
   /** installed, reinstall_required (Bitrix24 refused to refresh the tokens), uninstalled; null when the portal is unknown. */
   portalStatus: Nullable(Type.String()),
+  /** The version of the app's registrations the portal has (null: not known complete) and the current one. */
+  appVersion: Type.Optional(Nullable(Type.Integer())),
+  appVersionCurrent: Type.Optional(Type.Integer()),
   lastWriteAt: Nullable(Type.String()),
   rateLimitWaitsLastHour: Type.Number(),
   counts: Type.Object({
@@ -572,6 +598,7 @@ export const messageSchemas = {
   [subjects.crmEntityFailed]: CrmEntityFailed,
   [subjects.portalUninstalled]: PortalUninstalled,
   [subjects.portalUninstallClaimed]: PortalUninstallClaimed,
+  [subjects.portalAppUpdate]: PortalAppUpdate,
   [subjects.portalSettingsSaved]: PortalSettingsSaved,
   [subjects.portalRobotInvoked]: PortalRobotInvoked,
   [subjects.portalEventReceived]: PortalEventReceived,

@@ -91,6 +91,8 @@ export {
   NegotiationStep,
   OtherResponse,
   PdfPart,
+  APP_VERSION,
+  PortalAppUpdate,
   PortalEventReceived,
   PortalRobotInvoked,
   PortalSettings,

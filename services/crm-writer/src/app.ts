@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  APP_VERSION,
   Bitrix24Client,
   type HhNegotiationSynced,
   type Launchable,
@@ -111,8 +112,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   runtime.serve(rpc.crmHealth, async ({ memberId }) => {
     const records = the().records;
     const [portal, lastWriteAt, waits, counts, failures, since] = await Promise.all([
-      runtime.db('b24_portals').where({ member_id: memberId }).first('status') as Promise<
-        { status: string } | undefined
+      runtime.db('b24_portals').where({ member_id: memberId }).first('status', 'app_version') as Promise<
+        { status: string; app_version: number | null } | undefined
       >,
       records.lastWriteAt(memberId),
       b24()
@@ -124,6 +125,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     ]);
     return {
       portalStatus: portal?.status ?? null,
+      appVersion: portal?.app_version ?? null,
+      appVersionCurrent: APP_VERSION,
       lastWriteAt: lastWriteAt?.toISOString() ?? null,
       rateLimitWaitsLastHour: waits,
       counts,

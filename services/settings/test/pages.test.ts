@@ -178,3 +178,29 @@ t.test('read-only tabs: no control that changes anything, and the line that says
   t.match(managing, /hx-post="\/ui\/new-responses\/check"/, 'a manager’s «Проверить ещё раз» repairs');
   t.notMatch(managing, /data-testid="read-only"/);
 });
+
+t.test('«Состояние» shows the version of the app on the portal', async (t) => {
+  const r = new Renderer();
+  const base = {
+    canManage: true,
+    overall: 'ok',
+    hh: null,
+    hhUnavailable: true,
+    crm: { portalStatus: 'installed', lastWriteAt: null, rateLimitWaitsLastHour: 0 },
+    counts: {
+      today: { received: 0, imported: 0, updated: 0, failed: 0 },
+      total: { received: 0, imported: 0, updated: 0, failed: 0 },
+    },
+    failures: [],
+    events: [],
+    next: null,
+  };
+  const version = (html: string) => /data-testid="health-app-version"[^>]*>(.*?)<\/dd>/.exec(html)?.[1] ?? '';
+  const at = (lang: 'ru' | 'en', appVersion: unknown) =>
+    version(r.render('tab-health', { ...base, lang, appVersion }));
+  t.match(at('ru', { installed: 2, current: 2, behind: false }), /2 — актуальная/);
+  t.match(at('ru', { installed: 1, current: 2, behind: true }), /1, актуальная 2 — недостающее добавляется/);
+  t.match(at('ru', { installed: null, current: 2, behind: true }), /не установлена полностью, актуальная 2/);
+  t.match(at('en', { installed: 2, current: 2, behind: false }), /2 — up to date/);
+  t.equal(at('ru', null), '', 'no line without crm-writer’s answer');
+});

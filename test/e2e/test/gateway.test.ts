@@ -152,7 +152,7 @@ t.test(
     t.match(first, /data-step="robot:hh_status_change" data-state="failed"/);
     t.match(first, /Портал временно не ответил\. Нажмите «Повторить» через минуту\./, 'with what to do');
     t.match(first, />Повторить</, 'and a retry button');
-    t.equal((first.match(/data-state="done"/g) ?? []).length, 16, 'every other step is done');
+    t.equal((first.match(/data-state="done"/g) ?? []).length, 17, 'every other step is done');
 
     sim.clearFaults(portal.memberId);
     const since = sim.requests(portal.memberId).length;

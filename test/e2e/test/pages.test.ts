@@ -85,11 +85,14 @@ if (!existsSync('/usr/bin/chromium')) {
       );
       t.same(
         sim.eventBindings(portal.memberId).map((e) => [e.event, e.handler]),
-        ['ONAPPUNINSTALL', 'ONCRMTIMELINEITEMACTION', 'ONCRMLEADUPDATE', 'ONCRMDEALUPDATE'].map((e) => [
-          e,
-          `${stack.gatewayUrl}/b24/events`,
-        ]),
-        'the uninstall, «Другие отклики» and stage-move handlers',
+        [
+          'ONAPPUNINSTALL',
+          'ONAPPUPDATE',
+          'ONCRMTIMELINEITEMACTION',
+          'ONCRMLEADUPDATE',
+          'ONCRMDEALUPDATE',
+        ].map((e) => [e, `${stack.gatewayUrl}/b24/events`]),
+        'the uninstall, the app update, «Другие отклики» and stage-move handlers',
       );
 
       // ---- «Авторизация»: only it is open until hh.ru is connected --------------------------------

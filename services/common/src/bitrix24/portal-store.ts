@@ -26,6 +26,8 @@ export interface PortalRecord {
   language: string;
   status: PortalStatus;
   userId: number | null;
+  /** The version of the app's registrations the portal has (APP_VERSION when up to date); null before the first complete install. */
+  appVersion: number | null;
 }
 
 export interface InstallInput {
@@ -100,6 +102,7 @@ interface Row {
   language: string;
   status: PortalStatus;
   user_id: number | null;
+  app_version: number | null;
 }
 
 export class Bitrix24PortalStore {
@@ -140,6 +143,8 @@ export class Bitrix24PortalStore {
       language: (input.language ?? 'ru').slice(0, 8),
       status: 'installed' as PortalStatus,
       user_id: input.userId ?? null,
+      // A (re)install registers everything again («Готово»), which records the version.
+      app_version: null,
       updated_at: this.db.fn.now(),
     };
     const saved = await this.db.transaction(async (trx) => {
@@ -222,6 +227,22 @@ export class Bitrix24PortalStore {
     return row ? this.toRecord(row) : null;
   }
 
+  /** Every registration of this version is on the portal. */
+  async setAppVersion(memberId: string, appVersion: number): Promise<void> {
+    await this.db(TABLE)
+      .where({ member_id: memberId })
+      .update({ app_version: appVersion, updated_at: this.db.fn.now() });
+  }
+
+  /** Installed portals whose registrations are older than `appVersion` (or not known to be complete). */
+  async behind(appVersion: number): Promise<string[]> {
+    return (await this.db(TABLE)
+      .where({ status: 'installed' })
+      .where((q) => void q.whereNull('app_version').orWhere('app_version', '<', appVersion))
+      .orderBy('member_id')
+      .pluck('member_id')) as string[];
+  }
+
   async setStatus(memberId: string, status: PortalStatus): Promise<void> {
     await this.db(TABLE).where({ member_id: memberId }).update({ status, updated_at: this.db.fn.now() });
   }
@@ -240,6 +261,7 @@ export class Bitrix24PortalStore {
       language: row.language,
       status: row.status,
       userId: row.user_id,
+      appVersion: row.app_version ?? null,
     };
   }
 }

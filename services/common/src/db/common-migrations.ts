@@ -127,5 +127,15 @@ export const commonMigrations: MigrationSet = {
         await db.schema.dropTable('portal_uninstalls');
       },
     },
+    {
+      name: '20261231_01_b24_portals_app_version',
+      async up(db) {
+        // The version of the app's registrations (fields, placements, robots, event bindings) the
+        // portal has: the portals behind APP_VERSION are brought up to date (gateway, app-update.ts).
+        await db.schema.alterTable('b24_portals', (t) => {
+          t.integer('app_version');
+        });
+      },
+    },
   ],
 };

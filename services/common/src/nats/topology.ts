@@ -26,6 +26,8 @@ export const subjects = {
   portalUninstalled: 'portal.app.uninstalled',
   /** gateway → itself: an uninstall the portal could not confirm at once; asked again until it can. */
   portalUninstallClaimed: 'portal.uninstall.claimed',
+  /** gateway → itself: the app was updated on a portal (ONAPPUPDATE) or a replica started: bring the portal's registrations up to date. */
+  portalAppUpdate: 'portal.app.update',
   /** settings → crm-writer, hh-connector: the portal's settings changed. */
   portalSettingsSaved: 'portal.settings.saved',
   /** gateway → services: a robot was run, a timeline button clicked, a CRM entity changed. */

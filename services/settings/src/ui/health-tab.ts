@@ -87,6 +87,15 @@ export class HealthTab {
       loginLost,
       subscriptionState,
       paidState,
+      // The version of the app's registrations on the portal; behind until a gateway brings it up to date.
+      appVersion:
+        crm?.appVersionCurrent === undefined
+          ? null
+          : {
+              installed: crm.appVersion ?? null,
+              current: crm.appVersionCurrent,
+              behind: (crm.appVersion ?? 0) < crm.appVersionCurrent,
+            },
       lastDeliveryType: hh?.lastDelivery ? eventTypeName(ctx.lang, hh.lastDelivery.actionType) : '',
       counts,
       failures,

@@ -64,6 +64,7 @@ function stepTitle(key: string, lang: Lang): string {
   if (a === 'ONCRMTIMELINEITEMACTION') return text(lang, 'install.eventTimeline');
   if (a === 'ONCRMLEADUPDATE') return text(lang, 'install.eventStageLead');
   if (a === 'ONCRMDEALUPDATE') return text(lang, 'install.eventStageDeal');
+  if (a === 'ONAPPUPDATE') return text(lang, 'install.eventUpdate');
   return text(lang, 'install.event');
 }
 

@@ -78,6 +78,9 @@ export function registerControlRoutes(app: FastifyInstance, sim: B24Sim): void {
   route('POST', '/portals/:portal/install-finish', (req, b) =>
     sim.finishInstall(id(req), b['clientId'] as string | undefined),
   );
+  route('POST', '/portals/:portal/update', (req, b) =>
+    sim.updateInstall(id(req), b).map((d) => ({ id: d.id, url: d.url })),
+  );
   route('POST', '/portals/:portal/uninstall', (req, b) => sim.uninstall(id(req), b));
   route('POST', '/portals/:portal/language', (req, b) => sim.setLanguage(id(req), b['lang'] as Lang));
   route('POST', '/portals/:portal/required', (req, b) =>

@@ -52,6 +52,8 @@ export interface Install {
   installed: boolean;
   applicationToken: string;
   installedBy: number;
+  /** The app's version installed here (the app's `version` at install, raised by `updateInstall`). */
+  version: number;
   startedAt: number;
   finishedAt?: number;
   /** app.option.set: the app's settings on this portal, shared by its users; strings from a form, JSON types from JSON. */

@@ -480,10 +480,12 @@ export class B24Sim {
       installed: false,
       applicationToken: randomBytes(16).toString('hex'),
       installedBy: userId,
+      version: app.version,
       startedAt: Date.now(),
       appOptions: {},
       userOptions: new Map(),
     };
+    install.version = app.version;
     portal.installs.set(clientId, install);
     const token = this.issueToken(portal, clientId, userId);
     if (app.installEventUrl) {
@@ -518,6 +520,48 @@ export class B24Sim {
     if (!install) throw new Error('the app is not being installed on this portal');
     install.installed = true;
     install.finishedAt = Date.now();
+  }
+
+  /**
+   * The admin installs a newer version of the app (raised with `updateApp`) on the portal. As
+   * Bitrix24 does: its bizproc module deletes the app's robots (`RestService::onRestAppUpdate` calls
+   * `onRestAppDelete`; automation rules stay and work again once the robot is added back), and
+   * ONAPPUPDATE goes to the app's handlers bound to it, with `VERSION`, `PREVIOUS_VERSION`,
+   * `LANGUAGE_ID` and the admin's tokens (refresh token included), as
+   * https://apidocs.bitrix24.com/api-reference/common/events/on-app-update.html shows it.
+   */
+  updateInstall(ref: string, options: { clientId?: string; userId?: number } = {}): Delivery[] {
+    const portal = this.portal(ref);
+    const clientId = this.soleClientId(portal, options.clientId);
+    const install = portal.installs.get(clientId);
+    if (!install?.installed) throw new Error('the app is not installed on this portal');
+    const app = this.app(clientId);
+    if (app.version <= install.version)
+      throw new Error(`version ${install.version} is installed; updateApp raises the app's version first`);
+    const userId = options.userId ?? 1;
+    if (!portal.users.get(userId)?.isAdmin) throw new Error('only an administrator updates apps');
+    const previous = install.version;
+    install.version = app.version;
+    portal.robots = portal.robots.filter((r) => r.clientId !== clientId);
+    const out: Delivery[] = [];
+    for (const binding of portal.events) {
+      if (binding.clientId !== clientId || binding.event !== 'ONAPPUPDATE' || binding.offline) continue;
+      const token = this.issueToken(portal, clientId, binding.authType > 0 ? binding.authType : userId);
+      out.push(
+        this.deliver(portal, 'event', 'ONAPPUPDATE', binding.handler, {
+          event: 'ONAPPUPDATE',
+          event_handler_id: String(binding.id),
+          data: {
+            VERSION: String(app.version),
+            PREVIOUS_VERSION: String(previous),
+            LANGUAGE_ID: portal.lang,
+          },
+          ts: String(Math.floor(Date.now() / 1000)),
+          auth: this.authPayload(portal, clientId, token, { withRefresh: true }),
+        }),
+      );
+    }
+    return out;
   }
 
   async uninstall(ref: string, options: { clientId?: string; clean?: boolean } = {}): Promise<void> {

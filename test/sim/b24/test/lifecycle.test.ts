@@ -336,3 +336,54 @@ t.test(
     t.equal((await rest(portal, token, 'profile')).body.error, 'APPLICATION_NOT_FOUND');
   },
 );
+
+t.test(
+  'an app update: ONAPPUPDATE with VERSION and PREVIOUS_VERSION and the admin’s tokens, robots deleted, the rest kept',
+  async (t) => {
+    const running = await sim(t, { rateLimit: false });
+    const app = await collector(t);
+    const portal = running.sim.createPortal({ lang: 'ru' });
+    const install = await running.sim.install(portal.memberId);
+    running.sim.finishInstall(portal.memberId);
+    const token = install.accessToken;
+    t.throws(() => running.sim.updateInstall(portal.memberId), /raises the app's version first/);
+    await rest(portal, token, 'event.bind', { event: 'ONAPPUPDATE', handler: `${app.url}/b24/events` });
+    await rest(portal, token, 'placement.bind', {
+      PLACEMENT: 'CRM_LEAD_DETAIL_TAB',
+      HANDLER: `${app.url}/b24/tab`,
+    });
+    const robot = await rest(portal, token, 'bizproc.robot.add', {
+      CODE: 'r1',
+      HANDLER: `${app.url}/b24/robot`,
+      AUTH_USER_ID: 1,
+      NAME: 'R',
+    });
+    t.equal(robot.body.result, true, 'a robot added');
+
+    running.sim.updateApp('hh-b24-dev', { version: 2 });
+    const sent = running.sim.updateInstall(portal.memberId);
+    await running.sim.idle();
+    t.equal(sent.length, 1);
+    t.equal(app.received.length, 1);
+    const call = app.received[0]!;
+    t.match(
+      call.raw,
+      /^event=ONAPPUPDATE&event_handler_id=\d+&data%5BVERSION%5D=2&data%5BPREVIOUS_VERSION%5D=1&data%5BLANGUAGE_ID%5D=ru&ts=\d+&auth%5Baccess_token%5D=/,
+    );
+    t.match(call.body, {
+      auth: {
+        refresh_token: String,
+        member_id: portal.memberId,
+        application_token: install.applicationToken,
+      },
+    });
+    t.same(running.sim.portal(portal.memberId).robots, [], 'the app’s robots are deleted');
+    t.equal(running.sim.placements(portal.memberId).length, 1, 'placements stay');
+    t.equal(running.sim.eventBindings(portal.memberId).length, 1, 'event bindings stay');
+    t.equal(
+      ((await rest(portal, token, 'app.info')).body.result as { VERSION: number }).VERSION,
+      2,
+      'app.info says the version installed',
+    );
+  },
+);

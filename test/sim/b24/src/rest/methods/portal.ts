@@ -162,7 +162,7 @@ export const portalMethods: Record<string, MethodSpec> = {
     handler: (ctx) => ({
       ID: 1,
       CODE: ctx.app.code,
-      VERSION: ctx.app.version,
+      VERSION: ctx.install.version,
       STATUS: 'L',
       INSTALLED: ctx.install.installed,
       PAYMENT_EXPIRED: 'N',
