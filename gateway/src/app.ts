@@ -49,6 +49,7 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
       subjects.hhWebhookReceived,
       subjects.portalEventReceived,
       subjects.portalRobotInvoked,
+      subjects.portalAppUpdate,
       subjects.portalUninstallClaimed,
       subjects.portalUninstalled,
     ],
