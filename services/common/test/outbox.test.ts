@@ -51,8 +51,25 @@ t.test(
     t.teardown(() => h.close());
     await h.db.transaction((trx) =>
       enqueue(trx, [
-        { subject: 'hh.webhook.received', msgId: 'mine', payload: {} },
-        { subject: 'hh.import.requested', msgId: 'theirs', payload: {} },
+        {
+          subject: 'hh.webhook.received',
+          msgId: 'mine',
+          payload: {
+            accountId: '1',
+            receivedAt: new Date().toISOString(),
+            body: { id: 'cb-1', action_type: 'NEW_NEGOTIATION_VACANCY', payload: {} },
+          },
+        },
+        {
+          subject: 'hh.import.requested',
+          msgId: 'theirs',
+          payload: {
+            memberId: 'm1',
+            kind: 'initial',
+            requestedBy: null,
+            requestedAt: new Date().toISOString(),
+          },
+        },
       ]),
     );
     const mine = createOutboxRelay({
