@@ -234,11 +234,15 @@ export class Bitrix24PortalStore {
       .update({ app_version: appVersion, updated_at: this.db.fn.now() });
   }
 
-  /** Installed portals whose registrations are older than `appVersion` (or not known to be complete). */
+  /**
+   * Installed portals whose registrations are older than `appVersion`. A portal without a version
+   * has not finished its install («Готово» records the version once every step is done): the
+   * installer, not an update, registers what it lacks, and an update meanwhile would race it.
+   */
   async behind(appVersion: number): Promise<string[]> {
     return (await this.db(TABLE)
       .where({ status: 'installed' })
-      .where((q) => void q.whereNull('app_version').orWhere('app_version', '<', appVersion))
+      .where('app_version', '<', appVersion)
       .orderBy('member_id')
       .pluck('member_id')) as string[];
   }

@@ -135,6 +135,9 @@ export const commonMigrations: MigrationSet = {
         await db.schema.alterTable('b24_portals', (t) => {
           t.integer('app_version');
         });
+        // Portals installed before versions were recorded have the first set (no stage-move events,
+        // no robots): version 1, so that the gateway's start check brings them up to date.
+        await db('b24_portals').where({ status: 'installed' }).update({ app_version: 1 });
       },
     },
   ],
