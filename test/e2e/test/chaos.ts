@@ -8,7 +8,7 @@
  * Cases that restart or flush a dependency run against private Postgres, Redis and NATS
  * (@hhb24/private-deps); the others against the shared ones, isolated per run as every test is.
  */
-import { type Knex, enqueue, rpc, subjects } from '@hhb24/common';
+import { type Knex, rpc, subjects } from '@hhb24/common';
 import { eventually, sleep } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
 import { DEPENDENCY_NAMES, PrivateDeps, locateBinaries } from '@hhb24/private-deps';
@@ -177,11 +177,13 @@ export const CASES: ChaosCase[] = [
     children: ALL_CHILDREN,
     poison: true,
     inject: async (ctx) => {
-      await enqueue(ctx.world.db, {
-        subject: subjects.hhNegotiationSynced,
-        msgId: `chaos-poison:${ctx.memberId}`,
-        payload: POISON,
-      });
+      // Straight onto the stream: our publishers check payloads against the subject's schema and
+      // would refuse it, so the poison stands for a publisher that does not (an older release).
+      await ctx.world.nats.js.publish(
+        ctx.world.naming.subject(subjects.hhNegotiationSynced),
+        JSON.stringify(POISON),
+        { msgID: `chaos-poison:${ctx.memberId}` },
+      );
       ctx.notes.push('poison published');
     },
   },
@@ -196,7 +198,7 @@ export const CASES: ChaosCase[] = [
   },
 ];
 
-/** Valid JSON (the outbox stores JSON) that no consumer can make sense of. */
+/** Valid JSON that no consumer can make sense of. */
 const POISON = { memberId: 42, negotiationId: null, version: 'poison', snapshot: 'not a snapshot' };
 
 export interface CaseResult {
