@@ -2,7 +2,7 @@ import type { EntityType, NegotiationSnapshot, OtherResponse } from '@hhb24/comm
 
 /**
  * The layout of the configurable activity «Отклик» / «Приглашение»
- * (docs/reference/bitrix24.md#configurable-timeline-activities): the blocks recruiters read, the buttons
+ * (docs/reference/bitrix24-api.md#configurable-timeline-activities): the blocks recruiters read, the buttons
  * «Резюме» and «Другие отклики», and, once that button was pressed, the applicant's other responses.
  * Everything from hh.ru goes through `plain()` (Bitrix24 shows block values as text; tags, control characters
  * and overlong values have no place there), and only http(s) addresses become links.

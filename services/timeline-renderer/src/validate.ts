@@ -1,6 +1,6 @@
 /**
  * Checks a configurable-activity layout against Bitrix24's DTO rules
- * (docs/reference/bitrix24.md#configurable-timeline-activities) before it is sent, so an update never
+ * (docs/reference/bitrix24-api.md#configurable-timeline-activities) before it is sent, so an update never
  * replaces a working activity with one the portal refuses: required and unknown fields, key characters, the
  * enums, the system icon and logo codes, the nested block types and the limits (20 body blocks, 20 blocks per
  * line, 2 tags, 2 buttons, 10 menu items, 20 scalar action params). Returns the problems found, in the
