@@ -12,10 +12,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { type Knex, rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
-import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
-import { loadConfig } from '@hhb24/common';
-import { type Stack, browser, framePost, sessionOf, startStack } from './stack.js';
+import { type Stack, browser, framePost, sessionOf, startStack, workers } from './stack.js';
 
 const SETTINGS = {
   responsibleUserId: '1',
@@ -119,10 +116,7 @@ t.test(
   async (t) => {
     const stack = await startStack(t, {
       hh: 'real',
-      build: (env) => [
-        buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-        buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-      ],
+      build: workers('hh-connector', 'crm-writer'),
     });
     const { sim } = stack.b24;
     const db = stack.services[0]!.runtime.db;
@@ -393,10 +387,7 @@ t.test(
   async (t) => {
     const stack = await startStack(t, {
       hh: 'real',
-      build: (env) => [
-        buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-        buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-      ],
+      build: workers('hh-connector', 'crm-writer'),
     });
     const { sim } = stack.b24;
     const memberId = await install(stack, 'beta');

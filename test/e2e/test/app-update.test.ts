@@ -15,31 +15,18 @@ import {
   rpc,
   subjects,
 } from '@hhb24/common';
-import { eventually } from '@hhb24/common/testing';
+import { eventually, sleep } from '@hhb24/common/testing';
 import { installSteps } from '@hhb24/gateway';
-import { World } from './world.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { TWO_WAY_DEAL_SETTINGS, World, oneManager } from './world.js';
 
 t.test('an installed portal gets what a new version of the app adds', { timeout: 300_000 }, async (t) => {
-  const world = await World.start({
+  const world = await World.forTest(t, {
     children: ['gateway'],
     b24RateLimit: false,
-    generate: {
-      seed: 5,
-      employers: 1,
-      managersPerEmployer: 1,
-      vacanciesPerManager: 3,
-      negotiations: 8,
-      heavyApplicantResponses: 0,
-      tombstones: 0,
-      unpaidEmployers: 0,
-    },
+    generate: oneManager(5, { vacanciesPerManager: 3, negotiations: 8 }),
   });
-  t.teardown(() => world.close());
   const { hh, b24 } = world;
   const store = hh.sim.store;
-  const admin = [...store.managers.values()].find((m) => m.isAdmin)!;
   const publicUrl = world.env['PUBLIC_URL']!;
 
   // Installed as an older version of the app did: the fields, the card tabs, the uninstall and
@@ -112,26 +99,9 @@ t.test('an installed portal gets what a new version of the app adds', { timeout:
   t.equal(calls('event.bind', again) + calls('bizproc.robot.add', again), 0, 'a second start adds nothing');
 
   // Now it behaves as a new one: deals in extended mode with the two-way status.
-  await world.connect(portal, admin.userId);
-  await world.saveSettings(portal, {
-    responsibleUserId: 1,
-    entityType: 'deal',
-    categoryId: 0,
-    extendedSync: true,
-    stageByState: {
-      response: 'NEW',
-      consider: 'PREPARATION',
-      phone_interview: 'PREPAYMENT_INVOICE',
-      assessment: 'FINAL_INVOICE',
-      interview: 'EXECUTING',
-      offer: 'WON',
-      hired: 'WON',
-      discard: 'LOSE',
-    },
-    twoWayStatus: true,
-  });
-  await world.requestImport(portal);
-  await world.waitForImport(portal);
+  await world.connect(portal, world.admin.userId);
+  await world.saveSettings(portal, TWO_WAY_DEAL_SETTINGS);
+  await world.importAll(portal);
   const deals = () => b24.sim.entities(portal, 'deal');
   const n = [...store.negotiations.values()].find(
     (x) => x.employerState === 'response' && deals().some((d) => d['ORIGIN_ID'] === x.id),

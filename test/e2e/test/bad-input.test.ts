@@ -25,7 +25,7 @@ import { eventually } from '@hhb24/common/testing';
 import { PageRoutes } from '@hhb24/settings';
 import { DISCARD_WITH_MESSAGE } from '@hhb24/timeline-renderer';
 import { type Fixtures, type Probe, bodyText, describe, probeSets } from './bad-input-probes.js';
-import { World } from './world.js';
+import { TWO_WAY_DEAL_SETTINGS, World } from './world.js';
 
 const SEED = Number(process.env['BAD_INPUT_SEED'] ?? 16_006);
 
@@ -211,23 +211,7 @@ t.test(
     const mine = await world.installPortal();
     const theirs = await world.installPortal();
     const account = await world.connect(mine, admin.userId);
-    await world.saveSettings(mine, {
-      responsibleUserId: 1,
-      entityType: 'deal',
-      categoryId: 0,
-      extendedSync: true,
-      twoWayStatus: true,
-      stageByState: {
-        response: 'NEW',
-        consider: 'PREPARATION',
-        phone_interview: 'PREPAYMENT_INVOICE',
-        assessment: 'FINAL_INVOICE',
-        interview: 'EXECUTING',
-        offer: 'WON',
-        hired: 'WON',
-        discard: 'LOSE',
-      },
-    });
+    await world.saveSettings(mine, TWO_WAY_DEAL_SETTINGS);
     await world.requestImport(mine);
     await world.waitForImport(mine, 60_000);
     // One genuine hh.ru callback, delivered and handled: the replays repeat it.

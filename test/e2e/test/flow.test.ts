@@ -7,11 +7,9 @@
  */
 import { existsSync } from 'node:fs';
 import t from 'tap';
-import { loadConfig, rpc } from '@hhb24/common';
+import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
-import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
-import { browser, importAndWait, installAndConnect, screenshot, startStack } from './stack.js';
+import { browser, importAndWait, installAndConnect, screenshot, startStack, workers } from './stack.js';
 
 if (!existsSync('/usr/bin/chromium')) {
   t.fail(
@@ -24,10 +22,7 @@ if (!existsSync('/usr/bin/chromium')) {
     async (t) => {
       const stack = await startStack(t, {
         hh: 'real',
-        build: (env) => [
-          buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-          buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-        ],
+        build: workers('hh-connector', 'crm-writer'),
       });
       const { sim } = stack.b24;
       const b = await browser(t);

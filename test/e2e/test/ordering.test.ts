@@ -8,56 +8,26 @@
  */
 import t, { type Test } from 'tap';
 import { RedisLock, createLogger, createRedis } from '@hhb24/common';
-import { eventually } from '@hhb24/common/testing';
+import { eventually, sleep } from '@hhb24/common/testing';
 import { EMPLOYER_STATES } from '@hhb24/sim-hh';
-import { World } from './world.js';
+import { TWO_WAY_DEAL_SETTINGS, World, oneManager } from './world.js';
+
+const { stageByState } = TWO_WAY_DEAL_SETTINGS;
 
 type Layout = { header: { tags: { status: { title: string } } } };
 
-const stageByState = {
-  response: 'NEW',
-  consider: 'PREPARATION',
-  phone_interview: 'PREPAYMENT_INVOICE',
-  assessment: 'FINAL_INVOICE',
-  interview: 'EXECUTING',
-  offer: 'WON',
-  hired: 'WON',
-  discard: 'LOSE',
-} as const;
 const nameOf = (state: string) => EMPLOYER_STATES.find((s) => s.id === state)!.name;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('a late answer of hh.ru never moves a deal backwards', { timeout: 240_000 }, async (t) => {
-  const world = await World.start({
+  const world = await World.forTest(t, {
     b24RateLimit: false,
     env: { HH_RECONCILE_INTERVAL_SEC: '3600' },
-    generate: {
-      seed: 11,
-      employers: 1,
-      managersPerEmployer: 1,
-      vacanciesPerManager: 4,
-      negotiations: 12,
-      heavyApplicantResponses: 0,
-      tombstones: 0,
-      unpaidEmployers: 0,
-    },
+    generate: oneManager(11, { vacanciesPerManager: 4, negotiations: 12 }),
   });
-  t.teardown(() => world.close());
   const { hh, b24 } = world;
   const store = hh.sim.store;
-  const admin = [...store.managers.values()].find((m) => m.isAdmin)!;
-  const portal = await world.installPortal();
-  await world.connect(portal, admin.userId);
-  await world.saveSettings(portal, {
-    responsibleUserId: 1,
-    entityType: 'deal',
-    categoryId: 0,
-    extendedSync: true,
-    stageByState,
-    twoWayStatus: true,
-  });
-  await world.requestImport(portal);
-  await world.waitForImport(portal);
+  const { memberId: portal } = await world.connectedPortal(TWO_WAY_DEAL_SETTINGS);
+  await world.importAll(portal);
   const deals = () => b24.sim.entities(portal, 'deal');
   const dealOf = (id: string) => deals().find((d) => d['ORIGIN_ID'] === id);
   const layoutOf = (dealId: number) =>

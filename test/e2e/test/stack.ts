@@ -22,10 +22,13 @@ import {
   rpc,
 } from '@hhb24/common';
 import { type TestEnv, createTestEnv } from '@hhb24/common/testing';
+import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { buildGateway, field, parsePhpForm, schema as gatewaySchema } from '@hhb24/gateway';
+import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
 import { buildSettings, schema as settingsSchema } from '@hhb24/settings';
 import { type RunningSim, startB24Sim } from '@hhb24/sim-b24';
 import { type GenerateOptions, type RunningHhSim, startHhSim } from '@hhb24/sim-hh';
+import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -153,6 +156,22 @@ export function busiestMinute(
     }
   }
   return best;
+}
+
+const WORKERS = {
+  'hh-connector': (env: Record<string, string>) =>
+    buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
+  'crm-writer': (env: Record<string, string>) =>
+    buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
+  'timeline-renderer': (env: Record<string, string>) =>
+    buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)),
+};
+
+/** A real-hh.ru stack's `build`: the named worker services, in this process, on the stack's settings. */
+export function workers(
+  ...names: Array<keyof typeof WORKERS>
+): (env: Record<string, string>) => Launchable[] {
+  return (env) => names.map((name) => WORKERS[name](env));
 }
 
 /**

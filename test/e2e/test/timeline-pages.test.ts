@@ -8,12 +8,8 @@
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import type { FrameLocator, Page } from 'playwright-core';
-import { loadConfig } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
-import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
-import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
-import { browser, importAndWait, installAndConnect, screenshot, startStack } from './stack.js';
+import { browser, importAndWait, installAndConnect, screenshot, startStack, workers } from './stack.js';
 
 /** Stages of the default pipeline per hh.ru state; the interview goes to the stage «Интервью» the admin adds. */
 const MAPPING: Record<string, string> = {
@@ -62,11 +58,7 @@ if (!existsSync('/usr/bin/chromium')) {
           tombstones: 1,
           unpaidEmployers: 0,
         },
-        build: (env) => [
-          buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-          buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-          buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)),
-        ],
+        build: workers('hh-connector', 'crm-writer', 'timeline-renderer'),
       });
       const { sim } = stack.b24;
       const hh = stack.hh.sim;

@@ -18,7 +18,7 @@ import {
 import { eventually } from '@hhb24/common/testing';
 import { EMPLOYER_STATES } from '@hhb24/sim-hh';
 import { DISCARD_WITH_MESSAGE, MAX_BLOCKS, RUN_TAKEN_LOG } from '@hhb24/timeline-renderer';
-import { World } from './world.js';
+import { TWO_WAY_DEAL_SETTINGS, World } from './world.js';
 
 type Layout = {
   header: { title: string; tags: { status: { title: string } } };
@@ -52,24 +52,7 @@ t.test(
     const portal = await world.installPortal();
     await world.registerHandlers(portal);
     await world.connect(portal, admin.userId);
-    const stageByState = {
-      response: 'NEW',
-      consider: 'PREPARATION',
-      phone_interview: 'PREPAYMENT_INVOICE',
-      assessment: 'FINAL_INVOICE',
-      interview: 'EXECUTING',
-      offer: 'WON',
-      hired: 'WON',
-      discard: 'LOSE',
-    };
-    await world.saveSettings(portal, {
-      responsibleUserId: 1,
-      entityType: 'deal',
-      categoryId: 0,
-      extendedSync: true,
-      stageByState,
-      twoWayStatus: true,
-    });
+    await world.saveSettings(portal, TWO_WAY_DEAL_SETTINGS);
     await world.requestImport(portal);
     await world.waitForImport(portal);
 

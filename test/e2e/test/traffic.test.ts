@@ -10,13 +10,9 @@
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import type { FrameLocator } from 'playwright-core';
-import { loadConfig } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
 import { groupOf, rateLimitSchema } from '@hhb24/gateway';
-import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
-import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
-import { browser, busiestMinute, installAndConnect, startStack } from './stack.js';
+import { browser, busiestMinute, installAndConnect, startStack, workers } from './stack.js';
 
 const MAPPING: Record<string, string> = {
   response: 'NEW',
@@ -57,11 +53,7 @@ if (!existsSync('/usr/bin/chromium')) {
         tombstones: 2,
         unpaidEmployers: 0,
       },
-      build: (env) => [
-        buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-        buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-        buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)),
-      ],
+      build: workers('hh-connector', 'crm-writer', 'timeline-renderer'),
     });
     const { sim } = stack.b24;
     const hh = stack.hh.sim;

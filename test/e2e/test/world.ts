@@ -104,6 +104,28 @@ export const LEAD_SETTINGS = {
   stageForInvitation: 'IN_PROCESS',
 } as const;
 
+/**
+ * Deals in the default pipeline with extended sync and the two-way status: each hh.ru state on its
+ * own stage («Интервью» on «В работе», EXECUTING), offer and hired both won.
+ */
+export const TWO_WAY_DEAL_SETTINGS = {
+  responsibleUserId: 1,
+  entityType: 'deal',
+  categoryId: 0,
+  extendedSync: true,
+  stageByState: {
+    response: 'NEW',
+    consider: 'PREPARATION',
+    phone_interview: 'PREPAYMENT_INVOICE',
+    assessment: 'FINAL_INVOICE',
+    interview: 'EXECUTING',
+    offer: 'WON',
+    hired: 'WON',
+    discard: 'LOSE',
+  },
+  twoWayStatus: true,
+} as const;
+
 const WEBHOOK_KEY = 'e2e-webhook-key-0123456789abcdefghij';
 const MAIN: Record<ChildService, URL> = {
   gateway: new URL('../../../../gateway/dist/src/main.js', import.meta.url),
