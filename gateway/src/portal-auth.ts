@@ -71,6 +71,10 @@ export class PortalAuth {
         : portal.language === 'en'
           ? 'en'
           : 'ru';
+    // The portal names its language on every page it opens (BX24.getLang's value): a portal that
+    // changed it gets what the app writes from now on in the new one (portal-texts.ts).
+    if (query['LANG'] && query['LANG'] !== portal.language)
+      await this.client().store.noteLanguage(memberId, query['LANG']);
     let placementOptions: Record<string, string> = {};
     try {
       const parsed: unknown = JSON.parse(field(body, 'PLACEMENT_OPTIONS') || '{}');

@@ -1,4 +1,5 @@
 import type { NegotiationSnapshot } from './contracts.js';
+import { type PortalLang, portalText } from './portal-texts.js';
 
 /**
  * How an applicant is named wherever the app shows one (the CRM entity, the PDF's name, the
@@ -10,20 +11,34 @@ function applicantId(s: NegotiationSnapshot): string {
   return s.applicant.resumeId ?? s.negotiationId;
 }
 
-export function applicantName(s: NegotiationSnapshot): string {
+export function applicantName(s: NegotiationSnapshot, lang: PortalLang = 'ru'): string {
   if (s.applicant.fullName) return s.applicant.fullName;
-  if (s.applicant.hidden.name) return `Соискатель ${applicantId(s)} скрыл ФИО`;
-  return `Соискатель ${applicantId(s)} удалил резюме`;
+  const id = applicantId(s);
+  return portalText(lang, s.applicant.hidden.name ? 'applicant.hiddenName' : 'applicant.deletedResume', {
+    id,
+  });
+}
+
+/**
+ * The name for a title, where the long resume id only clutters: the full name, or «Соискатель скрыл
+ * ФИО» / «Соискатель удалил резюме» without the id.
+ */
+export function applicantTitleName(s: NegotiationSnapshot, lang: PortalLang = 'ru'): string {
+  if (s.applicant.fullName) return s.applicant.fullName;
+  return portalText(
+    lang,
+    s.applicant.hidden.name ? 'applicant.hiddenNameShort' : 'applicant.deletedResumeShort',
+  );
 }
 
 /** The placeholder written where hh.ru hides the phones. */
-export function hiddenPhoneText(s: NegotiationSnapshot): string {
-  return `Соискатель ${applicantId(s)} скрыл телефон`;
+export function hiddenPhoneText(s: NegotiationSnapshot, lang: PortalLang = 'ru'): string {
+  return portalText(lang, 'applicant.hiddenPhone', { id: applicantId(s) });
 }
 
 /** The placeholder written where hh.ru hides the e-mail. */
-export function hiddenEmailText(s: NegotiationSnapshot): string {
-  return `Соискатель ${applicantId(s)} скрыл e-mail`;
+export function hiddenEmailText(s: NegotiationSnapshot, lang: PortalLang = 'ru'): string {
+  return portalText(lang, 'applicant.hiddenEmail', { id: applicantId(s) });
 }
 
 /**

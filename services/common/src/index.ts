@@ -153,7 +153,22 @@ export { BodyTooLarge, isRefusedRedirect, OAUTH_ANSWER_CAP_BYTES, readCapped } f
 
 // hh.ru: webhook address, and how an applicant is shown
 export { HH_WEBHOOK_PATH, hhWebhookUrl, verifyHhWebhookToken } from './hh-webhook-url.js';
-export { applicantName, ddmmyyyy, hiddenEmailText, hiddenPhoneText, resumePdfName } from './applicant.js';
+export {
+  applicantName,
+  applicantTitleName,
+  ddmmyyyy,
+  hiddenEmailText,
+  hiddenPhoneText,
+  resumePdfName,
+} from './applicant.js';
+export {
+  type PortalLang,
+  type PortalTextKey,
+  bbText,
+  isPortalTextKey,
+  portalLang,
+  portalText,
+} from './portal-texts.js';
 
 // Bitrix24 client: calls, errors, portals and their tokens
 export {

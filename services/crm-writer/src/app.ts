@@ -161,7 +161,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     const { records, writer } = the();
     const settings = await the().settings.get(s.memberId);
     if (!settings) {
-      await runtime.db.transaction((trx) => writer.refuse(trx, s, settingsMissing));
+      const lang = await b24().store.language(s.memberId);
+      await runtime.db.transaction((trx) => writer.refuse(trx, s, settingsMissing(lang)));
       runtime.wakeOutbox();
       return ack();
     }

@@ -7,11 +7,14 @@ import {
   CRM_USER_FIELDS,
   type EntityType,
   type NegotiationSnapshot,
+  type PortalLang,
   type PortalSettings,
   applicantName,
+  applicantTitleName,
   ddmmyyyy,
   hiddenEmailText,
   hiddenPhoneText,
+  portalText,
   toHhState,
 } from '@hhb24/common';
 
@@ -36,26 +39,40 @@ export function stageListOf(type: EntityType, categoryId: number): string {
   return categoryId === 0 ? 'DEAL_STAGE' : `DEAL_STAGE_${categoryId}`;
 }
 
-/** «Отклик: {Вакансия} — {ФИО}», «Приглашение: …» for invitations. */
-export function titleOf(s: NegotiationSnapshot): string {
-  return `${s.kind === 'invitation' ? 'Приглашение' : 'Отклик'}: ${s.vacancy.name} — ${applicantName(s)}`;
+/**
+ * «Отклик: {Вакансия} — {ФИО}», «Приглашение: …» for invitations, in the portal's language; a hidden
+ * name without the resume's long id («Соискатель скрыл ФИО»).
+ */
+export function titleOf(s: NegotiationSnapshot, lang: PortalLang = 'ru'): string {
+  return portalText(lang, s.kind === 'invitation' ? 'title.invitation' : 'title.response', {
+    vacancy: s.vacancy.name,
+    name: applicantTitleName(s, lang),
+  });
 }
 
-function experienceText(months: number): string {
+function plural(n: number, one: string, few: string, many: string): string {
+  const n10 = n % 10;
+  const n100 = n % 100;
+  if (n10 === 1 && n100 !== 11) return one;
+  if (n10 >= 2 && n10 <= 4 && (n100 < 12 || n100 > 14)) return few;
+  return many;
+}
+
+function experienceText(months: number, lang: PortalLang): string {
   const y = Math.floor(months / 12);
   const m = months % 12;
-  const plural = (n: number, one: string, few: string, many: string) => {
-    const n10 = n % 10;
-    const n100 = n % 100;
-    if (n10 === 1 && n100 !== 11) return one;
-    if (n10 >= 2 && n10 <= 4 && (n100 < 12 || n100 > 14)) return few;
-    return many;
-  };
-  const parts = [
-    y > 0 ? `${y} ${plural(y, 'год', 'года', 'лет')}` : '',
-    m > 0 ? `${m} ${plural(m, 'месяц', 'месяца', 'месяцев')}` : '',
-  ].filter(Boolean);
-  return parts.length > 0 ? parts.join(' ') : 'нет';
+  const parts =
+    lang === 'en'
+      ? [
+          y > 0 ? `${y} ${y === 1 ? 'year' : 'years'}` : '',
+          m > 0 ? `${m} ${m === 1 ? 'month' : 'months'}` : '',
+        ]
+      : [
+          y > 0 ? `${y} ${plural(y, 'год', 'года', 'лет')}` : '',
+          m > 0 ? `${m} ${plural(m, 'месяц', 'месяца', 'месяцев')}` : '',
+        ];
+  const said = parts.filter(Boolean);
+  return said.length > 0 ? said.join(' ') : portalText(lang, 'comment.noExperience');
 }
 
 /**
@@ -63,22 +80,27 @@ function experienceText(months: number): string {
  * phone or e-mail fields of its own (Bitrix24 keeps those on contacts and ignores them on
  * crm.deal.add), so for deals the applicant's name and contacts open the comment.
  */
-export function commentsOf(s: NegotiationSnapshot, entityType: EntityType = 'lead'): string {
+export function commentsOf(
+  s: NegotiationSnapshot,
+  entityType: EntityType = 'lead',
+  lang: PortalLang = 'ru',
+): string {
+  const line = (key: Parameters<typeof portalText>[1], v: string) => portalText(lang, key, { v });
   const lines: string[] = [];
   if (entityType === 'deal') {
-    lines.push(`Соискатель: ${applicantName(s)}`);
-    const phones = s.applicant.hidden.phones ? [hiddenPhoneText(s)] : s.applicant.phones;
-    if (phones.length > 0) lines.push(`Телефон: ${phones.join(', ')}`);
-    const email = s.applicant.hidden.email ? hiddenEmailText(s) : s.applicant.email;
-    if (email) lines.push(`E-mail: ${email}`);
+    lines.push(line('comment.applicant', applicantName(s, lang)));
+    const phones = s.applicant.hidden.phones ? [hiddenPhoneText(s, lang)] : s.applicant.phones;
+    if (phones.length > 0) lines.push(line('comment.phone', phones.join(', ')));
+    const email = s.applicant.hidden.email ? hiddenEmailText(s, lang) : s.applicant.email;
+    if (email) lines.push(line('comment.email', email));
   }
-  if (!s.resume) return [...lines, 'Резюме удалено или скрыто соискателем.'].join('\n');
-  lines.push(`Резюме: ${s.resume.title ?? '—'}`);
+  if (!s.resume) return [...lines, portalText(lang, 'comment.noResume')].join('\n');
+  lines.push(line('comment.resume', s.resume.title ?? '—'));
   if (s.resume.experienceMonths !== null)
-    lines.push(`Опыт работы: ${experienceText(s.resume.experienceMonths)}`);
-  if (s.resume.salary) lines.push(`Желаемая зарплата: ${s.resume.salary}`);
-  if (s.resume.skills.length > 0) lines.push(`Навыки: ${s.resume.skills.join(', ')}`);
-  if (s.resume.url) lines.push(`Резюме на hh.ru: ${s.resume.url}`);
+    lines.push(line('comment.experience', experienceText(s.resume.experienceMonths, lang)));
+  if (s.resume.salary) lines.push(line('comment.salary', s.resume.salary));
+  if (s.resume.skills.length > 0) lines.push(line('comment.skills', s.resume.skills.join(', ')));
+  if (s.resume.url) lines.push(line('comment.resumeUrl', s.resume.url));
   return lines.join('\n');
 }
 
@@ -128,15 +150,16 @@ export function fieldsForAdd(
   settings: PortalSettings,
   stage: string,
   pdf: Pdf | null,
+  lang: PortalLang = 'ru',
 ): Record<string, unknown> {
   const fields: Record<string, unknown> = {
-    TITLE: titleOf(s),
-    NAME: applicantName(s),
-    COMMENTS: commentsOf(s, settings.entityType),
+    TITLE: titleOf(s, lang),
+    NAME: applicantName(s, lang),
+    COMMENTS: commentsOf(s, settings.entityType, lang),
     ORIGINATOR_ID,
     ORIGIN_ID: s.negotiationId,
     ASSIGNED_BY_ID: settings.responsibleUserId,
-    ...contactFields(s),
+    ...contactFields(s, lang),
     [CREATED_AT]: ddmmyyyy(s.createdAt),
     [STATUS]: s.state.name,
     [VACANCY]: s.vacancy.name,
@@ -166,12 +189,12 @@ export function fieldsForUpdate(
  * PHONE (MOBILE) and EMAIL (WORK), or the reference app's placeholders where the applicant hid them
  * (docs/reference/reference-app.md#the-crm-card).
  */
-function contactFields(s: NegotiationSnapshot): Record<string, unknown> {
+function contactFields(s: NegotiationSnapshot, lang: PortalLang): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (s.applicant.hidden.phones) out['PHONE'] = [{ VALUE: hiddenPhoneText(s), VALUE_TYPE: 'MOBILE' }];
+  if (s.applicant.hidden.phones) out['PHONE'] = [{ VALUE: hiddenPhoneText(s, lang), VALUE_TYPE: 'MOBILE' }];
   else if (s.applicant.phones.length > 0)
     out['PHONE'] = s.applicant.phones.map((p) => ({ VALUE: p, VALUE_TYPE: 'MOBILE' }));
-  if (s.applicant.hidden.email) out['EMAIL'] = [{ VALUE: hiddenEmailText(s), VALUE_TYPE: 'WORK' }];
+  if (s.applicant.hidden.email) out['EMAIL'] = [{ VALUE: hiddenEmailText(s, lang), VALUE_TYPE: 'WORK' }];
   else if (s.applicant.email) out['EMAIL'] = [{ VALUE: s.applicant.email, VALUE_TYPE: 'WORK' }];
   return out;
 }

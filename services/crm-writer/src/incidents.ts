@@ -1,4 +1,4 @@
-import { type Bitrix24Client, type Runtime, rpc } from '@hhb24/common';
+import { type Bitrix24Client, type PortalLang, type Runtime, portalText, rpc } from '@hhb24/common';
 
 const TAG = 'hhb24|crm-failures|';
 /** A notice that keeps failing (the portal unreachable, the app removed) is given up after this many tries. */
@@ -93,7 +93,8 @@ export class Incidents {
         }
         const opening = !row.open_notified_at;
         try {
-          const message = opening ? await this.openMessage(row) : CLEARED;
+          const lang = await this.d.b24().store.language(row.member_id);
+          const message = opening ? await this.openMessage(row, lang) : portalText(lang, 'notify.cleared');
           for (const user of await this.recipients(row.member_id)) {
             await this.d.b24().call(
               row.member_id,
@@ -131,7 +132,7 @@ export class Incidents {
     });
   }
 
-  private async openMessage(row: IncidentRow): Promise<string> {
+  private async openMessage(row: IncidentRow, lang: PortalLang): Promise<string> {
     const first = await this.d.runtime
       .db('crm_failures')
       .where({ member_id: row.member_id })
@@ -143,14 +144,12 @@ export class Incidents {
       .count<{ n: string }[]>('* as n');
     const loads = this.loads[row.member_id] ?? 0;
     const reason = first
-      ? ` Причина: ${first.message.slice(0, 300)}.${first.fix ? ` Что сделать: ${first.fix.slice(0, 300)}.` : ''}`
+      ? portalText(lang, 'notify.reason', { message: first.message.slice(0, 300) }) +
+        (first.fix ? portalText(lang, 'notify.fix', { fix: first.fix.slice(0, 300) }) : '')
       : loads > 0
-        ? ' Причина: hh.ru не отдал отклик или резюме.'
+        ? portalText(lang, 'notify.reasonLoads')
         : '';
-    return (
-      `hh.ru: не удалось добавить на портал откликов: ${Number(count[0]?.n ?? 0) + loads}.${reason} ` +
-      'Откройте приложение, вкладка «Состояние»: там причина каждого отклика и кнопка «Повторить». Когда ошибок не останется, придёт ещё одно сообщение.'
-    );
+    return portalText(lang, 'notify.opened', { n: Number(count[0]?.n ?? 0) + loads, reason });
   }
 
   /** The admin who installed the app and the responsible user of the settings (once each). */
@@ -180,5 +179,3 @@ export class Incidents {
     return r ? new Date(r.opened_at) : null;
   }
 }
-
-const CLEARED = 'hh.ru: ошибок больше нет — все отклики снова добавляются на портал.';

@@ -7,6 +7,7 @@ import {
   type EntityType,
   type Knex,
   type NegotiationSnapshot,
+  type PortalLang,
   type PortalSettings,
   PortalGroups,
   type Runtime,
@@ -57,6 +58,8 @@ interface Pending {
 /** One negotiation's part in a group: what exists, what to send, what came of it. */
 interface Plan {
   p: Pending;
+  /** The portal's language: the texts written (title, comment, placeholders, refusals) are in it. */
+  lang: PortalLang;
   link: Link | null;
   /** First recording of this negotiation's entity (an add, or an entity found from an earlier crashed run). */
   firstRecord: boolean;
@@ -132,6 +135,7 @@ export class Writer {
       memberId,
       pending.map((p) => p.snapshot.negotiationId),
     );
+    const lang = await b24.store.language(memberId);
     const plans: Plan[] = [];
     for (const p of pending) {
       const link = links.get(p.snapshot.negotiationId) ?? null;
@@ -148,7 +152,7 @@ export class Writer {
           'a snapshot older on hh.ru than the one written: not written',
         );
       if (held) p.resolve({ kind: 'written' });
-      else plans.push({ p, link, firstRecord: !link, stage: null });
+      else plans.push({ p, lang, link, firstRecord: !link, stage: null });
     }
     if (plans.length === 0) return;
     try {
@@ -173,7 +177,11 @@ export class Writer {
       if (err instanceof Bitrix24Error && !e.retryable) {
         // The portal refused the request itself (access, a revoked install): every write of the group is refused.
         return this.record(
-          plans.map((x) => ({ ...x, command: undefined, refusal: refusalOf(err, x.p.settings.entityType) })),
+          plans.map((x) => ({
+            ...x,
+            command: undefined,
+            refusal: refusalOf(err, x.p.settings.entityType, x.lang),
+          })),
           {},
           {},
         );
@@ -313,13 +321,13 @@ export class Writer {
       }
       const stage = targetStage(snapshot, settings);
       if (!stages.get(stageListOf(settings.entityType, settings.categoryId))?.has(stage)) {
-        x.refusal = stageMissing(stage);
+        x.refusal = stageMissing(stage, x.lang);
         continue;
       }
       x.stage = stage;
       x.command = [
         `crm.${settings.entityType}.add`,
-        { fields: fieldsForAdd(snapshot, settings, stage, pdf), params },
+        { fields: fieldsForAdd(snapshot, settings, stage, pdf, x.lang), params },
       ];
     }
   }
@@ -340,7 +348,7 @@ export class Writer {
         const err = errors[key];
         if (x.refusal || (err && !err.wait && !err.retryable)) {
           const type: EntityType = x.link?.entityType ?? settings.entityType;
-          const refusal = x.refusal ?? refusalOf(err!, type);
+          const refusal = x.refusal ?? refusalOf(err!, type, x.lang);
           if (refusal.code === 'entity_deleted') await this.d.records.dropLink(trx, snapshot.memberId, key);
           await this.refuse(trx, snapshot, refusal);
           outcomes.set(x, { kind: 'refused' });

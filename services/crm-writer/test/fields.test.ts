@@ -111,7 +111,7 @@ t.test('hidden data gets the reference app’s placeholders; a deal carries them
     resume: null,
     applicant: { ...snapshot.applicant, resumeId: null, fullName: null, phones: [], email: null },
   };
-  t.equal(titleOf(tomb), 'Отклик: Бухгалтер — Соискатель 1300000042 удалил резюме');
+  t.equal(titleOf(tomb), 'Отклик: Бухгалтер — Соискатель удалил резюме', 'a title names no long id');
 });
 
 t.test('stages: by kind in simple mode, by hh.ru state in extended mode', async (t) => {
@@ -206,4 +206,47 @@ t.test('refusals in words an admin acts on', async (t) => {
     code: 'access_denied',
     fix: /право добавлять и изменять сделки/,
   });
+  t.match(
+    refusalOf(err('b24_rejected', 'Не введено значение обязательного поля "Источник"'), 'deal'),
+    { code: 'required_field', fix: /^Выбрать источник на вкладке «Настройки»/ },
+    'a required «Источник» is fixed by choosing a source, not by making it optional',
+  );
+  t.match(
+    refusalOf(err('b24_rejected', 'The field "Passport" is required.'), 'lead', 'en'),
+    { fix: /^Make the field optional: “Passport” \(the CRM’s field settings of leads\)/ },
+    'an English portal gets the fix in English',
+  );
+  t.match(
+    refusalOf(err('b24_rejected', 'The field "<b>Пас</b>" is required.<br>'), 'lead'),
+    { message: 'The field "<b>Пас</b>" is required.', fix: /«<b>Пас<\/b>»/ },
+    'what looks like markup is kept as text',
+  );
+});
+
+t.test('an English portal: title, name, placeholders and comment in English', async (t) => {
+  const hidden = {
+    ...snapshot,
+    applicant: {
+      ...snapshot.applicant,
+      fullName: null,
+      phones: [],
+      email: null,
+      hidden: { name: true, phones: true, email: true },
+    },
+  };
+  const f = fieldsForAdd(hidden, { ...settings, entityType: 'deal', categoryId: 3 }, 'C3:NEW', null, 'en');
+  t.match(f, {
+    TITLE: 'Response: Бухгалтер — The applicant hid their name',
+    NAME: 'Applicant r1 hid their name',
+    PHONE: [{ VALUE: 'Applicant r1 hid their phone' }],
+    EMAIL: [{ VALUE: 'Applicant r1 hid their e-mail' }],
+  });
+  t.equal(
+    commentsOf(snapshot, 'lead', 'en'),
+    'Resume: Проектный программист\nExperience: 2 years 3 months\nDesired salary: 90 000 руб.\nSkills: SQL, Excel\nResume on hh.ru: https://hh.ru/resume/r1',
+  );
+  t.equal(
+    titleOf({ ...snapshot, kind: 'invitation' }, 'en'),
+    'Invitation: Бухгалтер — Малыш Алексей Александрович',
+  );
 });

@@ -11,9 +11,12 @@ import {
   type OtherResponse,
   type Outcome,
   PortalGroups,
+  type PortalLang,
   type Runtime,
   ack,
+  bbText,
   defer,
+  portalText,
   rpc,
 } from '@hhb24/common';
 import { actingUser, readableBy } from './acting-user.js';
@@ -23,7 +26,6 @@ import { layoutProblems } from './validate.js';
 /** What our activities carry in ORIGINATOR_ID (the same as crm-writer's entities), ORIGIN_ID being the negotiation. */
 export const ORIGINATOR_ID = 'hh-b24';
 const OWNER_TYPE: Record<EntityType, number> = { lead: 1, deal: 2 };
-const ENTITY_NAME: Record<EntityType, string> = { lead: 'Лид', deal: 'Сделка' };
 const LOCK_MS = 60_000;
 /** Activities drawn in one batch (Bitrix24 takes 50 commands; a lost add costs a second command). */
 const GROUP_MAX = 25;
@@ -201,6 +203,7 @@ export class Renderer {
         recover: boolean;
       };
       const jobs: Job[] = [];
+      const lang = await this.b24().store.language(memberId);
       items.forEach((m, i) => {
         if (!leases[i]) return;
         const row = rows.get(m.negotiationId);
@@ -226,7 +229,7 @@ export class Renderer {
             i,
             m,
             others,
-            layout: this.checked(buildLayout(m.snapshot, others)),
+            layout: this.checked(buildLayout(m.snapshot, others, lang)),
             activityId: sameEntity && row.activityId > 0 ? row.activityId : null,
             recover: Boolean(sameEntity && row.activityId === 0),
           });
@@ -388,7 +391,8 @@ export class Renderer {
           { timeoutMs: 15_000 },
         );
         const others: NonNullable<OthersShown> = { responses: card?.others ?? [] };
-        const layout = this.checked(buildLayout(row.snapshot, others));
+        const lang = await client.store.language(memberId);
+        const layout = this.checked(buildLayout(row.snapshot, others, lang));
         const id = await this.put(
           memberId,
           { type: row.entityType, id: row.entityId },
@@ -404,7 +408,7 @@ export class Renderer {
           const named = others.responses.filter(
             (o) => o.entity && readable.has(`${o.entity.type}:${o.entity.id}`),
           );
-          if (named.length > 0) await this.notify(memberId, user.userId, row.snapshot, named);
+          if (named.length > 0) await this.notify(memberId, user.userId, row.snapshot, named, lang);
         }
         return ack();
       },
@@ -461,12 +465,20 @@ export class Renderer {
     userId: number,
     s: NegotiationSnapshot,
     others: OtherResponse[],
+    lang: PortalLang,
   ): Promise<void> {
-    const name = plain(s.applicant.fullName) || `соискателя ${s.applicant.resumeId ?? s.negotiationId}`;
+    // The name is the applicant's text inside BB code: shown as written, never read as a tag.
+    const name =
+      bbText(plain(s.applicant.fullName)) ||
+      portalText(lang, 'notify.othersSomeone', { id: s.applicant.resumeId ?? s.negotiationId });
     const list = others.flatMap((o) =>
-      o.entity ? [`[URL=${entityPath(o.entity)}]${ENTITY_NAME[o.entity.type]} ${o.entity.id}[/URL]`] : [],
+      o.entity
+        ? [
+            `[URL=${entityPath(o.entity)}]${portalText(lang, o.entity.type === 'lead' ? 'notify.lead' : 'notify.deal', { id: o.entity.id })}[/URL]`,
+          ]
+        : [],
     );
-    const message = `Другие отклики: ${name} — ${others.length}. В деле показаны первые, все остальные по ссылке «Все отклики». Идентификаторы: ${list.join(', ')}`;
+    const message = portalText(lang, 'notify.others', { name, n: others.length, list: list.join(', ') });
     await this.b24().call(
       memberId,
       'im.notify.system.add',

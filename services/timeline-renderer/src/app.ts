@@ -23,7 +23,7 @@ import { Robots } from './robots.js';
 export { schema, type Config } from './config.js';
 export { buildLayout, ALL_RESPONSES_VIEW, MAX_BLOCKS } from './layout.js';
 export { layoutProblems } from './validate.js';
-export { DISCARD_WITH_MESSAGE, RUN_TAKEN_LOG } from './robots.js';
+export { DISCARD_WITH_MESSAGE } from './robots.js';
 
 /**
  * Builds timeline-renderer: owns the timeline activity of each negotiation and its buttons

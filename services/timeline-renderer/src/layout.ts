@@ -1,11 +1,19 @@
-import type { EntityType, NegotiationSnapshot, OtherResponse } from '@hhb24/common';
+import {
+  type EntityType,
+  type NegotiationSnapshot,
+  type OtherResponse,
+  type PortalLang,
+  type PortalTextKey,
+  portalText,
+} from '@hhb24/common';
 
 /**
  * The layout of the configurable activity «Отклик» / «Приглашение»
  * (docs/reference/bitrix24-api.md#configurable-timeline-activities): the blocks recruiters read, the buttons
- * «Резюме» and «Другие отклики», and, once that button was pressed, the applicant's other responses.
- * Everything from hh.ru goes through `plain()` (Bitrix24 shows block values as text; tags, control characters
- * and overlong values have no place there), and only http(s) addresses become links.
+ * «Резюме» and «Другие отклики», and, once that button was pressed, the applicant's other responses,
+ * in the portal's language (portal-texts.ts). Everything from hh.ru goes through `plain()` (Bitrix24 shows
+ * block values as text: what looks like markup stays as it was written; control characters and overlong
+ * values have no place there), and only http(s) addresses become links.
  */
 export type Layout = Record<string, unknown>;
 type Block = Record<string, unknown>;
@@ -21,10 +29,12 @@ export type OthersShown = { responses: OtherResponse[] } | null;
 /** `PLACEMENT_OPTIONS.view` of the app page that lists every other response («Все отклики»). */
 export const ALL_RESPONSES_VIEW = 'others';
 
-/** Plain text for a block: no tags, no control characters, one line, bounded. */
+/**
+ * Plain text for a block: one line, bounded, no control characters. Text that looks like markup
+ * (`<img src=x>`) is the applicant's text and stays: Bitrix24 shows block values as text.
+ */
 export function plain(value: string | null | undefined, max = MAX_TEXT): string {
   const text = String(value ?? '')
-    .replace(/<[^>]*>/g, ' ')
     // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
     .replace(/\s+/g, ' ')
@@ -78,7 +88,7 @@ function tagType(stateId: string): string {
 }
 
 /** The fixed blocks: vacancy, applicant, city, phone, e-mail, hh status, date. */
-function cardBlocks(s: NegotiationSnapshot): Record<string, Block> {
+function cardBlocks(s: NegotiationSnapshot, say: Say): Record<string, Block> {
   const a = s.applicant;
   const who = a.resumeId ?? s.negotiationId;
   // Placeholders as crm-writer writes them into the fields (the reference app's wording,
@@ -86,37 +96,44 @@ function cardBlocks(s: NegotiationSnapshot): Record<string, Block> {
   const name =
     a.hidden.name || !a.fullName
       ? s.resume
-        ? `Соискатель ${who} скрыл ФИО`
-        : `Соискатель ${s.negotiationId} удалил резюме`
+        ? say('applicant.hiddenName', { id: who })
+        : say('applicant.deletedResume', { id: s.negotiationId })
       : a.fullName;
   const phone =
-    a.hidden.phones || a.phones.length === 0 ? `Соискатель ${who} скрыл телефон` : a.phones.join(', ');
-  const email = a.hidden.email || !a.email ? `Соискатель ${who} скрыл e-mail` : a.email;
+    a.hidden.phones || a.phones.length === 0
+      ? say('applicant.hiddenPhone', { id: who })
+      : a.phones.join(', ');
+  const email = a.hidden.email || !a.email ? say('applicant.hiddenEmail', { id: who }) : a.email;
   const vacancyUrl = safeUrl(s.vacancy.url);
   return {
     vacancy: titled(
-      'Вакансия',
+      say('activity.vacancy'),
       vacancyUrl ? link(plain(s.vacancy.name), vacancyUrl) : text(plain(s.vacancy.name)),
     ),
-    name: titled('ФИО', text(plain(name), { bold: true })),
-    city: titled('Город', text(plain(a.city))),
-    phone: titled('Телефон', text(plain(phone))),
-    email: titled('E-mail', text(plain(email))),
-    status: titled('Статус HH', text(plain(s.state.name))),
-    date: titled(s.kind === 'invitation' ? 'Дата приглашения' : 'Дата отклика', text(ruDate(s.createdAt))),
+    name: titled(say('activity.name'), text(plain(name), { bold: true })),
+    city: titled(say('activity.city'), text(plain(a.city))),
+    phone: titled(say('activity.phone'), text(plain(phone))),
+    email: titled(say('activity.email'), text(plain(email))),
+    status: titled(say('activity.status'), text(plain(s.state.name))),
+    date: titled(
+      say(s.kind === 'invitation' ? 'activity.invitationDate' : 'activity.responseDate'),
+      text(ruDate(s.createdAt)),
+    ),
   };
 }
+
+type Say = (key: PortalTextKey, values?: Record<string, unknown>) => string;
 
 /**
  * The other responses, as many as fit under Bitrix24's 20 blocks next to the fixed ones: a heading,
  * one line per response (vacancy as a link to its lead or deal, status, date) and, when they do not
  * all fit, «Все отклики (N)» that opens the app with the full list.
  */
-function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<string, Block> {
+function othersBlocks(shown: NonNullable<OthersShown>, room: number, say: Say): Record<string, Block> {
   const all = shown.responses;
-  if (all.length === 0) return { others_none: text('Других откликов нет', { color: 'base_60' }) };
+  if (all.length === 0) return { others_none: text(say('activity.othersNone'), { color: 'base_60' }) };
   const blocks: Record<string, Block> = {
-    others_title: text(`Другие отклики (${all.length}):`, { bold: true }),
+    others_title: text(say('activity.othersTitle', { n: all.length }), { bold: true }),
   };
   const rowsRoom = room - 1;
   const fitsAll = all.length <= rowsRoom;
@@ -137,12 +154,12 @@ function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<str
     blocks['others_all'] = {
       type: 'link',
       properties: {
-        text: `Все отклики (${all.length})`,
+        text: say('activity.othersAll', { n: all.length }),
         bold: true,
         action: {
           type: 'openRestApp',
           actionParams: { view: ALL_RESPONSES_VIEW },
-          sliderParams: { title: 'Другие отклики', width: 900 },
+          sliderParams: { title: say('activity.others'), width: 900 },
         },
       },
     };
@@ -150,16 +167,21 @@ function othersBlocks(shown: NonNullable<OthersShown>, room: number): Record<str
   return blocks;
 }
 
-export function buildLayout(s: NegotiationSnapshot, others: OthersShown): Layout {
-  const blocks = cardBlocks(s);
+export function buildLayout(s: NegotiationSnapshot, others: OthersShown, lang: PortalLang = 'ru'): Layout {
+  const say: Say = (key, values) => portalText(lang, key, values);
+  const blocks = cardBlocks(s, say);
   const room = MAX_BLOCKS - Object.keys(blocks).length;
-  if (others) Object.assign(blocks, othersBlocks(others, room));
+  if (others) Object.assign(blocks, othersBlocks(others, room, say));
   const buttons: Record<string, unknown> = {};
   const resumeUrl = safeUrl(s.resume?.url);
   if (resumeUrl)
-    buttons['resume'] = { title: 'Резюме', type: 'secondary', action: { type: 'redirect', uri: resumeUrl } };
+    buttons['resume'] = {
+      title: say('activity.resume'),
+      type: 'secondary',
+      action: { type: 'redirect', uri: resumeUrl },
+    };
   buttons[OTHERS_ACTION] = {
-    title: 'Другие отклики',
+    title: say('activity.others'),
     type: 'primary',
     action: {
       type: 'restEvent',
@@ -171,7 +193,7 @@ export function buildLayout(s: NegotiationSnapshot, others: OthersShown): Layout
   return {
     icon: { code: 'document' },
     header: {
-      title: s.kind === 'invitation' ? 'Приглашение' : 'Отклик',
+      title: say(s.kind === 'invitation' ? 'kind.invitation' : 'kind.response'),
       tags: { status: { title: plain(s.state.name, 60) || '—', type: tagType(s.state.id) } },
     },
     body: { logo: { code: 'list-check' }, blocks },

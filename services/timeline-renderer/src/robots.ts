@@ -9,9 +9,12 @@ import {
   type HhTarget,
   type MessageContext,
   type Outcome,
+  type PortalLang,
   type PortalRobotInvoked,
   type Runtime,
   ack,
+  isPortalTextKey,
+  portalText,
   rpc,
   textOf,
 } from '@hhb24/common';
@@ -19,21 +22,8 @@ import {
 /** The choice «Отказ с сообщением» of «Сменить статус на HH»: a discard that writes to the applicant. */
 export const DISCARD_WITH_MESSAGE = 'discard_message';
 
-/** Words for each refusal, as the automation log shows them. */
-const REFUSALS: Record<string, string> = {
-  entity_not_ours: 'Этот элемент CRM создан не приложением HH.ru: статуса на hh.ru у него нет.',
-  hh_not_connected: 'Приложение не подключено к hh.ru: войдите на вкладке «Авторизация».',
-  hh_login_required: 'hh.ru отозвал доступ приложения: требуется повторный вход на вкладке «Авторизация».',
-  hh_action_unavailable: 'hh.ru не позволяет перевести отклик в этот статус из текущего.',
-  hh_message_required: 'hh.ru требует текст сообщения соискателю для этого действия.',
-  message_required: 'Укажите текст сообщения соискателю для отказа с сообщением.',
-  unknown_action: 'Не выбран статус hh.ru, в который перевести отклик.',
-};
-
 /** How many times a robot's work is tried before its automation gets the failure (it must never hang). */
 const ATTEMPTS = 5;
-/** The line a live run gets in its automation log when we take it (bizproc.activity.log needs one). */
-export const RUN_TAKEN_LOG = 'Приложение HH.ru приняло задание робота';
 /** Bitrix24's error code for a workflow another process holds right now (CBPRuntime::EXCEPTION_CODE_INSTANCE_LOCKED). */
 const WORKFLOW_LOCKED = '423';
 
@@ -51,25 +41,24 @@ export class Robots {
 
   async onInvoked(ctx: MessageContext<PortalRobotInvoked>): Promise<Outcome> {
     const r = ctx.data;
-    if (!(await this.isLiveRun(ctx, r))) return ack();
+    // The automation log and the returned error are in the portal's language.
+    const lang = await this.b24().store.language(r.memberId);
+    if (!(await this.isLiveRun(ctx, r, lang))) return ack();
     let outcome: { status: string; error: string; log: string };
     try {
       const view = await this.work(r);
-      const log =
-        r.code === HH_STATUS_ROBOT_CODE
-          ? `Статус HH: ${view.state.name}`
-          : view.changed
-            ? `Отклик переведён на hh.ru в статус «${view.state.name}»`
-            : `Отклик уже в статусе «${view.state.name}» на hh.ru`;
-      outcome = { status: view.state.name, error: '', log };
+      const status = view.state.name;
+      const log = portalText(
+        lang,
+        r.code === HH_STATUS_ROBOT_CODE ? 'robot.status' : view.changed ? 'robot.moved' : 'robot.already',
+        { status },
+      );
+      outcome = { status, error: '', log };
     } catch (err) {
       const known = err instanceof AppError && !err.retryable;
       // hh-connector or hh.ru unavailable: tried again a few times, then the automation is told.
       if (!known && ctx.failures + 1 < ATTEMPTS) throw err;
-      const text =
-        err instanceof AppError
-          ? (REFUSALS[err.code] ?? `hh.ru отказал: ${err.message}`)
-          : 'hh.ru не ответил: попробуйте запустить робота ещё раз позже.';
+      const text = refusalText(err, lang);
       ctx.log.info(
         {
           memberId: r.memberId,
@@ -79,7 +68,7 @@ export class Robots {
         },
         'robot refused',
       );
-      outcome = { status: '', error: text, log: `Ошибка: ${text}` };
+      outcome = { status: '', error: text, log: portalText(lang, 'robot.error', { text }) };
     }
     await this.complete(ctx, r, outcome);
     return ack();
@@ -94,7 +83,11 @@ export class Robots {
    * not ours to complete). The application_token the call also carries proves nothing here: every
    * user's browser sees it, while the event_token travels only from Bitrix24's queue to us.
    */
-  private async isLiveRun(ctx: MessageContext<PortalRobotInvoked>, r: PortalRobotInvoked): Promise<boolean> {
+  private async isLiveRun(
+    ctx: MessageContext<PortalRobotInvoked>,
+    r: PortalRobotInvoked,
+    lang: PortalLang,
+  ): Promise<boolean> {
     const about = { memberId: r.memberId, code: r.code, entity: `${r.entityType}:${r.entityId}` };
     if (!r.eventToken) {
       ctx.log.warn(about, 'robot call not taken: it carries no event_token');
@@ -104,7 +97,7 @@ export class Robots {
       await this.b24().call(
         r.memberId,
         'bizproc.activity.log',
-        { event_token: r.eventToken, log_message: RUN_TAKEN_LOG },
+        { event_token: r.eventToken, log_message: portalText(lang, 'robot.taken') },
         { maxWaitMs: 10_000 },
       );
       return true;
@@ -181,4 +174,13 @@ export class Robots {
       throw err;
     }
   }
+}
+
+/** Words for a refusal, as the automation log shows them: ours for the codes we know, hh.ru's own otherwise. */
+function refusalText(err: unknown, lang: PortalLang): string {
+  if (!(err instanceof AppError)) return portalText(lang, 'robot.hhSilent');
+  const key = `robot.${err.code}`;
+  return isPortalTextKey(key)
+    ? portalText(lang, key)
+    : portalText(lang, 'robot.hhRefused', { message: err.message });
 }

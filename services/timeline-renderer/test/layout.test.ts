@@ -66,6 +66,22 @@ t.test('the activity: title, every block, both buttons; accepted by the portal',
   t.same(simAccepts(layout), []);
 });
 
+t.test('an English portal: the activity in English', async (t) => {
+  const layout = buildLayout(snapshot, { responses: others(30) }, 'en') as Record<string, any>;
+  t.equal(layout['header'].title, 'Response');
+  const titles = Object.values(layout['body'].blocks as Record<string, any>)
+    .filter((b) => b.type === 'withTitle')
+    .map((b) => b.properties.title);
+  t.same(titles, ['Vacancy', 'Full name', 'City', 'Phone', 'E-mail', 'HH status', 'Response date']);
+  t.equal(layout['body'].blocks.others_title.properties.value, 'Other responses (30):');
+  t.equal(layout['body'].blocks.others_all.properties.text, 'All responses (30)');
+  t.same(
+    Object.values(layout['footer'].buttons as Record<string, any>).map((b) => b.title),
+    ['Resume', 'Other responses'],
+  );
+  t.same(simAccepts(layout), []);
+});
+
 t.test('hidden data gets the placeholders; a deleted resume has no «Резюме»', async (t) => {
   const hidden = buildLayout(
     {
@@ -104,8 +120,12 @@ t.test('hidden data gets the placeholders; a deleted resume has no «Резюм�
   t.same(simAccepts(tombstone), []);
 });
 
-t.test('whatever hh.ru sends is plain text; only http(s) becomes a link', async (t) => {
-  t.equal(plain('<b>Иван</b>\u0000\n<script>x</script> Петров'), 'Иван x Петров');
+t.test('whatever hh.ru sends is plain text, kept as written; only http(s) becomes a link', async (t) => {
+  t.equal(
+    plain('<b>Иван</b>\u0000\n<script>x</script> Петров'),
+    '<b>Иван</b> <script>x</script> Петров',
+    'markup stays as text, control characters and line breaks go',
+  );
   t.equal(plain('a'.repeat(400)).length, 255);
   t.equal(safeUrl('javascript:alert(1)'), null);
   t.equal(safeUrl('/relative'), null);
@@ -119,8 +139,8 @@ t.test('whatever hh.ru sends is plain text; only http(s) becomes a link', async 
   ) as any;
   t.same(
     nasty.body.blocks.vacancy.properties.block,
-    { type: 'text', properties: { value: 'Кассир' } },
-    'not a link',
+    { type: 'text', properties: { value: '<img src=x onerror=alert(1)>Кассир' } },
+    'not a link, and the text as hh.ru gave it',
   );
   t.notOk(nasty.footer.buttons.resume, 'no «Резюме» to a non-http address');
   t.same(simAccepts(nasty), []);

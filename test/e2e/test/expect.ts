@@ -62,7 +62,8 @@ export function expectedEntity(sim: HhSim, n: Negotiation, settings: PortalSetti
         ? []
         : [r.email.toLowerCase()];
   const fields: Record<string, unknown> = {
-    TITLE: `${kind === 'invitation' ? 'Приглашение' : 'Отклик'}: ${vacancy} — ${name}`,
+    // A title names the applicant without the long resume id.
+    TITLE: `${kind === 'invitation' ? 'Приглашение' : 'Отклик'}: ${vacancy} — ${name.replace(/^Соискатель \S+ /, 'Соискатель ')}`,
     ORIGINATOR_ID: 'hh-b24',
     ORIGIN_ID: n.id,
     ASSIGNED_BY_ID: String(settings.responsibleUserId),

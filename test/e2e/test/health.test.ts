@@ -237,8 +237,8 @@ if (!existsSync('/usr/bin/chromium')) {
       t.match(await failure.getByTestId('failure-reason').textContent(), /Источник/, 'the portal’s words');
       t.match(
         await failure.getByTestId('failure-fix').textContent(),
-        /^Сделать поле необязательным/,
-        'and what to do about it',
+        /^Выбрать источник на вкладке «Настройки» и сохранить: портал требует поле «Источник»/,
+        'and what to do about it: choose a source (the settings have one), not make the field optional',
       );
       t.match(
         await failure.getByTestId('failure-hh-link').getAttribute('href'),

@@ -302,7 +302,7 @@ if (!existsSync('/usr/bin/chromium')) {
           vacancyName: 'Аналитик',
           code: 'b24_rejected',
           message: 'Не введено значение обязательного поля "Источник"',
-          fix: 'Сделать поле необязательным: Источник',
+          fix: 'Выбрать источник на вкладке «Настройки» и сохранить: портал требует поле «Источник». Отклики будут записаны снова.',
           failedAt: new Date().toISOString(),
           attempts: 1,
         },
@@ -321,7 +321,7 @@ if (!existsSync('/usr/bin/chromium')) {
       t.equal(await app().getByTestId('result-imported').textContent(), 'Сделок импортировано: 23');
       t.equal(
         await app().getByTestId('failure-fix').textContent(),
-        'Сделать поле необязательным: Источник',
+        'Выбрать источник на вкладке «Настройки» и сохранить: портал требует поле «Источник». Отклики будут записаны снова.',
         'a refused write says what to fix',
       );
       t.equal(

@@ -13,11 +13,12 @@ import {
   HH_ACTION_ROBOT_CODE,
   HH_STATUS_ROBOT_CODE,
   enqueue,
+  portalText,
   subjects,
 } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
 import { EMPLOYER_STATES } from '@hhb24/sim-hh';
-import { DISCARD_WITH_MESSAGE, MAX_BLOCKS, RUN_TAKEN_LOG } from '@hhb24/timeline-renderer';
+import { DISCARD_WITH_MESSAGE, MAX_BLOCKS } from '@hhb24/timeline-renderer';
 import { TWO_WAY_DEAL_SETTINGS, World } from './world.js';
 
 type Layout = {
@@ -294,7 +295,7 @@ t.test(
         );
         t.match(
           refreshed.log,
-          [RUN_TAKEN_LOG, /^Статус HH: /],
+          [portalText('ru', 'robot.taken'), /^Статус НН: /],
           'the run was first confirmed live, then done',
         );
 

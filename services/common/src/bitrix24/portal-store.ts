@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { sealedOwner } from '../db/migrations.js';
 import { recordPortalReinstall } from '../erasure.js';
 import { ValidationError } from '../errors.js';
+import { type PortalLang, portalLang } from '../portal-texts.js';
 import type { Keyring, SealContext } from '../secrets.js';
 
 /**
@@ -245,6 +246,29 @@ export class Bitrix24PortalStore {
       .where('app_version', '<', appVersion)
       .orderBy('member_id')
       .pluck('member_id')) as string[];
+  }
+
+  /**
+   * The portal's language for what the app writes into it: as the portal last named it (Russian
+   * when it is unknown or neither Russian nor English).
+   */
+  async language(memberId: string): Promise<PortalLang> {
+    const row = await this.db(TABLE)
+      .where({ member_id: memberId })
+      .first<{ language: string } | undefined>('language');
+    return portalLang(row?.language);
+  }
+
+  /**
+   * Records the language a call from the portal names (`LANG` of a page, `LANGUAGE_ID` of an
+   * event), so that later writes follow a portal that changed its language. Writes only a change.
+   */
+  async noteLanguage(memberId: string, raw: unknown): Promise<void> {
+    if (raw !== 'ru' && raw !== 'en') return;
+    await this.db(TABLE)
+      .where({ member_id: memberId })
+      .whereNot({ language: raw })
+      .update({ language: raw, updated_at: this.db.fn.now() });
   }
 
   async setStatus(memberId: string, status: PortalStatus): Promise<void> {
