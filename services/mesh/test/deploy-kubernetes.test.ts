@@ -384,6 +384,11 @@ for (const overlay of ['staging', 'production']) {
     const DNS = ['ns:kube-system UDP/53', 'ns:kube-system TCP/53'];
     const NATS = `ns:${natsNamespace} TCP/${natsUrl.port || 4222}`;
     const POSTGRES = 'ns:db TCP/5432';
+    // «Обратная связь» by e-mail: settings mails through an SMTP server on a public address.
+    const PUBLIC_SMTP = [25, 465, 587].map(
+      (port) =>
+        `ip:0.0.0.0/0-10.0.0.0/8,100.64.0.0/10,169.254.0.0/16,172.16.0.0/12,192.168.0.0/16 TCP/${port}`,
+    );
     const REDIS = 'ns:redis TCP/6379';
     const workloads = docs.filter((d) => podSpecOf(d));
     for (const w of workloads) {
@@ -415,14 +420,21 @@ for (const overlay of ['staging', 'production']) {
       );
       const callsOut = service ? /\b(Bitrix24Client|HhClient)\b/.test(sourceOf(service.workspace)) : false;
       const expectedOut = service
-        ? [...DNS, NATS, POSTGRES, REDIS, ...(callsOut ? [PUBLIC_HTTPS] : [])]
+        ? [
+            ...DNS,
+            NATS,
+            POSTGRES,
+            REDIS,
+            ...(callsOut ? [PUBLIC_HTTPS] : []),
+            ...(name === 'settings' ? PUBLIC_SMTP : []),
+          ]
         : name === 'setup'
           ? [...DNS, NATS, POSTGRES]
           : [...DNS, POSTGRES];
       t.same(
         [...egress].sort(),
         expectedOut.sort(),
-        `${what}: sends only to ${service ? `NATS, Postgres, Redis${callsOut ? ' and HTTPS on public addresses (it calls hh.ru or portals)' : ''}` : name === 'setup' ? 'NATS and Postgres' : 'Postgres'} (and DNS)`,
+        `${what}: sends only to ${service ? `NATS, Postgres, Redis${callsOut ? ' and HTTPS on public addresses (it calls hh.ru or portals)' : ''}${name === 'settings' ? ', SMTP on public addresses' : ''}` : name === 'setup' ? 'NATS and Postgres' : 'Postgres'} (and DNS)`,
       );
     }
     t.ok(

@@ -34,6 +34,7 @@ export const SECRET_SAMPLES: Record<string, string> = {
   WEBHOOK_SECRET_KEY: 'sample-webhook-key-0123456789abcdef',
   B24_CLIENT_SECRET: 'sample-b24-secret',
   SESSION_SIGNING_KEY: 'sample-session-signing-key-0123456789abcdef',
+  FEEDBACK_WEBHOOK_URL: 'https://feedback.example.com/rest/1/sample/im.notify.system.add.json',
 };
 
 /** What an operator must give docker compose (its `${NAME:?…}` variables), as samples. */

@@ -1,5 +1,15 @@
-import { Bitrix24Client, type Launchable, type Logger, createService, rpc, subjects } from '@hhb24/common';
-import type { Config } from './config.js';
+import {
+  Bitrix24Client,
+  ConfigError,
+  type Launchable,
+  type Logger,
+  createService,
+  rpc,
+  subjects,
+} from '@hhb24/common';
+import { type Config, configProblems } from './config.js';
+import { feedbackChannels } from './feedback-channels.js';
+import { FeedbackDelivery } from './feedback-delivery.js';
 import { migrations } from './migrations.js';
 import { PortalData } from './portal-data.js';
 import { getSettings } from './settings-store.js';
@@ -13,6 +23,8 @@ export { PageRoutes } from './ui/routes.js';
 
 /** Builds settings: owns portal settings and renders the app pages (Handlebars + htmx). */
 export function buildSettings(config: Config, options: { log?: Logger } = {}): Launchable {
+  const problems = configProblems(config);
+  if (problems.length > 0) throw new ConfigError('settings', problems);
   const { app, runtime } = createService({
     name: 'settings',
     config,
@@ -36,10 +48,23 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
   runtime.useOutboxRelay();
   let b24: Bitrix24Client | undefined;
   const client = () => (b24 ??= Bitrix24Client.fromRuntime(runtime, config));
+  const delivery = new FeedbackDelivery(runtime, config, feedbackChannels(config));
   const pages = PageRoutes.create(
     runtime,
     new PortalData(client, () => runtime.redis, config.REDIS_PREFIX),
     new Renderer(),
+    delivery,
+  );
+  if (!delivery.configured)
+    runtime.log.warn(
+      'no channel for «Обратная связь» (FEEDBACK_SMTP_HOST, FEEDBACK_WEBHOOK_URL): messages are kept until one is set',
+    );
+  // Undelivered feedback is sent again once its wait is over (a pass at most every 5 s, sooner
+  // when the first wait is shorter).
+  runtime.every(
+    'feedback-retry',
+    Math.max(100, Math.min(5000, (config.FEEDBACK_RETRY_MIN_SEC * 1000) / 2)),
+    () => delivery.retryDue(),
   );
 
   runtime.serve(rpc.settingsGet, (req) => getSettings(runtime.db, req.memberId));

@@ -41,5 +41,40 @@ export const migrations: MigrationSet = {
         await db.schema.alterTable('portal_settings', (t) => t.dropColumn('import_requested_at'));
       },
     },
+    {
+      name: '20261207_01_feedback_delivery',
+      async up(db) {
+        // «Обратная связь» reaches a person through the configured channels (e-mail, webhook):
+        // what went with the message, which channels took it, and when to try the rest again.
+        await db.schema.alterTable('feedback', (t) => {
+          t.text('user_name');
+          t.jsonb('context').notNullable().defaultTo('{}');
+          t.specificType('delivered_via', 'text[]').notNullable().defaultTo('{}');
+          t.integer('attempts').notNullable().defaultTo(0);
+          t.timestamp('next_attempt_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.text('last_error');
+          t.timestamp('delivered_at', { useTz: true });
+          t.timestamp('done_at', { useTz: true });
+        });
+        // Messages delivered before there were channels were read in the table: nothing to send.
+        await db('feedback').update({ done_at: db.ref('created_at'), delivered_at: db.ref('created_at') });
+        await db.schema.raw('create index feedback_open on feedback (next_attempt_at) where done_at is null');
+      },
+      async down(db) {
+        await db.schema.alterTable('feedback', (t) => {
+          for (const c of [
+            'user_name',
+            'context',
+            'delivered_via',
+            'attempts',
+            'next_attempt_at',
+            'last_error',
+            'delivered_at',
+            'done_at',
+          ])
+            t.dropColumn(c);
+        });
+      },
+    },
   ],
 };

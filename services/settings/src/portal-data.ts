@@ -95,6 +95,12 @@ export class PortalData {
     };
   }
 
+  /** Where the portal is and the version of the app's registrations it has (null: not installed). */
+  async portal(memberId: string): Promise<{ domain: string; appVersion: number | null } | null> {
+    const record = await this.client().store.get(memberId);
+    return record && { domain: record.domain, appVersion: record.appVersion };
+  }
+
   /** «Найти сотрудника»: the portal's own search by name, position or e-mail. */
   async searchUsers(memberId: string, query: string): Promise<PortalUser[]> {
     const command: BatchCommand = query

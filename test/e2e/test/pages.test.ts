@@ -8,6 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import type { FrameLocator } from 'playwright-core';
 import { type CardView, HH_STATES, type NegotiationSnapshot, subjects } from '@hhb24/common';
@@ -23,7 +25,21 @@ if (!existsSync('/usr/bin/chromium')) {
     'install, sign in, settings, import, new responses, feedback; revoked token, card tab, no rights',
     { timeout: 150_000 },
     async (t) => {
-      const stack = await startStack(t, { hh: 'fixture' });
+      // «Обратная связь» goes to a webhook here (feedback.test.ts tests the channels and the retries).
+      const feedbackPosts: unknown[] = [];
+      const webhook = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        req.on('end', () => (feedbackPosts.push(JSON.parse(body)), res.end('{}')));
+      });
+      await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+      t.teardown(() => new Promise((r) => webhook.close(r)));
+      const stack = await startStack(t, {
+        hh: 'fixture',
+        env: {
+          FEEDBACK_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/feedback`,
+        },
+      });
       const f = stack.fixture!;
       const { sim } = stack.b24;
       const b = await browser(t);
@@ -101,8 +117,8 @@ if (!existsSync('/usr/bin/chromium')) {
         await app()
           .locator('[data-testid=tab]:disabled')
           .evaluateAll((els) => els.map((e) => e.getAttribute('data-tab'))),
-        ['settings', 'new-responses', 'feedback'],
-        'the other tabs are inactive',
+        ['settings', 'new-responses'],
+        'the other tabs but «Состояние» and «Обратная связь» are inactive',
       );
       await screenshot(page, '02-auth');
       const popupOpened = page.waitForEvent('popup');
@@ -360,12 +376,21 @@ if (!existsSync('/usr/bin/chromium')) {
       await app().getByTestId('feedback-message').fill('Добавьте, пожалуйста, фильтр по городам <b>');
       await app().getByTestId('feedback-contact').fill('hr@acme.example');
       await app().getByTestId('feedback-send').click();
-      await app().getByTestId('feedback-thanks').waitFor();
+      await app().getByTestId('feedback-sent').waitFor();
       const feedback = await stack.services[0]!.runtime.db('feedback').where({ member_id: portal.memberId });
       t.match(
         feedback,
         [{ user_id: 1, message: 'Добавьте, пожалуйста, фильтр по городам <b>', contact: 'hr@acme.example' }],
         'the feedback is stored for the portal',
+      );
+      t.match(
+        feedbackPosts,
+        [
+          {
+            feedback: { message: 'Добавьте, пожалуйста, фильтр по городам <b>', contact: 'hr@acme.example' },
+          },
+        ],
+        'and it reached the webhook',
       );
       await screenshot(page, '10-feedback');
 
@@ -391,7 +416,11 @@ if (!existsSync('/usr/bin/chromium')) {
       await app().getByTestId('relogin').waitFor();
       t.equal(await app().getByTestId('login-required').textContent(), 'Требуется повторный вход');
       t.equal(await app().getByTestId('login').textContent(), 'Войти');
-      t.equal(await app().locator('[data-testid=tab]:disabled').count(), 3);
+      t.equal(
+        await app().locator('[data-testid=tab]:disabled').count(),
+        2,
+        'a lost login closes «Настройки» and «Новые отклики»; «Обратная связь» stays open',
+      );
       await screenshot(page, '11-login-required');
 
       // ---- the card tab ------------------------------------------------------------------------------

@@ -15,13 +15,19 @@ const TABS: Array<{ key: Tab; label: string }> = [
 /** A tab's panel, given the hh.ru connection the page has just read. */
 export type TabPanel = (req: UiRequest, ctx: Ctx, account: HhAccountView | null) => Promise<Fragment>;
 
+/**
+ * Tabs open without a working hh.ru login: «Состояние», where a lost one shows, and «Обратная
+ * связь», which the person who cannot connect needs most.
+ */
+const OPEN_WITHOUT_HH: readonly Tab[] = ['auth', 'health', 'feedback'];
+
 /** The tab bar: which tab is open, which wait for hh.ru to be connected. */
 export function tabBar(current: Tab, account: HhAccountView | null) {
   const connected = account?.status === 'active';
   return TABS.map((t) => ({
     ...t,
     selected: t.key === current,
-    disabled: !connected && t.key !== 'auth' && t.key !== 'health',
+    disabled: !connected && !OPEN_WITHOUT_HH.includes(t.key),
   }));
 }
 
@@ -58,8 +64,7 @@ export class AppPage {
   /** A tab's panel plus the tab bar and the connection marker (htmx out-of-band swaps). */
   async tab(tab: Tab, req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const account = await hhAccount(this.deps, req.session.memberId);
-    // «Состояние» stays open without a working login: it is where a lost one shows.
-    const shown: Tab = account?.status === 'active' || tab === 'health' ? tab : 'auth';
+    const shown: Tab = account?.status === 'active' || OPEN_WITHOUT_HH.includes(tab) ? tab : 'auth';
     const panel = await this.panels[shown](req, ctx, account);
     return { ...panel, html: panel.html + chrome(this.deps, ctx, shown, account) };
   }

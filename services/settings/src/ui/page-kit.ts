@@ -8,6 +8,7 @@ import {
   type UiSession,
   rpc,
 } from '@hhb24/common';
+import type { FeedbackDelivery } from '../feedback-delivery.js';
 import type { PortalData } from '../portal-data.js';
 import type { Renderer } from './render.js';
 import type { Lang } from './texts.js';
@@ -17,6 +18,8 @@ export interface PageDeps {
   runtime: Runtime;
   data: PortalData;
   renderer: Renderer;
+  /** «Обратная связь»'s way to the operator's channels. */
+  delivery: FeedbackDelivery;
 }
 
 /** What every template is rendered with: the reader's language, the page's session and its signed token, the gateway's links. */

@@ -1,4 +1,5 @@
 import type { Runtime, UiRequest, UiResponse, UiSession } from '@hhb24/common';
+import type { FeedbackDelivery } from '../feedback-delivery.js';
 import type { PortalData } from '../portal-data.js';
 import { AppPage, type Tab, type TabPanel } from './app-page.js';
 import { AuthTab } from './auth-tab.js';
@@ -76,7 +77,7 @@ export class PageRoutes {
       auth: async (req, ctx, account) => ({ html: auth.panel(req, ctx, account) }),
       settings: (req, ctx) => settings.panel(req, ctx, {}),
       'new-responses': (req, ctx) => newResponses.panel(req, ctx),
-      feedback: async (_req, ctx) => feedback.panel(ctx),
+      feedback: (_req, ctx) => feedback.panel(ctx),
       health: (req, ctx) => health.panel(req, ctx, {}),
     };
     const app = new AppPage(deps, panels);
@@ -121,8 +122,13 @@ export class PageRoutes {
     ];
   }
 
-  static create(runtime: Runtime, data: PortalData, renderer: Renderer): PageRoutes {
-    return new PageRoutes({ runtime, data, renderer });
+  static create(
+    runtime: Runtime,
+    data: PortalData,
+    renderer: Renderer,
+    delivery: FeedbackDelivery,
+  ): PageRoutes {
+    return new PageRoutes({ runtime, data, renderer, delivery });
   }
 
   async handle(req: UiRequest): Promise<UiResponse> {
