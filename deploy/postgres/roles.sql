@@ -45,6 +45,7 @@ ALTER TABLE :"schema".crm_links OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_write_counts OWNER TO hhb24_crm_writer;
 -- timeline-renderer
 ALTER TABLE :"schema".tl_activities OWNER TO hhb24_timeline_renderer;
+ALTER TABLE :"schema".tl_drawings OWNER TO hhb24_timeline_renderer;
 -- settings
 ALTER TABLE :"schema".feedback OWNER TO hhb24_settings;
 ALTER TABLE :"schema".portal_settings OWNER TO hhb24_settings;

@@ -10,13 +10,15 @@ import {
   type NegotiationSnapshot,
   type OtherResponse,
   type Outcome,
-  PortalGroups,
   type PortalLang,
   type Runtime,
   ack,
   bbText,
+  classifyError,
   defer,
+  drop,
   portalText,
+  retry,
   rpc,
 } from '@hhb24/common';
 import { actingUser, readableBy } from './acting-user.js';
@@ -31,6 +33,10 @@ const LOCK_MS = 60_000;
 const GROUP_MAX = 25;
 /** How long the first message of a portal waits for others to join its group. */
 const LINGER_MS = 50;
+/** How often a replica waiting for drawings looks whether they are done, or whether the portal's turn is free. */
+const POLL_MS = 200;
+/** The portal's drawing turn (one replica draws a portal's queue at a time); kept alive while drawing. */
+const TURN_MS = 30_000;
 const B24_WAIT_MS = 10_000;
 
 export interface ActivityRow {
@@ -122,11 +128,90 @@ class BrokenLayout extends Error {
   }
 }
 
-/** A drawing waiting for its group, and the consumer's outcome for it. */
-interface Drawing {
-  m: CrmEntityWritten;
+/**
+ * `tl_drawings`: the drawings asked for and not done yet, one per negotiation (the newest version
+ * asked for), shared by every replica so that a portal's drawings go out together however the
+ * messages were spread over the replicas. A drawing that failed keeps its outcome until the replica
+ * holding the message takes it.
+ */
+export class DrawingQueue {
+  constructor(private readonly db: Knex) {}
+
+  /** Asks for a drawing; a newer version replaces an older one, and asking again clears a failure. */
+  async put(m: CrmEntityWritten): Promise<void> {
+    await this.db.raw(
+      `insert into tl_drawings (member_id, negotiation_id, version, message) values (?, ?, ?, ?)
+       on conflict (member_id, negotiation_id) do update
+          set version = excluded.version, message = excluded.message, outcome = null
+        where tl_drawings.version < excluded.version
+           or (tl_drawings.version = excluded.version and tl_drawings.outcome is not null)`,
+      [m.memberId, m.negotiationId, m.version, JSON.stringify(m)],
+    );
+  }
+
+  /** The portal's oldest drawings not tried yet. */
+  async next(memberId: string, max: number): Promise<CrmEntityWritten[]> {
+    const rows = await this.db('tl_drawings')
+      .where({ member_id: memberId })
+      .whereNull('outcome')
+      .orderBy('queued_at')
+      .limit(max)
+      .select<Array<{ message: CrmEntityWritten }>>('message');
+    return rows.map((r) => r.message);
+  }
+
+  /** Done (or nothing to draw): gone, unless a newer version was asked for meanwhile. */
+  async done(m: CrmEntityWritten): Promise<void> {
+    await this.db('tl_drawings')
+      .where({ member_id: m.memberId, negotiation_id: m.negotiationId, version: m.version })
+      .delete();
+  }
+
+  async failed(m: CrmEntityWritten, outcome: Outcome): Promise<void> {
+    await this.db('tl_drawings')
+      .where({ member_id: m.memberId, negotiation_id: m.negotiationId, version: m.version })
+      .update({ outcome: JSON.stringify(outcome) });
+  }
+
+  async states(
+    memberId: string,
+    negotiationIds: string[],
+  ): Promise<Map<string, { version: number; outcome: Outcome | null }>> {
+    const rows = await this.db('tl_drawings')
+      .where({ member_id: memberId })
+      .whereIn('negotiation_id', negotiationIds)
+      .select<Array<{ negotiation_id: string; version: number; outcome: Outcome | null }>>(
+        'negotiation_id',
+        'version',
+        'outcome',
+      );
+    return new Map(rows.map((r) => [r.negotiation_id, { version: r.version, outcome: r.outcome }]));
+  }
+
+  /** A failure taken by the message it belongs to: the message's next delivery asks again. */
+  async forget(memberId: string, negotiationId: string, version: number): Promise<void> {
+    await this.db('tl_drawings')
+      .where({ member_id: memberId, negotiation_id: negotiationId, version })
+      .whereNotNull('outcome')
+      .delete();
+  }
+}
+
+/** A message of this process waiting for its drawing, and the consumer's outcome for it. */
+interface Waiter {
+  version: number;
   resolve: (o: Outcome) => void;
   reject: (err: unknown) => void;
+}
+
+/** What the consumer does with a message whose drawing ended so (a layout refused, a portal's error). */
+function outcomeOf(result: unknown): Outcome {
+  if (result && typeof result === 'object' && 'kind' in result) return result as Outcome;
+  if (result instanceof BrokenLayout) return drop(result.message);
+  const e = classifyError(result);
+  const error = `${e.code}: ${e.message}`;
+  if (e.wait) return defer(error, e.retryAfterMs ?? 1000);
+  return e.retryable ? retry(error, e.retryAfterMs) : drop(error);
 }
 
 /**
@@ -140,13 +225,21 @@ export class Renderer {
     private readonly runtime: Runtime,
     private readonly b24: () => Bitrix24Client,
     private readonly store: ActivityStore,
+    private readonly queue: DrawingQueue,
     private readonly actingUsers: () => ActingUserTokens,
   ) {}
 
+  /** This process's messages waiting for their drawings, by portal and negotiation. */
+  private readonly waiting = new Map<string, Map<string, Waiter[]>>();
+  /** Portals this process is drawing or watching now. */
+  private readonly watched = new Set<string>();
+
   /**
-   * crm.entity.written: the lead or deal of a negotiation was created or updated. The drawings of one
-   * portal that arrive together go as one `batch` (one request of the portal's budget for up to
-   * GROUP_MAX activities), so the timeline never slows the portal's other work down.
+   * crm.entity.written: the lead or deal of a negotiation was created or updated. The drawing is put
+   * in the portal's queue (tl_drawings, shared by the replicas) and the message waits, in progress,
+   * until it is drawn: the replica holding the portal's turn draws the queue in groups of up to
+   * GROUP_MAX (one `batch` request of the portal's budget each), so the timeline never slows the
+   * portal's other work down, however many replicas share the messages.
    */
   async onWritten(m: CrmEntityWritten): Promise<Outcome> {
     const row = await this.store.get(m.memberId, m.negotiationId);
@@ -158,26 +251,113 @@ export class Renderer {
       row.version >= m.version
     )
       return ack();
-    return new Promise((resolve, reject) => this.groups.add(m.memberId, { m, resolve, reject }));
+    await this.queue.put(m);
+    return new Promise((resolve, reject) => {
+      const portal = this.waiting.get(m.memberId) ?? new Map<string, Waiter[]>();
+      this.waiting.set(m.memberId, portal);
+      const list = portal.get(m.negotiationId) ?? [];
+      list.push({ version: m.version, resolve, reject });
+      portal.set(m.negotiationId, list);
+      if (!this.watched.has(m.memberId)) void this.watch(m.memberId);
+    });
   }
 
-  private readonly groups = new PortalGroups<Drawing>({
-    lingerMs: LINGER_MS,
-    maxItems: GROUP_MAX,
-    key: (d) => d.m.negotiationId,
-    run: async (memberId, group) => {
-      const outcomes = await this.drawGroup(
-        memberId,
-        group.map((g) => g.m),
-      );
-      group.forEach((g, i) => {
-        const o = outcomes[i];
-        if (o && typeof o === 'object' && 'kind' in o) g.resolve(o as Outcome);
-        else g.reject(o);
-      });
-    },
-    fail: (group, err) => group.forEach((g) => g.reject(err)),
-  });
+  /**
+   * While messages of the portal wait here: takes the portal's turn when it is free and draws its
+   * queue, and settles the waiting messages whose drawings are done (here or by another replica).
+   */
+  private async watch(memberId: string): Promise<void> {
+    this.watched.add(memberId);
+    try {
+      await sleep(LINGER_MS);
+      while ((this.waiting.get(memberId)?.size ?? 0) > 0) {
+        const drew = await this.takeTurn(memberId);
+        await this.settle(memberId);
+        if (this.runtime.stopping.aborted) {
+          // Shutting down: what was not drawn goes back to JetStream (a wait, not a failure).
+          this.release(memberId, () => defer('timeline-renderer is stopping', 0));
+          break;
+        }
+        if (!drew) await sleep(POLL_MS);
+      }
+    } catch (err) {
+      this.release(memberId, undefined, err);
+    } finally {
+      this.watched.delete(memberId);
+      // A message that arrived as the watch ended.
+      if ((this.waiting.get(memberId)?.size ?? 0) > 0) void this.watch(memberId);
+    }
+  }
+
+  /** Settles every waiting message of the portal with an outcome, or rejects them. */
+  private release(memberId: string, outcome?: () => Outcome, err?: unknown): void {
+    const portal = this.waiting.get(memberId);
+    this.waiting.delete(memberId);
+    for (const list of portal?.values() ?? [])
+      for (const w of list) {
+        if (outcome) w.resolve(outcome());
+        else w.reject(err);
+      }
+  }
+
+  /**
+   * Draws the portal's queue when no other replica is drawing it. Returns whether anything was
+   * drawn (nothing: the turn was another's, or the queue was empty).
+   */
+  private async takeTurn(memberId: string): Promise<boolean> {
+    const turn = await this.runtime.locks.acquire(`tl:portal:${memberId}`, TURN_MS);
+    if (!turn) return false;
+    const keepAlive = setInterval(() => void turn.extend(TURN_MS).catch(() => false), TURN_MS / 3);
+    let drew = false;
+    try {
+      for (;;) {
+        const group = await this.queue.next(memberId, GROUP_MAX);
+        if (group.length === 0) return drew;
+        drew = true;
+        const results = await this.drawGroup(memberId, group).catch((err: unknown) => group.map(() => err));
+        for (const [i, m] of group.entries()) {
+          const outcome = outcomeOf(results[i]);
+          const result = results[i];
+          if (outcome.kind === 'ack') await this.queue.done(m);
+          else {
+            if (result instanceof BrokenLayout)
+              this.runtime.log.error(
+                { memberId, negotiationId: m.negotiationId, problems: result.problems },
+                'activity layout refused before sending',
+              );
+            await this.queue.failed(m, outcome);
+          }
+        }
+        await this.settle(memberId);
+      }
+    } finally {
+      clearInterval(keepAlive);
+      await turn.release().catch(() => false);
+    }
+  }
+
+  /**
+   * The waiting messages whose drawings are done are acknowledged (drawn, found older than the one
+   * drawn, or replaced by a newer version that is still waiting); a failed one takes its outcome.
+   */
+  private async settle(memberId: string): Promise<void> {
+    const portal = this.waiting.get(memberId);
+    if (!portal || portal.size === 0) return;
+    const states = await this.queue.states(memberId, [...portal.keys()]);
+    for (const [negotiationId, list] of portal) {
+      const state = states.get(negotiationId);
+      const left = [];
+      for (const w of list) {
+        if (!state || state.version > w.version) w.resolve(ack());
+        else if (state.version === w.version && state.outcome) {
+          await this.queue.forget(memberId, negotiationId, w.version);
+          w.resolve(state.outcome);
+        } else left.push(w);
+      }
+      if (left.length > 0) portal.set(negotiationId, left);
+      else portal.delete(negotiationId);
+    }
+  }
 
   /**
    * Draws a group of one portal's negotiations under their locks: rows not newer than what is drawn
@@ -487,6 +667,8 @@ export class Renderer {
     );
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isNotFound(err: Bitrix24Error | undefined): boolean {
   return Boolean(err && (err.code === 'b24_not_found' || err.details.b24Error === 'NOT_FOUND'));

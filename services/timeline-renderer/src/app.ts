@@ -14,7 +14,7 @@ import {
   drop,
   subjects,
 } from '@hhb24/common';
-import { ActivityStore, BrokenLayout, Renderer } from './activities.js';
+import { ActivityStore, BrokenLayout, DrawingQueue, Renderer } from './activities.js';
 import type { Config } from './config.js';
 import { OTHERS_ACTION } from './layout.js';
 import { migrations } from './migrations.js';
@@ -51,6 +51,7 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
         runtime,
         b24,
         new ActivityStore(runtime.db),
+        new DrawingQueue(runtime.db),
         () => (actingUsers ??= new ActingUserTokens(runtime.redis, config.REDIS_PREFIX, runtime.keyring)),
       ),
       robots: new Robots(runtime, b24),
@@ -76,7 +77,8 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
       maxAckPending: 128,
     },
     concurrency: 16,
-    handler: (ctx) => unbroken(ctx, () => the().renderer.onWritten(ctx.data)),
+    // A layout that breaks the rules comes back as a drop (the drawing is done apart from the message).
+    handler: (ctx) => the().renderer.onWritten(ctx.data),
   });
   // Bound events: the clicks on «Другие отклики» (ONCRMTIMELINEITEMACTION); other events are someone else's.
   runtime.addConsumer<PortalEventReceived>({
@@ -121,7 +123,7 @@ export function buildTimelineRenderer(config: Config, options: { log?: Logger } 
     handler: (ctx) => the().robots.onInvoked(ctx),
   });
 
-  // The activities drawn (with the snapshots they show): erased at a clean uninstall, or once the retention passed.
-  runtime.erasesPortalData({ tables: ['tl_activities'] });
+  // The activities drawn and those waiting to be (with the snapshots they show): erased at a clean uninstall, or once the retention passed.
+  runtime.erasesPortalData({ tables: ['tl_activities', 'tl_drawings'] });
   return { app, runtime, port: config.TIMELINE_RENDERER_PORT };
 }

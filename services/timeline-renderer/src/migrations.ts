@@ -26,5 +26,24 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20261220_01_drawings',
+      async up(db) {
+        // Drawings asked for and not done yet, one per negotiation (the newest version asked), seen
+        // by every replica: whoever holds the portal's drawing turn draws them in one batch.
+        await db.schema.createTable('tl_drawings', (t) => {
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.integer('version').notNullable();
+          // The crm.entity.written message to draw.
+          t.jsonb('message').notNullable();
+          // Set when the drawing failed: what the consumer does with the message (retry, drop, defer).
+          t.jsonb('outcome');
+          t.timestamp('queued_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'negotiation_id']);
+          t.index(['member_id', 'queued_at']);
+        });
+      },
+    },
   ],
 };

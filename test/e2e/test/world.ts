@@ -50,6 +50,30 @@ import { freePort } from './stack.js';
 
 /** Services a world can run as child processes (their main.js). */
 export type ChildService = 'gateway' | 'settings' | 'hh-connector' | 'crm-writer' | 'timeline-renderer';
+/** The services a deployment runs several replicas of that a world can too (the gateway's replicas are stack.ts's). */
+export const WORKERS = ['hh-connector', 'crm-writer', 'timeline-renderer'] as const;
+export type Worker = (typeof WORKERS)[number];
+export type Replicas = number | Partial<Record<Worker, number>>;
+
+/**
+ * How many replicas of a worker a world runs: the option (one number for every worker, or per
+ * worker), else HHB24_REPLICAS_<SERVICE> (HHB24_REPLICAS_CRM_WRITER=3, say), else HHB24_REPLICAS,
+ * else 1. Other services run once.
+ */
+export function replicasOf(service: ChildService, option?: Replicas): number {
+  if (!(WORKERS as readonly string[]).includes(service)) return 1;
+  const given = typeof option === 'number' ? option : option?.[service as Worker];
+  const env = process.env;
+  const n = Number(
+    given ?? env[`HHB24_REPLICAS_${service.toUpperCase().replace(/-/g, '_')}`] ?? env['HHB24_REPLICAS'] ?? 1,
+  );
+  if (!Number.isInteger(n) || n < 1) throw new Error(`replicas of ${service}: not a positive whole number`);
+  return n;
+}
+
+/** A child's name: the service for its first replica, `service#2` for the second, and so on. */
+export const replicaName = (service: ChildService, replica: number): string =>
+  replica === 1 ? service : `${service}#${replica}`;
 export type SettingsInput = Parameters<typeof parseSettings>[1];
 
 export interface WorldOptions {
@@ -65,6 +89,12 @@ export interface WorldOptions {
    * this process. The gateway as a child keeps one port across restarts.
    */
   children?: ChildService[];
+  /**
+   * Replicas of hh-connector, crm-writer and timeline-renderer (all, or per worker; see
+   * replicasOf): separate processes when the service is a child, separate instances in this process
+   * otherwise. Each is a consumer of the same durable consumers, Postgres and Redis.
+   */
+  replicas?: Replicas;
   /** Service logs on stdout (children's logs are always collected). */
   logLevel?: string;
   /** Node's flags for the children instead of spawnNode's (source maps on). */
@@ -142,7 +172,8 @@ process.once('exit', () => {
 });
 
 export class World {
-  readonly children = new Map<ChildService, SpawnedNode>();
+  /** Running child processes by replica name (replicaName: `crm-writer`, `crm-writer#2`, …). */
+  readonly children = new Map<string, SpawnedNode>();
   private readonly closers: Array<() => Promise<unknown>> = [];
   private b24ClientInstance?: Bitrix24Client;
   private childNodeArgs?: string[];
@@ -213,12 +244,15 @@ export class World {
       services.push(gateway);
     }
     if (!children.has('settings')) services.push(buildSettings(loadConfig('settings', settingsSchema, env)));
-    if (!children.has('hh-connector'))
-      services.push(buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
-    if (!children.has('crm-writer'))
-      services.push(buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
-    if (!children.has('timeline-renderer'))
-      services.push(buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)));
+    const inProcess = (name: Worker, build: () => Launchable) => {
+      if (children.has(name)) return;
+      for (let i = 0; i < replicasOf(name, options.replicas); i++) services.push(build());
+    };
+    inProcess('hh-connector', () => buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)));
+    inProcess('crm-writer', () => buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)));
+    inProcess('timeline-renderer', () =>
+      buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)),
+    );
     await Promise.all(services.map((s) => s.runtime.start()));
     const c = testEnv.config;
     const db = createDb({
@@ -235,7 +269,8 @@ export class World {
     const world = new World(hh, b24, testEnv, env, db, nats, new Naming(c.NATS_PREFIX), services);
     world.childNodeArgs = options.childNodeArgs;
     try {
-      for (const name of children) await world.startChild(name);
+      for (const name of children)
+        for (let i = 0; i < replicasOf(name, options.replicas); i++) await world.startChild(name);
     } catch (err) {
       // Leave no process behind when one of them cannot start.
       await world.close();
@@ -251,30 +286,52 @@ export class World {
     return world;
   }
 
-  /** Runs a service from its main.js with this world's settings, and waits until it is ready. */
-  async startChild(name: ChildService): Promise<SpawnedNode> {
+  /**
+   * Runs a replica of a service from its main.js with this world's settings, and waits until it is
+   * ready: the given replica, or the first one not running.
+   */
+  async startChild(name: ChildService, replica?: number): Promise<SpawnedNode> {
+    let n = replica ?? 1;
+    while (replica === undefined && this.children.has(replicaName(name, n))) n++;
     const child = spawnNode(MAIN[name], { ...this.env, LOG_LEVEL: 'info' }, [], this.childNodeArgs);
-    this.children.set(name, child);
+    this.children.set(replicaName(name, n), child);
     liveChildren.add(child);
     void child.exited.then(() => liveChildren.delete(child));
     await child.waitForLine(/"msg":"service ready"/, 30_000);
     return child;
   }
 
-  async killChild(name: ChildService): Promise<void> {
-    await this.stopChild(name, 'SIGKILL');
+  async killChild(name: ChildService, replica = 1): Promise<void> {
+    await this.stopChild(name, 'SIGKILL', replica);
   }
 
-  /** Sends the signal and waits for the process to end: how it ended (a clean SIGTERM exits 0). */
+  /** Sends the signal to a replica and waits for the process to end: how it ended (a clean SIGTERM exits 0). */
   async stopChild(
     name: ChildService,
     signal: NodeJS.Signals,
+    replica = 1,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const child = this.children.get(name)!;
+    const key = replicaName(name, replica);
+    const child = this.children.get(key);
+    if (!child) throw new Error(`${key} is not running`);
     child.child.kill(signal);
     const { code, signal: by } = await child.exited;
-    this.children.delete(name);
+    this.children.delete(key);
     return { code, signal: by };
+  }
+
+  /** The replicas of a service running as children, by number (1, 2, …). */
+  replicas(name: ChildService): number[] {
+    return [...this.children.keys()]
+      .filter((k) => k === name || k.startsWith(`${name}#`))
+      .map((k) => (k === name ? 1 : Number(k.slice(name.length + 1))))
+      .sort((a, b) => a - b);
+  }
+
+  /** Starts replicas of a child service, or stops the highest ones (SIGTERM), until `count` run. */
+  async scale(name: ChildService, count: number): Promise<void> {
+    while (this.replicas(name).length < count) await this.startChild(name);
+    for (const r of this.replicas(name).slice(count).reverse()) await this.stopChild(name, 'SIGTERM', r);
   }
 
   call<Req, Res>(contract: RpcContract<Req, Res>, req: Req, timeoutMs = 20_000): Promise<Res> {
@@ -436,6 +493,55 @@ export class World {
       },
       { timeoutMs, intervalMs: 250, what: `the import of ${memberId} to finish` },
     );
+  }
+
+  /**
+   * Every durable consumer's deliveries against the messages it was given (JetStream's own counts):
+   * 1.00 a message when nothing was delivered twice. Messages not delivered yet are left out.
+   */
+  async deliveries(): Promise<Array<{ consumer: string; messages: number; deliveries: number }>> {
+    const out: Array<{ consumer: string; messages: number; deliveries: number }> = [];
+    const jsm = this.nats.jsm;
+    for await (const stream of jsm.streams.list()) {
+      if (!stream.config.name.startsWith(this.naming.stream(''))) continue;
+      for await (const c of jsm.consumers.list(stream.config.name)) {
+        const filter = c.config.filter_subject ?? '>';
+        const info = await jsm.streams.info(stream.config.name, { subjects_filter: filter });
+        const stored = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+        out.push({
+          consumer: `${stream.config.name}/${c.name}`,
+          messages: stored - c.num_pending,
+          deliveries: c.delivered.consumer_seq,
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Samples the portal's import steps in flight (negotiations queued for a step and not done) every
+   * 100 ms until stopped: the most seen, which HH_IMPORT_WINDOW bounds however many replicas run.
+   */
+  watchImportWindow(memberId: string): { stop: () => Promise<number> } {
+    let most = 0;
+    let running = true;
+    const sampling = (async () => {
+      while (running) {
+        const [row] = await this.db('hh_negotiations')
+          .where({ member_id: memberId, status: 'pending' })
+          .whereNotNull('queued_at')
+          .count<Array<{ n: string | number }>>({ n: '*' });
+        most = Math.max(most, Number(row?.n ?? 0));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        await sampling;
+        return most;
+      },
+    };
   }
 
   onClose(fn: () => Promise<unknown>): void {

@@ -9,6 +9,9 @@ import type { Nats } from './connection.js';
 import { type Outcome, drop } from './outcome.js';
 import { type ConsumerSpec, type Naming, subjects } from './topology.js';
 
+/** How long one pull waits for messages when the stream has none. */
+const FETCH_EXPIRES_MS = 5000;
+
 /** Deliveries a message may spend waiting (defer) on top of its failures before JetStream gives up. */
 export const DEFER_BUDGET = 200;
 
@@ -254,23 +257,40 @@ export function createConsumerRunner<T>(options: ConsumerRunnerOptions<T>): Cons
     metrics?.messages.inc({ consumer: name, outcome: outcome.kind });
   }
 
+  /**
+   * Pulls only as many messages as there are free slots, and starts each at once: a message is never
+   * held by this process without its handler running (and heartbeating it). A pulled message that
+   * waited in a buffer behind busy handlers passed its ack wait and went to another replica, and
+   * that redelivery counted as a failure.
+   */
   async function run(consumer: Consumer): Promise<void> {
-    messages = await consumer.consume({ max_messages: options.concurrency, expires: 5000 });
-    for await (const msg of messages) {
-      if (stopping) {
-        // Pulled but not started: give it back at once instead of after ack_wait.
-        msg.nak();
-        continue;
-      }
-      while (active.size >= options.concurrency) {
+    while (!stopping) {
+      while (active.size >= options.concurrency && !stopping) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
       }
-      const task = process(msg).finally(() => {
-        active.delete(task);
-        slotFreed?.();
+      if (stopping) break;
+      messages = await consumer.fetch({
+        max_messages: options.concurrency - active.size,
+        expires: FETCH_EXPIRES_MS,
       });
-      active.add(task);
+      for await (const msg of messages) {
+        if (stopping) {
+          await handBack(msg);
+          continue;
+        }
+        const task = process(msg).finally(() => {
+          active.delete(task);
+          slotFreed?.();
+        });
+        active.add(task);
+      }
     }
+  }
+
+  /** Pulled but not started (the process is stopping): back at once, and not counted as a failure. */
+  async function handBack(msg: JsMsg): Promise<void> {
+    await recordDefer(msg.seq).catch(() => {});
+    msg.nak();
   }
 
   return {

@@ -503,6 +503,10 @@ export class SyncStore {
     window: number,
     staleMs: number,
   ): Promise<string[]> {
+    // One feed of a portal at a time (replicas feed as their steps finish): two at once each counted
+    // the same steps in flight and together queued past the window. Held until the commit, so the
+    // next one counts what this one queued.
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`hhb24:import-feed:${memberId}`]);
     const { rows } = await trx.raw<{ rows: Array<{ negotiation_id: string }> }>(
       `with in_flight as (
          select count(*)::int as n from hh_negotiations
