@@ -28,6 +28,7 @@ GRANT CREATE ON SCHEMA :"schema" TO hhb24_gateway, hhb24_hh_connector, hhb24_crm
 ALTER TABLE :"schema".b24_install_steps OWNER TO hhb24_gateway;
 -- hh-connector
 ALTER TABLE :"schema".hh_accounts OWNER TO hhb24_hh_connector;
+ALTER TABLE :"schema".hh_analytics OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_imports OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_negotiations OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_notifications OWNER TO hhb24_hh_connector;

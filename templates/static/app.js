@@ -119,10 +119,42 @@
     }
   });
 
+  // «Аналитика»: a chart's numbers as a CSV file, made here from the rows the page carries (UTF-8
+  // with a byte order mark, so that spreadsheet programs read Cyrillic; `;` for Russian ones).
+  function downloadCsv(el) {
+    var rows = JSON.parse(el.getAttribute('data-csv') || '[]');
+    var sep = el.getAttribute('data-csv-separator') || ',';
+    var cell = function (v) {
+      var s = v === null || v === undefined ? '' : String(v);
+      // A name from hh.ru that starts like a formula stays text in a spreadsheet.
+      if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = "'" + s;
+      return /[";,\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    };
+    var text = rows
+      .map(function (r) {
+        return r.map(cell).join(sep);
+      })
+      .join('\r\n');
+    var url = URL.createObjectURL(new Blob(['\ufeff' + text + '\r\n'], { type: 'text/csv;charset=utf-8' }));
+    var a = document.createElement('a');
+    a.href = url;
+    a.download = el.getAttribute('data-csv-name') || 'table.csv';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 1000);
+  }
+
   document.addEventListener('click', function (e) {
-    var el = e.target.closest ? e.target.closest('[data-open-path],[data-close-window],[data-reload]') : null;
+    var el = e.target.closest
+      ? e.target.closest('[data-open-path],[data-close-window],[data-reload],[data-csv]')
+      : null;
     if (!el) return;
-    if (el.hasAttribute('data-open-path')) {
+    if (el.hasAttribute('data-csv')) {
+      downloadCsv(el);
+    } else if (el.hasAttribute('data-open-path')) {
       var path = el.getAttribute('data-open-path');
       withBx24(function (BX24) {
         BX24.openPath(path);

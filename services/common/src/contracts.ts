@@ -99,6 +99,11 @@ export const PortalSettings = Type.Object({
    * before the field existed: nobody but admins).
    */
   managerIds: Type.Optional(Type.Array(Ids.positive())),
+  /**
+   * «Кто может видеть аналитику»: portal users who, besides the portal's admins, may open
+   * «Аналитика» (absent: nobody but admins). Only an admin changes the list.
+   */
+  analyticsViewerIds: Type.Optional(Type.Array(Ids.positive())),
   updatedAt: Type.String(),
 });
 export type PortalSettings = Static<typeof PortalSettings>;
@@ -438,6 +443,92 @@ export const UiSession = Type.Object({
 });
 export type UiSession = Static<typeof UiSession>;
 
+/** A Moscow day, `YYYY-MM-DD`. */
+const Day = Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$' });
+
+/** «Аналитика»: one portal's figures for a period (Moscow days, both ends included) and a choice of vacancies (none: all). */
+export const AnalyticsRequest = Type.Object({
+  memberId: Ids.memberId(),
+  from: Day,
+  to: Day,
+  bucket: Enum(['day', 'week']),
+  vacancyIds: Type.Array(Ids.hhId(), { maxItems: 200 }),
+});
+export type AnalyticsRequest = Static<typeof AnalyticsRequest>;
+
+/** Time from a response to the employer's first move, of the responses of one group. */
+const SpeedFigures = {
+  responses: Type.Integer({ minimum: 0 }),
+  /** Responses the employer moved (the others have no time yet). */
+  moved: Type.Integer({ minimum: 0 }),
+  medianSec: Nullable(Type.Integer()),
+  p90Sec: Nullable(Type.Integer()),
+};
+
+export const AnalyticsView = Type.Object({
+  /** Every vacancy of the portal, for the choice on the page. */
+  vacancies: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      managerId: Nullable(Type.String()),
+      managerName: Nullable(Type.String()),
+    }),
+  ),
+  /** Responses and invitations per day or week (its first day) and vacancy; buckets without any are left out. */
+  series: Type.Array(
+    Type.Object({
+      bucket: Day,
+      vacancyId: Type.String(),
+      responses: Type.Integer({ minimum: 0 }),
+      invitations: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  /** How many reached each funnel step (or a later one), per vacancy and (`vacancyId` null) for all; refusals aside. */
+  funnel: Type.Array(
+    Type.Object({
+      vacancyId: Nullable(Type.String()),
+      steps: Type.Array(Type.Integer({ minimum: 0 })),
+      refused: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  speed: Type.Object({
+    overall: Type.Object(SpeedFigures),
+    byVacancy: Type.Array(Type.Object({ vacancyId: Type.String(), ...SpeedFigures })),
+    /** Per hh.ru manager of the vacancy (`managerId` null: a vacancy whose manager we do not know). */
+    byManager: Type.Array(
+      Type.Object({
+        managerId: Nullable(Type.String()),
+        managerName: Nullable(Type.String()),
+        ...SpeedFigures,
+      }),
+    ),
+  }),
+  /** Responses nobody moved yet, older than 1, 3 and 7 days, and the oldest of them with their lead or deal. */
+  untouched: Type.Object({
+    after1: Type.Integer({ minimum: 0 }),
+    after3: Type.Integer({ minimum: 0 }),
+    after7: Type.Integer({ minimum: 0 }),
+    items: Type.Array(
+      Type.Object({
+        negotiationId: Type.String(),
+        vacancyId: Type.String(),
+        createdAt: Ids.time(),
+        entity: Nullable(EntityRef),
+      }),
+    ),
+  }),
+  /** Refusals by the funnel step reached before them (null: unknown), and how many told the applicant nothing. */
+  refusals: Type.Array(
+    Type.Object({
+      step: Nullable(Type.Integer({ minimum: 0 })),
+      total: Type.Integer({ minimum: 0 }),
+      silent: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+});
+export type AnalyticsView = Static<typeof AnalyticsView>;
+
 /** gateway → settings: render an app page or a part of one. */
 export const UiRequest = Type.Object({
   session: UiSession,
@@ -667,6 +758,8 @@ export const rpc = {
   ),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
   hhCard: defineRpc('rpc.hh.card', EntityRequest, Nullable(CardView)),
+  /** «Аналитика»: the funnel's figures from our own tables (nothing asked of hh.ru or the portal). */
+  hhAnalytics: defineRpc('rpc.hh.analytics', AnalyticsRequest, AnalyticsView),
   /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
   hhPdf: defineRpc(
     'rpc.hh.pdf',

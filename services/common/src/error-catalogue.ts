@@ -27,6 +27,10 @@ export const ERROR_TEXTS = {
     ru: 'Изменять настройки приложения могут только администраторы портала и сотрудники, которых они назначили в настройках («Кто может управлять приложением»). Ничего не изменено.',
     en: 'Only portal administrators and the employees they named in the settings (Who can manage the app) can change the app’s settings. Nothing was changed.',
   },
+  'error.analyticsOnly': {
+    ru: 'Аналитику видят администраторы портала и сотрудники, которых они назначили в настройках («Кто может видеть аналитику»).',
+    en: 'Analytics is open to portal administrators and the employees they named in the settings (Who can see analytics).',
+  },
   'error.adminUnconfirmed': {
     ru: 'Не удалось подтвердить в Битрикс24 ваши права администратора: обновите страницу. Ничего не изменено.',
     en: 'Your administrator rights could not be confirmed with Bitrix24: reload the page. Nothing was changed.',
@@ -119,6 +123,8 @@ export const ERRORS = {
   // A change (settings, hh.ru login, import, «Повторить», the subscription) by someone who is neither
   // a portal admin (asked of Bitrix24 with their own token) nor named in «Кто может управлять приложением».
   manage_only: { status: 403, text: 'error.manageOnly' },
+  // «Аналитика» opened by someone who is neither a portal admin nor named in «Кто может видеть аналитику».
+  analytics_only: { status: 403, text: 'error.analyticsOnly' },
   // A change by a user whose admin rights could not be asked again (their token from the page load has expired).
   admin_unconfirmed: { status: 403, text: 'error.adminUnconfirmed' },
   negotiation_required: { status: 400, text: 'error.negotiationRequired' },

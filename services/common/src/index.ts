@@ -57,6 +57,8 @@ export { setupInfrastructure } from './setup.js';
 export {
   CardView,
   checkMessage,
+  AnalyticsRequest,
+  AnalyticsView,
   CRM_USER_FIELDS,
   CrmEntityFailed,
   CrmEntityWritten,

@@ -15,6 +15,7 @@ import {
 import { type Config, configProblems } from './config.js';
 import { type HhClient, createHhClient } from './hh/index.js';
 import { migrations } from './migrations.js';
+import { analyticsView } from './sync/analytics.js';
 import { Actions } from './sync/actions.js';
 import { Connection } from './sync/connection.js';
 import { SyncEngine } from './sync/engine.js';
@@ -163,6 +164,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId, req.repair === true));
   runtime.serve(rpc.hhCard, (req) => queries().card(req));
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req));
+  runtime.serve(rpc.hhAnalytics, (req) => analyticsView(runtime.db, req));
   runtime.serve(rpc.hhHealth, (req) => health().view(req.memberId));
   runtime.serve(rpc.hhSyncEvents, (req) => health().events(req.memberId, req.before, req.limit));
   runtime.serve(rpc.hhRetry, (req) => health().retry(req.memberId, req.id));
@@ -198,6 +200,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
       'hh_sync_events',
       'hh_reconciliations',
       'hh_webhook_deliveries',
+      'hh_analytics',
       'hh_state_history',
       'hh_person_keys',
       'hh_resumes',

@@ -1,4 +1,5 @@
 import type { MigrationSet } from '@hhb24/common';
+import { refreshAnalytics } from './sync/analytics.js';
 
 /** Tables owned by hh-connector (see docs/architecture.md). */
 export const migrations: MigrationSet = {
@@ -263,6 +264,43 @@ export const migrations: MigrationSet = {
       async down(db) {
         await db.schema.alterTable('hh_resumes', (t) => t.dropColumn('pdf_dropped_at'));
         await db.schema.alterTable('hh_negotiations', (t) => t.dropColumn('crm_has_pdf'));
+      },
+    },
+    {
+      name: '20270101_01_analytics',
+      async up(db) {
+        // The name of each vacancy's hh.ru manager (the list of vacancies carries it): «Аналитика» per recruiter.
+        await db.schema.alterTable('hh_vacancies', (t) => t.text('manager_name'));
+        // «Аналитика»'s rollup: one row per negotiation with what the tab counts (sync/analytics.ts,
+        // factsOf), written with each new state; the tab aggregates it, never the history itself.
+        await db.schema.createTable('hh_analytics', (t) => {
+          t.text('member_id').notNullable();
+          t.text('negotiation_id').notNullable();
+          t.text('vacancy_id').notNullable();
+          t.text('kind');
+          // hh.ru's created_at (the response or invitation), or when we first saw it when unreadable.
+          t.timestamp('created_at', { useTz: true }).notNullable();
+          t.text('state_id').notNullable();
+          // The furthest funnel step reached (FUNNEL's index), null when none is known.
+          t.smallint('reached');
+          t.timestamp('first_move_at', { useTz: true });
+          t.integer('move_sec');
+          t.boolean('refused').notNullable();
+          t.smallint('refused_step');
+          t.boolean('silent').notNullable();
+          t.primary(['member_id', 'negotiation_id']);
+        });
+        await db.schema.raw('create index hh_analytics_period on hh_analytics (member_id, created_at)');
+        await db.schema.raw(
+          `create index hh_analytics_untouched on hh_analytics (member_id, created_at) where kind = 'response' and first_move_at is null`,
+        );
+        // The portals' negotiations stored so far.
+        const portals = (await db('hh_negotiations').distinct('member_id').pluck('member_id')) as string[];
+        for (const memberId of portals) await refreshAnalytics(db, memberId, null);
+      },
+      async down(db) {
+        await db.schema.dropTable('hh_analytics');
+        await db.schema.alterTable('hh_vacancies', (t) => t.dropColumn('manager_name'));
       },
     },
   ],

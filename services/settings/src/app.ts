@@ -37,6 +37,7 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
       rpc.hhImportProgress,
       rpc.hhNewResponses,
       rpc.hhCard,
+      rpc.hhAnalytics,
       rpc.hhHealth,
       rpc.hhSyncEvents,
       rpc.hhRetry,

@@ -195,6 +195,7 @@ t.test(
       'hh_resumes',
       'hh_person_keys',
       'hh_state_history',
+      'hh_analytics',
       'crm_links',
       'crm_failures',
       'crm_write_counts',

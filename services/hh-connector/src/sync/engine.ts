@@ -38,6 +38,7 @@ import {
   personKeys,
   sameSnapshot,
 } from './snapshot.js';
+import { refreshAnalytics } from './analytics.js';
 import { type NegotiationRow, type RefusedItem, type SyncStore, hhTime } from './store.js';
 
 type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean; pdfDropped?: boolean };
@@ -555,8 +556,10 @@ export class SyncEngine {
       if (!changed) snapshot.version = current.version;
       await this.store.settle(trx, { ...current, itemSeq: row.itemSeq }, snapshot, changed);
       if (!changed) return;
-      if (current.snapshot?.state.id !== snapshot.state.id)
+      if (current.snapshot?.state.id !== snapshot.state.id) {
         await this.store.addHistory(trx, row.memberId, row.negotiationId, snapshot.state, snapshot.updatedAt);
+        await refreshAnalytics(trx, row.memberId, [row.negotiationId]);
+      }
       await enqueue(trx, {
         subject: subjects.hhNegotiationSynced,
         // With the account: versions start again after a portal's data was erased and the app

@@ -228,6 +228,9 @@ export class SyncStore {
       name: v.name,
       url: v.alternate_url ?? null,
       manager_id: v.manager?.id ?? null,
+      manager_name: v.manager
+        ? [v.manager.last_name, v.manager.first_name].filter(Boolean).join(' ') || null
+        : null,
       counters: JSON.stringify(v.counters ?? null),
       updated_at: trx.fn.now(),
       ...(importRunId ? { import_run_id: importRunId, import_state: 'pending' } : {}),
@@ -240,6 +243,7 @@ export class SyncStore {
         'name',
         'url',
         'manager_id',
+        'manager_name',
         'counters',
         'updated_at',
         ...(importRunId ? ['import_run_id', 'import_state'] : []),

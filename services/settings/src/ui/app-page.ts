@@ -2,7 +2,7 @@ import { type HhAccountView, type UiRequest } from '@hhb24/common';
 import { type Ctx, type Fragment, type PageDeps, hhAccount } from './page-kit.js';
 import { text } from './texts.js';
 
-export type Tab = 'auth' | 'settings' | 'new-responses' | 'health' | 'feedback';
+export type Tab = 'auth' | 'settings' | 'new-responses' | 'health' | 'feedback' | 'analytics';
 
 const TABS: Array<{ key: Tab; label: string }> = [
   { key: 'auth', label: 'tabs.auth' },
@@ -10,21 +10,23 @@ const TABS: Array<{ key: Tab; label: string }> = [
   { key: 'new-responses', label: 'tabs.newResponses' },
   { key: 'feedback', label: 'tabs.feedback' },
   { key: 'health', label: 'tabs.health' },
+  // Only for the portal's admins and the users the settings name (routes.ts, `analytics`).
+  { key: 'analytics', label: 'tabs.analytics' },
 ];
 
 /** A tab's panel, given the hh.ru connection the page has just read. */
 export type TabPanel = (req: UiRequest, ctx: Ctx, account: HhAccountView | null) => Promise<Fragment>;
 
 /**
- * Tabs open without a working hh.ru login: «Состояние», where a lost one shows, and «Обратная
- * связь», which the person who cannot connect needs most.
+ * Tabs open without a working hh.ru login: «Состояние», where a lost one shows, «Обратная связь»,
+ * which the person who cannot connect needs most, and «Аналитика», which reads only what we hold.
  */
-const OPEN_WITHOUT_HH: readonly Tab[] = ['auth', 'health', 'feedback'];
+const OPEN_WITHOUT_HH: readonly Tab[] = ['auth', 'health', 'feedback', 'analytics'];
 
-/** The tab bar: which tab is open, which wait for hh.ru to be connected. */
-export function tabBar(current: Tab, account: HhAccountView | null) {
+/** The tab bar: which tab is open, which wait for hh.ru to be connected, whether «Аналитика» is there at all. */
+export function tabBar(current: Tab, account: HhAccountView | null, ctx: Pick<Ctx, 'mayAnalyse'>) {
   const connected = account?.status === 'active';
-  return TABS.map((t) => ({
+  return TABS.filter((t) => t.key !== 'analytics' || ctx.mayAnalyse).map((t) => ({
     ...t,
     selected: t.key === current,
     disabled: !connected && !OPEN_WITHOUT_HH.includes(t.key),
@@ -33,7 +35,11 @@ export function tabBar(current: Tab, account: HhAccountView | null) {
 
 /** The tab bar and the connection marker, swapped out of band with a panel (either may have changed). */
 export function chrome(deps: PageDeps, ctx: Ctx, current: Tab, account: HhAccountView | null): string {
-  return deps.renderer.render('partials/chrome-oob', { ...ctx, tabs: tabBar(current, account), account });
+  return deps.renderer.render('partials/chrome-oob', {
+    ...ctx,
+    tabs: tabBar(current, account, ctx),
+    account,
+  });
 }
 
 /**
@@ -55,7 +61,7 @@ export class AppPage {
       title: text(ctx.lang, 'app.title'),
       framed: true,
       panel: panel.html,
-      tabs: tabBar(tab, account),
+      tabs: tabBar(tab, account, ctx),
       account,
     });
     return { html };

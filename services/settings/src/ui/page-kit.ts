@@ -32,6 +32,8 @@ export type Ctx = {
   canManage: boolean;
   /** For everyone else: the line that says who may (`names`: the users the settings name, '' for none). */
   readOnly: { names: string } | null;
+  /** Whether the reader may open «Аналитика» (routes.ts, `analytics`): the tab is drawn only then. */
+  mayAnalyse: boolean;
 };
 
 export type Form = UiRequest['form'];
@@ -60,6 +62,7 @@ export function ctxOf(req: UiRequest): Ctx {
     session: req.session,
     canManage: false,
     readOnly: null,
+    mayAnalyse: false,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Runtime, UiRequest, UiResponse, UiSession } from '@hhb24/common';
 import type { FeedbackDelivery } from '../feedback-delivery.js';
 import type { PortalData } from '../portal-data.js';
 import { AppPage, type Tab, type TabPanel } from './app-page.js';
+import { AnalyticsTab } from './analytics-tab.js';
 import { AuthTab } from './auth-tab.js';
 import { CardPage } from './card-page.js';
 import { FeedbackTab } from './feedback-tab.js';
@@ -22,9 +23,11 @@ import { text } from './texts.js';
  * - `manage`: a change to the app (settings, the hh.ru login, the import, «Повторить», the
  *   subscription): a portal admin, as the portal answered the gateway with the user's own token for
  *   this very POST (`adminCheck` `fresh`), or a user the settings name in «Кто может управлять
- *   приложением» (docs/security.md, «Who may change what»).
+ *   приложением» (docs/security.md, «Who may change what»);
+ * - `analytics`: «Аналитика», a portal admin or a user the settings name in «Кто может видеть
+ *   аналитику» (it shows the whole portal's hiring figures, beyond what one user's CRM rights show).
  */
-export type Access = 'everyone' | 'crm' | 'manage';
+export type Access = 'everyone' | 'crm' | 'manage' | 'analytics';
 
 export type Method = 'GET' | 'POST';
 
@@ -49,7 +52,8 @@ const row = (
   handler: Route['handler'],
 ): Route => ({ method, path, access, template, handler });
 
-const may = (access: Access, s: UiSession): boolean => access === 'everyone' || s.isAdmin || s.crmAccess;
+const may = (access: Access, s: UiSession, mayAnalyse: boolean): boolean =>
+  access === 'analytics' ? mayAnalyse : access === 'everyone' || s.isAdmin || s.crmAccess;
 
 /** Whether the request may change the app: only a POST, by a confirmed admin or a named manager. */
 export function mayManage(req: UiRequest, managerIds: readonly number[]): boolean {
@@ -73,12 +77,14 @@ export class PageRoutes {
     const feedback = new FeedbackTab(deps);
     const card = new CardPage(deps);
     const install = new InstallPage(deps);
+    const analytics = new AnalyticsTab(deps);
     const panels: Record<Tab, TabPanel> = {
       auth: async (req, ctx, account) => ({ html: auth.panel(req, ctx, account) }),
       settings: (req, ctx) => settings.panel(req, ctx, {}),
       'new-responses': (req, ctx) => newResponses.panel(req, ctx),
       feedback: (_req, ctx) => feedback.panel(ctx),
       health: (req, ctx) => health.panel(req, ctx, {}),
+      analytics: (req, ctx) => analytics.panel(req, ctx),
     };
     const app = new AppPage(deps, panels);
     const tab = (name: Tab) => (req: UiRequest, ctx: Ctx) => app.tab(name, req, ctx);
@@ -119,6 +125,8 @@ export class PageRoutes {
       row('GET',  'tab/health',        'crm',      'tab-health',               tab('health')),
       row('GET',  'health/events',     'crm',      'partials/health-events',   (r, c) => health.events(r, c)),
       row('POST', 'health/retry',      'manage',   'tab-health',               (r, c) => health.retry(r, c)),
+      // «Аналитика» (its filter asks the same route again; the CSV files are made in the browser)
+      row('GET',  'tab/analytics',     'analytics', 'tab-analytics',           tab('analytics')),
     ];
   }
 
@@ -132,21 +140,28 @@ export class PageRoutes {
   }
 
   async handle(req: UiRequest): Promise<UiResponse> {
-    const managerIds =
-      (await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings.managerIds ?? [];
+    const settings = (await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings;
+    const managerIds = settings?.managerIds ?? [];
     // On a GET: whether to draw the controls (the page load's answer); a POST is checked below.
     const canManage =
       req.method === 'POST'
         ? mayManage(req, managerIds)
         : req.session.isAdmin || managerIds.includes(req.session.userId);
+    const mayAnalyse =
+      req.session.isAdmin || (settings?.analyticsViewerIds ?? []).includes(req.session.userId);
+    const onPath = this.routes.filter((r) => r.path === req.route);
+    const route = onPath.find((r) => r.method === req.method);
+    const access = route?.access ?? onPath[0]?.access ?? 'crm';
     const ctx: Ctx = {
       ...ctxOf(req),
       canManage,
-      readOnly: canManage ? null : await this.whoManages(req, managerIds),
+      // «Аналитика» changes nothing and names nobody: it asks the portal for no names either.
+      readOnly: canManage || access === 'analytics' ? null : await this.whoManages(req, managerIds),
+      mayAnalyse,
     };
-    const onPath = this.routes.filter((r) => r.path === req.route);
-    const route = onPath.find((r) => r.method === req.method);
-    if (!may(route?.access ?? onPath[0]?.access ?? 'crm', req.session)) return this.noAccess(route, ctx);
+    if (access === 'analytics' && !mayAnalyse && may('crm', req.session, mayAnalyse))
+      return refusal(this.deps, ctx, 'analytics_only');
+    if (!may(access, req.session, mayAnalyse)) return this.noAccess(route, ctx);
     if (onPath.length === 0 || onPath.every((r) => r.handler === 'gateway'))
       return refusal(this.deps, ctx, 'not_found');
     // A path asked the wrong way (a GET of what only a POST may do): nothing runs.
