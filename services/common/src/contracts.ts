@@ -104,6 +104,11 @@ export const PortalSettings = Type.Object({
    * «Аналитика» (absent: nobody but admins). Only an admin changes the list.
    */
   analyticsViewerIds: Type.Optional(Type.Array(Ids.positive())),
+  /**
+   * Contacts: an existing contact of the portal with the applicant's phone or e-mail is used
+   * instead of a new one (absent in settings saved before the field existed: on).
+   */
+  reuseContacts: Type.Optional(Type.Boolean()),
   updatedAt: Type.String(),
 });
 export type PortalSettings = Static<typeof PortalSettings>;
@@ -128,7 +133,17 @@ export const NegotiationSnapshot = Type.Object({
   applicant: Type.Object({
     resumeId: Nullable(Type.String()),
     fullName: Nullable(Type.String()),
+    /** hh.ru's last, first and middle name (absent from snapshots made before they were kept, or hidden). */
+    names: Type.Optional(
+      Type.Object({
+        last: Nullable(Type.String()),
+        first: Nullable(Type.String()),
+        middle: Nullable(Type.String()),
+      }),
+    ),
     phones: Type.Array(Type.String()),
+    /** hh.ru's contact type of each phone, in the order of `phones`: cell, home, work (absent from older snapshots). */
+    phoneTypes: Type.Optional(Type.Array(Type.String())),
     email: Nullable(Type.String()),
     city: Nullable(Type.String()),
     hidden: Type.Object({ name: Type.Boolean(), phones: Type.Boolean(), email: Type.Boolean() }),

@@ -98,11 +98,11 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     },
   });
 
-  // The links to the portal's leads and deals, refused writes (with their snapshots), counts and
-  // incidents: erased at a clean uninstall, or once the retention passed.
+  // The links to the portal's leads and deals, its contacts of people, refused writes (with their
+  // snapshots), counts and incidents: erased at a clean uninstall, or once the retention passed.
   runtime.erasesPortalData({
     onUninstalled: async (event) => the().settings.forget(event.memberId),
-    tables: ['crm_failures', 'crm_links', 'crm_write_counts', 'crm_incidents'],
+    tables: ['crm_failures', 'crm_links', 'crm_contacts', 'crm_write_counts', 'crm_incidents'],
   });
 
   const incidents = new Incidents({ runtime, b24 });

@@ -144,17 +144,27 @@ export interface Pdf {
   base64: string;
 }
 
-/** Every field of a new lead or deal (docs/reference/reference-app.md#required-fields). */
+/**
+ * The applicant's contact in the portal, as `crm.contact.add` takes it, or `$result[…]` of the batch
+ * command that adds it.
+ */
+export type ContactRef = number | string;
+
+/**
+ * Every field of a new lead or deal (docs/reference/reference-app.md#required-fields), bound to the
+ * applicant's contact when there is one (a lead's CONTACT_ID, a deal's CONTACT_IDS).
+ */
 export function fieldsForAdd(
   s: NegotiationSnapshot,
   settings: PortalSettings,
   stage: string,
   pdf: Pdf | null,
   lang: PortalLang = 'ru',
+  contact: ContactRef | null = null,
 ): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     TITLE: titleOf(s, lang),
-    NAME: applicantName(s, lang),
+    ...nameFields(s, lang),
     COMMENTS: commentsOf(s, settings.entityType, lang),
     ORIGINATOR_ID,
     ORIGIN_ID: s.negotiationId,
@@ -169,7 +179,57 @@ export function fieldsForAdd(
   if (settings.sourceId) fields['SOURCE_ID'] = settings.sourceId;
   if (settings.entityType === 'deal') fields['CATEGORY_ID'] = settings.categoryId;
   if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.base64] };
+  if (contact !== null) {
+    if (settings.entityType === 'deal') fields['CONTACT_IDS'] = [contact];
+    else fields['CONTACT_ID'] = contact;
+  }
   return fields;
+}
+
+/**
+ * A new contact for the applicant: the name in its three fields, the phones and e-mail (or the
+ * placeholders), the responsible person and source of the settings. ORIGIN_ID is the person, so a
+ * contact added by a write that did not live to record it is found again.
+ */
+export function contactFieldsForAdd(
+  s: NegotiationSnapshot,
+  settings: PortalSettings,
+  lang: PortalLang = 'ru',
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    ...nameFields(s, lang),
+    ...contactFields(s, lang),
+    ORIGINATOR_ID,
+    ORIGIN_ID: s.personId,
+    ASSIGNED_BY_ID: settings.responsibleUserId,
+  };
+  if (settings.sourceId) fields['SOURCE_ID'] = settings.sourceId;
+  return fields;
+}
+
+/**
+ * LAST_NAME, NAME and SECOND_NAME from hh.ru's last, first and middle name; the whole name (or the
+ * placeholder) in NAME when the parts are not known (hidden, a deleted resume, an older snapshot).
+ */
+export function nameFields(s: NegotiationSnapshot, lang: PortalLang = 'ru'): Record<string, string> {
+  const names = s.applicant.names;
+  if (!names || !(names.first || names.last || names.middle)) return { NAME: applicantName(s, lang) };
+  const fields: Record<string, string> = {};
+  if (names.last) fields['LAST_NAME'] = names.last;
+  if (names.first) fields['NAME'] = names.first;
+  if (names.middle) fields['SECOND_NAME'] = names.middle;
+  return fields;
+}
+
+/** hh.ru's contact type of a phone → Bitrix24's VALUE_TYPE (an unknown type is OTHER). */
+const PHONE_TYPES: Record<string, string> = { cell: 'MOBILE', home: 'HOME', work: 'WORK' };
+
+/** The phones and e-mail that identify the applicant in the portal's duplicate search (placeholders never). */
+export function searchableContacts(s: NegotiationSnapshot): { phones: string[]; email: string | null } {
+  return {
+    phones: s.applicant.hidden.phones ? [] : s.applicant.phones.slice(0, 20),
+    email: s.applicant.hidden.email ? null : s.applicant.email,
+  };
 }
 
 /** What a later version changes on an existing entity: the hh.ru status, a stage move, the resume file when it was missing. */
@@ -186,14 +246,19 @@ export function fieldsForUpdate(
 }
 
 /**
- * PHONE (MOBILE) and EMAIL (WORK), or the reference app's placeholders where the applicant hid them
- * (docs/reference/reference-app.md#the-crm-card).
+ * PHONE typed by hh.ru's contact type (cell MOBILE, home HOME, work WORK; MOBILE in snapshots made
+ * before the types were kept) and EMAIL (WORK), or the reference app's placeholders where the
+ * applicant hid them (docs/reference/reference-app.md#the-crm-card).
  */
 function contactFields(s: NegotiationSnapshot, lang: PortalLang): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const types = s.applicant.phoneTypes;
   if (s.applicant.hidden.phones) out['PHONE'] = [{ VALUE: hiddenPhoneText(s, lang), VALUE_TYPE: 'MOBILE' }];
   else if (s.applicant.phones.length > 0)
-    out['PHONE'] = s.applicant.phones.map((p) => ({ VALUE: p, VALUE_TYPE: 'MOBILE' }));
+    out['PHONE'] = s.applicant.phones.map((p, i) => ({
+      VALUE: p,
+      VALUE_TYPE: types ? (PHONE_TYPES[types[i] ?? ''] ?? 'OTHER') : 'MOBILE',
+    }));
   if (s.applicant.hidden.email) out['EMAIL'] = [{ VALUE: hiddenEmailText(s, lang), VALUE_TYPE: 'WORK' }];
   else if (s.applicant.email) out['EMAIL'] = [{ VALUE: s.applicant.email, VALUE_TYPE: 'WORK' }];
   return out;

@@ -82,5 +82,30 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20261211_01_contacts',
+      async up(db) {
+        // One portal contact per person (hh-connector's person id): the app's own, or the portal's
+        // found by phone or e-mail. Every deal of the person is bound to it.
+        await db.schema.createTable('crm_contacts', (t) => {
+          t.text('member_id').notNullable();
+          t.text('person_id').notNullable();
+          t.integer('contact_id').notNullable();
+          t.text('origin').notNullable();
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'person_id']);
+        });
+        // The contact a lead or deal is bound to (null: not yet).
+        await db.schema.alterTable('crm_links', (t) => {
+          t.integer('contact_id');
+        });
+      },
+      async down(db) {
+        await db.schema.alterTable('crm_links', (t) => {
+          t.dropColumn('contact_id');
+        });
+        await db.schema.dropTable('crm_contacts');
+      },
+    },
   ],
 };

@@ -15,7 +15,12 @@ export interface Link {
   hasPdf: boolean;
   /** hh.ru's `updated_at` of the snapshot written last (null for links recorded before it was kept). */
   hhUpdatedAt: string | null;
+  /** The applicant's contact the entity is bound to (null: none yet). */
+  contactId: number | null;
 }
+
+/** How a person's contact came to be: added by the app, or the portal's own, found by phone or e-mail. */
+export type ContactOrigin = 'created' | 'found';
 
 /**
  * A snapshot not newer than what the link holds: an older or equal version, or (whatever its
@@ -38,6 +43,7 @@ interface LinkRow {
   stage_id: string | null;
   has_pdf: boolean;
   hh_updated_at: string | null;
+  contact_id: number | null;
 }
 
 const toLink = (r: LinkRow): Link => ({
@@ -50,6 +56,7 @@ const toLink = (r: LinkRow): Link => ({
   stageId: r.stage_id,
   hasPdf: r.has_pdf,
   hhUpdatedAt: r.hh_updated_at,
+  contactId: r.contact_id,
 });
 
 /** crm_links and crm_failures, scoped by portal. */
@@ -90,6 +97,7 @@ export class Records {
         stage_id: link.stageId,
         has_pdf: link.hasPdf,
         hh_updated_at: link.hhUpdatedAt,
+        contact_id: link.contactId,
       })
       .onConflict(['member_id', 'negotiation_id'])
       .merge({
@@ -97,8 +105,32 @@ export class Records {
         stage_id: link.stageId,
         has_pdf: link.hasPdf,
         hh_updated_at: link.hhUpdatedAt,
+        contact_id: link.contactId,
         updated_at: trx.fn.now(),
       });
+  }
+
+  /** The portal contact of each of these people that has one. */
+  async contactsOf(memberId: string, personIds: string[]): Promise<Map<string, number>> {
+    if (personIds.length === 0) return new Map();
+    const rows = (await this.db('crm_contacts')
+      .where({ member_id: memberId })
+      .whereIn('person_id', [...new Set(personIds)])) as Array<{ person_id: string; contact_id: number }>;
+    return new Map(rows.map((r) => [r.person_id, r.contact_id]));
+  }
+
+  /** Records a person's contact; the first one recorded stays (one contact per person and portal). */
+  async saveContact(
+    trx: Knex.Transaction,
+    memberId: string,
+    personId: string,
+    contactId: number,
+    origin: ContactOrigin,
+  ): Promise<void> {
+    await trx('crm_contacts')
+      .insert({ member_id: memberId, person_id: personId, contact_id: contactId, origin })
+      .onConflict(['member_id', 'person_id'])
+      .ignore();
   }
 
   /** A person deleted the entity in the portal: forgotten here, so that «Повторить» creates it again. */

@@ -17,21 +17,26 @@ import {
   textOf,
 } from '@hhb24/common';
 import {
+  type ContactRef,
   ORIGINATOR_ID,
   type Pdf,
   RESUME_FIELD,
+  contactFieldsForAdd,
   fieldsForAdd,
   fieldsForUpdate,
+  searchableContacts,
   stageFieldOf,
   stageListOf,
   stageToSet,
   targetStage,
 } from './fields.js';
 import { type Refusal, refusalOf, stageMissing } from './fixes.js';
-import { type Link, type Records, notNewer } from './records.js';
+import { type ContactOrigin, type Link, type Records, notNewer } from './records.js';
 
 /** Negotiations per group: one batch searches them all, one batch writes them all (≤ 50 commands each). */
 const GROUP_MAX = 45;
+/** Commands Bitrix24 runs in one batch request; `$result[…]` references work only within one. */
+const BATCH_MAX = 50;
 /** How long the first write of a group waits for others to join it. */
 const LINGER_MS = 100;
 /** Locks are kept alive while a group is written; a writer that died frees them this soon. */
@@ -67,8 +72,42 @@ interface Plan {
   /** The entity's stage in the portal now, when it was read. */
   current?: string | null;
   command?: BatchCommand;
+  /** An entity that exists and is not yet bound to its person's contact: `crm.{type}.contact.add`. */
+  bind?: BatchCommand;
+  /** The contact the add or the bind gives the entity. */
+  contact?: PersonContact;
   refusal?: Refusal;
 }
+
+/**
+ * The applicant's contact for the writes of a group: recorded before, found in the portal now
+ * (added by an earlier write that did not live to record it, or the portal's own with the same
+ * phone or e-mail), or to be added by the write batch (`key`).
+ */
+interface PersonContact {
+  id: number | null;
+  origin: ContactOrigin | null;
+  /** Recorded in crm_contacts before this group. */
+  recorded: boolean;
+  /** The batch command that adds it, when it is new. */
+  key?: string;
+  /** What the writes refer to: the id, or `$result[key]` inside the same batch. */
+  ref: ContactRef | null;
+}
+
+/**
+ * The batch key of a negotiation's write. Not the bare id: a batch runs its commands in the order of
+ * its keys, and a number-like key would come before the contacts the write refers to.
+ */
+const entityKey = (negotiationId: string) => `entity_${negotiationId}`;
+
+/**
+ * A write that may give its person a contact: contacts are made for deals (a lead is bound only to
+ * a contact the person already has), once per person, and an entity already bound needs none.
+ */
+const seeksContact = (x: Plan): boolean =>
+  x.p.settings.entityType === 'deal' &&
+  (x.link === null || (x.link.entityType === 'deal' && x.link.contactId === null));
 
 export interface WriterDeps {
   runtime: Runtime;
@@ -113,17 +152,32 @@ export class Writer {
         this.d.runtime.locks.acquire(`crm:${memberId}:${p.snapshot.negotiationId}`, LOCK_MS),
       ),
     );
+    // A person's contact is added by one writer at a time: the people of deal writes are locked too.
+    const people = [
+      ...new Set(
+        pending
+          .filter((p, i) => leases[i] && p.settings.entityType === 'deal')
+          .map((p) => p.snapshot.personId),
+      ),
+    ];
+    const personLeases = await Promise.all(
+      people.map((person) => this.d.runtime.locks.acquire(`crm:person:${memberId}:${person}`, LOCK_MS)),
+    );
+    const busyPeople = new Set(people.filter((_, i) => !personLeases[i]));
+    const allLeases = [...leases, ...personLeases];
     const held: Pending[] = [];
-    pending.forEach((p, i) => (leases[i] ? held.push(p) : p.resolve({ kind: 'busy' })));
+    pending.forEach((p, i) =>
+      leases[i] && !busyPeople.has(p.snapshot.personId) ? held.push(p) : p.resolve({ kind: 'busy' }),
+    );
     const keepAlive = setInterval(
-      () => leases.forEach((l) => void l?.extend(LOCK_MS).catch(() => false)),
+      () => allLeases.forEach((l) => void l?.extend(LOCK_MS).catch(() => false)),
       LOCK_MS / 3,
     );
     try {
       if (held.length > 0) await this.write(memberId, held);
     } finally {
       clearInterval(keepAlive);
-      await Promise.all(leases.flatMap((l) => (l ? [l.release().catch(() => false)] : [])));
+      await Promise.all(allLeases.flatMap((l) => (l ? [l.release().catch(() => false)] : [])));
     }
   }
 
@@ -156,18 +210,44 @@ export class Writer {
     }
     if (plans.length === 0) return;
     try {
-      const stages = await this.findExisting(memberId, plans, b24, wait);
-      this.planCommands(plans, stages);
-      const toSend = plans.filter((x) => x.command);
+      const recorded = await this.d.records.contactsOf(
+        memberId,
+        plans.map((x) => x.p.snapshot.personId),
+      );
+      const { stages, found } = await this.findExisting(memberId, plans, recorded, b24, wait);
+      const contacts = this.contactsFor(plans, recorded, found);
+      // New contacts go in the write batch, the writes refer to them by `$result[…]`; when the
+      // whole would not fit one batch, the contacts are added first.
+      const adds = this.contactAdds(plans, contacts);
+      let sent: { results: Record<string, unknown>; errors: Record<string, Bitrix24Error> } = {
+        results: {},
+        errors: {},
+      };
+      const binds = plans.filter(
+        (x) => x.link && x.link.contactId === null && contacts.get(x.p.snapshot.personId)?.ref != null,
+      ).length;
+      if (adds.length > 0 && adds.length + plans.length + binds > BATCH_MAX) {
+        sent = await b24.batch(memberId, Object.fromEntries(adds), wait);
+        for (const c of contacts.values())
+          if (c.key) c.ref = sent.errors[c.key] ? null : Number(sent.results[c.key]);
+        adds.length = 0;
+      }
+      this.planCommands(plans, stages, contacts);
+      const batch: Array<[string, BatchCommand]> = [...adds];
+      for (const x of plans) {
+        if (x.command) batch.push([entityKey(x.p.snapshot.negotiationId), x.command]);
+        if (x.bind) batch.push([`bind_${x.p.snapshot.negotiationId}`, x.bind]);
+      }
       const answer =
-        toSend.length > 0
-          ? await b24.batch(
-              memberId,
-              Object.fromEntries(toSend.map((x) => [x.p.snapshot.negotiationId, x.command!])),
-              wait,
-            )
+        batch.length > 0
+          ? await b24.batch(memberId, Object.fromEntries(batch), wait)
           : { results: {}, errors: {} };
-      await this.record(plans, answer.results, answer.errors);
+      await this.record(
+        plans,
+        contacts,
+        { ...sent.results, ...answer.results },
+        { ...sent.errors, ...answer.errors },
+      );
     } catch (err) {
       const e = classifyError(err);
       if (e.wait)
@@ -182,6 +262,7 @@ export class Writer {
             command: undefined,
             refusal: refusalOf(err, x.p.settings.entityType, x.lang),
           })),
+          new Map(),
           {},
           {},
         );
@@ -199,9 +280,13 @@ export class Writer {
   private async findExisting(
     memberId: string,
     plans: Plan[],
+    recorded: Map<string, number>,
     b24: Bitrix24Client,
     wait: { maxWaitMs: number },
-  ): Promise<Map<string, Map<string, number>>> {
+  ): Promise<{
+    stages: Map<string, Map<string, number>>;
+    found: Map<string, { id: number; origin: ContactOrigin }>;
+  }> {
     const adds = plans.filter((x) => !x.link).map((x) => x.p.snapshot.negotiationId);
     const moving = plans.filter((x) => x.link && this.mayMove(x));
     const lists = new Set([
@@ -239,11 +324,45 @@ export class Writer {
           { filter: { '@ID': ids }, select: ['ID', stageFieldOf(type)] },
         ];
     }
+    // The people who may get a contact now: the app's contact of an earlier write that did not
+    // live to record it (ORIGIN_ID is the person), else the portal's own with the same phone or e-mail.
+    const seekers = new Map<string, Plan>();
+    for (const x of plans) {
+      const person = x.p.snapshot.personId;
+      if (seeksContact(x) && !recorded.has(person) && !seekers.has(person)) seekers.set(person, x);
+    }
+    const seeking = [...seekers.values()];
+    if (seeking.length > 0)
+      commands['contacts'] = [
+        'crm.contact.list',
+        {
+          filter: { '=ORIGINATOR_ID': ORIGINATOR_ID, '@ORIGIN_ID': [...seekers.keys()] },
+          select: ['ID', 'ORIGIN_ID'],
+          order: { ID: 'ASC' },
+        },
+      ];
+    const duplicateKeys = new Set<string>();
+    seeking.forEach((x, i) => {
+      if (x.p.settings.reuseContacts === false) return;
+      const { phones, email } = searchableContacts(x.p.snapshot);
+      const search = (key: string, type: 'PHONE' | 'EMAIL', values: string[]) => {
+        commands[key] = ['crm.duplicate.findbycomm', { entity_type: 'CONTACT', type, values }];
+        duplicateKeys.add(key);
+      };
+      if (phones.length > 0) search(`dupPhone_${i}`, 'PHONE', phones);
+      if (email) search(`dupEmail_${i}`, 'EMAIL', [email]);
+    });
     const stages = new Map<string, Map<string, number>>();
-    if (Object.keys(commands).length === 0) return stages;
+    const found = new Map<string, { id: number; origin: ContactOrigin }>();
+    if (Object.keys(commands).length === 0) return { stages, found };
     const answer = await b24.batch(memberId, commands, wait);
-    const failed = Object.values(answer.errors)[0];
+    const failed = Object.entries(answer.errors).find(([key]) => !duplicateKeys.has(key))?.[1];
     if (failed) throw failed;
+    for (const [key, error] of Object.entries(answer.errors))
+      this.d.runtime.log.warn(
+        { memberId, code: error.code, message: error.message },
+        `the portal's duplicate search failed (${key}): a new contact is added`,
+      );
     for (const list of lists) {
       type Status = { STATUS_ID: string; SORT: string | number };
       // More than a page of stages (50) is rare: the rest is read page by page.
@@ -273,6 +392,7 @@ export class Writer {
           stageId: textOf(row[stageFieldOf(type)]) || null,
           hasPdf: Boolean(row[RESUME_FIELD]),
           hhUpdatedAt: null,
+          contactId: null,
         };
         plan.current = plan.link.stageId;
       }
@@ -283,7 +403,69 @@ export class Writer {
         if (plan) plan.current = textOf(row[stageFieldOf(type)]) || null;
       }
     }
-    return stages;
+    for (const row of (answer.results['contacts'] ?? []) as Array<Record<string, unknown>>) {
+      const person = textOf(row['ORIGIN_ID']);
+      if (seekers.has(person) && !found.has(person))
+        found.set(person, { id: Number(row['ID']), origin: 'created' });
+    }
+    const oldest = (result: unknown): number | null => {
+      const ids =
+        result && typeof result === 'object' && !Array.isArray(result)
+          ? (result as { CONTACT?: unknown }).CONTACT
+          : undefined;
+      const list = Array.isArray(ids) ? ids.map(Number).filter((id) => id > 0) : [];
+      return list.length > 0 ? Math.min(...list) : null;
+    };
+    seeking.forEach((x, i) => {
+      const person = x.p.snapshot.personId;
+      if (found.has(person)) return;
+      const id = oldest(answer.results[`dupPhone_${i}`]) ?? oldest(answer.results[`dupEmail_${i}`]);
+      if (id !== null) found.set(person, { id, origin: 'found' });
+    });
+    return { stages, found };
+  }
+
+  /** Each person's contact as far as it is known before the writes. */
+  private contactsFor(
+    plans: Plan[],
+    recorded: Map<string, number>,
+    found: Map<string, { id: number; origin: ContactOrigin }>,
+  ): Map<string, PersonContact> {
+    const contacts = new Map<string, PersonContact>();
+    for (const x of plans) {
+      const person = x.p.snapshot.personId;
+      const id = recorded.get(person) ?? found.get(person)?.id ?? null;
+      contacts.set(person, {
+        id,
+        origin: found.get(person)?.origin ?? null,
+        recorded: recorded.has(person),
+        ref: id,
+      });
+    }
+    return contacts;
+  }
+
+  /** `crm.contact.add` for each person of a deal write who has no contact yet, from their first write. */
+  private contactAdds(plans: Plan[], contacts: Map<string, PersonContact>): Array<[string, BatchCommand]> {
+    const adds: Array<[string, BatchCommand]> = [];
+    for (const x of plans) {
+      const c = contacts.get(x.p.snapshot.personId)!;
+      if (c.ref !== null || !seeksContact(x)) continue;
+      c.key = `contact_${adds.length}`;
+      c.ref = `$result[${c.key}]`;
+      c.origin = 'created';
+      adds.push([
+        c.key,
+        [
+          'crm.contact.add',
+          {
+            fields: contactFieldsForAdd(x.p.snapshot, x.p.settings, x.lang),
+            params: { REGISTER_SONET_EVENT: 'N' },
+          },
+        ],
+      ]);
+    }
+    return adds;
   }
 
   /** An existing entity may change stage: extended mode, same entity type and pipeline, and the mapped stage is not the one we set. */
@@ -295,11 +477,23 @@ export class Writer {
     return targetStage(snapshot, settings) !== link.stageId;
   }
 
-  private planCommands(plans: Plan[], stages: Map<string, Map<string, number>>): void {
+  private planCommands(
+    plans: Plan[],
+    stages: Map<string, Map<string, number>>,
+    contacts: Map<string, PersonContact>,
+  ): void {
     for (const x of plans) {
       const { snapshot, settings, pdf } = x.p;
       const params = { REGISTER_SONET_EVENT: 'N' };
+      const contact = contacts.get(snapshot.personId);
       if (x.link) {
+        if (x.link.contactId === null && contact?.ref != null) {
+          x.contact = contact;
+          x.bind = [
+            `crm.${x.link.entityType}.contact.add`,
+            { id: x.link.entityId, fields: { CONTACT_ID: contact.ref } },
+          ];
+        }
         let stage: string | null = null;
         if (this.mayMove(x)) {
           const order =
@@ -325,9 +519,10 @@ export class Writer {
         continue;
       }
       x.stage = stage;
+      if (contact?.ref != null) x.contact = contact;
       x.command = [
         `crm.${settings.entityType}.add`,
-        { fields: fieldsForAdd(snapshot, settings, stage, pdf, x.lang), params },
+        { fields: fieldsForAdd(snapshot, settings, stage, pdf, x.lang, contact?.ref ?? null), params },
       ];
     }
   }
@@ -335,17 +530,38 @@ export class Writer {
   /** Links, refusals and their announcements for the group, in one transaction; then each writer hears its outcome. */
   private async record(
     plans: Plan[],
+    contacts: Map<string, PersonContact>,
     results: Record<string, unknown>,
     errors: Record<string, Bitrix24Error>,
   ): Promise<void> {
     const outcomes = new Map<Plan, WriteOutcome>();
     const written: Array<'created' | 'updated'> = [];
+    /** The contact's id once the batch ran: null when its add failed. */
+    const idOf = (c: PersonContact): number | null => {
+      if (!c.key) return c.id;
+      const id = Number(results[c.key]);
+      return errors[c.key] || !(id > 0) ? null : id;
+    };
+    const memberId = plans[0]?.p.snapshot.memberId;
+    for (const c of contacts.values()) {
+      const error = c.key ? errors[c.key] : undefined;
+      if (error)
+        this.d.runtime.log.warn(
+          { memberId, code: error.code, message: error.message },
+          'the portal refused a contact: the deal is written without it, the next write tries again',
+        );
+    }
     await this.d.runtime.db.transaction(async (trx) => {
       written.length = 0;
+      for (const [person, c] of contacts) {
+        const id = idOf(c);
+        if (!c.recorded && id !== null)
+          await this.d.records.saveContact(trx, memberId!, person, id, c.origin ?? 'created');
+      }
       for (const x of plans) {
         const { snapshot, settings, pdf } = x.p;
         const key = snapshot.negotiationId;
-        const err = errors[key];
+        const err = errors[entityKey(key)];
         if (x.refusal || (err && !err.wait && !err.retryable)) {
           const type: EntityType = x.link?.entityType ?? settings.entityType;
           const refusal = x.refusal ?? refusalOf(err!, type, x.lang);
@@ -361,17 +577,19 @@ export class Writer {
           );
         } else if (x.command) {
           const added = x.link === null;
+          const bound = x.contact && !errors[`bind_${key}`] ? idOf(x.contact) : null;
           const link: Link = added
             ? {
                 memberId: snapshot.memberId,
                 negotiationId: key,
                 entityType: settings.entityType,
-                entityId: Number(results[key]),
+                entityId: Number(results[entityKey(key)]),
                 categoryId: settings.entityType === 'deal' ? settings.categoryId : 0,
                 version: snapshot.version,
                 stageId: x.stage,
                 hasPdf: Boolean(pdf),
                 hhUpdatedAt: snapshot.updatedAt,
+                contactId: bound,
               }
             : {
                 ...x.link!,
@@ -379,6 +597,7 @@ export class Writer {
                 stageId: x.stage,
                 hasPdf: x.link!.hasPdf || Boolean(pdf),
                 hhUpdatedAt: snapshot.updatedAt,
+                contactId: x.link!.contactId ?? bound,
               };
           await this.d.records.saveLink(trx, link);
           await this.d.records.clearFailure(trx, snapshot.memberId, key);

@@ -2,8 +2,11 @@ import t from 'tap';
 import { Bitrix24Error, type NegotiationSnapshot, type PortalSettings } from '@hhb24/common';
 import {
   commentsOf,
+  contactFieldsForAdd,
   fieldsForAdd,
   fieldsForUpdate,
+  nameFields,
+  searchableContacts,
   stageToSet,
   targetStage,
   titleOf,
@@ -250,3 +253,58 @@ t.test('an English portal: title, name, placeholders and comment in English', as
     'Invitation: Бухгалтер — Малыш Алексей Александрович',
   );
 });
+
+t.test(
+  'the name in three fields and phones typed as hh.ru types them; older snapshots as before',
+  async (t) => {
+    const parts = {
+      ...snapshot,
+      applicant: {
+        ...snapshot.applicant,
+        names: { last: 'Малыш', first: 'Алексей', middle: null },
+        phones: ['+79161234567', '+74951112233', '+78121112233', '+70000000000'],
+        phoneTypes: ['cell', 'work', 'home', 'fax'],
+      },
+    };
+    const lead = fieldsForAdd(parts, settings, 'NEW', null, 'ru', 42);
+    t.match(lead, {
+      LAST_NAME: 'Малыш',
+      NAME: 'Алексей',
+      CONTACT_ID: 42,
+      PHONE: [
+        { VALUE: '+79161234567', VALUE_TYPE: 'MOBILE' },
+        { VALUE: '+74951112233', VALUE_TYPE: 'WORK' },
+        { VALUE: '+78121112233', VALUE_TYPE: 'HOME' },
+        { VALUE: '+70000000000', VALUE_TYPE: 'OTHER' },
+      ],
+    });
+    t.notOk('SECOND_NAME' in lead, 'no middle name, no SECOND_NAME');
+    const deal = fieldsForAdd(
+      parts,
+      { ...settings, entityType: 'deal' },
+      'NEW',
+      null,
+      'ru',
+      '$result[contact_0]',
+    );
+    t.same(deal['CONTACT_IDS'], ['$result[contact_0]'], 'a deal names its contact in CONTACT_IDS');
+    t.match(contactFieldsForAdd(parts, settings), {
+      LAST_NAME: 'Малыш',
+      NAME: 'Алексей',
+      ORIGINATOR_ID: 'hh-b24',
+      ORIGIN_ID: 'p',
+      ASSIGNED_BY_ID: 7,
+      SOURCE_ID: 'WEB',
+      EMAIL: [{ VALUE: 'a@mail.ru', VALUE_TYPE: 'WORK' }],
+    });
+    t.same(nameFields(snapshot), { NAME: 'Малыш Алексей Александрович' }, 'without parts: the whole name');
+    t.match(fieldsForAdd(snapshot, settings, 'NEW', null), { PHONE: [{ VALUE_TYPE: 'MOBILE' }] });
+    t.notOk('CONTACT_ID' in fieldsForAdd(snapshot, settings, 'NEW', null), 'no contact, no CONTACT_ID');
+    const hidden = {
+      ...parts,
+      applicant: { ...parts.applicant, hidden: { name: false, phones: true, email: true } },
+    };
+    t.same(searchableContacts(hidden), { phones: [], email: null }, 'placeholders are never searched for');
+    t.same(searchableContacts(parts).phones, parts.applicant.phones);
+  },
+);

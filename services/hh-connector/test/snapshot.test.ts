@@ -124,7 +124,9 @@ t.test(
     t.match(s.applicant, {
       resumeId: 'r1',
       fullName: 'Петров Иван Сергеевич',
+      names: { last: 'Петров', first: 'Иван', middle: 'Сергеевич' },
       phones: ['+79161234567', '+78121112233'],
+      phoneTypes: ['cell', 'work'],
       email: 'i.petrov@mail.ru',
       city: 'Санкт-Петербург',
       hidden: { name: false, phones: false, email: false },
@@ -171,6 +173,8 @@ t.test(
       hidden: { name: true, phones: true, email: false },
     });
     t.equal(h.resume?.pdf?.filename, 'Соискатель r1 скрыл ФИО_Проектный программист 13-05-2019.pdf');
+    t.notOk('names' in h.applicant, 'hidden names are not kept in parts either');
+    t.same(h.applicant.phoneTypes, []);
 
     const tomb = buildSnapshot({ ...base, item: item(null), resume: null, hasPdf: false });
     t.match(

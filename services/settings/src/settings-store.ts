@@ -23,6 +23,8 @@ export interface SettingsInput {
   stageByState?: unknown;
   twoWayStatus?: unknown;
   twoWayDiscard?: unknown;
+  /** Use the portal's contact with the applicant's phone or e-mail (absent: on). */
+  reuseContacts?: unknown;
   /** «Кто может управлять приложением»: user ids, one or many (absent: nobody but the portal's admins). */
   managerIds?: unknown;
 }
@@ -98,6 +100,7 @@ export function parseSettings(memberId: string, input: SettingsInput): PortalSet
     stageByState,
     twoWayStatus: flag(input.twoWayStatus),
     twoWayDiscard: flag(input.twoWayDiscard),
+    reuseContacts: input.reuseContacts === undefined ? true : flag(input.reuseContacts),
     managerIds,
     updatedAt: new Date().toISOString(),
   };

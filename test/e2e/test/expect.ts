@@ -28,9 +28,13 @@ export interface Expected {
   name: string;
   fields: Record<string, unknown>;
   phones: string[];
+  /** Each phone as `{value}/{VALUE_TYPE}`: hh.ru's cell MOBILE, work WORK, home HOME; a placeholder MOBILE. */
+  typedPhones: string[];
   emails: string[];
   pdfName: string | null;
 }
+
+const PHONE_TYPES: Record<string, string> = { cell: 'MOBILE', work: 'WORK', home: 'HOME' };
 
 export function expectedEntity(sim: HhSim, n: Negotiation, settings: PortalSettings): Expected {
   const r = sim.store.resumes.get(n.resumeId)!;
@@ -46,13 +50,16 @@ export function expectedEntity(sim: HhSim, n: Negotiation, settings: PortalSetti
     ? settings.stageByState[toHhState(n.employerState) as HhState]
     : undefined;
   const stage = mapped ?? (kind === 'invitation' ? settings.stageForInvitation : settings.stageForResponse);
+  const sorted = [...r.phones].sort((a, b) => Number(b.type === 'cell') - Number(a.type === 'cell'));
   const phones = r.deleted
     ? []
     : hidden.has('phones')
       ? [`Соискатель ${r.id} скрыл телефон`]
-      : [...r.phones]
-          .sort((a, b) => Number(b.type === 'cell') - Number(a.type === 'cell'))
-          .map((p) => `+${p.country}${p.city}${p.number}`);
+      : sorted.map((p) => `+${p.country}${p.city}${p.number}`);
+  const typedPhones =
+    r.deleted || hidden.has('phones')
+      ? phones.map((p) => `${p}/MOBILE`)
+      : sorted.map((p, i) => `${phones[i]}/${PHONE_TYPES[p.type] ?? 'OTHER'}`);
   // hh.ru shows that the e-mail is hidden, not whether there is one: the placeholder goes in either way.
   const emails = r.deleted
     ? []
@@ -75,14 +82,26 @@ export function expectedEntity(sim: HhSim, n: Negotiation, settings: PortalSetti
     [settings.entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID']: stage,
   };
   if (settings.entityType === 'deal') fields['CATEGORY_ID'] = String(settings.categoryId);
-  else fields['NAME'] = name;
+  else Object.assign(fields, nameFields(r, name, hidden.has('names_and_photo')));
   return {
     name,
     fields,
     phones,
+    typedPhones,
     emails,
     pdfName: r.deleted ? null : `${name}_${vacancy} ${moscowDate(r.updatedAt)}.pdf`,
   };
+}
+
+/** NAME, LAST_NAME and SECOND_NAME of a lead or contact: the name's parts, or the placeholder in NAME. */
+export function nameFields(
+  r: { deleted: boolean; firstName: string; lastName: string; middleName: string | null },
+  name: string,
+  hidden: boolean,
+): Record<string, string | null> {
+  return r.deleted || hidden
+    ? { NAME: name, LAST_NAME: null, SECOND_NAME: null }
+    : { NAME: r.firstName || null, LAST_NAME: r.lastName || null, SECOND_NAME: r.middleName || null };
 }
 
 export interface PortalCheck {
@@ -142,7 +161,7 @@ export function checkPortal(
         ((row[key] as Array<{ VALUE: string; VALUE_TYPE: string }> | undefined) ?? []).map(
           (m) => `${m.VALUE}/${m.VALUE_TYPE}`,
         );
-      const phones = want.phones.map((p) => `${p}/MOBILE`);
+      const phones = want.typedPhones;
       const emails = want.emails.map((e) => `${e}/WORK`);
       if (JSON.stringify(values('PHONE')) !== JSON.stringify(phones))
         check.wrong.push(`${n.id} PHONE: ${JSON.stringify(values('PHONE'))} ≠ ${JSON.stringify(phones)}`);
@@ -159,6 +178,10 @@ export function checkPortal(
         check.wrong.push(
           `${n.id} COMMENTS: ${JSON.stringify(comments.slice(0, 120))} does not start with ${JSON.stringify(head)}`,
         );
+      // Every deal is bound to its applicant's contact.
+      const contactId = Number(row['CONTACT_ID']);
+      if (!(contactId > 0) || !b24.entity(memberId, 'contact', contactId))
+        check.wrong.push(`${n.id} CONTACT_ID: ${JSON.stringify(row['CONTACT_ID'])} is not a contact`);
     }
     const r = hh.store.resumes.get(n.resumeId)!;
     if (r.deleted ? !comments.includes('Резюме удалено') : !comments.includes(`Резюме: ${r.title}`))

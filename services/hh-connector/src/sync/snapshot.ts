@@ -154,7 +154,17 @@ export function buildSnapshot(input: SnapshotInput): NegotiationSnapshot {
     applicant: {
       resumeId: resume?.id ?? short?.id ?? null,
       fullName: hidden.has('names_and_photo') || !names ? null : fullName(names),
+      ...(hidden.has('names_and_photo') || !names || !fullName(names)
+        ? {}
+        : {
+            names: {
+              last: names.lastName?.trim() || null,
+              first: names.firstName?.trim() || null,
+              middle: names.middleName?.trim() || null,
+            },
+          }),
       phones: hidden.has('phones') ? [] : (resume?.phones.map((p) => p.number) ?? []),
+      phoneTypes: hidden.has('phones') ? [] : (resume?.phones.map((p) => p.type) ?? []),
       email: hidden.has('email') ? null : (resume?.email ?? null),
       city: resume?.city ?? short?.area?.name ?? null,
       hidden: {

@@ -355,6 +355,7 @@ interface FormValues {
   stageByState: Record<string, string>;
   twoWayStatus: boolean;
   twoWayDiscard: boolean;
+  reuseContacts: boolean;
   managerIds: number[];
 }
 
@@ -370,6 +371,7 @@ function fromSaved(s: PortalSettings | null, userId: number): FormValues {
     stageByState: { ...(s?.stageByState ?? {}) },
     twoWayStatus: s?.twoWayStatus ?? false,
     twoWayDiscard: s?.twoWayDiscard ?? false,
+    reuseContacts: s?.reuseContacts ?? true,
     managerIds: [...(s?.managerIds ?? [])],
   };
 }
@@ -388,6 +390,8 @@ function toInput(form: Form): SettingsInput {
     stageByState,
     twoWayStatus: one(form, 'twoWayStatus'),
     twoWayDiscard: one(form, 'twoWayDiscard'),
+    // An unticked box sends nothing: from the form, absent is off (elsewhere absent means the default, on).
+    reuseContacts: one(form, 'reuseContacts') || 'off',
     managerIds: form['managerIds'] ?? [],
   };
 }
@@ -407,6 +411,7 @@ function fromForm(form: Form): FormValues {
     stageByState: input.stageByState as Record<string, string>,
     twoWayStatus: ['on', 'true', '1', 'Y'].includes(input.twoWayStatus as string),
     twoWayDiscard: ['on', 'true', '1', 'Y'].includes(input.twoWayDiscard as string),
+    reuseContacts: ['on', 'true', '1', 'Y'].includes(input.reuseContacts as string),
     managerIds: (Array.isArray(input.managerIds) ? input.managerIds : [input.managerIds])
       .map((id) => Number(id))
       .filter((id) => Number.isInteger(id) && id > 0),

@@ -209,6 +209,9 @@ const ru = {
     'Стадия воронки для каждого статуса резюме на hh.ru. Если выключено, отдельные стадии задаются только для откликов и приглашений.',
   'settings.twoWay': 'Менять статус на hh.ru при смене стадии',
   'settings.twoWayDiscard': 'В том числе отказ',
+  'settings.reuseContacts': 'Использовать существующий контакт с тем же телефоном или e-mail',
+  'settings.reuseContactsHint':
+    'Соискатель становится контактом CRM, к которому привязаны все его сделки; лид соискателя, у которого уже есть контакт, привязывается к нему. Если в CRM уже есть контакт с тем же телефоном или e-mail, используется он, а не новый.',
   'settings.twoWayHint':
     'Перенос лида или сделки на стадию, сопоставленную статусу hh.ru, переводит отклик в этот статус на hh.ru. Отказ отправляется, только если включён отдельно.',
   'settings.mappingState': 'Статус резюме',
@@ -570,6 +573,9 @@ const en: Record<Key, string> = {
     'A pipeline stage for each resume status on hh.ru. When off, only responses and invitations get stages of their own.',
   'settings.twoWay': 'Change the status on hh.ru when the stage changes',
   'settings.twoWayDiscard': 'Discards too',
+  'settings.reuseContacts': 'Use an existing contact with the same phone or e-mail',
+  'settings.reuseContactsHint':
+    'Each applicant becomes a CRM contact bound to all of their deals; a lead of an applicant who already has a contact is bound to it. When the CRM already has a contact with the same phone or e-mail, that contact is used instead of a new one.',
   'settings.twoWayHint':
     'Moving a lead or deal to a stage mapped to an hh.ru status moves the response to that status on hh.ru. A discard is sent only when allowed separately.',
   'settings.mappingState': 'Resume status',

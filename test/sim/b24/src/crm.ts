@@ -1,9 +1,12 @@
 /**
- * Leads and deals as the legacy crm.lead.* / crm.deal.* methods see them: field rules, defaults,
- * multi-fields, user fields with files, stages per pipeline, the optional required-field check,
- * the row format of get/list, filters, and the events and robots a write sets off.
+ * Leads, deals and contacts as the legacy crm.lead.* / crm.deal.* / crm.contact.* methods see them:
+ * field rules, defaults, multi-fields, user fields with files, stages per pipeline, the contacts
+ * bound to a lead or deal, the optional required-field check, the row format of get/list, filters,
+ * and the events and robots a write sets off.
  */
 import {
+  type ContactBinding,
+  type CrmType,
   type Entity,
   type EntityType,
   type MultiFieldValue,
@@ -60,26 +63,32 @@ const COMMON: Record<string, FieldDef> = {
   ORIGIN_ID: { kind: 'string' },
 };
 
-const FIELDS: Record<EntityType, Record<string, FieldDef>> = {
+/** A person's name, birth date, and their phones, e-mails, sites and messengers: on leads and contacts. */
+const PERSON: Record<string, FieldDef> = {
+  NAME: { kind: 'string' },
+  SECOND_NAME: { kind: 'string' },
+  LAST_NAME: { kind: 'string' },
+  POST: { kind: 'string' },
+  BIRTHDATE: { kind: 'date' },
+  HAS_PHONE: { kind: 'char', readOnly: true },
+  HAS_EMAIL: { kind: 'char', readOnly: true },
+  PHONE: { kind: 'crm_multifield', multiple: true },
+  EMAIL: { kind: 'crm_multifield', multiple: true },
+  WEB: { kind: 'crm_multifield', multiple: true },
+  IM: { kind: 'crm_multifield', multiple: true },
+};
+
+const FIELDS: Record<CrmType, Record<string, FieldDef>> = {
   lead: {
     ...COMMON,
-    NAME: { kind: 'string' },
-    SECOND_NAME: { kind: 'string' },
-    LAST_NAME: { kind: 'string' },
-    POST: { kind: 'string' },
+    ...PERSON,
+    CONTACT_IDS: { kind: 'crm_contact', multiple: true },
     COMPANY_TITLE: { kind: 'string' },
     ADDRESS_CITY: { kind: 'string' },
-    BIRTHDATE: { kind: 'date' },
     STATUS_ID: { kind: 'crm_status', statusType: 'STATUS' },
     STATUS_DESCRIPTION: { kind: 'string' },
     STATUS_SEMANTIC_ID: { kind: 'string', readOnly: true },
-    HAS_PHONE: { kind: 'char', readOnly: true },
-    HAS_EMAIL: { kind: 'char', readOnly: true },
     DATE_CLOSED: { kind: 'datetime', readOnly: true },
-    PHONE: { kind: 'crm_multifield', multiple: true },
-    EMAIL: { kind: 'crm_multifield', multiple: true },
-    WEB: { kind: 'crm_multifield', multiple: true },
-    IM: { kind: 'crm_multifield', multiple: true },
   },
   deal: {
     ...COMMON,
@@ -96,6 +105,28 @@ const FIELDS: Record<EntityType, Record<string, FieldDef>> = {
     LEAD_ID: { kind: 'crm_lead', readOnly: true },
     ADDITIONAL_INFO: { kind: 'string' },
   },
+  // crm.contact.fields: no title, amount or stage; the person's fields and a type.
+  contact: {
+    ID: COMMON['ID']!,
+    HONORIFIC: { kind: 'crm_status', statusType: 'HONORIFIC' },
+    ...PERSON,
+    TYPE_ID: { kind: 'crm_status', statusType: 'CONTACT_TYPE' },
+    SOURCE_ID: COMMON['SOURCE_ID']!,
+    SOURCE_DESCRIPTION: COMMON['SOURCE_DESCRIPTION']!,
+    OPENED: COMMON['OPENED']!,
+    EXPORT: { kind: 'char' },
+    COMMENTS: COMMON['COMMENTS']!,
+    ASSIGNED_BY_ID: COMMON['ASSIGNED_BY_ID']!,
+    CREATED_BY_ID: COMMON['CREATED_BY_ID']!,
+    MODIFY_BY_ID: COMMON['MODIFY_BY_ID']!,
+    DATE_CREATE: COMMON['DATE_CREATE']!,
+    DATE_MODIFY: COMMON['DATE_MODIFY']!,
+    COMPANY_ID: COMMON['COMPANY_ID']!,
+    LEAD_ID: { kind: 'crm_lead', readOnly: true },
+    ORIGINATOR_ID: COMMON['ORIGINATOR_ID']!,
+    ORIGIN_ID: COMMON['ORIGIN_ID']!,
+    ORIGIN_VERSION: { kind: 'string' },
+  },
 };
 
 const MULTI_TYPES: Record<string, string[]> = {
@@ -106,8 +137,14 @@ const MULTI_TYPES: Record<string, string[]> = {
 };
 
 export const stageFieldOf = (type: EntityType) => (type === 'lead' ? 'STATUS_ID' : 'STAGE_ID');
-export const ufEntityId = (type: EntityType) => (type === 'lead' ? 'CRM_LEAD' : 'CRM_DEAL');
-export const store = (portal: Portal, type: EntityType) => (type === 'lead' ? portal.leads : portal.deals);
+export const ufEntityId = (type: CrmType) =>
+  type === 'lead' ? 'CRM_LEAD' : type === 'deal' ? 'CRM_DEAL' : 'CRM_CONTACT';
+export const store = (portal: Portal, type: CrmType) =>
+  type === 'lead' ? portal.leads : type === 'deal' ? portal.deals : portal.contacts;
+/** The entity's own events: ONCRMLEADADD, ONCRMDEALUPDATE, ONCRMCONTACTDELETE… */
+export const eventName = (type: CrmType, action: 'ADD' | 'UPDATE' | 'DELETE') =>
+  `ONCRM${type.toUpperCase()}${action}`;
+const hasStages = (type: CrmType): type is EntityType => type !== 'contact';
 
 /** The stages an entity can be in: lead statuses, or the stages of the deal's pipeline. */
 export function stagesOf(portal: Portal, type: EntityType, categoryId = 0): Status[] {
@@ -229,7 +266,7 @@ export function fieldsParam(params: Record<string, unknown>, name = 'fields'): u
 
 function requiredErrors(
   portal: Portal,
-  type: EntityType,
+  type: CrmType,
   entity: Entity,
   given: Record<string, unknown> | null,
 ): string | null {
@@ -261,9 +298,70 @@ function assertCrmAccess(portal: Portal, userId: number): void {
   if (!portal.users.get(userId)?.crmAccess) throw legacy('Access denied.');
 }
 
+/**
+ * CONTACT_IDS on a lead or deal: its contacts, the first one primary. CONTACT_ID (the older, single
+ * field) sets that one contact. Ids of contacts the portal does not have are dropped.
+ */
+function bindContacts(portal: Portal, entity: Entity, key: string, value: unknown): void {
+  const ids = (key === 'CONTACT_IDS' ? asList(value) : isEmpty(value) ? [] : [value])
+    .map((v) => Number.parseInt(String(v), 10))
+    .filter((id) => portal.contacts.has(id));
+  entity.contacts = [...new Set(ids)].map((id, i) => ({
+    CONTACT_ID: id,
+    SORT: (i + 1) * 10,
+    IS_PRIMARY: i === 0 ? 'Y' : 'N',
+  }));
+}
+
+/** CONTACT_ID (the primary contact) and CONTACT_IDS of a lead or deal, from its bindings. */
+function boundContacts(entity: Entity, key: 'CONTACT_ID' | 'CONTACT_IDS'): unknown {
+  const bindings = entity.contacts ?? [];
+  if (key === 'CONTACT_IDS') return bindings.map((b) => b.CONTACT_ID);
+  const primary = bindings.find((b) => b.IS_PRIMARY === 'Y') ?? bindings[0];
+  return primary ? String(primary.CONTACT_ID) : null;
+}
+
+/** crm.{lead,deal}.contact.add: one more contact; primary when asked, or when the entity has none yet. */
+export function addContactBinding(portal: Portal, entity: Entity, raw: unknown): boolean {
+  const fields = asObject(raw);
+  if (!fields) throw legacy("The parameter 'fields' must be array.");
+  const f = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.toUpperCase(), v]));
+  const id = Number.parseInt(String(f['CONTACT_ID'] ?? ''), 10);
+  if (!(id > 0)) throw legacy("The parameter 'fields' is not valid.");
+  const bindings = entity.contacts ?? [];
+  if (bindings.some((b) => b.CONTACT_ID === id)) return false;
+  const primary = f['IS_PRIMARY'] === 'Y' || bindings.length === 0;
+  if (primary) for (const b of bindings) b.IS_PRIMARY = 'N';
+  const sort = Number.parseInt(String(f['SORT'] ?? ''), 10);
+  bindings.push({
+    CONTACT_ID: id,
+    SORT: Number.isNaN(sort) ? (bindings.length + 1) * 10 : sort,
+    IS_PRIMARY: primary ? 'Y' : 'N',
+  });
+  entity.contacts = bindings;
+  return true;
+}
+
+/** crm.{lead,deal}.contact.items.set: the whole list; the one marked primary (else the first) is primary. */
+export function setContactBindings(entity: Entity, raw: unknown): void {
+  const items = asList(raw).map((x) => {
+    const f = Object.fromEntries(Object.entries(asObject(x) ?? {}).map(([k, v]) => [k.toUpperCase(), v]));
+    const id = Number.parseInt(String(f['CONTACT_ID'] ?? ''), 10);
+    if (!(id > 0)) throw legacy("The parameter 'items' is not valid.");
+    const sort = Number.parseInt(String(f['SORT'] ?? ''), 10);
+    return { CONTACT_ID: id, SORT: Number.isNaN(sort) ? 0 : sort, IS_PRIMARY: f['IS_PRIMARY'] === 'Y' };
+  });
+  const primary = items.find((i) => i.IS_PRIMARY) ?? items[0];
+  entity.contacts = items.map((i, n): ContactBinding => ({
+    CONTACT_ID: i.CONTACT_ID,
+    SORT: i.SORT || (n + 1) * 10,
+    IS_PRIMARY: i === primary ? 'Y' : 'N',
+  }));
+}
+
 function applyFields(
   portal: Portal,
-  type: EntityType,
+  type: CrmType,
   entity: Entity,
   fields: Record<string, unknown>,
   isNew: boolean,
@@ -272,6 +370,10 @@ function applyFields(
   for (const [rawKey, value] of Object.entries(fields)) {
     const key = rawKey.toUpperCase();
     const def = defs[key];
+    if (hasStages(type) && (key === 'CONTACT_ID' || key === 'CONTACT_IDS')) {
+      bindContacts(portal, entity, key, value);
+      continue;
+    }
     if (key.startsWith('UF_')) {
       const uf = portal.userFields.find((f) => f.ENTITY_ID === ufEntityId(type) && f.FIELD_NAME === key);
       if (uf) entity.uf[key] = castUf(portal, uf, value, entity.uf[key]);
@@ -336,7 +438,7 @@ function settleStage(portal: Portal, type: EntityType, entity: Entity, previousS
 export function createEntity(
   sim: B24Sim,
   portal: Portal,
-  type: EntityType,
+  type: CrmType,
   raw: unknown,
   options: WriteOptions,
 ): Entity {
@@ -350,7 +452,7 @@ export function createEntity(
   applyFields(portal, type, entity, fields, true);
   const f = entity.fields;
   const ru = portal.lang === 'ru';
-  if (isEmpty(f['TITLE']))
+  if (hasStages(type) && isEmpty(f['TITLE']))
     f['TITLE'] = type === 'lead' ? `${ru ? 'Лид' : 'Lead'} #${id}` : `${ru ? 'Сделка' : 'Deal'} #${id}`;
   if (type === 'deal') {
     const categoryId = Number(f['CATEGORY_ID'] ?? 0);
@@ -358,37 +460,34 @@ export function createEntity(
     f['IS_NEW'] = 'Y';
     f['BEGINDATE'] ??= isoDate(now, portal.tzOffsetMinutes).slice(0, 10);
     f['CLOSEDATE'] ??= isoDate(now + 7 * 86_400_000, portal.tzOffsetMinutes).slice(0, 10);
-    f['CONTACT_IDS'] ??= [];
   }
-  f['OPPORTUNITY'] ??= 0;
-  f['CURRENCY_ID'] ??= ru ? 'RUB' : 'USD';
+  if (hasStages(type)) {
+    entity.contacts ??= [];
+    f['OPPORTUNITY'] ??= 0;
+    f['CURRENCY_ID'] ??= ru ? 'RUB' : 'USD';
+  }
   f['OPENED'] ??= 'Y';
   if (!portal.users.has(Number(f['ASSIGNED_BY_ID']))) f['ASSIGNED_BY_ID'] = options.userId;
   f['CREATED_BY_ID'] = options.userId;
   f['MODIFY_BY_ID'] = options.userId;
   f['DATE_CREATE'] = now;
   f['DATE_MODIFY'] = now;
-  settleStage(portal, type, entity, null);
+  if (hasStages(type)) settleStage(portal, type, entity, null);
   if (options.checkRequired && portal.restRequiredCheck) {
     const error = requiredErrors(portal, type, entity, null);
     if (error) throw legacy(error);
   }
   portal.nextId[type] = id;
   store(portal, type).set(id, entity);
-  sim.emitEvent(
-    portal,
-    type === 'lead' ? 'ONCRMLEADADD' : 'ONCRMDEALADD',
-    { FIELDS: { ID: String(id) } },
-    { userId: options.userId },
-  );
-  sim.runStageRobots(portal, entity);
+  sim.emitEvent(portal, eventName(type, 'ADD'), { FIELDS: { ID: String(id) } }, { userId: options.userId });
+  if (hasStages(type)) sim.runStageRobots(portal, entity);
   return entity;
 }
 
 export function updateEntity(
   sim: B24Sim,
   portal: Portal,
-  type: EntityType,
+  type: CrmType,
   idRaw: unknown,
   raw: unknown,
   options: WriteOptions,
@@ -400,12 +499,17 @@ export function updateEntity(
   if (!fields) throw legacy("Parameter 'fields' must be array.");
   const entity = store(portal, type).get(id);
   if (!entity) throw legacy('Not found');
-  const stageField = stageFieldOf(type);
-  const before = structuredClone({ fields: entity.fields, multi: entity.multi, uf: entity.uf });
-  const previousStage = entity.fields[stageField] as string | null;
+  const stageField = hasStages(type) ? stageFieldOf(type) : null;
+  const before = structuredClone({
+    fields: entity.fields,
+    multi: entity.multi,
+    uf: entity.uf,
+    contacts: entity.contacts,
+  });
+  const previousStage = stageField ? (entity.fields[stageField] as string | null) : null;
   if ('TITLE' in fields && isEmpty(fields['TITLE'])) delete fields['TITLE'];
   applyFields(portal, type, entity, fields, false);
-  settleStage(portal, type, entity, previousStage);
+  if (hasStages(type)) settleStage(portal, type, entity, previousStage);
   if (options.checkRequired && portal.restRequiredCheck) {
     const given = Object.fromEntries(Object.keys(fields).map((k) => [k.toUpperCase(), true]));
     let error: string | null;
@@ -425,16 +529,16 @@ export function updateEntity(
   if (type === 'deal') entity.fields['IS_NEW'] = 'N';
   sim.emitEvent(
     portal,
-    type === 'lead' ? 'ONCRMLEADUPDATE' : 'ONCRMDEALUPDATE',
+    eventName(type, 'UPDATE'),
     { FIELDS: { ID: String(id) } },
     { userId: options.userId },
   );
-  if (entity.fields[stageField] !== previousStage) sim.runStageRobots(portal, entity);
+  if (stageField && entity.fields[stageField] !== previousStage) sim.runStageRobots(portal, entity);
   return entity;
 }
 
 function fileUrls(
-  type: EntityType,
+  type: CrmType,
   entityId: number,
   field: string,
   fileId: number,
@@ -498,6 +602,7 @@ export function entityRow(
       continue;
     }
     if (key === 'ID') row[key] = String(entity.id);
+    else if (key === 'CONTACT_ID' || key === 'CONTACT_IDS') row[key] = boundContacts(entity, key);
     else if (key === 'HAS_PHONE') row[key] = (entity.multi['PHONE']?.length ?? 0) > 0 ? 'Y' : 'N';
     else if (key === 'HAS_EMAIL') row[key] = (entity.multi['EMAIL']?.length ?? 0) > 0 ? 'Y' : 'N';
     else row[key] = fieldOut(portal, key, f[key]);
@@ -513,7 +618,7 @@ export function entityRow(
 }
 
 /** crm.*.fields: the description of every field (standard and user fields). */
-export function fieldsDescription(portal: Portal, type: EntityType): Record<string, unknown> {
+export function fieldsDescription(portal: Portal, type: CrmType): Record<string, unknown> {
   const lang = portal.lang;
   const out: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(FIELDS[type])) {
@@ -561,6 +666,10 @@ function comparable(v: unknown): string | number {
 function valuesOf(portal: Portal, entity: Entity, field: string): unknown[] {
   if (field in MULTI_TYPES) return (entity.multi[field] ?? []).map((m) => m.VALUE);
   if (field === 'ID') return [entity.id];
+  if (field === 'CONTACT_ID' || field === 'CONTACT_IDS') {
+    const v = boundContacts(entity, field);
+    return Array.isArray(v) ? v : [v];
+  }
   if (field.startsWith('UF_')) {
     const v = entity.uf[field];
     return Array.isArray(v) ? v : [v];

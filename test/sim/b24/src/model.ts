@@ -2,6 +2,8 @@
 import type { Lang } from './texts.js';
 
 export type EntityType = 'lead' | 'deal';
+/** Every kind of CRM record the simulator keeps: leads and deals (with stages), and contacts. */
+export type CrmType = EntityType | 'contact';
 export const ENTITY_TYPE_ID: Record<EntityType, number> = { lead: 1, deal: 2 };
 export const UF_ENTITY_ID: Record<EntityType, string> = { lead: 'CRM_LEAD', deal: 'CRM_DEAL' };
 
@@ -113,13 +115,22 @@ export interface StoredFile {
   content: Buffer;
 }
 
+/** A contact bound to a lead or deal (crm.deal.contact.items.get's row); the primary one comes first. */
+export interface ContactBinding {
+  CONTACT_ID: number;
+  SORT: number;
+  IS_PRIMARY: 'Y' | 'N';
+}
+
 export interface Entity {
-  type: EntityType;
+  type: CrmType;
   id: number;
   fields: Record<string, unknown>;
   multi: Record<string, MultiFieldValue[]>;
   /** UF values as stored: file fields hold file ids. */
   uf: Record<string, unknown>;
+  /** Leads and deals: their contacts (CONTACT_ID is the primary one, CONTACT_IDS all of them). */
+  contacts?: ContactBinding[];
 }
 
 export interface UserField {
@@ -362,6 +373,7 @@ export interface Portal {
   installs: Map<string, Install>;
   leads: Map<number, Entity>;
   deals: Map<number, Entity>;
+  contacts: Map<number, Entity>;
   userFields: UserField[];
   files: Map<number, StoredFile>;
   statuses: Status[];
@@ -377,7 +389,7 @@ export interface Portal {
   currencies: Currency[];
   /** CRM option «check required fields in REST» (rest_enable_req_uf_check); off by default. */
   restRequiredCheck: boolean;
-  requiredFields: Record<EntityType, Set<string>>;
+  requiredFields: Record<CrmType, Set<string>>;
   faults: ActiveFault[];
   /** The leaky bucket: how full it is and when it was last drained. */
   bucket: { level: number; at: number };

@@ -9,6 +9,8 @@ import {
   type Activity,
   type AppSpec,
   type AutomationRule,
+  type ContactBinding,
+  type CrmType,
   type Delivery,
   type Entity,
   type EntityType,
@@ -26,7 +28,7 @@ import { TokenStore } from './oauth.js';
 import { buildPhpQuery } from './php-form.js';
 import { addPipeline, dealStageEntity, makeUser, seedDictionaries, stageId } from './seed.js';
 import type { Lang } from './texts.js';
-import { createEntity, entityRow, findStage, stageFieldOf, updateEntity } from './crm.js';
+import { createEntity, entityRow, findStage, stageFieldOf, store, updateEntity } from './crm.js';
 
 export interface SimOptions {
   /** Access token lifetime (Bitrix: 3600 s). */
@@ -232,6 +234,7 @@ export class B24Sim {
       installs: new Map(),
       leads: new Map(),
       deals: new Map(),
+      contacts: new Map(),
       userFields: [],
       files: new Map(),
       statuses: [],
@@ -246,7 +249,7 @@ export class B24Sim {
       notifications: [],
       currencies: [],
       restRequiredCheck: false,
-      requiredFields: { lead: new Set(), deal: new Set() },
+      requiredFields: { lead: new Set(), deal: new Set(), contact: new Set() },
       faults: [],
       bucket: { level: 0, at: Date.now() },
       nextId: {},
@@ -866,15 +869,16 @@ export class B24Sim {
 
   /** An entity entered a stage: the robots placed on that stage run. */
   runStageRobots(portal: Portal, entity: Entity): RobotRun[] {
-    const stage = String(entity.fields[stageFieldOf(entity.type)] ?? '');
+    const type = entity.type;
+    if (type === 'contact') return [];
+    const stage = String(entity.fields[stageFieldOf(type)] ?? '');
     return portal.automation
       .filter(
-        (r) =>
-          r.entityType === entity.type && r.stageId === stage && portal.installs.get(r.clientId)?.installed,
+        (r) => r.entityType === type && r.stageId === stage && portal.installs.get(r.clientId)?.installed,
       )
       .map((r) =>
         this.runRobot(portal.memberId, {
-          entityType: entity.type,
+          entityType: type,
           entityId: entity.id,
           code: r.code,
           clientId: r.clientId,
@@ -907,10 +911,10 @@ export class B24Sim {
     return portal.robotRuns.slice(before);
   }
 
-  /** Creates a lead or deal as a user would in the portal (no REST limits, same rules and events). */
+  /** Creates a lead, deal or contact as a user would in the portal (no REST limits, same rules and events). */
   createEntity(
     ref: string,
-    entityType: EntityType,
+    entityType: CrmType,
     fields: Record<string, unknown>,
     options: { userId?: number } = {},
   ): Record<string, unknown> {
@@ -978,17 +982,20 @@ export class B24Sim {
 
   // ---- reading what was written -------------------------------------------------------------
 
-  entities(ref: string, entityType: EntityType): Record<string, unknown>[] {
+  entities(ref: string, entityType: CrmType): Record<string, unknown>[] {
     const portal = this.portal(ref);
-    return [...(entityType === 'lead' ? portal.leads : portal.deals).values()].map((e) =>
-      entityRow(portal, e, null),
-    );
+    return [...store(portal, entityType).values()].map((e) => entityRow(portal, e, null));
   }
 
-  entity(ref: string, entityType: EntityType, id: number): Record<string, unknown> | undefined {
+  entity(ref: string, entityType: CrmType, id: number): Record<string, unknown> | undefined {
     const portal = this.portal(ref);
-    const e = (entityType === 'lead' ? portal.leads : portal.deals).get(id);
+    const e = store(portal, entityType).get(id);
     return e && entityRow(portal, e, null);
+  }
+
+  /** The contacts bound to a lead or deal, as crm.deal.contact.items.get lists them. */
+  contactBindings(ref: string, entityType: EntityType, id: number): ContactBinding[] {
+    return [...(store(this.portal(ref), entityType).get(id)?.contacts ?? [])];
   }
 
   userFields(ref: string, entityType?: EntityType): Portal['userFields'] {

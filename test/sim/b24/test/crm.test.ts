@@ -442,3 +442,131 @@ t.test('users, profile, notifications, comments', async (t) => {
     'and left out of lists',
   );
 });
+
+t.test(
+  'contacts: add/get/update/list, bound to leads and deals, the duplicate search by phone and e-mail',
+  async (t) => {
+    const running = await sim(t, { rateLimit: false });
+    const { portal, token } = await installedPortal(running, { lang: 'ru' });
+    const call = async (method: string, params: Record<string, unknown>) => {
+      const { body } = await rest(portal, token, method, params);
+      t.notOk(body.error, `${method}: ${body.error_description ?? ''}`);
+      return body.result;
+    };
+    const contactId = (await call('crm.contact.add', {
+      fields: {
+        LAST_NAME: 'Иванова',
+        NAME: 'Анна',
+        SECOND_NAME: 'Сергеевна',
+        TITLE: 'not a contact field',
+        PHONE: [
+          { VALUE: '+7 (916) 123-45-67', VALUE_TYPE: 'MOBILE' },
+          { VALUE: '+74951234567', VALUE_TYPE: 'HOME' },
+        ],
+        EMAIL: [{ VALUE: 'Anna@Example.com', VALUE_TYPE: 'WORK' }],
+        ORIGINATOR_ID: 'hh-b24',
+        ORIGIN_ID: 'person-1',
+      },
+    })) as number;
+    const contact = (await call('crm.contact.get', { id: contactId })) as Record<string, unknown>;
+    t.match(contact, {
+      ID: String(contactId),
+      LAST_NAME: 'Иванова',
+      NAME: 'Анна',
+      SECOND_NAME: 'Сергеевна',
+      HAS_PHONE: 'Y',
+      HAS_EMAIL: 'Y',
+      PHONE: [{ VALUE_TYPE: 'MOBILE' }, { VALUE: '+74951234567', VALUE_TYPE: 'HOME' }],
+      EMAIL: [{ VALUE: 'Anna@Example.com', VALUE_TYPE: 'WORK' }],
+    });
+    t.notOk('TITLE' in contact || 'STAGE_ID' in contact, 'a contact has no title and no stage');
+    await call('crm.contact.update', { id: contactId, fields: { POST: 'Бухгалтер' } });
+    t.match(running.sim.entity(portal.memberId, 'contact', contactId), { POST: 'Бухгалтер' });
+    t.same(
+      (
+        (await call('crm.contact.list', {
+          filter: { '=ORIGINATOR_ID': 'hh-b24', '@ORIGIN_ID': ['person-1', 'person-2'] },
+          select: ['ID', 'ORIGIN_ID'],
+        })) as unknown[]
+      ).length,
+      1,
+      'found by ORIGINATOR_ID and ORIGIN_ID',
+    );
+
+    // Duplicate search: phones by their digits, e-mails without case; nothing found is [].
+    t.same(
+      await call('crm.duplicate.findbycomm', {
+        entity_type: 'CONTACT',
+        type: 'PHONE',
+        values: ['+79161234567', '+70000000000'],
+      }),
+      { CONTACT: [contactId] },
+    );
+    t.same(
+      await call('crm.duplicate.findbycomm', {
+        entity_type: 'CONTACT',
+        type: 'EMAIL',
+        values: ['anna@example.com'],
+      }),
+      { CONTACT: [contactId] },
+    );
+    t.same(
+      await call('crm.duplicate.findbycomm', {
+        entity_type: 'CONTACT',
+        type: 'EMAIL',
+        values: ['x@example.com'],
+      }),
+      [],
+    );
+    t.match((await rest(portal, token, 'crm.duplicate.findbycomm', { values: ['1'] })).body, {
+      error: 'Communication type is not defined',
+    });
+
+    // A deal made with CONTACT_IDS; a second contact added; the list read back; a lead with CONTACT_ID.
+    const dealId = (await call('crm.deal.add', {
+      fields: { TITLE: 'D', CONTACT_IDS: [contactId, 9999] },
+    })) as number;
+    t.match(await call('crm.deal.get', { id: dealId }), {
+      CONTACT_ID: String(contactId),
+      CONTACT_IDS: [contactId],
+    });
+    const second = (await call('crm.contact.add', { fields: { NAME: 'Пётр' } })) as number;
+    t.equal(await call('crm.deal.contact.add', { id: dealId, fields: { CONTACT_ID: second } }), true);
+    t.equal(
+      await call('crm.deal.contact.add', { id: dealId, fields: { CONTACT_ID: second } }),
+      false,
+      'a contact already bound is not added twice',
+    );
+    t.match(await call('crm.deal.contact.items.get', { id: dealId }), [
+      { CONTACT_ID: contactId, IS_PRIMARY: 'Y', ROLE_ID: 0 },
+      { CONTACT_ID: second, IS_PRIMARY: 'N' },
+    ]);
+    await call('crm.deal.contact.items.set', {
+      id: dealId,
+      items: [{ CONTACT_ID: second, IS_PRIMARY: 'Y' }],
+    });
+    t.match(await call('crm.deal.get', { id: dealId }), {
+      CONTACT_ID: String(second),
+      CONTACT_IDS: [second],
+    });
+    t.same((await rest(portal, token, 'crm.deal.contact.items.get', { id: 0 })).body, {
+      error: '',
+      error_description: "The parameter 'ownerEntityID' is invalid or not defined.",
+    });
+    const leadId = (await call('crm.lead.add', { fields: { TITLE: 'L', CONTACT_ID: contactId } })) as number;
+    t.match(await call('crm.lead.get', { id: leadId }), { CONTACT_ID: String(contactId) });
+    t.same(
+      (
+        (await call('crm.lead.list', { filter: { CONTACT_ID: contactId }, select: ['ID'] })) as Array<{
+          ID: string;
+        }>
+      ).map((r) => r.ID),
+      [String(leadId)],
+      'leads filter by their contact',
+    );
+
+    // A contact deleted leaves the deals and leads it was bound to.
+    await call('crm.contact.delete', { id: second });
+    t.same(running.sim.contactBindings(portal.memberId, 'deal', dealId), []);
+  },
+);

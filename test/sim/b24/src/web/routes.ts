@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { entityRow, fieldsDescription, stageFieldOf, stagesOf, store } from '../crm.js';
-import { ENTITY_TYPE_ID, type EntityType, type Portal, type User } from '../model.js';
+import { type ContactBinding, ENTITY_TYPE_ID, type EntityType, type Portal, type User } from '../model.js';
 import { parsePhpQuery } from '../php-form.js';
 import type { B24Sim } from '../sim.js';
 import { frameConfig, frameHtml } from './frames.js';
@@ -20,6 +20,40 @@ const ENTITY_NAMES: Record<EntityType, { one: string; many: string }> = {
   lead: { one: 'Лид', many: 'Лиды' },
   deal: { one: 'Сделка', many: 'Сделки' },
 };
+
+/** A phone or e-mail type as the card names it. */
+const MULTI_LABELS: Record<string, string> = {
+  MOBILE: 'мобильный',
+  WORK: 'рабочий',
+  HOME: 'домашний',
+  FAX: 'факс',
+  PAGER: 'пейджер',
+  MAILING: 'для рассылок',
+  OTHER: 'другой',
+};
+
+/**
+ * «Клиент» on a lead or deal card: each bound contact's name, its phones as tel: links (a click
+ * calls) and its e-mails as mailto: links, each with its type, as the portal's card shows them.
+ */
+function clientBlock(portal: Portal, bindings: ContactBinding[]): Raw | string {
+  const contacts = bindings.flatMap((b) => portal.contacts.get(b.CONTACT_ID) ?? []);
+  if (contacts.length === 0) return '';
+  return html`<section class="client" data-testid="client"><h2 style="margin-top:0">Клиент</h2>${contacts.map(
+    (c) => {
+      const name = ['LAST_NAME', 'NAME', 'SECOND_NAME']
+        .map((k) => String(c.fields[k] ?? '').trim())
+        .filter(Boolean)
+        .join(' ');
+      const link = (kind: 'PHONE' | 'EMAIL') =>
+        (c.multi[kind] ?? []).map(
+          (m) =>
+            html`<div><a href="${kind === 'PHONE' ? 'tel:' : 'mailto:'}${m.VALUE}" data-testid="client-${kind.toLowerCase()}" data-value-type="${m.VALUE_TYPE}">${m.VALUE}</a> <span class="muted">${MULTI_LABELS[m.VALUE_TYPE] ?? m.VALUE_TYPE}</span></div>`,
+        );
+      return html`<div class="client-contact" data-testid="client-contact" data-contact-id="${c.id}"><strong data-testid="client-name">${name || 'Без имени'}</strong>${link('PHONE')}${link('EMAIL')}</div>`;
+    },
+  )}</section>`;
+}
 
 function form(req: FastifyRequest): Record<string, string> {
   const body =
@@ -534,7 +568,7 @@ ${entities.length === 0 ? html`<p class="muted">Пока пусто</p>` : ''}`;
               html: html`<div class="tl-comment" data-testid="timeline-comment">${bbcode(c.comment)}</div>`,
             })),
         ].sort((a, b) => b.at - a.at);
-        content = html`<div class="columns"><div class="fields card"><dl class="fields-list" data-testid="entity-fields">${fields}</dl></div>
+        content = html`<div class="columns"><div class="fields card">${clientBlock(portal, entity.contacts ?? [])}<dl class="fields-list" data-testid="entity-fields">${fields}</dl></div>
 <div class="timeline" data-testid="timeline"><h2 style="margin-top:0">История</h2>${timelineItems.length ? timelineItems.map((i) => i.html) : html`<p class="muted">Записей пока нет</p>`}</div></div>`;
       }
 

@@ -1,7 +1,9 @@
-/** crm.* methods: leads and deals, their user fields, pipelines and dictionaries, the timeline. */
+/** crm.* methods: leads, deals and contacts, their user fields, pipelines and dictionaries, the timeline. */
 import {
+  addContactBinding,
   createEntity,
   entityRow,
+  eventName,
   fieldsDescription,
   fieldsParam,
   filterEntities,
@@ -9,6 +11,7 @@ import {
   isoDate,
   orderEntities,
   orderRows,
+  setContactBindings,
   store,
   ufEntityId,
   updateEntity,
@@ -17,6 +20,7 @@ import { validateLayout } from '../../dto/layout.js';
 import {
   type Activity,
   type ActivityFields,
+  type CrmType,
   ENTITY_TYPE_ID,
   type Entity,
   type EntityType,
@@ -46,7 +50,7 @@ const upperKeys = (o: Record<string, unknown>) =>
 const mayRead = (ctx: CallContext, entity: Entity): boolean =>
   ctx.user.isAdmin || !ctx.user.crmOwnOnly || Number(entity.fields['ASSIGNED_BY_ID']) === ctx.user.ID;
 
-function entityMethods(type: EntityType): Record<string, MethodSpec> {
+function entityMethods(type: CrmType): Record<string, MethodSpec> {
   const p = `crm.${type}`;
   const find = (ctx: CallContext, idRaw: unknown) => {
     if (!ctx.user.crmAccess) throw legacy('Access denied.');
@@ -85,9 +89,13 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
       handler: (ctx, params) => {
         const entity = find(ctx, param(params, 'id'));
         store(ctx.portal, type).delete(entity.id);
+        // A deleted contact leaves every lead and deal it was bound to.
+        if (type === 'contact')
+          for (const e of [...ctx.portal.leads.values(), ...ctx.portal.deals.values()])
+            e.contacts = e.contacts?.filter((b) => b.CONTACT_ID !== entity.id);
         ctx.sim.emitEvent(
           ctx.portal,
-          type === 'lead' ? 'ONCRMLEADDELETE' : 'ONCRMDEALDELETE',
+          eventName(type, 'DELETE'),
           { FIELDS: { ID: String(entity.id) } },
           { userId: ctx.user.ID },
         );
@@ -119,6 +127,137 @@ function entityMethods(type: EntityType): Record<string, MethodSpec> {
     ...userFieldMethods(type),
   };
 }
+
+/**
+ * crm.lead.contact.* and crm.deal.contact.*: the contacts bound to a lead or deal. Errors come with an
+ * empty code and the text, as the documentation lists them.
+ */
+function contactBindingMethods(type: EntityType): Record<string, MethodSpec> {
+  const p = `crm.${type}.contact`;
+  const find = (ctx: CallContext, params: Params) => {
+    if (!ctx.user.crmAccess) throw legacy('Access denied.');
+    const id = Number.parseInt(str(param(params, 'id')), 10);
+    if (!(id > 0)) throw legacy(`The parameter 'ownerEntityID' is invalid or not defined.`);
+    const entity = store(ctx.portal, type).get(id);
+    if (!entity) throw legacy('Not found.');
+    if (!mayRead(ctx, entity)) throw legacy('Access denied.');
+    return entity;
+  };
+  const updated = (ctx: CallContext, entity: Entity) => {
+    entity.fields['DATE_MODIFY'] = Date.now();
+    ctx.sim.emitEvent(
+      ctx.portal,
+      eventName(type, 'UPDATE'),
+      { FIELDS: { ID: String(entity.id) } },
+      {
+        userId: ctx.user.ID,
+      },
+    );
+  };
+  return {
+    [`${p}.fields`]: {
+      scope: 'crm',
+      handler: () => ({
+        CONTACT_ID: {
+          type: 'integer',
+          isRequired: true,
+          isReadOnly: false,
+          isImmutable: false,
+          isMultiple: false,
+          isDynamic: false,
+          title: 'CONTACT_ID',
+        },
+        SORT: {
+          type: 'integer',
+          isRequired: false,
+          isReadOnly: false,
+          isImmutable: false,
+          isMultiple: false,
+          isDynamic: false,
+          title: 'SORT',
+        },
+        IS_PRIMARY: {
+          type: 'char',
+          isRequired: false,
+          isReadOnly: false,
+          isImmutable: false,
+          isMultiple: false,
+          isDynamic: false,
+          title: 'IS_PRIMARY',
+        },
+      }),
+    },
+    [`${p}.items.get`]: {
+      scope: 'crm',
+      handler: (ctx, params) => (find(ctx, params).contacts ?? []).map((b) => ({ ...b, ROLE_ID: 0 })),
+    },
+    [`${p}.items.set`]: {
+      scope: 'crm',
+      handler: (ctx, params) => {
+        const entity = find(ctx, params);
+        setContactBindings(entity, param(params, 'items'));
+        updated(ctx, entity);
+        return true;
+      },
+    },
+    [`${p}.add`]: {
+      scope: 'crm',
+      handler: (ctx, params) => {
+        const entity = find(ctx, params);
+        const added = addContactBinding(ctx.portal, entity, fieldsParam(params));
+        if (added) updated(ctx, entity);
+        return added;
+      },
+    },
+  };
+}
+
+// ---- duplicates -----------------------------------------------------------------------------------
+
+/** Phones compare by their digits, the way the duplicate index normalises them; e-mails without case. */
+const commKey = (type: 'PHONE' | 'EMAIL', value: string) =>
+  type === 'PHONE' ? value.replace(/\D/g, '') : value.trim().toLowerCase();
+
+const DUPLICATE_TYPES = { LEAD: 'lead', CONTACT: 'contact', COMPANY: null } as const;
+
+/**
+ * crm.duplicate.findbycomm: ids of leads and contacts (companies are not simulated) with any of up
+ * to 20 phones or e-mails, at most 20 per type (the oldest); types without a match are left out,
+ * and nothing found is an empty list, as PHP encodes an empty array.
+ */
+const duplicateMethods: Record<string, MethodSpec> = {
+  'crm.duplicate.findbycomm': {
+    scope: 'crm',
+    handler: (ctx, params) => {
+      if (!ctx.user.crmAccess) throw legacy('Access denied');
+      const type = str(param(params, 'type')).toUpperCase();
+      if (!type)
+        throw new RestError(400, 'Communication type is not defined', "Parameter 'type' is required.");
+      if (type !== 'PHONE' && type !== 'EMAIL')
+        throw new RestError(400, `Communication type '${type}' is not supported in current context`, '');
+      const raw = param(params, 'values');
+      const values = (Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : [])
+        .map(str)
+        .filter(Boolean)
+        .slice(0, 20)
+        .map((v) => commKey(type, v))
+        .filter(Boolean);
+      if (values.length === 0) throw new RestError(400, 'Communication values is not defined', '');
+      const wanted = str(param(params, 'entity_type')).toUpperCase();
+      const out: Record<string, number[]> = {};
+      for (const [name, kind] of Object.entries(DUPLICATE_TYPES)) {
+        if (!kind || (wanted in DUPLICATE_TYPES && wanted !== name)) continue;
+        const ids = [...store(ctx.portal, kind).values()]
+          .filter((e) => (e.multi[type] ?? []).some((m) => values.includes(commKey(type, m.VALUE))))
+          .map((e) => e.id)
+          .sort((a, b) => a - b)
+          .slice(0, 20);
+        if (ids.length > 0) out[name] = ids;
+      }
+      return Object.keys(out).length > 0 ? out : [];
+    },
+  },
+};
 
 // ---- user fields ----------------------------------------------------------------------------------
 
@@ -195,7 +334,7 @@ function ufRow(uf: UserField, lang?: string): Record<string, unknown> {
   return row;
 }
 
-function userFieldMethods(type: EntityType): Record<string, MethodSpec> {
+function userFieldMethods(type: CrmType): Record<string, MethodSpec> {
   const p = `crm.${type}.userfield`;
   const entityId = ufEntityId(type);
   const find = (ctx: CallContext, idRaw: unknown) => {
@@ -743,6 +882,10 @@ const timelineMethods: Record<string, MethodSpec> = {
 export const crmMethods: Record<string, MethodSpec> = {
   ...entityMethods('lead'),
   ...entityMethods('deal'),
+  ...entityMethods('contact'),
+  ...contactBindingMethods('lead'),
+  ...contactBindingMethods('deal'),
+  ...duplicateMethods,
   ...dictionaryMethods,
   ...timelineMethods,
 };
