@@ -25,11 +25,10 @@ const phoneOf = (p: Resume['phones'][number]) => `+${p.country}${p.city}${p.numb
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('contacts of applicants', { timeout: 240_000 }, async (t) => {
-  const world = await World.start({
+  const world = await World.forTest(t, {
     b24RateLimit: false,
     generate: oneManager(41, { vacanciesPerManager: 3 }),
   });
-  t.teardown(() => world.close());
   const { hh, b24 } = world;
   const [vacancy, vacancy2] = [...hh.sim.store.vacancies.values()].filter((v) => !v.archived) as [
     Vacancy,
@@ -80,6 +79,8 @@ t.test('contacts of applicants', { timeout: 240_000 }, async (t) => {
     return resume;
   };
   const { memberId: portal } = await world.connectedPortal(DEAL_SETTINGS);
+  // The portal's events reach the app (the uninstall at the end).
+  await world.registerHandlers(portal);
   await world.importAll(portal);
 
   await t.test(
@@ -233,10 +234,10 @@ t.test('contacts of applicants', { timeout: 240_000 }, async (t) => {
     const mine = () => contacts(portal).filter((c) => c['LAST_NAME'] === 'Орлова');
     const snapshotOf = async (id: string) =>
       (
-        (await world
+        await world
           .db('hh_negotiations')
           .where({ member_id: portal, negotiation_id: id })
-          .first('snapshot')) as { snapshot: NegotiationSnapshot }
+          .first<{ snapshot: NegotiationSnapshot }>('snapshot')
       ).snapshot;
     const publish = (snapshot: NegotiationSnapshot, tag: string) =>
       enqueue(world.db, {
@@ -280,5 +281,17 @@ t.test('contacts of applicants', { timeout: 240_000 }, async (t) => {
     const [da, db] = [await dealOf(portal, a), await dealOf(portal, b)];
     t.equal(da['CONTACT_ID'], db['CONTACT_ID'], 'both deals on one contact');
     t.equal(contacts(portal).filter((c) => c['LAST_NAME'] === 'Волков').length, 1, 'one contact');
+  });
+
+  await t.test('a clean uninstall erases the people’s contacts with the rest of the portal', async (t) => {
+    const recorded = () => world.db('crm_contacts').where({ member_id: portal });
+    t.ok((await recorded()).length > 0, 'the portal’s people have contacts on record');
+    await b24.sim.uninstall(portal, { clean: true });
+    await b24.sim.idle();
+    await eventually(async () => (await recorded()).length === 0, {
+      timeoutMs: 30_000,
+      what: 'crm_contacts erased',
+    });
+    t.same(await world.db('crm_links').where({ member_id: portal }), [], 'and the links');
   });
 });
