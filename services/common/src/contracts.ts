@@ -185,12 +185,39 @@ export const HhWebhookReceived = Type.Object({
 });
 export type HhWebhookReceived = Static<typeof HhWebhookReceived>;
 
+/** The most days «за последние N дней» may reach back. */
+export const IMPORT_PERIOD_MAX_DAYS = 3650;
+/** The most vacancies one choice may name. */
+export const IMPORT_VACANCIES_MAX = 500;
+
+/**
+ * What the import brings in (chosen before the first import and on «Новые отклики»): responses
+ * and invitations of the last `periodDays` days (by hh.ru's created_at; null: all), of every
+ * collection or all but hh.ru's discard collections, of every active vacancy or the chosen ones.
+ * A negotiation already kept is followed whatever the choice; the choice only decides which new
+ * ones are taken.
+ */
+export const ImportScope = Type.Object({
+  periodDays: Nullable(Type.Integer({ minimum: 1, maximum: IMPORT_PERIOD_MAX_DAYS })),
+  /** false: collections whose id starts with `discard` (discard_by_employer, …) are left out. */
+  discarded: Type.Boolean(),
+  vacancyIds: Nullable(
+    Type.Array(Ids.hhId(), { minItems: 1, maxItems: IMPORT_VACANCIES_MAX, uniqueItems: true }),
+  ),
+});
+export type ImportScope = Static<typeof ImportScope>;
+
+/** Everything: the import's choice when none was made. */
+export const WHOLE_SCOPE: ImportScope = { periodDays: null, discarded: true, vacancyIds: null };
+
 /** hh.import.requested: the initial import, its resumption, or a reconciliation pass. */
 export const HhImportRequested = Type.Object({
   memberId: Ids.memberId(),
   kind: Enum(['initial', 'resume', 'reconcile']),
   requestedBy: Nullable(Type.Integer()),
   requestedAt: Ids.time(),
+  /** The choice of what to import (initial); absent: everything, or what the portal chose before. */
+  scope: Type.Optional(ImportScope),
 });
 export type HhImportRequested = Static<typeof HhImportRequested>;
 
@@ -765,11 +792,24 @@ export const rpc = {
    */
   hhNewResponses: defineRpc(
     'rpc.hh.new-responses',
-    Type.Object({ memberId: Ids.memberId(), repair: Type.Optional(Type.Boolean()) }),
+    Type.Object({
+      memberId: Ids.memberId(),
+      repair: Type.Optional(Type.Boolean()),
+      /** With `repair`: the new choice of what to import, kept for the reconciliation and what follows. */
+      scope: Type.Optional(ImportScope),
+    }),
     Type.Object({
       newCount: Type.Integer({ minimum: 0 }),
       subscription: Enum(['ok', 'missing', 'created', 'renewed', 'failed']),
+      /** The portal's current choice (absent: the import has not started). */
+      scope: Type.Optional(ImportScope),
     }),
+  ),
+  /** The account's active vacancies, for choosing which to import. */
+  hhVacancies: defineRpc(
+    'rpc.hh.vacancies',
+    MemberRequest,
+    Type.Object({ items: Type.Array(Type.Object({ id: Ids.hhId(), name: Type.String() })) }),
   ),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
   hhCard: defineRpc('rpc.hh.card', EntityRequest, Nullable(CardView)),

@@ -161,7 +161,10 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
   runtime.serve(rpc.hhAccount, (req) => connection().view(req.memberId));
   runtime.serve(rpc.hhDisconnect, (req) => connection().disconnect(req));
   runtime.serve(rpc.hhImportProgress, (req) => queries().importProgress(req.memberId));
-  runtime.serve(rpc.hhNewResponses, (req) => queries().newResponses(req.memberId, req.repair === true));
+  runtime.serve(rpc.hhNewResponses, (req) =>
+    queries().newResponses(req.memberId, req.repair === true, req.scope),
+  );
+  runtime.serve(rpc.hhVacancies, (req) => queries().vacancies(req.memberId));
   runtime.serve(rpc.hhCard, (req) => queries().card(req));
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req));
   runtime.serve(rpc.hhAnalytics, (req) => analyticsView(runtime.db, req));

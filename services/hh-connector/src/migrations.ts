@@ -303,5 +303,15 @@ export const migrations: MigrationSet = {
         await db.schema.alterTable('hh_vacancies', (t) => t.dropColumn('manager_name'));
       },
     },
+    {
+      name: '20270102_01_import_scope',
+      async up(db) {
+        // The portal's choice of what to import (ImportScope); null: everything.
+        await db.schema.alterTable('hh_imports', (t) => t.jsonb('scope'));
+      },
+      async down(db) {
+        await db.schema.alterTable('hh_imports', (t) => t.dropColumn('scope'));
+      },
+    },
   ],
 };

@@ -66,7 +66,7 @@ t.test(
     const runs = await h.db.transaction(async (trx) => {
       const ids: Record<string, string> = {};
       for (const m of ['m1', 'm2']) {
-        ids[m] = await store.startImport(trx, m, ACCOUNT, `request-${m}`, null);
+        ids[m] = await store.startImport(trx, m, ACCOUNT, `request-${m}`, null, null);
         await store.upsertVacancies(trx, m, ACCOUNT, [vacancy('v1'), vacancy('v2')], ids[m]);
         await store.upsertItems(trx, m, ACCOUNT, 'v1', 'response', [
           item('100', 'response', '2026-01-01T10:00:00+0300'),

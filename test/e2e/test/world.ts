@@ -461,8 +461,12 @@ export class World {
     return settings;
   }
 
-  /** «Сохранить и начать импорт» (or a reconciliation): the request settings publishes. */
-  async requestImport(memberId: string, kind: HhImportRequested['kind'] = 'initial'): Promise<void> {
+  /** «Сохранить и начать импорт» (or a reconciliation): the request settings publishes, with the admin's choice of what to import. */
+  async requestImport(
+    memberId: string,
+    kind: HhImportRequested['kind'] = 'initial',
+    scope?: HhImportRequested['scope'],
+  ): Promise<void> {
     await enqueue(this.db, {
       subject: subjects.hhImportRequested,
       msgId: `e2e-import:${memberId}:${kind}:${Date.now()}`,
@@ -471,6 +475,7 @@ export class World {
         kind,
         requestedBy: 1,
         requestedAt: new Date().toISOString(),
+        ...(scope ? { scope } : {}),
       } satisfies HhImportRequested,
     });
   }

@@ -5,6 +5,7 @@ import {
   type VacancyStep,
   type HhImportRequested,
   type HhNegotiationSynced,
+  type ImportScope,
   type Knex,
   type Logger,
   type MessageContext,
@@ -16,6 +17,7 @@ import {
   classifyError,
   subjects,
   UnavailableError,
+  WHOLE_SCOPE,
 } from '@hhb24/common';
 import type { Config } from '../config.js';
 import {
@@ -39,7 +41,13 @@ import {
   sameSnapshot,
 } from './snapshot.js';
 import { refreshAnalytics } from './analytics.js';
-import { type NegotiationRow, type RefusedItem, type SyncStore, hhTime } from './store.js';
+import {
+  type NegotiationRow,
+  type RefusedItem,
+  type SyncStore,
+  hhTime,
+  isDiscardCollection,
+} from './store.js';
 
 type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean; pdfDropped?: boolean };
 
@@ -102,7 +110,13 @@ export class SyncEngine {
         // A redelivery of the request that started the current run carries on with that run.
         const same = current?.requestId === ctx.msgId;
         if (!same || !current.listedAt)
-          await this.listForImport(account, same ? current.runId : null, ctx.data.requestedBy, ctx.msgId);
+          await this.listForImport(
+            account,
+            same ? current.runId : null,
+            ctx.data.requestedBy,
+            ctx.msgId,
+            same ? current.scope : (ctx.data.scope ?? WHOLE_SCOPE),
+          );
         return ack();
       }
       if (!current) {
@@ -114,7 +128,7 @@ export class SyncEngine {
       }
       if (current.accountId !== account.id) await this.store.moveImport(memberId, account.id);
       if (!current.listedAt)
-        await this.listForImport(account, current.runId, null, current.requestId ?? ctx.msgId);
+        await this.listForImport(account, current.runId, null, current.requestId ?? ctx.msgId, current.scope);
       // Vacancies the import has not paged yet get their import step again, not a reconciliation too.
       const unpaged = kind === 'resume' ? await this.requeueUnfinished(account, current.runId) : [];
       await this.listForReconcile(account, new Set(unpaged));
@@ -122,17 +136,24 @@ export class SyncEngine {
     });
   }
 
-  /** Lists the account's vacancies into an import run (a new one unless `runId`) and enqueues a step for each. */
+  /**
+   * Lists the account's vacancies (the chosen ones, if the portal chose) into an import run (a new
+   * one unless `runId`) and enqueues a step for each.
+   */
   private async listForImport(
     account: HhAccount,
     runId: string | null,
     requestedBy: number | null,
     requestId: string,
+    scope: ImportScope,
   ): Promise<void> {
-    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
+    const vacancies = (await this.hh.account(account.id).visibleVacancies(opts)).filter(
+      (v) => !scope.vacancyIds || scope.vacancyIds.includes(v.id),
+    );
     await this.d.runtime.db.transaction(async (trx) => {
       const run =
-        runId ?? (await this.store.startImport(trx, account.memberId, account.id, requestId, requestedBy));
+        runId ??
+        (await this.store.startImport(trx, account.memberId, account.id, requestId, requestedBy, scope));
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, run);
       await this.enqueueVacancies(
         trx,
@@ -146,9 +167,16 @@ export class SyncEngine {
     this.log.info({ memberId: account.memberId, vacancies: vacancies.length }, 'import listed');
   }
 
-  /** A reconciliation pass: every vacancy the account sees now (new ones included) gets a step. */
+  /**
+   * A reconciliation pass: every vacancy the account sees now (new ones included) gets a step; of a
+   * portal that chose vacancies, the chosen ones and those it already holds negotiations of.
+   */
   async listForReconcile(account: HhAccount, skip = new Set<string>()): Promise<void> {
-    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
+    const scope = (await this.store.getImport(account.memberId))?.scope ?? WHOLE_SCOPE;
+    const held = scope.vacancyIds ? await this.store.countsByVacancy(account.memberId) : null;
+    const vacancies = (await this.hh.account(account.id).visibleVacancies(opts)).filter(
+      (v) => !scope.vacancyIds || scope.vacancyIds.includes(v.id) || (held?.get(v.id) ?? 0) > 0,
+    );
     await this.d.runtime.db.transaction(async (trx) => {
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null);
       await this.store.startReconciliation(trx, account.memberId, vacancies.length);
@@ -271,9 +299,13 @@ export class SyncEngine {
       }
       // A reconciliation pages only the collections whose size differs from what we hold.
       const held = step.runId ? null : await this.store.countsByCollection(step.memberId, step.vacancyId);
+      const scope = (await this.store.getImport(step.memberId))?.scope ?? WHOLE_SCOPE;
       for (const collection of collections) {
         const total = collection.counters?.total;
         if (total === 0) continue;
+        // The import leaves out the discard collections when the portal chose so; a reconciliation
+        // pages them still, for the negotiations already kept that moved there.
+        if (step.runId && !scope.discarded && isDiscardCollection(collection.id)) continue;
         if (held && total !== undefined && (held.get(collection.id) ?? 0) === total) continue;
         for (let page = 0; ; page++) {
           const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
@@ -286,7 +318,7 @@ export class SyncEngine {
               step.vacancyId,
               collection.id,
               p.items,
-              { source: step.runId ? undefined : 'reconcile', refused },
+              { source: step.runId ? undefined : 'reconcile', refused, scope },
             );
             await this.feed(trx, account);
           });
@@ -381,7 +413,8 @@ export class SyncEngine {
         return ignore('the negotiation is not visible to this account');
       }
       if (!item.vacancy) return ignore('the negotiation names no vacancy');
-      await this.storeFresh(account, item, ctx.msgId, ctx.log);
+      if (!(await this.storeFresh(account, item, ctx.msgId, ctx.log)))
+        return ignore('a new negotiation outside what the portal chose to import');
       await done('processed');
       return ack();
     });
@@ -390,23 +423,29 @@ export class SyncEngine {
   /**
    * A negotiation just read from hh.ru (a webhook, a robot, an action we ran): stored and brought
    * up to date at once, not through a step, so the CRM shows it within seconds. When another
-   * process holds the negotiation, a step is enqueued instead (`nonce` names it).
+   * process holds the negotiation, a step is enqueued instead (`nonce` names it). False when it is
+   * a new one outside what the portal chose to import: nothing is stored.
    */
   async storeFresh(
     account: HhAccount,
     item: HhNegotiation,
     nonce: string,
     log: Logger = this.d.runtime.log,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const vacancy = item.vacancy!;
     await this.store.ensureVacancy(account.memberId, account.id, vacancy);
     const refused: RefusedItem[] = [];
+    const outOfScope: string[] = [];
+    const scope = (await this.store.getImport(account.memberId))?.scope ?? WHOLE_SCOPE;
     await this.d.runtime.db.transaction((trx) =>
       this.store.upsertItems(trx, account.memberId, account.id, vacancy.id, null, [item], {
         onTie: 'refuse',
         refused,
+        scope,
+        outOfScope,
       }),
     );
+    if (outOfScope.length > 0) return false;
     const [older] = refused;
     if (older && !older.tie) {
       // Answered late: what we keep is newer (another read was stored meanwhile). Dropped.
@@ -423,7 +462,7 @@ export class SyncEngine {
         'an answer of hh.ru as old as the negotiation kept but different: read again',
       );
       const again = await this.hh.account(account.id).negotiation(item.id, opts);
-      if (!again.vacancy) return;
+      if (!again.vacancy) return true;
       await this.d.runtime.db.transaction((trx) =>
         this.store.upsertItems(trx, account.memberId, account.id, again.vacancy!.id, null, [again]),
       );
@@ -458,6 +497,7 @@ export class SyncEngine {
       });
       this.d.runtime.wakeOutbox();
     }
+    return true;
   }
 
   // ---- one negotiation -----------------------------------------------------------------------

@@ -4,6 +4,7 @@ import {
   type CardView,
   type HhImportRequested,
   type ImportProgress,
+  type ImportScope,
   type PdfPart,
   type Runtime,
   ValidationError,
@@ -82,10 +83,20 @@ export class Queries {
    * is missing or wrong and start a reconciliation pass that brings the new responses in; without
    * it nothing changes, on hh.ru or here.
    */
+  /**
+   * «Новые отклики»: what hh.ru holds that the portal lacks, counted from the vacancies' counters
+   * (of the chosen vacancies, when the portal chose), and the subscription. With `repair` it renews
+   * the subscription and starts a reconciliation, after keeping a new choice (`scope`) if one came.
+   */
   async newResponses(
     memberId: string,
     repair = false,
-  ): Promise<{ newCount: number; subscription: 'ok' | 'missing' | 'created' | 'renewed' | 'failed' }> {
+    newScope?: ImportScope,
+  ): Promise<{
+    newCount: number;
+    subscription: 'ok' | 'missing' | 'created' | 'renewed' | 'failed';
+    scope?: ImportScope;
+  }> {
     const account = await this.d.hh().accounts.current(memberId);
     if (!account || account.status !== 'active')
       throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
@@ -98,7 +109,12 @@ export class Queries {
       );
       return 'failed' as const;
     });
-    const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
+    if (repair && newScope) await this.d.store.setScope(memberId, newScope);
+    const current = await this.d.store.getImport(memberId);
+    const chosen = current?.scope.vacancyIds;
+    const vacancies = (await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 })).filter(
+      (v) => !chosen || chosen.includes(v.id),
+    );
     const held = await this.d.store.countsByVacancy(memberId);
     let notStored = 0;
     for (const v of vacancies)
@@ -111,7 +127,7 @@ export class Queries {
       .where({ member_id: memberId })
       .whereNull('entity_id')
       .first<{ n: number } | undefined>(this.d.runtime.db.raw('count(*)::int as n'));
-    if (repair && (await this.d.store.getImport(memberId))) {
+    if (repair && current) {
       await enqueue(this.d.runtime.db, {
         subject: subjects.hhImportRequested,
         msgId: `reconcile:${memberId}:${randomUUID()}`,
@@ -124,7 +140,20 @@ export class Queries {
       });
       this.d.runtime.wakeOutbox();
     }
-    return { newCount: notStored + Number(row?.n ?? 0), subscription };
+    return {
+      newCount: notStored + Number(row?.n ?? 0),
+      subscription,
+      ...(current ? { scope: current.scope } : {}),
+    };
+  }
+
+  /** The account's active vacancies, for the choice of what to import. */
+  async vacancies(memberId: string): Promise<{ items: Array<{ id: string; name: string }> }> {
+    const account = await this.d.hh().accounts.current(memberId);
+    if (!account || account.status !== 'active')
+      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
+    const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
+    return { items: vacancies.map((v) => ({ id: v.id, name: v.name })) };
   }
 
   async card(req: {

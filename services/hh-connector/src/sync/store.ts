@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { ImportProgress, Knex, Metrics, NegotiationSnapshot, SyncEventView } from '@hhb24/common';
+import {
+  type ImportProgress,
+  type ImportScope,
+  type Knex,
+  type Metrics,
+  type NegotiationSnapshot,
+  type SyncEventView,
+  WHOLE_SCOPE,
+} from '@hhb24/common';
 import type { HhNegotiation, HhVacancy } from '../hh/index.js';
 import type { KeptResume, Kind } from './snapshot.js';
 
@@ -38,6 +46,8 @@ export interface ImportRow {
   startedAt: Date;
   listedAt: Date | null;
   finishedAt: Date | null;
+  /** What the portal chose to import (WHOLE_SCOPE when it chose nothing). */
+  scope: ImportScope;
 }
 
 export interface VacancyRow {
@@ -80,6 +90,7 @@ interface DbImport {
   started_at: Date;
   listed_at: Date | null;
   finished_at: Date | null;
+  scope: ImportScope | null;
 }
 
 const toImport = (r: DbImport): ImportRow => ({
@@ -90,7 +101,31 @@ const toImport = (r: DbImport): ImportRow => ({
   startedAt: r.started_at,
   listedAt: r.listed_at,
   finishedAt: r.finished_at,
+  scope: r.scope ?? WHOLE_SCOPE,
 });
+
+/**
+ * Whether a negotiation not kept yet is one the portal chose to import: its vacancy, its
+ * collection (hh.ru's discard collections, when left out) and its creation within the period.
+ */
+export function inScope(
+  scope: ImportScope,
+  item: HhNegotiation,
+  vacancyId: string,
+  collectionId: string | null,
+  now = Date.now(),
+): boolean {
+  if (scope.vacancyIds && !scope.vacancyIds.includes(vacancyId)) return false;
+  if (!scope.discarded && isDiscardCollection(collectionId ?? item.employer_state.id)) return false;
+  if (scope.periodDays !== null) {
+    const created = hhTime(item.created_at);
+    if (!(created >= now - scope.periodDays * 86_400_000)) return false;
+  }
+  return true;
+}
+
+/** hh.ru's discard collections and states: discard_by_employer, discard_by_applicant, … */
+export const isDiscardCollection = (id: string): boolean => id.startsWith('discard');
 
 const toRow = (r: DbNegotiation): NegotiationRow => ({
   memberId: r.member_id,
@@ -152,6 +187,10 @@ export interface UpsertOptions {
   onTie?: 'accept' | 'refuse';
   /** Filled with the items not stored because they were older than the kept ones. */
   refused?: RefusedItem[];
+  /** A negotiation not kept yet is stored only if it is in the portal's choice (kept ones are always followed). */
+  scope?: ImportScope;
+  /** Filled with the new negotiations left out by `scope`. */
+  outOfScope?: string[];
 }
 
 /** The item as kept: what the snapshot needs, without the per-call action lists and templates. */
@@ -181,6 +220,7 @@ export class SyncStore {
     accountId: string,
     requestId: string,
     requestedBy: number | null,
+    scope: ImportScope | null,
   ): Promise<string> {
     const runId = randomUUID();
     await trx('hh_imports')
@@ -190,6 +230,7 @@ export class SyncStore {
         run_id: runId,
         request_id: requestId,
         requested_by: requestedBy,
+        scope: scope && JSON.stringify(scope),
         started_at: trx.fn.now(),
         listed_at: null,
         finished_at: null,
@@ -207,6 +248,15 @@ export class SyncStore {
   }
 
   /** The portal's login changed to another hh.ru account: its import continues under the new one. */
+  /** A new choice of what to import («Новые отклики»): it applies to what is found from now on. */
+  async setScope(memberId: string, scope: ImportScope): Promise<boolean> {
+    return (
+      (await this.db('hh_imports')
+        .where({ member_id: memberId })
+        .update({ scope: JSON.stringify(scope) })) > 0
+    );
+  }
+
   async moveImport(memberId: string, accountId: string): Promise<boolean> {
     return (await this.db('hh_imports').where({ member_id: memberId }).update({ account_id: accountId })) > 0;
   }
@@ -341,7 +391,7 @@ export class SyncStore {
     items: HhNegotiation[],
     options: UpsertOptions = {},
   ): Promise<string[]> {
-    const { source, onTie = 'accept', refused } = options;
+    const { source, onTie = 'accept', refused, scope, outOfScope } = options;
     if (items.length === 0) return [];
     const found: Array<{ id: string; type: 'found' | 'changed' }> = [];
     const ids = items.map((i) => i.id);
@@ -362,6 +412,10 @@ export class SyncStore {
         collection_id: collectionId ?? item.employer_state.id,
         updated_at: trx.fn.now(),
       };
+      if (!old && scope && !inScope(scope, item, vacancyId, collectionId)) {
+        outOfScope?.push(item.id);
+        continue;
+      }
       if (!old) {
         // A webhook and an import page may bring the same new negotiation at once: the loser of
         // the insert waits for the winner's commit, then treats the row as one it had found.
