@@ -35,6 +35,7 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
       rpc.hhAccount,
       rpc.hhDisconnect,
       rpc.hhImportProgress,
+      rpc.hhVacancies,
       rpc.hhNewResponses,
       rpc.hhCard,
       rpc.hhAnalytics,

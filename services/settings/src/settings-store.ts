@@ -3,6 +3,7 @@ import {
   HH_STATES,
   type HhImportRequested,
   type HhState,
+  type ImportScope,
   type Knex,
   type PortalSettings,
   ValidationError,
@@ -138,7 +139,7 @@ export async function saveSettings(
   db: Knex,
   settings: PortalSettings,
   userId: number | null,
-  options: { startImport?: boolean } = {},
+  options: { startImport?: boolean; scope?: ImportScope } = {},
 ): Promise<void> {
   await db.transaction(async (trx) => {
     const row: Record<string, unknown> = {
@@ -160,6 +161,7 @@ export async function saveSettings(
         kind: 'initial',
         requestedBy: userId,
         requestedAt: new Date().toISOString(),
+        ...(options.scope ? { scope: options.scope } : {}),
       };
       await enqueue(trx, {
         subject: subjects.hhImportRequested,

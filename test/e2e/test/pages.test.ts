@@ -234,8 +234,29 @@ if (!existsSync('/usr/bin/chromium')) {
       await app().locator('[data-field="stageByState.discard"]').selectOption(`C${deals.id}:LOSE`);
       await screenshot(page, '06-settings-deal-extended');
 
-      // ---- «Сохранить и начать импорт» → progress → results ------------------------------------------
+      // ---- «Что импортировать»: the last 30 days, no discards, one chosen vacancy -------------------
+      t.equal(
+        await app().getByTestId('import-viewed').textContent(),
+        'Чтобы перенести данные соискателя, приложение открывает его резюме: на hh.ru отклик станет просмотренным.',
+        'the admin is told that reading a resume marks the response viewed',
+      );
+      t.equal(await app().getByTestId('import-vacancy').count(), f.vacancies.length, 'the active vacancies');
+      await app().getByTestId('import-vacancies-chosen').check();
       f.progress = { ...f.progress, state: 'never' };
+      await app().getByTestId('save').click();
+      await app().getByTestId('error-vacancyIds').waitFor();
+      t.equal(
+        await app().getByTestId('error-vacancyIds').textContent(),
+        'Выберите хотя бы одну вакансию',
+        '«Выбранные» without a vacancy is refused before anything starts',
+      );
+      await settled(app());
+      await app().getByTestId('import-period-days').check();
+      await app().getByTestId('import-days').fill('30');
+      await app().getByTestId('import-collections-no-discards').check();
+      await app().getByTestId('import-vacancy').first().check();
+
+      // ---- «Сохранить и начать импорт» → progress → results ------------------------------------------
       await app().getByTestId('save').click();
       await app().getByTestId('import-progress').waitFor();
       t.equal(
@@ -263,8 +284,13 @@ if (!existsSync('/usr/bin/chromium')) {
       });
       t.match(
         request,
-        { memberId: portal.memberId, kind: 'initial', requestedBy: 1 },
-        'the initial import was asked for',
+        {
+          memberId: portal.memberId,
+          kind: 'initial',
+          requestedBy: 1,
+          scope: { periodDays: 30, discarded: false, vacancyIds: [f.vacancies[0]!.id] },
+        },
+        'the initial import was asked for, with the admin’s choice',
       );
 
       f.progress = {

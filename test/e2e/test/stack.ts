@@ -48,6 +48,8 @@ export interface HhFixture {
   cards: Map<string, CardView>;
   pdf: PdfPart | null;
   failures: CrmFailureView[];
+  /** The account's active vacancies («Что импортировать»). */
+  vacancies: Array<{ id: string; name: string }>;
   calls: Array<{ contract: string; request: unknown }>;
 }
 
@@ -260,6 +262,10 @@ export async function startStack(
       cards: new Map(),
       pdf: null,
       failures: [],
+      vacancies: [
+        { id: '93001', name: 'Менеджер по продажам' },
+        { id: '93002', name: 'Бухгалтер' },
+      ],
       calls: [],
     };
     services.push(hhStandIn(env, fixture));
@@ -317,6 +323,7 @@ function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
   runtime.serve(rpc.hhDisconnect, async (req) => (record('hhDisconnect', req), (f.account = NOT_CONNECTED)));
   runtime.serve(rpc.hhImportProgress, async (req) => (record('hhImportProgress', req), f.progress));
   runtime.serve(rpc.hhNewResponses, async (req) => (record('hhNewResponses', req), f.newResponses));
+  runtime.serve(rpc.hhVacancies, async (req) => (record('hhVacancies', req), { items: f.vacancies }));
   runtime.serve(
     rpc.hhCard,
     async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null),

@@ -13,6 +13,7 @@ import {
 import type { PortalData, Stage } from '../portal-data.js';
 import { type SettingsInput, getSettingsRecord, parseSettings, saveSettings } from '../settings-store.js';
 import { type Ctx, type Form, type Fragment, HH_WAIT_MS, type PageDeps, one } from './page-kit.js';
+import { parseImportScope, scopeValues } from './import-scope-form.js';
 import { type Lang, STATE_NAMES_EN, VALIDATION_EN, text } from './texts.js';
 
 /** What the progress says about each reason a run is paused (texts.ts). */
@@ -205,9 +206,14 @@ export class SettingsTab {
       managerChoices.push(
         ...(await this.deps.data.usersById(req.session.memberId, unlisted).catch(() => [])),
       );
+    // The active vacancies to choose from, before the first import only.
+    const vacancies = firstImport ? await this.vacancyChoices(req) : [];
+    const scope = scopeValues(req.form);
     const html = this.deps.renderer.render('partials/settings-form', {
       ...ctx,
       v,
+      scope,
+      vacancies: vacancies.map((x) => ({ ...x, selected: scope.vacancyIds.includes(x.id) })),
       users: lists.users.map((u) => ({ ...u, selected: u.id === v.responsibleUserId })),
       managers: managerChoices.map((u) => ({ ...u, selected: v.managerIds.includes(u.id) })),
       pipelines: lists.pipelines.map((p) => ({ ...p, selected: p.id === v.categoryId })),
@@ -239,6 +245,17 @@ export class SettingsTab {
     } catch (err) {
       this.deps.runtime.log.warn({ err }, 'user search failed');
       return { html: this.deps.renderer.render('partials/user-options', { ...ctx, users: [] }) };
+    }
+  }
+
+  /** The account's active vacancies (empty when hh-connector does not answer: «all» stays possible). */
+  private async vacancyChoices(req: UiRequest): Promise<Array<{ id: string; name: string }>> {
+    const { memberId } = req.session;
+    try {
+      return (await this.deps.runtime.call(rpc.hhVacancies, { memberId }, { timeoutMs: HH_WAIT_MS })).items;
+    } catch (err) {
+      this.deps.runtime.log.warn({ err, memberId }, 'active vacancies not available for the import choice');
+      return [];
     }
   }
 
@@ -292,7 +309,11 @@ export class SettingsTab {
       one(req.form, 'action') === 'import' &&
       !record?.importRequestedAt &&
       (progress?.state ?? 'never') === 'never';
-    await saveSettings(this.deps.runtime.db, settings, userId, { startImport });
+    // «Что импортировать»: checked before anything is saved, so a wrong choice starts nothing.
+    const choice = startImport ? parseImportScope(req.form) : null;
+    if (choice?.errors)
+      return this.form(req, ctx, { values: req.form, errors: translateScopeErrors(choice.errors, ctx.lang) });
+    await saveSettings(this.deps.runtime.db, settings, userId, { startImport, scope: choice?.scope });
     this.deps.runtime.wakeOutbox();
     this.deps.runtime.log.info(
       {
@@ -416,6 +437,11 @@ function fromForm(form: Form): FormValues {
       .map((id) => Number(id))
       .filter((id) => Number.isInteger(id) && id > 0),
   };
+}
+
+/** «Что импортировать»'s errors, from their text keys into the reader's language. */
+function translateScopeErrors(errors: Record<string, string>, lang: Lang): Record<string, string> {
+  return Object.fromEntries(Object.entries(errors).map(([field, key]) => [field, text(lang, key)]));
 }
 
 function translateErrors(errors: Record<string, string>, lang: Lang): Record<string, string> {

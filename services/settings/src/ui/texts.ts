@@ -275,6 +275,21 @@ const ru = {
   'new.loginRequired':
     'hh.ru отозвал доступ приложения: войдите снова на вкладке «Авторизация». Отклики, пришедшие за это время, не потеряются.',
 
+  'import.scopeTitle': 'Что импортировать',
+  'import.period': 'Период',
+  'import.periodAll': 'Все отклики',
+  'import.periodDays': 'За последние дни:',
+  'import.days': 'Число дней',
+  'import.daysInvalid': 'Укажите число дней от 1 до 3650',
+  'import.collections': 'Папки откликов',
+  'import.collectionsAll': 'Все',
+  'import.collectionsNoDiscards': 'Все, кроме отказов',
+  'import.vacancies': 'Вакансии',
+  'import.vacanciesAll': 'Все активные',
+  'import.vacanciesChosen': 'Выбранные:',
+  'import.vacanciesRequired': 'Выберите хотя бы одну вакансию',
+  'import.viewedNote':
+    'Чтобы перенести данные соискателя, приложение открывает его резюме: на hh.ru отклик станет просмотренным.',
   'feedback.title': 'Обратная связь',
   'feedback.intro': 'Расскажите, что улучшить в приложении: мы читаем каждое сообщение.',
   'feedback.text': 'Ваше сообщение',
@@ -639,6 +654,21 @@ const en: Record<Key, string> = {
   'new.loginRequired':
     'hh.ru revoked the app’s access: sign in again on the Sign in tab. Responses that arrive meanwhile are not lost.',
 
+  'import.scopeTitle': 'What to import',
+  'import.period': 'Period',
+  'import.periodAll': 'All responses',
+  'import.periodDays': 'The last days:',
+  'import.days': 'Number of days',
+  'import.daysInvalid': 'Give a number of days from 1 to 3650',
+  'import.collections': 'Response folders',
+  'import.collectionsAll': 'All',
+  'import.collectionsNoDiscards': 'All but the discarded',
+  'import.vacancies': 'Vacancies',
+  'import.vacanciesAll': 'All active',
+  'import.vacanciesChosen': 'Chosen:',
+  'import.vacanciesRequired': 'Choose at least one vacancy',
+  'import.viewedNote':
+    'To bring the applicant’s data over, the app opens their resume: on hh.ru the response becomes viewed.',
   'feedback.title': 'Feedback',
   'feedback.intro': 'Tell us what to improve in the app: we read every message.',
   'feedback.text': 'Your message',
