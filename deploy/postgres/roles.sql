@@ -40,6 +40,7 @@ ALTER TABLE :"schema".hh_sync_events OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_vacancies OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_webhook_deliveries OWNER TO hhb24_hh_connector;
 -- crm-writer
+ALTER TABLE :"schema".crm_contacts OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_failures OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_incidents OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_links OWNER TO hhb24_crm_writer;
