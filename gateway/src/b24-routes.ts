@@ -252,7 +252,7 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
     return authenticated(req, reply, async () => {});
   });
 
-  // «Обновить статус HH» or «Сменить статус на HH» ran on a lead or deal: recorded for the service that does the work.
+  // «Обновить статус НН» or «Сменить статус на НН» ran on a lead or deal: recorded for the service that does the work.
   app.post('/b24/robot', async (req, reply) =>
     authenticated(req, reply, async (form, memberId) => {
       const document = /^(LEAD|DEAL)_(\d+)$/.exec(field(form, 'document_id', '2'));

@@ -95,13 +95,13 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
   }
   // The robots wait for the answer (USE_SUBSCRIPTION): timeline-renderer completes each run with bizproc.event.send.
   const returned = {
-    status: { Name: { ru: 'Статус HH', en: 'HH status' }, Type: 'string' },
+    status: { Name: { ru: 'Статус НН', en: 'HH status' }, Type: 'string' },
     error: { Name: { ru: 'Ошибка', en: 'Error' }, Type: 'string' },
   };
   const robots = [
     {
       CODE: HH_STATUS_ROBOT_CODE,
-      NAME: { ru: 'Обновить статус HH', en: 'Refresh HH status' },
+      NAME: { ru: 'Обновить статус НН', en: 'Refresh HH status' },
       DESCRIPTION: {
         ru: 'Перечитывает статус отклика на hh.ru и записывает его в карточку',
         en: 'Reads the response status on hh.ru again and writes it to the card',
@@ -110,7 +110,7 @@ export function installSteps(publicUrl: string, installerUserId: number): StepSp
     },
     {
       CODE: HH_ACTION_ROBOT_CODE,
-      NAME: { ru: 'Сменить статус на HH', en: 'Change HH status' },
+      NAME: { ru: 'Сменить статус на НН', en: 'Change HH status' },
       DESCRIPTION: {
         ru: 'Переводит отклик на hh.ru в выбранный статус',
         en: 'Moves the response on hh.ru to the chosen status',

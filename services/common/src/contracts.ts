@@ -42,7 +42,8 @@ export const HH_STATE_NAMES: Record<HhState, string> = {
   interview: 'Интервью',
   offer: 'Предложение о работе',
   hired: 'Выход на работу',
-  discard: 'Отказ',
+  // hh.ru's name of the state (its action is «Отказ»): the same word the status field and the activity show.
+  discard: 'Отказано',
 };
 
 /**
@@ -377,7 +378,7 @@ export const HH_ACTION_ROBOT_CODE = 'hh_status_change';
 export const HH_ROBOT_CODES = [HH_STATUS_ROBOT_CODE, HH_ACTION_ROBOT_CODE] as const;
 
 /**
- * What «Сменить статус на HH» and the two-way status can ask hh.ru for: the employer state to move
+ * What «Сменить статус на НН» and the two-way status can ask hh.ru for: the employer state to move
  * the negotiation to. hh.ru decides which moves a negotiation allows (its `actions[]`).
  */
 export const HH_TARGETS = [
@@ -643,6 +644,9 @@ export const SyncEventView = Type.Object({
   /** The webhook's action type, or `found` / `changed` for what a pass brought in. */
   type: Type.String(),
   negotiationId: Nullable(Type.String()),
+  /** Who responded to what, as hh.ru gave it (absent when the response was not loaded, or the name is hidden). */
+  applicantName: Type.Optional(Nullable(Type.String())),
+  vacancyName: Type.Optional(Nullable(Type.String())),
   outcome: Type.String(),
 });
 export type SyncEventView = Static<typeof SyncEventView>;
@@ -654,6 +658,8 @@ export const ImportFailureView = Type.Object({
   reason: Type.String(),
   failedAt: Type.String(),
   hhUrl: Nullable(Type.String()),
+  applicantName: Type.Optional(Nullable(Type.String())),
+  vacancyName: Type.Optional(Nullable(Type.String())),
 });
 export type ImportFailureView = Static<typeof ImportFailureView>;
 

@@ -102,6 +102,8 @@ const ru = {
   'notify.others':
     'Другие отклики: {name} — {n}. В деле показаны первые, все остальные по ссылке «Все отклики». Идентификаторы: {list}',
   'notify.othersSomeone': 'соискателя {id}',
+  'notify.loginRequired':
+    'hh.ru: требуется повторный вход. hh.ru больше не принимает вход {manager} ({employer}) — обычно после смены пароля. Загрузка откликов приостановлена, ничего не потеряно. Откройте приложение и нажмите «Войти»: синхронизация продолжится с того места, где остановилась.',
   'notify.lead': 'Лид {id}',
   'notify.deal': 'Сделка {id}',
 };
@@ -195,6 +197,8 @@ const en: Record<Key, string> = {
   'notify.others':
     'Other responses: {name} — {n}. The activity shows the first ones, the rest are behind “All responses”. Ids: {list}',
   'notify.othersSomeone': 'applicant {id}',
+  'notify.loginRequired':
+    'hh.ru: sign in again. hh.ru no longer accepts the sign-in of {manager} ({employer}) — usually after a password change. Loading responses is paused, nothing is lost. Open the app and press Sign in: the sync continues where it stopped.',
   'notify.lead': 'Lead {id}',
   'notify.deal': 'Deal {id}',
 };

@@ -27,8 +27,8 @@ export { DISCARD_WITH_MESSAGE } from './robots.js';
 
 /**
  * Builds timeline-renderer: owns the timeline activity of each negotiation and its buttons
- * («Другие отклики», «Резюме»), and completes the robots «Обновить статус HH» and «Сменить статус
- * на HH» (the work on hh.ru is hh-connector's).
+ * («Другие отклики», «Резюме»), and completes the robots «Обновить статус НН» and «Сменить статус
+ * на НН» (the work on hh.ru is hh-connector's).
  */
 export function buildTimelineRenderer(config: Config, options: { log?: Logger } = {}): Launchable {
   const { app, runtime } = createService({

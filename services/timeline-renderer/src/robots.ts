@@ -19,7 +19,7 @@ import {
   textOf,
 } from '@hhb24/common';
 
-/** The choice «Отказ с сообщением» of «Сменить статус на HH»: a discard that writes to the applicant. */
+/** The choice «Отказ с сообщением» of «Сменить статус на НН»: a discard that writes to the applicant. */
 export const DISCARD_WITH_MESSAGE = 'discard_message';
 
 /** How many times a robot's work is tried before its automation gets the failure (it must never hang). */
@@ -28,7 +28,7 @@ const ATTEMPTS = 5;
 const WORKFLOW_LOCKED = '423';
 
 /**
- * The robots «Обновить статус HH» and «Сменить статус на HH»: the gateway records each run
+ * The robots «Обновить статус НН» and «Сменить статус на НН»: the gateway records each run
  * (portal.robot.invoked), hh-connector reads or moves the negotiation on hh.ru, and the run is
  * completed with `bizproc.event.send`: the hh.ru status as the return value and a line for the
  * log, or a clear error, so the automation never waits forever.

@@ -123,7 +123,7 @@ t.test('an installed portal gets what a new version of the app adds', { timeout:
     });
     const ended = await eventually(
       () => b24.sim.robotRuns(portal).find((x) => x.id === run.id && x.status === 'completed'),
-      { timeoutMs: 30_000, what: `«Обновить статус HH» completed (${what})` },
+      { timeoutMs: 30_000, what: `«Обновить статус НН» completed (${what})` },
     );
     t.match(ended.returnValues, { status: 'Предложение о работе' }, `the robot works (${what})`);
   };

@@ -59,6 +59,11 @@ if (!existsSync('/usr/bin/chromium')) {
         'installed',
         'the installer page stored the portal after the OAuth server confirmed it',
       );
+      t.match(
+        await app().getByTestId('install').textContent(),
+        'Роботы «Обновить статус НН» и «Сменить статус на НН» для лидов и сделок',
+        'the installer names both robots, «НН» in Cyrillic as the fields have it',
+      );
       await screenshot(page, '01-install');
       await app().getByTestId('install-done').click();
       await page.getByTestId('install-finished').waitFor();
@@ -97,7 +102,7 @@ if (!existsSync('/usr/bin/chromium')) {
           ['hh_status_refresh', `${stack.gatewayUrl}/b24/robot`, true],
           ['hh_status_change', `${stack.gatewayUrl}/b24/robot`, true],
         ],
-        'the robots «Обновить статус HH» and «Сменить статус на HH», waiting for their answer',
+        'the robots «Обновить статус НН» and «Сменить статус на НН», waiting for their answer',
       );
       t.same(
         sim.eventBindings(portal.memberId).map((e) => [e.event, e.handler]),
@@ -137,9 +142,16 @@ if (!existsSync('/usr/bin/chromium')) {
         '«Войти» opened hh.ru’s authorize page with a state',
       );
       await screenshot(popup, '03-hh-login');
+      const chosen = stack.hh.sim.store.managersByUser.get(await popup.locator('#user_id').inputValue())!;
+      const chosenName = [chosen.lastName, chosen.firstName, chosen.middleName].filter(Boolean).join(' ');
       await popup.getByRole('button', { name: 'Разрешить' }).click();
       await popup.getByTestId('login-result').waitFor();
       t.equal(await popup.getByTestId('login-result').getAttribute('data-outcome'), 'connected');
+      t.match(
+        await popup.getByTestId('login-result').textContent(),
+        chosenName,
+        'the login result names the manager who signed in',
+      );
       const connect = f.calls.find((c) => c.contract === 'hhConnect')!.request as {
         memberId: string;
         userId: number;
@@ -158,7 +170,15 @@ if (!existsSync('/usr/bin/chromium')) {
         'Синхронизация активна',
         'the page noticed the connection by itself',
       );
-      t.equal(await app().getByTestId('employer-name').textContent(), 'ООО «Ромашка»');
+      t.equal(
+        await app().getByTestId('employer-name').textContent(),
+        stack.hh.sim.store.employers.get(chosen.employerId)!.name,
+      );
+      t.equal(
+        await app().getByTestId('manager-name').textContent(),
+        chosenName,
+        'the connected page names the manager who signed in',
+      );
       t.equal(await app().locator('[data-testid=tab]:disabled').count(), 0, 'every tab is open now');
       await screenshot(page, '04-connected');
 
@@ -220,9 +240,9 @@ if (!existsSync('/usr/bin/chromium')) {
           'Интервью',
           'Предложение о работе',
           'Выход на работу',
-          'Отказ',
+          'Отказано',
         ],
-        'the reference app’s names of the statuses',
+        'the reference app’s names of the statuses; the refusal as hh.ru names the state, as the activity shows it',
       );
       t.equal(
         await app().locator('#responsible option:checked').getAttribute('value'),

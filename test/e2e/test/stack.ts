@@ -268,7 +268,7 @@ export async function startStack(
       ],
       calls: [],
     };
-    services.push(hhStandIn(env, fixture));
+    services.push(hhStandIn(env, fixture, hh.url, `${gatewayUrl}/hh/oauth/callback`));
   } else {
     services.push(...options.build(serviceEnv));
   }
@@ -303,17 +303,40 @@ export async function startStack(
 }
 
 /** Answers hh-connector's (and crm-writer's page) contracts from the fixture: a stand-in for other services, for page tests only. */
-function hhStandIn(env: TestEnv, f: HhFixture): Launchable {
+function hhStandIn(env: TestEnv, f: HhFixture, hhUrl: string, redirectUri: string): Launchable {
   const { app, runtime } = createService({ name: 'hh-connector', config: env.config });
   const record = <Req>(contract: string, request: Req) => f.calls.push({ contract, request });
   runtime.serve(rpc.hhAccount, async (req) => (record('hhAccount', req), f.account));
+  // The code is exchanged with the simulated hh.ru and /me read, as hh-connector does: the page names
+  // the manager who signed in.
   runtime.serve(rpc.hhConnect, async (req) => {
     record('hhConnect', req);
+    const tokens = (await (
+      await fetch(`${hhUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          client_id: 'hh-b24-dev',
+          client_secret: 'hh-b24-dev-secret',
+          code: req.code,
+          redirect_uri: redirectUri,
+        }),
+      })
+    ).json()) as { access_token: string };
+    const me = (await (
+      await fetch(`${hhUrl}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    ).json()) as {
+      first_name: string;
+      last_name: string;
+      middle_name: string | null;
+      employer: { name: string };
+    };
     f.account = {
       status: 'active',
       accountId: 'acc-1',
-      employerName: 'ООО «Ромашка»',
-      managerName: 'Петрова Ольга',
+      employerName: me.employer.name,
+      managerName: [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(' '),
       isAdmin: true,
       connectedAt: new Date().toISOString(),
       loginRequiredReason: null,

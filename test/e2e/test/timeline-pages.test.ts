@@ -222,11 +222,15 @@ if (!existsSync('/usr/bin/chromium')) {
         await reloadUntil(
           page,
           async () => (await refreshRun.getAttribute('data-status')) === 'completed',
-          '«Обновить статус HH» completed',
+          '«Обновить статус НН» completed',
         );
-        t.match(await refreshRun.textContent(), /status=Интервью/, '«Обновить статус HH» returns the status');
+        t.equal(
+          await refreshRun.getByTestId('robot-run-returned').textContent(),
+          'Статус НН: Интервью',
+          '«Обновить статус НН» returns the status, named, and no empty error',
+        );
 
-        // «Сменить статус на HH» on the stage «Сделка провалена»: a discard with a message.
+        // «Сменить статус на НН» on the stage «Сделка провалена»: a discard with a message.
         const change = page.locator('[data-testid=robot-card][data-code=hh_status_change]');
         await change.getByTestId('robot-stage').selectOption('LOSE');
         await change.locator('[name=prop_action]').selectOption('discard_message');
@@ -244,12 +248,12 @@ if (!existsSync('/usr/bin/chromium')) {
         await reloadUntil(
           page,
           async () => (await changeRun.getAttribute('data-status')) === 'completed',
-          '«Сменить статус на HH» completed',
+          '«Сменить статус на НН» completed',
         );
-        t.match(
-          await changeRun.textContent(),
-          /status=Отказано/,
-          '«Сменить статус на HH» returns the new status',
+        t.equal(
+          await changeRun.getByTestId('robot-run-returned').textContent(),
+          'Статус НН: Отказано',
+          '«Сменить статус на НН» returns the new status as hh.ru names it',
         );
         t.match(await changeRun.textContent(), /Отклик переведён на hh\.ru в статус «Отказано»/);
         t.equal(store.negotiations.get(moved.id)!.employerState, 'discard_by_employer', 'hh.ru discarded it');

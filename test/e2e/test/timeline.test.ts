@@ -291,7 +291,7 @@ t.test(
             status: 'completed',
             returnValues: { status: String(dealOf(n.id)['UF_CRM_NH_STATUS']), error: '' },
           },
-          '«Обновить статус HH» returns the status hh.ru names',
+          '«Обновить статус НН» returns the status hh.ru names',
         );
         t.match(
           refreshed.log,
@@ -303,7 +303,7 @@ t.test(
         t.match(
           moved,
           { status: 'completed', returnValues: { status: 'Интервью', error: '' } },
-          '«Сменить статус на HH» returns the new status',
+          '«Сменить статус на НН» returns the new status',
         );
         t.equal(store.negotiations.get(n.id)!.employerState, 'interview', 'hh.ru has it');
         await eventually(() => dealOf(n.id)['UF_CRM_NH_STATUS'] === 'Интервью', {
@@ -383,7 +383,7 @@ t.test(
           b24.sim.requests(portal, { since }).filter((r) => r.method === method);
         let forged = 0;
 
-        // «Сменить статус на HH» with «Отказ с сообщением» on a deal, with a made-up event_token.
+        // «Сменить статус на НН» with «Отказ с сообщением» on a deal, with a made-up event_token.
         const n = [...store.negotiations.values()].find(
           (x) =>
             x.employerState === 'response' &&

@@ -8,6 +8,7 @@ import {
   type Runtime,
   enqueue,
   hhWebhookUrl,
+  portalText,
   rpc,
   subjects,
 } from '@hhb24/common';
@@ -164,9 +165,11 @@ export class Connection {
 
   /** hh.ru refused the tokens (the client marked the account once): tell the portal's people, once. */
   async onLoginRequired(account: HhAccount): Promise<void> {
-    const message =
-      `hh.ru: требуется повторный вход. hh.ru больше не принимает вход ${account.managerName} (${account.employerName}) — обычно после смены пароля. ` +
-      'Загрузка откликов приостановлена, ничего не потеряно. Откройте приложение и нажмите «Войти»: синхронизация продолжится с того места, где остановилась.';
+    const lang = await this.d.b24().store.language(account.memberId);
+    const message = portalText(lang, 'notify.loginRequired', {
+      manager: account.managerName,
+      employer: account.employerName,
+    });
     await this.d.runtime.db.transaction(async (trx) => {
       await trx('hh_notifications').insert({
         member_id: account.memberId,

@@ -15,6 +15,12 @@ import { type HhClient, hasPaidAccess } from '../hh/index.js';
 import type { Connection } from './connection.js';
 import type { SyncStore } from './store.js';
 
+/** What the tab reads of a stored negotiation item (hh.ru's GET /negotiations/{id}). */
+interface NegotiationItemNames {
+  resume?: { first_name?: string | null; last_name?: string | null; middle_name?: string | null } | null;
+  vacancy?: { name?: string } | null;
+}
+
 /** The consumer whose dead letters are responses that could not be loaded. */
 const IMPORT_CONSUMER = 'hh-connector-imports';
 /** hh.ru is asked about access, views and the subscription while the tab waits: briefly. */
@@ -98,7 +104,50 @@ export class Health {
   ): Promise<{ items: SyncEventView[]; next: number | null }> {
     const items = await this.d.store.events(memberId, before, limit + 1);
     const page = items.slice(0, limit);
-    return { items: page, next: items.length > limit ? page.at(-1)!.id : null };
+    const names = await this.names(
+      memberId,
+      page.flatMap((e) => (e.negotiationId ? [e.negotiationId] : [])),
+    );
+    return {
+      items: page.map((e) => ({ ...e, ...(e.negotiationId ? names.get(e.negotiationId) : undefined) })),
+      next: items.length > limit ? page.at(-1)!.id : null,
+    };
+  }
+
+  /**
+   * The applicant and the vacancy of each negotiation stored, so that the tab lists people and
+   * vacancies rather than hh.ru's ids: from the item hh.ru gave (a hidden name stays null).
+   */
+  private async names(
+    memberId: string,
+    ids: string[],
+  ): Promise<Map<string, { applicantName: string | null; vacancyName: string | null }>> {
+    if (ids.length === 0) return new Map();
+    // The vacancy's name from its own row: an item from a collection list names the vacancy by id only.
+    const rows = await this.d.runtime
+      .db('hh_negotiations as n')
+      .leftJoin('hh_vacancies as v', function () {
+        this.on('v.member_id', 'n.member_id').andOn('v.vacancy_id', 'n.vacancy_id');
+      })
+      .where('n.member_id', memberId)
+      .whereIn('n.negotiation_id', [...new Set(ids)])
+      .select<Array<{ negotiation_id: string; item: NegotiationItemNames; vacancy_name: string | null }>>(
+        'n.negotiation_id',
+        'n.item',
+        'v.name as vacancy_name',
+      );
+    return new Map(
+      rows.map((r) => {
+        const resume = r.item.resume;
+        const name = resume
+          ? [resume.last_name, resume.first_name, resume.middle_name].filter((x) => x && x.trim()).join(' ')
+          : '';
+        return [
+          r.negotiation_id,
+          { applicantName: name || null, vacancyName: r.vacancy_name ?? r.item.vacancy?.name ?? null },
+        ];
+      }),
+    );
   }
 
   /** Negotiation steps that failed for good (a resume or its PDF could not be read): dead letters of the import consumer. */
@@ -135,7 +184,12 @@ export class Health {
         }) => [i.negotiation_id, i.item.resume?.alternate_url ?? i.item.vacancy?.alternate_url ?? null],
       ),
     );
+    const names = await this.names(
+      memberId,
+      steps.map((x) => x.step.negotiationId),
+    );
     return steps.map(({ row, step }) => ({
+      ...names.get(step.negotiationId),
       id: Number(row.id),
       negotiationId: step.negotiationId,
       reason: reasonOf(row.last_error ?? row.reason),

@@ -28,6 +28,8 @@ export class HealthTab {
       ...(hh?.importFailures ?? []).map((f) => ({
         kind: 'load',
         negotiationId: f.negotiationId,
+        applicantName: f.applicantName ?? null,
+        vacancyName: f.vacancyName ?? null,
         message: f.reason,
         fix: null,
         failedAt: f.failedAt,

@@ -387,7 +387,11 @@ if (!existsSync(CHROMIUM)) {
       await page.goto(`${portal.baseUrl}crm/deal/automation/`);
       const run = page.locator(`[data-testid=robot-run][data-entity-id="${dealId}"]`);
       t.equal(await run.getAttribute('data-status'), 'completed', 'the run shows as completed');
-      t.match(await run.textContent(), /hhStatus=interview/);
+      t.equal(
+        await run.getByTestId('robot-run-returned').textContent(),
+        'Статус: interview',
+        'the returned values by the names the robot gave them',
+      );
 
       await page.locator('[data-testid=robot-card][data-code=hh_status] [data-testid=run-robot]').click();
       await page.locator('[data-testid=robot-run]').nth(1).waitFor();

@@ -687,6 +687,18 @@ ${stageBar}${notices}${tabLinks}${content}${slider}`;
         const r = portal.robots.find((x) => x.clientId === clientId && x.code === code);
         return r ? translate(r.name, portal.lang) : code;
       };
+      // The values a run returned, by the names the robot gave them (as the automation designer lists its
+      // variables); an empty one is left out.
+      const returned = (clientId: string, code: string, values: Record<string, unknown>) => {
+        const r = portal.robots.find((x) => x.clientId === clientId && x.code === code);
+        return Object.entries(values)
+          .filter(([, v]) => v !== '' && v !== null && v !== undefined)
+          .map(
+            ([k, v]) =>
+              `${r?.returnProperties[k] ? translate(r.returnProperties[k].Name, portal.lang) : k}: ${String(v)}`,
+          )
+          .join('; ');
+      };
       const columns = stages.map((s) => {
         const rules = portal.automation.filter((r) => r.entityType === type && r.stageId === s.STATUS_ID);
         return html`<div class="robots-col" data-testid="robots-stage" data-stage-id="${s.STATUS_ID}"><h3 style="background:${s.COLOR || '#a8b0b7'}">${s.NAME}</h3>
@@ -740,9 +752,7 @@ ${props}<button class="btn" data-testid="add-robot">Добавить на ста
               completed: 'выполнен',
               failed: 'ошибка',
             }[r.status]
-          }${r.deliveryError ? ` (${r.deliveryError})` : ''}</td><td>${Object.entries(r.returnValues)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', ')}${r.log.length ? html`<div class="muted">${r.log.join('; ')}</div>` : ''}</td></tr>`,
+          }${r.deliveryError ? ` (${r.deliveryError})` : ''}</td><td><span data-testid="robot-run-returned">${returned(r.clientId, r.code, r.returnValues)}</span>${r.log.length ? html`<div class="muted">${r.log.join('; ')}</div>` : ''}</td></tr>`,
         );
       const pipelines =
         type === 'deal'
