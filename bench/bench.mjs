@@ -17,7 +17,9 @@
  *            client address as it does, from each of --egress address counts (1: one shared budget,
  *            HH_RATE_SCOPE=global; n > 1: HH_EGRESS_ADDRESSES=127.0.0.1…127.0.0.n, HH_RATE_SCOPE=egress)
  *
- * Options: --quick (small sizes, to try it), --out <file> (default bench/results.json),
+ * Options: --quick (small sizes, to try it), --replicas <n> (processes of each of hh-connector,
+ * crm-writer and timeline-renderer, as a deployment scales them; default 1, and with more the
+ * figures go to bench/results-replicas-<n>.json unless --out says otherwise), --out <file> (default bench/results.json),
  * --profile <dir> (each service writes a CPU profile there; `node bench/profile.mjs <dir>`),
  * --node-options=<flags> (NODE_OPTIONS of every service; by default the deployment's, from
  * deploy/base/shared.env, and `--node-options=` runs them without). A run replaces only the figures of the
@@ -39,7 +41,8 @@ const { values: args } = parseArgs({
     portals: { type: 'string' },
     'per-portal': { type: 'string' },
     quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: new URL('./results.json', import.meta.url).pathname },
+    replicas: { type: 'string', default: '1' },
+    out: { type: 'string' },
     profile: { type: 'string' },
     'node-options': { type: 'string' },
     'portals-time-limit': { type: 'string' },
@@ -60,6 +63,11 @@ const numbers = (s) =>
     if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive whole number: ${x}`);
     return n;
   });
+const REPLICAS = numbers(args.replicas)[0];
+args.out ??= new URL(
+  REPLICAS > 1 ? `./results-replicas-${REPLICAS}.json` : './results.json',
+  import.meta.url,
+).pathname;
 const scenarios = list(args.scenarios);
 for (const s of scenarios)
   if (!['import', 'mesh', 'latency', 'portals', 'egress'].includes(s))
@@ -143,8 +151,21 @@ function proc(pid) {
     return null;
   }
 }
-const services = (world) =>
-  Object.fromEntries([...world.children].map(([name, c]) => [name, proc(c.child.pid)]));
+/** Per service: CPU time of all its replicas together, and the biggest peak RSS of one of them. */
+const services = (world) => {
+  const out = {};
+  for (const [key, c] of world.children) {
+    const name = key.split('#')[0];
+    const p = proc(c.child.pid);
+    if (!p) continue;
+    const sum = (out[name] ??= { cpuSec: 0, rssMb: 0, peakRssMb: 0, replicas: 0 });
+    sum.cpuSec += p.cpuSec;
+    sum.rssMb = Math.max(sum.rssMb, p.rssMb);
+    sum.peakRssMb = Math.max(sum.peakRssMb, p.peakRssMb);
+    sum.replicas++;
+  }
+  return out;
+};
 function selfCpu() {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -191,6 +212,7 @@ async function startWorld({ limits, generate, env = {}, hhBy = 'address', hhLimi
     generate,
     env: { ...(limits ? {} : UNLIMITED_ENV), ...nodeOptions(), ...env },
     children: SERVICES,
+    replicas: REPLICAS,
     // As a deployment starts them (`node <main.js>`): without the source maps the tests turn on.
     childNodeArgs: [],
   });
@@ -349,6 +371,12 @@ async function importScenario(n, limits) {
     });
     const after = { services: services(world), self: selfCpu(), load: load() };
     const figures = importFigures(world, portal, { hhFrom, b24From: hhFrom, limits });
+    // JetStream's deliveries per message of every consumer that had any (1: none delivered twice).
+    const deliveries = Object.fromEntries(
+      (await world.deliveries())
+        .filter((d) => d.messages > 0)
+        .map((d) => [d.consumer.split('_').pop(), round(d.deliveries / d.messages, 3)]),
+    );
     const perService = {};
     let meshCpu = 0;
     for (const name of SERVICES) {
@@ -367,6 +395,8 @@ async function importScenario(n, limits) {
             bitrix24: `${B24.perSec}/s per portal, burst ${B24.burst}`,
           }
         : 'off',
+      replicas: REPLICAS,
+      deliveriesPerMessage: deliveries,
       services: perService,
       nodeOptions: serviceNodeOptions || null,
       cpuSecPerNegotiation: round(meshCpu / figures.negotiations, 4),
@@ -647,6 +677,7 @@ async function portalsScenario(count, perPortal, { addresses, rate = HH.perSec }
     if (args.profile) await collectProfiles(world);
     return {
       portals: count,
+      replicas: REPLICAS,
       ...(byAddress ? { addresses, hhRateScope: addresses > 1 ? 'egress' : 'global' } : {}),
       finished: true,
       negotiations,

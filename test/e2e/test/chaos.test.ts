@@ -3,6 +3,8 @@
  * dependency restart, the portal's faults, hh.ru's faults, the poison message); `npm run test:chaos`
  * runs every case at 500 negotiations (HHB24_CHAOS_SIZE for more) and writes the results table that
  * docs/reliability.md shows (HHB24_CHAOS=full; HHB24_CHAOS_SIZE, HHB24_CHAOS_CASES=id,id to narrow).
+ * The full matrix runs two replicas of each worker, the subset one (HHB24_REPLICAS for another
+ * number); the replica cases name their own.
  */
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
@@ -13,13 +15,14 @@ const size = Number(process.env['HHB24_CHAOS_SIZE'] ?? (full ? 500 : 80));
 const chosen =
   process.env['HHB24_CHAOS_CASES']?.split(',') ??
   (full ? CASES.map((c) => c.id) : ['restart-nats', 'portal-faults', 'hh-faults', 'poison']);
+const replicas = Number(process.env['HHB24_REPLICAS'] ?? (full ? 2 : 1));
 const results: CaseResult[] = [];
 // Each case is a whole import: the subset needs more than the usual per-file limit on a busy machine.
 t.setTimeout(full ? 0 : 480_000);
 
 for (const c of CASES.filter((x) => chosen.includes(x.id))) {
   t.test(`${c.id}: ${c.fault}`, { timeout: 0 }, async (t) => {
-    const r = await runCase(c, size);
+    const r = await runCase(c, size, replicas);
     results.push(r);
     t.comment(JSON.stringify({ ...r, wrong: r.wrong.slice(0, 3) }));
     t.same(

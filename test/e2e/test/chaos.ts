@@ -12,7 +12,7 @@ import { type Knex, rpc, subjects } from '@hhb24/common';
 import { eventually, sleep } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
 import { DEPENDENCY_NAMES, PrivateDeps, locateBinaries } from '@hhb24/private-deps';
-import { type ChildService, LEAD_SETTINGS, World } from './world.js';
+import { type ChildService, LEAD_SETTINGS, WORKERS, type Worker, World } from './world.js';
 
 /** hh.ru's per-address limit in these runs, and the pace our client keeps (below it). */
 const HH_LIMIT = { perSec: 50, burst: 20 };
@@ -46,6 +46,8 @@ export interface ChaosCase {
   portalRefusalsAllowed?: number;
   /** Dead letters the case must leave (the poison message), checked by payload. */
   poison?: boolean;
+  /** Replicas of each worker the case starts with (default: the run's, see runCase). */
+  replicas?: number;
   /** Thrown in when about a third of the import is loaded. */
   inject(ctx: Ctx): Promise<void>;
   /** After the import finished (e.g. what a person would do about lost webhooks). */
@@ -68,6 +70,14 @@ async function restart(ctx: Ctx, name: ChildService, signal: NodeJS.Signals): Pr
   ctx.notes.push(`${name} ${signal} at ${loaded} loaded${signal === 'SIGTERM' ? ' (exit 0)' : ''}`);
   await sleep(1000);
   await ctx.world.startChild(name);
+}
+
+/** SIGKILLs a replica of a worker; `restart` starts it again at once. */
+async function killReplica(ctx: Ctx, name: Worker, replica: number, restartIt: boolean): Promise<void> {
+  const loaded = (await ctx.world.progress(ctx.memberId)).loaded;
+  await ctx.world.killChild(name, replica);
+  ctx.notes.push(`${name} replica ${replica} SIGKILL at ${loaded} loaded${restartIt ? '' : ' (left down)'}`);
+  if (restartIt) await ctx.world.startChild(name, replica);
 }
 
 const timed = async (ctx: Ctx, what: string, fn: () => Promise<void>) => {
@@ -188,6 +198,58 @@ export const CASES: ChaosCase[] = [
     },
   },
   {
+    id: 'kill-one-replica',
+    fault: 'SIGKILL one replica of two of every worker, left down: the other finishes the import',
+    children: ALL_CHILDREN,
+    replicas: 2,
+    inject: async (ctx) => {
+      for (const name of WORKERS) await killReplica(ctx, name, 1, false);
+    },
+  },
+  {
+    id: 'kill-each-replica',
+    fault: 'SIGKILL each replica of two of every worker in turn, each started again before the next',
+    children: ALL_CHILDREN,
+    replicas: 2,
+    inject: async (ctx) => {
+      for (const replica of [1, 2])
+        for (const name of WORKERS) {
+          await killReplica(ctx, name, replica, true);
+          await sleep(1000);
+        }
+    },
+  },
+  {
+    id: 'scale-1-to-3',
+    fault: 'one replica of every worker, scaled to three mid-import',
+    children: ALL_CHILDREN,
+    replicas: 1,
+    inject: async (ctx) => {
+      const loaded = (await ctx.world.progress(ctx.memberId)).loaded;
+      for (const name of WORKERS) await ctx.world.scale(name, 3);
+      ctx.notes.push(`scaled to 3 at ${loaded} loaded`);
+    },
+  },
+  {
+    id: 'rolling-restart',
+    fault: 'rolling restart of every service: SIGTERM one replica at a time, started again before the next',
+    children: ALL_CHILDREN,
+    replicas: 2,
+    inject: async (ctx) => {
+      const loaded = (await ctx.world.progress(ctx.memberId)).loaded;
+      for (const name of ALL_CHILDREN)
+        for (const replica of ctx.world.replicas(name)) {
+          const how = await ctx.world.stopChild(name, 'SIGTERM', replica);
+          if (how.code !== 0)
+            throw new Error(
+              `${name} replica ${replica} did not stop cleanly on SIGTERM: ${JSON.stringify(how)}`,
+            );
+          await ctx.world.startChild(name, replica);
+        }
+      ctx.notes.push(`every replica restarted from ${loaded} loaded (each exit 0)`);
+    },
+  },
+  {
     id: 'sigterm',
     fault: 'SIGTERM to hh-connector and crm-writer under load (graceful stop), start again',
     children: ALL_CHILDREN,
@@ -215,6 +277,12 @@ export interface CaseResult {
   activities: { total: number; leadsWithOne: number };
   limbo: Record<string, number>;
   deadLetters: Array<{ consumer: string; reason: string; payload: string }>;
+  /** Replicas of each worker at the start and at the end. */
+  replicas: { start: number; end: Record<Worker, number> };
+  /** The most import steps of the portal in flight at once, and the window that bounds them. */
+  importWindow: { most: number; limit: number };
+  /** crm-writer's and timeline-renderer's deliveries per message (1.00: none delivered twice). */
+  deliveriesPerMessage: Record<string, number>;
   hh: { requests: number; status429: number; injected429: number; peakPerSec: number; limit: string };
   b24: { requests: number; queryLimitExceeded: number; peakIn10s: number; limit: string };
   ok: boolean;
@@ -254,6 +322,7 @@ async function limbo(world: World, memberId: string): Promise<Record<string, num
     ),
     importsUnfinished: await count(db('hh_imports').where({ member_id: memberId }).whereNull('finished_at')),
     webhooksUnprocessed: await count(db('hh_webhook_deliveries').whereNull('processed_at')),
+    drawingsWaiting: await count(db('tl_drawings').where({ member_id: memberId })),
     outbox: await count(db('outbox')),
     crmFailures: await count(db('crm_failures')),
   };
@@ -283,13 +352,18 @@ async function startPrivateDeps(): Promise<PrivateDeps> {
 }
 
 /** Runs one case from a fresh world to its verdict. */
-export async function runCase(c: ChaosCase, size: number, seed = 7): Promise<CaseResult> {
+/** The import window of these runs (hh-connector's default). */
+const IMPORT_WINDOW = 32;
+
+/** `replicas`: of each worker, for cases that do not name their own. */
+export async function runCase(c: ChaosCase, size: number, replicas = 1, seed = 7): Promise<CaseResult> {
   say(`${c.id}: starting`);
   const deps = c.privateDeps ? await startPrivateDeps() : null;
   let world: World | null = null;
   try {
     world = await World.start({
       children: c.children,
+      replicas: c.replicas ?? replicas,
       hhRateLimit: HH_LIMIT,
       generate: {
         seed,
@@ -306,9 +380,10 @@ export async function runCase(c: ChaosCase, size: number, seed = 7): Promise<Cas
         HH_RATE_PER_SEC: String(HH_CLIENT.perSec),
         HH_RATE_BURST: String(HH_CLIENT.burst),
         SHUTDOWN_TIMEOUT_MS: '8000',
+        HH_IMPORT_WINDOW: String(IMPORT_WINDOW),
       },
     });
-    return await drive(c, world, deps, size);
+    return await drive(c, world, deps, size, c.replicas ?? replicas);
   } finally {
     await world?.close().catch(() => undefined);
     await deps?.close();
@@ -320,6 +395,7 @@ async function drive(
   world: World,
   deps: PrivateDeps | null,
   size: number,
+  replicas: number,
 ): Promise<CaseResult> {
   const { hh, b24 } = world;
   // hh.ru's 2,000 resume views a day would park an import of a few thousand (correctly, but the
@@ -330,6 +406,7 @@ async function drive(
   const ctx: Ctx = { world, deps, memberId, notes: [] };
   const started = Date.now();
   const hhFrom = hh.sim.requests().length;
+  const window = world.watchImportWindow(memberId);
   await world.requestImport(memberId);
   say(`${c.id}: import requested`);
 
@@ -360,6 +437,7 @@ async function drive(
     what: 'the import to finish',
   });
   say(`${c.id}: import finished`);
+  const mostInFlight = await window.stop();
   arriving = false;
   await arriver;
   await c.after?.(ctx);
@@ -405,6 +483,11 @@ async function drive(
     .db('dead_letters')
     .select<CaseResult['deadLetters']>('consumer', 'reason', 'payload');
   const hhLog = hh.sim.requests().slice(hhFrom);
+  const perMessage = Object.fromEntries(
+    (await world.deliveries().catch(() => []))
+      .filter((d) => /\/(crm-writer|timeline-renderer)$/.test(d.consumer) && d.messages > 0)
+      .map((d) => [d.consumer.split('_').pop()!, Math.round((d.deliveries / d.messages) * 100) / 100]),
+  );
   const b24Log = b24.sim.requests(memberId).filter((r) => r.kind !== 'batch');
   const result: CaseResult = {
     id: c.id,
@@ -416,6 +499,12 @@ async function drive(
     duplicated: check.duplicated.length,
     wrong: check.wrong,
     activities: { total: acts.length, leadsWithOne },
+    replicas: {
+      start: replicas,
+      end: Object.fromEntries(WORKERS.map((w) => [w, world.replicas(w).length])) as Record<Worker, number>,
+    },
+    importWindow: { most: mostInFlight, limit: IMPORT_WINDOW },
+    deliveriesPerMessage: perMessage,
     limbo: settled.left,
     deadLetters,
     hh: {
@@ -455,6 +544,8 @@ async function drive(
   if (leadsWithOne !== leads.length)
     f.push(`${leads.length - leadsWithOne} leads without exactly one activity`);
   for (const [k, n] of Object.entries(result.limbo)) if (n) f.push(`limbo: ${k} = ${n}`);
+  if (mostInFlight > IMPORT_WINDOW)
+    f.push(`${mostInFlight} import steps in flight at once, the window is ${IMPORT_WINDOW}`);
   const poison = deadLetters.filter((d) => JSON.parse(d.payload)?.version === 'poison');
   if (c.poison ? poison.length !== 1 || deadLetters.length !== 1 : deadLetters.length !== 0) {
     f.push(
@@ -477,13 +568,20 @@ async function drive(
 export function resultsTable(results: CaseResult[], size: number): string {
   const rows = results.map((r) => {
     const limbo = Object.values(r.limbo).reduce((a, b) => a + b, 0);
-    return `| ${r.id} | ${r.ok ? 'pass' : 'FAIL'} | ${r.negotiations} | ${r.seconds} | ${r.missing} / ${r.duplicated} | ${limbo} | ${r.deadLetters.length} | ${r.activities.total} | ${r.hh.status429} (${r.hh.injected429} injected), peak ${r.hh.peakPerSec}/s | ${r.b24.queryLimitExceeded}, peak ${r.b24.peakIn10s}/10 s | ${r.notes.join('; ')}${r.failures.length ? ` — ${r.failures.join('; ')}` : ''} |`;
+    const end = Object.values(r.replicas.end);
+    const replicas = end.every((n) => n === r.replicas.start)
+      ? String(r.replicas.start)
+      : `${r.replicas.start} → ${end.join('/')}`;
+    const perMessage = Object.entries(r.deliveriesPerMessage)
+      .map(([k, v]) => `${k.split('/')[1]} ${v.toFixed(2)}`)
+      .join(', ');
+    return `| ${r.id} | ${r.ok ? 'pass' : 'FAIL'} | ${replicas} | ${r.negotiations} | ${r.seconds} | ${r.missing} / ${r.duplicated} | ${limbo} | ${r.deadLetters.length} | ${r.activities.total} | ${r.importWindow.most} / ${r.importWindow.limit} | ${perMessage} | ${r.hh.status429} (${r.hh.injected429} injected), peak ${r.hh.peakPerSec}/s | ${r.b24.queryLimitExceeded}, peak ${r.b24.peakIn10s}/10 s | ${r.notes.join('; ')}${r.failures.length ? ` — ${r.failures.join('; ')}` : ''} |`;
   });
   return [
-    `Import of ${size} generated negotiations per case (plus new ones by webhook during it); hh.ru limited to ${HH_LIMIT.perSec}/s per address (burst ${HH_LIMIT.burst}), the portal to ${B24_LIMIT.drainPerSec}/s (burst ${B24_LIMIT.burst}).`,
+    `Import of ${size} generated negotiations per case (plus new ones by webhook during it); hh.ru limited to ${HH_LIMIT.perSec}/s per address (burst ${HH_LIMIT.burst}), the portal to ${B24_LIMIT.drainPerSec}/s (burst ${B24_LIMIT.burst}). «replicas»: processes of each worker (hh-connector, crm-writer, timeline-renderer; start → end when the case changed them); «steps in flight»: the most import steps of the portal queued at once, against its window; «deliveries / message»: JetStream's deliveries of crm-writer's and timeline-renderer's messages per message.`,
     '',
-    '| case | verdict | negotiations | seconds | missing / duplicated | limbo rows | dead letters | activities | hh.ru 429 | portal QUERY_LIMIT_EXCEEDED | what happened |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| case | verdict | replicas | negotiations | seconds | missing / duplicated | limbo rows | dead letters | activities | steps in flight / window | deliveries / message | hh.ru 429 | portal QUERY_LIMIT_EXCEEDED | what happened |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -297,7 +297,8 @@ export class World {
     this.children.set(replicaName(name, n), child);
     liveChildren.add(child);
     void child.exited.then(() => liveChildren.delete(child));
-    await child.waitForLine(/"msg":"service ready"/, 30_000);
+    // Several replicas starting at once on a busy machine take a while.
+    await child.waitForLine(/"msg":"service ready"/, 60_000);
     return child;
   }
 
@@ -539,11 +540,13 @@ export class World {
         most = Math.max(most, Number(row?.n ?? 0));
         await new Promise((r) => setTimeout(r, 100));
       }
-    })();
+    })().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
     return {
+      // A sampling that failed fails here; one left running when a test failed ends when the world closes.
       stop: async () => {
         running = false;
-        await sampling;
+        const failed = await sampling;
+        if (failed) throw failed;
         return most;
       },
     };
