@@ -136,3 +136,72 @@ t.test('never backwards: an older item than the one kept is refused, a tie only 
   await upsert(item('200', 'offer', '2026-01-01T10:00:06+0300'), { onTie: 'refuse' });
   t.match(await row(), { employer_state_id: 'offer', item_seq: 3 }, 'a newer answer is stored');
 });
+
+t.test(
+  "a portal's import window holds however many replicas feed it or hand negotiations over",
+  async (t) => {
+    const h = await harness(t);
+    const store = new SyncStore(h.db);
+    const ids = Array.from({ length: 20 }, (_, i) => String(200 + i));
+    await h.db.transaction((trx) =>
+      store.upsertItems(
+        trx,
+        'm2',
+        ACCOUNT,
+        'v1',
+        'response',
+        ids.map((id) => item(id, 'response', '2026-01-01T10:00:00+0300')),
+      ),
+    );
+    const WINDOW = 6;
+    const STALE_MS = 600_000;
+    const inFlight = async () =>
+      Number(
+        (
+          await h
+            .db('hh_negotiations')
+            .where({ member_id: 'm2', status: 'pending' })
+            .whereNotNull('queued_at')
+            .count<Array<{ n: string }>>({ n: '*' })
+        )[0]!.n,
+      );
+    // Two replicas feed at the same moment, each in its own transaction held open a while.
+    const feed = () =>
+      h.db.transaction(async (trx) => {
+        const taken = await store.takeForSteps(trx, 'm2', WINDOW, STALE_MS);
+        await new Promise((r) => setTimeout(r, 200));
+        return taken;
+      });
+    const [a, b] = await Promise.all([feed(), feed()]);
+    t.equal(
+      a.length + b.length,
+      WINDOW,
+      `the two feeds took ${a.length} and ${b.length}: the window together`,
+    );
+    t.equal(await inFlight(), WINDOW, 'the window is full');
+
+    const waiting = ids.find((id) => !a.includes(id) && !b.includes(id))!;
+    t.equal(
+      await h.db.transaction((trx) => store.queueInWindow(trx, 'm2', waiting, WINDOW, STALE_MS)),
+      false,
+      'a hand-over of a negotiation not in flight waits while the window is full',
+    );
+    t.equal(
+      await h.db.transaction((trx) => store.queueInWindow(trx, 'm2', a[0] ?? b[0]!, WINDOW, STALE_MS)),
+      true,
+      'one already in flight is handed over (it takes no more room)',
+    );
+    t.equal(await inFlight(), WINDOW, 'still the window');
+    await h
+      .db('hh_negotiations')
+      .where({ member_id: 'm2' })
+      .whereIn('negotiation_id', [...a, ...b].slice(0, 1))
+      .update({ status: 'ready' });
+    t.equal(
+      await h.db.transaction((trx) => store.queueInWindow(trx, 'm2', waiting, WINDOW, STALE_MS)),
+      true,
+      'with room again it is queued',
+    );
+    t.equal(await inFlight(), WINDOW);
+  },
+);

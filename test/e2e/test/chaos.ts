@@ -485,7 +485,7 @@ async function drive(
   const hhLog = hh.sim.requests().slice(hhFrom);
   const perMessage = Object.fromEntries(
     (await world.deliveries().catch(() => []))
-      .filter((d) => /\/(crm-writer|timeline-renderer)$/.test(d.consumer) && d.messages > 0)
+      .filter((d) => /_(HH\/crm-writer|CRM\/timeline-renderer)$/.test(d.consumer) && d.messages > 0)
       .map((d) => [d.consumer.split('_').pop()!, Math.round((d.deliveries / d.messages) * 100) / 100]),
   );
   const b24Log = b24.sim.requests(memberId).filter((r) => r.kind !== 'batch');
@@ -573,7 +573,7 @@ export function resultsTable(results: CaseResult[], size: number): string {
       ? String(r.replicas.start)
       : `${r.replicas.start} → ${end.join('/')}`;
     const perMessage = Object.entries(r.deliveriesPerMessage)
-      .map(([k, v]) => `${k.split('/')[1]} ${v.toFixed(2)}`)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(', ');
     return `| ${r.id} | ${r.ok ? 'pass' : 'FAIL'} | ${replicas} | ${r.negotiations} | ${r.seconds} | ${r.missing} / ${r.duplicated} | ${limbo} | ${r.deadLetters.length} | ${r.activities.total} | ${r.importWindow.most} / ${r.importWindow.limit} | ${perMessage} | ${r.hh.status429} (${r.hh.injected429} injected), peak ${r.hh.peakPerSec}/s | ${r.b24.queryLimitExceeded}, peak ${r.b24.peakIn10s}/10 s | ${r.notes.join('; ')}${r.failures.length ? ` — ${r.failures.join('; ')}` : ''} |`;
   });

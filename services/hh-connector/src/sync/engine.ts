@@ -491,11 +491,25 @@ export class SyncEngine {
       handOver = true;
     }
     if (handOver) {
-      await this.d.runtime.db.transaction(async (trx) => {
-        await this.store.markQueued(trx, account.memberId, [item.id]);
-        await this.enqueueNegotiations(trx, account, [item.id], nonce);
+      // Within the portal's import window like every step: when it is full, the feed gives the
+      // negotiation (stored, pending) its step as the window makes room.
+      const queued = await this.d.runtime.db.transaction(async (trx) => {
+        const room = await this.store.queueInWindow(
+          trx,
+          account.memberId,
+          item.id,
+          this.d.config.HH_IMPORT_WINDOW,
+          STEP_STALE_MS,
+        );
+        if (room) await this.enqueueNegotiations(trx, account, [item.id], nonce);
+        return room;
       });
-      this.d.runtime.wakeOutbox();
+      if (queued) this.d.runtime.wakeOutbox();
+      else
+        log.info(
+          { memberId: account.memberId, negotiationId: item.id },
+          'the import window is full: the negotiation waits for its turn',
+        );
     }
     return true;
   }

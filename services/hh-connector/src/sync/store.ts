@@ -533,13 +533,40 @@ export class SyncStore {
       .update({ status: 'pending', queued_at: null });
   }
 
-  /** A step was enqueued for these outside the feed (a webhook handing over): the feed must not add another. */
-  async markQueued(trx: Knex.Transaction, memberId: string, ids: string[]): Promise<void> {
-    if (ids.length > 0)
-      await trx('hh_negotiations')
-        .where({ member_id: memberId })
-        .whereIn('negotiation_id', ids)
-        .update({ queued_at: trx.fn.now() });
+  /**
+   * A webhook hands a negotiation over as a step: marked queued (so the feed adds no other) when it
+   * is in flight already or the portal's window has room; false when the window is full, and the
+   * feed gives it its step when there is room.
+   */
+  async queueInWindow(
+    trx: Knex.Transaction,
+    memberId: string,
+    negotiationId: string,
+    window: number,
+    staleMs: number,
+  ): Promise<boolean> {
+    await this.lockFeed(trx, memberId);
+    const { rows } = await trx.raw<{ rows: unknown[] }>(
+      `with in_flight as (
+         select count(*)::int as n from hh_negotiations
+          where member_id = :memberId and status = 'pending' and queued_at > now() - make_interval(secs => :staleSec)
+       )
+       update hh_negotiations set queued_at = now()
+        where member_id = :memberId and negotiation_id = :negotiationId
+          and (queued_at > now() - make_interval(secs => :staleSec) or (select n from in_flight) < :window)
+       returning negotiation_id`,
+      { memberId, negotiationId, window, staleSec: staleMs / 1000 },
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * One feed of a portal's window at a time (replicas feed as their steps finish): two at once each
+   * counted the same steps in flight and together queued past the window. Held until the commit,
+   * so the next one counts what this one queued.
+   */
+  private async lockFeed(trx: Knex.Transaction, memberId: string): Promise<void> {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`hhb24:import-feed:${memberId}`]);
   }
 
   /** After a new login: every pending negotiation of the portal is to be fed a step again. */
@@ -561,10 +588,7 @@ export class SyncStore {
     window: number,
     staleMs: number,
   ): Promise<string[]> {
-    // One feed of a portal at a time (replicas feed as their steps finish): two at once each counted
-    // the same steps in flight and together queued past the window. Held until the commit, so the
-    // next one counts what this one queued.
-    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`hhb24:import-feed:${memberId}`]);
+    await this.lockFeed(trx, memberId);
     const { rows } = await trx.raw<{ rows: Array<{ negotiation_id: string }> }>(
       `with in_flight as (
          select count(*)::int as n from hh_negotiations
