@@ -23,6 +23,7 @@ import { registerStaticAssets } from './static-assets.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { addAppUpdates } from './app-update.js';
 import { addUninstallCheckConsumer, addUnsubscribeConsumer } from './uninstall.js';
+import { useSchemas } from './validation.js';
 
 export { schema, rateLimitSchema, type Config } from './config.js';
 export { groupOf } from './rate-limits.js';
@@ -94,7 +95,9 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
   // Before the routes: every public route below is counted per address and per portal.
   registerRateLimits(app, { runtime, config, signer, pages, client });
   registerStaticAssets(app);
-  registerB24Routes(app, {
+  // Every route below declares its input's schema (schemas.ts); its handler's types come from it.
+  const routes = useSchemas(app);
+  registerB24Routes(routes, {
     runtime,
     client,
     config,
@@ -106,8 +109,8 @@ export function buildGateway(config: Config, options: { log?: Logger } = {}): La
       (actingUsers ??= new ActingUserTokens(runtime.redis, config.REDIS_PREFIX, runtime.keyring)),
     adminRights,
   });
-  registerUiRoutes(app, { runtime, config, signer, pages, installer, client, adminRights });
-  app.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages, adminRights }));
-  registerHhWebhook(app, runtime, config);
+  registerUiRoutes(routes, { runtime, config, signer, pages, installer, client, adminRights });
+  routes.register(async (scope) => registerHhLogin(scope, { runtime, config, signer, pages, adminRights }));
+  registerHhWebhook(routes, runtime, config);
   return { app, runtime, port: config.GATEWAY_PORT };
 }

@@ -1,14 +1,15 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ActingUserTokens,
   type Bitrix24Client,
   type EntityType,
-  HH_ROBOT_CODES,
   type PortalEventReceived,
   type PortalRobotInvoked,
   Refusal,
   type Runtime,
   type UiSession,
+  type ErrorCode,
+  type TSchema,
   enqueue,
   entityTypeOf,
   eventContentKey,
@@ -17,16 +18,23 @@ import {
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import { enqueueAppUpdate } from './app-update.js';
 import type { Config } from './config.js';
-import { errorPage, rawBody, sendHtml, sendRefusal } from './http.js';
+import { errorPage, sendHtml, sendRefusal } from './http.js';
 import type { InstallVerifier } from './install.js';
 import type { Installer } from './install-steps.js';
 import type { Pages } from './pages.js';
-import { type FormObject, field, parsePhpForm, section } from './php-form.js';
 import { type PageLoad, type PortalAuth, portalOrigin } from './portal-auth.js';
+import {
+  type B24CallAuth,
+  B24EventForm,
+  B24InstallEventForm,
+  B24InstallForm,
+  B24PageForm,
+  B24PageQuery,
+  B24RobotForm,
+} from './schemas.js';
 import { onUninstallCall } from './uninstall.js';
 import type { AdminRights } from './admin-rights.js';
-
-type Query = Record<string, string>;
+import { type Gateway, asPhpForm, schemaRefusal } from './validation.js';
 
 /** Events whose consumer acts in the acting user's name and so needs the token the event carried. */
 const USER_SCOPED_EVENTS = new Set(['ONCRMTIMELINEITEMACTION']);
@@ -52,34 +60,47 @@ export interface B24Deps {
 
 /**
  * What Bitrix24 sends us: the installer page, the app page, the card tabs (iframe POSTs), events
- * and robot runs (queue-server POSTs). Each is authenticated before anything is read or changed.
+ * and robot runs (queue-server POSTs). Each body is a PHP-style form checked by its schema
+ * (schemas.ts), then authenticated before anything is read or changed.
  */
-export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
+export function registerB24Routes(app: Gateway, deps: B24Deps): void {
   const { runtime, auth, pages } = deps;
 
   /** A refused page load: a readable page, framed only by a portal we allow. */
   const refuse = (reply: FastifyReply, req: FastifyRequest, err: unknown) => {
     if (!(err instanceof Refusal)) throw err;
-    const q = req.query as Query;
-    const claimed = portalAddress(q['PROTOCOL'] ?? '', q['DOMAIN'] ?? '');
+    // The query names the portal whose frame may show the page, unless it is what failed its schema.
+    const q = (req.validationError?.validationContext === 'querystring' ? {} : req.query) as B24PageQuery;
+    const claimed = portalAddress(q.PROTOCOL ?? '', q.DOMAIN ?? '');
     const origin = claimed && hostAllowed(claimed.host, deps.config.B24_PORTAL_HOSTS) ? claimed.origin : null;
     req.log.info({ code: err.code, status: err.status, ...err.details }, 'bitrix24 page request refused');
     return sendHtml(reply, err.status, errorPage(err.status, err.texts), pages.policy(origin));
   };
 
+  /** A page route: its form parsed and checked; a request that fails is refused with a page, not JSON. */
+  const pageRoute = <Form extends TSchema>(body: Form, invalid: ErrorCode) => ({
+    schema: { querystring: B24PageQuery, body },
+    preValidation: asPhpForm,
+    attachValidation: true,
+    config: { invalid: { body: invalid } },
+  });
+  const schemaFailure = (req: FastifyRequest) =>
+    req.validationError ? schemaRefusal(req.validationError, req) : null;
+
   // The installer: verify with the OAuth server, store the portal, show what «Готово» will set up.
-  app.post('/b24/install', async (req, reply) => {
+  app.post('/b24/install', pageRoute(B24InstallForm, 'b24_install_incomplete'), async (req, reply) => {
     try {
-      const query = req.query as Query;
-      const form = parsePhpForm(rawBody(req));
-      const { portal, userId } = await deps.verifier.verify(query, form);
+      const invalid = schemaFailure(req);
+      if (invalid) throw invalid;
+      const form = req.body;
+      const { portal, userId } = await deps.verifier.verify(req.query, form);
       // «Готово» asks the portal again whether this user is an admin, with the installer's own token.
       const authRef = await deps.adminRights.remember(
         portal.memberId,
         userId,
         true,
-        field(form, 'AUTH_ID'),
-        Number(field(form, 'AUTH_EXPIRES')) || 3600,
+        form.AUTH_ID ?? '',
+        Number(form.AUTH_EXPIRES) || 3600,
       );
       const session = {
         memberId: portal.memberId,
@@ -114,49 +135,50 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   };
 
   // The app page and the card tabs.
-  const page = async (req: FastifyRequest, reply: FastifyReply) => {
-    try {
-      const load = await auth.page(req.query as Query, parsePhpForm(rawBody(req)));
-      const { memberId, userId, isAdmin } = load.session;
-      const authRef = await deps.adminRights.remember(
-        memberId,
-        userId,
-        isAdmin,
-        load.auth.token,
-        load.auth.expiresIn,
-      );
-      if (authRef) load.session.authRef = authRef;
-      const origin = portalOrigin(load.portal);
-      const tab = /^CRM_(LEAD|DEAL)_DETAIL_TAB$/.exec(load.placement);
-      if (tab) {
-        const entityType: EntityType = tab[1] === 'LEAD' ? 'lead' : 'deal';
-        const session = await cardSession(load, entityType, load.placementOptions['ID']);
-        return pages.render(reply, session, 'card', {
-          portalOrigin: origin,
-          form: { entityType, entityId: load.placementOptions['ID'] ?? '' },
-        });
-      }
-      // «Все отклики (N)» of an activity opens the app on one lead or deal: a card as well.
-      if (load.placementOptions['view'] === 'others') {
-        const entityType = entityTypeOf(load.placementOptions['entityTypeId']);
-        const session = entityType
-          ? await cardSession(load, entityType, load.placementOptions['entityId'])
-          : load.session;
-        return pages.render(reply, session, 'app', {
+  for (const path of ['/b24/app', '/b24/placement'])
+    app.post(path, pageRoute(B24PageForm, 'invalid_request'), async (req, reply) => {
+      try {
+        const invalid = schemaFailure(req);
+        if (invalid) throw invalid;
+        const load = await auth.page(req.query, req.body);
+        const { memberId, userId, isAdmin } = load.session;
+        const authRef = await deps.adminRights.remember(
+          memberId,
+          userId,
+          isAdmin,
+          load.auth.token,
+          load.auth.expiresIn,
+        );
+        if (authRef) load.session.authRef = authRef;
+        const origin = portalOrigin(load.portal);
+        const tab = /^CRM_(LEAD|DEAL)_DETAIL_TAB$/.exec(load.placement);
+        if (tab) {
+          const entityType: EntityType = tab[1] === 'LEAD' ? 'lead' : 'deal';
+          const session = await cardSession(load, entityType, load.placementOptions['ID']);
+          return pages.render(reply, session, 'card', {
+            portalOrigin: origin,
+            form: { entityType, entityId: load.placementOptions['ID'] ?? '' },
+          });
+        }
+        // «Все отклики (N)» of an activity opens the app on one lead or deal: a card as well.
+        if (load.placementOptions['view'] === 'others') {
+          const entityType = entityTypeOf(load.placementOptions['entityTypeId']);
+          const session = entityType
+            ? await cardSession(load, entityType, load.placementOptions['entityId'])
+            : load.session;
+          return pages.render(reply, session, 'app', {
+            portalOrigin: origin,
+            form: { ...load.placementOptions },
+          });
+        }
+        return pages.render(reply, load.session, 'app', {
           portalOrigin: origin,
           form: { ...load.placementOptions },
         });
+      } catch (err) {
+        return refuse(reply, req, err);
       }
-      return pages.render(reply, load.session, 'app', {
-        portalOrigin: origin,
-        form: { ...load.placementOptions },
-      });
-    } catch (err) {
-      return refuse(reply, req, err);
-    }
-  };
-  app.post('/b24/app', page);
-  app.post('/b24/placement', page);
+    });
 
   /**
    * Authenticates a queue-server POST (event, robot) by its application_token; a forged one gets
@@ -167,15 +189,12 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   const authenticated = async (
     req: FastifyRequest,
     reply: FastifyReply,
-    handle: (
-      form: FormObject,
-      memberId: string,
-    ) => Promise<void | { status: number; body: Record<string, string> }>,
+    callAuth: B24CallAuth | undefined,
+    handle: (memberId: string) => Promise<void | { status: number; body: Record<string, string> }>,
   ) => {
-    const form = parsePhpForm(rawBody(req));
     try {
-      const portal = await auth.event(form);
-      const answer = await handle(form, portal.memberId);
+      const portal = await auth.event(callAuth);
+      const answer = await handle(portal.memberId);
       return reply.code(answer?.status ?? 200).send(answer?.body ?? { result: 'ok' });
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
@@ -183,41 +202,40 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
       return sendRefusal(reply, err);
     }
   };
+  /** A queue-server route: its form parsed and checked (a call that fails is answered 4xx as JSON). */
+  const callRoute = <Form extends TSchema>(body: Form) => ({ schema: { body }, preValidation: asPhpForm });
 
-  app.post('/b24/events', async (req, reply) =>
-    authenticated(req, reply, async (form, memberId) => {
-      const event = field(form, 'event').toUpperCase();
+  app.post('/b24/events', callRoute(B24EventForm), async (req, reply) =>
+    authenticated(req, reply, req.body.auth, async (memberId) => {
+      const form = req.body;
+      const event = form.event.toUpperCase();
       if (event === 'ONAPPUNINSTALL')
         return onUninstallCall(runtime, deps.client(), deps.installer, {
           memberId,
-          clean: field(form, 'data', 'CLEAN') === '1',
+          clean: form.data?.['CLEAN'] === '1',
           from: callerOf(req),
         });
+      const data = form.data ?? {};
       // A new version of the app on the portal: what it lacks is registered (app-update.ts).
       if (event === 'ONAPPUPDATE')
-        return void (await enqueueAppUpdate(runtime, memberId, section(form, 'data'), field(form, 'ts')));
+        return void (await enqueueAppUpdate(runtime, memberId, data, form.ts ?? ''));
       // A click acted on in the clicking user's name: the token the event carried for that user is
       // handed over sealed in Redis (never on the stream); the consumer asks the portal whose it is.
       const actorToken = USER_SCOPED_EVENTS.has(event)
         ? await deps
             .actingUsers()
-            .keep(
-              memberId,
-              field(form, 'auth', 'access_token'),
-              Number(field(form, 'auth', 'expires_in') || 3600),
-            )
+            .keep(memberId, form.auth?.access_token ?? '', Number(form.auth?.expires_in || 3600))
         : null;
-      const data = section(form, 'data');
       // Bitrix24's events carry no id: a repeated delivery and a second update in the same second
       // look the same. The generation tells them apart by when they came (EventOccurrences).
       const occurrence = await runtime.eventOccurrences.current(
         eventContentKey(
           memberId,
           event,
-          field(form, 'event_handler_id'),
-          field(form, 'ts'),
+          form.event_handler_id ?? '',
+          form.ts ?? '',
           data,
-          field(form, 'auth', 'user_id'),
+          form.auth?.user_id ?? '',
         ),
       );
       const payload: PortalEventReceived = {
@@ -240,37 +258,36 @@ export function registerB24Routes(app: FastifyInstance, deps: B24Deps): void {
   // ONAPPINSTALL: the installer page records the install (after asking the OAuth server); this
   // callback only confirms a portal we already know and stores nothing. On a first install it
   // arrives before the installer page, so the portal is unknown yet: refused, but not a forgery.
-  app.post('/b24/events/install', async (req, reply) => {
-    const memberId = field(parsePhpForm(rawBody(req)), 'auth', 'member_id');
+  app.post('/b24/events/install', callRoute(B24InstallEventForm), async (req, reply) => {
+    const memberId = req.body.auth?.member_id ?? '';
     if (!memberId || !(await deps.client().store.get(memberId))) {
       req.log.info(
-        { memberId: memberId.slice(0, 64) },
+        { memberId },
         'ONAPPINSTALL for a portal not installed yet: the installer page will record it',
       );
       return sendRefusal(reply, 'b24_portal_unknown');
     }
-    return authenticated(req, reply, async () => {});
+    return authenticated(req, reply, req.body.auth, async () => {});
   });
 
-  // «Обновить статус НН» or «Сменить статус на НН» ran on a lead or deal: recorded for the service that does the work.
-  app.post('/b24/robot', async (req, reply) =>
-    authenticated(req, reply, async (form, memberId) => {
-      const document = /^(LEAD|DEAL)_(\d+)$/.exec(field(form, 'document_id', '2'));
-      const code = field(form, 'code');
-      if (!document || !(HH_ROBOT_CODES as readonly string[]).includes(code))
-        throw new Refusal('b24_robot_unknown', { memberId, code });
+  // «Обновить статус НН» or «Сменить статус на НН» ran on a lead or deal: recorded for the service
+  // that does the work. Another robot's code or a document that is no lead or deal fails the schema.
+  app.post('/b24/robot', callRoute(B24RobotForm), async (req, reply) =>
+    authenticated(req, reply, req.body.auth, async (memberId) => {
+      const form = req.body;
+      const [type, id] = form.document_id[2].split('_') as ['LEAD' | 'DEAL', string];
       const payload: PortalRobotInvoked = {
         memberId,
-        code,
-        entityType: document[1] === 'LEAD' ? 'lead' : 'deal',
-        entityId: Number(document[2]),
-        eventToken: field(form, 'event_token'),
-        properties: section(form, 'properties'),
+        code: form.code,
+        entityType: type === 'LEAD' ? 'lead' : 'deal',
+        entityId: Number(id),
+        eventToken: form.event_token ?? '',
+        properties: form.properties ?? {},
         at: new Date().toISOString(),
       };
       await enqueue(runtime.db, {
         subject: subjects.portalRobotInvoked,
-        msgId: `robot:${memberId}:${field(form, 'workflow_id') || payload.eventToken}`,
+        msgId: `robot:${memberId}:${form.workflow_id || payload.eventToken}`,
         payload,
       });
       runtime.wakeOutbox();

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import oauth2, { type OAuth2Namespace } from '@fastify/oauth2';
 import { AppError, type Runtime, type UiSession, rpc } from '@hhb24/common';
 import type { AdminRights } from './admin-rights.js';
 import type { Config } from './config.js';
-import { rawBody } from './http.js';
 import type { Pages } from './pages.js';
+import { HhLoginCallbackQuery, HhLoginForm } from './schemas.js';
 import type { SessionSigner } from './session.js';
-import { SESSION_FIELD } from './ui-routes.js';
+import { type Gateway, asFlatForm } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +27,7 @@ const STATE_COOKIE = 'hhb24-hh-state';
  * sees hh.ru tokens. The window then says how it went; the app page notices by polling.
  */
 export async function registerHhLogin(
-  app: FastifyInstance,
+  app: Gateway,
   deps: { runtime: Runtime; config: Config; signer: SessionSigner; pages: Pages; adminRights: AdminRights },
 ): Promise<void> {
   const { runtime, config } = deps;
@@ -82,64 +82,73 @@ export async function registerHhLogin(
     return (settings?.managerIds ?? []).includes(session.userId);
   };
 
-  app.post('/hh/oauth/start', async (req, reply) => {
-    const session = deps.signer.verify(new URLSearchParams(rawBody(req)).get(SESSION_FIELD));
-    if (!session) return page(reply, anonymous('ru'), 401, { outcome: 'expired' });
-    // Logging in replaces the portal's hh.ru account: a portal admin (asked of the portal again) or
-    // a user the settings name in «Кто может управлять приложением», as for every other change.
-    const admin = await deps.adminRights.now(session);
-    if (!admin.isAdmin && !(await namedManager(session))) {
-      req.log.warn(
-        { memberId: session.memberId, userId: session.userId, adminCheck: admin.check },
-        'hh.ru login refused: the user may not manage the app',
-      );
-      return page(reply, session, 403, {
-        outcome: admin.check === 'unconfirmed' ? 'unconfirmed' : 'forbidden',
-      });
-    }
-    (req as FastifyRequest & { hhLoginSession?: UiSession }).hhLoginSession = session;
-    const uri = await app.hhOAuth2.generateAuthorizationUri(req, reply);
-    return reply.redirect(uri, 303);
-  });
+  // Both answer the window with a page: a request that fails its schema is told as an expired or invalid login.
+  app.post(
+    '/hh/oauth/start',
+    { schema: { body: HhLoginForm }, preValidation: asFlatForm, attachValidation: true },
+    async (req, reply) => {
+      const session = req.validationError ? null : deps.signer.verify(req.body._session ?? null);
+      if (!session) return page(reply, anonymous('ru'), 401, { outcome: 'expired' });
+      // Logging in replaces the portal's hh.ru account: a portal admin (asked of the portal again) or
+      // a user the settings name in «Кто может управлять приложением», as for every other change.
+      const admin = await deps.adminRights.now(session);
+      if (!admin.isAdmin && !(await namedManager(session))) {
+        req.log.warn(
+          { memberId: session.memberId, userId: session.userId, adminCheck: admin.check },
+          'hh.ru login refused: the user may not manage the app',
+        );
+        return page(reply, session, 403, {
+          outcome: admin.check === 'unconfirmed' ? 'unconfirmed' : 'forbidden',
+        });
+      }
+      (req as FastifyRequest & { hhLoginSession?: UiSession }).hhLoginSession = session;
+      const uri = await app.hhOAuth2.generateAuthorizationUri(req, reply);
+      return reply.redirect(uri, 303);
+    },
+  );
 
-  app.get('/hh/oauth/callback', async (req, reply) => {
-    const q = req.query as Record<string, string | undefined>;
-    const state =
-      typeof q['state'] === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(q['state']) ? q['state'] : null;
-    const cookie = req.cookies[STATE_COOKIE];
-    reply.clearCookie(STATE_COOKIE, { path: '/hh/oauth' });
-    // Single use: the state is gone whatever happens next.
-    const stored = state ? await runtime.redis.getdel(key(state)) : null;
-    if (!state || !stored || cookie !== state) {
-      req.log.warn(
-        { hasState: Boolean(state), known: Boolean(stored), sameBrowser: cookie === state },
-        'hh.ru login callback refused: unknown, used or foreign state',
-      );
-      return page(reply, anonymous('ru'), 403, { outcome: 'invalid' });
-    }
-    const session = JSON.parse(stored) as UiSession;
-    if (q['error']) return page(reply, session, 200, { outcome: 'denied' });
-    const code = q['code'];
-    if (typeof code !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(code))
-      return page(reply, session, 400, { outcome: 'invalid' });
-    try {
-      const account = await runtime.call(
-        rpc.hhConnect,
-        { memberId: session.memberId, userId: session.userId, code },
-        { timeoutMs: 30_000 },
-      );
-      req.log.info(
-        { memberId: session.memberId, userId: session.userId, status: account.status },
-        'hh.ru account connected',
-      );
-      return page(reply, session, 200, { outcome: 'connected', account });
-    } catch (err) {
-      const e = err instanceof AppError ? err : null;
-      req.log.warn({ err, memberId: session.memberId }, 'hh.ru login failed');
-      return page(reply, session, e && e.status < 500 ? 400 : 502, {
-        outcome: 'failed',
-        code: e?.code ?? 'unexpected',
-      });
-    }
-  });
+  app.get(
+    '/hh/oauth/callback',
+    { schema: { querystring: HhLoginCallbackQuery }, attachValidation: true },
+    async (req, reply) => {
+      if (req.validationError) {
+        req.log.warn({ problem: req.validationError.message }, 'hh.ru login callback refused by its schema');
+        return page(reply, anonymous('ru'), 400, { outcome: 'invalid' });
+      }
+      const { state, code, error } = req.query;
+      const cookie = req.cookies[STATE_COOKIE];
+      reply.clearCookie(STATE_COOKIE, { path: '/hh/oauth' });
+      // Single use: the state is gone whatever happens next.
+      const stored = state ? await runtime.redis.getdel(key(state)) : null;
+      if (!state || !stored || cookie !== state) {
+        req.log.warn(
+          { hasState: Boolean(state), known: Boolean(stored), sameBrowser: cookie === state },
+          'hh.ru login callback refused: unknown, used or foreign state',
+        );
+        return page(reply, anonymous('ru'), 403, { outcome: 'invalid' });
+      }
+      const session = JSON.parse(stored) as UiSession;
+      if (error) return page(reply, session, 200, { outcome: 'denied' });
+      if (code === undefined) return page(reply, session, 400, { outcome: 'invalid' });
+      try {
+        const account = await runtime.call(
+          rpc.hhConnect,
+          { memberId: session.memberId, userId: session.userId, code },
+          { timeoutMs: 30_000 },
+        );
+        req.log.info(
+          { memberId: session.memberId, userId: session.userId, status: account.status },
+          'hh.ru account connected',
+        );
+        return page(reply, session, 200, { outcome: 'connected', account });
+      } catch (err) {
+        const e = err instanceof AppError ? err : null;
+        req.log.warn({ err, memberId: session.memberId }, 'hh.ru login failed');
+        return page(reply, session, e && e.status < 500 ? 400 : 502, {
+          outcome: 'failed',
+          code: e?.code ?? 'unexpected',
+        });
+      }
+    },
+  );
 }

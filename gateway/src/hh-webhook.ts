@@ -1,40 +1,40 @@
-import type { FastifyInstance } from 'fastify';
 import {
   HH_WEBHOOK_PATH,
-  HhCallback,
   type HhWebhookReceived,
-  compileSchema,
   type Runtime,
   enqueue,
   subjects,
   verifyHhWebhookToken,
 } from '@hhb24/common';
 import { sendRefusal } from './http.js';
-
-const callback = compileSchema(HhCallback);
+import { HhCallback, HhWebhookParams } from './schemas.js';
+import type { Gateway } from './validation.js';
 
 /**
  * hh.ru's webhooks: `POST /hh/webhook/{accountId}.{mac}`. The path's HMAC is checked without
- * reading the database (a wrong one is a 404, as for any unknown path); the body must look like
- * hh.ru's callback (400 otherwise); then the callback is stored in the outbox and answered 202
+ * reading the database (a wrong one is a 404, as for any unknown path); the body must be hh.ru's
+ * callback (HhCallback; 400 otherwise); then the callback is stored in the outbox and answered 202
  * once committed, well inside hh.ru's 2 s. hh-connector takes it from there (hh.webhook.received),
  * deduplicating by the callback's id and reading the negotiation again from the API.
  */
 export function registerHhWebhook(
-  app: FastifyInstance,
+  app: Gateway,
   runtime: Runtime,
   config: { WEBHOOK_SECRET_KEY: string },
 ): void {
-  app.post<{ Params: { token: string } }>(
+  app.post(
     `${HH_WEBHOOK_PATH}:token`,
-    { bodyLimit: 64 * 1024 },
+    {
+      bodyLimit: 64 * 1024,
+      schema: { params: HhWebhookParams, body: HhCallback },
+      config: { invalid: { params: 'not_found', body: 'bad_request' } },
+    },
     async (req, reply) => {
       const accountId = verifyHhWebhookToken(req.params.token, config.WEBHOOK_SECRET_KEY);
       if (!accountId) return sendRefusal(reply, 'not_found');
       const body = req.body;
       // A NUL anywhere would fail the insert below (Postgres text and jsonb take none): a 400, not a 500.
-      if (!callback.check(body) || JSON.stringify(body).includes('\\u0000'))
-        return sendRefusal(reply, 'bad_request');
+      if (JSON.stringify(body).includes('\\u0000')) return sendRefusal(reply, 'bad_request');
       await enqueue(runtime.db, {
         subject: subjects.hhWebhookReceived,
         msgId: `hh-webhook:${accountId}:${body.action_type}:${body.id}`,

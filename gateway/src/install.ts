@@ -12,7 +12,7 @@ import {
 } from '@hhb24/common';
 import { hostAllowed, portalAddress, tokenEndpoint } from './allowed-hosts.js';
 import type { Config } from './config.js';
-import { type FormObject, field } from './php-form.js';
+import type { B24InstallForm, B24PageQuery } from './schemas.js';
 
 interface TokenAnswer {
   access_token?: unknown;
@@ -38,28 +38,21 @@ export class InstallVerifier {
     private readonly log: Logger,
   ) {}
 
-  async verify(
-    query: Record<string, string>,
-    body: FormObject,
-  ): Promise<{ portal: PortalRecord; userId: number }> {
-    const memberId = field(body, 'member_id');
-    const refreshId = field(body, 'REFRESH_ID');
-    const applicationToken = field(body, 'APPLICATION_TOKEN');
-    if (!memberId || !refreshId || !applicationToken)
-      throw new Refusal('b24_install_incomplete', { memberId });
-    const address = portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN'] ?? '');
+  async verify(query: B24PageQuery, body: B24InstallForm): Promise<{ portal: PortalRecord; userId: number }> {
+    const { member_id: memberId, REFRESH_ID: refreshId, APPLICATION_TOKEN: applicationToken } = body;
+    const address = portalAddress(query.PROTOCOL ?? '', query.DOMAIN ?? '');
     if (!address || !hostAllowed(address.host, this.config.B24_PORTAL_HOSTS)) {
       this.log.warn(
-        { memberId, domain: (query['DOMAIN'] ?? '').slice(0, 255) },
+        { memberId, domain: query.DOMAIN },
         'install refused: the portal host is not allowed (B24_PORTAL_HOSTS)',
       );
       throw new Refusal('b24_portal_not_allowed');
     }
-    const serverEndpoint = field(body, 'SERVER_ENDPOINT');
+    const serverEndpoint = body.SERVER_ENDPOINT ?? '';
     const tokenUrl = tokenEndpoint(serverEndpoint, this.config.B24_OAUTH_HOSTS);
     if (!tokenUrl) {
       this.log.warn(
-        { memberId, serverEndpoint: serverEndpoint.slice(0, 255) },
+        { memberId, serverEndpoint },
         'install refused: the OAuth server is not allowed (B24_OAUTH_HOSTS)',
       );
       throw new Refusal('b24_oauth_not_allowed');
@@ -86,8 +79,8 @@ export class InstallVerifier {
         refreshToken: String(answer.refresh_token),
         expiresIn: Number(answer.expires_in) || 3600,
         applicationToken,
-        scope: typeof answer.scope === 'string' ? answer.scope : field(body, 'APPLICATION_SCOPE'),
-        language: query['LANG'] === 'en' ? 'en' : 'ru',
+        scope: typeof answer.scope === 'string' ? answer.scope : (body.APPLICATION_SCOPE ?? ''),
+        language: query.LANG === 'en' ? 'en' : 'ru',
         userId: profile.id,
       });
       return { portal, userId: profile.id };

@@ -41,9 +41,3 @@ export function field(form: FormObject | undefined, ...path: string[]): string {
   for (const key of path) node = typeof node === 'object' ? node[key] : undefined;
   return typeof node === 'string' ? node : '';
 }
-
-/** A nested object of a parsed form (empty when absent). */
-export function section(form: FormObject | undefined, key: string): FormObject {
-  const node = form?.[key];
-  return typeof node === 'object' ? node : (Object.create(null) as FormObject);
-}

@@ -6,9 +6,12 @@ import {
   type PortalRecord,
   Refusal,
   type UiSession,
+  compileSchema,
 } from '@hhb24/common';
 import { portalAddress } from './allowed-hosts.js';
-import { type FormObject, field } from './php-form.js';
+import { type B24CallAuth, type B24PageForm, type B24PageQuery, PlacementOptions } from './schemas.js';
+
+const placementOptions = compileSchema(PlacementOptions, 'PLACEMENT_OPTIONS');
 
 /** How long a page load may wait for the portal's shared rate budget before it says "try again". */
 const PAGE_WAIT_MS = 10_000;
@@ -43,20 +46,20 @@ export class PortalAuth {
     private readonly log: Logger,
   ) {}
 
-  async page(query: Record<string, string>, body: FormObject): Promise<PageLoad> {
-    const memberId = field(body, 'member_id');
-    const authId = field(body, 'AUTH_ID');
-    const portal = await this.application(memberId, field(body, 'APPLICATION_TOKEN'));
+  async page(query: B24PageQuery, body: B24PageForm): Promise<PageLoad> {
+    const memberId = body.member_id ?? '';
+    const authId = body.AUTH_ID ?? '';
+    const portal = await this.application(memberId, body.APPLICATION_TOKEN ?? '');
     if (!authId) throw new Refusal('b24_auth_missing', { memberId });
     // The portal names itself in DOMAIN; one that names another host is not the portal we know.
-    const claimed = query['DOMAIN'] ? portalAddress(query['PROTOCOL'] ?? '', query['DOMAIN']) : null;
+    const claimed = query.DOMAIN ? portalAddress(query.PROTOCOL ?? '', query.DOMAIN) : null;
     if (
-      query['DOMAIN'] &&
+      query.DOMAIN &&
       (!claimed ||
         `${claimed.host}${claimed.pathname}`.replace(/\/$/, '') !==
           portal.domain.toLowerCase().replace(/\/$/, ''))
     ) {
-      throw new Refusal('b24_domain_mismatch', { memberId, domain: query['DOMAIN'] });
+      throw new Refusal('b24_domain_mismatch', { memberId, domain: query.DOMAIN });
     }
     const profile = await this.asUser<{ ID: string }>(memberId, authId, 'profile');
     const userId = Number(profile.ID);
@@ -66,38 +69,26 @@ export class PortalAuth {
     const isAdmin = (await this.asUser<unknown>(memberId, authId, 'user.admin')) === true;
     const crmAccess = isAdmin || (await this.canReadCrm(memberId, authId));
     const lang =
-      query['LANG'] === 'en' || query['LANG'] === 'ru'
-        ? query['LANG']
-        : portal.language === 'en'
-          ? 'en'
-          : 'ru';
+      query.LANG === 'en' || query.LANG === 'ru' ? query.LANG : portal.language === 'en' ? 'en' : 'ru';
     // The portal names its language on every page it opens (BX24.getLang's value): a portal that
     // changed it gets what the app writes from now on in the new one (portal-texts.ts).
-    if (query['LANG'] && query['LANG'] !== portal.language)
-      await this.client().store.noteLanguage(memberId, query['LANG']);
-    let placementOptions: Record<string, string> = {};
-    try {
-      const parsed: unknown = JSON.parse(field(body, 'PLACEMENT_OPTIONS') || '{}');
-      if (parsed && typeof parsed === 'object')
-        placementOptions = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
-    } catch {
-      placementOptions = {};
-    }
+    if (query.LANG && query.LANG !== portal.language)
+      await this.client().store.noteLanguage(memberId, query.LANG);
     const mayRead = (type: EntityType, id: number) =>
       this.mayRead(memberId, authId, `crm.${type}.get`, { id });
     return {
       portal,
       session: { memberId, userId, isAdmin, crmAccess, lang },
-      placement: field(body, 'PLACEMENT') || 'DEFAULT',
-      placementOptions,
+      placement: body.PLACEMENT || 'DEFAULT',
+      placementOptions: placementOptionsOf(body.PLACEMENT_OPTIONS, memberId),
       mayRead,
-      auth: { token: authId, expiresIn: Number(field(body, 'AUTH_EXPIRES')) || 3600 },
+      auth: { token: authId, expiresIn: Number(body.AUTH_EXPIRES) || 3600 },
     };
   }
 
   /** An event or robot call: its `auth[application_token]` against the stored one for `auth[member_id]`. */
-  async event(form: FormObject): Promise<PortalRecord> {
-    return this.application(field(form, 'auth', 'member_id'), field(form, 'auth', 'application_token'));
+  async event(auth: B24CallAuth | undefined): Promise<PortalRecord> {
+    return this.application(auth?.member_id ?? '', auth?.application_token ?? '');
   }
 
   /** Whether the user may read the CRM: the portal answers a one-row lead list, or refuses it. */
@@ -157,4 +148,17 @@ export class PortalAuth {
       throw new Refusal('b24_auth_failed', { memberId, method, b24: err.code });
     }
   }
+}
+
+/** PLACEMENT_OPTIONS (a JSON object, PlacementOptions) as text fields; one that is not is refused. */
+function placementOptionsOf(json: string | undefined, memberId: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json || '{}');
+  } catch {
+    parsed = json;
+  }
+  if (!placementOptions.check(parsed))
+    throw new Refusal('invalid_request', { memberId, problem: placementOptions.explain(parsed) });
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }

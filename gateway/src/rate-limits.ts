@@ -4,9 +4,9 @@ import RedisStore from '@fastify/rate-limit/store/RedisStore.js';
 import { type Bitrix24Client, type Redis, Refusal, type Runtime, verifyHhWebhookToken } from '@hhb24/common';
 import { hostAllowed, portalAddress } from './allowed-hosts.js';
 import type { Config } from './config.js';
-import { errorPage, rawBody, sendHtml, sendRefusal } from './http.js';
+import { errorPage, sendHtml, sendRefusal } from './http.js';
 import type { Pages } from './pages.js';
-import { field, parsePhpForm } from './php-form.js';
+import { type FormObject, field } from './php-form.js';
 import type { SessionSigner } from './session.js';
 
 /**
@@ -131,12 +131,17 @@ export function registerRateLimits(app: FastifyInstance, deps: Deps): void {
 
 const MEMBER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** The portal (or hh.ru account) a request has shown it belongs to, or null when it has not. */
+/**
+ * The portal (or hh.ru account) a request has shown it belongs to, or null when it has not. Its
+ * form is parsed by now (validation.ts); a page load's may have failed its schema (the page says
+ * so), hence no field is trusted to be there.
+ */
 async function portalOf(req: FastifyRequest, deps: Deps): Promise<string | null> {
   const path = req.url.split('?')[0]!;
+  const form = typeof req.body === 'object' && req.body !== null ? (req.body as FormObject) : undefined;
   if (path === '/b24/install') {
     // Counted as named: the install is what asks the OAuth server whether the name is true.
-    const memberId = field(parsePhpForm(rawBody(req)), 'member_id');
+    const memberId = field(form, 'member_id');
     return MEMBER_ID.test(memberId) ? memberId : null;
   }
   if (path.startsWith('/hh/webhook/')) {
@@ -146,15 +151,10 @@ async function portalOf(req: FastifyRequest, deps: Deps): Promise<string | null>
   if (path.startsWith('/ui/') || path === '/hh/oauth/start') {
     const header = req.headers['x-hhb24-session'];
     const token =
-      typeof header === 'string'
-        ? header
-        : req.method === 'POST'
-          ? new URLSearchParams(rawBody(req)).get('_session')
-          : null;
+      typeof header === 'string' ? header : req.method === 'POST' ? field(form, '_session') : null;
     return deps.signer.verify(token)?.memberId ?? null;
   }
   if (path.startsWith('/b24/')) {
-    const form = parsePhpForm(rawBody(req));
     // Bitrix24's queue posts carry auth[...]; a page load the iframe's own fields.
     const memberId = field(form, 'auth', 'member_id') || field(form, 'member_id');
     const token = field(form, 'auth', 'application_token') || field(form, 'APPLICATION_TOKEN');

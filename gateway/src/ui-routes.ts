@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
   type Bitrix24Client,
@@ -6,32 +6,24 @@ import {
   type PdfPart,
   Refusal,
   type Runtime,
-  type UiRequest,
   type UiSession,
+  compileSchema,
   rpc,
 } from '@hhb24/common';
 import type { AdminRights } from './admin-rights.js';
 import type { Config } from './config.js';
-import { applyPagePolicy, rawBody, sendRefusal } from './http.js';
+import { applyPagePolicy, sendRefusal } from './http.js';
 import type { Installer } from './install-steps.js';
 import type { Pages } from './pages.js';
 import { portalOrigin } from './portal-auth.js';
+import { PdfForm, UiForm, UiParams } from './schemas.js';
 import type { SessionSigner } from './session.js';
+import { type Gateway, asFlatForm } from './validation.js';
 
 export const SESSION_HEADER = 'x-hhb24-session';
 export const SESSION_FIELD = '_session';
 
-/** A flat form (`a=1&a=2` → ['1','2']); the pages post plain fields. */
-function flatForm(raw: string): UiRequest['form'] {
-  const out: Record<string, string | string[]> = {};
-  let n = 0;
-  for (const [k, v] of new URLSearchParams(raw)) {
-    if (++n > 500 || k === SESSION_FIELD) continue;
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
-}
+const pdfForm = compileSchema(PdfForm);
 
 export interface UiDeps {
   runtime: Runtime;
@@ -49,27 +41,16 @@ export interface UiDeps {
  * a POST from another origin is refused outright. Most routes are the settings service's; the
  * gateway keeps the install steps and the PDF download.
  */
-export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
+export function registerUiRoutes(app: Gateway, deps: UiDeps): void {
   const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
 
   /** A refusal from the error catalogue, as JSON (htmx shows the page's error line). */
   const refuse = (reply: FastifyReply, refusal: ErrorCode | Refusal, lang?: 'ru' | 'en') =>
     sendRefusal(applyPagePolicy(reply, { frameAncestors: null }), refusal, lang);
 
-  const sessionOf = (req: FastifyRequest, post: boolean): UiSession | null => {
-    const header = req.headers[SESSION_HEADER];
-    return deps.signer.verify(
-      typeof header === 'string'
-        ? header
-        : post
-          ? new URLSearchParams(rawBody(req)).get(SESSION_FIELD)
-          : null,
-    );
-  };
-
-  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const route = (req.params as { '*': string })['*'] ?? '';
-    if (!/^[a-z0-9-]+(\/[a-z0-9-]+){0,3}$/.test(route)) return refuse(reply, 'not_found');
+  /** A page's request: its route (UiParams) and its fields (the query of a GET, the form of a POST; UiForm). */
+  const handler = async (req: FastifyRequest, reply: FastifyReply, params: UiParams, fields: UiForm) => {
+    const route = params['*'] ?? '';
     const post = req.method === 'POST';
     const origin = req.headers.origin;
     if (post && origin !== undefined && origin !== publicOrigin) {
@@ -79,10 +60,11 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
       );
       return refuse(reply, 'csrf_origin');
     }
-    const form = post
-      ? flatForm(rawBody(req))
-      : flatForm(new URLSearchParams(req.query as Record<string, string>).toString());
-    const signed = sessionOf(req, post);
+    const { [SESSION_FIELD]: sessionField, ...form } = fields;
+    const header = req.headers[SESSION_HEADER];
+    const signed = deps.signer.verify(
+      typeof header === 'string' ? header : post && typeof sessionField === 'string' ? sessionField : null,
+    );
     if (!signed) {
       req.log.info({ route }, 'ui request refused: no valid session');
       return refuse(reply, 'session_required');
@@ -106,7 +88,10 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
         data: { steps },
       });
     }
-    if (route === 'card/pdf') return pdf(reply, session, String(form['negotiationId'] ?? ''));
+    if (route === 'card/pdf') {
+      if (!pdfForm.check(form)) return refuse(reply, 'negotiation_required', session.lang);
+      return pdf(reply, session, form.negotiationId);
+    }
     return deps.pages.render(reply, session, route, {
       portalOrigin: portalOriginValue,
       method: post ? 'POST' : 'GET',
@@ -128,8 +113,6 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
   };
 
   const pdf = async (reply: FastifyReply, session: UiSession, negotiationId: string) => {
-    if (!/^[0-9A-Za-z_-]{1,64}$/.test(negotiationId))
-      return refuse(reply, 'negotiation_required', session.lang);
     try {
       if (!(await pdfAllowed(session, negotiationId))) {
         deps.runtime.log.warn(
@@ -170,6 +153,14 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
     }
   };
 
-  app.get('/ui/*', handler);
-  app.post('/ui/*', handler);
+  // An unknown path is a 404 like any other; the fields' own shapes are each form's (services/settings).
+  const invalid = { params: 'not_found' } as const;
+  app.get('/ui/*', { schema: { params: UiParams, querystring: UiForm }, config: { invalid } }, (req, reply) =>
+    handler(req, reply, req.params, req.query),
+  );
+  app.post(
+    '/ui/*',
+    { schema: { params: UiParams, body: UiForm }, preValidation: asFlatForm, config: { invalid } },
+    (req, reply) => handler(req, reply, req.params, req.body),
+  );
 }

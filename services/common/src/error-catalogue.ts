@@ -83,7 +83,6 @@ export const ERROR_TEXTS = {
     ru: 'Установить приложение может только администратор портала.',
     en: 'Only a portal administrator can install the app.',
   },
-  'error.robotUnknown': { ru: 'Неизвестный робот', en: 'Unknown robot' },
   'error.uninstallUnconfirmed': {
     ru: 'Битрикс24 не подтвердил, что приложение удалено с портала: ничего не изменено.',
     en: 'Bitrix24 did not confirm that the app was removed from the portal: nothing was changed.',
@@ -99,6 +98,10 @@ export const ERROR_TEXTS = {
   'error.rateLimited': {
     ru: 'Слишком много запросов. Повторите через минуту.',
     en: 'Too many requests. Try again in a minute.',
+  },
+  'error.invalidRequest': {
+    ru: 'Запрос составлен неверно и не выполнен.',
+    en: 'The request is malformed and was not carried out.',
   },
   'error.badRequest': {
     ru: 'Запрос не похож на уведомление hh.ru: нужны id, action_type и payload.',
@@ -153,12 +156,15 @@ export const ERRORS = {
   b24_oauth_answer_refused: { status: 502, text: 'error.installNotConfirmed' },
   b24_install_answer_refused: { status: 502, text: 'error.installNotConfirmed' },
   b24_install_not_admin: { status: 403, text: 'error.installAdminOnly' },
-  b24_robot_unknown: { status: 400, text: 'error.robotUnknown' },
   // ONAPPUNINSTALL the portal does not confirm (it still answers for the app, or refuses otherwise).
   b24_uninstall_unconfirmed: { status: 403, text: 'error.uninstallUnconfirmed' },
 
   // hh.ru's webhooks.
   bad_request: { status: 400, text: 'error.badRequest' },
+
+  // Any route: a parameter, query or body that does not fit the route's schema (gateway/src/schemas.ts);
+  // the answer names the field.
+  invalid_request: { status: 400, text: 'error.invalidRequest' },
 
   // Any public route: an address or a portal sent more than its limit (Retry-After says when to come back).
   rate_limited: { status: 429, text: 'error.rateLimited' },

@@ -17,8 +17,10 @@ import fc from 'fast-check';
  * - `refused`: a 4xx, and nothing stored or sent changes;
  * - `taken`: 200 at once (Bitrix24's queue needs it), one message at most on the PORTAL stream,
  *   and once its consumers are done nothing else changes: no table, no hh.ru action, no portal
- *   entity, activity, robot run or notification;
- * - `noop`: 200 and nothing at all changes (ONAPPINSTALL of a portal we know: stores nothing);
+ *   entity, activity, robot run or notification. A forgery with a field its route's schema refuses
+ *   (gateway/src/schemas.ts) may instead get a 400 that names the field, and nothing changes;
+ * - `noop`: 200 (or, as for `taken`, a 400 naming a field the schema refuses) and nothing at all
+ *   changes (ONAPPINSTALL of a portal we know: stores nothing);
  * - `replay`: 202, nothing changes (hh.ru's own callback delivered again);
  * - `form`: a form of an app page with an error in it: 200 with the form and its error line
  *   (htmx swaps only a 2xx), nothing changes.

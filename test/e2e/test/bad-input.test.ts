@@ -160,6 +160,15 @@ function changes(before: Picture, after: Picture, allow: (key: string, b: unknow
     .map((k) => `${k}: ${String(before[k])} → ${String(after[k])}`);
 }
 
+/**
+ * A well-formed forgery whose fields a schema refuses (gateway/src/schemas.ts: an `expires_in` that
+ * is no number, an event name of 300 characters): a 400 that names the field, instead of the 200
+ * the queue would otherwise get. Never a 5xx, and nothing may change either way.
+ */
+function refusedBySchema(answer: { status: number; text: string }): boolean {
+  return answer.status === 400 && /"problem":"body: [^"]+: /.test(answer.text);
+}
+
 async function send(base: string, p: Probe): Promise<{ status: number; text: string }> {
   const headers = { ...p.headers };
   const bare = headers['x-no-content-type'] !== undefined;
@@ -344,7 +353,7 @@ t.test(
             probe.oracle === 'refused'
               ? answer.status >= 400 && answer.status < 500
               : probe.oracle === 'taken' || probe.oracle === 'noop'
-                ? answer.status === 200
+                ? answer.status === 200 || refusedBySchema(answer)
                 : probe.oracle === 'replay'
                   ? answer.status === 202
                   : (answer.status >= 200 && answer.status < 300) ||
