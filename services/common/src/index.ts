@@ -32,6 +32,8 @@ export {
   compileSchema,
   describeIssues,
   Enum,
+  failingFields,
+  type FieldFailure,
   Ids,
   Nullable,
   type SchemaIssue,

@@ -29,6 +29,30 @@ function fieldName(instancePath: string): string {
   return out;
 }
 
+/** One failing field: its name as describeIssues writes it (`stageByState.response`) and the rule it broke. */
+export interface FieldFailure {
+  field: string;
+  keyword: string;
+}
+
+/** The failing fields, each once (its first broken rule), in the order the validator found them. */
+export function failingFields(issues: readonly SchemaIssue[]): FieldFailure[] {
+  const out = new Map<string, string>();
+  for (const issue of issues) {
+    let path = issue.instancePath;
+    if (issue.keyword === 'required') {
+      const missing = (issue.params?.['requiredProperties'] ?? issue.params?.['missingProperty']) as
+        string[] | string | undefined;
+      for (const key of Array.isArray(missing) ? missing : missing ? [missing] : [])
+        if (!out.has(fieldName(`${path}/${key}`))) out.set(fieldName(`${path}/${key}`), 'required');
+      continue;
+    }
+    path = fieldName(path);
+    if (!out.has(path)) out.set(path, issue.keyword);
+  }
+  return [...out].map(([field, keyword]) => ({ field, keyword }));
+}
+
 /**
  * The failures in words, one per field, the field named first. A union of constants (`kind`) is
  * told as the values it allows rather than one line per branch.
@@ -74,6 +98,8 @@ export interface Checker<T> {
   decode(value: unknown): T;
   /** The failures in words (empty when the value fits). */
   explain(value: unknown): string;
+  /** The failing fields (none when the value fits): for a form that tells each field its own message. */
+  failures(value: unknown): FieldFailure[];
 }
 
 export function compileSchema<S extends TSchema>(schema: S, what?: string): Checker<Static<S>> {
@@ -89,6 +115,7 @@ export function compileSchema<S extends TSchema>(schema: S, what?: string): Chec
       throw new ValidationError(what ? `${what}: ${words}` : words);
     },
     explain,
+    failures: (value) => (compiled.Check(value) ? [] : failingFields([...compiled.Errors(value)])),
   };
 }
 

@@ -9,100 +9,72 @@ import {
   ValidationError,
   enqueue,
   subjects,
-  textOf,
 } from '@hhb24/common';
+import { MANAGERS_MAX, type SettingsDraft, extendedStages, settingsInput, simpleStages } from './ui/forms.js';
 
-/** What a person sends from the «Настройки» form (or any caller), before validation. */
-export interface SettingsInput {
-  responsibleUserId?: unknown;
-  entityType?: unknown;
-  categoryId?: unknown;
-  sourceId?: unknown;
-  extendedSync?: unknown;
-  stageForResponse?: unknown;
-  stageForInvitation?: unknown;
-  stageByState?: unknown;
-  twoWayStatus?: unknown;
-  twoWayDiscard?: unknown;
-  /** Use the portal's contact with the applicant's phone or e-mail (absent: on). */
-  reuseContacts?: unknown;
-  /** «Кто может управлять приложением»: user ids, one or many (absent: nobody but the portal's admins). */
-  managerIds?: unknown;
-}
-
-/** How many users «Кто может управлять приложением» may name. */
-export const MANAGERS_MAX = 20;
-
-const STAGE_ID = /^[A-Z0-9_:]{1,50}$/i;
-
-function stage(value: unknown, field: string, problems: Record<string, string>): string {
-  if (typeof value === 'string' && STAGE_ID.test(value)) return value;
-  problems[field] = 'Выберите стадию';
-  return '';
-}
+/** The text the page shows next to each field of the «Настройки» form that fails its schema (forms.ts). */
+const FIELD_MESSAGES: Record<string, string> = {
+  responsibleUserId: 'Выберите ответственного',
+  entityType: 'Выберите тип сущности: Лид или Сделка',
+  categoryId: 'Выберите воронку',
+  sourceId: 'Выберите источник из списка',
+  stageForResponse: 'Выберите стадию',
+  stageForInvitation: 'Выберите стадию',
+  stageByState: 'Выберите стадию',
+  managerIds: 'Выберите сотрудников из списка',
+};
+const TOO_MANY_MANAGERS = `Можно назначить не больше ${MANAGERS_MAX} сотрудников`;
 
 function flag(value: unknown): boolean {
   return value === true || value === 'true' || value === 'on' || value === '1' || value === 'Y';
 }
 
 /**
- * Validates settings from a form or a caller. Every problem is reported at once, keyed by field,
- * with the Russian text the page shows next to it. Whether stage ids exist on the portal is checked
- * by the page against the portal's lists; here only the shape.
+ * Validates settings from the form or a caller against the form's schemas (forms.ts: the fields,
+ * then the stages of the chosen mode). Every problem is reported at once, keyed by field, with the
+ * Russian text the page shows next to it. Whether the user, pipeline, source and stages exist on
+ * the portal is asked of the portal by the page; here only the shape.
  */
-export function parseSettings(memberId: string, input: SettingsInput): PortalSettings {
-  const problems: Record<string, string> = {};
-  const responsibleUserId = Number(input.responsibleUserId);
-  if (!Number.isInteger(responsibleUserId) || responsibleUserId <= 0)
-    problems['responsibleUserId'] = 'Выберите ответственного';
-  const entityType =
-    input.entityType === 'lead' || input.entityType === 'deal' ? input.entityType : undefined;
-  if (!entityType) problems['entityType'] = 'Выберите тип сущности: Лид или Сделка';
-  const categoryId = entityType === 'deal' ? Number(input.categoryId ?? 0) : 0;
-  if (!Number.isInteger(categoryId) || categoryId < 0) problems['categoryId'] = 'Выберите воронку';
-  const sourceId =
-    input.sourceId === undefined || input.sourceId === null || input.sourceId === ''
-      ? null
-      : textOf(input.sourceId);
-  if (sourceId !== null && !STAGE_ID.test(sourceId)) problems['sourceId'] = 'Выберите источник из списка';
+export function parseSettings(memberId: string, input: SettingsDraft): PortalSettings {
   const extendedSync = flag(input.extendedSync);
-  let stageForResponse = '';
-  let stageForInvitation = '';
-  const stageByState: Partial<Record<HhState, string>> = {};
-  if (extendedSync) {
-    const given = (input.stageByState ?? {}) as Record<string, unknown>;
-    for (const state of HH_STATES)
-      stageByState[state] = stage(given[state], `stageByState.${state}`, problems);
-    stageForResponse = stageByState.response ?? '';
-    stageForInvitation = stageByState.phone_interview ?? stageForResponse;
-  } else {
-    stageForResponse = stage(input.stageForResponse, 'stageForResponse', problems);
-    stageForInvitation = stage(input.stageForInvitation, 'stageForInvitation', problems);
+  const problems: Record<string, string> = {};
+  const failures = [
+    ...settingsInput.failures(input),
+    ...(extendedSync ? extendedStages : simpleStages).failures(input),
+  ];
+  for (const { field, keyword } of failures) {
+    // A missing or malformed stageByState fails on each state's row.
+    const fields = field === 'stageByState' ? HH_STATES.map((state) => `stageByState.${state}`) : [field];
+    const top = field.split(/[.[]/)[0]!;
+    for (const f of fields)
+      problems[f] ??=
+        top === 'managerIds' && keyword === 'maxItems' ? TOO_MANY_MANAGERS : (FIELD_MESSAGES[top] ?? top);
   }
-  const given = input.managerIds;
-  const rawManagers =
-    given === undefined || given === null || given === '' ? [] : Array.isArray(given) ? given : [given];
-  const managerIds = [...new Set(rawManagers.filter((v) => v !== '').map((v) => Number(v)))];
-  if (managerIds.some((id) => !Number.isInteger(id) || id <= 0))
-    problems['managerIds'] = 'Выберите сотрудников из списка';
-  else if (managerIds.length > MANAGERS_MAX)
-    problems['managerIds'] = `Можно назначить не больше ${MANAGERS_MAX} сотрудников`;
-  if (Object.keys(problems).length > 0)
+  if (!settingsInput.check(input) || Object.keys(problems).length > 0)
     throw new ValidationError('Проверьте настройки', { fields: problems });
+  const entityType = input.entityType;
+  const stageByState: Partial<Record<HhState, string>> = extendedSync
+    ? { ...(input.stageByState as Record<HhState, string>) }
+    : {};
+  const stageForResponse = extendedSync ? stageByState.response! : (input.stageForResponse as string);
+  const given = input.managerIds;
+  const managerIds = (Array.isArray(given) ? given : [given]).filter((v) => v !== '' && v != null);
   return {
     memberId,
-    responsibleUserId,
-    entityType: entityType!,
-    categoryId,
-    sourceId,
+    responsibleUserId: Number(input.responsibleUserId),
+    entityType,
+    categoryId: entityType === 'deal' ? Number(input.categoryId ?? 0) : 0,
+    sourceId: input.sourceId || null,
     extendedSync,
     stageForResponse,
-    stageForInvitation,
+    stageForInvitation: extendedSync
+      ? (stageByState.phone_interview ?? stageForResponse)
+      : (input.stageForInvitation as string),
     stageByState,
     twoWayStatus: flag(input.twoWayStatus),
     twoWayDiscard: flag(input.twoWayDiscard),
     reuseContacts: input.reuseContacts === undefined ? true : flag(input.reuseContacts),
-    managerIds,
+    managerIds: [...new Set(managerIds.map(Number))],
     updatedAt: new Date().toISOString(),
   };
 }

@@ -1,6 +1,7 @@
 import { type HhAccountView, type UiRequest, type UiResponse, rpc, textOf } from '@hhb24/common';
 import { chrome } from './app-page.js';
-import { type Ctx, type Fragment, type PageDeps, hhAccount, one } from './page-kit.js';
+import { AuthPoll } from './forms.js';
+import { type Ctx, type Fragment, type PageDeps, checkForm, hhAccount } from './page-kit.js';
 import { text } from './texts.js';
 
 /** «Войти» opened hh.ru's login: the auth tab asks every few seconds, for up to ten minutes. */
@@ -17,7 +18,8 @@ export class AuthTab {
     account: HhAccountView | null,
     notice?: { kind: string; key: string },
   ): string {
-    const poll = Number(one(req.form, 'poll')) || 0;
+    // A poll count that is no number starts the count again (the tab is drawn either way).
+    const poll = Number(checkForm(this.deps, req, AuthPoll)?.poll) || 0;
     const waiting = req.route === 'auth/status' && account?.status !== 'active' && poll < POLL_LIMIT;
     return this.deps.renderer.render('tab-auth', {
       ...ctx,

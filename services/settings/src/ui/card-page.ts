@@ -1,6 +1,17 @@
-import { type CardView, type UiRequest, type UiResponse, entityTypeOf, rpc } from '@hhb24/common';
-import { type Ctx, HH_WAIT_MS, type PageDeps, one } from './page-kit.js';
+import {
+  type CardView,
+  type UiRequest,
+  type UiResponse,
+  compileSchema,
+  entityTypeOf,
+  rpc,
+} from '@hhb24/common';
+import { CardForm, CardOthers } from './forms.js';
+import { type Ctx, HH_WAIT_MS, type PageDeps } from './page-kit.js';
 import { STATE_NAMES_EN, text } from './texts.js';
+
+const cardForm = compileSchema(CardForm);
+const cardOthers = compileSchema(CardOthers);
 
 /** The HH.ru tab of a lead or deal, and «Все отклики (N)» of a timeline activity (the same card). */
 export class CardPage {
@@ -8,8 +19,14 @@ export class CardPage {
 
   /** «Все отклики (N)» opens the app with the lead or deal (openRestApp): its card, every other response listed. */
   others(req: UiRequest, ctx: Ctx): Promise<UiResponse> {
-    const entityType = entityTypeOf(one(req.form, 'entityTypeId')) ?? '';
-    return this.page({ ...req, form: { entityType, entityId: one(req.form, 'entityId') } }, ctx);
+    const others = cardOthers.check(req.form) ? req.form : null;
+    return this.page(
+      {
+        ...req,
+        form: others ? { entityType: entityTypeOf(others.entityTypeId)!, entityId: others.entityId } : {},
+      },
+      ctx,
+    );
   }
 
   /**
@@ -32,8 +49,6 @@ export class CardPage {
   }
 
   private async html(req: UiRequest, ctx: Ctx): Promise<string | null> {
-    const entityType = one(req.form, 'entityType');
-    const entityId = Number(one(req.form, 'entityId'));
     const page = (extra: Record<string, unknown>) =>
       this.deps.renderer.page('card', {
         ...ctx,
@@ -41,8 +56,10 @@ export class CardPage {
         framed: true,
         ...extra,
       });
-    if ((entityType !== 'lead' && entityType !== 'deal') || !Number.isInteger(entityId) || entityId <= 0)
-      return page({ card: null });
+    // A card opened on no lead or deal (a placement without one) says there is no response.
+    if (!cardForm.check(req.form)) return page({ card: null });
+    const entityType = req.form.entityType;
+    const entityId = Number(req.form.entityId);
     const { session } = req;
     if (!session.isAdmin && (session.entity?.type !== entityType || session.entity.id !== entityId)) {
       this.deps.runtime.log.warn(

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { type UiRequest, rpc } from '@hhb24/common';
+import { type UiRequest, compileSchema, rpc } from '@hhb24/common';
 import {
   CONTACT_MAX,
   FEEDBACK_MAX,
@@ -7,8 +7,11 @@ import {
   addFeedback,
   undeliveredFeedback,
 } from '../feedback-store.js';
-import { type Ctx, type Fragment, type PageDeps, one } from './page-kit.js';
+import { Feedback } from './forms.js';
+import type { Ctx, Fragment, PageDeps } from './page-kit.js';
 import { text } from './texts.js';
+
+const feedback = compileSchema(Feedback);
 
 /** The release the message was written from (settings' package version, the mesh's release). */
 const RELEASE = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -35,15 +38,20 @@ export class FeedbackTab {
   }
 
   async send(req: UiRequest, ctx: Ctx): Promise<Fragment> {
-    const message = one(req.form, 'message').trim();
-    const contact = one(req.form, 'contact').trim();
+    // Spaces around the text are no text: trimmed before the schema judges it.
+    const values = Object.fromEntries(
+      Object.entries(req.form).map(([k, v]) => [k, typeof v === 'string' ? v.trim() : v]),
+    );
     const errors: Record<string, string> = {};
-    if (!message) errors['message'] = text(ctx.lang, 'feedback.textRequired');
-    else if (message.length > FEEDBACK_MAX)
-      errors['message'] = text(ctx.lang, 'feedback.textTooLong', { n: FEEDBACK_MAX });
-    if (contact.length > CONTACT_MAX)
-      errors['contact'] = text(ctx.lang, 'feedback.contactTooLong', { n: CONTACT_MAX });
-    if (Object.keys(errors).length > 0) return this.panel(ctx, { values: { message, contact }, errors });
+    for (const { field, keyword } of feedback.failures(values))
+      errors[field] =
+        field === 'contact'
+          ? text(ctx.lang, 'feedback.contactTooLong', { n: CONTACT_MAX })
+          : keyword === 'maxLength'
+            ? text(ctx.lang, 'feedback.textTooLong', { n: FEEDBACK_MAX })
+            : text(ctx.lang, 'feedback.textRequired');
+    if (!feedback.check(values)) return this.panel(ctx, { values, errors });
+    const { message, contact } = values;
     const { memberId, userId } = req.session;
     const [userName, context] = await Promise.all([this.userName(memberId, userId), this.context(memberId)]);
     const { delivery } = this.deps;

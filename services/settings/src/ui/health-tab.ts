@@ -1,5 +1,6 @@
-import { type SyncEventView, type UiRequest, ValidationError, rpc } from '@hhb24/common';
-import { type Ctx, type Fragment, HH_WAIT_MS, type PageDeps, one } from './page-kit.js';
+import { type SyncEventView, type UiRequest, rpc } from '@hhb24/common';
+import { HealthEvents, HealthRetry } from './forms.js';
+import { type Ctx, type Fragment, HH_WAIT_MS, type PageDeps, checkForm, refusal } from './page-kit.js';
 import { type Lang, text } from './texts.js';
 
 /** «Состояние»: the connection's health, the failures with «Повторить» and «Повторить все», the delivery log. */
@@ -112,12 +113,9 @@ export class HealthTab {
 
   /** «Показать ещё»: the next rows of the delivery log, and the button for the ones after them. */
   async events(req: UiRequest, ctx: Ctx): Promise<Fragment> {
-    const before = Number(one(req.form, 'before'));
-    if (!Number.isInteger(before) || before <= 0)
-      return {
-        status: 400,
-        html: this.deps.renderer.render('partials/notice', { ...ctx, kind: 'error', key: 'common.error' }),
-      };
+    const form = checkForm(this.deps, req, HealthEvents);
+    if (!form) return refusal(this.deps, ctx, 'invalid_request');
+    const before = Number(form.before);
     const log = await this.deps.runtime.call(
       rpc.hhSyncEvents,
       { memberId: req.session.memberId, before },
@@ -136,11 +134,11 @@ export class HealthTab {
   /** «Повторить» on a failure (a refused write or a failed load), or «Повторить все». */
   async retry(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const { memberId } = req.session;
-    const negotiationId = one(req.form, 'negotiationId');
-    const loadId = Number(one(req.form, 'loadId'));
-    const all = one(req.form, 'all') === '1';
-    if (negotiationId && !/^\d{1,20}$/.test(negotiationId))
-      throw new ValidationError('negotiationId is malformed');
+    const form = checkForm(this.deps, req, HealthRetry);
+    if (!form) return refusal(this.deps, ctx, 'invalid_request');
+    const { negotiationId } = form;
+    const loadId = Number(form.loadId);
+    const all = form.all === '1';
     let retried = 0;
     if (all || negotiationId)
       retried += (
@@ -150,7 +148,7 @@ export class HealthTab {
           { timeoutMs: 20_000 },
         )
       ).retried;
-    if (all || (Number.isInteger(loadId) && loadId > 0))
+    if (all || loadId > 0)
       retried += (
         await this.deps.runtime.call(
           rpc.hhRetry,

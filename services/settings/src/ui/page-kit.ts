@@ -1,4 +1,5 @@
 import {
+  type Checker,
   type ErrorCode,
   ERRORS,
   type HhAccountView,
@@ -6,6 +7,9 @@ import {
   type UiRequest,
   type UiResponse,
   type UiSession,
+  type Static,
+  type TSchema,
+  compileSchema,
   rpc,
 } from '@hhb24/common';
 import type { FeedbackDelivery } from '../feedback-delivery.js';
@@ -53,6 +57,23 @@ export const one = (form: Form, key: string): string => {
   const v = form[key];
   return (Array.isArray(v) ? v[0] : v) ?? '';
 };
+
+const compiled = new WeakMap<TSchema, Checker<unknown>>();
+
+/**
+ * A route's form checked by its schema (forms.ts), compiled once: the form typed, or null when it
+ * does not fit (logged with the schema's words; the route answers `refusal(…, 'invalid_request')`).
+ */
+export function checkForm<S extends TSchema>(deps: PageDeps, req: UiRequest, schema: S): Static<S> | null {
+  let checker = compiled.get(schema);
+  if (!checker) compiled.set(schema, (checker = compileSchema(schema)));
+  if (checker.check(req.form)) return req.form as Static<S>;
+  deps.runtime.log.info(
+    { memberId: req.session.memberId, route: req.route, problem: checker.explain(req.form) },
+    'page form refused by its schema',
+  );
+  return null;
+}
 
 export function ctxOf(req: UiRequest): Ctx {
   return {

@@ -11,8 +11,18 @@ import {
   rpc,
 } from '@hhb24/common';
 import type { PortalData, Stage } from '../portal-data.js';
-import { type SettingsInput, getSettingsRecord, parseSettings, saveSettings } from '../settings-store.js';
-import { type Ctx, type Form, type Fragment, HH_WAIT_MS, type PageDeps, one } from './page-kit.js';
+import { getSettingsRecord, parseSettings, saveSettings } from '../settings-store.js';
+import { FailuresRetry, SettingsAction, type SettingsDraft, UserSearch } from './forms.js';
+import {
+  type Ctx,
+  type Form,
+  type Fragment,
+  HH_WAIT_MS,
+  type PageDeps,
+  checkForm,
+  one,
+  refusal,
+} from './page-kit.js';
 import { parseImportScope, scopeValues } from './import-scope-form.js';
 import { type Lang, STATE_NAMES_EN, VALIDATION_EN, text } from './texts.js';
 
@@ -99,7 +109,9 @@ export class SettingsTab {
 
   /** «Повторить»: one refused response, or all of them; crm-writer writes them again. */
   async retry(req: UiRequest, ctx: Ctx): Promise<Fragment> {
-    const negotiationId = one(req.form, 'negotiationId');
+    const form = checkForm(this.deps, req, FailuresRetry);
+    if (!form) return refusal(this.deps, ctx, 'invalid_request');
+    const negotiationId = form.negotiationId;
     const { retried } = await this.deps.runtime.call(
       rpc.crmRetry,
       { memberId: req.session.memberId, ...(negotiationId ? { negotiationId } : {}) },
@@ -232,8 +244,10 @@ export class SettingsTab {
   }
 
   async users(req: UiRequest, ctx: Ctx): Promise<Fragment> {
-    const query = one(req.form, 'userQuery').trim().slice(0, 100);
-    const selected = Number(one(req.form, 'responsibleUserId')) || 0;
+    const form = checkForm(this.deps, req, UserSearch);
+    if (!form) return refusal(this.deps, ctx, 'invalid_request');
+    const query = (form.userQuery ?? '').trim();
+    const selected = Number(form.responsibleUserId) || 0;
     try {
       const users = await this.deps.data.searchUsers(req.session.memberId, query);
       return {
@@ -261,6 +275,8 @@ export class SettingsTab {
 
   async save(req: UiRequest, ctx: Ctx): Promise<Fragment> {
     const { memberId, userId } = req.session;
+    const action = checkForm(this.deps, req, SettingsAction);
+    if (!action) return refusal(this.deps, ctx, 'invalid_request');
     let settings: PortalSettings;
     try {
       settings = parseSettings(memberId, toInput(req.form));
@@ -306,9 +322,7 @@ export class SettingsTab {
     if (!isConfirmedAdmin(req)) settings.managerIds = [...(record?.settings.managerIds ?? [])];
     const progress = await this.importProgress(memberId);
     const startImport =
-      one(req.form, 'action') === 'import' &&
-      !record?.importRequestedAt &&
-      (progress?.state ?? 'never') === 'never';
+      action.action === 'import' && !record?.importRequestedAt && (progress?.state ?? 'never') === 'never';
     // «Что импортировать»: checked before anything is saved, so a wrong choice starts nothing.
     const choice = startImport ? parseImportScope(req.form) : null;
     if (choice?.errors)
@@ -397,7 +411,8 @@ function fromSaved(s: PortalSettings | null, userId: number): FormValues {
   };
 }
 
-function toInput(form: Form): SettingsInput {
+/** The form's flat fields (`stageByState.response`) gathered as the settings' schema reads them. */
+function toInput(form: Form): SettingsDraft {
   const stageByState: Record<string, string> = {};
   for (const state of HH_STATES) stageByState[state] = one(form, `stageByState.${state}`);
   return {
@@ -433,7 +448,7 @@ function fromForm(form: Form): FormValues {
     twoWayStatus: ['on', 'true', '1', 'Y'].includes(input.twoWayStatus as string),
     twoWayDiscard: ['on', 'true', '1', 'Y'].includes(input.twoWayDiscard as string),
     reuseContacts: ['on', 'true', '1', 'Y'].includes(input.reuseContacts as string),
-    managerIds: (Array.isArray(input.managerIds) ? input.managerIds : [input.managerIds])
+    managerIds: (Array.isArray(input.managerIds) ? (input.managerIds as unknown[]) : [input.managerIds])
       .map((id) => Number(id))
       .filter((id) => Number.isInteger(id) && id > 0),
   };

@@ -1,0 +1,122 @@
+/**
+ * Every form the app pages send (`/ui/<route>`: the query of a GET, the fields of a POST), one
+ * TypeBox schema each, with its type derived from it. The gateway has checked only that the fields
+ * are text (gateway/src/schemas.ts, UiForm); each route checks its own form here before it reads
+ * a field. A form that fails is answered 400 with the page's error line, except where the page
+ * tells each field what is wrong (the settings, «Обратная связь»).
+ */
+import { Enum, HH_STATES, Ids, type Static, Type, compileSchema } from '@hhb24/common';
+import { CONTACT_MAX, FEEDBACK_MAX } from '../feedback-store.js';
+
+/** How many users «Кто может управлять приложением» may name. */
+export const MANAGERS_MAX = 20;
+
+/** A whole number as a form writes it (`max` digits at most). */
+const digits = (max: number) => Type.String({ pattern: `^\\d{1,${max}}$` });
+/** A field a form may leave empty. */
+const orEmpty = <S extends Parameters<typeof Type.Union>[0][number]>(schema: S) =>
+  Type.Union([Type.Literal(''), schema]);
+
+// ---- «Настройки» -----------------------------------------------------------------------------
+
+/** A stage or source of the portal's (`C2:NEW`, `WEB`); whether it exists there is asked of the portal. */
+const PortalListId = Type.String({ pattern: '^[A-Za-z0-9_:]{1,50}$' });
+/** A Bitrix24 user, as the form (text) or a caller (a number) gives it. */
+const UserId = Type.Union([Ids.positive(), Type.String({ pattern: '^[1-9]\\d{0,9}$' })]);
+/** A checkbox: on when sent as `on`, `true`, `1` or `Y` (or `true` by a caller). */
+const Flag = Type.Union([Type.Boolean(), Type.String({ maxLength: 10 })]);
+
+/**
+ * The settings as the «Настройки» form sends them (flat fields gathered by settings-tab.ts) or a
+ * caller passes them. The stages are checked by the mode's own schema below.
+ */
+export const SettingsInput = Type.Object({
+  responsibleUserId: UserId,
+  entityType: Enum(['lead', 'deal']),
+  categoryId: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), digits(9)])),
+  sourceId: Type.Optional(Type.Union([Type.Null(), orEmpty(PortalListId)])),
+  extendedSync: Type.Optional(Flag),
+  twoWayStatus: Type.Optional(Flag),
+  twoWayDiscard: Type.Optional(Flag),
+  /** Use the portal's contact with the applicant's phone or e-mail (absent: on). */
+  reuseContacts: Type.Optional(Flag),
+  stageForResponse: Type.Optional(Type.Unknown()),
+  stageForInvitation: Type.Optional(Type.Unknown()),
+  stageByState: Type.Optional(Type.Unknown()),
+  /** «Кто может управлять приложением»: user ids, one or many (absent: nobody but the portal's admins). */
+  managerIds: Type.Optional(
+    Type.Union([Type.Null(), orEmpty(UserId), Type.Array(orEmpty(UserId), { maxItems: MANAGERS_MAX })]),
+  ),
+});
+export type SettingsInput = Static<typeof SettingsInput>;
+
+/** Without «Расширенная синхронизация»: a stage for responses and one for invitations. */
+export const SimpleStages = Type.Object({
+  stageForResponse: PortalListId,
+  stageForInvitation: PortalListId,
+});
+/** With it: a stage for each of hh.ru's eight statuses. */
+export const ExtendedStages = Type.Object({
+  stageByState: Type.Object(Object.fromEntries(HH_STATES.map((state) => [state, PortalListId]))),
+});
+/** Whatever a caller sends: the settings form's schemas judge it. */
+export type SettingsDraft = Partial<Record<keyof SettingsInput, unknown>>;
+
+export const settingsInput = compileSchema(SettingsInput, 'settings');
+export const simpleStages = compileSchema(SimpleStages, 'settings');
+export const extendedStages = compileSchema(ExtendedStages, 'settings');
+
+/** The buttons of the settings form: «Сохранить», «Сохранить и начать импорт». */
+export const SettingsAction = Type.Object({
+  action: Type.Optional(Enum(['save', 'import'])),
+  firstImport: Type.Optional(Enum(['', '0', '1'])),
+});
+
+/** The responsible user's search box (`settings/users`). */
+export const UserSearch = Type.Object({
+  userQuery: Type.Optional(Type.String({ maxLength: 100 })),
+  responsibleUserId: Type.Optional(orEmpty(digits(10))),
+});
+
+/** «Повторить» under the import's results: one refused response, or all of them. */
+export const FailuresRetry = Type.Object({
+  negotiationId: Type.Optional(orEmpty(Ids.negotiationId())),
+});
+
+// ---- «Авторизация» ---------------------------------------------------------------------------
+
+/** While hh.ru's login window is open the tab asks again: how many times so far. */
+export const AuthPoll = Type.Object({ poll: Type.Optional(orEmpty(digits(4))) });
+
+// ---- «Обратная связь» ------------------------------------------------------------------------
+
+/** The message (its spaces around trimmed before the check) and a contact if the writer leaves one. */
+export const Feedback = Type.Object({
+  message: Type.String({ minLength: 1, maxLength: FEEDBACK_MAX }),
+  contact: Type.Optional(Type.String({ maxLength: CONTACT_MAX })),
+});
+
+// ---- «Состояние» -----------------------------------------------------------------------------
+
+/** «Показать ещё»: the delivery log's rows before this one. */
+export const HealthEvents = Type.Object({ before: Type.String({ pattern: '^[1-9]\\d{0,15}$' }) });
+
+/** «Повторить» on a refused write (`negotiationId`) or a failed load (`loadId`), or «Повторить все» (`all`). */
+export const HealthRetry = Type.Object({
+  negotiationId: Type.Optional(orEmpty(Ids.negotiationId())),
+  loadId: Type.Optional(orEmpty(digits(15))),
+  all: Type.Optional(Enum(['', '0', '1'])),
+});
+
+// ---- the card --------------------------------------------------------------------------------
+
+/** The HH.ru tab of one lead or deal (what the gateway found in the placement's options). */
+export const CardForm = Type.Object({
+  entityType: Enum(['lead', 'deal']),
+  entityId: Type.String({ pattern: '^[1-9]\\d{0,17}$' }),
+});
+/** «Все отклики (N)» of an activity: the lead (1) or deal (2) it is on. */
+export const CardOthers = Type.Object({
+  entityTypeId: Enum(['1', '2']),
+  entityId: Type.String({ pattern: '^[1-9]\\d{0,17}$' }),
+});
