@@ -1,7 +1,7 @@
 import t from 'tap';
-import { Naming, connectNats, createDb, createLogger, hhWebhookUrl, loadConfig } from '@hhb24/common';
-import { createTestEnv, eventually } from '@hhb24/common/testing';
-import { buildGateway, schema } from '../src/app.js';
+import { hhWebhookUrl } from '@hhb24/common';
+import { eventually } from '@hhb24/common/testing';
+import { startGateway } from './harness.js';
 
 const KEY = 'test-webhook-key-0123456789abcdefghij';
 const ACCOUNT = '3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f';
@@ -9,25 +9,7 @@ const ACCOUNT = '3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f';
 t.test(
   'hh.ru webhooks: a forged URL is a 404, a bad body a 400, nothing stored; a good one is stored, then acknowledged',
   async (t) => {
-    const env = createTestEnv({ WEBHOOK_SECRET_KEY: KEY, GATEWAY_PORT: '0' });
-    t.teardown(() => env.cleanup());
-    const gateway = buildGateway(loadConfig('gateway', schema, env.env));
-    await gateway.runtime.start();
-    t.teardown(() => gateway.app.close());
-    const db = createDb({
-      url: env.config.DATABASE_URL,
-      schema: env.config.DATABASE_SCHEMA,
-      poolMax: 2,
-      applicationName: 'gw-test',
-    });
-    t.teardown(() => db.destroy());
-    const nats = await connectNats({
-      servers: env.config.NATS_URL,
-      name: 'gw-test',
-      log: createLogger({ name: 't', level: 'silent' }),
-    });
-    t.teardown(() => nats.nc.close());
-    const naming = new Naming(env.config.NATS_PREFIX);
+    const { gateway, nats, naming, messages, rows } = await startGateway(t, { WEBHOOK_SECRET_KEY: KEY });
     const path = new URL(hhWebhookUrl('http://gw.example', ACCOUNT, KEY)).pathname;
     const callback = {
       id: 'c0ffee01',
@@ -36,9 +18,7 @@ t.test(
       user_id: '5000001',
       payload: { topic_id: '1300000001', vacancy_id: '80000001' },
     };
-    const stored = async () =>
-      Number((await db('outbox').count({ n: '*' }))[0]!.n) +
-      (await nats.jsm.streams.info(naming.stream('HH'))).state.messages;
+    const stored = async () => (await rows('outbox')) + (await messages('HH'));
 
     const flip = (c: string) => (c === 'A' ? 'B' : 'A');
     const forged = [
@@ -87,12 +67,9 @@ t.test(
     t.equal(res.statusCode, 202, `accepted in ${Date.now() - started} ms`);
     const again = await gateway.app.inject({ method: 'POST', url: path, payload: callback });
     t.equal(again.statusCode, 202, 'a repeated delivery is accepted too (hh.ru would retry otherwise)');
-    await eventually(
-      async () =>
-        (await nats.jsm.streams.info(naming.stream('HH'))).state.messages === 1 &&
-        Number((await db('outbox').count({ n: '*' }))[0]!.n) === 0,
-      { what: 'the callback on hh.webhook.received, once' },
-    );
+    await eventually(async () => (await messages('HH')) === 1 && (await rows('outbox')) === 0, {
+      what: 'the callback on hh.webhook.received, once',
+    });
     const msg = await nats.jsm.streams.getMessage(naming.stream('HH'), {
       last_by_subj: naming.subject('hh.webhook.received'),
     });

@@ -1,7 +1,6 @@
 import t from 'tap';
-import { Naming, connectNats, createDb, createLogger, hhWebhookUrl, loadConfig } from '@hhb24/common';
-import { createTestEnv } from '@hhb24/common/testing';
-import { buildGateway, schema } from '../src/app.js';
+import { hhWebhookUrl } from '@hhb24/common';
+import { startGateway } from './harness.js';
 
 const KEY = 'test-webhook-key-0123456789abcdefghij';
 const ACCOUNT = '3f6c1d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f';
@@ -10,31 +9,12 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 t.test(
   'route schemas: a malformed parameter, query or body is a 4xx that names the field, and nothing is stored',
   async (t) => {
-    const env = createTestEnv({ WEBHOOK_SECRET_KEY: KEY, GATEWAY_PORT: '0' });
-    t.teardown(() => env.cleanup());
-    const gateway = buildGateway(loadConfig('gateway', schema, env.env));
-    await gateway.runtime.start();
-    t.teardown(() => gateway.app.close());
-    const db = createDb({
-      url: env.config.DATABASE_URL,
-      schema: env.config.DATABASE_SCHEMA,
-      poolMax: 2,
-      applicationName: 'gw-schema-test',
-    });
-    t.teardown(() => db.destroy());
-    const nats = await connectNats({
-      servers: env.config.NATS_URL,
-      name: 'gw-schema-test',
-      log: createLogger({ name: 't', level: 'silent' }),
-    });
-    t.teardown(() => nats.nc.close());
-    const naming = new Naming(env.config.NATS_PREFIX);
-    const rows = async (table: string) => Number((await db(table).count({ n: '*' }))[0]!.n);
+    const { gateway, messages, rows } = await startGateway(t, { WEBHOOK_SECRET_KEY: KEY });
     const stored = async () =>
       (await rows('outbox')) +
       (await rows('b24_portals')) +
-      (await nats.jsm.streams.info(naming.stream('HH'))).state.messages +
-      (await nats.jsm.streams.info(naming.stream('PORTAL'))).state.messages;
+      (await messages('HH')) +
+      (await messages('PORTAL'));
     const hook = new URL(hhWebhookUrl('http://gw.example', ACCOUNT, KEY)).pathname;
 
     const json: Array<{
