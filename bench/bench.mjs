@@ -10,7 +10,11 @@
  *
  * Scenarios (all by default; `--scenarios` picks some):
  *   import   one portal, real limits on, at each of --sizes negotiations: pace against the bound
- *   mesh     the same with every limit off, at each of --mesh-sizes: what the services themselves do
+ *   floor    the bare two-hop pipeline on the same Postgres and NATS (bench/floor.mjs), at each of
+ *            --floor-sizes items (default: the mesh sizes): the floor of the mesh's own infrastructure
+ *   mesh     the same with every limit off, at each of --mesh-sizes: what the services themselves do,
+ *            with Postgres statements (counted on the wire, bench/pg-count.mjs), the run's own
+ *            database's transaction and row counters, and NATS messages (the streams' counters) per negotiation
  *   latency  --arrivals new responses/invitations by webhook, one every 1/--pace s: webhook → entity (→ activity)
  *   portals  --portals portals importing --per-portal negotiations each at once: total time and fairness
  *   egress   --egress-portals portals × --egress-per-portal negotiations at once, hh.ru limiting per
@@ -25,17 +29,22 @@
  * deploy/base/shared.env, and `--node-options=` runs them without). A run replaces only the figures of the
  * scenarios and sizes it ran; the others stay in the file. docs/performance.md reads them.
  */
+import { fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { checkPortal, visibleNegotiations } from '../test/e2e/dist/test/expect.js';
 import { World } from '../test/e2e/dist/test/world.js';
+import knexFactory from 'knex';
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'import,mesh,latency,portals,egress' },
+    scenarios: { type: 'string', default: 'import,floor,mesh,latency,portals,egress' },
     sizes: { type: 'string' },
     'mesh-sizes': { type: 'string' },
+    'floor-sizes': { type: 'string' },
+    'without-pg-count': { type: 'boolean', default: false },
     arrivals: { type: 'string' },
     pace: { type: 'string' },
     portals: { type: 'string' },
@@ -70,11 +79,12 @@ args.out ??= new URL(
 ).pathname;
 const scenarios = list(args.scenarios);
 for (const s of scenarios)
-  if (!['import', 'mesh', 'latency', 'portals', 'egress'].includes(s))
-    throw new Error(`unknown scenario ${s} (import, mesh, latency, portals, egress)`);
+  if (!['import', 'floor', 'mesh', 'latency', 'portals', 'egress'].includes(s))
+    throw new Error(`unknown scenario ${s} (import, floor, mesh, latency, portals, egress)`);
 const opts = {
   sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
   meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
+  floorSizes: numbers(args['floor-sizes'] ?? args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
   arrivals: numbers(args.arrivals ?? (args.quick ? '40' : '200'))[0],
   pace: Number(args.pace ?? 0.5),
   portals: numbers(args.portals ?? (args.quick ? '10' : '100'))[0],
@@ -95,6 +105,10 @@ const B24 = { perSec: 2, burst: 50, batch: 50 };
 const TARGET = {
   ofBound: 0.9,
   meshPerSec: 300,
+  meshOfFloor: 0.35,
+  meshCpuMsPerNegotiation: 4,
+  statementsPerNegotiation: 12,
+  natsMessagesPerNegotiation: 4,
   rssMb: 120,
   latencyP95Ms: 2000,
   fairness: 1.5,
@@ -176,6 +190,12 @@ function deployedNodeOptions() {
   const env = readFileSync(new URL('../deploy/base/shared.env', import.meta.url), 'utf8');
   return /^NODE_OPTIONS=(.*)$/m.exec(env)?.[1]?.trim() ?? '';
 }
+/** The outbox relay's poll of a deployment (deploy/base/shared.env), not the tests' quicker one. */
+function deployedOutboxPollMs() {
+  const env = readFileSync(new URL('../deploy/base/shared.env', import.meta.url), 'utf8');
+  return /^OUTBOX_POLL_MS=(\d+)$/m.exec(env)?.[1] ?? '200';
+}
+
 /** The services' V8 flags: those of a deployment unless --node-options says otherwise, so that their memory is what a deployment's would be. */
 const serviceNodeOptions = args['node-options'] ?? deployedNodeOptions();
 
@@ -210,7 +230,12 @@ async function startWorld({ limits, generate, env = {}, hhBy = 'address', hhLimi
     hhRateLimit: limits ? hhLimit : 'off',
     b24RateLimit: limits,
     generate,
-    env: { ...(limits ? {} : UNLIMITED_ENV), ...nodeOptions(), ...env },
+    env: {
+      OUTBOX_POLL_MS: deployedOutboxPollMs(),
+      ...(limits ? {} : UNLIMITED_ENV),
+      ...nodeOptions(),
+      ...env,
+    },
     children: SERVICES,
     replicas: REPLICAS,
     // As a deployment starts them (`node <main.js>`): without the source maps the tests turn on.
@@ -348,19 +373,148 @@ function importFigures(world, portal, { hhFrom, b24From, limits }) {
   };
 }
 
+// ---- the infrastructure's own counters -----------------------------------------------------------
+
+const PG = new URL(process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test');
+const adminDb = () => knexFactory({ client: 'pg', connection: PG.href, pool: { min: 0, max: 1 } });
+
+/**
+ * A database of the run's own, so that Postgres's per-database counters (pg_stat_database:
+ * transactions, rows read and written) are the run's alone on a server others' tests share; and,
+ * unless --without-pg-count, the wire counter (bench/pg-count.mjs) between the services and it.
+ * Returns the DATABASE_URL the services get and the means to read the counters and to drop it all.
+ */
+async function countedDatabase() {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = adminDb();
+  await admin.raw('create database ??', [name]);
+  let counter = null;
+  let target = new URL(PG.href);
+  if (!args['without-pg-count']) {
+    counter = fork(new URL('./pg-count.mjs', import.meta.url), [], {
+      env: { ...process.env, PG_COUNT_TARGET: `${PG.hostname}:${PG.port || 5432}` },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const { port } = await new Promise((resolve) => counter.once('message', resolve));
+    target.host = `127.0.0.1:${port}`;
+  }
+  target.pathname = `/${name}`;
+  const statements = async () => {
+    if (!counter) return null;
+    counter.send('count');
+    return new Promise((resolve) => counter.once('message', resolve));
+  };
+  const counters = async () => {
+    const [row] = (
+      await admin.raw(
+        `select xact_commit + xact_rollback as transactions, tup_returned, tup_fetched,
+                tup_inserted + tup_updated + tup_deleted as rows_written
+           from pg_stat_database where datname = ?`,
+        [name],
+      )
+    ).rows;
+    return {
+      transactions: Number(row.transactions),
+      rowsRead: Number(row.tup_returned) + Number(row.tup_fetched),
+      rowsWritten: Number(row.rows_written),
+      statements: await statements(),
+      counterCpuSec: counter ? proc(counter.pid)?.cpuSec : null,
+    };
+  };
+  return {
+    url: target.href,
+    counters,
+    async drop() {
+      await admin.raw('drop database if exists ?? with (force)', [name]).catch(() => undefined);
+      await admin.destroy();
+      counter?.kill();
+    },
+  };
+}
+
+/** Backends report their counters to pg_stat_database at most once a second: wait for the last report. */
+const settleStats = () => sleep(1500);
+
+/** What the run's streams hold, by subject without the run's prefix: every message published, as the streams count them. */
+async function streamCounts(world) {
+  const jsm = world.nats.jsm;
+  const bySubject = {};
+  const prefix = world.naming.stream('');
+  for await (const stream of jsm.streams.list()) {
+    if (!stream.config.name.startsWith(prefix)) continue;
+    const info = await jsm.streams.info(stream.config.name, { subjects_filter: '>' });
+    for (const [subject, n] of Object.entries(info.state.subjects ?? {}))
+      bySubject[world.naming.strip(subject)] = n;
+    // Limits retention keeps them all for the run (a week): the last sequence counts the deleted too.
+    bySubject[`(${stream.config.name.slice(prefix.length)} published)`] = info.state.last_seq;
+  }
+  return bySubject;
+}
+const subtractCounts = (after, before) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => v > 0),
+  );
+
+/** The floor: bench/floor.mjs in a process of its own, on the same Postgres and NATS. */
+async function floorScenario(items) {
+  const child = spawn(process.execPath, [new URL('./floor.mjs', import.meta.url).pathname], {
+    env: {
+      ...process.env,
+      ...nodeOptions(),
+      FLOOR_ITEMS: String(items),
+      DATABASE_URL: PG.href,
+      DATABASE_POOL_MAX: '4',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (b) => (out += b));
+  const before = load();
+  const code = await new Promise((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`bench/floor.mjs exited with ${code}`);
+  const f = JSON.parse(out.trim().split('\n').at(-1));
+  return {
+    items: f.items,
+    concurrency: f.concurrency,
+    seconds: round(f.seconds, 2),
+    perSec: round(f.perSec, 1),
+    cpuMsPerItem: round(f.cpuMsPerItem, 3),
+    natsMessages: f.natsMessages,
+    rowsWritten: f.rowsWritten,
+    load: { before, after: load() },
+    at: new Date().toISOString(),
+  };
+}
+
 // ---- scenarios ---------------------------------------------------------------------------------
 
 async function importScenario(n, limits) {
-  const world = await startWorld({
-    limits,
-    generate: { seed: 11, employers: 1, unpaidEmployers: 0, negotiations: n },
-  });
+  const database = await countedDatabase();
+  let world;
+  try {
+    world = await startWorld({
+      limits,
+      generate: { seed: 11, employers: 1, unpaidEmployers: 0, negotiations: n },
+      env: { DATABASE_URL: database.url },
+    });
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
   try {
     const employer = [...world.hh.sim.store.employers.values()][0];
     const portal = await portalFor(world, employer);
     // Both buckets fill up again after the setup's calls: the run starts from a quiet portal.
-    if (limits) await sleep(3000);
-    const before = { services: services(world), self: selfCpu(), load: load() };
+    await sleep(limits ? 3000 : 1500);
+    const before = {
+      services: services(world),
+      self: selfCpu(),
+      load: load(),
+      db: await database.counters(),
+      streams: await streamCounts(world),
+    };
     const hhFrom = Date.now();
     await world.requestImport(portal.memberId);
     const t0 = Date.now();
@@ -370,7 +524,24 @@ async function importScenario(n, limits) {
         progress(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${count} of ${want} leads`, count >= want),
     });
     const after = { services: services(world), self: selfCpu(), load: load() };
+    await settleStats();
+    after.db = await database.counters();
+    after.streams = await streamCounts(world);
     const figures = importFigures(world, portal, { hhFrom, b24From: hhFrom, limits });
+    const per = (x) => (x === null || x === undefined ? null : round(x / figures.negotiations, 2));
+    const statements = after.db.statements
+      ? {
+          total: after.db.statements.total - before.db.statements.total,
+          byKind: subtractCounts(after.db.statements.byKind, before.db.statements.byKind),
+          ...(after.db.statements.byText
+            ? { byText: subtractCounts(after.db.statements.byText, before.db.statements.byText ?? {}) }
+            : {}),
+        }
+      : null;
+    const nats = subtractCounts(after.streams, before.streams);
+    const published = Object.entries(nats)
+      .filter(([k]) => k.endsWith(' published)'))
+      .reduce((a, [, v]) => a + v, 0);
     // JetStream's deliveries per message of every consumer that had any (1: none delivered twice).
     const deliveries = Object.fromEntries(
       (await world.deliveries())
@@ -384,7 +555,11 @@ async function importScenario(n, limits) {
       const b = before.services[name];
       const cpuSec = a && b ? a.cpuSec - b.cpuSec : null;
       meshCpu += cpuSec ?? 0;
-      perService[name] = { cpuSec: round(cpuSec), peakRssMb: round(a?.peakRssMb, 1) };
+      perService[name] = {
+        cpuSec: round(cpuSec),
+        cpuMsPerNegotiation: round(((cpuSec ?? NaN) / figures.negotiations) * 1000, 2),
+        peakRssMb: round(a?.peakRssMb, 1),
+      };
     }
     if (args.profile) await collectProfiles(world);
     return {
@@ -400,13 +575,48 @@ async function importScenario(n, limits) {
       services: perService,
       nodeOptions: serviceNodeOptions || null,
       cpuSecPerNegotiation: round(meshCpu / figures.negotiations, 4),
+      cpuMsPerNegotiation: round((meshCpu / figures.negotiations) * 1000, 2),
       cpuSecOfSimulators: round(after.self - before.self),
+      simulatorsCpuMsPerNegotiation: round(((after.self - before.self) / figures.negotiations) * 1000, 2),
+      postgres: {
+        how: statements
+          ? "statements counted on the wire between the services and Postgres (bench/pg-count.mjs: every simple query and every extended-protocol execution, BEGIN and COMMIT included, as pg_stat_statements counts calls); transactions and rows from pg_stat_database of the run's own database"
+          : "transactions and rows from pg_stat_database of the run's own database (--without-pg-count: statements not counted)",
+        statementsPerNegotiation: statements ? per(statements.total) : null,
+        statementsByKindPerNegotiation: statements
+          ? Object.fromEntries(Object.entries(statements.byKind).map(([k, v]) => [k, per(v)]))
+          : null,
+        ...(statements?.byText
+          ? {
+              statementsByTextPerNegotiation: Object.fromEntries(
+                Object.entries(statements.byText)
+                  .sort((a, b) => b[1] - a[1])
+                  .map(([k, v]) => [k, per(v)]),
+              ),
+            }
+          : {}),
+        transactionsPerNegotiation: per(after.db.transactions - before.db.transactions),
+        rowsReadPerNegotiation: per(after.db.rowsRead - before.db.rowsRead),
+        rowsWrittenPerNegotiation: per(after.db.rowsWritten - before.db.rowsWritten),
+        counterCpuSec:
+          after.db.counterCpuSec === null ? null : round(after.db.counterCpuSec - before.db.counterCpuSec),
+      },
+      nats: {
+        how: "the run's streams' counters: messages published into each stream (last sequence) and stored per subject, during the import",
+        messagesPerNegotiation: per(published),
+        bySubjectPerNegotiation: Object.fromEntries(
+          Object.entries(nats)
+            .filter(([k]) => !k.endsWith(' published)'))
+            .map(([k, v]) => [k, per(v)]),
+        ),
+      },
       cpuUtilisation: round((meshCpu + after.self - before.self) / figures.seconds, 2),
       load: { before: before.load, after: after.load },
       at: new Date().toISOString(),
     };
   } finally {
     await world.close();
+    await database.drop();
   }
 }
 
@@ -721,10 +931,11 @@ async function portalsScenario(count, perPortal, { addresses, rate = HH.perSec }
 
 /** What this run measured; saved into the file over what it holds, re-read each time so that runs of other scenarios at the same time keep theirs. */
 const results = {};
+const readSaved = () => (existsSync(args.out) ? JSON.parse(readFileSync(args.out, 'utf8')) : null);
 function save() {
-  const file = existsSync(args.out) ? JSON.parse(readFileSync(args.out, 'utf8')) : {};
+  const file = readSaved() ?? {};
   for (const [key, value] of Object.entries(results))
-    file[key] = key === 'import' || key === 'mesh' || key === 'egress' ? { ...file[key], ...value } : value;
+    file[key] = ['import', 'floor', 'mesh', 'egress'].includes(key) ? { ...file[key], ...value } : value;
   file.machine = { cpus: cpus().length, node: process.version };
   file.targets = TARGET;
   writeFileSync(args.out, `${JSON.stringify(file, null, 2)}\n`);
@@ -738,10 +949,23 @@ if (scenarios.includes('import')) {
     save();
   }
 }
+if (scenarios.includes('floor')) {
+  for (const n of opts.floorSizes) {
+    say(`floor: the bare two-hop pipeline, ${n} items`);
+    (results.floor ??= {})[n] = await floorScenario(n);
+    save();
+  }
+}
 if (scenarios.includes('mesh')) {
   for (const n of opts.meshSizes) {
     say(`import, limits off (the mesh alone), ${n} negotiations`);
-    (results.mesh ??= {})[n] = await importScenario(n, false);
+    const f = await importScenario(n, false);
+    // Against the floor measured in this run at the same size (or the one of the run before).
+    const floor = results.floor?.[n] ?? readSaved()?.floor?.[n];
+    f.floor = floor
+      ? { perSec: floor.perSec, at: floor.at, meshOfFloor: round(f.perSec / floor.perSec, 3) }
+      : null;
+    (results.mesh ??= {})[n] = f;
     save();
   }
 }
@@ -800,13 +1024,52 @@ function printTable(r, ran) {
       ]);
     }
   }
+  if (ran.includes('floor')) {
+    for (const [n, f] of Object.entries(r.floor ?? {}))
+      rows.push([
+        `floor ${n}`,
+        `${f.perSec}/s, ${f.cpuMsPerItem} ms CPU/item, load ${f.load.after[0]}`,
+        '',
+        '',
+      ]);
+  }
   if (ran.includes('mesh')) {
     for (const [n, f] of Object.entries(r.mesh ?? {})) {
       rows.push([
         `mesh ${n}, limits off`,
-        `${f.perSec}/s, ${f.cpuSecPerNegotiation} CPU s/neg, load ${f.load.after[0]}`,
+        `${f.perSec}/s, load ${f.load.after[0]}`,
         '≥ 300/s',
         ok(f.perSec >= TARGET.meshPerSec),
+      ]);
+      if (f.floor)
+        rows.push([
+          `  of the floor`,
+          `${f.floor.meshOfFloor} (floor ${f.floor.perSec}/s)`,
+          '≥ 0.35',
+          ok(f.floor.meshOfFloor >= TARGET.meshOfFloor),
+        ]);
+      rows.push([
+        `  CPU per negotiation`,
+        `services ${f.cpuMsPerNegotiation} ms, simulators ${f.simulatorsCpuMsPerNegotiation} ms`,
+        '≤ 4 ms; simulators ≤ services',
+        ok(
+          f.cpuMsPerNegotiation <= TARGET.meshCpuMsPerNegotiation &&
+            f.simulatorsCpuMsPerNegotiation <= f.cpuMsPerNegotiation,
+        ),
+      ]);
+      rows.push([
+        `  Postgres per negotiation`,
+        `${f.postgres.statementsPerNegotiation ?? '?'} statements, ${f.postgres.transactionsPerNegotiation} transactions`,
+        '≤ 12 statements',
+        f.postgres.statementsPerNegotiation === null
+          ? ''
+          : ok(f.postgres.statementsPerNegotiation <= TARGET.statementsPerNegotiation),
+      ]);
+      rows.push([
+        `  NATS messages per negotiation`,
+        `${f.nats.messagesPerNegotiation}`,
+        '≤ 4',
+        ok(f.nats.messagesPerNegotiation <= TARGET.natsMessagesPerNegotiation),
       ]);
       const peak = Math.max(...Object.values(f.services).map((s) => s.peakRssMb ?? 0));
       rows.push([`  peak RSS MB`, mb(f.services), '≤ 120 MB each', ok(peak <= TARGET.rssMb)]);
