@@ -801,7 +801,11 @@ export const rpc = {
     Type.Object({
       memberId: Ids.memberId(),
       repair: Type.Optional(Type.Boolean()),
-      /** With `repair`: the new choice of what to import, kept for the reconciliation and what follows. */
+      /**
+       * A choice of what to import: the count is for it. With `repair` it is kept for the
+       * reconciliation and what follows; without, nothing is kept (the form's count before the
+       * user confirms).
+       */
       scope: Type.Optional(ImportScope),
     }),
     Type.Object({

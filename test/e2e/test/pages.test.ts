@@ -402,7 +402,12 @@ if (!existsSync('/usr/bin/chromium')) {
       t.equal(await app().getByTestId('failures').count(), 0, 'and it is gone from the list');
 
       // ---- «Новые отклики», «Обратная связь» --------------------------------------------------------
-      f.newResponses = { newCount: 3, subscription: 'created' };
+      // The count follows the choice of what to import: 3 for the portal's (everything), 1 without the discards.
+      f.newResponses = (req) => ({
+        newCount: req.scope?.discarded === false ? 1 : 3,
+        subscription: req.repair ? 'renewed' : 'created',
+        scope: { periodDays: null, discarded: true, vacancyIds: null },
+      });
       await tab(app(), 'new-responses');
       await app().getByTestId('new-count').waitFor();
       t.equal(
@@ -411,6 +416,57 @@ if (!existsSync('/usr/bin/chromium')) {
       );
       t.equal(await app().getByTestId('subscription').getAttribute('data-state'), 'created');
       await screenshot(page, '09-new-responses');
+
+      // ---- «Что импортировать» on «Новые отклики»: a count per choice, kept only on «Проверить ещё раз» ----
+      const lastNewResponses = () => f.calls.filter((c) => c.contract === 'hhNewResponses').at(-1)?.request;
+      t.equal(
+        await app().getByTestId('import-viewed').textContent(),
+        'Чтобы перенести данные соискателя, приложение открывает его резюме: на hh.ru отклик станет просмотренным.',
+        '«Новые отклики» says that reading a resume marks the response viewed',
+      );
+      t.ok(await app().getByTestId('import-collections-all').isChecked(), 'the portal’s choice is shown');
+      await settled(app());
+      await app().getByTestId('import-collections-no-discards').check();
+      await app().locator('[data-testid=new-count][data-preview="1"]').waitFor();
+      t.equal(
+        await app().getByTestId('new-count').textContent(),
+        'По выбранным условиям новых откликов на hh.ru: 1. «Проверить ещё раз» загрузит их.',
+        'the count of the changed choice, before anything is kept',
+      );
+      t.same(
+        lastNewResponses(),
+        {
+          memberId: portal.memberId,
+          repair: false,
+          scope: { periodDays: null, discarded: false, vacancyIds: null },
+        },
+        'the count was asked for the choice, without repair',
+      );
+      await settled(app());
+      // «За последние дни» without a number of days: not counted, the field says why.
+      await app().getByTestId('import-period-days').check();
+      await app().getByTestId('error-importDays').waitFor();
+      t.equal(
+        await app().getByTestId('error-importDays').textContent(),
+        'Укажите число дней от 1 до 3650',
+        'a period that does not fit is refused with a reason',
+      );
+      await settled(app());
+      await app().getByTestId('import-days').fill('14');
+      await app().getByTestId('import-days').blur();
+      await app().locator('[data-testid=new-count][data-preview="1"]').waitFor();
+      await settled(app());
+      await app().getByTestId('check-again').click();
+      await app().locator('[data-testid=subscription][data-state=renewed]').waitFor();
+      t.same(
+        lastNewResponses(),
+        {
+          memberId: portal.memberId,
+          repair: true,
+          scope: { periodDays: 14, discarded: false, vacancyIds: null },
+        },
+        '«Проверить ещё раз» keeps the choice on the form',
+      );
 
       await tab(app(), 'feedback');
       await app().getByTestId('feedback-send').click();

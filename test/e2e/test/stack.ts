@@ -16,6 +16,7 @@ import {
   type ImportProgress,
   type Launchable,
   type PdfPart,
+  type RpcContract,
   createLogger,
   createService,
   loadConfig,
@@ -40,11 +41,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+type NewResponses = typeof rpc.hhNewResponses extends RpcContract<infer Req, infer Res> ? [Req, Res] : never;
+type NewResponsesAnswer = NewResponses[1];
+
 /** What the hh-connector stand-in answers; tests change it as the story goes on. */
 export interface HhFixture {
   account: HhAccountView;
   progress: ImportProgress;
-  newResponses: { newCount: number; subscription: 'ok' | 'created' | 'renewed' | 'failed' };
+  /** The answer, or one made from the request (the count of the choice asked). */
+  newResponses: NewResponsesAnswer | ((req: NewResponses[0]) => NewResponsesAnswer);
   cards: Map<string, CardView>;
   pdf: PdfPart | null;
   failures: CrmFailureView[];
@@ -345,7 +350,13 @@ function hhStandIn(env: TestEnv, f: HhFixture, hhUrl: string, redirectUri: strin
   });
   runtime.serve(rpc.hhDisconnect, async (req) => (record('hhDisconnect', req), (f.account = NOT_CONNECTED)));
   runtime.serve(rpc.hhImportProgress, async (req) => (record('hhImportProgress', req), f.progress));
-  runtime.serve(rpc.hhNewResponses, async (req) => (record('hhNewResponses', req), f.newResponses));
+  runtime.serve(
+    rpc.hhNewResponses,
+    async (req) => (
+      record('hhNewResponses', req),
+      typeof f.newResponses === 'function' ? f.newResponses(req) : f.newResponses
+    ),
+  );
   runtime.serve(rpc.hhVacancies, async (req) => (record('hhVacancies', req), { items: f.vacancies }));
   runtime.serve(
     rpc.hhCard,

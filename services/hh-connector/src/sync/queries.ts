@@ -10,10 +10,11 @@ import {
   ValidationError,
   enqueue,
   subjects,
+  WHOLE_SCOPE,
 } from '@hhb24/common';
-import type { HhClient } from '../hh/index.js';
+import type { HhClient, HhNegotiation } from '../hh/index.js';
 import type { Connection } from './connection.js';
-import type { SyncStore } from './store.js';
+import { type SyncStore, hhTime, isDiscardCollection } from './store.js';
 
 /** Raw bytes per PDF part: its base64 (×4/3) and the envelope stay well under NATS's 1 MB message limit. */
 export const PDF_PART_BYTES = 512 * 1024;
@@ -78,15 +79,12 @@ export class Queries {
 
   /**
    * «Новые отклики»: counts the negotiations hh.ru has that the portal does not (not yet stored,
-   * or stored and not yet written) and reads the webhook subscription. Only with `repair` (asked
-   * by someone who may manage the app, in a POST) does it create or renew the subscription when it
-   * is missing or wrong and start a reconciliation pass that brings the new responses in; without
-   * it nothing changes, on hh.ru or here.
-   */
-  /**
-   * «Новые отклики»: what hh.ru holds that the portal lacks, counted from the vacancies' counters
-   * (of the chosen vacancies, when the portal chose), and the subscription. With `repair` it renews
-   * the subscription and starts a reconciliation, after keeping a new choice (`scope`) if one came.
+   * or stored and not yet written) within a choice of what to import, and reads the webhook
+   * subscription. The choice is `scope` when one came (the form's, before the user confirms it),
+   * else the portal's. Only with `repair` (asked by someone who may manage the app, in a POST) does
+   * it keep that choice, create or renew the subscription when it is missing or wrong and start a
+   * reconciliation pass that brings the new responses in; without it nothing changes, on hh.ru or
+   * here.
    */
   async newResponses(
     memberId: string,
@@ -111,17 +109,12 @@ export class Queries {
     });
     if (repair && newScope) await this.d.store.setScope(memberId, newScope);
     const current = await this.d.store.getImport(memberId);
-    const chosen = current?.scope.vacancyIds;
-    const vacancies = (await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 })).filter(
-      (v) => !chosen || chosen.includes(v.id),
+    const notStored = await countNotStored(
+      this.d.hh().account(account.id),
+      this.d.store,
+      memberId,
+      newScope ?? current?.scope ?? WHOLE_SCOPE,
     );
-    const held = await this.d.store.countsByVacancy(memberId);
-    let notStored = 0;
-    for (const v of vacancies)
-      notStored += Math.max(
-        0,
-        (v.counters?.responses ?? 0) + (v.counters?.invitations ?? 0) - (held.get(v.id) ?? 0),
-      );
     const row = await this.d.runtime
       .db('hh_negotiations')
       .where({ member_id: memberId })
@@ -205,4 +198,68 @@ export class Queries {
       next: end < bytes.length ? end : null,
     };
   }
+}
+
+const COUNT_OPTS = { maxWaitMs: 10_000 };
+const DAY_MS = 86_400_000;
+
+/**
+ * How many negotiations of a choice hh.ru has that we do not keep. Every vacancy's counters say it
+ * for the whole choice (one list of vacancies). Leaving out the discards reads each chosen
+ * vacancy's collections (one request per vacancy: their sizes, against the ones we keep per
+ * collection). A period pages the collections that hold more than we keep, newest first where
+ * hh.ru offers the order by creation (`created_at`), until a page reaches past the period; hh.ru
+ * has no date filter for these lists (docs/reference/hh-api.md#negotiation-lists).
+ */
+export async function countNotStored(
+  client: ReturnType<HhClient['account']>,
+  store: SyncStore,
+  memberId: string,
+  scope: ImportScope,
+  now = Date.now(),
+): Promise<number> {
+  const vacancies = (await client.visibleVacancies(COUNT_OPTS)).filter(
+    (v) => !scope.vacancyIds || scope.vacancyIds.includes(v.id),
+  );
+  const held = await store.countsByVacancy(memberId);
+  let notStored = 0;
+  if (scope.discarded && scope.periodDays === null) {
+    for (const v of vacancies)
+      notStored += Math.max(
+        0,
+        (v.counters?.responses ?? 0) + (v.counters?.invitations ?? 0) - (held.get(v.id) ?? 0),
+      );
+    return notStored;
+  }
+  const since = scope.periodDays === null ? null : now - scope.periodDays * DAY_MS;
+  for (const v of vacancies) {
+    const { collections } = await client.collections(v.id, COUNT_OPTS);
+    const heldHere = await store.countsByCollection(memberId, v.id);
+    const keptIds = since === null ? null : await store.idsOfVacancy(memberId, v.id);
+    for (const c of collections) {
+      if (!scope.discarded && isDiscardCollection(c.id)) continue;
+      const total = c.counters?.total;
+      const lacking = total === undefined ? null : Math.max(0, total - (heldHere.get(c.id) ?? 0));
+      if (lacking === 0) continue;
+      if (since === null || keptIds === null) {
+        notStored += lacking ?? 0;
+        continue;
+      }
+      const byCreation = c.order_types?.find((o) => o.id === 'created_at')?.url;
+      for (let page = 0; ; page++) {
+        const p = await client.collectionPage(byCreation ?? c.url, page, 50, COUNT_OPTS);
+        notStored += p.items.filter((n) => !keptIds.has(n.id) && hhTime(n.created_at) >= since).length;
+        if (page + 1 >= p.pages || p.items.length === 0) break;
+        if (byCreation && newestFirstPast(p.items, since)) break;
+      }
+    }
+  }
+  return notStored;
+}
+
+/** A page in creation order, newest first, whose last item is older than the period: the rest is older still. */
+function newestFirstPast(items: HhNegotiation[], since: number): boolean {
+  const times = items.map((n) => hhTime(n.created_at));
+  const descending = times.every((t, i) => i === 0 || t <= times[i - 1]!);
+  return descending && times[times.length - 1]! < since;
 }

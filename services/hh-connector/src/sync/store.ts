@@ -367,6 +367,15 @@ export class SyncStore {
     );
   }
 
+  /** The ids of the negotiations of one vacancy we keep. */
+  async idsOfVacancy(memberId: string, vacancyId: string): Promise<Set<string>> {
+    return new Set(
+      (await this.db('hh_negotiations')
+        .where({ member_id: memberId, vacancy_id: vacancyId })
+        .pluck('negotiation_id')) as string[],
+    );
+  }
+
   async countsByVacancy(memberId: string): Promise<Map<string, number>> {
     const rows = await this.db('hh_negotiations')
       .where({ member_id: memberId })

@@ -5,7 +5,7 @@
  * a field. A form that fails is answered 400 with the page's error line, except where the page
  * tells each field what is wrong (the settings, «Обратная связь»).
  */
-import { Enum, HH_STATES, Ids, type Static, Type, compileSchema } from '@hhb24/common';
+import { Enum, HH_STATES, IMPORT_VACANCIES_MAX, Ids, type Static, Type, compileSchema } from '@hhb24/common';
 import { CONTACT_MAX, FEEDBACK_MAX } from '../feedback-store.js';
 
 /** How many users «Кто может управлять приложением» may name. */
@@ -81,6 +81,21 @@ export const UserSearch = Type.Object({
 /** «Повторить» under the import's results: one refused response, or all of them. */
 export const FailuresRetry = Type.Object({
   negotiationId: Type.Optional(orEmpty(Ids.negotiationId())),
+});
+
+/**
+ * «Что импортировать» on «Новые отклики» (the settings form carries the same fields): the period,
+ * the folders, the vacancies. The number of days is judged by parseImportScope, which tells the
+ * field what is wrong.
+ */
+export const ImportChoice = Type.Object({
+  importPeriod: Type.Optional(Enum(['all', 'days'])),
+  importDays: Type.Optional(Type.String({ maxLength: 10 })),
+  importCollections: Type.Optional(Enum(['all', 'no_discards'])),
+  importVacancies: Type.Optional(Enum(['all', 'chosen'])),
+  vacancyIds: Type.Optional(
+    Type.Union([Ids.hhId(), Type.Array(Ids.hhId(), { maxItems: IMPORT_VACANCIES_MAX })]),
+  ),
 });
 
 // ---- «Авторизация» ---------------------------------------------------------------------------

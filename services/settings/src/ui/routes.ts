@@ -117,6 +117,7 @@ export class PageRoutes {
       row('POST', 'failures/retry',    'manage',   'tab-settings',             (r, c) => settings.retry(r, c)),
       // «Новые отклики»
       row('GET',  'tab/new-responses', 'crm',      'tab-new-responses',        tab('new-responses')),
+      row('POST', 'new-responses/count', 'crm',    'tab-new-responses',      (r, c) => newResponses.count(r, c)),
       row('POST', 'new-responses/check', 'manage', 'tab-new-responses',      (r, c) => newResponses.check(r, c)),
       // «Обратная связь»
       row('GET',  'tab/feedback',      'crm',      'tab-feedback',             tab('feedback')),

@@ -262,6 +262,8 @@ const ru = {
 
   'new.found': 'Найдено новых откликов: {n}. Они появятся на портале в течение нескольких минут.',
   'new.none': 'Новых откликов нет: все отклики уже на портале.',
+  'new.foundChoice': 'По выбранным условиям новых откликов на hh.ru: {n}. «Проверить ещё раз» загрузит их.',
+  'new.noneChoice': 'По выбранным условиям новых откликов на hh.ru нет.',
   'new.subscriptionCreated': 'Подписка на уведомления hh.ru была отключена — мы её восстановили.',
   'new.subscriptionRenewed': 'Подписка на уведомления hh.ru обновлена.',
   'new.subscriptionFailed':
@@ -643,6 +645,8 @@ const en: Record<Key, string> = {
 
   'new.found': 'New responses found: {n}. They will appear on the portal within a few minutes.',
   'new.none': 'No new responses: every response is on the portal already.',
+  'new.foundChoice': 'New responses on hh.ru for this choice: {n}. “Check again” brings them in.',
+  'new.noneChoice': 'No new responses on hh.ru for this choice.',
   'new.subscriptionCreated': 'The hh.ru notification subscription was off; we restored it.',
   'new.subscriptionRenewed': 'The hh.ru notification subscription was renewed.',
   'new.subscriptionFailed':
