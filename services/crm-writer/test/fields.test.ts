@@ -85,17 +85,19 @@ t.test('the fields of a new lead, as the reference app writes them', async (t) =
   );
 });
 
+/** The applicant hid name, phones and e-mail. */
+const hidden = {
+  ...snapshot,
+  applicant: {
+    ...snapshot.applicant,
+    fullName: null,
+    phones: [],
+    email: null,
+    hidden: { name: true, phones: true, email: true },
+  },
+};
+
 t.test('hidden data gets the reference app’s placeholders; a deal carries them in its comment', async (t) => {
-  const hidden = {
-    ...snapshot,
-    applicant: {
-      ...snapshot.applicant,
-      fullName: null,
-      phones: [],
-      email: null,
-      hidden: { name: true, phones: true, email: true },
-    },
-  };
   const f = fieldsForAdd(hidden, { ...settings, entityType: 'deal', categoryId: 3 }, 'C3:NEW', null);
   t.match(f, {
     NAME: 'Соискатель r1 скрыл ФИО',
@@ -227,16 +229,6 @@ t.test('refusals in words an admin acts on', async (t) => {
 });
 
 t.test('an English portal: title, name, placeholders and comment in English', async (t) => {
-  const hidden = {
-    ...snapshot,
-    applicant: {
-      ...snapshot.applicant,
-      fullName: null,
-      phones: [],
-      email: null,
-      hidden: { name: true, phones: true, email: true },
-    },
-  };
   const f = fieldsForAdd(hidden, { ...settings, entityType: 'deal', categoryId: 3 }, 'C3:NEW', null, 'en');
   t.match(f, {
     TITLE: 'Response: Бухгалтер — The applicant hid their name',
@@ -300,11 +292,15 @@ t.test(
     t.same(nameFields(snapshot), { NAME: 'Малыш Алексей Александрович' }, 'without parts: the whole name');
     t.match(fieldsForAdd(snapshot, settings, 'NEW', null), { PHONE: [{ VALUE_TYPE: 'MOBILE' }] });
     t.notOk('CONTACT_ID' in fieldsForAdd(snapshot, settings, 'NEW', null), 'no contact, no CONTACT_ID');
-    const hidden = {
+    const phonesHidden = {
       ...parts,
       applicant: { ...parts.applicant, hidden: { name: false, phones: true, email: true } },
     };
-    t.same(searchableContacts(hidden), { phones: [], email: null }, 'placeholders are never searched for');
+    t.same(
+      searchableContacts(phonesHidden),
+      { phones: [], email: null },
+      'placeholders are never searched for',
+    );
     t.same(searchableContacts(parts).phones, parts.applicant.phones);
   },
 );

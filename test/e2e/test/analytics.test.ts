@@ -10,12 +10,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import type { FrameLocator, Page } from 'playwright-core';
-import { loadConfig } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
-import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
 import type { LoggedEvent } from '@hhb24/sim-hh';
-import { browser, importAndWait, installAndConnect, screenshot, startStack } from './stack.js';
+import { browser, importAndWait, installAndConnect, screenshot, startStack, workers } from './stack.js';
+import { oneManager } from './world.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -52,20 +50,8 @@ if (!existsSync('/usr/bin/chromium')) {
     async (t) => {
       const stack = await startStack(t, {
         hh: 'real',
-        generate: {
-          seed: 22,
-          employers: 1,
-          managersPerEmployer: 2,
-          vacanciesPerManager: 1,
-          negotiations: 0,
-          heavyApplicantResponses: 0,
-          tombstones: 0,
-          unpaidEmployers: 0,
-        },
-        build: (env) => [
-          buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-          buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-        ],
+        generate: oneManager(22, { managersPerEmployer: 2, negotiations: 0 }),
+        build: workers('hh-connector', 'crm-writer'),
       });
       const { sim } = stack.b24;
       const hh = stack.hh.sim;

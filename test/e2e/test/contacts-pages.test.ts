@@ -10,6 +10,7 @@ import t from 'tap';
 import type { FrameLocator } from 'playwright-core';
 import { eventually } from '@hhb24/common/testing';
 import { browser, importAndWait, installAndConnect, screenshot, startStack, workers } from './stack.js';
+import { oneManager } from './world.js';
 
 const settled = (app: FrameLocator) =>
   eventually(async () => (await app.locator('.htmx-request, .htmx-settling, .htmx-added').count()) === 0);
@@ -22,17 +23,7 @@ if (!existsSync('/usr/bin/chromium')) {
   t.test('the applicant as the deal’s contact, in the portal', { timeout: 240_000 }, async (t) => {
     const stack = await startStack(t, {
       hh: 'real',
-      generate: {
-        seed: 17,
-        employers: 1,
-        managersPerEmployer: 1,
-        vacanciesPerManager: 3,
-        negotiations: 6,
-        heavyApplicantResponses: 0,
-        tombstones: 0,
-        hiddenShare: 0,
-        unpaidEmployers: 0,
-      },
+      generate: oneManager(17, { vacanciesPerManager: 3, negotiations: 6, hiddenShare: 0 }),
       build: workers('hh-connector', 'crm-writer', 'timeline-renderer'),
     });
     const { sim } = stack.b24;

@@ -9,12 +9,9 @@
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import type { FrameLocator } from 'playwright-core';
-import { loadConfig } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { buildCrmWriter, schema as crmWriterSchema } from '@hhb24/crm-writer';
-import { buildHhConnector, schema as hhConnectorSchema } from '@hhb24/hh-connector';
-import { buildTimelineRenderer, schema as timelineRendererSchema } from '@hhb24/timeline-renderer';
-import { browser, importAndWait, installAndConnect, startStack } from './stack.js';
+import { browser, importAndWait, installAndConnect, startStack, workers } from './stack.js';
+import { oneManager } from './world.js';
 
 const MARKUP_NAME = '<img src=x onerror=alert(1)>';
 const INCIDENT_TAG = 'hhb24|crm-failures|';
@@ -31,21 +28,8 @@ if (!existsSync('/usr/bin/chromium')) {
     async (t) => {
       const stack = await startStack(t, {
         hh: 'real',
-        generate: {
-          seed: 11,
-          employers: 1,
-          managersPerEmployer: 1,
-          vacanciesPerManager: 1,
-          negotiations: 2,
-          heavyApplicantResponses: 0,
-          tombstones: 0,
-          unpaidEmployers: 0,
-        },
-        build: (env) => [
-          buildHhConnector(loadConfig('hh-connector', hhConnectorSchema, env)),
-          buildCrmWriter(loadConfig('crm-writer', crmWriterSchema, env)),
-          buildTimelineRenderer(loadConfig('timeline-renderer', timelineRendererSchema, env)),
-        ],
+        generate: oneManager(11),
+        build: workers('hh-connector', 'crm-writer', 'timeline-renderer'),
       });
       const { sim } = stack.b24;
       const hh = stack.hh.sim;

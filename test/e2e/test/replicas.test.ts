@@ -9,7 +9,7 @@ import t from 'tap';
 import { eventually } from '@hhb24/common/testing';
 import type { RequestLogEntry } from '@hhb24/sim-b24';
 import { checkPortal } from './expect.js';
-import { LEAD_SETTINGS, World } from './world.js';
+import { LEAD_SETTINGS, oneManager, World } from './world.js';
 
 const NEGOTIATIONS = 60;
 const WINDOW = 8;
@@ -19,16 +19,7 @@ t.test('an import with two replicas of each worker', async (t) => {
     children: ['hh-connector', 'crm-writer', 'timeline-renderer'],
     replicas: 2,
     hhRateLimit: { perSec: 50, burst: 20 },
-    generate: {
-      seed: 11,
-      employers: 1,
-      unpaidEmployers: 0,
-      managersPerEmployer: 1,
-      vacanciesPerManager: 2,
-      negotiations: NEGOTIATIONS,
-      heavyApplicantResponses: 0,
-      tombstones: 0,
-    },
+    generate: oneManager(11, { vacanciesPerManager: 2, negotiations: NEGOTIATIONS }),
     env: { HH_RATE_PER_SEC: '45', HH_RATE_BURST: '10', HH_IMPORT_WINDOW: String(WINDOW) },
   });
   t.same(
