@@ -339,24 +339,39 @@ export class Renderer {
   /**
    * The waiting messages whose drawings are done are acknowledged (drawn, found older than the one
    * drawn, or replaced by a newer version that is still waiting); a failed one takes its outcome.
+   * Only the waiters present when the states are read are judged by that reading: one that arrives
+   * during the awaits below has its row put after the reading, so judging it by the reading would
+   * acknowledge it undrawn (no row seen) and leave its drawing's failure with nobody to take it. It
+   * waits for the next pass instead.
    */
   private async settle(memberId: string): Promise<void> {
     const portal = this.waiting.get(memberId);
     if (!portal || portal.size === 0) return;
-    const states = await this.queue.states(memberId, [...portal.keys()]);
-    for (const [negotiationId, list] of portal) {
+    const asked = [...portal].map(([negotiationId, list]) => ({ negotiationId, list: [...list] }));
+    const states = await this.queue.states(
+      memberId,
+      asked.map((a) => a.negotiationId),
+    );
+    for (const { negotiationId, list } of asked) {
       const state = states.get(negotiationId);
-      const left = [];
       for (const w of list) {
         if (!state || state.version > w.version) w.resolve(ack());
         else if (state.version === w.version && state.outcome) {
           await this.queue.forget(memberId, negotiationId, w.version);
           w.resolve(state.outcome);
-        } else left.push(w);
+        } else continue;
+        this.forgetWaiter(portal, negotiationId, w);
       }
-      if (left.length > 0) portal.set(negotiationId, left);
-      else portal.delete(negotiationId);
     }
+  }
+
+  /** Removes a settled waiter; the negotiation's entry goes with its last waiter. */
+  private forgetWaiter(portal: Map<string, Waiter[]>, negotiationId: string, w: Waiter): void {
+    const list = portal.get(negotiationId);
+    if (!list) return;
+    const rest = list.filter((x) => x !== w);
+    if (rest.length > 0) portal.set(negotiationId, rest);
+    else portal.delete(negotiationId);
   }
 
   /**
