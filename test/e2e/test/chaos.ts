@@ -1,9 +1,11 @@
 /**
  * The fault matrix: an initial import of `size` negotiations with both simulators' rate limits on,
  * new responses arriving by webhook meanwhile, and one fault thrown in when about a third is loaded.
- * After each case the run must settle to: every negotiation exactly one lead (fields right), no
+ * Meanwhile a recruiter moves a few leads to the stage of hh.ru's «Интервью» (the two-way status is
+ * on). After each case the run must settle to: every negotiation exactly one lead (fields right), no
  * negotiation, vacancy, import, outbox row or refused write left half-way, no dead letter but the
- * poison message, and the simulators' request logs showing both rate limits kept.
+ * poison message, each recruiter's move on hh.ru once and no other hh.ru action (no echo of our own
+ * writes), and the simulators' request logs showing both rate limits kept.
  *
  * Cases that restart or flush a dependency run against private Postgres, Redis and NATS
  * (@hhb24/private-deps); the others against the shared ones, isolated per run as every test is.
@@ -12,13 +14,16 @@ import { type Knex, rpc, subjects } from '@hhb24/common';
 import { eventually, sleep } from '@hhb24/common/testing';
 import { checkPortal } from './expect.js';
 import { DEPENDENCY_NAMES, PrivateDeps, locateBinaries } from '@hhb24/private-deps';
-import { type ChildService, LEAD_SETTINGS, WORKERS, type Worker, World } from './world.js';
+import { type ChildService, TWO_WAY_LEAD_SETTINGS, WORKERS, type Worker, World } from './world.js';
 
 /** hh.ru's per-address limit in these runs, and the pace our client keeps (below it). */
 const HH_LIMIT = { perSec: 50, burst: 20 };
 const HH_CLIENT = { perSec: 45, burst: 10 };
 /** Bitrix24's leaky bucket (the simulator's default): 2 requests/s drained, 50 deep. */
 const B24_LIMIT = { drainPerSec: 2, burst: 50 };
+
+/** Leads a recruiter moves to «Обработан» (hh.ru's «Интервью») during each case, one a second. */
+const RECRUITER_MOVES = 6;
 
 /** Progress on stderr with HHB24_CHAOS_VERBOSE=1 (a long run should show where it is). */
 const say = process.env['HHB24_CHAOS_VERBOSE']
@@ -283,6 +288,11 @@ export interface CaseResult {
   importWindow: { most: number; limit: number };
   /** crm-writer's and timeline-renderer's deliveries per message (1.00: none delivered twice). */
   deliveriesPerMessage: Record<string, number>;
+  /**
+   * The two-way status: the recruiter's moves, those hh.ru shows, hh.ru actions that succeeded (one
+   * per move), and actions tried on negotiations nobody moved in the portal (echoes).
+   */
+  twoWay: { moved: number; onHh: number; actions: number; echoes: number };
   hh: { requests: number; status429: number; injected429: number; peakPerSec: number; limit: string };
   b24: { requests: number; queryLimitExceeded: number; peakIn10s: number; limit: string };
   ok: boolean;
@@ -299,6 +309,32 @@ export function peak(times: number[], windowMs: number): number {
     best = Math.max(best, i - from + 1);
   }
   return best;
+}
+
+/**
+ * A recruiter moving leads of responses to «Обработан», one a second, while the case runs: each move
+ * must reach hh.ru as one action. Returns the negotiations moved.
+ */
+async function recruiterMoves(ctx: Ctx, moves: number, going: () => boolean): Promise<string[]> {
+  const { hh, b24 } = ctx.world;
+  const moved: string[] = [];
+  while (moved.length < moves && going()) {
+    const leads = new Map(
+      b24.sim
+        .entities(ctx.memberId, 'lead')
+        .filter((l) => l['ORIGINATOR_ID'] === 'hh-b24' && l['STATUS_ID'] === 'NEW')
+        .map((l) => [String(l['ORIGIN_ID']), Number(l['ID'])]),
+    );
+    const n = [...hh.sim.store.negotiations.values()].find(
+      (x) => x.employerState === 'response' && leads.has(x.id) && !moved.includes(x.id),
+    );
+    if (n) {
+      b24.sim.moveStage(ctx.memberId, 'lead', leads.get(n.id)!, 'PROCESSED', { userId: 2 });
+      moved.push(n.id);
+    }
+    await sleep(1000);
+  }
+  return moved;
 }
 
 /** What is left half-way in our tables; all zero once the run settled. */
@@ -351,7 +387,6 @@ async function startPrivateDeps(): Promise<PrivateDeps> {
   return deps;
 }
 
-/** Runs one case from a fresh world to its verdict. */
 /** The import window of these runs (hh-connector's default). */
 const IMPORT_WINDOW = 32;
 
@@ -402,7 +437,7 @@ async function drive(
   // matrix is about faults, not about waiting for tomorrow's views).
   hh.sim.configure({ resumeViewsPerDay: Math.max(2000, size * 2) });
   const { admin } = world;
-  const { memberId, settings } = await world.connectedPortal(LEAD_SETTINGS);
+  const { memberId, settings } = await world.connectedPortal(TWO_WAY_LEAD_SETTINGS);
   const ctx: Ctx = { world, deps, memberId, notes: [] };
   const started = Date.now();
   const hhFrom = hh.sim.requests().length;
@@ -429,6 +464,8 @@ async function drive(
     what: 'a third of the import loaded',
   });
   say(`${c.id}: injecting`);
+  let moving = true;
+  const mover = recruiterMoves(ctx, RECRUITER_MOVES, () => moving);
   await c.inject(ctx);
   say(`${c.id}: injected ${ctx.notes.join('; ')}`);
   await eventually(async () => (await world.progress(memberId).catch(() => null))?.state === 'finished', {
@@ -439,7 +476,9 @@ async function drive(
   say(`${c.id}: import finished`);
   const mostInFlight = await window.stop();
   arriving = false;
+  moving = false;
   await arriver;
+  const moved = await mover;
   await c.after?.(ctx);
 
   // Settled: every negotiation hh.ru shows has its lead with its activity and nothing is left
@@ -459,7 +498,11 @@ async function drive(
     async () => {
       const check = checkPortal(hh.sim, b24.sim, memberId, admin.id, settings);
       const left = await limbo(world, memberId);
-      return check.missing.length === 0 && Object.values(left).every((n) => n === 0) && activitiesDrawn()
+      const onHh = moved.every((id) => hh.sim.store.negotiations.get(id)?.employerState === 'interview');
+      return check.missing.length === 0 &&
+        Object.values(left).every((n) => n === 0) &&
+        activitiesDrawn() &&
+        onHh
         ? { check, left }
         : null;
     },
@@ -489,6 +532,9 @@ async function drive(
       .map((d) => [d.consumer.split('_').pop()!, Math.round((d.deliveries / d.messages) * 100) / 100]),
   );
   const b24Log = b24.sim.requests(memberId).filter((r) => r.kind !== 'batch');
+  // hh.ru's negotiation actions are PUTs on /negotiations/{action}/{id}.
+  const actions = hhLog.filter((r) => r.method === 'PUT');
+  const actionOn = (r: (typeof actions)[number]) => r.path.split('/').pop()!;
   const result: CaseResult = {
     id: c.id,
     fault: c.fault,
@@ -505,6 +551,12 @@ async function drive(
     },
     importWindow: { most: mostInFlight, limit: IMPORT_WINDOW },
     deliveriesPerMessage: perMessage,
+    twoWay: {
+      moved: moved.length,
+      onHh: moved.filter((id) => hh.sim.store.negotiations.get(id)?.employerState === 'interview').length,
+      actions: actions.filter((r) => r.status < 300).length,
+      echoes: actions.filter((r) => !moved.includes(actionOn(r))).length,
+    },
     limbo: settled.left,
     deadLetters,
     hh: {
@@ -544,6 +596,21 @@ async function drive(
   if (leadsWithOne !== leads.length)
     f.push(`${leads.length - leadsWithOne} leads without exactly one activity`);
   for (const [k, n] of Object.entries(result.limbo)) if (n) f.push(`limbo: ${k} = ${n}`);
+  const { twoWay } = result;
+  if (twoWay.moved < RECRUITER_MOVES)
+    f.push(`the recruiter found ${twoWay.moved} of ${RECRUITER_MOVES} leads to move`);
+  if (twoWay.onHh !== twoWay.moved || twoWay.actions !== twoWay.moved)
+    f.push(
+      `two-way: ${twoWay.moved} moved in the portal, ${twoWay.onHh} on hh.ru, ${twoWay.actions} hh.ru actions succeeded`,
+    );
+  if (twoWay.echoes)
+    f.push(
+      `two-way: ${twoWay.echoes} hh.ru actions on negotiations nobody moved: ${actions
+        .filter((r) => !moved.includes(actionOn(r)))
+        .slice(0, 3)
+        .map((r) => `${r.path} ${r.status}`)
+        .join(', ')}`,
+    );
   if (mostInFlight > IMPORT_WINDOW)
     f.push(`${mostInFlight} import steps in flight at once, the window is ${IMPORT_WINDOW}`);
   const poison = deadLetters.filter((d) => JSON.parse(d.payload)?.version === 'poison');
@@ -575,13 +642,13 @@ export function resultsTable(results: CaseResult[], size: number): string {
     const perMessage = Object.entries(r.deliveriesPerMessage)
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(', ');
-    return `| ${r.id} | ${r.ok ? 'pass' : 'FAIL'} | ${replicas} | ${r.negotiations} | ${r.seconds} | ${r.missing} / ${r.duplicated} | ${limbo} | ${r.deadLetters.length} | ${r.activities.total} | ${r.importWindow.most} / ${r.importWindow.limit} | ${perMessage} | ${r.hh.status429} (${r.hh.injected429} injected), peak ${r.hh.peakPerSec}/s | ${r.b24.queryLimitExceeded}, peak ${r.b24.peakIn10s}/10 s | ${r.notes.join('; ')}${r.failures.length ? ` — ${r.failures.join('; ')}` : ''} |`;
+    return `| ${r.id} | ${r.ok ? 'pass' : 'FAIL'} | ${replicas} | ${r.negotiations} | ${r.seconds} | ${r.missing} / ${r.duplicated} | ${limbo} | ${r.deadLetters.length} | ${r.activities.total} | ${r.importWindow.most} / ${r.importWindow.limit} | ${perMessage} | ${r.twoWay.moved} → ${r.twoWay.onHh} / ${r.twoWay.actions} / ${r.twoWay.echoes} | ${r.hh.status429} (${r.hh.injected429} injected), peak ${r.hh.peakPerSec}/s | ${r.b24.queryLimitExceeded}, peak ${r.b24.peakIn10s}/10 s | ${r.notes.join('; ')}${r.failures.length ? ` — ${r.failures.join('; ')}` : ''} |`;
   });
   return [
-    `Import of ${size} generated negotiations per case (plus new ones by webhook during it); hh.ru limited to ${HH_LIMIT.perSec}/s per address (burst ${HH_LIMIT.burst}), the portal to ${B24_LIMIT.drainPerSec}/s (burst ${B24_LIMIT.burst}). «replicas»: processes of each worker (hh-connector, crm-writer, timeline-renderer; start → end when the case changed them); «steps in flight»: the most import steps of the portal queued at once, against its window; «deliveries / message»: JetStream's deliveries of crm-writer's and timeline-renderer's messages per message.`,
+    `Import of ${size} generated negotiations per case (plus new ones by webhook during it); hh.ru limited to ${HH_LIMIT.perSec}/s per address (burst ${HH_LIMIT.burst}), the portal to ${B24_LIMIT.drainPerSec}/s (burst ${B24_LIMIT.burst}). «replicas»: processes of each worker (hh-connector, crm-writer, timeline-renderer; start → end when the case changed them); «steps in flight»: the most import steps of the portal queued at once, against its window; «deliveries / message»: JetStream's deliveries of crm-writer's and timeline-renderer's messages per message; «two-way»: leads a recruiter moved to «Обработан» → negotiations hh.ru shows at «Интервью» / hh.ru actions that succeeded / actions on negotiations nobody moved (echoes).`,
     '',
-    '| case | verdict | replicas | negotiations | seconds | missing / duplicated | limbo rows | dead letters | activities | steps in flight / window | deliveries / message | hh.ru 429 | portal QUERY_LIMIT_EXCEEDED | what happened |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| case | verdict | replicas | negotiations | seconds | missing / duplicated | limbo rows | dead letters | activities | steps in flight / window | deliveries / message | two-way | hh.ru 429 | portal QUERY_LIMIT_EXCEEDED | what happened |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

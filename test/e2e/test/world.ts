@@ -156,6 +156,28 @@ export const TWO_WAY_DEAL_SETTINGS = {
   twoWayStatus: true,
 } as const;
 
+/**
+ * Leads with extended sync and the two-way status: «Обработан» (PROCESSED) is hh.ru's «Интервью»
+ * and nothing else, so a person's move there has one hh.ru action; the fault matrix's settings.
+ */
+export const TWO_WAY_LEAD_SETTINGS = {
+  responsibleUserId: 2,
+  entityType: 'lead',
+  sourceId: 'WEB',
+  extendedSync: true,
+  stageByState: {
+    response: 'NEW',
+    consider: 'IN_PROCESS',
+    phone_interview: 'IN_PROCESS',
+    assessment: 'IN_PROCESS',
+    interview: 'PROCESSED',
+    offer: 'CONVERTED',
+    hired: 'CONVERTED',
+    discard: 'JUNK',
+  },
+  twoWayStatus: true,
+} as const;
+
 const WEBHOOK_KEY = 'e2e-webhook-key-0123456789abcdefghij';
 const MAIN: Record<ChildService, URL> = {
   gateway: new URL('../../../../gateway/dist/src/main.js', import.meta.url),
