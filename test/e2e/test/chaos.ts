@@ -438,6 +438,8 @@ async function drive(
   hh.sim.configure({ resumeViewsPerDay: Math.max(2000, size * 2) });
   const { admin } = world;
   const { memberId, settings } = await world.connectedPortal(TWO_WAY_LEAD_SETTINGS);
+  // The installer's event bindings, robots and placements: the portal tells us of a person's moves.
+  await world.registerHandlers(memberId);
   const ctx: Ctx = { world, deps, memberId, notes: [] };
   const started = Date.now();
   const hhFrom = hh.sim.requests().length;
