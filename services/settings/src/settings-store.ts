@@ -10,7 +10,14 @@ import {
   enqueue,
   subjects,
 } from '@hhb24/common';
-import { MANAGERS_MAX, type SettingsDraft, extendedStages, settingsInput, simpleStages } from './ui/forms.js';
+import {
+  ANALYTICS_VIEWERS_MAX,
+  MANAGERS_MAX,
+  type SettingsDraft,
+  extendedStages,
+  settingsInput,
+  simpleStages,
+} from './ui/forms.js';
 
 /** The text the page shows next to each field of the «Настройки» form that fails its schema (forms.ts). */
 const FIELD_MESSAGES: Record<string, string> = {
@@ -22,8 +29,13 @@ const FIELD_MESSAGES: Record<string, string> = {
   stageForInvitation: 'Выберите стадию',
   stageByState: 'Выберите стадию',
   managerIds: 'Выберите сотрудников из списка',
+  analyticsViewerIds: 'Выберите сотрудников из списка',
 };
-const TOO_MANY_MANAGERS = `Можно назначить не больше ${MANAGERS_MAX} сотрудников`;
+/** The lists of users, each with how many it may name. */
+const USER_LISTS: Record<string, number> = {
+  managerIds: MANAGERS_MAX,
+  analyticsViewerIds: ANALYTICS_VIEWERS_MAX,
+};
 
 function flag(value: unknown): boolean {
   return value === true || value === 'true' || value === 'on' || value === '1' || value === 'Y';
@@ -42,13 +54,21 @@ export function parseSettings(memberId: string, input: SettingsDraft): PortalSet
     ...settingsInput.failures(input),
     ...(extendedSync ? extendedStages : simpleStages).failures(input),
   ];
-  for (const { field, keyword } of failures) {
+  for (const { field } of failures) {
     // A missing or malformed stageByState fails on each state's row.
     const fields = field === 'stageByState' ? HH_STATES.map((state) => `stageByState.${state}`) : [field];
     const top = field.split(/[.[]/)[0]!;
-    for (const f of fields)
-      problems[f] ??=
-        top === 'managerIds' && keyword === 'maxItems' ? TOO_MANY_MANAGERS : (FIELD_MESSAGES[top] ?? top);
+    const max = USER_LISTS[top];
+    if (max !== undefined) {
+      // A list of users fails as a whole (the union reports no `maxItems` of its own): said once, by its name.
+      const given = input[top as keyof SettingsDraft];
+      problems[top] ??=
+        Array.isArray(given) && given.length > max
+          ? `Можно назначить не больше ${max} сотрудников`
+          : FIELD_MESSAGES[top]!;
+      continue;
+    }
+    for (const f of fields) problems[f] ??= FIELD_MESSAGES[top] ?? top;
   }
   if (!settingsInput.check(input) || Object.keys(problems).length > 0)
     throw new ValidationError('Проверьте настройки', { fields: problems });
@@ -57,8 +77,14 @@ export function parseSettings(memberId: string, input: SettingsDraft): PortalSet
     ? { ...(input.stageByState as Record<HhState, string>) }
     : {};
   const stageForResponse = extendedSync ? stageByState.response! : (input.stageForResponse as string);
-  const given = input.managerIds;
-  const managerIds = (Array.isArray(given) ? given : [given]).filter((v) => v !== '' && v != null);
+  /** A list of user ids as the form (one or many, blanks) or a caller gives it, without repeats. */
+  const userIds = (given: unknown) => [
+    ...new Set(
+      (Array.isArray(given) ? (given as unknown[]) : [given])
+        .filter((v) => v !== '' && v != null)
+        .map(Number),
+    ),
+  ];
   return {
     memberId,
     responsibleUserId: Number(input.responsibleUserId),
@@ -74,7 +100,8 @@ export function parseSettings(memberId: string, input: SettingsDraft): PortalSet
     twoWayStatus: flag(input.twoWayStatus),
     twoWayDiscard: flag(input.twoWayDiscard),
     reuseContacts: input.reuseContacts === undefined ? true : flag(input.reuseContacts),
-    managerIds: [...new Set(managerIds.map(Number))],
+    managerIds: userIds(input.managerIds),
+    analyticsViewerIds: userIds(input.analyticsViewerIds),
     updatedAt: new Date().toISOString(),
   };
 }

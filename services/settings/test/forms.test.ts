@@ -38,6 +38,23 @@ t.test(
       ['POST', 'failures/retry', { negotiationId: 'x'.repeat(30) }, '«Повторить» on the results, a bad id'],
       ['GET', 'settings/users', { userQuery: 'a'.repeat(101) }, 'a user search of 101 characters'],
       ['POST', 'settings/save', { action: 'delete', entityType: 'lead' }, 'a save with an unknown button'],
+      [
+        'GET',
+        'settings/users',
+        { analyticsViewerIds: ['5', 'x'] },
+        'a viewer search keeping a user that is no id',
+      ],
+      ['GET', 'tab/analytics', { from: 'вчера' }, '«Аналитика» from a day that is no date'],
+      ['GET', 'tab/analytics', { to: '2026-02-30' }, '«Аналитика» to a day the calendar has not'],
+      ['GET', 'tab/analytics', { bucket: 'month' }, '«Аналитика» by month'],
+      ['GET', 'tab/analytics', { from: ['2026-01-01', '2026-02-01'] }, '«Аналитика» from two days'],
+      ['GET', 'tab/analytics', { vacancy: ['1', '2;drop'] }, '«Аналитика» of a vacancy that is no id'],
+      [
+        'GET',
+        'tab/analytics',
+        { vacancy: Array.from({ length: 201 }, (_, i) => String(i + 1)) },
+        '«Аналитика» of 201 vacancies',
+      ],
     ];
     for (const [method, route, form, what] of refused) {
       const res = await ask(method, route, form);

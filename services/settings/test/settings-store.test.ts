@@ -67,6 +67,40 @@ t.test('settings from a form: every problem named in Russian, simple and extende
   t.equal(extended.twoWayDiscard, false, 'discards stay one-way unless asked');
 });
 
+t.test(
+  '«Кто может видеть аналитику»: the users named, once each; a wrong id or too many named in Russian',
+  async (t) => {
+    const base = {
+      responsibleUserId: '7',
+      entityType: 'lead',
+      stageForResponse: 'NEW',
+      stageForInvitation: 'IN_PROCESS',
+    };
+    t.same(parseSettings('m1', base).analyticsViewerIds, [], 'none named: only the portal’s admins');
+    t.same(
+      parseSettings('m1', { ...base, analyticsViewerIds: '5' }).analyticsViewerIds,
+      [5],
+      'one, as a form sends it',
+    );
+    t.same(
+      parseSettings('m1', { ...base, analyticsViewerIds: ['5', '', '9', '5'] }).analyticsViewerIds,
+      [5, 9],
+      'many, blanks and repeats left out',
+    );
+    const wrong = t.throws(() =>
+      parseSettings('m1', { ...base, analyticsViewerIds: ['5', 'all'] }),
+    ) as ValidationError;
+    t.same(wrong.details?.['fields'], { analyticsViewerIds: 'Выберите сотрудников из списка' });
+    const many = t.throws(() =>
+      parseSettings('m1', {
+        ...base,
+        analyticsViewerIds: Array.from({ length: 51 }, (_, i) => String(i + 1)),
+      }),
+    ) as ValidationError;
+    t.same(many.details?.['fields'], { analyticsViewerIds: 'Можно назначить не больше 50 сотрудников' });
+  },
+);
+
 t.test('saved settings are announced in the same transaction and served to other services', async (t) => {
   const env = createTestEnv({ SETTINGS_PORT: '0' });
   t.teardown(() => env.cleanup());

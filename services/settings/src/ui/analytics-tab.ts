@@ -1,6 +1,7 @@
 import { type AnalyticsView, type UiRequest, rpc } from '@hhb24/common';
 import { columns, rows } from './charts.js';
-import { type Ctx, type Form, type Fragment, HH_WAIT_MS, type PageDeps, one } from './page-kit.js';
+import { AnalyticsForm } from './forms.js';
+import { type Ctx, type Fragment, HH_WAIT_MS, type PageDeps, checkForm, refusal } from './page-kit.js';
 import { type Lang, text } from './texts.js';
 
 const DAY_MS = 86_400_000;
@@ -20,28 +21,26 @@ const STEP_KEYS = [
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const todayInMoscow = () => dayOf(Date.now() + MOSCOW_MS);
-const validDay = (s: string) =>
-  /^\d{4}-\d{2}-\d{2}$/.test(s) && dayOf(Date.parse(`${s}T00:00:00Z`) || 0) === s;
 const addDays = (day: string, n: number) => dayOf(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS);
 
+/** The filter as the page is drawn with: every field given (the form's, or its default). */
 export interface AnalyticsFilter {
   from: string;
   to: string;
-  bucket: 'day' | 'week';
+  bucket: Exclude<NonNullable<AnalyticsForm['bucket']>, ''>;
   vacancyIds: string[];
 }
 
-/** The period, the buckets and the vacancies asked for; what is missing takes its default, what is malformed is named. */
-export function filterOf(form: Form): { filter: AnalyticsFilter; problem: string | null } {
-  const to = validDay(one(form, 'to')) ? one(form, 'to') : todayInMoscow();
-  const from = validDay(one(form, 'from')) ? one(form, 'from') : addDays(to, -(DEFAULT_DAYS - 1));
-  const bucket: AnalyticsFilter['bucket'] = one(form, 'bucket') === 'week' ? 'week' : 'day';
-  const given = form['vacancy'];
-  const vacancyIds = [
-    ...new Set(
-      (Array.isArray(given) ? given : given ? [given] : []).filter((v) => /^[\w.:-]{1,200}$/.test(v)),
-    ),
-  ].slice(0, 200);
+/**
+ * The period, the buckets and the vacancies of a filter that fits its schema (forms.ts,
+ * AnalyticsForm): what is missing takes its default; a period reversed or too long is named (the
+ * page says so and shows the default period).
+ */
+export function filterOf(form: AnalyticsForm): { filter: AnalyticsFilter; problem: string | null } {
+  const to = form.to || todayInMoscow();
+  const from = form.from || addDays(to, -(DEFAULT_DAYS - 1));
+  const bucket = form.bucket || 'day';
+  const vacancyIds = [...new Set([form.vacancy ?? []].flat())];
   const fallback = {
     from: addDays(todayInMoscow(), -(DEFAULT_DAYS - 1)),
     to: todayInMoscow(),
@@ -92,7 +91,9 @@ export class AnalyticsTab {
   constructor(private readonly deps: PageDeps) {}
 
   async panel(req: UiRequest, ctx: Ctx): Promise<Fragment> {
-    const { filter, problem } = filterOf(req.form);
+    const form = checkForm(this.deps, req, AnalyticsForm);
+    if (!form) return refusal(this.deps, ctx, 'invalid_request');
+    const { filter, problem } = filterOf(form);
     const view = await this.deps.runtime.call(
       rpc.hhAnalytics,
       { memberId: req.session.memberId, ...filter },

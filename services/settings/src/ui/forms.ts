@@ -10,6 +10,8 @@ import { CONTACT_MAX, FEEDBACK_MAX } from '../feedback-store.js';
 
 /** How many users «Кто может управлять приложением» may name. */
 export const MANAGERS_MAX = 20;
+/** How many users «Кто может видеть аналитику» may name. */
+export const ANALYTICS_VIEWERS_MAX = 50;
 
 /** A whole number as a form writes it (`max` digits at most). */
 const digits = (max: number) => Type.String({ pattern: `^\\d{1,${max}}$` });
@@ -47,6 +49,14 @@ export const SettingsInput = Type.Object({
   managerIds: Type.Optional(
     Type.Union([Type.Null(), orEmpty(UserId), Type.Array(orEmpty(UserId), { maxItems: MANAGERS_MAX })]),
   ),
+  /** «Кто может видеть аналитику»: user ids, one or many (absent: nobody but the portal's admins). */
+  analyticsViewerIds: Type.Optional(
+    Type.Union([
+      Type.Null(),
+      orEmpty(UserId),
+      Type.Array(orEmpty(UserId), { maxItems: ANALYTICS_VIEWERS_MAX }),
+    ]),
+  ),
 });
 export type SettingsInput = Static<typeof SettingsInput>;
 
@@ -72,10 +82,16 @@ export const SettingsAction = Type.Object({
   firstImport: Type.Optional(Enum(['', '0', '1'])),
 });
 
-/** The responsible user's search box (`settings/users`). */
+/**
+ * A user search box (`settings/users`): the responsible user's (one chosen) or «Кто может видеть
+ * аналитику»'s (the users chosen so far, kept in the list whatever the search finds).
+ */
 export const UserSearch = Type.Object({
   userQuery: Type.Optional(Type.String({ maxLength: 100 })),
   responsibleUserId: Type.Optional(orEmpty(digits(10))),
+  analyticsViewerIds: Type.Optional(
+    Type.Union([orEmpty(digits(10)), Type.Array(orEmpty(digits(10)), { maxItems: ANALYTICS_VIEWERS_MAX })]),
+  ),
 });
 
 /** «Повторить» under the import's results: one refused response, or all of them. */
@@ -122,6 +138,28 @@ export const HealthRetry = Type.Object({
   loadId: Type.Optional(orEmpty(digits(15))),
   all: Type.Optional(Enum(['', '0', '1'])),
 });
+
+// ---- «Аналитика» -----------------------------------------------------------------------------
+
+/** How many vacancies the filter of «Аналитика» may choose at once. */
+export const ANALYTICS_VACANCIES_MAX = 200;
+/** A day of the filter as the date field sends it (`2026-12-07`, a day the calendar has), or empty. */
+const Day = orEmpty(Type.String({ format: 'date', maxLength: 10 }));
+
+/**
+ * The filter of «Аналитика» (`tab/analytics`): the period, days or weeks, the vacancies (none
+ * chosen: all). What is left empty takes its default; a period that ends before it starts or is
+ * longer than the page shows is told on the page (analytics-tab.ts).
+ */
+export const AnalyticsForm = Type.Object({
+  from: Type.Optional(Day),
+  to: Type.Optional(Day),
+  bucket: Type.Optional(orEmpty(Enum(['day', 'week']))),
+  vacancy: Type.Optional(
+    Type.Union([Ids.hhId(), Type.Array(Ids.hhId(), { maxItems: ANALYTICS_VACANCIES_MAX })]),
+  ),
+});
+export type AnalyticsForm = Static<typeof AnalyticsForm>;
 
 // ---- the card --------------------------------------------------------------------------------
 

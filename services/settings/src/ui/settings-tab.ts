@@ -156,12 +156,14 @@ export class SettingsTab {
         ? null
         : ((await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings ?? null));
     const v = options.values ? fromForm(options.values) : fromSaved(saved, req.session.userId);
-    // Only an admin edits «Кто может управлять приложением» (its list is disabled for anyone else,
-    // so their form does not send it): a redraw for them shows the list as saved.
-    if (options.values && !req.session.isAdmin)
-      v.managerIds = [
-        ...((await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings.managerIds ?? []),
-      ];
+    // Only an admin edits «Кто может управлять приложением» and «Кто может видеть аналитику» (their
+    // lists are disabled for anyone else, so their form does not send them): a redraw for them
+    // shows the lists as saved.
+    if (options.values && !req.session.isAdmin) {
+      const stored = (await getSettingsRecord(this.deps.runtime.db, req.session.memberId))?.settings;
+      v.managerIds = [...(stored?.managerIds ?? [])];
+      v.analyticsViewerIds = [...(stored?.analyticsViewerIds ?? [])];
+    }
     let lists: Awaited<ReturnType<PortalData['forForm']>>;
     try {
       lists = await this.deps.data.forForm(
@@ -212,12 +214,21 @@ export class SettingsTab {
         ? !options.requested && (options.progress?.state ?? 'never') === 'never'
         : one(req.form, 'firstImport') === '1';
     // Named users the first page of the portal's users does not hold are listed too.
-    const managerChoices = [...lists.users];
-    const unlisted = v.managerIds.filter((id) => !managerChoices.some((u) => u.id === id));
-    if (unlisted.length > 0)
-      managerChoices.push(
-        ...(await this.deps.data.usersById(req.session.memberId, unlisted).catch(() => [])),
-      );
+    const unlisted = [...new Set([...v.managerIds, ...v.analyticsViewerIds])].filter(
+      (id) => !lists.users.some((u) => u.id === id),
+    );
+    const named =
+      unlisted.length > 0
+        ? await this.deps.data.usersById(req.session.memberId, unlisted).catch(() => [])
+        : [];
+    const managerChoices = [...lists.users, ...named.filter((u) => v.managerIds.includes(u.id))];
+    // «Кто может видеть аналитику»: the chosen first, then the portal's first page of users.
+    const viewerChoices = [
+      ...v.analyticsViewerIds.flatMap((id) =>
+        [...lists.users, ...named].filter((u) => u.id === id).slice(0, 1),
+      ),
+      ...lists.users.filter((u) => !v.analyticsViewerIds.includes(u.id)),
+    ];
     // The active vacancies to choose from, before the first import only.
     const vacancies = firstImport ? await this.vacancyChoices(req) : [];
     const scope = scopeValues(req.form);
@@ -228,6 +239,7 @@ export class SettingsTab {
       vacancies: vacancies.map((x) => ({ ...x, selected: scope.vacancyIds.includes(x.id) })),
       users: lists.users.map((u) => ({ ...u, selected: u.id === v.responsibleUserId })),
       managers: managerChoices.map((u) => ({ ...u, selected: v.managerIds.includes(u.id) })),
+      viewers: viewerChoices.map((u) => ({ ...u, selected: v.analyticsViewerIds.includes(u.id) })),
       pipelines: lists.pipelines.map((p) => ({ ...p, selected: p.id === v.categoryId })),
       sources: lists.sources.map((s) => ({ ...s, selected: s.id === v.sourceId })),
       rows: rows.map((r) => ({
@@ -248,12 +260,25 @@ export class SettingsTab {
     if (!form) return refusal(this.deps, ctx, 'invalid_request');
     const query = (form.userQuery ?? '').trim();
     const selected = Number(form.responsibleUserId) || 0;
+    // «Кто может видеть аналитику» sends the users chosen so far: they stay in the list, chosen.
+    const chosen = [
+      ...new Set(
+        [form.analyticsViewerIds ?? []]
+          .flat()
+          .map(Number)
+          .filter((id) => id > 0),
+      ),
+    ];
     try {
-      const users = await this.deps.data.searchUsers(req.session.memberId, query);
+      const [found, kept] = await Promise.all([
+        this.deps.data.searchUsers(req.session.memberId, query),
+        this.deps.data.usersById(req.session.memberId, chosen),
+      ]);
+      const users = [...kept, ...found.filter((u) => !chosen.includes(u.id))];
       return {
         html: this.deps.renderer.render('partials/user-options', {
           ...ctx,
-          users: users.map((u) => ({ ...u, selected: u.id === selected })),
+          users: users.map((u) => ({ ...u, selected: u.id === selected || chosen.includes(u.id) })),
         }),
       };
     } catch (err) {
@@ -309,17 +334,22 @@ export class SettingsTab {
           ['stageForInvitation', settings.stageForInvitation],
         ];
     for (const [f, id] of mapped) if (!stages.has(id)) errors[f] = 'Выберите стадию';
-    const named = isConfirmedAdmin(req) ? (settings.managerIds ?? []) : [];
-    if (named.length > 0) {
-      const found = await this.deps.data.usersById(memberId, named);
-      if (found.length !== named.length) errors['managerIds'] = 'Выберите сотрудников из списка';
-    }
+    if (isConfirmedAdmin(req))
+      for (const field of ['managerIds', 'analyticsViewerIds'] as const) {
+        const named = settings[field] ?? [];
+        if (named.length === 0) continue;
+        const found = await this.deps.data.usersById(memberId, named);
+        if (found.length !== named.length) errors[field] = 'Выберите сотрудников из списка';
+      }
     if (Object.keys(errors).length > 0) return this.form(req, ctx, { values: req.form, errors });
 
     const record = await getSettingsRecord(this.deps.runtime.db, memberId);
-    // Only a portal admin (confirmed for this POST) changes who may manage the app; a named user's
-    // save keeps the list as it was.
-    if (!isConfirmedAdmin(req)) settings.managerIds = [...(record?.settings.managerIds ?? [])];
+    // Only a portal admin (confirmed for this POST) changes who may manage the app and who may see
+    // «Аналитика»; a named user's save keeps the lists as they were.
+    if (!isConfirmedAdmin(req)) {
+      settings.managerIds = [...(record?.settings.managerIds ?? [])];
+      settings.analyticsViewerIds = [...(record?.settings.analyticsViewerIds ?? [])];
+    }
     const progress = await this.importProgress(memberId);
     const startImport =
       action.action === 'import' && !record?.importRequestedAt && (progress?.state ?? 'never') === 'never';
@@ -336,6 +366,7 @@ export class SettingsTab {
         entityType: settings.entityType,
         extended: settings.extendedSync,
         managers: settings.managerIds,
+        analyticsViewers: settings.analyticsViewerIds,
         startImport,
       },
       'portal settings saved',
@@ -392,6 +423,7 @@ interface FormValues {
   twoWayDiscard: boolean;
   reuseContacts: boolean;
   managerIds: number[];
+  analyticsViewerIds: number[];
 }
 
 function fromSaved(s: PortalSettings | null, userId: number): FormValues {
@@ -408,6 +440,7 @@ function fromSaved(s: PortalSettings | null, userId: number): FormValues {
     twoWayDiscard: s?.twoWayDiscard ?? false,
     reuseContacts: s?.reuseContacts ?? true,
     managerIds: [...(s?.managerIds ?? [])],
+    analyticsViewerIds: [...(s?.analyticsViewerIds ?? [])],
   };
 }
 
@@ -429,8 +462,15 @@ function toInput(form: Form): SettingsDraft {
     // An unticked box sends nothing: from the form, absent is off (elsewhere absent means the default, on).
     reuseContacts: one(form, 'reuseContacts') || 'off',
     managerIds: form['managerIds'] ?? [],
+    analyticsViewerIds: form['analyticsViewerIds'] ?? [],
   };
 }
+
+/** The user ids a multiple choice sent (one or many), what is no id left out. */
+const idsOf = (given: unknown): number[] =>
+  (Array.isArray(given) ? (given as unknown[]) : [given])
+    .map((id) => Number(id))
+    .filter((id) => Number.isInteger(id) && id > 0);
 
 function fromForm(form: Form): FormValues {
   const input = toInput(form);
@@ -448,9 +488,8 @@ function fromForm(form: Form): FormValues {
     twoWayStatus: ['on', 'true', '1', 'Y'].includes(input.twoWayStatus as string),
     twoWayDiscard: ['on', 'true', '1', 'Y'].includes(input.twoWayDiscard as string),
     reuseContacts: ['on', 'true', '1', 'Y'].includes(input.reuseContacts as string),
-    managerIds: (Array.isArray(input.managerIds) ? (input.managerIds as unknown[]) : [input.managerIds])
-      .map((id) => Number(id))
-      .filter((id) => Number.isInteger(id) && id > 0),
+    managerIds: idsOf(input.managerIds),
+    analyticsViewerIds: idsOf(input.analyticsViewerIds),
   };
 }
 

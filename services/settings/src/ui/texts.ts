@@ -224,6 +224,10 @@ const ru = {
   'settings.managersHint':
     'Кроме администраторов портала, менять настройки, входить в hh.ru и выходить, запускать импорт и «Повторить» смогут выбранные сотрудники. Остальные видят вкладки только для чтения.',
   'settings.managersAdminOnly': 'Этот список меняют только администраторы портала.',
+  'settings.analyticsViewers': 'Кто может видеть аналитику',
+  'settings.analyticsViewersSearch': 'Найти сотрудника',
+  'settings.analyticsViewersHint':
+    'Кроме администраторов портала, вкладку «Аналитика» увидят выбранные сотрудники. Несколько сотрудников выбирают с Ctrl (⌘ на Mac).',
   'manage.readOnlyAdmins': 'Изменять настройки могут только администраторы портала.',
   'manage.readOnlyNamed': 'Изменять настройки могут администраторы портала и {names}.',
   'settings.save': 'Сохранить',
@@ -607,6 +611,10 @@ const en: Record<Key, string> = {
   'settings.managersHint':
     'Besides portal administrators, the chosen employees can change the settings, sign in to hh.ru and out, start the import and retry. Everyone else sees the tabs read-only.',
   'settings.managersAdminOnly': 'Only portal administrators change this list.',
+  'settings.analyticsViewers': 'Who can see analytics',
+  'settings.analyticsViewersSearch': 'Find an employee',
+  'settings.analyticsViewersHint':
+    'Besides portal administrators, the chosen employees see the «Analytics» tab. Hold Ctrl (⌘ on a Mac) to choose several.',
   'manage.readOnlyAdmins': 'Only portal administrators can change the settings.',
   'manage.readOnlyNamed': 'Portal administrators and {names} can change the settings.',
   'settings.save': 'Save',
@@ -813,4 +821,5 @@ export const VALIDATION_EN: Record<string, string> = {
   'Выберите стадию': 'Choose a stage',
   'Выберите сотрудников из списка': 'Choose employees from the list',
   'Можно назначить не больше 20 сотрудников': 'At most 20 employees can be named',
+  'Можно назначить не больше 50 сотрудников': 'At most 50 employees can be named',
 };
