@@ -20,6 +20,12 @@
  *   egress   --egress-portals portals × --egress-per-portal negotiations at once, hh.ru limiting per
  *            client address as it does, from each of --egress address counts (1: one shared budget,
  *            HH_RATE_SCOPE=global; n > 1: HH_EGRESS_ADDRESSES=127.0.0.1…127.0.0.n, HH_RATE_SCOPE=egress)
+ *   analytics one portal seeded with --analytics-size negotiations (default 100,000) and their state
+ *            history, written straight into hh-connector's tables before the clock starts; then
+ *            «Аналитика» asked --analytics-runs times through the gateway as the page asks it (the
+ *            default 30 days by day, and the whole year by week), and its figures (rpc.hh.analytics)
+ *            and SQL alone: median and p95 of each. Its CSV files are made in the browser from the
+ *            rows the page carries, so the page's answer is the CSV's too
  *
  * Options: --quick (small sizes, to try it), --replicas <n> (processes of each of hh-connector,
  * crm-writer and timeline-renderer, as a deployment scales them; default 1, and with more the
@@ -40,7 +46,9 @@ import knexFactory from 'knex';
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'import,floor,mesh,latency,portals,egress' },
+    scenarios: { type: 'string', default: 'import,floor,mesh,latency,portals,egress,analytics' },
+    'analytics-size': { type: 'string' },
+    'analytics-runs': { type: 'string' },
     sizes: { type: 'string' },
     'mesh-sizes': { type: 'string' },
     'floor-sizes': { type: 'string' },
@@ -79,8 +87,8 @@ args.out ??= new URL(
 ).pathname;
 const scenarios = list(args.scenarios);
 for (const s of scenarios)
-  if (!['import', 'floor', 'mesh', 'latency', 'portals', 'egress'].includes(s))
-    throw new Error(`unknown scenario ${s} (import, floor, mesh, latency, portals, egress)`);
+  if (!['import', 'floor', 'mesh', 'latency', 'portals', 'egress', 'analytics'].includes(s))
+    throw new Error(`unknown scenario ${s} (import, floor, mesh, latency, portals, egress, analytics)`);
 const opts = {
   sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
   meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
@@ -93,6 +101,8 @@ const opts = {
   egressRate: numbers(args['egress-rate'] ?? '10')[0],
   egressPortals: numbers(args['egress-portals'] ?? (args.quick ? '4' : '12'))[0],
   egressPerPortal: numbers(args['egress-per-portal'] ?? (args.quick ? '10' : '30'))[0],
+  analyticsSize: numbers(args['analytics-size'] ?? (args.quick ? '10000' : '100000'))[0],
+  analyticsRuns: numbers(args['analytics-runs'] ?? (args.quick ? '20' : '60'))[0],
 };
 /** Local addresses for a run with `n` egress addresses: on Linux every 127.x.y.z is the loopback's. */
 const egressAddresses = (n) => Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
@@ -113,6 +123,7 @@ const TARGET = {
   latencyP95Ms: 2000,
   fairness: 1.5,
   portalsOfBound: 1.1,
+  analyticsMs: 300,
 };
 /** Every service the mesh is made of, each a process of its own. */
 const SERVICES = ['gateway', 'settings', 'hh-connector', 'crm-writer', 'timeline-renderer'];
@@ -927,6 +938,195 @@ async function portalsScenario(count, perPortal, { addresses, rate = HH.perSec }
   }
 }
 
+// ---- «Аналитика» on a seeded portal ---------------------------------------------------------------
+
+/** The funnel's states and how often the seeded negotiations end in each (a hiring year's mix). */
+const SEED_STATES = [
+  ['response', 30],
+  ['consider', 12],
+  ['phone_interview', 8],
+  ['assessment', 4],
+  ['interview', 8],
+  ['offer', 3],
+  ['hired', 2],
+  ['discard_by_employer', 28],
+  ['discard_by_applicant', 5],
+];
+const SEED_VACANCIES = 40;
+const SEED_MANAGERS = 8;
+
+/**
+ * One portal's year of hiring written straight into hh-connector's tables, as its sync leaves them
+ * (hh_vacancies, hh_negotiations with their snapshots, hh_state_history: «Отклик», then each later
+ * state with hh.ru's time), then the rollup (hh_analytics) brought up to date by hh-connector's own
+ * refreshAnalytics. All in SQL, before any clock starts.
+ */
+async function seedAnalytics(world, memberId, n) {
+  const { db } = world;
+  const { id: accountId } = await db('hh_accounts').where({ member_id: memberId }).first('id');
+  await db('hh_vacancies')
+    .insert(
+      Array.from({ length: SEED_VACANCIES }, (_, i) => ({
+        member_id: memberId,
+        vacancy_id: `9${String(i + 1).padStart(7, '0')}`,
+        account_id: accountId,
+        name: `Вакансия ${i + 1}`,
+        manager_id: String(1000 + (i % SEED_MANAGERS)),
+        manager_name: `Менеджер ${(i % SEED_MANAGERS) + 1}`,
+      })),
+    )
+    .onConflict(['member_id', 'vacancy_id'])
+    .ignore();
+  const weights = SEED_STATES.flatMap(([state, w]) => Array(w).fill(state));
+  // hh.ru's times carry their offset: Moscow's.
+  const hhTime = (col) =>
+    `to_char(${col} at time zone 'Europe/Moscow', 'YYYY-MM-DD"T"HH24:MI:SS') || '+0300'`;
+  await db.raw(
+    `
+    insert into hh_negotiations (member_id, negotiation_id, account_id, vacancy_id, collection_id,
+      employer_state_id, applicant_state_id, updated_at_hh, item, kind, status, version, snapshot,
+      first_seen_at, entity_type, entity_id, crm_status)
+    select :memberId, g.id, :accountId, g.vacancy_id, g.state, g.state,
+      case when g.state like 'discard%' and g.i % 3 <> 0 then 'discard' else 'response' end,
+      ${hhTime('g.moved')}, '{}'::jsonb, g.kind, 'ready', 1,
+      jsonb_build_object('createdAt', ${hhTime('g.created')}, 'updatedAt', ${hhTime('g.moved')},
+        'state', jsonb_build_object('id', g.state)),
+      g.created, 'lead', g.i, 'written'
+    from (
+      select i, (3000000000 + i)::text as id,
+        '9' || lpad((1 + (i * 7) % ${SEED_VACANCIES})::text, 7, '0') as vacancy_id,
+        case when i % 12 = 0 then 'invitation' else 'response' end as kind,
+        (:states::text[])[1 + (i * 31) % :stateCount] as state,
+        now() - ((i * 365.0 / :n) * interval '1 day') as created,
+        now() - ((i * 365.0 / :n) * interval '1 day') + ((i * 13) % 200) * interval '1 hour' as moved
+      from generate_series(1, :n) i
+    ) g
+    on conflict do nothing`,
+    { memberId, accountId, n, states: weights, stateCount: weights.length },
+  );
+  // Their history: «Отклик» when created (a response), then the state they are in when moved.
+  await db.raw(
+    `
+    insert into hh_state_history (member_id, negotiation_id, state_id, state_name, at)
+    select n.member_id, n.negotiation_id, 'response', 'Отклик', n.snapshot->>'createdAt'
+      from hh_negotiations n where n.member_id = :memberId and n.kind = 'response'
+    union all
+    select n.member_id, n.negotiation_id, n.employer_state_id, n.employer_state_id, n.updated_at_hh
+      from hh_negotiations n where n.member_id = :memberId and n.employer_state_id <> 'response'
+    on conflict do nothing`,
+    { memberId },
+  );
+  const { refreshAnalytics } = await import('../services/hh-connector/dist/src/sync/analytics.js');
+  return refreshAnalytics(db, memberId, null);
+}
+
+/** Timings in ms: median, p95, the fastest and slowest. */
+const timings = (list) => {
+  const sorted = [...list].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50: round(percentile(sorted, 50), 1),
+    p95: round(percentile(sorted, 95), 1),
+    min: round(sorted[0], 1),
+    max: round(sorted.at(-1), 1),
+  };
+};
+
+async function analyticsScenario(n, runs) {
+  const world = await startWorld({
+    limits: false,
+    generate: {
+      seed: 22,
+      employers: 1,
+      unpaidEmployers: 0,
+      managersPerEmployer: 1,
+      vacanciesPerManager: 1,
+      negotiations: 0,
+      heavyApplicantResponses: 0,
+      tombstones: 0,
+    },
+  });
+  try {
+    const employer = [...world.hh.sim.store.employers.values()][0];
+    const portal = await portalFor(world, employer);
+    const { memberId } = portal;
+    const seedStarted = Date.now();
+    const rollup = await seedAnalytics(world, memberId, n);
+    const history = Number(
+      (await world.db('hh_state_history').where({ member_id: memberId }).count({ c: '*' }))[0].c,
+    );
+    const seedSeconds = round((Date.now() - seedStarted) / 1000, 1);
+    say(`  seeded ${n} negotiations, ${history} history rows, ${rollup} rollup rows in ${seedSeconds} s`);
+    await world.db.raw('analyze hh_negotiations, hh_state_history, hh_analytics, hh_vacancies');
+
+    // The page's session, as the portal's app page gives it to the admin (framed /b24/app).
+    const { framePost, sessionOf } = await import('../test/e2e/dist/test/stack.js');
+    const stack = { b24: world.b24, gatewayUrl: world.env.PUBLIC_URL };
+    const token = sessionOf((await framePost(stack, memberId, '/b24/app', { userId: 1 })).html);
+    const day = (ms) => new Date(ms + 3 * 3600_000).toISOString().slice(0, 10);
+    const views = {
+      // What the tab shows first: the last 30 days, by day, every vacancy.
+      month: { from: day(Date.now() - 29 * 86_400_000), to: day(Date.now()), bucket: 'day' },
+      // The whole seeded year, by week: every negotiation counted.
+      year: { from: day(Date.now() - 365 * 86_400_000), to: day(Date.now()), bucket: 'week' },
+    };
+    const hhRequestsBefore = world.hh.sim.requests().length;
+    const b24RequestsBefore = world.b24.sim.requests(memberId).length;
+    const { analyticsView } = await import('../services/hh-connector/dist/src/sync/analytics.js');
+    const { rpc } = await import('../services/common/dist/src/index.js');
+    const out = { negotiations: n, historyRows: history, seedSeconds, runs, views: {} };
+    const before = { load: load(), services: services(world) };
+    for (const [name, filter] of Object.entries(views)) {
+      const query = new URLSearchParams(filter).toString();
+      const page = [];
+      const figures = [];
+      const sql = [];
+      let bytes = 0;
+      // One answer first, not counted: the processes' first call compiles what it runs.
+      await fetch(`${world.env.PUBLIC_URL}/ui/tab/analytics?${query}`, {
+        headers: { 'x-hhb24-session': token },
+      });
+      for (let i = 0; i < runs; i++) {
+        let t0 = performance.now();
+        const res = await fetch(`${world.env.PUBLIC_URL}/ui/tab/analytics?${query}`, {
+          headers: { 'x-hhb24-session': token },
+        });
+        const html = await res.text();
+        page.push(performance.now() - t0);
+        if (res.status !== 200 || !html.includes('data-testid="analytics-panel"'))
+          throw new Error(`«Аналитика» answered ${res.status}: ${html.slice(0, 300)}`);
+        bytes = html.length;
+        const req = { memberId, ...filter, vacancyIds: [] };
+        t0 = performance.now();
+        await world.call(rpc.hhAnalytics, req);
+        figures.push(performance.now() - t0);
+        t0 = performance.now();
+        await analyticsView(world.db, req);
+        sql.push(performance.now() - t0);
+        progress(`${name}: ${i + 1} of ${runs}`, i + 1 === runs);
+      }
+      out.views[name] = {
+        filter,
+        pageMs: timings(page),
+        figuresRpcMs: timings(figures),
+        sqlMs: timings(sql),
+        pageBytes: bytes,
+      };
+    }
+    const after = { load: load(), services: services(world) };
+    out.hhRequests = world.hh.sim.requests().length - hhRequestsBefore;
+    out.bitrix24Requests = world.b24.sim.requests(memberId).length - b24RequestsBefore;
+    out.targetMs = TARGET.analyticsMs;
+    out.load = { before: before.load, after: after.load };
+    out.services = after.services;
+    out.at = new Date().toISOString();
+    if (args.profile) await collectProfiles(world);
+    return out;
+  } finally {
+    await world.close();
+  }
+}
+
 // ---- the run -----------------------------------------------------------------------------------
 
 /** What this run measured; saved into the file over what it holds, re-read each time so that runs of other scenarios at the same time keep theirs. */
@@ -991,6 +1191,13 @@ if (scenarios.includes('egress')) {
     );
     save();
   }
+}
+if (scenarios.includes('analytics')) {
+  say(
+    `«Аналитика»: one portal of ${opts.analyticsSize} negotiations, ${opts.analyticsRuns} answers of each view`,
+  );
+  results.analytics = await analyticsScenario(opts.analyticsSize, opts.analyticsRuns);
+  save();
 }
 results.lastRun = {
   scenarios,
@@ -1146,6 +1353,22 @@ function printTable(r, ran) {
       ]);
       rows.push([`  by address`, split, '', '']);
     }
+  }
+  if (ran.includes('analytics') && r.analytics) {
+    const a = r.analytics;
+    for (const [name, v] of Object.entries(a.views))
+      rows.push([
+        `«Аналитика» ${name} (${a.negotiations})`,
+        `page p50 ${v.pageMs.p50} / p95 ${v.pageMs.p95} ms; figures ${v.figuresRpcMs.p50} ms, SQL ${v.sqlMs.p50} ms`,
+        '≤ 300 ms',
+        ok(v.pageMs.p95 <= TARGET.analyticsMs),
+      ]);
+    rows.push([
+      `  asked of hh.ru / the portal`,
+      `${a.hhRequests} / ${a.bitrix24Requests}, load ${a.load.after[0]}`,
+      '0 / 0',
+      ok(a.hhRequests === 0 && a.bitrix24Requests === 0),
+    ]);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(widths[i])).join('  '));
