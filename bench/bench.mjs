@@ -17,6 +17,8 @@
  *            database's transaction and row counters, and NATS messages (the streams' counters) per negotiation
  *   latency  --arrivals new responses/invitations by webhook, one every 1/--pace s: webhook → entity (→ activity)
  *   portals  --portals portals importing --per-portal negotiations each at once: total time and fairness
+ *   pdf      --pdfs new responses one after another, each with a --pdf-mb MB resume PDF, real limits:
+ *            what the file adds to each service's peak RSS (the peak reset before, read after)
  *   egress   --egress-portals portals × --egress-per-portal negotiations at once, hh.ru limiting per
  *            client address as it does, from each of --egress address counts (1: one shared budget,
  *            HH_RATE_SCOPE=global; n > 1: HH_EGRESS_ADDRESSES=127.0.0.1…127.0.0.n, HH_RATE_SCOPE=egress)
@@ -46,7 +48,7 @@ import knexFactory from 'knex';
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'import,floor,mesh,latency,portals,egress,analytics' },
+    scenarios: { type: 'string', default: 'import,floor,mesh,latency,pdf,portals,egress,analytics' },
     'analytics-size': { type: 'string' },
     'analytics-runs': { type: 'string' },
     sizes: { type: 'string' },
@@ -67,6 +69,8 @@ const { values: args } = parseArgs({
     'egress-rate': { type: 'string' },
     'egress-portals': { type: 'string' },
     'egress-per-portal': { type: 'string' },
+    pdfs: { type: 'string' },
+    'pdf-mb': { type: 'string' },
   },
 });
 const list = (s) =>
@@ -87,8 +91,8 @@ args.out ??= new URL(
 ).pathname;
 const scenarios = list(args.scenarios);
 for (const s of scenarios)
-  if (!['import', 'floor', 'mesh', 'latency', 'portals', 'egress', 'analytics'].includes(s))
-    throw new Error(`unknown scenario ${s} (import, floor, mesh, latency, portals, egress, analytics)`);
+  if (!['import', 'floor', 'mesh', 'latency', 'portals', 'egress', 'analytics', 'pdf'].includes(s))
+    throw new Error(`unknown scenario ${s} (import, floor, mesh, latency, portals, egress, analytics, pdf)`);
 const opts = {
   sizes: numbers(args.sizes ?? (args.quick ? '200' : '1000,10000')),
   meshSizes: numbers(args['mesh-sizes'] ?? (args.quick ? '500' : '1000,10000')),
@@ -103,6 +107,8 @@ const opts = {
   egressPerPortal: numbers(args['egress-per-portal'] ?? (args.quick ? '10' : '30'))[0],
   analyticsSize: numbers(args['analytics-size'] ?? (args.quick ? '10000' : '100000'))[0],
   analyticsRuns: numbers(args['analytics-runs'] ?? (args.quick ? '20' : '60'))[0],
+  pdfs: numbers(args.pdfs ?? '3')[0],
+  pdfMb: numbers(args['pdf-mb'] ?? '5')[0],
 };
 /** Local addresses for a run with `n` egress addresses: on Linux every 127.x.y.z is the loopback's. */
 const egressAddresses = (n) => Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
@@ -124,6 +130,8 @@ const TARGET = {
   fairness: 1.5,
   portalsOfBound: 1.1,
   analyticsMs: 300,
+  /** What one resume PDF may add to a service's peak RSS, in multiples of its size. */
+  pdfRssOfSize: 2,
 };
 /** Every service the mesh is made of, each a process of its own. */
 const SERVICES = ['gateway', 'settings', 'hh-connector', 'crm-writer', 'timeline-renderer'];
@@ -774,6 +782,92 @@ async function latencyScenario(arrivals, pace) {
 }
 
 /**
+ * What a big resume PDF costs the services in memory. After a small import (every service warm),
+ * each service's peak RSS is reset (`/proc/<pid>/clear_refs` 5, Linux ≥ 4.0) and its RSS read;
+ * then `count` new responses arrive one after another, each with a PDF of `mb` MB (the simulated
+ * hh.ru's `huge_body` fault on that resume's download), each waited for until its lead holds the
+ * file. The figure per service: the peak after minus the RSS before, an upper bound of what the
+ * files added (anything else the service did meanwhile counts too).
+ */
+async function pdfScenario(count, mb) {
+  const bytes = mb * 1024 * 1024;
+  const world = await startWorld({
+    limits: true,
+    generate: {
+      seed: 5,
+      employers: 1,
+      managersPerEmployer: 1,
+      vacanciesPerManager: 2,
+      unpaidEmployers: 0,
+      negotiations: 30,
+    },
+  });
+  try {
+    const { hh, b24 } = world;
+    const employer = [...hh.sim.store.employers.values()][0];
+    const portal = await portalFor(world, employer);
+    await world.requestImport(portal.memberId);
+    await waitForLeads(world, [portal], { idleMs: 60_000 });
+    const vacancy = [...hh.sim.store.vacancies.values()].find(
+      (v) => v.employerId === employer.id && !v.archived,
+    );
+    await sleep(5000);
+    const before = load();
+    const rssBefore = {};
+    for (const [key, c] of world.children) {
+      writeFileSync(`/proc/${c.child.pid}/clear_refs`, '5');
+      rssBefore[key.split('#')[0]] = Math.max(rssBefore[key.split('#')[0]] ?? 0, proc(c.child.pid).rssMb);
+    }
+    const started = Date.now();
+    const files = [];
+    for (let i = 0; i < count; i++) {
+      const resume = hh.sim.addResume({});
+      hh.sim.addFault({
+        kind: 'huge_body',
+        match: `/resumes/${resume.id}/download/`,
+        bytes,
+        declareLength: true,
+        times: 1,
+      });
+      const n = hh.sim.respond({ vacancyId: vacancy.id, resumeId: resume.id });
+      portal.expected.push(n);
+      let lead;
+      const deadline = Date.now() + 300_000;
+      while (Date.now() < deadline) {
+        lead = [...leadsOf(world, portal.memberId).values()].find((e) => e.fields['ORIGIN_ID'] === n.id);
+        if (lead?.uf['UF_CRM_HH_RESUME']) break;
+        await sleep(250);
+      }
+      // File fields hold the id of the file the portal stored.
+      const file = lead?.uf['UF_CRM_HH_RESUME']
+        ? b24.sim.file(portal.memberId, lead.uf['UF_CRM_HH_RESUME'])
+        : undefined;
+      files.push({ negotiationId: n.id, leadHasFile: Boolean(file), bytes: file?.content.length ?? 0 });
+      progress(`${i + 1} of ${count} PDFs of ${mb} MB`, i + 1 === count);
+    }
+    const after = services(world);
+    const added = Object.fromEntries(
+      Object.entries(after).map(([name, s]) => [name, round(s.peakRssMb - rssBefore[name], 1)]),
+    );
+    return {
+      pdfs: count,
+      pdfMb: mb,
+      seconds: round((Date.now() - started) / 1000, 1),
+      files,
+      rssBeforeMb: Object.fromEntries(Object.entries(rssBefore).map(([k, v]) => [k, round(v, 1)])),
+      peakRssMb: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v.peakRssMb, 1)])),
+      addedMb: added,
+      worstAddedOfSize: round(Math.max(...Object.values(added)) / mb, 2),
+      target: `≤ ${TARGET.pdfRssOfSize} × the file (${TARGET.pdfRssOfSize * mb} MB)`,
+      load: { before, after: load() },
+      at: new Date().toISOString(),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+/**
  * `addresses` undefined: hh.ru limits per account (the `portals` scenario). A number: hh.ru limits
  * per client address as it does, and hh-connector calls from that many addresses (`egress`).
  */
@@ -1174,6 +1268,11 @@ if (scenarios.includes('latency')) {
   results.latency = await latencyScenario(opts.arrivals, opts.pace);
   save();
 }
+if (scenarios.includes('pdf')) {
+  say(`${opts.pdfs} resume PDFs of ${opts.pdfMb} MB, one after another, real limits`);
+  results.pdf = await pdfScenario(opts.pdfs, opts.pdfMb);
+  save();
+}
 if (scenarios.includes('portals')) {
   say(`${opts.portals} portals × ${opts.perPortal} negotiations at once`);
   results.portals = await portalsScenario(opts.portals, opts.perPortal);
@@ -1239,6 +1338,16 @@ function printTable(r, ran) {
         '',
         '',
       ]);
+  }
+  if (ran.includes('pdf') && r.pdf) {
+    rows.push([
+      `${r.pdf.pdfs} PDFs of ${r.pdf.pdfMb} MB: added peak RSS`,
+      Object.entries(r.pdf.addedMb)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+      `≤ ${TARGET.pdfRssOfSize * r.pdf.pdfMb} MB each`,
+      ok(r.pdf.worstAddedOfSize <= TARGET.pdfRssOfSize && r.pdf.files.every((f) => f.leadHasFile)),
+    ]);
   }
   if (ran.includes('mesh')) {
     for (const [n, f] of Object.entries(r.mesh ?? {})) {

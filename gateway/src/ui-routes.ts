@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import {
   AppError,
   type Bitrix24Client,
   type ErrorCode,
-  type PdfPart,
+  FileStore,
+  type PdfRef,
   Refusal,
   type Runtime,
   type UiSession,
@@ -121,31 +123,34 @@ export function registerUiRoutes(app: Gateway, deps: UiDeps): void {
         );
         return refuse(reply, 'pdf_forbidden', session.lang);
       }
-      // The PDF comes in parts that each fit one NATS message.
-      const parts: Buffer[] = [];
-      let filename = '';
-      for (let offset: number | null = 0; offset !== null;) {
-        const part: PdfPart | null = await deps.runtime.call(
-          rpc.hhPdf,
-          { memberId: session.memberId, negotiationId, offset },
-          { timeoutMs: 30_000 },
-        );
-        if (!part) return refuse(reply, 'pdf_not_found', session.lang);
-        parts.push(Buffer.from(part.contentBase64, 'base64'));
-        filename = part.filename;
-        offset = part.next !== null && part.next > offset && parts.length < 100 ? part.next : null;
+      // hh-connector says where the PDF is stored; its parts go from the file store to the answer
+      // one at a time (never the whole file in memory, nor in a NATS message).
+      const ref: PdfRef | null = await deps.runtime.call(
+        rpc.hhPdf,
+        { memberId: session.memberId, negotiationId },
+        { timeoutMs: 30_000 },
+      );
+      if (!ref) return refuse(reply, 'pdf_not_found', session.lang);
+      const files = new FileStore(deps.runtime.db);
+      const bytes = files.read(session.memberId, ref.file, ref.size);
+      // The first part read before the answer starts: a file gone by now is still a proper refusal.
+      const first = await bytes.next();
+      const name = ref.filename.replace(/[\r\n"]/g, '');
+      async function* rest() {
+        if (!first.done) yield first.value;
+        yield* bytes;
       }
-      const name = filename.replace(/[\r\n"]/g, '');
       // An attachment: the browser saves it instead of showing it in the frame.
       return reply
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-store')
         .type('application/pdf')
+        .header('content-length', String(ref.size))
         .header(
           'content-disposition',
           `attachment; filename="resume.pdf"; filename*=UTF-8''${encodeURIComponent(name)}`,
         )
-        .send(Buffer.concat(parts));
+        .send(Readable.from(rest()));
     } catch (err) {
       deps.runtime.log.warn({ err, memberId: session.memberId }, 'resume PDF not available');
       const status = err instanceof AppError && err.status < 500 ? err.status : undefined;

@@ -712,14 +712,16 @@ export const CrmHealthView = Type.Object({
 });
 export type CrmHealthView = Static<typeof CrmHealthView>;
 
-/** A resume PDF in parts small enough for one NATS message; `next` is the offset of the next part. */
-export const PdfPart = Type.Object({
+/**
+ * A stored resume PDF by reference: its bytes are in `stored_files` under `file` (services/common/src/files.ts),
+ * read from there part by part; no file travels inside a NATS message.
+ */
+export const PdfRef = Type.Object({
   filename: Type.String(),
-  contentBase64: Type.String(),
+  file: Type.String({ minLength: 1, maxLength: 200 }),
   size: Type.Integer({ minimum: 0 }),
-  next: Nullable(Type.Integer({ minimum: 0 })),
 });
-export type PdfPart = Static<typeof PdfPart>;
+export type PdfRef = Static<typeof PdfRef>;
 
 /**
  * Every JetStream subject (topology.ts) and the schema of its payload: publishers check a message
@@ -825,15 +827,11 @@ export const rpc = {
   hhCard: defineRpc('rpc.hh.card', EntityRequest, Nullable(CardView)),
   /** «Аналитика»: the funnel's figures from our own tables (nothing asked of hh.ru or the portal). */
   hhAnalytics: defineRpc('rpc.hh.analytics', AnalyticsRequest, AnalyticsView),
-  /** The stored resume PDF of a negotiation, from byte `offset` (default 0); null when there is none. */
+  /** Where the stored resume PDF of a negotiation is (read it from the file store); null when there is none. */
   hhPdf: defineRpc(
     'rpc.hh.pdf',
-    Type.Object({
-      memberId: Ids.memberId(),
-      negotiationId: Ids.negotiationId(),
-      offset: Type.Optional(Type.Integer({ minimum: 0 })),
-    }),
-    Nullable(PdfPart),
+    Type.Object({ memberId: Ids.memberId(), negotiationId: Ids.negotiationId() }),
+    Nullable(PdfRef),
   ),
   /**
    * Reads the negotiation behind a lead or deal from hh.ru again and stores what changed (the CRM

@@ -98,7 +98,7 @@ export {
   NegotiationSnapshot,
   NegotiationStep,
   OtherResponse,
-  PdfPart,
+  PdfRef,
   APP_VERSION,
   PortalAppUpdate,
   PortalEventReceived,
@@ -157,7 +157,21 @@ export { type RateLimit, RateLimitExceeded, RateLimiter, type TakeResult } from 
 
 // Outgoing HTTP: breakers and capped answers
 export { BreakerRegistry, type BreakerSettings } from './breaker.js';
-export { BodyTooLarge, isRefusedRedirect, OAUTH_ANSWER_CAP_BYTES, readCapped } from './outgoing.js';
+export {
+  BodyTooLarge,
+  isRefusedRedirect,
+  OAUTH_ANSWER_CAP_BYTES,
+  readCapped,
+  streamCapped,
+} from './outgoing.js';
+export {
+  FILE_PART_BYTES,
+  FileGone,
+  FileStore,
+  queryBase64,
+  type StoredFileRef,
+  StreamedFile,
+} from './files.js';
 
 // hh.ru: webhook address, and how an applicant is shown
 export { HH_WEBHOOK_PATH, hhWebhookUrl, verifyHhWebhookToken } from './hh-webhook-url.js';

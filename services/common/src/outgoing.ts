@@ -55,3 +55,35 @@ export function isRefusedRedirect(err: unknown): boolean {
 
 /** Largest answer of a Bitrix24 OAuth server we read (a token answer is well under 2 KB). */
 export const OAUTH_ANSWER_CAP_BYTES = 64 * 1024;
+
+/**
+ * The body of `res` as it arrives, cut at `capBytes` as `readCapped` does, for an answer that is
+ * written on (a resume PDF into the file store) instead of held whole.
+ */
+export async function* streamCapped(res: Response, capBytes: number): AsyncGenerator<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'));
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  if (!encoded && Number.isFinite(declared) && declared > capBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new BodyTooLarge(capBytes, declared);
+  }
+  if (!res.body) return;
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let total = 0;
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return;
+      }
+      total += value.byteLength;
+      if (total > capBytes) throw new BodyTooLarge(capBytes, total);
+      yield value;
+    }
+  } finally {
+    // Whatever stopped the reading early (the cap, or the consumer failing): drop the rest.
+    if (!finished) await reader.cancel().catch(() => undefined);
+  }
+}

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import {
   APP_VERSION,
   Bitrix24Client,
+  FileStore,
   type HhNegotiationSynced,
   type Launchable,
   type Logger,
   type MessageContext,
   type NegotiationSnapshot,
   type Outcome,
-  type PdfPart,
+  type PdfRef,
   type PortalEventReceived,
   type PortalSettingsSaved,
   ack,
@@ -50,6 +51,8 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   let b24Client: Bitrix24Client | undefined;
   let parts: { records: Records; settings: SettingsCache; writer: Writer } | undefined;
   const b24 = () => (b24Client ??= Bitrix24Client.fromRuntime(runtime, config));
+  let fileStore: FileStore | undefined;
+  const files = () => (fileStore ??= new FileStore(runtime.db));
   const the = () => {
     if (!parts) {
       const records = new Records(runtime.db);
@@ -184,22 +187,18 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     }
   }
 
-  /** The resume PDF from hh-connector, in parts that each fit a NATS message. */
+  /**
+   * The resume PDF by reference: hh-connector says where it is stored, and the write batch reads it
+   * from the file store as it sends it (it is never held whole here).
+   */
   async function fetchPdf(s: NegotiationSnapshot): Promise<Pdf | null> {
-    const chunks: Buffer[] = [];
-    let name = '';
-    for (let offset: number | null = 0; offset !== null;) {
-      const part: PdfPart | null = await runtime.call(
-        rpc.hhPdf,
-        { memberId: s.memberId, negotiationId: s.negotiationId, offset },
-        { timeoutMs: 10_000 },
-      );
-      if (!part) return null;
-      name = part.filename;
-      chunks.push(Buffer.from(part.contentBase64, 'base64'));
-      offset = part.next;
-    }
-    return { name, base64: Buffer.concat(chunks).toString('base64') };
+    const ref: PdfRef | null = await runtime.call(
+      rpc.hhPdf,
+      { memberId: s.memberId, negotiationId: s.negotiationId },
+      { timeoutMs: 10_000 },
+    );
+    if (!ref) return null;
+    return { name: ref.filename, file: files().upload(s.memberId, { key: ref.file, size: ref.size }) };
   }
 
   /** Publishes the kept snapshots of refused writes again; the consumer writes them as any other. */

@@ -9,6 +9,7 @@ import {
   type NegotiationSnapshot,
   type PortalLang,
   type PortalSettings,
+  type StreamedFile,
   applicantName,
   applicantTitleName,
   ddmmyyyy,
@@ -139,9 +140,10 @@ export function stageToSet(input: {
   return from !== undefined && to > from ? target : null;
 }
 
+/** A resume file for the «Резюме» field: its name and the stored file, streamed into the request as base64. */
 export interface Pdf {
   name: string;
-  base64: string;
+  file: StreamedFile;
 }
 
 /**
@@ -178,7 +180,7 @@ export function fieldsForAdd(
   };
   if (settings.sourceId) fields['SOURCE_ID'] = settings.sourceId;
   if (settings.entityType === 'deal') fields['CATEGORY_ID'] = settings.categoryId;
-  if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.base64] };
+  if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.file] };
   if (contact !== null) {
     if (settings.entityType === 'deal') fields['CONTACT_IDS'] = [contact];
     else fields['CONTACT_ID'] = contact;
@@ -241,7 +243,7 @@ export function fieldsForUpdate(
 ): Record<string, unknown> {
   const fields: Record<string, unknown> = { [STATUS]: s.state.name };
   if (stage) fields[stageFieldOf(entityType)] = stage;
-  if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.base64] };
+  if (pdf) fields[RESUME] = { fileData: [pdf.name, pdf.file] };
   return fields;
 }
 

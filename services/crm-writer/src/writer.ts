@@ -134,8 +134,8 @@ export class Writer {
       lingerMs: LINGER_MS,
       maxItems: GROUP_MAX,
       key: (p) => p.snapshot.negotiationId,
-      // A write's fields, and its resume file as base64 in the request body.
-      size: (p) => 4096 + Math.ceil((p.pdf?.base64.length ?? 0) * 1.1),
+      // A write's fields, and its resume file as base64 in the request body (URL-encoded: ≈ 1.1 ×).
+      size: (p) => 4096 + Math.ceil((p.pdf?.file.base64Length ?? 0) * 1.1),
       maxBytes: d.maxBatchBytes,
       run: (memberId, group) => this.writeGroup(memberId, group),
       fail: (group, error) => group.forEach((p) => p.resolve({ kind: 'error', error })),

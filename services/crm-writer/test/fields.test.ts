@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Bitrix24Error, type NegotiationSnapshot, type PortalSettings } from '@hhb24/common';
+import { Bitrix24Error, type NegotiationSnapshot, type PortalSettings, StreamedFile } from '@hhb24/common';
 import {
   commentsOf,
   contactFieldsForAdd,
@@ -57,7 +57,8 @@ const settings: PortalSettings = {
 };
 
 t.test('the fields of a new lead, as the reference app writes them', async (t) => {
-  const f = fieldsForAdd(snapshot, settings, 'NEW', { name: 'x.pdf', base64: 'JVBERg==' });
+  const file = new StreamedFile(4, () => [Buffer.from('%PDF')]);
+  const f = fieldsForAdd(snapshot, settings, 'NEW', { name: 'x.pdf', file });
   t.match(f, {
     TITLE: 'Отклик: Бухгалтер — Малыш Алексей Александрович',
     NAME: 'Малыш Алексей Александрович',
@@ -72,7 +73,7 @@ t.test('the fields of a new lead, as the reference app writes them', async (t) =
     UF_CRM_NH_STATUS: 'Тел. интервью',
     UF_CRM_NH_VACANCIES: 'Бухгалтер',
     UF_CRM_APPLICANT_CITY: 'Челябинск',
-    UF_CRM_HH_RESUME: { fileData: ['x.pdf', 'JVBERg=='] },
+    UF_CRM_HH_RESUME: { fileData: ['x.pdf', file] },
   });
   t.notOk('CATEGORY_ID' in f, 'leads have no pipeline');
   t.equal(

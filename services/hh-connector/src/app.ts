@@ -206,6 +206,8 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
       'hh_analytics',
       'hh_state_history',
       'hh_person_keys',
+      // The resume PDFs hh-connector stored (the shared file store holds only these).
+      'stored_files',
       'hh_resumes',
       'hh_negotiations',
       'hh_vacancies',

@@ -313,5 +313,32 @@ export const migrations: MigrationSet = {
         await db.schema.alterTable('hh_imports', (t) => t.dropColumn('scope'));
       },
     },
+    {
+      name: '20270110_01_resume_pdf_by_reference',
+      async up(db) {
+        // The PDF moves to the shared file store (stored_files, in parts), named here by its key:
+        // crm-writer and the gateway read it there instead of receiving it in NATS messages.
+        await db.schema.alterTable('hh_resumes', (t) => {
+          t.text('pdf_file');
+          t.integer('pdf_size');
+        });
+        await db.raw(
+          `insert into stored_files (member_id, file_key, part, data)
+           select member_id, 'hh-resume:' || resume_id || ':kept', 0, pdf from hh_resumes where pdf is not null`,
+        );
+        await db.raw(
+          `update hh_resumes set pdf_file = 'hh-resume:' || resume_id || ':kept', pdf_size = octet_length(pdf)
+            where pdf is not null`,
+        );
+        await db.schema.alterTable('hh_resumes', (t) => t.dropColumn('pdf'));
+      },
+      async down(db) {
+        await db.schema.alterTable('hh_resumes', (t) => t.binary('pdf'));
+        await db.schema.alterTable('hh_resumes', (t) => {
+          t.dropColumn('pdf_file');
+          t.dropColumn('pdf_size');
+        });
+      },
+    },
   ],
 };

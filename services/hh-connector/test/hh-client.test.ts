@@ -9,6 +9,13 @@ import {
 } from '../src/hh/index.js';
 import { TEST_UA, harness, people } from './helpers.js';
 
+/** A download's bytes, gathered (the service writes them into the file store instead). */
+async function whole(bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of bytes) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 t.test('429s slow the client down instead of failing it', async (t) => {
   // hh.ru: 4 requests/s per address; the client is told it may do 100/s.
   const h = await harness(t, { sim: { settings: { rateLimit: { by: 'address', perSec: 4, burst: 2 } } } });
@@ -228,7 +235,7 @@ t.test('one negotiation, its resume and PDF; actions; typed errors', async (t) =
     ),
     'a mobile phone in hh’s shape',
   );
-  const pdf = await client.resumePdf(item.resume!.actions.download.pdf.url);
+  const pdf = await client.resumePdf(item.resume!.actions.download.pdf.url, whole);
   t.equal(pdf.subarray(0, 5).toString(), '%PDF-', 'PDF bytes');
   const action = item.actions.find((a) => a.id === 'interview')!;
   await client.act(action, { message: 'Приглашаем на интервью' });
@@ -313,7 +320,7 @@ t.test(
     const item = await client.negotiation(a.id);
     await client.messages(item);
     await client.resume(item.resume!.url);
-    await client.resumePdf(item.resume!.actions.download.pdf.url);
+    await client.resumePdf(item.resume!.actions.download.pdf.url, whole);
     await client.act(
       item.actions.find((x) => x.id === 'interview')!,
       { message: 'Ждём вас', send_sms: true },

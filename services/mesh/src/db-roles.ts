@@ -79,11 +79,13 @@ export async function rolePlan(databaseUrl: string, prefix = 'hhb24'): Promise<R
       const owns = [...(await tablesOf(db, schema))].filter((t) => !before.has(t)).sort();
       const usage = runtime.natsUsage();
       // The shared tables are the common runtime's (inbox, dead letters, deferrals, erasures,
-      // the portals' tokens), which every service runs; the outbox only for those that publish.
+      // the portals' tokens), which every service runs; the outbox only for those that publish,
+      // the file store only for those that read or write files.
       const uses = [...shared].filter(
         (t) =>
           (t !== 'outbox' || usage.publishes.length > 0) &&
-          (t !== 'b24_portals' || /\bBitrix24Client\b/.test(sourceOf(entry.workspace))),
+          (t !== 'b24_portals' || /\bBitrix24Client\b/.test(sourceOf(entry.workspace))) &&
+          (t !== 'stored_files' || /\bFileStore\b/.test(sourceOf(entry.workspace))),
       );
       services.push({ service: entry.name, role: roleName(entry.name, prefix), owns, uses: uses.sort() });
     }

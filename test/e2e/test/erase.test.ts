@@ -193,6 +193,7 @@ t.test(
       'hh_vacancies',
       'hh_negotiations',
       'hh_resumes',
+      'stored_files',
       'hh_person_keys',
       'hh_state_history',
       'hh_analytics',
@@ -349,7 +350,7 @@ t.test(
       world
         .db('hh_resumes')
         .where({ member_id: a.memberId })
-        .select('resume_id', world.db.raw('pdf is not null as has_pdf'), 'pdf_dropped_at');
+        .select('resume_id', world.db.raw('pdf_file is not null as has_pdf'), 'pdf_dropped_at');
     t.ok(
       (await resumes()).some((r: { has_pdf: boolean }) => r.has_pdf),
       'the PDFs were kept for the writes',
@@ -358,6 +359,11 @@ t.test(
       timeoutMs: 30_000,
       what: 'the PDFs the portal holds dropped',
     });
+    t.equal(
+      (await world.db('stored_files').where({ member_id: a.memberId })).length,
+      0,
+      'and their stored files with them',
+    );
     const before = checkPortal(hh.sim, b24.sim, a.memberId, a.admin.id, a.settings);
     t.same(before.wrong, [], 'every lead still holds its resume file, in the portal');
     t.ok(before.withPdf > 0, `${before.withPdf} leads with the file`);

@@ -15,7 +15,7 @@ import {
   type HhAccountView,
   type ImportProgress,
   type Launchable,
-  type PdfPart,
+  FileStore,
   type RpcContract,
   createLogger,
   createService,
@@ -51,7 +51,8 @@ export interface HhFixture {
   /** The answer, or one made from the request (the count of the choice asked). */
   newResponses: NewResponsesAnswer | ((req: NewResponses[0]) => NewResponsesAnswer);
   cards: Map<string, CardView>;
-  pdf: PdfPart | null;
+  /** The resume PDF the stand-in stores and names (null: none). */
+  pdf: { filename: string; bytes: Buffer } | null;
   failures: CrmFailureView[];
   /** The account's active vacancies («Что импортировать»). */
   vacancies: Array<{ id: string; name: string }>;
@@ -362,20 +363,12 @@ function hhStandIn(env: TestEnv, f: HhFixture, hhUrl: string, redirectUri: strin
     rpc.hhCard,
     async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null),
   );
-  // The PDF in two parts, as hh-connector hands out a file bigger than one NATS message.
+  // The PDF stored in the file store as hh-connector stores a download; the answer names it.
   runtime.serve(rpc.hhPdf, async (req) => {
     record('hhPdf', req);
     if (!f.pdf) return null;
-    const bytes = Buffer.from(f.pdf.contentBase64, 'base64');
-    const from = req.offset ?? 0;
-    const half = Math.ceil(bytes.length / 2);
-    const to = from === 0 ? half : bytes.length;
-    return {
-      filename: f.pdf.filename,
-      size: bytes.length,
-      contentBase64: bytes.subarray(from, to).toString('base64'),
-      next: to < bytes.length ? to : null,
-    };
+    const ref = await new FileStore(runtime.db).write(req.memberId, 'hh-resume:test', [f.pdf.bytes]);
+    return { filename: f.pdf.filename, file: ref.key, size: ref.size };
   });
   // crm-writer's contracts about refused writes.
   runtime.serve(rpc.crmFailures, async (req) => (record('crmFailures', req), { items: f.failures }));

@@ -1,9 +1,11 @@
+import { Readable } from 'node:stream';
 import { textOf } from '../text.js';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { BreakerRegistry } from '../breaker.js';
 import { AppError, UnavailableError, ValidationError, classifyError, waitUnlessStopping } from '../errors.js';
 import { BodyTooLarge, OAUTH_ANSWER_CAP_BYTES, isRefusedRedirect, readCapped } from '../outgoing.js';
+import { type StreamedFile, queryBase64 } from '../files.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { RedisLock } from '../redis/lock.js';
@@ -23,6 +25,8 @@ export interface CallOptions {
    * RateLimitExceeded (`wait: true`) at once, so a message handler can defer instead of sleeping.
    */
   maxWaitMs?: number;
+  /** Stored files whose markers the parameters carry (a batch with a resume): streamed into the body. */
+  files?: readonly StreamedFile[];
 }
 
 /** One command of a batch: a method and its parameters; `$result[key]` refers to an earlier command. */
@@ -158,8 +162,9 @@ export class Bitrix24Client {
       const chunk = entries.slice(i, i + BATCH_SIZE);
       const keys = new Set(chunk.map(([k]) => k));
       const cmd: Record<string, string> = {};
+      const files: StreamedFile[] = [];
       for (const [key, [method, params]] of chunk) {
-        const query = phpQuery(params ?? {});
+        const query = phpQuery(params ?? {}, files);
         for (const m of decodeURIComponent(query).matchAll(REF)) {
           if (!keys.has(m[1]!))
             throw new ValidationError(
@@ -169,7 +174,12 @@ export class Bitrix24Client {
         cmd[key] = query ? `${method}?${query}` : method;
       }
       const answer = (
-        await this.callWithStoredTokens(memberId, 'batch', { halt: options.halt ? 1 : 0, cmd }, options)
+        await this.callWithStoredTokens(
+          memberId,
+          'batch',
+          { halt: options.halt ? 1 : 0, cmd },
+          { ...options, files },
+        )
       ).result as {
         result?: Record<string, unknown> | unknown[];
         result_error?: Record<string, unknown> | unknown[];
@@ -460,7 +470,7 @@ export class Bitrix24Client {
       const { portal, accessToken } = await credentials();
       try {
         return await this.options.breakers.fire('bitrix24', memberId, () =>
-          this.request(portal, accessToken, method, params),
+          this.request(portal, accessToken, method, params, options.files ?? []),
         );
       } catch (err) {
         // The portal's bucket was fuller than ours (another client of the same portal): wait a few
@@ -500,16 +510,20 @@ export class Bitrix24Client {
     accessToken: string,
     method: string,
     params: Params,
+    files: readonly StreamedFile[],
   ): Promise<Answer> {
     const context = { memberId: portal.memberId, method };
     let res: Response;
     let text: string;
     try {
+      // The token travels in the body, never in a URL that a proxy might log.
+      const json = JSON.stringify({ ...params, auth: accessToken });
       res = await fetch(`${portal.clientEndpoint}${method}.json`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        // The token travels in the body, never in a URL that a proxy might log.
-        body: JSON.stringify({ ...params, auth: accessToken }),
+        ...(files.length > 0
+          ? { body: Readable.from(withFiles(json, files)), duplex: 'half' }
+          : { body: json }),
         // Nor to an address a redirect names (the address is the one recorded at install).
         redirect: 'error',
         signal: AbortSignal.timeout(this.options.timeoutMs),
@@ -561,6 +575,22 @@ export class Bitrix24Client {
     }
     return answer;
   }
+}
+
+/**
+ * The body with each file's URL-encoded base64 in its marker's place, read from the store as it
+ * is sent (a new read for every attempt): the encoded file is never held whole.
+ */
+async function* withFiles(json: string, files: readonly StreamedFile[]): AsyncGenerator<Buffer> {
+  const byMarker = new Map(files.map((f) => [f.marker, f]));
+  const markers = new RegExp([...byMarker.keys()].join('|'), 'g');
+  let at = 0;
+  for (const m of json.matchAll(markers)) {
+    yield Buffer.from(json.slice(at, m.index), 'utf8');
+    yield* queryBase64(byMarker.get(m[0])!.open());
+    at = m.index + m[0].length;
+  }
+  yield Buffer.from(json.slice(at), 'utf8');
 }
 
 /** A list page's rows: an array, or the array inside `{categories: [...]}` / `{items: [...]}`. */

@@ -140,5 +140,25 @@ export const commonMigrations: MigrationSet = {
         await db('b24_portals').where({ status: 'installed' }).update({ app_version: 1 });
       },
     },
+    {
+      name: '20270110_01_stored_files',
+      async up(db) {
+        // Files the services hand each other by reference (resume PDFs: services/common/src/files.ts),
+        // in parts (FILE_PART_BYTES) so that no statement carries a whole file. A key is new for every
+        // version of a file. Stored as they are (already compressed): no compression attempted.
+        await db.schema.createTable('stored_files', (t) => {
+          t.text('member_id').notNullable();
+          t.text('file_key').notNullable();
+          t.integer('part').notNullable();
+          t.binary('data').notNullable();
+          t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'file_key', 'part']);
+        });
+        await db.raw('alter table stored_files alter column data set storage external');
+      },
+      async down(db) {
+        await db.schema.dropTable('stored_files');
+      },
+    },
   ],
 };

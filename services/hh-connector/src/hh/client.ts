@@ -589,10 +589,17 @@ export class HhAccountClient {
     return this.get(resumeUrl, undefined, opts) as Promise<HhResume>;
   }
 
-  /** The PDF bytes from `resume.actions.download.pdf.url`. */
-  async resumePdf(pdfUrl: string, opts?: CallOptions): Promise<Buffer> {
-    const res = await this.hh.request(this.accountId, 'GET', pdfUrl, { file: true }, opts);
-    return res.bytes;
+  /**
+   * The PDF from `resume.actions.download.pdf.url`, handed to `write` as it arrives (it is never
+   * held whole); returns what `write` returns.
+   */
+  async resumePdf<T>(
+    pdfUrl: string,
+    write: (bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => Promise<T>,
+    opts?: CallOptions,
+  ): Promise<T> {
+    const res = await this.hh.request(this.accountId, 'GET', pdfUrl, { file: true, stream: true }, opts);
+    return write(res.stream ?? [res.bytes]);
   }
 
   /** Runs an action (PUT `actions[].url`, or built from its id): moves the negotiation; 204 on success. */

@@ -1,4 +1,4 @@
-import { BodyTooLarge, UnavailableError, isRefusedRedirect, readCapped } from '@hhb24/common';
+import { BodyTooLarge, UnavailableError, isRefusedRedirect, readCapped, streamCapped } from '@hhb24/common';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { HH_ERROR_CODES, HhError } from './errors.js';
 
@@ -34,6 +34,8 @@ export interface HhResponse {
   body: unknown;
   /** The raw bytes (PDF downloads). */
   bytes: Buffer;
+  /** With `stream`, a successful answer's body as it arrives (cut at the cap), instead of `bytes`. */
+  stream?: AsyncIterable<Uint8Array>;
 }
 
 export interface SendInit {
@@ -42,6 +44,11 @@ export interface SendInit {
   json?: unknown;
   /** The answer is a file (a resume PDF): read up to the PDF cap instead of the JSON one. */
   file?: boolean;
+  /**
+   * A successful answer is not read here: `stream` gives its body as it arrives (a resume PDF
+   * written into the file store part by part, never held whole).
+   */
+  stream?: boolean;
   /** The local address the call leaves from: one of `egressAddresses`. */
   egress?: string;
 }
@@ -139,6 +146,14 @@ export class HhHttp {
       // Through an egress address's pool, undici's fetch: the library Node's own fetch is built on,
       // so pool and fetch are one version, and the options above and the answer's stream are the same.
       res = dispatcher ? await undiciFetch(url, { ...request, dispatcher }) : await fetch(url, request);
+      if (init.stream && res.ok)
+        return {
+          status: res.status,
+          headers: res.headers,
+          body: undefined,
+          bytes: Buffer.alloc(0),
+          stream: this.streamed(res, cap, method, url),
+        };
       bytes = await readCapped(res, cap.bytes);
     } catch (err) {
       if (err instanceof BodyTooLarge)
@@ -168,6 +183,10 @@ export class HhHttp {
         { cause: err },
       );
     }
+    return this.answer(res, bytes);
+  }
+
+  private answer(res: Response, bytes: Buffer): HhResponse {
     let parsed: unknown;
     if ((res.headers.get('content-type') ?? '').includes('json') && bytes.length > 0) {
       try {
@@ -177,5 +196,25 @@ export class HhHttp {
       }
     }
     return { status: res.status, headers: res.headers, body: parsed, bytes };
+  }
+
+  /** A body read as it arrives, its failures named as `send` names them. */
+  private async *streamed(res: Response, cap: ByteCap, method: string, url: URL): AsyncGenerator<Uint8Array> {
+    try {
+      yield* streamCapped(res, cap.bytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge)
+        throw new HhError(
+          HH_ERROR_CODES.tooLarge,
+          `hh.ru's answer is larger than ${cap.setting} (${cap.bytes} bytes), reading stopped there: ${method} ${pathOf(url)}`,
+          { status: 0, errors: [], capBytes: cap.bytes, setting: cap.setting },
+          { retryable: false, status: 502 },
+        );
+      throw new UnavailableError(
+        HH_ERROR_CODES.unavailable,
+        `hh.ru unreachable: ${method} ${pathOf(url)}: the answer broke off: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
 }

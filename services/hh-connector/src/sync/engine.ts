@@ -13,6 +13,7 @@ import {
   type Runtime,
   ack,
   defer,
+  FileStore,
   enqueue,
   classifyError,
   subjects,
@@ -654,8 +655,16 @@ export class SyncEngine {
     const stale = !kept || Boolean(updatedAt && Date.parse(kept.updatedAt) < Date.parse(updatedAt));
     const data = stale || !kept ? keepResume(await client.resume(url, opts)) : kept.data;
     if (stale) await this.store.saveResume(memberId, data);
-    if (data.pdfUrl && (stale || !kept?.hasPdf))
-      await this.store.savePdf(memberId, data.id, await client.resumePdf(data.pdfUrl, opts));
+    if (data.pdfUrl && (stale || !kept?.hasPdf)) {
+      // Written into the file store as it downloads; crm-writer and the card read it there.
+      const files = new FileStore(this.d.runtime.db);
+      const ref = await client.resumePdf(
+        data.pdfUrl,
+        (bytes) => files.write(memberId, `hh-resume:${data.id}`, bytes),
+        opts,
+      );
+      await this.store.savePdf(memberId, data.id, ref);
+    }
     return {
       data,
       updatedAt: data.updatedAt,

@@ -5,7 +5,7 @@ import {
   type HhImportRequested,
   type ImportProgress,
   type ImportScope,
-  type PdfPart,
+  type PdfRef,
   type Runtime,
   ValidationError,
   enqueue,
@@ -15,9 +15,6 @@ import {
 import type { HhClient, HhNegotiation } from '../hh/index.js';
 import type { Connection } from './connection.js';
 import { type SyncStore, hhTime, isDiscardCollection } from './store.js';
-
-/** Raw bytes per PDF part: its base64 (×4/3) and the envelope stay well under NATS's 1 MB message limit. */
-export const PDF_PART_BYTES = 512 * 1024;
 
 export interface QueryDeps {
   runtime: Runtime;
@@ -180,23 +177,14 @@ export class Queries {
     };
   }
 
-  async pdf(req: { memberId: string; negotiationId: string; offset?: number }): Promise<PdfPart | null> {
+  /** Where the negotiation's stored PDF is: the reader takes it from the file store. */
+  async pdf(req: { memberId: string; negotiationId: string }): Promise<PdfRef | null> {
     const row = await this.d.store.get(req.memberId, req.negotiationId);
     const filename = row?.snapshot?.resume?.pdf?.filename;
     const resumeId = row?.snapshot?.applicant.resumeId;
     if (!filename || !resumeId) return null;
-    const bytes = await this.d.store.pdf(req.memberId, resumeId);
-    if (!bytes) return null;
-    const offset = req.offset ?? 0;
-    if (offset < 0 || offset > bytes.length)
-      throw new ValidationError(`offset must be between 0 and ${bytes.length}`);
-    const end = Math.min(bytes.length, offset + PDF_PART_BYTES);
-    return {
-      filename,
-      contentBase64: bytes.subarray(offset, end).toString('base64'),
-      size: bytes.length,
-      next: end < bytes.length ? end : null,
-    };
+    const ref = await this.d.store.pdf(req.memberId, resumeId);
+    return ref ? { filename, file: ref.key, size: ref.size } : null;
   }
 }
 

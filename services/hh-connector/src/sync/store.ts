@@ -5,6 +5,7 @@ import {
   type Knex,
   type Metrics,
   type NegotiationSnapshot,
+  type StoredFileRef,
   type SyncEventView,
   WHOLE_SCOPE,
 } from '@hhb24/common';
@@ -755,8 +756,8 @@ export class SyncStore {
       .first<{ data: KeptResume; updated_at_hh: string; has_pdf: boolean; pdf_dropped: boolean } | undefined>(
         'data',
         'updated_at_hh',
-        this.db.raw('pdf is not null as has_pdf'),
-        this.db.raw('pdf is null and pdf_dropped_at is not null as pdf_dropped'),
+        this.db.raw('pdf_file is not null as has_pdf'),
+        this.db.raw('pdf_file is null and pdf_dropped_at is not null as pdf_dropped'),
       );
     return (
       r && {
@@ -775,47 +776,74 @@ export class SyncStore {
         resume_id: data.id,
         updated_at_hh: data.updatedAt,
         data: JSON.stringify(data),
-        pdf: null,
+        pdf_file: null,
+        pdf_size: null,
       })
       .onConflict(['member_id', 'resume_id'])
       .merge({
         updated_at_hh: data.updatedAt,
         data: JSON.stringify(data),
-        pdf: null,
+        // The old version's file stays in the store until the sweep (dropHeldPdfs) removes it.
+        pdf_file: null,
+        pdf_size: null,
         pdf_dropped_at: null,
         fetched_at: this.db.fn.now(),
       });
   }
 
-  async savePdf(memberId: string, resumeId: string, pdf: Buffer): Promise<void> {
-    await this.db('hh_resumes')
-      .where({ member_id: memberId, resume_id: resumeId })
-      .update({ pdf, pdf_dropped_at: null, fetched_at: this.db.fn.now() });
+  /** The resume's PDF is the stored file `ref` (FileStore); the file of its previous version goes. */
+  async savePdf(memberId: string, resumeId: string, ref: StoredFileRef): Promise<void> {
+    await this.db.raw(
+      `with old as (
+         select pdf_file from hh_resumes where member_id = ? and resume_id = ? for update
+       ), saved as (
+         update hh_resumes set pdf_file = ?, pdf_size = ?, pdf_dropped_at = null, fetched_at = now()
+          where member_id = ? and resume_id = ?
+       )
+       delete from stored_files
+        where member_id = ? and file_key in (select pdf_file from old where pdf_file <> ?)`,
+      [memberId, resumeId, ref.key, ref.size, memberId, resumeId, memberId, ref.key],
+    );
   }
 
   /**
    * Drops the PDFs downloaded before `fetchedBefore` whose every negotiation's lead or deal holds
-   * the file: the portal has it, and the product needs ours no longer. Idempotent (replicas may
-   * run it at once). Returns how many were dropped.
+   * the file: the portal has it, and the product needs ours no longer. Also removes stored resume
+   * files no resume names any more (an older version's, or a download that failed halfway) once
+   * they are an hour old. Idempotent (replicas may run it at once). Returns how many were dropped.
    */
   async dropHeldPdfs(fetchedBefore: Date): Promise<number> {
-    const r = await this.db.raw<{ rowCount: number | null }>(
-      `update hh_resumes r set pdf = null, pdf_dropped_at = now()
-        where r.pdf is not null and r.fetched_at < ?
-          and exists (select 1 from hh_negotiations n
-                       where n.member_id = r.member_id and n.resume_id = r.resume_id)
-          and not exists (select 1 from hh_negotiations n
-                           where n.member_id = r.member_id and n.resume_id = r.resume_id and not n.crm_has_pdf)`,
+    const r = await this.db.raw<{ rows: Array<{ dropped: number }> }>(
+      `with dropped as (
+         update hh_resumes r set pdf_file = null, pdf_size = null, pdf_dropped_at = now()
+           from hh_resumes o
+          where o.member_id = r.member_id and o.resume_id = r.resume_id
+            and r.pdf_file is not null and r.fetched_at < ?
+            and exists (select 1 from hh_negotiations n
+                         where n.member_id = r.member_id and n.resume_id = r.resume_id)
+            and not exists (select 1 from hh_negotiations n
+                             where n.member_id = r.member_id and n.resume_id = r.resume_id and not n.crm_has_pdf)
+          returning o.member_id, o.pdf_file
+       ), gone as (
+         delete from stored_files f using dropped d where f.member_id = d.member_id and f.file_key = d.pdf_file
+       )
+       select count(*)::int as dropped from dropped`,
       [fetchedBefore],
     );
-    return r.rowCount ?? 0;
+    await this.db.raw(
+      `delete from stored_files f
+        where f.file_key like 'hh-resume:%' and f.created_at < now() - interval '1 hour'
+          and not exists (select 1 from hh_resumes r where r.member_id = f.member_id and r.pdf_file = f.file_key)`,
+    );
+    return r.rows[0]?.dropped ?? 0;
   }
 
-  async pdf(memberId: string, resumeId: string): Promise<Buffer | null> {
+  /** Where the resume's stored PDF is, or null when there is none. */
+  async pdf(memberId: string, resumeId: string): Promise<StoredFileRef | null> {
     const r = await this.db('hh_resumes')
       .where({ member_id: memberId, resume_id: resumeId })
-      .first<{ pdf: Buffer | null } | undefined>('pdf');
-    return r?.pdf ?? null;
+      .first<{ pdf_file: string | null; pdf_size: number | null } | undefined>('pdf_file', 'pdf_size');
+    return r?.pdf_file ? { key: r.pdf_file, size: r.pdf_size ?? 0 } : null;
   }
 
   // ---- people ----------------------------------------------------------------------------
