@@ -7,7 +7,6 @@ import {
   type ImportScope,
   type PdfRef,
   type Runtime,
-  ValidationError,
   enqueue,
   subjects,
   WHOLE_SCOPE,
