@@ -44,29 +44,29 @@ export class FileStore {
     bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   ): Promise<StoredFileRef> {
     const key = `${prefix}:${randomUUID()}`;
-    let part = 0;
+    // One buffer for the part being filled, reused for every part: the bytes are copied once on
+    // their way in (an insert has made its own text of them by the time it is done).
+    const part = Buffer.allocUnsafe(FILE_PART_BYTES);
+    let index = 0;
+    let filled = 0;
     let size = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = async (all: boolean) => {
-      while (pendingBytes >= FILE_PART_BYTES || (all && pendingBytes > 0)) {
-        const joined = Buffer.concat(pending, pendingBytes);
-        const data = joined.subarray(0, Math.min(FILE_PART_BYTES, joined.length));
-        const rest = joined.subarray(data.length);
-        await this.db('stored_files').insert({ member_id: memberId, file_key: key, part, data });
-        part++;
-        pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-        pendingBytes = rest.length;
-      }
+    const insert = async (data: Buffer) => {
+      await this.db('stored_files').insert({ member_id: memberId, file_key: key, part: index, data });
+      index++;
+      filled = 0;
     };
     try {
       for await (const chunk of bytes) {
-        pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        pendingBytes += chunk.byteLength;
-        size += chunk.byteLength;
-        if (pendingBytes >= FILE_PART_BYTES) await flush(false);
+        for (let at = 0; at < chunk.byteLength;) {
+          const n = Math.min(FILE_PART_BYTES - filled, chunk.byteLength - at);
+          part.set(chunk.subarray(at, at + n), filled);
+          filled += n;
+          at += n;
+          size += n;
+          if (filled === FILE_PART_BYTES) await insert(part);
+        }
       }
-      await flush(true);
+      if (filled > 0) await insert(part.subarray(0, filled));
       return { key, size };
     } catch (err) {
       await this.remove(memberId, [key]).catch(() => undefined);
