@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   AppError,
   type BreakerRegistry,
@@ -88,6 +89,13 @@ interface RequestInit extends SendInit {
 }
 
 type Authorized = { account: HhAccount; accessToken: string; refreshToken: string };
+
+/**
+ * The accounts one step of work has read, with their tokens (`HhClient.step`): a step makes up to
+ * a few hh.ru calls for the same account, and reading and opening its row for each of them was a
+ * Postgres round trip and two decryptions a call (docs/performance.md).
+ */
+const stepAccounts = new AsyncLocalStorage<Map<string, Authorized>>();
 
 const REFRESH_LOCK_TTL_MS = 30_000;
 const REFRESH_LOCK_WAIT_MS = 20_000;
@@ -203,6 +211,7 @@ export class HhClient {
     const repeatable = method === 'GET' || method === 'DELETE';
     const egress = this.egressOf(accountId);
     let refreshed = false;
+    let rechecked = false;
     for (let attempt = 1; ; attempt++) {
       const auth = await this.authorized(accountId);
       await this.takeToken(accountId, egress, deadline);
@@ -235,6 +244,17 @@ export class HhClient {
       const error = apiError(res.status, res.body, res.headers);
       if (error.code === HH_ERROR_CODES.tokenExpired) {
         const value = error.details.errors[0]?.value;
+        // The step's tokens may be older than the stored ones (another process refreshed them since
+        // the step read them): the stored ones are tried before hh.ru's answer is judged.
+        if (!rechecked && stepAccounts.getStore()?.has(accountId)) {
+          rechecked = true;
+          stepAccounts.getStore()!.delete(accountId);
+          const latest = await this.stepAccount(accountId);
+          if (latest && latest.account.version !== auth.account.version) {
+            attempt--;
+            continue;
+          }
+        }
         if (value === 'token_expired' && !refreshed) {
           refreshed = true;
           await this.refresh(accountId, auth.account.version, true);
@@ -275,9 +295,30 @@ export class HhClient {
     return (await this.request(accountId, method, target, init, opts)).body as T;
   }
 
+  /**
+   * Runs one step of work (a message's handling) with each account it uses read once: its calls
+   * take the account and tokens the first one read, as they stood when the step began. A refresh
+   * replaces them for the rest of the step; a login found lost drops them. Another process's change
+   * meanwhile (a refresh, a logout) reaches the step as hh.ru's answer to the token it sent, which
+   * the step handles as it would have without the memo (refresh once, or the login is required).
+   */
+  step<T>(work: () => Promise<T>): Promise<T> {
+    return stepAccounts.run(new Map(), work);
+  }
+
+  /** The account with its opened tokens: read once per step (`step`), or each time outside one. */
+  async stepAccount(accountId: string): Promise<Authorized | undefined> {
+    const memo = stepAccounts.getStore();
+    const known = memo?.get(accountId);
+    if (known) return known;
+    const current = await this.accounts.withTokens(accountId);
+    if (current) memo?.set(accountId, current);
+    return current;
+  }
+
   /** The account's tokens, refreshed first when they have expired; refuses accounts that need a login. */
   private async authorized(accountId: string): Promise<Authorized> {
-    const current = await this.accounts.withTokens(accountId);
+    const current = await this.stepAccount(accountId);
     if (!current)
       throw new HhError(
         HH_ERROR_CODES.notFound,
@@ -291,6 +332,12 @@ export class HhClient {
     return this.refresh(accountId, current.account.version, false);
   }
 
+  /** What a refresh stored is what the rest of the step uses. */
+  private remember(authorized: Authorized): Authorized {
+    stepAccounts.getStore()?.set(authorized.account.id, authorized);
+    return authorized;
+  }
+
   /**
    * Refreshes the account's tokens once, whoever asks: refresh tokens are single-use, so callers in
    * every process queue on one Redis lock, re-read the row after locking, and only the first one
@@ -298,6 +345,10 @@ export class HhClient {
    * `force`: hh.ru said token_expired although our clock says the token is still valid.
    */
   private async refresh(accountId: string, staleVersion: number, force: boolean): Promise<Authorized> {
+    return this.remember(await this.refreshOnce(accountId, staleVersion, force));
+  }
+
+  private async refreshOnce(accountId: string, staleVersion: number, force: boolean): Promise<Authorized> {
     const lease = await this.deps.locks.acquire(`hh:refresh:${accountId}`, REFRESH_LOCK_TTL_MS, {
       waitMs: REFRESH_LOCK_WAIT_MS,
       retryMs: 25,
@@ -364,6 +415,7 @@ export class HhClient {
   }
 
   private async loginRequired(account: HhAccount, reason: string): Promise<HhLoginRequired> {
+    stepAccounts.getStore()?.delete(account.id);
     if (await this.accounts.markLoginRequired(account.id, reason)) {
       this.deps.log.warn(
         { account: account.id, memberId: account.memberId, reason },
@@ -466,7 +518,7 @@ export class HhAccountClient {
   }
 
   private async stored(): Promise<HhAccount> {
-    const account = await this.hh.accounts.get(this.accountId);
+    const account = (await this.hh.stepAccount(this.accountId))?.account;
     if (!account)
       throw new HhError(
         HH_ERROR_CODES.notFound,

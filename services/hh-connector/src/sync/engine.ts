@@ -283,6 +283,10 @@ export class SyncEngine {
   // ---- hh.import.vacancy -------------------------------------------------------------------
 
   async onVacancyStep(ctx: MessageContext<VacancyStep>): Promise<Outcome> {
+    return this.hh.step(() => this.vacancyStep(ctx));
+  }
+
+  private async vacancyStep(ctx: MessageContext<VacancyStep>): Promise<Outcome> {
     const step = ctx.data;
     const account = await this.activeAccount(step.memberId, step.accountId);
     // Without paid access the vacancy stays unpaged; the probe that finds access again resumes it.
@@ -341,6 +345,10 @@ export class SyncEngine {
   // ---- hh.import.negotiation ---------------------------------------------------------------
 
   async onNegotiationStep(ctx: MessageContext<NegotiationStep>): Promise<Outcome> {
+    return this.hh.step(() => this.negotiationStep(ctx));
+  }
+
+  private async negotiationStep(ctx: MessageContext<NegotiationStep>): Promise<Outcome> {
     const { memberId, negotiationId } = ctx.data;
     const account = await this.activeAccount(memberId, ctx.data.accountId);
     if (!account || account.unpaidUntil) return ack();
@@ -786,7 +794,8 @@ export class SyncEngine {
 
   /** The portal's current account if it is this one and active; steps of a replaced or logged-out account stop. */
   private async activeAccount(memberId: string, accountId: string): Promise<HhAccount | undefined> {
-    const account = await this.hh.accounts.get(accountId);
+    // Read with its tokens: within a step (`HhClient.step`) its hh.ru calls use this read.
+    const account = (await this.hh.stepAccount(accountId))?.account;
     if (!account || account.memberId !== memberId || account.status !== 'active') return undefined;
     return account;
   }
