@@ -143,6 +143,11 @@ export class HhSim {
     });
   }
 
+  /** Hands the vacancy to another manager of its employer (hh.ru's VACANCY_CHANGE follows). */
+  moveVacancy(vacancyId: string, managerId: string): Vacancy {
+    return this.store.moveVacancy(vacancyId, managerId);
+  }
+
   addResume(
     input: { title?: string; hidden?: HiddenField[] } & Partial<
       Pick<Resume, 'firstName' | 'lastName' | 'middleName' | 'email'>

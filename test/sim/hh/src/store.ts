@@ -37,6 +37,7 @@ export type SimEvent =
   | { type: 'resume.deleted'; resumeId: string }
   | { type: 'vacancy.published'; vacancyId: string; managerId: string }
   | { type: 'vacancy.archived'; vacancyId: string }
+  | { type: 'vacancy.changed'; vacancyId: string; field: 'manager' }
   | { type: 'password.changed'; userId: string; revokedTokens: number }
   | { type: 'token.issued'; userId: string | null; clientId: string; grant: string }
   | { type: 'token.revoked'; userId: string; clientId: string };
@@ -183,6 +184,22 @@ export class Store {
     this.vacanciesByEmployer.get(vacancy.employerId)!.push(vacancy);
     this.negotiationsByVacancy.set(vacancy.id, []);
     this.emit({ type: 'vacancy.published', vacancyId: vacancy.id, managerId: vacancy.managerId });
+    return vacancy;
+  }
+
+  /**
+   * The vacancy handed to another manager of the same employer (on hh.ru: the vacancy's edit with
+   * `manager.id`, or a manager deleted with a successor). Its negotiations stay with it.
+   */
+  moveVacancy(vacancyId: string, managerId: string): Vacancy {
+    const vacancy = this.need(this.vacancies, vacancyId, 'vacancy');
+    const manager = this.need(this.managers, managerId, 'manager');
+    if (manager.employerId !== vacancy.employerId)
+      throw new SimError(400, `manager ${managerId} is not a manager of employer ${vacancy.employerId}`);
+    if (vacancy.managerId !== managerId) {
+      vacancy.managerId = managerId;
+      this.emit({ type: 'vacancy.changed', vacancyId, field: 'manager' });
+    }
     return vacancy;
   }
 

@@ -182,6 +182,11 @@ export class Webhooks {
       case 'vacancy.archived':
         fire('VACANCY_ARCHIVATION', e.vacancyId, { vacancy_id: e.vacancyId, archivation_date: at });
         break;
+      case 'vacancy.changed':
+        // hh.ru coalesces edits a few seconds apart into one event with the last change's time
+        // (docs/reference/hh-api.md#webhooks); the simulator sends each change at once.
+        fire('VACANCY_CHANGE', e.vacancyId, { vacancy_id: e.vacancyId, change_date: at });
+        break;
       default:
         break;
     }

@@ -288,3 +288,53 @@ t.test('subscription rules: one per user and app, PUT replaces the full list, no
   );
   t.same((await call(`${running.url}/webhook/subscriptions`, { token })).body, { items: [] });
 });
+
+t.test('a vacancy handed to another manager: its list and VACANCY_CHANGE say so', async (t) => {
+  const running = await simFor(t);
+  const c = cast(running);
+  const hook = await receiver(t, () => ({ status: 200 }));
+  await subscribe(running, c.admin.userId, hook.url, [{ type: 'VACANCY_CHANGE' }]);
+  const vacancy = running.sim.store.vacanciesByEmployer
+    .get(c.paid.id)!
+    .find((v) => v.managerId === c.owner.id && !v.archived)!;
+  const token = running.sim.issueTokens(c.admin.userId).access_token;
+  const listOf = async (managerId: string) =>
+    (
+      await call(
+        `${running.url}/employers/${c.paid.id}/vacancies/active?manager_id=${managerId}&per_page=50`,
+        { token },
+      )
+    ).body.items as Array<{ id: string; manager: { id: string } }>;
+  t.ok(
+    (await listOf(c.owner.id)).some((v) => v.id === vacancy.id),
+    'listed under its manager',
+  );
+
+  const moved = await call(`${running.url}/_sim/vacancies/${vacancy.id}/manager`, {
+    json: { managerId: c.plain.id },
+  });
+  t.equal(moved.status, 200);
+  t.notOk(
+    (await listOf(c.owner.id)).some((v) => v.id === vacancy.id),
+    'gone from the old manager',
+  );
+  t.match(
+    (await listOf(c.plain.id)).find((v) => v.id === vacancy.id),
+    { manager: { id: c.plain.id } },
+    'listed under the new manager, with it as the vacancy’s manager',
+  );
+  await until(() => hook.received.length === 1);
+  t.match(hook.received[0]!.body, {
+    action_type: 'VACANCY_CHANGE',
+    user_id: c.admin.userId,
+    payload: { vacancy_id: vacancy.id, change_date: String },
+  });
+  // Handing it to the manager it already has is no change; another employer's manager is refused.
+  await call(`${running.url}/_sim/vacancies/${vacancy.id}/manager`, { json: { managerId: c.plain.id } });
+  const foreign = await call(`${running.url}/_sim/vacancies/${vacancy.id}/manager`, {
+    json: { managerId: c.unpaidAdmin.id },
+  });
+  t.equal(foreign.status, 400);
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(hook.received.length, 1);
+});

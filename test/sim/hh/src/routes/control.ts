@@ -91,6 +91,10 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
           }),
         );
       });
+      // The vacancy handed to another manager, as an admin does on the site.
+      c.post<{ Params: { id: string } }>('/vacancies/:id/manager', async (req) =>
+        sim.moveVacancy(req.params.id, str(body(req.body)['managerId'], 'managerId')),
+      );
       c.post<{ Params: { id: string } }>('/vacancies/:id/archive', async (req) =>
         sim.archiveVacancy(req.params.id),
       );
