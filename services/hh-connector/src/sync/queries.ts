@@ -3,6 +3,7 @@ import {
   AppError,
   type CardView,
   type HhImportRequested,
+  type HhManagerView,
   type ImportProgress,
   type ImportScope,
   type PdfRef,
@@ -143,6 +144,25 @@ export class Queries {
       throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
     const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
     return { items: vacancies.map((v) => ({ id: v.id, name: v.name })) };
+  }
+
+  /** The employer's managers as hh.ru lists them, for mapping each to a portal user. */
+  async managers(memberId: string): Promise<{ items: HhManagerView[] }> {
+    const account = await this.d.hh().accounts.current(memberId);
+    if (!account || account.status !== 'active')
+      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
+    const managers = await this.d.hh().account(account.id).managers({ maxWaitMs: 10_000 });
+    return {
+      items: managers.map((m) => ({
+        employerId: account.employerId,
+        managerId: m.id,
+        firstName: m.first_name,
+        lastName: m.last_name,
+        middleName: m.middle_name ?? null,
+        email: m.email || null,
+        vacancies: m.vacancies_count ?? null,
+      })),
+    };
   }
 
   async card(req: {

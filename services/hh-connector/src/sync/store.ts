@@ -57,6 +57,9 @@ export interface VacancyRow {
   accountId: string;
   name: string;
   url: string | null;
+  /** The vacancy's hh.ru manager as hh.ru last listed it (null: not listed yet). */
+  managerId: string | null;
+  area: { id: string; name: string } | null;
 }
 
 interface DbNegotiation {
@@ -282,6 +285,8 @@ export class SyncStore {
       manager_name: v.manager
         ? [v.manager.last_name, v.manager.first_name].filter(Boolean).join(' ') || null
         : null,
+      area_id: v.area?.id ?? null,
+      area_name: v.area?.name ?? null,
       counters: JSON.stringify(v.counters ?? null),
       updated_at: trx.fn.now(),
       ...(importRunId ? { import_run_id: importRunId, import_state: 'pending' } : {}),
@@ -295,6 +300,8 @@ export class SyncStore {
         'url',
         'manager_id',
         'manager_name',
+        'area_id',
+        'area_name',
         'counters',
         'updated_at',
         ...(importRunId ? ['import_run_id', 'import_state'] : []),
@@ -302,12 +309,19 @@ export class SyncStore {
   }
 
   async getVacancy(memberId: string, vacancyId: string): Promise<VacancyRow | undefined> {
-    const r = await this.db('hh_vacancies')
-      .where({ member_id: memberId, vacancy_id: vacancyId })
-      .first<
-        | { member_id: string; vacancy_id: string; account_id: string; name: string; url: string | null }
-        | undefined
-      >();
+    const r = await this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId }).first<
+      | {
+          member_id: string;
+          vacancy_id: string;
+          account_id: string;
+          name: string;
+          url: string | null;
+          manager_id: string | null;
+          area_id: string | null;
+          area_name: string | null;
+        }
+      | undefined
+    >();
     return (
       r && {
         memberId: r.member_id,
@@ -315,6 +329,8 @@ export class SyncStore {
         accountId: r.account_id,
         name: r.name,
         url: r.url,
+        managerId: r.manager_id,
+        area: r.area_id ? { id: r.area_id, name: r.area_name ?? '' } : null,
       }
     );
   }
@@ -324,8 +340,8 @@ export class SyncStore {
     memberId: string,
     accountId: string,
     v: { id: string; name: string; alternate_url?: string },
-  ): Promise<void> {
-    await this.db('hh_vacancies')
+  ): Promise<boolean> {
+    const added = await this.db('hh_vacancies')
       .insert({
         member_id: memberId,
         vacancy_id: v.id,
@@ -334,7 +350,9 @@ export class SyncStore {
         url: v.alternate_url ?? null,
       })
       .onConflict(['member_id', 'vacancy_id'])
-      .ignore();
+      .ignore()
+      .returning('vacancy_id');
+    return added.length > 0;
   }
 
   async vacancyDone(memberId: string, vacancyId: string, runId: string | null): Promise<void> {

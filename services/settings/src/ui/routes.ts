@@ -113,6 +113,8 @@ export class PageRoutes {
       row('POST', 'settings/form',     'crm',      'partials/settings-form',   (r, c) => settings.redraw(r, c)),
       row('GET',  'settings/users',    'crm',      'partials/user-options',    (r, c) => settings.users(r, c)),
       row('POST', 'settings/save',     'manage',   'tab-settings',             (r, c) => settings.save(r, c)),
+      row('POST', 'settings/managers', 'manage',   'partials/manager-users',   (r, c) => settings.managerUsers.save(r, c)),
+      row('GET',  'settings/manager-users', 'crm', 'partials/manager-user-options', (r, c) => settings.managerUsers.search(r, c)),
       row('GET',  'import/progress',   'crm',      'partials/import-progress', (r, c) => settings.progress(r, c)),
       row('POST', 'failures/retry',    'manage',   'tab-settings',             (r, c) => settings.retry(r, c)),
       // «Новые отклики»

@@ -237,6 +237,23 @@ const ru = {
     'Портал не ответил, списки сотрудников и стадий не загрузились. Обновите вкладку через минуту.',
   'settings.importUnavailable': 'Не удалось узнать состояние импорта: сервис hh.ru временно недоступен.',
 
+  'managers.title': 'Ответственные по менеджерам hh.ru',
+  'managers.intro':
+    'Отклик на вакансию попадает к сотруднику, который сопоставлен менеджеру этой вакансии на hh.ru. Если менеджеру никто не сопоставлен, ответственным будет сотрудник из настроек выше. Если вакансию передадут другому менеджеру, новые отклики пойдут его сотруднику.',
+  'managers.manager': 'Менеджер на hh.ru',
+  'managers.user': 'Сотрудник Битрикс24',
+  'managers.vacancies': 'Активных вакансий: {n}',
+  'managers.default': 'Ответственный по умолчанию',
+  'managers.proposedEmail': 'Предложен по совпадению e-mail. Сохраните, чтобы применить.',
+  'managers.proposedName': 'Предложен по совпадению имени. Сохраните, чтобы применить.',
+  'managers.save': 'Сохранить соответствие',
+  'managers.saved': 'Соответствие сохранено. Оно применяется к новым откликам.',
+  'managers.invalid': 'Проверьте соответствие: некоторые сотрудники не найдены на портале.',
+  'managers.userMissing': 'Такого сотрудника нет на портале. Выберите другого.',
+  'managers.none': 'hh.ru не вернул ни одного менеджера этого работодателя.',
+  'managers.unavailable':
+    'Не удалось получить список менеджеров с hh.ru: сервис временно недоступен. Обновите вкладку через минуту.',
+
   'import.starting': 'Импорт запускается…',
   'import.running': 'Идёт первичный импорт откликов. Настройки появятся снова, когда он закончится.',
   'import.paused': 'Импорт приостановлен. Он продолжится сам, как только станет возможно.',
@@ -624,6 +641,23 @@ const en: Record<Key, string> = {
     'The portal did not answer, so the lists of employees and stages did not load. Reload the tab in a minute.',
   'settings.importUnavailable':
     'Could not read the import state: the hh.ru service is temporarily unavailable.',
+
+  'managers.title': 'Responsible by hh.ru manager',
+  'managers.intro':
+    'A response to a vacancy goes to the employee mapped to that vacancy’s manager on hh.ru. A manager mapped to nobody leaves it to the responsible person chosen above. When a vacancy is handed to another manager, new responses go to that manager’s employee.',
+  'managers.manager': 'Manager on hh.ru',
+  'managers.user': 'Bitrix24 employee',
+  'managers.vacancies': 'Active vacancies: {n}',
+  'managers.default': 'Default responsible person',
+  'managers.proposedEmail': 'Proposed: the same e-mail. Save to apply.',
+  'managers.proposedName': 'Proposed: the same name. Save to apply.',
+  'managers.save': 'Save mapping',
+  'managers.saved': 'Mapping saved. It applies to new responses.',
+  'managers.invalid': 'Check the mapping: some employees were not found on the portal.',
+  'managers.userMissing': 'The portal has no such employee. Choose another one.',
+  'managers.none': 'hh.ru listed no managers of this employer.',
+  'managers.unavailable':
+    'Could not read the managers from hh.ru: the service is temporarily unavailable. Reload the tab in a minute.',
 
   'import.starting': 'The import is starting…',
   'import.running': 'The initial import of responses is running. The settings come back when it ends.',
