@@ -306,9 +306,12 @@ t.test(
 
     // The third manager's row: the search finds the user, who is chosen; the proposals are kept.
     await row(third!.id).getByTestId('manager-user-query').fill(second!.lastName);
-    await row(third!.id)
-      .locator(`[data-testid=manager-user] option[value="${secondUser.ID}"]`)
-      .waitFor({ state: 'attached' });
+    // The row lists the first page of the portal's users until the search answers: then only
+    // «Ответственный по умолчанию» and the user found.
+    await eventually(
+      async () => (await row(third!.id).locator('[data-testid=manager-user] option').count()) === 2,
+      { what: 'the row’s search to answer' },
+    );
     await row(third!.id).getByTestId('manager-user').selectOption(String(secondUser.ID));
     await screenshot(page, '22-manager-users');
     await app.getByTestId('managers-save').click();
