@@ -86,6 +86,30 @@ export const ManagerUser = Type.Object({
 });
 export type ManagerUser = Static<typeof ManagerUser>;
 
+/**
+ * A per-vacancy rule («Вакансии»): the vacancies it takes (one vacancy by its hh.ru id, those whose
+ * name contains `value` in any case, or those of one hh.ru region) go into its entity type,
+ * pipeline and stages, to its responsible when it names one. A rule for one vacancy wins over the
+ * others; among those, the first added.
+ */
+export const VacancyRule = Type.Object({
+  id: Ids.positive(),
+  match: Enum(['vacancy', 'name', 'area']),
+  value: Type.String({ minLength: 1, maxLength: 200 }),
+  /** What the pages show for it: the vacancy's or the region's name, or the words. */
+  label: Type.String({ maxLength: 300 }),
+  entityType: EntityType,
+  /** Deals only; 0 is the default pipeline. */
+  categoryId: Type.Integer({ minimum: 0 }),
+  stageForResponse: Type.String(),
+  stageForInvitation: Type.String(),
+  /** With «Расширенная синхронизация» when the rule was saved: a stage per hh.ru status. */
+  stageByState: Type.Partial(Type.Record(HhStateSchema, Type.String())),
+  /** null: the user of the vacancy's manager, else the settings' responsible. */
+  responsibleUserId: Nullable(Ids.positive()),
+});
+export type VacancyRule = Static<typeof VacancyRule>;
+
 export const PortalSettings = Type.Object({
   memberId: Ids.memberId(),
   responsibleUserId: Type.Integer(),
@@ -124,6 +148,8 @@ export const PortalSettings = Type.Object({
    * responsible, chosen so). Kept in a table of its own by settings and joined here when read.
    */
   managerUsers: Type.Optional(Type.Array(ManagerUser)),
+  /** «Вакансии»: the per-vacancy rules, in the order they were added (kept by settings in a table of its own). */
+  vacancyRules: Type.Optional(Type.Array(VacancyRule)),
   updatedAt: Type.String(),
 });
 export type PortalSettings = Static<typeof PortalSettings>;
@@ -803,6 +829,19 @@ export const HhManagerView = Type.Object({
   vacancies: Nullable(Type.Integer({ minimum: 0 })),
 });
 export type HhManagerView = Static<typeof HhManagerView>;
+
+/** An active vacancy for «Вакансии»: its manager and region, and how many of its negotiations we hold and have in the CRM. */
+export const VacancyOverview = Type.Object({
+  id: Ids.hhId(),
+  name: Type.String(),
+  area: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
+  employerId: Ids.hhId(),
+  managerId: Nullable(Type.String()),
+  managerName: Nullable(Type.String()),
+  responses: Type.Integer({ minimum: 0 }),
+  inCrm: Type.Integer({ minimum: 0 }),
+});
+export type VacancyOverview = Static<typeof VacancyOverview>;
 const UserRequest = Type.Object({ memberId: Ids.memberId(), userId: Ids.positive() });
 const EntityRequest = Type.Object({
   memberId: Ids.memberId(),
@@ -868,6 +907,12 @@ export const rpc = {
    * (hh.ru's list of the employer's managers).
    */
   hhManagers: defineRpc('rpc.hh.managers', MemberRequest, Type.Object({ items: Type.Array(HhManagerView) })),
+  /** «Вакансии»: the active vacancies as hh.ru lists them now, with our counts. */
+  hhVacancyOverview: defineRpc(
+    'rpc.hh.vacancy-overview',
+    MemberRequest,
+    Type.Object({ items: Type.Array(VacancyOverview) }),
+  ),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
   hhCard: defineRpc('rpc.hh.card', EntityRequest, Nullable(CardView)),
   /** «Аналитика»: the funnel's figures from our own tables (nothing asked of hh.ru or the portal). */

@@ -115,8 +115,11 @@ export {
   UiRequest,
   UiResponse,
   UiSession,
+  VacancyOverview,
+  VacancyRule,
   VacancyStep,
 } from './contracts.js';
+export { ruleFor } from './vacancy-rules.js';
 export { type ConsumerSpec, Naming, type StreamSpec, streams, subjects } from './nats/topology.js';
 
 // NATS and messaging: connection, handler outcomes, RPC, the outbox

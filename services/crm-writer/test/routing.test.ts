@@ -49,3 +49,74 @@ t.test('the responsible is the user of the vacancy’s hh.ru manager, else the d
   );
   t.equal(settings.responsibleUserId, 1, 'the portal’s settings are not changed');
 });
+
+t.test(
+  'a vacancy’s rule overrides entity type, pipeline, stages and, when it names one, the responsible',
+  async (t) => {
+    const rule = (id: number, match: 'vacancy' | 'name' | 'area', value: string, more = {}) => ({
+      id,
+      match,
+      value,
+      label: value,
+      entityType: 'deal' as const,
+      categoryId: id,
+      stageForResponse: `C${id}:NEW`,
+      stageForInvitation: `C${id}:PREPARATION`,
+      stageByState: {},
+      responsibleUserId: null,
+      ...more,
+    });
+    const ruled: PortalSettings = {
+      ...settings,
+      vacancyRules: [
+        rule(3, 'area', '2'),
+        rule(4, 'name', 'склад', { responsibleUserId: 11, entityType: 'lead' }),
+        rule(5, 'vacancy', '77'),
+      ],
+    };
+    const of = (v: Partial<NegotiationSnapshot['vacancy']>) => settingsFor(ruled, snapshot(v));
+    t.match(
+      of({ id: '77', name: 'Кладовщик на склад', area: { id: '2', name: 'СПб' } }),
+      {
+        categoryId: 5,
+        stageForResponse: 'C5:NEW',
+      },
+      'a rule for the vacancy wins over the others',
+    );
+    t.match(
+      of({ id: '8', name: 'Кладовщик', area: { id: '2', name: 'СПб' } }),
+      { categoryId: 3 },
+      'then the first added',
+    );
+    const lead = of({ id: '9', name: 'Работник СКЛАДА', employerId: '10', managerId: '100' });
+    t.match(
+      lead,
+      { entityType: 'lead', categoryId: 0, responsibleUserId: 11 },
+      'by words of the name, any case; its responsible over the manager’s user',
+    );
+    t.match(
+      of({ id: '8', name: 'Кладовщик', area: { id: '2', name: 'СПб' }, employerId: '10', managerId: '100' }),
+      { responsibleUserId: 7 },
+      'a rule without a responsible keeps the manager’s user',
+    );
+    t.same(
+      of({ id: '8', name: 'Кладовщик', area: { id: '2', name: 'СПб' } }).stageByState,
+      {
+        response: 'C3:NEW',
+        consider: 'C3:PREPARATION',
+        phone_interview: 'C3:PREPARATION',
+        assessment: 'C3:PREPARATION',
+        interview: 'C3:PREPARATION',
+        offer: 'C3:PREPARATION',
+        hired: 'C3:PREPARATION',
+        discard: 'C3:PREPARATION',
+      },
+      'a rule saved in the simple mode gives each status its stage for responses or invitations',
+    );
+    t.match(
+      of({ id: '1', name: 'Бухгалтер', area: { id: '1', name: 'Москва' } }),
+      { categoryId: 0, entityType: 'deal' },
+      'no rule: the defaults',
+    );
+  },
+);

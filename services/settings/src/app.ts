@@ -37,6 +37,7 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
       rpc.hhImportProgress,
       rpc.hhVacancies,
       rpc.hhManagers,
+      rpc.hhVacancyOverview,
       rpc.hhNewResponses,
       rpc.hhCard,
       rpc.hhAnalytics,
@@ -77,7 +78,7 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
   // uninstall, or once HH_DATA_RETENTION_DAYS passed after one without CLEAN.
   runtime.erasesPortalData({
     durable: 'settings-uninstalled',
-    tables: ['feedback', 'portal_settings', 'portal_manager_users'],
+    tables: ['feedback', 'portal_settings', 'portal_manager_users', 'portal_vacancy_rules'],
   });
   return { app, runtime, port: config.SETTINGS_PORT };
 }

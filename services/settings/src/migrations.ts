@@ -96,5 +96,22 @@ export const migrations: MigrationSet = {
         await db.schema.dropTable('portal_manager_users');
       },
     },
+    {
+      name: '20270103_02_vacancy_rules',
+      async up(db) {
+        // «Вакансии»: per-vacancy rules (a VacancyRule each, services/common/src/contracts.ts), in
+        // the order they were added (id).
+        await db.schema.createTable('portal_vacancy_rules', (t) => {
+          t.bigIncrements('id');
+          t.text('member_id').notNullable().index();
+          t.jsonb('rule').notNullable();
+          t.integer('updated_by');
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('portal_vacancy_rules');
+      },
+    },
   ],
 };

@@ -7,6 +7,7 @@ import {
   type Knex,
   type ManagerUser,
   type PortalSettings,
+  type VacancyRule,
   ValidationError,
   enqueue,
   subjects,
@@ -111,7 +112,48 @@ export function parseSettings(memberId: string, input: SettingsDraft): PortalSet
 export async function getSettings(db: Knex, memberId: string): Promise<PortalSettings | null> {
   const settings = (await getSettingsRecord(db, memberId))?.settings ?? null;
   if (!settings) return null;
-  return { ...settings, managerUsers: await getManagerUsers(db, memberId) };
+  return {
+    ...settings,
+    managerUsers: await getManagerUsers(db, memberId),
+    vacancyRules: await getVacancyRules(db, memberId),
+  };
+}
+
+/** «Вакансии»'s rules, in the order they were added. */
+export async function getVacancyRules(db: Knex, memberId: string): Promise<VacancyRule[]> {
+  const rows = await db('portal_vacancy_rules')
+    .where({ member_id: memberId })
+    .orderBy('id')
+    .select<Array<{ id: string; rule: Omit<VacancyRule, 'id'> }>>('id', 'rule');
+  return rows.map((r) => ({ ...r.rule, id: Number(r.id) }));
+}
+
+/**
+ * Adds a rule, or removes one (`remove`), and announces the settings (portal.settings.saved) in
+ * the same transaction: crm-writer forgets its copy and the next response follows the rules.
+ */
+export async function changeVacancyRules(
+  db: Knex,
+  memberId: string,
+  change: { add: Omit<VacancyRule, 'id'> } | { remove: number },
+  userId: number | null,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    if ('add' in change)
+      await trx('portal_vacancy_rules').insert({
+        member_id: memberId,
+        rule: JSON.stringify(change.add),
+        updated_by: userId,
+      });
+    else await trx('portal_vacancy_rules').where({ member_id: memberId, id: change.remove }).delete();
+    const settings = await getSettings(trx, memberId);
+    if (settings)
+      await enqueue(trx, {
+        subject: subjects.portalSettingsSaved,
+        msgId: `settings:${memberId}:${randomUUID()}`,
+        payload: { settings },
+      });
+  });
 }
 
 /** «Ответственные по менеджерам hh.ru» as saved (a manager without a row has not been chosen for yet). */

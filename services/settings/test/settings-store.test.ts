@@ -122,7 +122,7 @@ t.test('saved settings are announced in the same transaction and served to other
   await saveSettings(settings.runtime.db, saved, 1);
   t.same(
     await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }),
-    { ...saved, managerUsers: [] },
+    { ...saved, managerUsers: [], vacancyRules: [] },
     'served with «Ответственные по менеджерам hh.ru» (none chosen yet)',
   );
   const stream = asker.runtime.naming.stream('PORTAL');
@@ -147,6 +147,7 @@ t.test('saved settings are announced in the same transaction and served to other
   t.same(await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }), {
     ...saved,
     managerUsers: mapped,
+    vacancyRules: [],
   });
   const announced = await eventually(
     async () => {

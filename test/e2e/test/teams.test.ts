@@ -9,6 +9,7 @@
  */
 import t from 'tap';
 import { rpc } from '@hhb24/common';
+import { parseSettings, saveSettings } from '@hhb24/settings';
 import { eventually } from '@hhb24/common/testing';
 import {
   type Stack,
@@ -103,6 +104,7 @@ t.test(
       { timeoutMs: 30_000 },
     );
     const pipeline = sim.addPipeline(memberId, 'Подбор');
+    const warehouse = sim.addPipeline(memberId, 'Склад');
     const saved = await ui(stack, admin, 'POST', 'settings/save', {
       responsibleUserId: '1',
       entityType: 'deal',
@@ -189,7 +191,48 @@ t.test(
     const vacancyManager = (negotiationId: string) =>
       hh.store.vacancies.get(hh.store.negotiations.get(negotiationId)!.vacancyId)!.managerId;
 
-    // The import: every deal with its vacancy manager's user, in the pipeline of the settings.
+    // «Вакансии»: the second manager's vacancy goes to a pipeline of its own, by a rule for it.
+    const ruled = [...hh.store.vacancies.values()].find((v) => v.managerId === second!.id)!;
+    const vacanciesTab = await ui(stack, admin, 'GET', 'tab/vacancies');
+    t.equal(vacanciesTab.status, 200);
+    t.match(vacanciesTab.html, /data-testid="rules-none"/, 'no rules yet');
+    const ruleAdded = await ui(stack, admin, 'POST', 'vacancies/rules', {
+      match: 'vacancy',
+      vacancyId: ruled.id,
+      entityType: 'deal',
+      categoryId: String(warehouse.id),
+      stageForResponse: `C${warehouse.id}:PREPARATION`,
+      stageForInvitation: `C${warehouse.id}:EXECUTING`,
+      ruleUserId: '',
+    });
+    t.equal(ruleAdded.status, 200);
+    t.match(ruleAdded.html, /Правило добавлено/, 'the rule is added');
+    t.match(ruleAdded.html, new RegExp(`data-testid="rule-label">Вакансия «${ruled.name}»`));
+    const wrongStage = await ui(stack, admin, 'POST', 'vacancies/rules', {
+      match: 'name',
+      nameText: 'склад',
+      entityType: 'deal',
+      categoryId: String(warehouse.id),
+      stageForResponse: `C${pipeline.id}:NEW`,
+      stageForInvitation: `C${warehouse.id}:EXECUTING`,
+    });
+    t.match(wrongStage.html, /Проверьте правило/, 'a stage of another pipeline is refused');
+    t.equal(
+      (
+        await ui(stack, employee, 'POST', 'vacancies/rules', {
+          match: 'name',
+          nameText: 'x',
+          entityType: 'lead',
+          stageForResponse: 'NEW',
+          stageForInvitation: 'IN_PROCESS',
+        })
+      ).status,
+      403,
+      'an employee who is no admin may not add a rule',
+    );
+
+    // The import: every deal with its vacancy manager's user, in the pipeline of the settings or
+    // of the rule, on the stage for its kind there.
     t.equal(
       (
         await ui(stack, admin, 'POST', 'settings/save', {
@@ -223,7 +266,51 @@ t.test(
         userOf[manager],
         `deal ${d['ID']}: the user of manager ${manager}`,
       );
-      t.equal(Number(d['CATEGORY_ID']), pipeline.id);
+      const n = hh.store.negotiations.get(String(d['ORIGIN_ID']))!;
+      const invitation = n.initiator === 'employer';
+      if (n.vacancyId === ruled.id) {
+        t.equal(Number(d['CATEGORY_ID']), warehouse.id, `deal ${d['ID']}: the rule's pipeline`);
+        t.equal(d['STAGE_ID'], `C${warehouse.id}:${invitation ? 'EXECUTING' : 'PREPARATION'}`);
+      } else {
+        t.equal(Number(d['CATEGORY_ID']), pipeline.id, `deal ${d['ID']}: the settings' pipeline`);
+        t.equal(d['STAGE_ID'], `C${pipeline.id}:${invitation ? 'PREPARATION' : 'NEW'}`);
+      }
+    }
+    t.ok(
+      deals.some((d) => Number(d['CATEGORY_ID']) === warehouse.id) &&
+        deals.some((d) => Number(d['CATEGORY_ID']) === pipeline.id),
+      'both pipelines have deals',
+    );
+
+    // «Вакансии» lists each active vacancy with its manager, its rule and its counts.
+    const listed = await eventually(
+      async () => {
+        const html = (await ui(stack, admin, 'GET', 'tab/vacancies')).html;
+        return [...html.matchAll(/data-testid="vacancy-in-crm">(\d+)</g)].reduce(
+          (a, m) => a + Number(m[1]),
+          0,
+        ) === expected.length
+          ? html
+          : null;
+      },
+      { timeoutMs: 30_000, what: 'every negotiation counted in the CRM on «Вакансии»' },
+    );
+    for (const v of hh.store.vacancies.values()) {
+      const row = new RegExp(`data-vacancy="${v.id}">([\\s\\S]*?)</tr>`).exec(listed)?.[1] ?? '';
+      const m = hh.store.managers.get(v.managerId)!;
+      const count = expected.filter((n) => n.vacancyId === v.id).length;
+      t.match(row, `${m.lastName} ${m.firstName}`, `vacancy ${v.id}: its manager`);
+      t.match(row, new RegExp(`data-testid="vacancy-responses">${count}<`), `vacancy ${v.id}: ${count} held`);
+      t.match(
+        row,
+        new RegExp(`data-testid="vacancy-in-crm">${count}<`),
+        `vacancy ${v.id}: ${count} in the CRM`,
+      );
+      t.match(
+        row,
+        v.id === ruled.id ? `Вакансия «${v.name}»` : 'По настройкам',
+        `vacancy ${v.id}: ${v.id === ruled.id ? 'the rule' : 'the defaults'}`,
+      );
     }
     t.same(
       [...new Set(deals.map((d) => Number(d['ASSIGNED_BY_ID'])))].sort((a, b) => a - b),
@@ -290,6 +377,8 @@ t.test(
       LAST_NAME: second!.lastName,
       WORK_POSITION: 'Рекрутер',
     });
+    // The portal's pipelines before the app reads its lists (it keeps them a minute).
+    const recruiting = sim.addPipeline(portal.memberId, 'Подбор');
     const b = await browser(t);
     const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
     const app = await installAndConnect(page, stack, 'acme', 0);
@@ -330,5 +419,64 @@ t.test(
       ].sort(),
       'every row saved',
     );
+
+    // «Вакансии»: the vacancies with their managers; a rule by words of the name, into a pipeline
+    // of its own, chosen in the form (the stages follow the pipeline).
+    await saveSettings(
+      db,
+      parseSettings(portal.memberId, {
+        responsibleUserId: 1,
+        entityType: 'deal',
+        stageForResponse: 'NEW',
+        stageForInvitation: 'PREPARATION',
+      }),
+      1,
+    );
+    await app.locator('[data-testid=tab][data-tab=vacancies]').click();
+    await app.getByTestId('vacancy-list').waitFor();
+    t.equal(await app.getByTestId('vacancy-row').count(), 3, 'a row per active vacancy');
+    const target = [...stack.hh.sim.store.vacancies.values()].find((v) => v.managerId === third!.id)!;
+    const targetRow = app.locator(`[data-testid=vacancy-row][data-vacancy="${target.id}"]`);
+    t.equal(
+      await targetRow.getByTestId('vacancy-manager').textContent(),
+      `${third!.lastName} ${third!.firstName}`,
+    );
+    t.equal(await targetRow.getByTestId('vacancy-rule').textContent(), 'По настройкам');
+    const words = target.name.split(' ')[0]!.toLowerCase();
+    await app.getByTestId('rule-match-name').check();
+    await app.getByTestId('rule-name').waitFor();
+    await app.getByTestId('rule-name').fill(words);
+    await app.getByTestId('rule-entity-deal').check();
+    await app.getByTestId('rule-pipeline').selectOption(String(recruiting.id));
+    await app
+      .locator(`[data-field=stageForResponse] option[value="C${recruiting.id}:NEW"]`)
+      .waitFor({ state: 'attached' });
+    await app.locator('[data-field=stageForInvitation]').selectOption(`C${recruiting.id}:PREPARATION`);
+    await app.getByTestId('rule-user').selectOption(String(secondUser.ID));
+    await app.getByTestId('rule-save').click();
+    await app.getByText('Правило добавлено. Оно применяется к новым откликам.').waitFor();
+    t.equal(await app.getByTestId('rule').count(), 1);
+    t.match(
+      await app.getByTestId('rule').textContent(),
+      new RegExp(`Название содержит «${words}» →\\s+Сделка, Подбор, ${secondUser.NAME}`),
+    );
+    t.equal(
+      await app
+        .locator(`[data-testid=vacancy-row][data-vacancy="${target.id}"] [data-testid=vacancy-rule]`)
+        .textContent(),
+      `Название содержит «${words}»`,
+      'the vacancy shows the rule that takes it',
+    );
+    await screenshot(page, '23-vacancies');
+    const [kept] = await db('portal_vacancy_rules').where({ member_id: portal.memberId });
+    t.match(kept.rule, {
+      match: 'name',
+      value: words,
+      entityType: 'deal',
+      categoryId: recruiting.id,
+      stageForResponse: `C${recruiting.id}:NEW`,
+      stageForInvitation: `C${recruiting.id}:PREPARATION`,
+      responsibleUserId: secondUser.ID,
+    });
   },
 );

@@ -375,6 +375,19 @@ export class SyncStore {
       .pluck('vacancy_id')) as string[];
   }
 
+  /** Per vacancy: the negotiations we hold and how many of them have a lead or deal. */
+  async negotiationCounts(memberId: string): Promise<Map<string, { held: number; inCrm: number }>> {
+    const rows = await this.db('hh_negotiations')
+      .where({ member_id: memberId })
+      .groupBy('vacancy_id')
+      .select<Array<{ vacancy_id: string; held: number; in_crm: number }>>(
+        'vacancy_id',
+        this.db.raw('count(*)::int as held'),
+        this.db.raw('count(entity_id)::int as in_crm'),
+      );
+    return new Map(rows.map((r) => [r.vacancy_id, { held: r.held, inCrm: r.in_crm }]));
+  }
+
   /** How many of the vacancy's negotiations we hold, per collection they were last seen in. */
   async countsByCollection(memberId: string, vacancyId: string): Promise<Map<string, number>> {
     const rows = await this.db('hh_negotiations')

@@ -116,6 +116,28 @@ export const ManagerUserSearch = Type.Object({
   mapUser: Type.Optional(RowUser),
 });
 
+// ---- «Вакансии» ------------------------------------------------------------------------------
+
+/**
+ * «Добавить правило»: which vacancies (`match`: one vacancy, by words of the name, by region),
+ * what goes where (entity type, pipeline, the stages as the settings' mode has them, as flat
+ * fields `stageByState.<status>`) and an optional responsible. Whether the vacancy, region,
+ * pipeline, stages and user exist is asked of hh.ru and the portal by the tab.
+ */
+export const VacancyRuleForm = Type.Object({
+  match: Enum(['vacancy', 'name', 'area']),
+  vacancyId: Type.Optional(orEmpty(Type.String({ pattern: '^\\d{1,20}$' }))),
+  nameText: Type.Optional(Type.String({ maxLength: 200 })),
+  areaId: Type.Optional(orEmpty(Type.String({ pattern: '^\\d{1,20}$' }))),
+  entityType: Enum(['lead', 'deal']),
+  categoryId: Type.Optional(orEmpty(digits(9))),
+  stageForResponse: Type.Optional(orEmpty(PortalListId)),
+  stageForInvitation: Type.Optional(orEmpty(PortalListId)),
+  ruleUserId: Type.Optional(orEmpty(digits(10))),
+});
+/** «Удалить» of a rule. */
+export const VacancyRuleRemove = Type.Object({ ruleId: digits(15) });
+
 /** «Повторить» under the import's results: one refused response, or all of them. */
 export const FailuresRetry = Type.Object({
   negotiationId: Type.Optional(orEmpty(Ids.negotiationId())),
