@@ -36,8 +36,6 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
       rpc.hhDisconnect,
       rpc.hhImportProgress,
       rpc.hhVacancies,
-      rpc.hhManagers,
-      rpc.hhVacancyOverview,
       rpc.hhNewResponses,
       rpc.hhCard,
       rpc.hhAnalytics,
@@ -76,9 +74,6 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
 
   // The portal's settings and what its users wrote in «Обратная связь»: erased at a clean
   // uninstall, or once HH_DATA_RETENTION_DAYS passed after one without CLEAN.
-  runtime.erasesPortalData({
-    durable: 'settings-uninstalled',
-    tables: ['feedback', 'portal_settings', 'portal_manager_users', 'portal_vacancy_rules'],
-  });
+  runtime.erasesPortalData({ durable: 'settings-uninstalled', tables: ['feedback', 'portal_settings'] });
   return { app, runtime, port: config.SETTINGS_PORT };
 }

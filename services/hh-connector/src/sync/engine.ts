@@ -191,18 +191,6 @@ export class SyncEngine {
     this.d.runtime.wakeOutbox();
   }
 
-  /**
-   * The account's active vacancies read again: their managers and regions as hh.ru has them now
-   * (a vacancy handed to another manager routes its new responses to that manager's user).
-   */
-  async refreshVacancies(account: HhAccount, log: Logger = this.d.runtime.log): Promise<void> {
-    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
-    await this.d.runtime.db.transaction((trx) =>
-      this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null),
-    );
-    log.info({ memberId: account.memberId, vacancies: vacancies.length }, 'vacancies read again');
-  }
-
   /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. Returns those vacancies. */
   private async requeueUnfinished(account: HhAccount, runId: string): Promise<string[]> {
     const vacancies = await this.store.pendingImportVacancies(account.memberId, runId);
@@ -415,14 +403,6 @@ export class SyncEngine {
     if (account.unpaidUntil) return ignore('no paid API access');
     if (!(await this.store.getImport(account.memberId)))
       return ignore('the portal has not started its import yet');
-    // A vacancy edited on hh.ru (handed to another manager, among other changes): the payload
-    // does not say what changed, so the vacancies are read again; new responses follow the manager.
-    if (body.action_type === 'VACANCY_CHANGE')
-      return this.guard(ctx, account, async () => {
-        await this.refreshVacancies(account, ctx.log);
-        await done('processed');
-        return ack();
-      });
     if (
       ![
         'NEW_RESPONSE_OR_INVITATION_VACANCY',
@@ -462,10 +442,7 @@ export class SyncEngine {
     log: Logger = this.d.runtime.log,
   ): Promise<boolean> {
     const vacancy = item.vacancy!;
-    // A vacancy hh.ru has not listed to us yet (published since the last listing): its manager
-    // decides who is responsible, so the list is read again before the snapshot is made.
-    if (await this.store.ensureVacancy(account.memberId, account.id, vacancy))
-      await this.refreshVacancies(account, log);
+    await this.store.ensureVacancy(account.memberId, account.id, vacancy);
     const refused: RefusedItem[] = [];
     const outOfScope: string[] = [];
     const scope = (await this.store.getImport(account.memberId))?.scope ?? WHOLE_SCOPE;
@@ -604,22 +581,13 @@ export class SyncEngine {
     const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? {
       name: item.vacancy?.name ?? '',
       url: item.vacancy?.alternate_url ?? null,
-      managerId: null,
-      area: null,
     };
     const input = {
       memberId: row.memberId,
       accountId: account.id,
       kind,
       item,
-      vacancy: {
-        id: row.vacancyId,
-        name: vacancy.name,
-        url: vacancy.url,
-        employerId: account.employerId,
-        managerId: vacancy.managerId,
-        area: vacancy.area,
-      },
+      vacancy: { id: row.vacancyId, name: vacancy.name, url: vacancy.url },
       resume: kept?.data ?? null,
       hasPdf: Boolean(kept?.hasPdf),
     };

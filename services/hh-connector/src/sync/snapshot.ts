@@ -123,7 +123,7 @@ export interface SnapshotInput {
   kind: Kind;
   personId: string;
   item: HhNegotiation;
-  vacancy: NegotiationSnapshot['vacancy'];
+  vacancy: { id: string; name: string; url: string | null };
   /** The kept resume (kept even after the applicant deleted it), or null. */
   resume: KeptResume | null;
   /** The PDF is stored. */

@@ -57,9 +57,6 @@ export interface VacancyRow {
   accountId: string;
   name: string;
   url: string | null;
-  /** The vacancy's hh.ru manager as hh.ru last listed it (null: not listed yet). */
-  managerId: string | null;
-  area: { id: string; name: string } | null;
 }
 
 interface DbNegotiation {
@@ -285,8 +282,6 @@ export class SyncStore {
       manager_name: v.manager
         ? [v.manager.last_name, v.manager.first_name].filter(Boolean).join(' ') || null
         : null,
-      area_id: v.area?.id ?? null,
-      area_name: v.area?.name ?? null,
       counters: JSON.stringify(v.counters ?? null),
       updated_at: trx.fn.now(),
       ...(importRunId ? { import_run_id: importRunId, import_state: 'pending' } : {}),
@@ -300,8 +295,6 @@ export class SyncStore {
         'url',
         'manager_id',
         'manager_name',
-        'area_id',
-        'area_name',
         'counters',
         'updated_at',
         ...(importRunId ? ['import_run_id', 'import_state'] : []),
@@ -309,19 +302,12 @@ export class SyncStore {
   }
 
   async getVacancy(memberId: string, vacancyId: string): Promise<VacancyRow | undefined> {
-    const r = await this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId }).first<
-      | {
-          member_id: string;
-          vacancy_id: string;
-          account_id: string;
-          name: string;
-          url: string | null;
-          manager_id: string | null;
-          area_id: string | null;
-          area_name: string | null;
-        }
-      | undefined
-    >();
+    const r = await this.db('hh_vacancies')
+      .where({ member_id: memberId, vacancy_id: vacancyId })
+      .first<
+        | { member_id: string; vacancy_id: string; account_id: string; name: string; url: string | null }
+        | undefined
+      >();
     return (
       r && {
         memberId: r.member_id,
@@ -329,8 +315,6 @@ export class SyncStore {
         accountId: r.account_id,
         name: r.name,
         url: r.url,
-        managerId: r.manager_id,
-        area: r.area_id ? { id: r.area_id, name: r.area_name ?? '' } : null,
       }
     );
   }
@@ -340,8 +324,8 @@ export class SyncStore {
     memberId: string,
     accountId: string,
     v: { id: string; name: string; alternate_url?: string },
-  ): Promise<boolean> {
-    const added = await this.db('hh_vacancies')
+  ): Promise<void> {
+    await this.db('hh_vacancies')
       .insert({
         member_id: memberId,
         vacancy_id: v.id,
@@ -350,9 +334,7 @@ export class SyncStore {
         url: v.alternate_url ?? null,
       })
       .onConflict(['member_id', 'vacancy_id'])
-      .ignore()
-      .returning('vacancy_id');
-    return added.length > 0;
+      .ignore();
   }
 
   async vacancyDone(memberId: string, vacancyId: string, runId: string | null): Promise<void> {
@@ -373,19 +355,6 @@ export class SyncStore {
     return (await this.db('hh_vacancies')
       .where({ member_id: memberId, import_run_id: runId, import_state: 'pending' })
       .pluck('vacancy_id')) as string[];
-  }
-
-  /** Per vacancy: the negotiations we hold and how many of them have a lead or deal. */
-  async negotiationCounts(memberId: string): Promise<Map<string, { held: number; inCrm: number }>> {
-    const rows = await this.db('hh_negotiations')
-      .where({ member_id: memberId })
-      .groupBy('vacancy_id')
-      .select<Array<{ vacancy_id: string; held: number; in_crm: number }>>(
-        'vacancy_id',
-        this.db.raw('count(*)::int as held'),
-        this.db.raw('count(entity_id)::int as in_crm'),
-      );
-    return new Map(rows.map((r) => [r.vacancy_id, { held: r.held, inCrm: r.in_crm }]));
   }
 
   /** How many of the vacancy's negotiations we hold, per collection they were last seen in. */
