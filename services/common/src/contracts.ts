@@ -160,6 +160,25 @@ export const NegotiationSnapshot = Type.Object({
       pdf: Nullable(Type.Object({ filename: Type.String() })),
     }),
   ),
+  /**
+   * What the applicant wrote (absent from snapshots made before it was kept): the cover letter
+   * (a response's first message), the vacancy's test as passed (score 0–100, hh.ru's mark, its
+   * page), the messages from the applicant not read on hh.ru, and the response's page on hh.ru.
+   */
+  words: Type.Optional(
+    Type.Object({
+      coverLetter: Nullable(Type.String({ maxLength: 4000 })),
+      test: Nullable(
+        Type.Object({
+          score: Type.Number({ minimum: 0, maximum: 100 }),
+          mark: Nullable(Type.String({ maxLength: 40 })),
+          url: Nullable(Type.String()),
+        }),
+      ),
+      unreadMessages: Type.Integer({ minimum: 0 }),
+      chatUrl: Nullable(Type.String()),
+    }),
+  ),
 });
 export type NegotiationSnapshot = Static<typeof NegotiationSnapshot>;
 

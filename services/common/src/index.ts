@@ -190,6 +190,7 @@ export {
   isPortalTextKey,
   portalLang,
   portalText,
+  testMarkText,
 } from './portal-texts.js';
 
 // Bitrix24 client: calls, errors, portals and their tokens

@@ -37,6 +37,9 @@ const ru = {
   'comment.skills': 'Навыки: {v}',
   'comment.resumeUrl': 'Резюме на hh.ru: {v}',
   'comment.noExperience': 'нет',
+  'comment.coverLetter': 'Сопроводительное письмо: {v}',
+  'comment.test': 'Тест: {score} из 100{mark}',
+  'comment.testUrl': 'Результат теста: {v}',
 
   'activity.vacancy': 'Вакансия',
   'activity.name': 'ФИО',
@@ -51,6 +54,16 @@ const ru = {
   'activity.othersTitle': 'Другие отклики ({n}):',
   'activity.othersNone': 'Других откликов нет',
   'activity.othersAll': 'Все отклики ({n})',
+  'activity.coverLetter': 'Сопроводительное письмо',
+  'activity.test': 'Тест',
+  'activity.testScore': '{score} из 100{mark}',
+  'activity.testOpen': 'Результат',
+  'activity.unread': 'Непрочитанных сообщений от соискателя',
+  'activity.chat': 'Открыть переписку на hh.ru',
+  'mark.UNFAIR': 'неудовлетворительно',
+  'mark.FAIR': 'удовлетворительно',
+  'mark.GOOD': 'хорошо',
+  'mark.EXCELLENT': 'отлично',
 
   'robot.taken': 'Приложение HH.ru приняло задание робота',
   'robot.status': 'Статус НН: {status}',
@@ -133,6 +146,9 @@ const en: Record<Key, string> = {
   'comment.skills': 'Skills: {v}',
   'comment.resumeUrl': 'Resume on hh.ru: {v}',
   'comment.noExperience': 'none',
+  'comment.coverLetter': 'Cover letter: {v}',
+  'comment.test': 'Test: {score} of 100{mark}',
+  'comment.testUrl': 'Test result: {v}',
 
   'activity.vacancy': 'Vacancy',
   'activity.name': 'Full name',
@@ -147,6 +163,16 @@ const en: Record<Key, string> = {
   'activity.othersTitle': 'Other responses ({n}):',
   'activity.othersNone': 'No other responses',
   'activity.othersAll': 'All responses ({n})',
+  'activity.coverLetter': 'Cover letter',
+  'activity.test': 'Test',
+  'activity.testScore': '{score} of 100{mark}',
+  'activity.testOpen': 'Result',
+  'activity.unread': 'Unread messages from the applicant',
+  'activity.chat': 'Open the conversation on hh.ru',
+  'mark.UNFAIR': 'poor',
+  'mark.FAIR': 'fair',
+  'mark.GOOD': 'good',
+  'mark.EXCELLENT': 'excellent',
 
   'robot.taken': 'The HH.ru app took the robot’s task',
   'robot.status': 'HH status: {status}',
@@ -227,4 +253,14 @@ export function bbText(value: string): string {
 /** Whether a catalogue key exists (a robot refusal's code, say). */
 export function isPortalTextKey(key: string): key is PortalTextKey {
   return key in ru;
+}
+
+/**
+ * hh.ru's mark of a test in the portal's language, after a comma (`, отлично`); a mark hh.ru may
+ * add later as hh.ru wrote it; none: nothing.
+ */
+export function testMarkText(lang: PortalLang, mark: string | null): string {
+  if (!mark) return '';
+  const key = `mark.${mark}`;
+  return `, ${isPortalTextKey(key) ? portalText(lang, key) : mark}`;
 }

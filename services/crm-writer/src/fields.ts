@@ -12,10 +12,12 @@ import {
   type StreamedFile,
   applicantName,
   applicantTitleName,
+  bbText,
   ddmmyyyy,
   hiddenEmailText,
   hiddenPhoneText,
   portalText,
+  testMarkText,
   toHhState,
 } from '@hhb24/common';
 
@@ -95,6 +97,7 @@ export function commentsOf(
     const email = s.applicant.hidden.email ? hiddenEmailText(s, lang) : s.applicant.email;
     if (email) lines.push(line('comment.email', email));
   }
+  lines.push(...wordsLines(s, lang));
   if (!s.resume) return [...lines, portalText(lang, 'comment.noResume')].join('\n');
   lines.push(line('comment.resume', s.resume.title ?? '—'));
   if (s.resume.experienceMonths !== null)
@@ -103,6 +106,37 @@ export function commentsOf(
   if (s.resume.skills.length > 0) lines.push(line('comment.skills', s.resume.skills.join(', ')));
   if (s.resume.url) lines.push(line('comment.resumeUrl', s.resume.url));
   return lines.join('\n');
+}
+
+/**
+ * The applicant's own words in the comment: the cover letter as written (lines and all) and the
+ * test's score, mark and page. Text from hh.ru stays text: BB code the portal would read in it is
+ * neutralised (bbText), nothing is deleted.
+ */
+function wordsLines(s: NegotiationSnapshot, lang: PortalLang): string[] {
+  const lines: string[] = [];
+  const w = s.words;
+  if (!w) return lines;
+  if (w.coverLetter) lines.push(portalText(lang, 'comment.coverLetter', { v: bbText(w.coverLetter) }));
+  if (w.test) {
+    lines.push(
+      portalText(lang, 'comment.test', { score: w.test.score, mark: testMarkText(lang, w.test.mark) }),
+    );
+    const url = httpUrl(w.test.url);
+    if (url) lines.push(portalText(lang, 'comment.testUrl', { v: url }));
+  }
+  return lines;
+}
+
+/** An absolute http(s) address, or null: only such links go into the portal. */
+function httpUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

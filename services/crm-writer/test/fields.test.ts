@@ -305,3 +305,39 @@ t.test(
     t.same(searchableContacts(parts).phones, parts.applicant.phones);
   },
 );
+
+t.test('the comment carries the applicant’s words: the cover letter and the test (ru, en)', async (t) => {
+  const s: NegotiationSnapshot = {
+    ...snapshot,
+    words: {
+      coverLetter: 'Добрый день!\n<img src=x onerror=alert(1)> [B]готов[/B]',
+      test: { score: 30, mark: 'FAIR', url: 'https://hh.ru/test/1' },
+      unreadMessages: 1,
+      chatUrl: 'https://hh.ru/resume/r1?t=1300000042',
+    },
+  };
+  const ru = commentsOf(s, 'lead', 'ru');
+  t.match(
+    ru,
+    'Сопроводительное письмо: Добрый день!\n<img src=x onerror=alert(1)> [\u200bB]готов[\u200b/B]\nТест: 30 из 100, удовлетворительно\nРезультат теста: https://hh.ru/test/1\nРезюме: ',
+    'the letter as written (BB code kept from being read), then the test',
+  );
+  t.match(
+    commentsOf(s, 'lead', 'en'),
+    'Cover letter: Добрый день!\n<img src=x onerror=alert(1)> [\u200bB]готов[\u200b/B]\nTest: 30 of 100, fair\nTest result: https://hh.ru/test/1\n',
+  );
+  const bare = commentsOf(
+    {
+      ...s,
+      words: {
+        coverLetter: null,
+        test: { score: 5, mark: null, url: 'javascript:x' },
+        unreadMessages: 0,
+        chatUrl: null,
+      },
+    },
+    'lead',
+  );
+  t.match(bare, /^Тест: 5 из 100\nРезюме: /, 'no letter; a test link that is not http(s) is left out');
+  t.notMatch(commentsOf(snapshot, 'lead'), /Сопроводительное|Тест/, 'an older snapshot: nothing of the kind');
+});

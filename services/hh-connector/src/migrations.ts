@@ -340,5 +340,21 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20270111_01_cover_letter',
+      async up(db) {
+        // The applicant's cover letter (the response's first message), read once; letter_read: asked.
+        await db.schema.alterTable('hh_negotiations', (t) => {
+          t.text('cover_letter');
+          t.boolean('letter_read').notNullable().defaultTo(false);
+        });
+      },
+      async down(db) {
+        await db.schema.alterTable('hh_negotiations', (t) => {
+          t.dropColumn('cover_letter');
+          t.dropColumn('letter_read');
+        });
+      },
+    },
   ],
 };

@@ -5,6 +5,7 @@ import {
   type PortalLang,
   type PortalTextKey,
   portalText,
+  testMarkText,
 } from '@hhb24/common';
 
 /**
@@ -124,6 +125,49 @@ function cardBlocks(s: NegotiationSnapshot, say: Say): Record<string, Block> {
 
 type Say = (key: PortalTextKey, values?: Record<string, unknown>) => string;
 
+/** The most of a cover letter the activity shows; the comment of the lead or deal holds it whole. */
+export const COVER_LETTER_SHOWN = 1000;
+
+/** Text of several lines for a multiline block: as `plain()`, but the applicant's line breaks stay. */
+export function plainLines(value: string | null | undefined, max = COVER_LETTER_SHOWN): string {
+  const text = String(value ?? '')
+    .replace(/\r\n?/g, '\n')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+    .replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * The applicant's own words: the cover letter, the test (score and mark, a link to the result),
+ * the messages from the applicant not read on hh.ru and «Открыть переписку на hh.ru». Snapshots
+ * made before these were kept show none of it.
+ */
+function wordsBlocks(s: NegotiationSnapshot, say: Say, lang: PortalLang): Record<string, Block> {
+  const w = s.words;
+  if (!w) return {};
+  const blocks: Record<string, Block> = {};
+  if (w.coverLetter)
+    blocks['cover_letter'] = titled(
+      say('activity.coverLetter'),
+      text(plainLines(w.coverLetter), { multiline: true }),
+    );
+  if (w.test) {
+    const score = say('activity.testScore', { score: w.test.score, mark: testMarkText(lang, w.test.mark) });
+    const url = safeUrl(w.test.url);
+    blocks['test'] = titled(say('activity.test'), url ? link(plain(score), url) : text(plain(score)));
+  }
+  blocks['unread'] = titled(
+    say('activity.unread'),
+    text(String(w.unreadMessages), { bold: w.unreadMessages > 0 }),
+  );
+  const chat = safeUrl(w.chatUrl);
+  if (chat) blocks['chat'] = link(say('activity.chat'), chat);
+  return blocks;
+}
+
 /**
  * The other responses, as many as fit under Bitrix24's 20 blocks next to the fixed ones: a heading,
  * one line per response (vacancy as a link to its lead or deal, status, date) and, when they do not
@@ -169,7 +213,7 @@ function othersBlocks(shown: NonNullable<OthersShown>, room: number, say: Say): 
 
 export function buildLayout(s: NegotiationSnapshot, others: OthersShown, lang: PortalLang = 'ru'): Layout {
   const say: Say = (key, values) => portalText(lang, key, values);
-  const blocks = cardBlocks(s, say);
+  const blocks = { ...cardBlocks(s, say), ...wordsBlocks(s, say, lang) };
   const room = MAX_BLOCKS - Object.keys(blocks).length;
   if (others) Object.assign(blocks, othersBlocks(others, room, say));
   const buttons: Record<string, unknown> = {};

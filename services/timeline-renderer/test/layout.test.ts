@@ -258,3 +258,69 @@ t.test('our check refuses what the portal refuses', async (t) => {
     t.not(layoutProblems(layout).length, 0, `${what}: so do we`);
   }
 });
+
+const words = (over: Partial<NonNullable<NegotiationSnapshot['words']>> = {}): NegotiationSnapshot => ({
+  ...snapshot,
+  words: {
+    coverLetter: 'Здравствуйте!\n<b>Готов</b> [URL=https://evil.example]выйти[/URL] через неделю.',
+    test: { score: 86, mark: 'EXCELLENT', url: 'https://hh.ru/test/1' },
+    unreadMessages: 2,
+    chatUrl: 'https://hh.ru/resume/r1?t=1300000042',
+    ...over,
+  },
+});
+
+t.test(
+  'the applicant’s words: the cover letter, the test, unread messages, the conversation (ru, en)',
+  async (t) => {
+    const ru = buildLayout(words(), null) as any;
+    const b = ru.body.blocks;
+    t.same(
+      Object.keys(b).slice(7),
+      ['cover_letter', 'test', 'unread', 'chat'],
+      'after the card: the letter, the test, unread, the link',
+    );
+    t.equal(b.cover_letter.properties.title, 'Сопроводительное письмо');
+    t.same(
+      b.cover_letter.properties.block.properties,
+      {
+        value: 'Здравствуйте!\n<b>Готов</b> [URL=https://evil.example]выйти[/URL] через неделю.',
+        multiline: true,
+      },
+      'the letter as written, its lines kept, markup as text',
+    );
+    t.equal(b.test.properties.block.properties.text, '86 из 100, отлично');
+    t.same(b.test.properties.block.properties.action, { type: 'redirect', uri: 'https://hh.ru/test/1' });
+    t.equal(b.unread.properties.title, 'Непрочитанных сообщений от соискателя');
+    t.equal(b.unread.properties.block.properties.value, '2');
+    t.equal(b.chat.properties.text, 'Открыть переписку на hh.ru');
+    t.same(b.chat.properties.action, { type: 'redirect', uri: 'https://hh.ru/resume/r1?t=1300000042' });
+    t.same(layoutProblems(ru), []);
+    t.same(simAccepts(ru), []);
+
+    const en = (buildLayout(words(), null, 'en') as any).body.blocks;
+    t.equal(en.cover_letter.properties.title, 'Cover letter');
+    t.equal(en.test.properties.block.properties.text, '86 of 100, excellent');
+    t.equal(en.unread.properties.title, 'Unread messages from the applicant');
+    t.equal(en.chat.properties.text, 'Open the conversation on hh.ru');
+
+    const none = (
+      buildLayout(
+        words({ coverLetter: null, test: null, unreadMessages: 0, chatUrl: 'javascript:alert(1)' }),
+        null,
+      ) as any
+    ).body.blocks;
+    t.same(Object.keys(none).slice(7), ['unread'], 'no letter, no test, no link that is not http(s)');
+    t.equal(none.unread.properties.block.properties.value, '0');
+    const long = (buildLayout(words({ coverLetter: 'а'.repeat(3000) }), null) as any).body.blocks;
+    t.equal(long.cover_letter.properties.block.properties.value.length, 1000, 'a long letter shortened');
+    for (const n of [0, 3, 40]) {
+      const layout = buildLayout(words(), { responses: others(n) }) as any;
+      t.ok(
+        Object.keys(layout.body.blocks).length <= MAX_BLOCKS,
+        `${n} others beside the words: within 20 blocks`,
+      );
+      t.same(simAccepts(layout), [], `${n} others beside the words: the portal accepts it`);
+    }
+  },
+);

@@ -111,6 +111,18 @@ export interface HhNegotiation {
   resume: HhShortResume | null;
   actions: HhNegotiationAction[];
   vacancy?: { id: string; name: string; area: HhIdName; alternate_url?: string } | null;
+  /** All messages, and those the employer has not read (the applicant's). */
+  counters?: { messages?: number; unread_messages?: number } | null;
+  /** The vacancy's test as the applicant passed it: score 0–100, mark, links; null without a test. */
+  test_result?: HhTestResult | null;
+}
+
+export interface HhTestResult {
+  score: number;
+  /** UNFAIR (0–14), FAIR (15–44), GOOD (45–79), EXCELLENT (80–100); kept open for values hh.ru may add. */
+  mark?: string;
+  url?: string;
+  alternate_url?: string;
 }
 
 /** One message of a negotiation (the legacy list, oldest first): who wrote the first one started it. */
@@ -120,6 +132,8 @@ export interface HhMessage {
   author: { participant_type: string };
   created_at: string;
   state: HhIdName;
+  /** null: a message without text. */
+  text?: string | null;
 }
 
 export interface HhPhoneValue {

@@ -27,6 +27,7 @@ import {
   type HhClient,
   HhError,
   HhLoginRequired,
+  type HhMessage,
   type HhNegotiation,
   HhViewLimitExceeded,
   hasPaidAccess,
@@ -34,7 +35,9 @@ import {
 import {
   type KeptResume,
   type Kind,
+  NO_MESSAGE,
   buildSnapshot,
+  coverLetterOf,
   keepResume,
   kindFromFirstAuthor,
   kindFromItem,
@@ -50,7 +53,14 @@ import {
   isDiscardCollection,
 } from './store.js';
 
-type KeptResumeRow = { data: KeptResume; updatedAt: string; hasPdf: boolean; pdfDropped?: boolean };
+type KeptResumeRow = {
+  data: KeptResume;
+  updatedAt: string;
+  hasPdf: boolean;
+  pdfDropped?: boolean;
+  /** This read opened the resume through the negotiation (hh.ru marks the response viewed). */
+  viewed?: boolean;
+};
 
 /** Longest wait for the shared hh.ru budget inside a handler; beyond it the message is deferred. */
 const HH_WAIT_MS = 20_000;
@@ -302,8 +312,10 @@ export class SyncEngine {
         await this.store.vacancyDone(step.memberId, step.vacancyId, step.runId);
         return ack();
       }
-      // A reconciliation pages only the collections whose size differs from what we hold.
-      const held = step.runId ? null : await this.store.countsByCollection(step.memberId, step.vacancyId);
+      // A reconciliation pages only the collections whose size differs from what we hold, or where
+      // hh.ru flags more or fewer negotiations for attention than we last saw (a new message from
+      // the applicant, of which hh.ru sends no notification, or one read on hh.ru).
+      const held = step.runId ? null : await this.store.collectionFigures(step.memberId, step.vacancyId);
       const scope = (await this.store.getImport(step.memberId))?.scope ?? WHOLE_SCOPE;
       for (const collection of collections) {
         const total = collection.counters?.total;
@@ -311,7 +323,15 @@ export class SyncEngine {
         // The import leaves out the discard collections when the portal chose so; a reconciliation
         // pages them still, for the negotiations already kept that moved there.
         if (step.runId && !scope.discarded && isDiscardCollection(collection.id)) continue;
-        if (held && total !== undefined && (held.get(collection.id) ?? 0) === total) continue;
+        const ours = held?.get(collection.id) ?? { total: 0, withUpdates: 0 };
+        const flagged = collection.counters?.with_updates;
+        if (
+          held &&
+          total !== undefined &&
+          ours.total === total &&
+          (flagged === undefined || ours.withUpdates === flagged)
+        )
+          continue;
         for (let page = 0; ; page++) {
           const p = await client.collectionPage(collection.url, page, PER_PAGE, opts);
           const refused: RefusedItem[] = [];
@@ -532,7 +552,20 @@ export class SyncEngine {
   async bringUpToDate(account: HhAccount, row: NegotiationRow): Promise<'ready' | 'parked'> {
     const client = this.hh.account(account.id);
     const item = row.item;
-    const kind = row.kind ?? (await this.kindOf(account, row));
+    const decided = row.kind ? { kind: row.kind, first: undefined } : await this.kindOf(account, row);
+    const kind = decided.kind;
+    // The cover letter: the text of a response's first message, when the applicant wrote it. Read
+    // once (the messages list, one request; it marks the response viewed, as the resume does).
+    let letter = row.letterRead ? row.coverLetter : null;
+    let messagesRead = Boolean(decided.first);
+    if (!row.letterRead && kind === 'response') {
+      const first =
+        decided.first ?? (await this.firstMessage(account, row, (item.counters?.messages ?? 1) > 0));
+      messagesRead = messagesRead || first !== undefined;
+      letter = coverLetterOf(first);
+      await this.store.setLetter(row.memberId, row.negotiationId, letter);
+    }
+    let resumeViewed = false;
     const resumeId = item.resume?.id ?? row.resumeId;
     let kept: KeptResumeRow | undefined = resumeId
       ? await this.store.getResume(row.memberId, resumeId)
@@ -561,6 +594,7 @@ export class SyncEngine {
             retryAfterMs: 1000,
           });
         kept = held.value;
+        resumeViewed = Boolean(held.value && 'viewed' in held.value && held.value.viewed);
       } catch (err) {
         if (err instanceof HhViewLimitExceeded) {
           const until = new Date(
@@ -582,11 +616,16 @@ export class SyncEngine {
       name: item.vacancy?.name ?? '',
       url: item.vacancy?.alternate_url ?? null,
     };
+    // What we opened on hh.ru no longer waits there for attention (the item kept says so too).
+    if (resumeViewed || messagesRead)
+      await this.store.markSeen(row.memberId, row.negotiationId, row.itemSeq, messagesRead);
     const input = {
       memberId: row.memberId,
       accountId: account.id,
       kind,
       item,
+      coverLetter: letter,
+      unreadMessages: messagesRead ? 0 : (item.counters?.unread_messages ?? 0),
       vacancy: { id: row.vacancyId, name: vacancy.name, url: vacancy.url },
       resume: kept?.data ?? null,
       hasPdf: Boolean(kept?.hasPdf),
@@ -677,6 +716,7 @@ export class SyncEngine {
       data,
       updatedAt: data.updatedAt,
       hasPdf: Boolean(data.pdfUrl) || Boolean(!stale && kept?.hasPdf),
+      viewed: stale,
     };
   }
 
@@ -684,11 +724,13 @@ export class SyncEngine {
    * Response or invitation (docs/reference/hh-api.md#response-or-invitation): what the item says, else who
    * wrote the first message. Decided once and kept: later moves change the states the item shows.
    */
-  private async kindOf(account: HhAccount, row: NegotiationRow): Promise<Kind> {
+  private async kindOf(account: HhAccount, row: NegotiationRow): Promise<{ kind: Kind; first?: HhMessage }> {
     let kind = kindFromItem(row.item);
+    let read: HhMessage | undefined;
     if (!kind) {
       try {
         const first = (await this.hh.account(account.id).messages(row.item, opts)).items[0];
+        read = first ?? NO_MESSAGE;
         kind = kindFromFirstAuthor(first?.author.participant_type);
       } catch (err) {
         // Only an answer that says the messages cannot be read is judged by the state. A wait (our
@@ -709,7 +751,37 @@ export class SyncEngine {
       kind ??= row.item.state?.id === 'invitation' ? 'invitation' : 'response';
     }
     await this.store.setKind(row.memberId, row.negotiationId, kind);
-    return kind;
+    return { kind, first: read };
+  }
+
+  /**
+   * The first message of a negotiation (undefined when none was read: the item counts no message,
+   * or hh.ru says the messages cannot be read; NO_MESSAGE when the list is empty). Waits and
+   * outages are tried again, as for the kind.
+   */
+  private async firstMessage(
+    account: HhAccount,
+    row: NegotiationRow,
+    hasMessages: boolean,
+  ): Promise<HhMessage | undefined> {
+    if (!hasMessages) return undefined;
+    try {
+      return (await this.hh.account(account.id).messages(row.item, opts)).items[0] ?? NO_MESSAGE;
+    } catch (err) {
+      const e = classifyError(err);
+      if (
+        e.wait ||
+        e.retryable ||
+        err instanceof HhLoginRequired ||
+        (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)
+      )
+        throw err;
+      this.log.warn(
+        { memberId: row.memberId, negotiationId: row.negotiationId, err },
+        'could not read the cover letter; the response is shown without it',
+      );
+      return undefined;
+    }
   }
 
   // ---- housekeeping --------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * Pure functions: no I/O, so every rule here is tested on its own.
  */
 import { type NegotiationSnapshot, applicantName, resumePdfName } from '@hhb24/common';
-import type { HhContact, HhNegotiation, HhPhoneValue, HhResume } from '../hh/index.js';
+import type { HhContact, HhMessage, HhNegotiation, HhPhoneValue, HhResume } from '../hh/index.js';
 
 export type Kind = 'response' | 'invitation';
 
@@ -116,6 +116,29 @@ export function kindFromFirstAuthor(participantType: string | undefined): Kind |
   return null;
 }
 
+/** A message list read and found empty: nothing to read again. */
+export const NO_MESSAGE: HhMessage = {
+  id: '',
+  author: { participant_type: '' },
+  created_at: '',
+  state: { id: '', name: '' },
+  text: null,
+};
+
+/** The most of a cover letter the snapshot carries (hh.ru's own limit is far above what a card shows). */
+export const COVER_LETTER_MAX = 4000;
+
+/**
+ * The cover letter: the text of the first message when the applicant wrote it (a response's
+ * opening message; docs/reference/hh-api.md#messages). Kept as written, only trimmed and bounded.
+ */
+export function coverLetterOf(first: HhMessage | undefined): string | null {
+  if (!first || first.author.participant_type !== 'applicant') return null;
+  const text = typeof first.text === 'string' ? first.text.trim() : '';
+  if (!text) return null;
+  return text.length > COVER_LETTER_MAX ? `${text.slice(0, COVER_LETTER_MAX - 1)}…` : text;
+}
+
 export interface SnapshotInput {
   memberId: string;
   accountId: string;
@@ -128,6 +151,10 @@ export interface SnapshotInput {
   resume: KeptResume | null;
   /** The PDF is stored. */
   hasPdf: boolean;
+  /** The applicant's cover letter (null: none, or not read). */
+  coverLetter?: string | null;
+  /** Messages from the applicant not read on hh.ru (after what we read ourselves). */
+  unreadMessages?: number;
 }
 
 /** The snapshot crm-writer and timeline-renderer work from; they never read hh.ru themselves. */
@@ -183,6 +210,18 @@ export function buildSnapshot(input: SnapshotInput): NegotiationSnapshot {
           pdf: null,
         }
       : null,
+  };
+  // The applicant's own words: the cover letter, the test, the messages not read yet, and where
+  // the conversation is on hh.ru (the response's page: the short resume's address carries it).
+  const test = item.test_result;
+  snapshot.words = {
+    coverLetter: input.coverLetter ?? null,
+    test:
+      test && typeof test.score === 'number'
+        ? { score: test.score, mark: test.mark ?? null, url: test.alternate_url ?? null }
+        : null,
+    unreadMessages: Math.max(0, input.unreadMessages ?? item.counters?.unread_messages ?? 0),
+    chatUrl: short?.alternate_url ?? null,
   };
   if (snapshot.resume && input.hasPdf && resume) {
     snapshot.resume.pdf = {

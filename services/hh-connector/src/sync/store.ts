@@ -37,6 +37,9 @@ export interface NegotiationRow {
   entityId: number | null;
   /** Its lead or deal holds the resume file (crm-writer said so). */
   crmHasPdf: boolean;
+  /** The applicant's cover letter; null: none, or not read yet (`letterRead`). */
+  coverLetter: string | null;
+  letterRead: boolean;
 }
 
 export interface ImportRow {
@@ -81,6 +84,8 @@ interface DbNegotiation {
   entity_type: 'lead' | 'deal' | null;
   entity_id: number | null;
   crm_has_pdf?: boolean;
+  cover_letter?: string | null;
+  letter_read?: boolean;
 }
 
 interface DbImport {
@@ -147,6 +152,8 @@ const toRow = (r: DbNegotiation): NegotiationRow => ({
   entityType: r.entity_type,
   entityId: r.entity_id,
   crmHasPdf: Boolean(r.crm_has_pdf),
+  coverLetter: r.cover_letter ?? null,
+  letterRead: Boolean(r.letter_read),
 });
 
 /** What of an item is worth a new snapshot: its states, its last change, its resume. */
@@ -155,6 +162,9 @@ function signature(item: HhNegotiation): string {
     item.employer_state?.id,
     item.state?.id,
     item.updated_at,
+    // The applicant's words: a new message (unread), a test passed.
+    item.counters?.unread_messages ?? null,
+    item.test_result ? [item.test_result.score, item.test_result.mark ?? null] : null,
     item.resume
       ? [item.resume.id, item.resume.updated_at ?? null, item.resume.hidden_fields?.map((h) => h.id)]
       : null,
@@ -359,12 +369,27 @@ export class SyncStore {
 
   /** How many of the vacancy's negotiations we hold, per collection they were last seen in. */
   async countsByCollection(memberId: string, vacancyId: string): Promise<Map<string, number>> {
+    return new Map([...(await this.collectionFigures(memberId, vacancyId))].map(([id, f]) => [id, f.total]));
+  }
+
+  /** Per collection: the negotiations we keep, and those of them hh.ru last flagged `has_updates`. */
+  async collectionFigures(
+    memberId: string,
+    vacancyId: string,
+  ): Promise<Map<string, { total: number; withUpdates: number }>> {
     const rows = await this.db('hh_negotiations')
       .where({ member_id: memberId, vacancy_id: vacancyId })
       .groupBy('collection_id')
-      .select('collection_id', this.db.raw('count(*)::int as n'));
+      .select(
+        'collection_id',
+        this.db.raw('count(*)::int as n'),
+        this.db.raw(`count(*) filter (where (item->>'has_updates')::boolean)::int as u`),
+      );
     return new Map(
-      rows.map((r: { collection_id: string | null; n: number }) => [r.collection_id ?? '', r.n]),
+      rows.map((r: { collection_id: string | null; n: number; u: number }) => [
+        r.collection_id ?? '',
+        { total: r.n, withUpdates: r.u },
+      ]),
     );
   }
 
@@ -520,6 +545,40 @@ export class SyncStore {
     const q = db('hh_negotiations').where({ member_id: memberId, negotiation_id: negotiationId }).first();
     const r = (await (forUpdate ? q.forUpdate() : q)) as DbNegotiation | undefined;
     return r && toRow(r);
+  }
+
+  /** The cover letter as read from the first message (null: none); it is not read again. */
+  async setLetter(memberId: string, negotiationId: string, letter: string | null): Promise<void> {
+    await this.db('hh_negotiations')
+      .where({ member_id: memberId, negotiation_id: negotiationId })
+      .update({ cover_letter: letter, letter_read: true });
+  }
+
+  /**
+   * We opened this response on hh.ru (its resume through the negotiation, or its messages): hh.ru
+   * no longer flags it for attention, and read messages are no longer unread. The item kept says
+   * so too, as the next list would, so a reconciliation compares like with like (not a change of
+   * the negotiation: no new step).
+   */
+  async markSeen(
+    memberId: string,
+    negotiationId: string,
+    itemSeq: number,
+    messagesRead: boolean,
+  ): Promise<void> {
+    const where = { member_id: memberId, negotiation_id: negotiationId, item_seq: itemSeq };
+    const row = await this.db('hh_negotiations')
+      .where(where)
+      .first<{ item: HhNegotiation } | undefined>('item');
+    if (!row) return;
+    const counters = row.item.counters
+      ? { ...row.item.counters, ...(messagesRead ? { unread_messages: 0 } : {}) }
+      : row.item.counters;
+    const item = { ...row.item, counters, has_updates: (counters?.unread_messages ?? 0) > 0 };
+    // A newer item stored meanwhile (item_seq moved on) is left as hh.ru gave it.
+    await this.db('hh_negotiations')
+      .where(where)
+      .update({ item: JSON.stringify(item) });
   }
 
   async setKind(memberId: string, negotiationId: string, kind: Kind): Promise<void> {

@@ -1,5 +1,5 @@
-import type { Area, Experience, HiddenField, Manager, Phone, Resume, Vacancy } from './model.js';
-import { TRANSITIONS } from './model.js';
+import type { Area, Experience, HiddenField, Manager, Negotiation, Phone, Resume, Vacancy } from './model.js';
+import { TRANSITIONS, testMark } from './model.js';
 import { Rng } from './random.js';
 import type { Store } from './store.js';
 
@@ -522,7 +522,8 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
       n.updatedAt = Math.min(now, n.createdAt + rng.int(1, 72) * 3_600_000);
     }
     if (rng.chance(0.4)) n.viewed = true;
-    n.hasUpdates = n.initiator === 'applicant' && !n.viewed;
+    applicantWords(n);
+    n.hasUpdates = n.initiator === 'applicant' && (!n.viewed || n.unread > 0);
     created.push({ negotiationId: n.id, resumeId: resume.id });
     summary.resumes++;
     summary.negotiations++;
@@ -533,4 +534,26 @@ function fill(store: Store, input: GenerateOptions): GenerateSummary {
     summary.tombstones.push(victim.negotiationId);
   }
   return summary;
+}
+
+const COVER_LETTERS = [
+  'Здравствуйте! Прошу рассмотреть моё резюме.',
+  'Добрый день! Вакансия мне очень интересна: пять лет работаю в этой области, готов выйти через две недели.\nПортфолио: https://example.org/portfolio',
+  'Здравствуйте, готова к собеседованию в любой день. <b>Спасибо!</b>',
+];
+
+/**
+ * A response's cover letter (two in three) and test result (one in four), from the negotiation's
+ * id rather than the generator's random sequence, so the data other tests count on stays the same.
+ */
+function applicantWords(n: Negotiation): void {
+  if (n.initiator !== 'applicant') return;
+  let h = 0;
+  for (const c of n.id) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  n.coverLetter = h % 3 === 0 ? null : COVER_LETTERS[h % COVER_LETTERS.length]!;
+  n.unread = n.coverLetter && !n.viewed ? 1 : 0;
+  if (h % 4 === 1) {
+    const score = h % 101;
+    n.testResult = { score, mark: testMark(score) };
+  }
 }

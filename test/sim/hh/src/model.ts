@@ -103,6 +103,20 @@ export interface Negotiation {
   hasUpdates: boolean;
   viewedByOpponent: boolean;
   messages: number;
+  /** The applicant's cover letter: the text of the response's first message (null: none written). */
+  coverLetter: string | null;
+  /** Messages from the applicant the employer has not read (`counters.unread_messages`). */
+  unread: number;
+  /** What the applicant wrote after the first message, oldest first. */
+  applicantMessages: Array<{ text: string; at: number }>;
+  /** The vacancy's test, as the applicant passed it (`test_result`); null: no test. */
+  testResult: { score: number; mark: TestMark } | null;
+}
+
+/** hh.ru's marks of a test: 0–14 UNFAIR, 15–44 FAIR, 45–79 GOOD, 80–100 EXCELLENT. */
+export type TestMark = 'UNFAIR' | 'FAIR' | 'GOOD' | 'EXCELLENT';
+export function testMark(score: number): TestMark {
+  return score < 15 ? 'UNFAIR' : score < 45 ? 'FAIR' : score < 80 ? 'GOOD' : 'EXCELLENT';
 }
 
 /** Employer states (and the collections named after them) of every simulated vacancy. hh.ru says not to hard-code them; clients read them per vacancy. */

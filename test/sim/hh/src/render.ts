@@ -474,13 +474,22 @@ export class Renderer {
       viewed_by_opponent: n.viewedByOpponent,
       source: 'NEGOTIATION',
       messaging_status: r.deleted ? 'resume_deleted' : 'ok',
-      counters: { messages: n.messages, unread_messages: n.initiator === 'applicant' && !n.viewed ? 1 : 0 },
+      counters: { messages: n.messages, unread_messages: n.unread },
       url: `${this.base}/negotiations/${n.id}`,
       messages_url: `${this.base}/negotiations/${n.id}/messages`,
       resume: r.deleted ? null : this.resumeShort(r, n),
       actions: this.negotiationActions(n, r),
       templates: [],
-      test_result: null,
+      test_result: n.testResult
+        ? {
+            score: n.testResult.score,
+            mark: n.testResult.mark,
+            // The spec makes `type` required without describing it; the value is the simulator's own.
+            type: 'vacancy_test',
+            url: `${this.base}/negotiations/${n.id}/test/solution`,
+            alternate_url: `${this.base}/employer/vacancyresponses/test?topicId=${n.id}`,
+          }
+        : null,
       funnel_stage: { id: state.id, state: { id: state.id, name: state.name }, substate: null },
       professional_roles: [],
     };
@@ -493,7 +502,21 @@ export class Renderer {
    */
   messages(n: Negotiation) {
     const first = n.initiator === 'applicant';
-    return Array.from({ length: Math.max(1, n.messages) }, (_, i) => {
+    const later = n.applicantMessages.map((m, i) => ({
+      id: `${n.id}9${String(i + 1).padStart(2, '0')}`,
+      author: { participant_type: 'applicant' },
+      created_at: hhDate(m.at),
+      editable: false,
+      read: true,
+      state: { id: n.state, name: APPLICANT_STATES[n.state] },
+      text: m.text,
+      viewed_by_me: n.unread < n.applicantMessages.length - i,
+      viewed_by_opponent: true,
+      address: null,
+      assessments: [],
+    }));
+    const employerSide = Math.max(1, n.messages - n.applicantMessages.length);
+    const own = Array.from({ length: employerSide }, (_, i) => {
       const byApplicant = i === 0 && first;
       const state = i === 0 ? (first ? 'response' : 'invitation') : n.state;
       return {
@@ -503,8 +526,9 @@ export class Renderer {
         editable: false,
         read: true,
         state: { id: state, name: APPLICANT_STATES[state] },
+        // A response without a cover letter still opens with the applicant's (empty) message.
         text: byApplicant
-          ? 'Здравствуйте! Прошу рассмотреть моё резюме.'
+          ? n.coverLetter
           : i === 0
             ? 'Приглашаем вас обсудить вакансию.'
             : 'Спасибо за интерес к вакансии.',
@@ -514,6 +538,7 @@ export class Renderer {
         assessments: [],
       };
     });
+    return [...own, ...later];
   }
 
   negotiationFull(n: Negotiation) {

@@ -17,6 +17,10 @@ export interface RespondInput {
   resumeId?: string;
   hidden?: HiddenField[];
   title?: string;
+  /** The applicant's cover letter (absent: none). */
+  coverLetter?: string | null;
+  /** The score of the vacancy's test (absent: no test). */
+  testScore?: number | null;
 }
 
 /**
@@ -168,7 +172,18 @@ export class HhSim {
   respond(input: RespondInput): Negotiation {
     this.store.need(this.store.vacancies, input.vacancyId, 'vacancy');
     const resumeId = input.resumeId ?? this.addResume({ title: input.title, hidden: input.hidden }).id;
-    return this.store.createNegotiation({ vacancyId: input.vacancyId, resumeId, initiator: 'applicant' });
+    return this.store.createNegotiation({
+      vacancyId: input.vacancyId,
+      resumeId,
+      initiator: 'applicant',
+      coverLetter: input.coverLetter,
+      testScore: input.testScore,
+    });
+  }
+
+  /** The applicant writes in a negotiation (hh.ru sends no notification of it): unread by the employer. */
+  applicantWrites(negotiationId: string, text: string): Negotiation {
+    return this.store.applicantWrites(negotiationId, text);
   }
 
   /** The employer invites a resume: a negotiation started by the employer. */

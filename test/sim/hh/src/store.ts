@@ -10,6 +10,7 @@ import {
   INVITING_STATES,
   STATE_BY_ID,
   TRANSITIONS,
+  testMark,
 } from './model.js';
 import type { SimSettings } from './settings.js';
 
@@ -252,6 +253,10 @@ export class Store {
     employerState?: string;
     createdAt?: number;
     silent?: boolean;
+    /** The applicant's cover letter (a response's first message). */
+    coverLetter?: string | null;
+    /** The score of the vacancy's test (0–100), when the applicant passed one. */
+    testScore?: number | null;
   }): Negotiation {
     const vacancy = this.need(this.vacancies, input.vacancyId, 'vacancy');
     const resume = this.need(this.resumes, input.resumeId, 'resume');
@@ -279,6 +284,13 @@ export class Store {
       hasUpdates: input.initiator === 'applicant',
       viewedByOpponent: input.initiator === 'applicant',
       messages: 1,
+      coverLetter: input.initiator === 'applicant' ? (input.coverLetter ?? null) : null,
+      unread: input.initiator === 'applicant' && input.coverLetter ? 1 : 0,
+      applicantMessages: [],
+      testResult:
+        input.testScore === undefined || input.testScore === null
+          ? null
+          : { score: input.testScore, mark: testMark(input.testScore) },
     };
     this.negotiations.set(negotiation.id, negotiation);
     this.negotiationsByVacancy.get(vacancy.id)!.push(negotiation);
@@ -331,11 +343,27 @@ export class Store {
     return negotiation;
   }
 
-  markViewed(negotiation: Negotiation, byManagerId: string): void {
-    if (negotiation.viewed && !negotiation.hasUpdates) return;
+  /**
+   * The employer opened the response (its resume, its messages, or «read»): viewed; with
+   * `messagesRead` the applicant's messages are read too. What still needs attention is an unread
+   * message.
+   */
+  markViewed(negotiation: Negotiation, byManagerId: string, messagesRead = false): void {
+    if (messagesRead) negotiation.unread = 0;
+    if (negotiation.viewed && negotiation.hasUpdates === negotiation.unread > 0) return;
     negotiation.viewed = true;
-    negotiation.hasUpdates = false;
+    negotiation.hasUpdates = negotiation.unread > 0;
     this.emit({ type: 'negotiation.viewed', negotiationId: negotiation.id, byManagerId });
+  }
+
+  /** The applicant writes in the negotiation: one more message, unread by the employer. */
+  applicantWrites(negotiationId: string, text: string): Negotiation {
+    const negotiation = this.need(this.negotiations, negotiationId, 'negotiation');
+    negotiation.applicantMessages.push({ text, at: this.clock.now() });
+    negotiation.messages += 1;
+    negotiation.unread += 1;
+    negotiation.hasUpdates = true;
+    return negotiation;
   }
 
   /** Who may see a vacancy: its manager, a company admin, or a manager granted the owner's vacancies. */

@@ -134,7 +134,7 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
       const perPage = intParam(req.query['per_page']) ?? 20;
       if (Number.isNaN(page)) return badArgument(reply, 'page');
       if (Number.isNaN(perPage) || perPage < 1 || perPage > 50) return badArgument(reply, 'per_page');
-      if (n.initiator === 'applicant') store.markViewed(n, m.id);
+      store.markViewed(n, m.id, true);
       return paginate(render.messages(n), page, perPage);
     },
   );
@@ -216,7 +216,7 @@ export function negotiationRoutes(app: FastifyInstance, ctx: SimContext): void {
     if (ids.length === 0) return badArgument(reply, 'topic_id');
     const topics = ids.map((id) => visible(m, id));
     if (topics.some((n) => !n)) return notFound(reply);
-    for (const n of topics as Negotiation[]) store.markViewed(n, m.id);
+    for (const n of topics as Negotiation[]) store.markViewed(n, m.id, true);
     return reply.code(204).send();
   });
 }
