@@ -233,7 +233,7 @@ export {
   hasErrorCode,
   Refusal,
 } from './error-catalogue.js';
-export { textOf } from './text.js';
+export { httpUrl, textOf } from './text.js';
 
 // Logging and metrics
 export { createLogger, type Logger } from './logger.js';

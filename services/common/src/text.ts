@@ -9,3 +9,14 @@ export function textOf(value: unknown): string {
     return String(value);
   return '';
 }
+
+/** An absolute http(s) address, or null: only such links from hh.ru go into the portal (javascript:, data: and relative paths are not links). */
+export function httpUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}

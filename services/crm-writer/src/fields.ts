@@ -19,6 +19,7 @@ import {
   portalText,
   testMarkText,
   toHhState,
+  httpUrl,
 } from '@hhb24/common';
 
 /** ORIGINATOR_ID of every entity the app creates; ORIGIN_ID is the negotiation id. */
@@ -126,17 +127,6 @@ function wordsLines(s: NegotiationSnapshot, lang: PortalLang): string[] {
     if (url) lines.push(portalText(lang, 'comment.testUrl', { v: url }));
   }
   return lines;
-}
-
-/** An absolute http(s) address, or null: only such links go into the portal. */
-function httpUrl(value: string | null | undefined): string | null {
-  if (!value) return null;
-  try {
-    const u = new URL(value);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

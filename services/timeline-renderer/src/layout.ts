@@ -6,6 +6,7 @@ import {
   type PortalTextKey,
   portalText,
   testMarkText,
+  httpUrl,
 } from '@hhb24/common';
 
 /**
@@ -41,17 +42,6 @@ export function plain(value: string | null | undefined, max = MAX_TEXT): string 
     .replace(/\s+/g, ' ')
     .trim();
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** An absolute http(s) address, or null (javascript:, data:, relative paths from hh.ru are not links). */
-export function safeUrl(value: string | null | undefined): string | null {
-  if (!value) return null;
-  try {
-    const u = new URL(value);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
 }
 
 /** DD.MM.YYYY in Moscow time (hh.ru's), the usual way of writing a date on a Russian portal. */
@@ -105,7 +95,7 @@ function cardBlocks(s: NegotiationSnapshot, say: Say): Record<string, Block> {
       ? say('applicant.hiddenPhone', { id: who })
       : a.phones.join(', ');
   const email = a.hidden.email || !a.email ? say('applicant.hiddenEmail', { id: who }) : a.email;
-  const vacancyUrl = safeUrl(s.vacancy.url);
+  const vacancyUrl = httpUrl(s.vacancy.url);
   return {
     vacancy: titled(
       say('activity.vacancy'),
@@ -156,14 +146,14 @@ function wordsBlocks(s: NegotiationSnapshot, say: Say, lang: PortalLang): Record
     );
   if (w.test) {
     const score = say('activity.testScore', { score: w.test.score, mark: testMarkText(lang, w.test.mark) });
-    const url = safeUrl(w.test.url);
+    const url = httpUrl(w.test.url);
     blocks['test'] = titled(say('activity.test'), url ? link(plain(score), url) : text(plain(score)));
   }
   blocks['unread'] = titled(
     say('activity.unread'),
     text(String(w.unreadMessages), { bold: w.unreadMessages > 0 }),
   );
-  const chat = safeUrl(w.chatUrl);
+  const chat = httpUrl(w.chatUrl);
   if (chat) blocks['chat'] = link(say('activity.chat'), chat);
   return blocks;
 }
@@ -217,7 +207,7 @@ export function buildLayout(s: NegotiationSnapshot, others: OthersShown, lang: P
   const room = MAX_BLOCKS - Object.keys(blocks).length;
   if (others) Object.assign(blocks, othersBlocks(others, room, say));
   const buttons: Record<string, unknown> = {};
-  const resumeUrl = safeUrl(s.resume?.url);
+  const resumeUrl = httpUrl(s.resume?.url);
   if (resumeUrl)
     buttons['resume'] = {
       title: say('activity.resume'),

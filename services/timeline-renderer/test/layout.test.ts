@@ -1,7 +1,8 @@
 import t from 'tap';
 import type { NegotiationSnapshot, OtherResponse } from '@hhb24/common';
 import { validateLayout } from '@hhb24/sim-b24';
-import { MAX_BLOCKS, buildLayout, plain, safeUrl } from '../src/layout.js';
+import { httpUrl } from '@hhb24/common';
+import { MAX_BLOCKS, buildLayout, plain } from '../src/layout.js';
 import { layoutProblems } from '../src/validate.js';
 
 const snapshot: NegotiationSnapshot = {
@@ -127,8 +128,8 @@ t.test('whatever hh.ru sends is plain text, kept as written; only http(s) become
     'markup stays as text, control characters and line breaks go',
   );
   t.equal(plain('a'.repeat(400)).length, 255);
-  t.equal(safeUrl('javascript:alert(1)'), null);
-  t.equal(safeUrl('/relative'), null);
+  t.equal(httpUrl('javascript:alert(1)'), null);
+  t.equal(httpUrl('/relative'), null);
   const nasty = buildLayout(
     {
       ...snapshot,

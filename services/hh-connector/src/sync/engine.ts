@@ -83,6 +83,20 @@ export interface EngineDeps {
 }
 
 /**
+ * A failed read of a negotiation's messages that is tried again rather than taken as «the messages
+ * cannot be read»: a wait (our own limiter's too), an outage, or a login to renew.
+ */
+function triedAgain(err: unknown): boolean {
+  const e = classifyError(err);
+  return (
+    e.wait ||
+    e.retryable ||
+    err instanceof HhLoginRequired ||
+    (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)
+  );
+}
+
+/**
  * The import and the continuous sync, as resumable steps: an import request lists the account's
  * vacancies and enqueues one step per vacancy; a vacancy step pages through every collection and
  * enqueues one step per new or changed negotiation; a negotiation step reads the resume and its
@@ -735,14 +749,7 @@ export class SyncEngine {
       } catch (err) {
         // Only an answer that says the messages cannot be read is judged by the state. A wait (our
         // own limiter's too, under load) or an outage is tried again: a guess would be kept for good.
-        const e = classifyError(err);
-        if (
-          e.wait ||
-          e.retryable ||
-          err instanceof HhLoginRequired ||
-          (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)
-        )
-          throw err;
+        if (triedAgain(err)) throw err;
         this.log.warn(
           { memberId: row.memberId, negotiationId: row.negotiationId, err },
           'could not read who started the negotiation; judged by its state',
@@ -768,14 +775,7 @@ export class SyncEngine {
     try {
       return (await this.hh.account(account.id).messages(row.item, opts)).items[0] ?? NO_MESSAGE;
     } catch (err) {
-      const e = classifyError(err);
-      if (
-        e.wait ||
-        e.retryable ||
-        err instanceof HhLoginRequired ||
-        (err instanceof HhError && err.code === HH_ERROR_CODES.loginRequired)
-      )
-        throw err;
+      if (triedAgain(err)) throw err;
       this.log.warn(
         { memberId: row.memberId, negotiationId: row.negotiationId, err },
         'could not read the cover letter; the response is shown without it',
