@@ -131,8 +131,8 @@ export function plainLines(value: string | null | undefined, max = COVER_LETTER_
 }
 
 /**
- * The applicant's own words: the cover letter, the test (score and mark, a link to the result),
- * the messages from the applicant not read on hh.ru and «Открыть переписку на hh.ru». Snapshots
+ * The applicant's own words: the cover letter, the test (score and mark, a link to the result) and,
+ * when there are any, the messages from the applicant not read on hh.ru. Snapshots
  * made before these were kept show none of it.
  */
 function wordsBlocks(s: NegotiationSnapshot, say: Say, lang: PortalLang): Record<string, Block> {
@@ -149,12 +149,8 @@ function wordsBlocks(s: NegotiationSnapshot, say: Say, lang: PortalLang): Record
     const url = httpUrl(w.test.url);
     blocks['test'] = titled(say('activity.test'), url ? link(plain(score), url) : text(plain(score)));
   }
-  blocks['unread'] = titled(
-    say('activity.unread'),
-    text(String(w.unreadMessages), { bold: w.unreadMessages > 0 }),
-  );
-  const chat = httpUrl(w.chatUrl);
-  if (chat) blocks['chat'] = link(say('activity.chat'), chat);
+  if (w.unreadMessages > 0)
+    blocks['unread'] = titled(say('activity.unread'), text(String(w.unreadMessages), { bold: true }));
   return blocks;
 }
 
@@ -224,6 +220,10 @@ export function buildLayout(s: NegotiationSnapshot, others: OthersShown, lang: P
       actionParams: { negotiationId: s.negotiationId },
     },
   };
+  // The footer holds two buttons at most, so the conversation is an item of its menu.
+  const chatUrl = httpUrl(s.words?.chatUrl);
+  const items: Record<string, unknown> = {};
+  if (chatUrl) items['chat'] = { title: say('activity.chat'), action: { type: 'redirect', uri: chatUrl } };
   return {
     icon: { code: 'document' },
     header: {
@@ -231,6 +231,6 @@ export function buildLayout(s: NegotiationSnapshot, others: OthersShown, lang: P
       tags: { status: { title: plain(s.state.name, 60) || '—', type: tagType(s.state.id) } },
     },
     body: { logo: { code: 'list-check' }, blocks },
-    footer: { buttons, menu: { showPostponeItem: false } },
+    footer: { buttons, menu: { showPostponeItem: false, items } },
   };
 }

@@ -278,8 +278,8 @@ t.test(
     const b = ru.body.blocks;
     t.same(
       Object.keys(b).slice(7),
-      ['cover_letter', 'test', 'unread', 'chat'],
-      'after the card: the letter, the test, unread, the link',
+      ['cover_letter', 'test', 'unread'],
+      'after the card: the letter, the test, unread',
     );
     t.equal(b.cover_letter.properties.title, 'Сопроводительное письмо');
     t.same(
@@ -294,25 +294,31 @@ t.test(
     t.same(b.test.properties.block.properties.action, { type: 'redirect', uri: 'https://hh.ru/test/1' });
     t.equal(b.unread.properties.title, 'Непрочитанных сообщений от соискателя');
     t.equal(b.unread.properties.block.properties.value, '2');
-    t.equal(b.chat.properties.text, 'Открыть переписку на hh.ru');
-    t.same(b.chat.properties.action, { type: 'redirect', uri: 'https://hh.ru/resume/r1?t=1300000042' });
+    t.same(
+      ru.footer.menu.items.chat,
+      {
+        title: 'Открыть переписку на hh.ru',
+        action: { type: 'redirect', uri: 'https://hh.ru/resume/r1?t=1300000042' },
+      },
+      'the conversation is an item of the footer menu: the footer holds two buttons',
+    );
     t.same(layoutProblems(ru), []);
     t.same(simAccepts(ru), []);
 
-    const en = (buildLayout(words(), null, 'en') as any).body.blocks;
+    const enLayout = buildLayout(words(), null, 'en') as any;
+    const en = enLayout.body.blocks;
     t.equal(en.cover_letter.properties.title, 'Cover letter');
     t.equal(en.test.properties.block.properties.text, '86 of 100, excellent');
     t.equal(en.unread.properties.title, 'Unread messages from the applicant');
-    t.equal(en.chat.properties.text, 'Open the conversation on hh.ru');
+    t.equal(enLayout.footer.menu.items.chat.title, 'Open the conversation on hh.ru');
 
-    const none = (
-      buildLayout(
-        words({ coverLetter: null, test: null, unreadMessages: 0, chatUrl: 'javascript:alert(1)' }),
-        null,
-      ) as any
-    ).body.blocks;
-    t.same(Object.keys(none).slice(7), ['unread'], 'no letter, no test, no link that is not http(s)');
-    t.equal(none.unread.properties.block.properties.value, '0');
+    const none = buildLayout(
+      words({ coverLetter: null, test: null, unreadMessages: 0, chatUrl: 'javascript:alert(1)' }),
+      null,
+    ) as any;
+    t.same(Object.keys(none.body.blocks).slice(7), [], 'no letter, no test, nothing unread');
+    t.same(none.footer.menu.items, {}, 'no link that is not http(s)');
+    t.same(simAccepts(none), []);
     const long = (buildLayout(words({ coverLetter: 'а'.repeat(3000) }), null) as any).body.blocks;
     t.equal(long.cover_letter.properties.block.properties.value.length, 1000, 'a long letter shortened');
     for (const n of [0, 3, 40]) {

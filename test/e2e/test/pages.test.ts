@@ -196,7 +196,8 @@ if (!existsSync('/usr/bin/chromium')) {
       await app().getByTestId('user-query').fill('Попова');
       await eventually(
         async () =>
-          (await app().getByTestId('user-option').allTextContents()).join() === 'Мария Попова — Рекрутер',
+          (await app().getByTestId('responsible').getByTestId('user-option').allTextContents()).join() ===
+          'Мария Попова — Рекрутер',
         { what: 'the search found the user' },
       );
       await app().getByTestId('responsible').selectOption('3');

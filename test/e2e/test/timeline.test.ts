@@ -87,10 +87,15 @@ t.test(
       const deal = dealOf(withResume.id);
       const layout = layoutOf(Number(deal['ID']));
       t.equal(layout.header.title, withResume.initiator === 'employer' ? 'Приглашение' : 'Отклик');
+      const keys = Object.keys(layout.body.blocks);
       t.same(
-        Object.keys(layout.body.blocks),
-        ['vacancy', 'name', 'city', 'phone', 'email', 'status', 'date'],
-        'vacancy, name, city, phone, e-mail, hh status, date',
+        keys.filter((k) => k !== 'unread'),
+        [
+          ...['vacancy', 'name', 'city', 'phone', 'email', 'status', 'date'],
+          ...(withResume.coverLetter ? ['cover_letter'] : []),
+          ...(withResume.testResult ? ['test'] : []),
+        ],
+        'vacancy, name, city, phone, e-mail, hh status, date, then the applicant’s words it has',
       );
       t.equal(
         String(deal['UF_CRM_NH_STATUS']),
@@ -238,7 +243,12 @@ t.test(
         );
         t.match(blocks['others_title'], { properties: { value: `Другие отклики (${others}):` } });
         const rows = Object.keys(blocks).filter((k) => /^others_\d+$/.test(k));
-        t.ok(rows.length >= 10, `${rows.length} rows fit`);
+        const card = Object.keys(blocks).filter((k) => !k.startsWith('others_')).length;
+        t.equal(
+          rows.length,
+          MAX_BLOCKS - card - 2,
+          `${rows.length} rows fill what the card and the applicant’s words leave, with the heading and «Все отклики»`,
+        );
         t.match(
           blocks['others_all'],
           {
