@@ -64,12 +64,15 @@ if (!existsSync('/usr/bin/chromium')) {
       const hh = stack.hh.sim;
       const store = hh.store;
 
-      // An applicant with three responses: one of the generated ones answers two more vacancies.
+      // An applicant with three responses: one of the generated ones, with a cover letter and a
+      // test, answers two more vacancies.
       const byResume = (resumeId: string) =>
         [...store.negotiations.values()].filter((n) => n.resumeId === resumeId);
       const three = [...store.negotiations.values()].find(
         (n) =>
           byResume(n.resumeId).length === 1 &&
+          n.coverLetter &&
+          n.testResult &&
           !store.resumes.get(n.resumeId)!.deleted &&
           store.resumes.get(n.resumeId)!.hidden.length === 0,
       )!;
@@ -121,6 +124,19 @@ if (!existsSync('/usr/bin/chromium')) {
         for (const key of ['city', 'phone', 'email', 'status', 'date'])
           t.ok(((await block(key).textContent()) ?? '').trim().length > 4, `the ${key} block`);
         t.match(await block('status').textContent(), String(deal['UF_CRM_NH_STATUS']));
+        t.match(
+          await block('cover_letter').textContent(),
+          three.coverLetter!.slice(0, 40),
+          'the cover letter, as the applicant wrote it',
+        );
+        t.match(
+          await block('test').textContent(),
+          `${three.testResult!.score} из 100`,
+          'the test’s score, a link to its result',
+        );
+        const chat = activity.locator('[data-testid=activity-menu-item][data-button-key=chat]');
+        t.equal(await chat.textContent(), 'Открыть переписку на hh.ru', 'the conversation in the menu');
+        t.match(await chat.getAttribute('href'), new RegExp(`/resume/${three.resumeId}`));
         await screenshot(page, '18-activity');
         const popupOpened = page.waitForEvent('popup');
         await activity.locator('[data-testid=activity-button][data-button-key=resume]').click();

@@ -34,6 +34,21 @@ t.test('the control API: seed, make things happen, read what happened, reset', a
     { status: 409 },
     'an impossible move is refused',
   );
+  const written = sim.store.negotiations.get(response.body.id)!;
+  const before = { messages: written.messages, unread: written.unread };
+  const wrote = await json(`/negotiations/${response.body.id}/messages`, { text: 'Когда можно подъехать?' });
+  t.equal(wrote.status, 201);
+  t.same(
+    wrote.body,
+    { id: response.body.id, messages: before.messages + 1, unread: before.unread + 1 },
+    'the applicant wrote: one more message, unread',
+  );
+  t.equal(written.applicantMessages.at(-1)!.text, 'Когда можно подъехать?');
+  t.match(await json(`/negotiations/${response.body.id}/messages`, { text: '' }), {
+    status: 400,
+    body: { error: 'text is required' },
+  });
+  t.match(await json(`/negotiations/999/messages`, { text: 'x' }), { status: 404 });
   t.same(
     (await json(`/negotiations?vacancyId=${vacancy.id}`)).body.map((n: { id: string }) => n.id).sort(),
     [response.body.id, invitation.id].sort(),

@@ -121,6 +121,12 @@ export function controlRoutes(app: FastifyInstance, sim: HhSim): void {
           message: b['message'],
         });
       });
+      // The applicant writes: hh.ru sends no webhook for it, so only a reconciliation finds it.
+      c.post<{ Params: { id: string } }>('/negotiations/:id/messages', async (req, reply) => {
+        const text = str(body(req.body)['text'], 'text');
+        const n = sim.applicantWrites(req.params.id, text);
+        return reply.code(201).send({ id: n.id, messages: n.messages, unread: n.unread });
+      });
       c.post<{ Params: { id: string } }>('/users/:id/password', async (req) => ({
         revokedTokens: sim.changePassword(req.params.id),
       }));
