@@ -24,25 +24,11 @@ export class BodyTooLarge extends Error {
  * stream is cancelled as soon as the count passes the cap.
  */
 export async function readCapped(res: Response, capBytes: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length'));
-  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-  if (!encoded && Number.isFinite(declared) && declared > capBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new BodyTooLarge(capBytes, declared);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > capBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLarge(capBytes, total);
-    }
-    chunks.push(value);
+  for await (const chunk of streamCapped(res, capBytes)) {
+    chunks.push(chunk);
+    total += chunk.byteLength;
   }
   return Buffer.concat(chunks, total);
 }
@@ -57,8 +43,8 @@ export function isRefusedRedirect(err: unknown): boolean {
 export const OAUTH_ANSWER_CAP_BYTES = 64 * 1024;
 
 /**
- * The body of `res` as it arrives, cut at `capBytes` as `readCapped` does, for an answer that is
- * written on (a resume PDF into the file store) instead of held whole.
+ * The body of `res` as it arrives, cut at `capBytes`: for an answer that is written on (a resume
+ * PDF into the file store) instead of held whole, and under `readCapped`.
  */
 export async function* streamCapped(res: Response, capBytes: number): AsyncGenerator<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));

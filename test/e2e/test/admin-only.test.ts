@@ -12,7 +12,17 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { type Knex, rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { type Stack, browser, framePost, sessionOf, startStack, workers } from './stack.js';
+import {
+  type Stack,
+  type UiAnswer as Answer,
+  browser,
+  framePost,
+  installThroughPages as install,
+  sessionOf,
+  startStack,
+  uiRequest as ui,
+  workers,
+} from './stack.js';
 
 const SETTINGS = {
   responsibleUserId: '1',
@@ -20,52 +30,6 @@ const SETTINGS = {
   stageForResponse: 'NEW',
   stageForInvitation: 'IN_PROCESS',
 };
-
-/** Installs the app as the installer page and «Готово» do. */
-async function install(stack: Stack, name: string): Promise<string> {
-  const portal = stack.b24.sim.createPortal({ name, lang: 'ru' });
-  await stack.b24.sim.install(portal.memberId);
-  const page = await framePost(stack, name, '/b24/install');
-  if (page.status !== 200) throw new Error(`install page answered ${page.status}`);
-  const run = await fetch(`${stack.gatewayUrl}/ui/install/run`, {
-    method: 'POST',
-    headers: { 'x-hhb24-session': sessionOf(page.html) },
-  });
-  if (!(await run.text()).includes('data-install-complete'))
-    throw new Error('install steps did not complete');
-  stack.b24.sim.finishInstall(portal.memberId);
-  return portal.memberId;
-}
-
-interface Answer {
-  status: number;
-  html: string;
-  location: string | null;
-}
-
-/** A request of the app page (htmx): the session in its header, a form body on a POST. */
-async function ui(
-  stack: Stack,
-  token: string,
-  method: 'GET' | 'POST',
-  route: string,
-  form: Record<string, string | string[]> = {},
-): Promise<Answer> {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
-  const res = await fetch(
-    `${stack.gatewayUrl}/ui/${route}${method === 'GET' && body.size > 0 ? `?${body}` : ''}`,
-    {
-      method,
-      headers: {
-        'x-hhb24-session': token,
-        ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(method === 'POST' ? { body } : {}),
-    },
-  );
-  return { status: res.status, html: await res.text(), location: res.headers.get('location') };
-}
 
 /** «Войти»: the page posts its session to the gateway in a new window. */
 async function loginStart(stack: Stack, token: string): Promise<Answer> {

@@ -10,23 +10,15 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { rpc } from '@hhb24/common';
 import { eventually } from '@hhb24/common/testing';
-import { type Stack, browser, framePost, sessionOf, startStack, workers } from './stack.js';
-
-/** Installs the app as the installer page and «Готово» do. */
-async function install(stack: Stack, name: string): Promise<string> {
-  const portal = stack.b24.sim.createPortal({ name, lang: 'ru' });
-  await stack.b24.sim.install(portal.memberId);
-  const page = await framePost(stack, name, '/b24/install');
-  if (page.status !== 200) throw new Error(`install page answered ${page.status}`);
-  const run = await fetch(`${stack.gatewayUrl}/ui/install/run`, {
-    method: 'POST',
-    headers: { 'x-hhb24-session': sessionOf(page.html) },
-  });
-  if (!(await run.text()).includes('data-install-complete'))
-    throw new Error('install steps did not complete');
-  stack.b24.sim.finishInstall(portal.memberId);
-  return portal.memberId;
-}
+import {
+  browser,
+  framePost,
+  installThroughPages as install,
+  sessionOf,
+  startStack,
+  uiRequest as ui,
+  workers,
+} from './stack.js';
 
 const SETTINGS = {
   responsibleUserId: '1',
@@ -34,36 +26,6 @@ const SETTINGS = {
   stageForResponse: 'NEW',
   stageForInvitation: 'IN_PROCESS',
 };
-
-/** A request of the app page (htmx): the session in its header, a form body on a POST. */
-async function ui(
-  stack: Stack,
-  token: string,
-  method: 'GET' | 'POST',
-  route: string,
-  form: Record<string, string | string[]> = {},
-): Promise<{ status: number; html: string; kind?: string; code?: string }> {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
-  const res = await fetch(
-    `${stack.gatewayUrl}/ui/${route}${method === 'GET' && body.size > 0 ? `?${body}` : ''}`,
-    {
-      method,
-      headers: {
-        'x-hhb24-session': token,
-        ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(method === 'POST' ? { body } : {}),
-    },
-  );
-  const html = await res.text();
-  return {
-    status: res.status,
-    html,
-    kind: /data-kind="(\w+)"/.exec(html)?.[1],
-    code: /data-error="(\w+)"/.exec(html)?.[1],
-  };
-}
 
 t.test(
   '«Кто может видеть аналитику» over the gateway: saved by an admin, kept by the user search, opening the tab to the named only',

@@ -511,3 +511,59 @@ export function sessionOf(html: string): string {
   if (!m) throw new Error('the page carries no session');
   return m[1]!;
 }
+
+/** Installs the app as the installer page and «Готово» do; the portal's member id. */
+export async function installThroughPages(stack: Stack, name: string): Promise<string> {
+  const portal = stack.b24.sim.createPortal({ name, lang: 'ru' });
+  await stack.b24.sim.install(portal.memberId);
+  const page = await framePost(stack, name, '/b24/install');
+  if (page.status !== 200) throw new Error(`install page answered ${page.status}`);
+  const run = await fetch(`${stack.gatewayUrl}/ui/install/run`, {
+    method: 'POST',
+    headers: { 'x-hhb24-session': sessionOf(page.html) },
+  });
+  if (!(await run.text()).includes('data-install-complete'))
+    throw new Error('install steps did not complete');
+  stack.b24.sim.finishInstall(portal.memberId);
+  return portal.memberId;
+}
+
+export interface UiAnswer {
+  status: number;
+  html: string;
+  location: string | null;
+  /** The page's `data-kind` and `data-error`, when it is a refusal or an error. */
+  kind?: string;
+  code?: string;
+}
+
+/** A request of the app page (htmx): the session in its header, a form body on a POST. */
+export async function uiRequest(
+  stack: Stack,
+  token: string,
+  method: 'GET' | 'POST',
+  route: string,
+  form: Record<string, string | string[]> = {},
+): Promise<UiAnswer> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
+  const res = await fetch(
+    `${stack.gatewayUrl}/ui/${route}${method === 'GET' && body.size > 0 ? `?${body}` : ''}`,
+    {
+      method,
+      headers: {
+        'x-hhb24-session': token,
+        ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(method === 'POST' ? { body } : {}),
+    },
+  );
+  const html = await res.text();
+  return {
+    status: res.status,
+    html,
+    location: res.headers.get('location'),
+    kind: /data-kind="(\w+)"/.exec(html)?.[1],
+    code: /data-error="(\w+)"/.exec(html)?.[1],
+  };
+}

@@ -156,13 +156,7 @@ export class HhHttp {
         };
       bytes = await readCapped(res, cap.bytes);
     } catch (err) {
-      if (err instanceof BodyTooLarge)
-        throw new HhError(
-          HH_ERROR_CODES.tooLarge,
-          `hh.ru's answer is larger than ${cap.setting} (${cap.bytes} bytes), reading stopped there: ${method} ${pathOf(url)}`,
-          { status: 0, errors: [], capBytes: cap.bytes, setting: cap.setting },
-          { retryable: false, status: 502 },
-        );
+      if (err instanceof BodyTooLarge) throw tooLarge(cap, method, url);
       if (isRefusedRedirect(err))
         throw new HhError(
           HH_ERROR_CODES.redirected,
@@ -203,13 +197,7 @@ export class HhHttp {
     try {
       yield* streamCapped(res, cap.bytes);
     } catch (err) {
-      if (err instanceof BodyTooLarge)
-        throw new HhError(
-          HH_ERROR_CODES.tooLarge,
-          `hh.ru's answer is larger than ${cap.setting} (${cap.bytes} bytes), reading stopped there: ${method} ${pathOf(url)}`,
-          { status: 0, errors: [], capBytes: cap.bytes, setting: cap.setting },
-          { retryable: false, status: 502 },
-        );
+      if (err instanceof BodyTooLarge) throw tooLarge(cap, method, url);
       throw new UnavailableError(
         HH_ERROR_CODES.unavailable,
         `hh.ru unreachable: ${method} ${pathOf(url)}: the answer broke off: ${(err as Error).message}`,
@@ -217,4 +205,14 @@ export class HhHttp {
       );
     }
   }
+}
+
+/** hh.ru's answer passed its cap: reading stopped there, and trying again would read it again. */
+function tooLarge(cap: ByteCap, method: string, url: URL): HhError {
+  return new HhError(
+    HH_ERROR_CODES.tooLarge,
+    `hh.ru's answer is larger than ${cap.setting} (${cap.bytes} bytes), reading stopped there: ${method} ${pathOf(url)}`,
+    { status: 0, errors: [], capBytes: cap.bytes, setting: cap.setting },
+    { retryable: false, status: 502 },
+  );
 }
