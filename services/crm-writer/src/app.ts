@@ -105,7 +105,14 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
   // snapshots), counts and incidents: erased at a clean uninstall, or once the retention passed.
   runtime.erasesPortalData({
     onUninstalled: async (event) => the().settings.forget(event.memberId),
-    tables: ['crm_failures', 'crm_links', 'crm_contacts', 'crm_write_counts', 'crm_incidents'],
+    tables: [
+      'crm_failures',
+      'crm_links',
+      'crm_contacts',
+      'crm_write_counts',
+      'crm_incidents',
+      'crm_stage_checks',
+    ],
   });
 
   const incidents = new Incidents({ runtime, b24 });
@@ -156,6 +163,7 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     concurrency: 4,
     handler: (ctx) => twoWay.onEvent(ctx.data, ctx.log),
   });
+  runtime.every('stage-check', config.CRM_STAGE_CHECK_SEC * 1000, () => twoWay.sweep(runtime.log));
 
   runtime.serve(rpc.crmFailures, async (req) => ({ items: await the().records.failures(req.memberId) }));
   runtime.serve(rpc.crmRetry, async (req) => ({ retried: await retry(req.memberId, req.negotiationId) }));

@@ -21,6 +21,13 @@ export const schema = {
     description:
       'Longest a write waits for its portal’s shared request budget; beyond it the message goes back to JetStream with that delay.',
   }),
+  CRM_STAGE_CHECK_SEC: integer({
+    default: 60,
+    min: 1,
+    max: 3600,
+    description:
+      'How often each portal with the two-way status has its leads or deals of the app compared with the stages crm-writer set: a stage move whose event never arrived (the app was down) still reaches hh.ru.',
+  }),
 };
 
 export type Config = ConfigOf<typeof schema>;

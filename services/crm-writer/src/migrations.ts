@@ -107,5 +107,18 @@ export const migrations: MigrationSet = {
         await db.schema.dropTable('crm_contacts');
       },
     },
+    {
+      name: '20270120_01_crm_stage_checks',
+      async up(db) {
+        // When each portal's stages were last compared with those crm-writer set (two-way status).
+        await db.schema.createTable('crm_stage_checks', (t) => {
+          t.text('member_id').primary();
+          t.timestamp('checked_at', { useTz: true }).notNullable();
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('crm_stage_checks');
+      },
+    },
   ],
 };

@@ -416,6 +416,8 @@ export async function runCase(c: ChaosCase, size: number, replicas = 1, seed = 7
         HH_RATE_BURST: String(HH_CLIENT.burst),
         SHUTDOWN_TIMEOUT_MS: '8000',
         HH_IMPORT_WINDOW: String(IMPORT_WINDOW),
+        // A move whose event was lost (the gateway down) is found by the stage check: within the settling wait.
+        CRM_STAGE_CHECK_SEC: '15',
       },
     });
     return await drive(c, world, deps, size, c.replicas ?? replicas);

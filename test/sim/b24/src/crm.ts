@@ -657,9 +657,14 @@ export function fieldsDescription(portal: Portal, type: CrmType): Record<string,
 
 const OPERATORS = ['!=%', '!%=', '=%', '%=', '!@', '>=', '<=', '!=', '!%', '@', '>', '<', '=', '%', '!'];
 
+/** A date and time with its offset, as filters and answers write them (ATOM: `2026-12-08T05:21:59+03:00`). */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Numbers as numbers, and dates and times as instants whatever their offset, as Bitrix24 compares them. */
 function comparable(v: unknown): string | number {
   if (typeof v === 'number') return v;
   const s = String(v ?? '');
+  if (DATE_TIME.test(s)) return Date.parse(s);
   return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s;
 }
 

@@ -570,3 +570,28 @@ t.test(
     t.same(running.sim.contactBindings(portal.memberId, 'deal', dealId), []);
   },
 );
+
+t.test('a date filter compares instants, whatever offset the filter and the portal write', async (t) => {
+  const running = await sim(t, { rateLimit: false });
+  const { portal, token } = await installedPortal(running, { lang: 'ru' });
+  const before = new Date(Date.now() - 1000);
+  const id = (await rest(portal, token, 'crm.lead.add', { fields: { TITLE: 'a' } })).body.result as number;
+  const lead = (await rest(portal, token, 'crm.lead.get', { id })).body.result as Record<string, unknown>;
+  t.match(lead['DATE_MODIFY'], /[+-]\d{2}:\d{2}$/, 'the portal answers in its own offset');
+  const utc = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+  const ids = async (filter: Record<string, unknown>) =>
+    (
+      (await rest(portal, token, 'crm.lead.list', { filter, select: ['ID'] })).body.result as Array<{
+        ID: string;
+      }>
+    ).map((r) => Number(r.ID));
+  t.same(await ids({ '>=DATE_MODIFY': utc(before) }), [id], 'modified after a UTC time a second before');
+  t.same(await ids({ '>=DATE_MODIFY': utc(new Date(Date.now() + 60_000)) }), [], 'not after a later one');
+  const modified = String(lead['DATE_MODIFY']);
+  t.same(await ids({ '>=DATE_MODIFY': modified }), [id], 'the portal’s own time, in its offset');
+  t.same(
+    await ids({ '<DATE_MODIFY': utc(new Date(Date.parse(modified))) }),
+    [],
+    'the same instant in UTC is not later than itself',
+  );
+});
