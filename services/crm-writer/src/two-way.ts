@@ -83,8 +83,9 @@ export class TwoWay {
     const db = this.runtime.db;
     const entityType = settings.entityType;
     const startedAt = new Date();
-    const last = (await db('crm_stage_checks').where({ member_id: memberId }).first('checked_at')) as
-      { checked_at: Date } | undefined;
+    const last = await db<{ member_id: string; checked_at: Date }>('crm_stage_checks')
+      .where({ member_id: memberId })
+      .first('checked_at');
     // The portal's clock is not ours: look back a margin further than the last look began.
     const since = new Date((last?.checked_at ?? startedAt).getTime() - STAGE_CHECK_OVERLAP_MS);
     const stageField = entityType === 'lead' ? 'STATUS_ID' : 'STAGE_ID';
