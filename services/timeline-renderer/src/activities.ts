@@ -114,11 +114,60 @@ export class ActivityStore {
         version: row.version,
         snapshot: JSON.stringify(row.snapshot),
         others: row.others === null ? null : JSON.stringify(row.others),
+        adding_until: null,
         updated_at: this.db.fn.now(),
       })
       .onConflict(['member_id', 'negotiation_id'])
       .merge();
   }
+
+  /**
+   * Marks the add of a negotiation's activity as started (activity 0, so that an add cut short is
+   * looked for again), unless another process started one less than `ttlMs` ago. The Redis lock
+   * keeps replicas apart as a rule; this holds when Redis has lost its locks (a flush, a failover),
+   * so that two adds of one activity never run at once. False: another add is in flight.
+   */
+  async claimAdd(row: Omit<ActivityRow, 'activityId' | 'version'>, ttlMs: number): Promise<boolean> {
+    const result = await this.db.raw<{ rows: unknown[] }>(
+      `insert into tl_activities as a
+         (member_id, negotiation_id, entity_type, entity_id, activity_id, version, snapshot, others, adding_until, updated_at)
+       values (?, ?, ?, ?, 0, 0, ?, ?, now() + ? * interval '1 millisecond', now())
+       on conflict (member_id, negotiation_id) do update set
+         entity_type = excluded.entity_type, entity_id = excluded.entity_id, activity_id = 0, version = 0,
+         snapshot = excluded.snapshot, others = excluded.others, adding_until = excluded.adding_until,
+         updated_at = now()
+       where a.adding_until is null or a.adding_until < now()
+       returning 1`,
+      [
+        row.memberId,
+        row.negotiationId,
+        row.entityType,
+        row.entityId,
+        JSON.stringify(row.snapshot),
+        row.others === null ? null : JSON.stringify(row.others),
+        ttlMs,
+      ],
+    );
+    return result.rows.length > 0;
+  }
+
+  /** The adds that were not made after all (the portal said so): another try need not wait. */
+  async releaseAdds(memberId: string, negotiationIds: string[]): Promise<void> {
+    if (negotiationIds.length === 0) return;
+    await this.db('tl_activities')
+      .where({ member_id: memberId, activity_id: 0 })
+      .whereIn('negotiation_id', negotiationIds)
+      .update({ adding_until: null });
+  }
+}
+
+/**
+ * The portal answered the batch itself with a refusal that means nothing in it ran (its request
+ * budget, an outage page, a refused token); a batch cut off without an answer may have run.
+ */
+function batchNotRun(err: unknown): boolean {
+  const status = err instanceof Bitrix24Error ? err.details.httpStatus : 0;
+  return status === 401 || status === 403 || status === 429 || status === 503;
 }
 
 /** A layout Bitrix24 would refuse is never sent: the message goes to the dead letters with the reasons. */
@@ -461,19 +510,24 @@ export class Renderer {
           if (Array.isArray(rows) && rows[0]) j.activityId = Number((rows[0] as { ID: string }).ID);
         });
       }
-      // Marks the adds about to be made, so that a crash between the add and its record is found again.
-      for (const j of jobs)
-        if (j.activityId === null)
-          await this.store.save({
+      // Marks the adds about to be made, so that a crash between the add and its record is found
+      // again; an add another process has in flight is left to it.
+      for (const j of [...jobs]) {
+        if (j.activityId !== null) continue;
+        const claimed = await this.store.claimAdd(
+          {
             memberId,
             negotiationId: j.m.negotiationId,
             entityType: j.m.entityType,
             entityId: j.m.entityId,
-            activityId: 0,
-            version: 0,
             snapshot: j.m.snapshot,
             others: j.others,
-          });
+          },
+          LOCK_MS,
+        );
+        if (!claimed) jobs.splice(jobs.indexOf(j), 1);
+      }
+      if (jobs.length === 0) return out;
       const commands = jobs.map((j): BatchCommand =>
         j.activityId !== null
           ? ['crm.activity.configurable.update', { id: j.activityId, layout: j.layout }]
@@ -487,7 +541,15 @@ export class Renderer {
               },
             ],
       );
-      const done = await client.batch(memberId, commands, { maxWaitMs: B24_WAIT_MS });
+      const adds = jobs.filter((j) => j.activityId === null).map((j) => j.m.negotiationId);
+      const done = await client.batch(memberId, commands, { maxWaitMs: B24_WAIT_MS }).catch(async (err) => {
+        if (batchNotRun(err)) await this.store.releaseAdds(memberId, adds);
+        throw err;
+      });
+      await this.store.releaseAdds(
+        memberId,
+        jobs.filter((j, k) => j.activityId === null && done.errors[String(k)]).map((j) => j.m.negotiationId),
+      );
       // Updates of activities a person deleted: added again.
       const gone = jobs.filter((j, k) => j.activityId !== null && isNotFound(done.errors[String(k)]));
       const again =

@@ -45,5 +45,19 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20270120_01_activity_add_claim',
+      async up(db) {
+        // Until when one process's add of the activity is in flight (see ActivityStore.claimAdd).
+        await db.schema.alterTable('tl_activities', (t) => {
+          t.timestamp('adding_until', { useTz: true });
+        });
+      },
+      async down(db) {
+        await db.schema.alterTable('tl_activities', (t) => {
+          t.dropColumn('adding_until');
+        });
+      },
+    },
   ],
 };
