@@ -554,12 +554,20 @@ export class World {
     let most = 0;
     let running = true;
     const sampling = (async () => {
+      let downSince: number | null = null;
       while (running) {
-        const [row] = await this.db('hh_negotiations')
-          .where({ member_id: memberId, status: 'pending' })
-          .whereNotNull('queued_at')
-          .count<Array<{ n: string | number }>>({ n: '*' });
-        most = Math.max(most, Number(row?.n ?? 0));
+        try {
+          const [row] = await this.db('hh_negotiations')
+            .where({ member_id: memberId, status: 'pending' })
+            .whereNotNull('queued_at')
+            .count<Array<{ n: string | number }>>({ n: '*' });
+          most = Math.max(most, Number(row?.n ?? 0));
+          downSince = null;
+        } catch (err) {
+          // Postgres restarted by a fault: nothing to count until it is back, unless it stays away.
+          downSince ??= Date.now();
+          if (Date.now() - downSince > 60_000) throw err;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     })().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
