@@ -82,7 +82,7 @@ if (!existsSync('/usr/bin/chromium')) {
           await client.getByTestId('client-email').getAttribute('href'),
           `mailto:${resume.email.toLowerCase()}`,
         );
-      await screenshot(page, '22-deal-contact');
+      await screenshot(page, '24-deal-contact');
     });
 
     await t.test('a second response of the same person: the same contact on its deal', async (t) => {
