@@ -25,10 +25,11 @@ t.test('phones become E.164, e-mails are normalised, anything else is dropped', 
 });
 
 t.test('response or invitation, from what the item says, else from the first message', async (t) => {
-  const item = (employer: string, applicant: string, source = 'NEGOTIATION') => ({
+  const item = (employer: string, applicant: string, source = 'NEGOTIATION', messages = 2) => ({
     employer_state: { id: employer, name: '' },
     state: { id: applicant, name: '' },
     source,
+    counters: { messages, unread_messages: 0 },
   });
   t.equal(kindFromItem(item('response', 'response')), 'response', 'employer state response');
   t.equal(
@@ -46,7 +47,27 @@ t.test('response or invitation, from what the item says, else from the first mes
     null,
     'an invitation, or a response moved with a message: the item cannot tell',
   );
+  t.equal(
+    kindFromItem(item('phone_interview', 'invitation', 'NEGOTIATION', 1)),
+    'invitation',
+    'the applicant sees an invitation and there is one message: the employer wrote it, and first',
+  );
+  t.equal(
+    kindFromItem(item('phone_interview', 'invitation', 'NEGOTIATION', 0)),
+    'invitation',
+    'an invitation without a message',
+  );
+  t.equal(
+    kindFromItem({ ...item('phone_interview', 'invitation'), counters: null }),
+    null,
+    'no counters: the messages are read',
+  );
   t.equal(kindFromItem(item('discard_by_employer', 'discard')), null);
+  t.equal(
+    kindFromItem(item('discard_by_employer', 'discard', 'NEGOTIATION', 1)),
+    null,
+    'a refusal with one message: the item cannot tell',
+  );
   t.equal(kindFromFirstAuthor('applicant'), 'response');
   t.equal(kindFromFirstAuthor('employer'), 'invitation');
   t.equal(kindFromFirstAuthor(undefined), null);

@@ -741,7 +741,9 @@ export class SyncEngine {
   private async kindOf(account: HhAccount, row: NegotiationRow): Promise<{ kind: Kind; first?: HhMessage }> {
     let kind = kindFromItem(row.item);
     let read: HhMessage | undefined;
-    if (!kind) {
+    // An item that counts no message has none to read: the list would come back empty and the
+    // state decide, so the state decides without the request.
+    if (!kind && (row.item.counters?.messages ?? 1) > 0) {
       try {
         const first = (await this.hh.account(account.id).messages(row.item, opts)).items[0];
         read = first ?? NO_MESSAGE;
@@ -755,8 +757,8 @@ export class SyncEngine {
           'could not read who started the negotiation; judged by its state',
         );
       }
-      kind ??= row.item.state?.id === 'invitation' ? 'invitation' : 'response';
     }
+    kind ??= row.item.state?.id === 'invitation' ? 'invitation' : 'response';
     await this.store.setKind(row.memberId, row.negotiationId, kind);
     return { kind, first: read };
   }

@@ -99,13 +99,19 @@ export function fullName(p: {
  * Response or invitation, from what the item itself says (docs/reference/hh-api.md#response-or-invitation):
  * hh.ru's staff say a response is in employer state `response`; the applicant still sees `response` on a
  * response the employer moved without a message (an invitation shows `invitation` from the start);
- * `AUTO_INVITE` marks automatic invitations. Anything else cannot be told from the item: null, and the caller
- * reads who wrote the first message.
+ * `AUTO_INVITE` marks automatic invitations. An applicant state `invitation` comes only with a message of
+ * the employer's (the invitation's own, or the move's), so when the item counts at most one message that
+ * message is the employer's and it is the first: the messages would say «invitation», and they are not
+ * read. Anything else cannot be told from the item: null, and the caller reads who wrote the first message.
  */
-export function kindFromItem(n: Pick<HhNegotiation, 'employer_state' | 'state' | 'source'>): Kind | null {
+export function kindFromItem(
+  n: Pick<HhNegotiation, 'employer_state' | 'state' | 'source' | 'counters'>,
+): Kind | null {
   if (n.source === 'AUTO_INVITE') return 'invitation';
   if (n.employer_state?.id === 'response') return 'response';
   if (n.state?.id === 'response') return 'response';
+  const messages = n.counters?.messages;
+  if (n.state?.id === 'invitation' && typeof messages === 'number' && messages <= 1) return 'invitation';
   return null;
 }
 
