@@ -37,8 +37,10 @@ import { type ContactOrigin, type Link, type Records, notNewer } from './records
 const GROUP_MAX = 45;
 /** Commands Bitrix24 runs in one batch request; `$result[…]` references work only within one. */
 const BATCH_MAX = 50;
-/** How long the first write of a group waits for others to join it. */
+/** How long the first write of a group waits for others to join it, while writes stream in (an import). */
 const LINGER_MS = 100;
+/** A write that finds its portal without writes this long arrived alone and goes at once. */
+const IDLE_MS = 2 * LINGER_MS;
 /** Locks are kept alive while a group is written; a writer that died frees them this soon. */
 const LOCK_MS = 15_000;
 
@@ -132,6 +134,7 @@ export class Writer {
   constructor(private readonly d: WriterDeps) {
     this.groups = new PortalGroups<Pending>({
       lingerMs: LINGER_MS,
+      idleMs: IDLE_MS,
       maxItems: GROUP_MAX,
       key: (p) => p.snapshot.negotiationId,
       // A write's fields, and its resume file as base64 in the request body (URL-encoded: ≈ 1.1 ×).

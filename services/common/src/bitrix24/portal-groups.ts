@@ -6,6 +6,12 @@
  */
 export interface PortalGroupsOptions<T> {
   lingerMs: number;
+  /**
+   * A first item that finds its portal without work for this long goes at once: nothing streams in
+   * behind it, so a linger would only delay it (items that come while its group is out still wait
+   * and leave together). Unset: every first item lingers.
+   */
+  idleMs?: number;
   maxItems: number;
   key: (item: T) => string;
   /** The bytes an item adds to the request, and the most a group may carry (the first item always goes). */
@@ -20,6 +26,8 @@ export interface PortalGroupsOptions<T> {
 export class PortalGroups<T> {
   private readonly queues = new Map<string, T[]>();
   private readonly draining = new Set<string>();
+  /** When each portal's last drain ended. */
+  private readonly ended = new Map<string, number>();
 
   constructor(private readonly o: PortalGroupsOptions<T>) {}
 
@@ -33,7 +41,10 @@ export class PortalGroups<T> {
   private async drain(memberId: string): Promise<void> {
     this.draining.add(memberId);
     try {
-      await new Promise((r) => setTimeout(r, this.o.lingerMs));
+      const idle =
+        this.o.idleMs !== undefined && Date.now() - (this.ended.get(memberId) ?? 0) >= this.o.idleMs;
+      // Idle: only the items added in the same turn of the event loop join the first group.
+      await new Promise((r) => (idle ? setImmediate(r) : setTimeout(r, this.o.lingerMs)));
       for (;;) {
         const queue = this.queues.get(memberId) ?? [];
         if (queue.length === 0) break;
@@ -43,6 +54,7 @@ export class PortalGroups<T> {
     } finally {
       this.draining.delete(memberId);
       this.queues.delete(memberId);
+      this.ended.set(memberId, Date.now());
     }
   }
 
