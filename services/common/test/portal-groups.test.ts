@@ -82,29 +82,35 @@ t.test('a group whose work throws is settled by fail, and the portal drains on',
   t.same(failed, ['x']);
 });
 
-t.test('a first item that finds its portal idle goes at once; while items stream in, they linger', async (t) => {
-  const started: Array<{ keys: string[]; at: number }> = [];
-  const g = new PortalGroups<Item>({
-    lingerMs: 300,
-    idleMs: 1000,
-    maxItems: 10,
-    key: (i) => i.key,
-    run: async (_m, group) => {
-      started.push({ keys: group.map((i) => i.key), at: Date.now() });
-      group.forEach((i) => i.done('ok'));
-    },
-    fail: () => t.fail('no group fails here'),
-  });
-  const add = (key: string) => new Promise<string>((done) => g.add('a', { key, bytes: 0, done }));
-  let from = Date.now();
-  await Promise.all([add('n1'), add('n2')]);
-  t.same(started[0]!.keys, ['n1', 'n2'], 'items added in the same turn still leave together');
-  t.ok(started[0]!.at - from < 150, `the idle portal's first group did not linger (${started[0]!.at - from} ms)`);
-  await new Promise((r) => setTimeout(r, 20));
-  from = Date.now();
-  const late = add('n3');
-  await new Promise((r) => setTimeout(r, 50));
-  await Promise.all([late, add('n4')]);
-  t.same(started[1]!.keys, ['n3', 'n4'], 'right after a group, the next item lingers and others join it');
-  t.ok(started[1]!.at - from >= 290, `it waited the linger (${started[1]!.at - from} ms)`);
-});
+t.test(
+  'a first item that finds its portal idle goes at once; while items stream in, they linger',
+  async (t) => {
+    const started: Array<{ keys: string[]; at: number }> = [];
+    const g = new PortalGroups<Item>({
+      lingerMs: 300,
+      idleMs: 1000,
+      maxItems: 10,
+      key: (i) => i.key,
+      run: async (_m, group) => {
+        started.push({ keys: group.map((i) => i.key), at: Date.now() });
+        group.forEach((i) => i.done('ok'));
+      },
+      fail: () => t.fail('no group fails here'),
+    });
+    const add = (key: string) => new Promise<string>((done) => g.add('a', { key, bytes: 0, done }));
+    let from = Date.now();
+    await Promise.all([add('n1'), add('n2')]);
+    t.same(started[0]!.keys, ['n1', 'n2'], 'items added in the same turn still leave together');
+    t.ok(
+      started[0]!.at - from < 150,
+      `the idle portal's first group did not linger (${started[0]!.at - from} ms)`,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    from = Date.now();
+    const late = add('n3');
+    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([late, add('n4')]);
+    t.same(started[1]!.keys, ['n3', 'n4'], 'right after a group, the next item lingers and others join it');
+    t.ok(started[1]!.at - from >= 290, `it waited the linger (${started[1]!.at - from} ms)`);
+  },
+);
