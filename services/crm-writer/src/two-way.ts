@@ -65,6 +65,8 @@ export class TwoWay {
       .where({ status: 'installed' })
       .pluck('member_id')) as string[];
     for (const memberId of portals) {
+      // A stopping process leaves the rest to the next look (the shutdown waits for this task).
+      if (this.runtime.stopping.aborted) return;
       const settings = await this.settings().get(memberId);
       if (!settings?.extendedSync || !settings.twoWayStatus) continue;
       const lease = await this.runtime.locks.acquire(`crm-stage-check:${memberId}`, 60_000);
@@ -100,6 +102,7 @@ export class TwoWay {
       { maxWaitMs: 10_000 },
     );
     for (const row of rows) {
+      if (this.runtime.stopping.aborted) return;
       const entityId = Number(row['ID']);
       const link = await this.records().linkByEntity(memberId, entityType, entityId);
       if (!link || textOf(row[stageField]) === link.stageId) continue;
