@@ -50,7 +50,9 @@ ALTER TABLE :"schema".tl_activities OWNER TO hhb24_timeline_renderer;
 ALTER TABLE :"schema".tl_drawings OWNER TO hhb24_timeline_renderer;
 -- settings
 ALTER TABLE :"schema".feedback OWNER TO hhb24_settings;
+ALTER TABLE :"schema".portal_manager_users OWNER TO hhb24_settings;
 ALTER TABLE :"schema".portal_settings OWNER TO hhb24_settings;
+ALTER TABLE :"schema".portal_vacancy_rules OWNER TO hhb24_settings;
 REVOKE CREATE ON SCHEMA :"schema" FROM hhb24_gateway, hhb24_hh_connector, hhb24_crm_writer, hhb24_timeline_renderer, hhb24_settings;
 
 -- The shared tables stay the owner’s; each service reads and writes those its code uses, and

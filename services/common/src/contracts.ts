@@ -78,6 +78,38 @@ export const CRM_USER_FIELDS = [
 ] as const;
 
 /** Portal settings (the «Настройки» tab). Stage ids are the portal's own (`NEW`, `C3:PREPARATION`). */
+/** One hh.ru manager's Bitrix24 user (see PortalSettings.managerUsers). */
+export const ManagerUser = Type.Object({
+  employerId: Ids.hhId(),
+  managerId: Ids.hhId(),
+  userId: Nullable(Ids.positive()),
+});
+export type ManagerUser = Static<typeof ManagerUser>;
+
+/**
+ * A per-vacancy rule («Вакансии»): the vacancies it takes (one vacancy by its hh.ru id, those whose
+ * name contains `value` in any case, or those of one hh.ru region) go into its entity type,
+ * pipeline and stages, to its responsible when it names one. A rule for one vacancy wins over the
+ * others; among those, the first added.
+ */
+export const VacancyRule = Type.Object({
+  id: Ids.positive(),
+  match: Enum(['vacancy', 'name', 'area']),
+  value: Type.String({ minLength: 1, maxLength: 200 }),
+  /** What the pages show for it: the vacancy's or the region's name, or the words. */
+  label: Type.String({ maxLength: 300 }),
+  entityType: EntityType,
+  /** Deals only; 0 is the default pipeline. */
+  categoryId: Type.Integer({ minimum: 0 }),
+  stageForResponse: Type.String(),
+  stageForInvitation: Type.String(),
+  /** With «Расширенная синхронизация» when the rule was saved: a stage per hh.ru status. */
+  stageByState: Type.Partial(Type.Record(HhStateSchema, Type.String())),
+  /** null: the user of the vacancy's manager, else the settings' responsible. */
+  responsibleUserId: Nullable(Ids.positive()),
+});
+export type VacancyRule = Static<typeof VacancyRule>;
+
 export const PortalSettings = Type.Object({
   memberId: Ids.memberId(),
   responsibleUserId: Type.Integer(),
@@ -110,6 +142,14 @@ export const PortalSettings = Type.Object({
    * instead of a new one (absent in settings saved before the field existed: on).
    */
   reuseContacts: Type.Optional(Type.Boolean()),
+  /**
+   * «Ответственные по менеджерам hh.ru»: the Bitrix24 user who gets the responses to the vacancies
+   * of each hh.ru manager, keyed by the employer and the manager (userId null: the default
+   * responsible, chosen so). Kept in a table of its own by settings and joined here when read.
+   */
+  managerUsers: Type.Optional(Type.Array(ManagerUser)),
+  /** «Вакансии»: the per-vacancy rules, in the order they were added (kept by settings in a table of its own). */
+  vacancyRules: Type.Optional(Type.Array(VacancyRule)),
   updatedAt: Type.String(),
 });
 export type PortalSettings = Static<typeof PortalSettings>;
@@ -125,7 +165,19 @@ export const NegotiationSnapshot = Type.Object({
   /** Grows with every change hh-connector stores; writers ignore older versions. */
   version: Type.Integer({ minimum: 0 }),
   kind: NegotiationKind,
-  vacancy: Type.Object({ id: Type.String(), name: Type.String(), url: Nullable(Type.String()) }),
+  vacancy: Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    url: Nullable(Type.String()),
+    /**
+     * The hh.ru employer and the vacancy's manager on hh.ru when the snapshot was made (null: not
+     * known yet; absent from snapshots made before they were kept): the responsible is taken from
+     * the manager, and a rule may name the vacancy's region.
+     */
+    employerId: Type.Optional(Type.String()),
+    managerId: Type.Optional(Nullable(Type.String())),
+    area: Type.Optional(Nullable(IdName)),
+  }),
   state: IdName,
   createdAt: Type.String(),
   updatedAt: Type.String(),
@@ -782,6 +834,33 @@ export function checkMessage(subject: string, value: unknown): unknown {
 export type MessageOf<S extends keyof typeof messageSchemas> = Static<(typeof messageSchemas)[S]>;
 
 const MemberRequest = Type.Object({ memberId: Ids.memberId() });
+
+/** A manager of a connected hh.ru employer (the employer's list of managers on hh.ru). */
+export const HhManagerView = Type.Object({
+  employerId: Ids.hhId(),
+  managerId: Ids.hhId(),
+  firstName: Type.String(),
+  lastName: Type.String(),
+  middleName: Nullable(Type.String()),
+  /** The address the manager has on hh.ru (null when hh.ru gives none). */
+  email: Nullable(Type.String()),
+  /** Active vacancies of the manager (null: this login may not see them). */
+  vacancies: Nullable(Type.Integer({ minimum: 0 })),
+});
+export type HhManagerView = Static<typeof HhManagerView>;
+
+/** An active vacancy for «Вакансии»: its manager and region, and how many of its negotiations we hold and have in the CRM. */
+export const VacancyOverview = Type.Object({
+  id: Ids.hhId(),
+  name: Type.String(),
+  area: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
+  employerId: Ids.hhId(),
+  managerId: Nullable(Type.String()),
+  managerName: Nullable(Type.String()),
+  responses: Type.Integer({ minimum: 0 }),
+  inCrm: Type.Integer({ minimum: 0 }),
+});
+export type VacancyOverview = Static<typeof VacancyOverview>;
 const UserRequest = Type.Object({ memberId: Ids.memberId(), userId: Ids.positive() });
 const EntityRequest = Type.Object({
   memberId: Ids.memberId(),
@@ -841,6 +920,17 @@ export const rpc = {
     'rpc.hh.vacancies',
     MemberRequest,
     Type.Object({ items: Type.Array(Type.Object({ id: Ids.hhId(), name: Type.String() })) }),
+  ),
+  /**
+   * The managers of the connected hh.ru employer, for «Ответственные по менеджерам hh.ru»
+   * (hh.ru's list of the employer's managers).
+   */
+  hhManagers: defineRpc('rpc.hh.managers', MemberRequest, Type.Object({ items: Type.Array(HhManagerView) })),
+  /** «Вакансии»: the active vacancies as hh.ru lists them now, with our counts. */
+  hhVacancyOverview: defineRpc(
+    'rpc.hh.vacancy-overview',
+    MemberRequest,
+    Type.Object({ items: Type.Array(VacancyOverview) }),
   ),
   /** The card tab: the negotiation behind a lead or deal, its history and the person's other responses. */
   hhCard: defineRpc('rpc.hh.card', EntityRequest, Nullable(CardView)),

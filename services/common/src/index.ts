@@ -82,6 +82,7 @@ export {
   HhCallback,
   HhHealthView,
   HhImportRequested,
+  HhManagerView,
   HhNegotiationSynced,
   type HhState,
   HhStateView,
@@ -92,6 +93,7 @@ export {
   IMPORT_PERIOD_MAX_DAYS,
   IMPORT_VACANCIES_MAX,
   ImportScope,
+  ManagerUser,
   WHOLE_SCOPE,
   type MessageOf,
   messageSchemas,
@@ -113,8 +115,11 @@ export {
   UiRequest,
   UiResponse,
   UiSession,
+  VacancyOverview,
+  VacancyRule,
   VacancyStep,
 } from './contracts.js';
+export { ruleFor } from './vacancy-rules.js';
 export { type ConsumerSpec, Naming, type StreamSpec, streams, subjects } from './nats/topology.js';
 
 // NATS and messaging: connection, handler outcomes, RPC, the outbox

@@ -28,6 +28,7 @@ import { SettingsCache } from './settings-cache.js';
 import { Records, notNewer } from './records.js';
 import { TwoWay } from './two-way.js';
 import { Writer } from './writer.js';
+import { settingsFor } from './routing.js';
 
 export { schema, type Config } from './config.js';
 export { ORIGINATOR_ID } from './fields.js';
@@ -181,7 +182,7 @@ export function buildCrmWriter(config: Config, options: { log?: Logger } = {}): 
     // An older snapshot than the one written is dropped here (a version check) or by the writer under its lock.
     if (notNewer(link, s) === 'version') return ack();
     const pdf = s.resume?.pdf && !link?.hasPdf ? await fetchPdf(s) : null;
-    const outcome = await writer.submit(s, settings, pdf);
+    const outcome = await writer.submit(s, settingsFor(settings, s), pdf);
     switch (outcome.kind) {
       case 'written':
       case 'refused':

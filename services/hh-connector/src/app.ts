@@ -165,6 +165,8 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
     queries().newResponses(req.memberId, req.repair === true, req.scope),
   );
   runtime.serve(rpc.hhVacancies, (req) => queries().vacancies(req.memberId));
+  runtime.serve(rpc.hhManagers, (req) => queries().managers(req.memberId));
+  runtime.serve(rpc.hhVacancyOverview, (req) => queries().vacancyOverview(req.memberId));
   runtime.serve(rpc.hhCard, (req) => queries().card(req));
   runtime.serve(rpc.hhPdf, (req) => queries().pdf(req));
   runtime.serve(rpc.hhAnalytics, (req) => analyticsView(runtime.db, req));

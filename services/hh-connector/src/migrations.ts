@@ -356,5 +356,21 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20270121_01_vacancy_area',
+      async up(db) {
+        // The vacancy's region (the list of vacancies carries it): a per-vacancy rule may name it.
+        await db.schema.alterTable('hh_vacancies', (t) => {
+          t.text('area_id');
+          t.text('area_name');
+        });
+      },
+      async down(db) {
+        await db.schema.alterTable('hh_vacancies', (t) => {
+          t.dropColumn('area_id');
+          t.dropColumn('area_name');
+        });
+      },
+    },
   ],
 };

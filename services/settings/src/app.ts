@@ -36,6 +36,8 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
       rpc.hhDisconnect,
       rpc.hhImportProgress,
       rpc.hhVacancies,
+      rpc.hhManagers,
+      rpc.hhVacancyOverview,
       rpc.hhNewResponses,
       rpc.hhCard,
       rpc.hhAnalytics,
@@ -74,6 +76,9 @@ export function buildSettings(config: Config, options: { log?: Logger } = {}): L
 
   // The portal's settings and what its users wrote in «Обратная связь»: erased at a clean
   // uninstall, or once HH_DATA_RETENTION_DAYS passed after one without CLEAN.
-  runtime.erasesPortalData({ durable: 'settings-uninstalled', tables: ['feedback', 'portal_settings'] });
+  runtime.erasesPortalData({
+    durable: 'settings-uninstalled',
+    tables: ['feedback', 'portal_settings', 'portal_manager_users', 'portal_vacancy_rules'],
+  });
   return { app, runtime, port: config.SETTINGS_PORT };
 }

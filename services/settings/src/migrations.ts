@@ -76,5 +76,42 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20270103_01_manager_users',
+      async up(db) {
+        // «Ответственные по менеджерам hh.ru»: the portal user who gets the responses to each hh.ru
+        // manager's vacancies. Keyed by employer and manager, not by the login: a portal may
+        // connect several hh.ru logins and employers. user_id null: the default responsible, chosen so.
+        await db.schema.createTable('portal_manager_users', (t) => {
+          t.text('member_id').notNullable();
+          t.text('employer_id').notNullable();
+          t.text('manager_id').notNullable();
+          t.integer('user_id');
+          t.integer('updated_by');
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'employer_id', 'manager_id']);
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('portal_manager_users');
+      },
+    },
+    {
+      name: '20270103_02_vacancy_rules',
+      async up(db) {
+        // «Вакансии»: per-vacancy rules (a VacancyRule each, services/common/src/contracts.ts), in
+        // the order they were added (id).
+        await db.schema.createTable('portal_vacancy_rules', (t) => {
+          t.bigIncrements('id');
+          t.text('member_id').notNullable().index();
+          t.jsonb('rule').notNullable();
+          t.integer('updated_by');
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('portal_vacancy_rules');
+      },
+    },
   ],
 };

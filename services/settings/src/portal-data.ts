@@ -6,6 +6,12 @@ export interface PortalUser {
   name: string;
   position: string;
 }
+/** A portal user with what a manager of hh.ru is matched by. */
+export interface UserCandidate extends PortalUser {
+  email: string | null;
+  firstName: string;
+  lastName: string;
+}
 export interface Pipeline {
   id: number;
   name: string;
@@ -27,6 +33,8 @@ interface Row {
   NAME?: unknown;
   LAST_NAME?: unknown;
   WORK_POSITION?: unknown;
+  SECOND_NAME?: unknown;
+  EMAIL?: unknown;
   STATUS_ID?: unknown;
   SEMANTICS?: unknown;
 }
@@ -107,6 +115,37 @@ export class PortalData {
       ? ['user.search', { FILTER: { FIND: query } }]
       : ['user.get', { FILTER: { ACTIVE: true }, sort: 'LAST_NAME', order: 'ASC' }];
     return asRows((await this.cached(memberId, { users: command }))['users']).map(toUser);
+  }
+
+  /**
+   * The portal's users who may be the same people as hh.ru's managers: for each, the users with
+   * the manager's e-mail and those with the manager's first and last name (user.get by field;
+   * whether they really match is judged by `proposeUser`). Up to 24 managers a batch.
+   */
+  async candidatesFor(
+    memberId: string,
+    managers: ReadonlyArray<{ email: string | null; firstName: string; lastName: string }>,
+  ): Promise<UserCandidate[]> {
+    const found = new Map<number, UserCandidate>();
+    for (let i = 0; i < managers.length; i += 24) {
+      const commands: Record<string, BatchCommand> = {};
+      managers.slice(i, i + 24).forEach((m, j) => {
+        if (m.email) commands[`e${j}`] = ['user.get', { FILTER: { EMAIL: m.email } }];
+        if (m.firstName && m.lastName)
+          commands[`n${j}`] = ['user.get', { FILTER: { NAME: m.firstName, LAST_NAME: m.lastName } }];
+      });
+      if (Object.keys(commands).length === 0) continue;
+      const got = await this.cached(memberId, commands);
+      for (const rows of Object.values(got))
+        for (const r of asRows(rows))
+          found.set(Number(r.ID), {
+            ...toUser(r),
+            email: textOf(r.EMAIL) || null,
+            firstName: textOf(r.NAME),
+            lastName: textOf(r.LAST_NAME),
+          });
+    }
+    return [...found.values()];
   }
 
   /** The named users, by id, in the order given (a user the portal no longer has is left out). */

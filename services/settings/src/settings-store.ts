@@ -5,7 +5,9 @@ import {
   type HhState,
   type ImportScope,
   type Knex,
+  type ManagerUser,
   type PortalSettings,
+  type VacancyRule,
   ValidationError,
   enqueue,
   subjects,
@@ -106,8 +108,101 @@ export function parseSettings(memberId: string, input: SettingsDraft): PortalSet
   };
 }
 
+/** The settings as crm-writer writes with them: with «Ответственные по менеджерам hh.ru». */
 export async function getSettings(db: Knex, memberId: string): Promise<PortalSettings | null> {
-  return (await getSettingsRecord(db, memberId))?.settings ?? null;
+  const settings = (await getSettingsRecord(db, memberId))?.settings ?? null;
+  if (!settings) return null;
+  return {
+    ...settings,
+    managerUsers: await getManagerUsers(db, memberId),
+    vacancyRules: await getVacancyRules(db, memberId),
+  };
+}
+
+/** «Вакансии»'s rules, in the order they were added. */
+export async function getVacancyRules(db: Knex, memberId: string): Promise<VacancyRule[]> {
+  const rows = await db('portal_vacancy_rules')
+    .where({ member_id: memberId })
+    .orderBy('id')
+    .select<Array<{ id: string; rule: Omit<VacancyRule, 'id'> }>>('id', 'rule');
+  return rows.map((r) => ({ ...r.rule, id: Number(r.id) }));
+}
+
+/**
+ * Adds a rule, or removes one (`remove`), and announces the settings (portal.settings.saved) in
+ * the same transaction: crm-writer forgets its copy and the next response follows the rules.
+ */
+export async function changeVacancyRules(
+  db: Knex,
+  memberId: string,
+  change: { add: Omit<VacancyRule, 'id'> } | { remove: number },
+  userId: number | null,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    if ('add' in change)
+      await trx('portal_vacancy_rules').insert({
+        member_id: memberId,
+        rule: JSON.stringify(change.add),
+        updated_by: userId,
+      });
+    else await trx('portal_vacancy_rules').where({ member_id: memberId, id: change.remove }).delete();
+    const settings = await getSettings(trx, memberId);
+    if (settings)
+      await enqueue(trx, {
+        subject: subjects.portalSettingsSaved,
+        msgId: `settings:${memberId}:${randomUUID()}`,
+        payload: { settings },
+      });
+  });
+}
+
+/** «Ответственные по менеджерам hh.ru» as saved (a manager without a row has not been chosen for yet). */
+export async function getManagerUsers(db: Knex, memberId: string): Promise<ManagerUser[]> {
+  const rows = await db('portal_manager_users')
+    .where({ member_id: memberId })
+    .orderBy(['employer_id', 'manager_id'])
+    .select<Array<{ employer_id: string; manager_id: string; user_id: number | null }>>(
+      'employer_id',
+      'manager_id',
+      'user_id',
+    );
+  return rows.map((r) => ({ employerId: r.employer_id, managerId: r.manager_id, userId: r.user_id }));
+}
+
+/**
+ * Stores the managers' users (each row replaces the one of its manager) and, when the portal has
+ * settings, announces them (portal.settings.saved) in the same transaction: crm-writer forgets
+ * its copy and the next response goes to the new user.
+ */
+export async function saveManagerUsers(
+  db: Knex,
+  memberId: string,
+  rows: readonly ManagerUser[],
+  userId: number | null,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.transaction(async (trx) => {
+    await trx('portal_manager_users')
+      .insert(
+        rows.map((r) => ({
+          member_id: memberId,
+          employer_id: r.employerId,
+          manager_id: r.managerId,
+          user_id: r.userId,
+          updated_by: userId,
+          updated_at: trx.fn.now(),
+        })),
+      )
+      .onConflict(['member_id', 'employer_id', 'manager_id'])
+      .merge(['user_id', 'updated_by', 'updated_at']);
+    const settings = await getSettings(trx, memberId);
+    if (settings)
+      await enqueue(trx, {
+        subject: subjects.portalSettingsSaved,
+        msgId: `settings:${memberId}:${randomUUID()}`,
+        payload: { settings },
+      });
+  });
 }
 
 /** The settings with when «Сохранить и начать импорт» was pressed (null: never). */

@@ -37,7 +37,7 @@ t.test('every request a page makes is a row of the table, with the same method',
       asked.push(`POST ${m[1]} (${name})`);
   }
   // The tab bar asks /ui/tab/{{key}} for each tab.
-  for (const tab of ['auth', 'settings', 'new-responses', 'feedback', 'health'])
+  for (const tab of ['auth', 'settings', 'vacancies', 'new-responses', 'feedback', 'health'])
     asked.push(`GET tab/${tab} (partials/tabs.hbs)`);
   for (const m of readFileSync(new URL('static/app.js', templates), 'utf8').matchAll(
     /htmx\.ajax\('(GET|POST)', '\/ui\/([a-z0-9/-]+)/g,

@@ -3,6 +3,7 @@ import { AppError, ValidationError, createService, rpc, subjects } from '@hhb24/
 import { createTestEnv, eventually } from '@hhb24/common/testing';
 import { buildSettings, parseSettings, saveSettings, schema } from '../src/app.js';
 import { loadConfig } from '@hhb24/common';
+import { saveManagerUsers } from '../src/settings-store.js';
 
 t.test('settings from a form: every problem named in Russian, simple and extended modes', async (t) => {
   const err = t.throws(() =>
@@ -119,7 +120,11 @@ t.test('saved settings are announced in the same transaction and served to other
     stageForInvitation: 'IN_PROCESS',
   });
   await saveSettings(settings.runtime.db, saved, 1);
-  t.same(await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }), saved);
+  t.same(
+    await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }),
+    { ...saved, managerUsers: [], vacancyRules: [] },
+    'served with «Ответственные по менеджерам hh.ru» (none chosen yet)',
+  );
   const stream = asker.runtime.naming.stream('PORTAL');
   const published = await eventually(
     async () => {
@@ -132,6 +137,28 @@ t.test('saved settings are announced in the same transaction and served to other
   );
   t.equal(published.subject, asker.runtime.naming.subject(subjects.portalSettingsSaved));
   t.same(published.json<{ settings: unknown }>().settings, saved);
+
+  // A manager's user saved: served with the settings and announced, so crm-writer forgets its copy.
+  const mapped = [
+    { employerId: '10', managerId: '100', userId: 7 },
+    { employerId: '10', managerId: '101', userId: null },
+  ];
+  await saveManagerUsers(settings.runtime.db, 'portal-a', mapped, 1);
+  t.same(await asker.runtime.call(rpc.settingsGet, { memberId: 'portal-a' }), {
+    ...saved,
+    managerUsers: mapped,
+    vacancyRules: [],
+  });
+  const announced = await eventually(
+    async () => {
+      const info = await asker.runtime.nats.jsm.streams.info(stream);
+      return info.state.messages === 2
+        ? asker.runtime.nats.jsm.streams.getMessage(stream, { seq: 2 })
+        : undefined;
+    },
+    { what: 'portal.settings.saved of the managers’ users' },
+  );
+  t.same(announced.json<{ settings: { managerUsers: unknown } }>().settings.managerUsers, mapped);
 
   const bad = await asker.runtime.call(rpc.settingsGet, { memberId: '' }).catch((e: AppError) => e);
   t.equal((bad as AppError).status, 400);

@@ -122,7 +122,7 @@ if (!existsSync('/usr/bin/chromium')) {
         await app()
           .locator('[data-testid=tab]:disabled')
           .evaluateAll((els) => els.map((e) => e.getAttribute('data-tab'))),
-        ['settings', 'new-responses'],
+        ['settings', 'vacancies', 'new-responses'],
         'the other tabs but «Состояние» and «Обратная связь» are inactive',
       );
       await screenshot(page, '02-auth');

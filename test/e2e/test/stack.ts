@@ -13,6 +13,7 @@ import {
   type CardView,
   type CrmFailureView,
   type HhAccountView,
+  type HhManagerView,
   type ImportProgress,
   type Launchable,
   FileStore,
@@ -56,6 +57,8 @@ export interface HhFixture {
   failures: CrmFailureView[];
   /** The account's active vacancies («Что импортировать»). */
   vacancies: Array<{ id: string; name: string }>;
+  /** The connected employer's managers on hh.ru (read from the simulated hh.ru at «Войти»). */
+  managers: HhManagerView[];
   calls: Array<{ contract: string; request: unknown }>;
 }
 
@@ -272,6 +275,7 @@ export async function startStack(
         { id: '93001', name: 'Менеджер по продажам' },
         { id: '93002', name: 'Бухгалтер' },
       ],
+      managers: [],
       calls: [],
     };
     services.push(hhStandIn(env, fixture, hh.url, `${gatewayUrl}/hh/oauth/callback`));
@@ -336,8 +340,32 @@ function hhStandIn(env: TestEnv, f: HhFixture, hhUrl: string, redirectUri: strin
       first_name: string;
       last_name: string;
       middle_name: string | null;
-      employer: { name: string };
+      employer: { id: string; name: string };
     };
+    // The employer's managers, as hh-connector lists them for «Ответственные по менеджерам hh.ru».
+    const managers = (await (
+      await fetch(`${hhUrl}/employers/${me.employer.id}/managers?per_page=200`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      })
+    ).json()) as {
+      items: Array<{
+        id: string;
+        first_name: string;
+        last_name: string;
+        middle_name: string | null;
+        email: string;
+        vacancies_count: number | null;
+      }>;
+    };
+    f.managers = managers.items.map((m) => ({
+      employerId: me.employer.id,
+      managerId: m.id,
+      firstName: m.first_name,
+      lastName: m.last_name,
+      middleName: m.middle_name,
+      email: m.email || null,
+      vacancies: m.vacancies_count,
+    }));
     f.account = {
       status: 'active',
       accountId: 'acc-1',
@@ -359,6 +387,7 @@ function hhStandIn(env: TestEnv, f: HhFixture, hhUrl: string, redirectUri: strin
     ),
   );
   runtime.serve(rpc.hhVacancies, async (req) => (record('hhVacancies', req), { items: f.vacancies }));
+  runtime.serve(rpc.hhManagers, async (req) => (record('hhManagers', req), { items: f.managers }));
   runtime.serve(
     rpc.hhCard,
     async (req) => (record('hhCard', req), f.cards.get(`${req.entityType}:${req.entityId}`) ?? null),

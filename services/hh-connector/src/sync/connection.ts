@@ -16,10 +16,14 @@ import type { Config } from '../config.js';
 import type { HhAccount, HhClient, HhWebhookAction } from '../hh/index.js';
 import type { SyncStore } from './store.js';
 
-/** What the app hears about from hh.ru: new responses and invitations, and every state change. */
+/**
+ * What the app hears about from hh.ru: new responses and invitations, every state change, and
+ * edits of vacancies (a vacancy handed to another manager changes who is responsible).
+ */
 export const WEBHOOK_ACTIONS: HhWebhookAction[] = [
   { type: 'NEW_RESPONSE_OR_INVITATION_VACANCY' },
   { type: 'NEGOTIATION_EMPLOYER_STATE_CHANGE' },
+  { type: 'VACANCY_CHANGE' },
 ];
 
 const NOTIFY_TAG = 'hhb24|hh-login|';

@@ -215,6 +215,18 @@ export class SyncEngine {
     this.d.runtime.wakeOutbox();
   }
 
+  /**
+   * The account's active vacancies read again: their managers and regions as hh.ru has them now
+   * (a vacancy handed to another manager routes its new responses to that manager's user).
+   */
+  async refreshVacancies(account: HhAccount, log: Logger = this.d.runtime.log): Promise<void> {
+    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
+    await this.d.runtime.db.transaction((trx) =>
+      this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null),
+    );
+    log.info({ memberId: account.memberId, vacancies: vacancies.length }, 'vacancies read again');
+  }
+
   /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. Returns those vacancies. */
   private async requeueUnfinished(account: HhAccount, runId: string): Promise<string[]> {
     const vacancies = await this.store.pendingImportVacancies(account.memberId, runId);
@@ -437,6 +449,14 @@ export class SyncEngine {
     if (account.unpaidUntil) return ignore('no paid API access');
     if (!(await this.store.getImport(account.memberId)))
       return ignore('the portal has not started its import yet');
+    // A vacancy edited on hh.ru (handed to another manager, among other changes): the payload
+    // does not say what changed, so the vacancies are read again; new responses follow the manager.
+    if (body.action_type === 'VACANCY_CHANGE')
+      return this.guard(ctx, account, async () => {
+        await this.refreshVacancies(account, ctx.log);
+        await done('processed');
+        return ack();
+      });
     if (
       ![
         'NEW_RESPONSE_OR_INVITATION_VACANCY',
@@ -476,7 +496,10 @@ export class SyncEngine {
     log: Logger = this.d.runtime.log,
   ): Promise<boolean> {
     const vacancy = item.vacancy!;
-    await this.store.ensureVacancy(account.memberId, account.id, vacancy);
+    // A vacancy hh.ru has not listed to us yet (published since the last listing): its manager
+    // decides who is responsible, so the list is read again before the snapshot is made.
+    if (await this.store.ensureVacancy(account.memberId, account.id, vacancy))
+      await this.refreshVacancies(account, log);
     const refused: RefusedItem[] = [];
     const outOfScope: string[] = [];
     const scope = (await this.store.getImport(account.memberId))?.scope ?? WHOLE_SCOPE;
@@ -629,6 +652,8 @@ export class SyncEngine {
     const vacancy = (await this.store.getVacancy(row.memberId, row.vacancyId)) ?? {
       name: item.vacancy?.name ?? '',
       url: item.vacancy?.alternate_url ?? null,
+      managerId: null,
+      area: null,
     };
     // What we opened on hh.ru no longer waits there for attention (the item kept says so too).
     if (resumeViewed || messagesRead)
@@ -640,7 +665,14 @@ export class SyncEngine {
       item,
       coverLetter: letter,
       unreadMessages: messagesRead ? 0 : (item.counters?.unread_messages ?? 0),
-      vacancy: { id: row.vacancyId, name: vacancy.name, url: vacancy.url },
+      vacancy: {
+        id: row.vacancyId,
+        name: vacancy.name,
+        url: vacancy.url,
+        employerId: account.employerId,
+        managerId: vacancy.managerId,
+        area: vacancy.area,
+      },
       resume: kept?.data ?? null,
       hasPdf: Boolean(kept?.hasPdf),
     };

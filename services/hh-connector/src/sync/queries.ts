@@ -3,10 +3,12 @@ import {
   AppError,
   type CardView,
   type HhImportRequested,
+  type HhManagerView,
   type ImportProgress,
   type ImportScope,
   type PdfRef,
   type Runtime,
+  type VacancyOverview,
   enqueue,
   subjects,
   WHOLE_SCOPE,
@@ -143,6 +145,54 @@ export class Queries {
       throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
     const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
     return { items: vacancies.map((v) => ({ id: v.id, name: v.name })) };
+  }
+
+  /** The employer's managers as hh.ru lists them, for mapping each to a portal user. */
+  async managers(memberId: string): Promise<{ items: HhManagerView[] }> {
+    const account = await this.d.hh().accounts.current(memberId);
+    if (!account || account.status !== 'active')
+      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
+    const managers = await this.d.hh().account(account.id).managers({ maxWaitMs: 10_000 });
+    return {
+      items: managers.map((m) => ({
+        employerId: account.employerId,
+        managerId: m.id,
+        firstName: m.first_name,
+        lastName: m.last_name,
+        middleName: m.middle_name ?? null,
+        email: m.email || null,
+        vacancies: m.vacancies_count ?? null,
+      })),
+    };
+  }
+
+  /**
+   * «Вакансии»: the active vacancies as hh.ru lists them now (their managers and regions kept as a
+   * listing does), with how many of each one's negotiations we hold and how many are in the CRM.
+   */
+  async vacancyOverview(memberId: string): Promise<{ items: VacancyOverview[] }> {
+    const account = await this.d.hh().accounts.current(memberId);
+    if (!account || account.status !== 'active')
+      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
+    const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
+    await this.d.runtime.db.transaction((trx) =>
+      this.d.store.upsertVacancies(trx, memberId, account.id, vacancies, null),
+    );
+    const counts = await this.d.store.negotiationCounts(memberId);
+    return {
+      items: vacancies.map((v) => ({
+        id: v.id,
+        name: v.name,
+        area: v.area ? { id: v.area.id, name: v.area.name } : null,
+        employerId: account.employerId,
+        managerId: v.manager?.id ?? null,
+        managerName: v.manager
+          ? [v.manager.last_name, v.manager.first_name].filter(Boolean).join(' ') || null
+          : null,
+        responses: counts.get(v.id)?.held ?? 0,
+        inCrm: counts.get(v.id)?.inCrm ?? 0,
+      })),
+    };
   }
 
   async card(req: {

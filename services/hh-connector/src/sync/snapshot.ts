@@ -152,7 +152,7 @@ export interface SnapshotInput {
   kind: Kind;
   personId: string;
   item: HhNegotiation;
-  vacancy: { id: string; name: string; url: string | null };
+  vacancy: NegotiationSnapshot['vacancy'];
   /** The kept resume (kept even after the applicant deleted it), or null. */
   resume: KeptResume | null;
   /** The PDF is stored. */

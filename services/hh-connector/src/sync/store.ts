@@ -60,6 +60,9 @@ export interface VacancyRow {
   accountId: string;
   name: string;
   url: string | null;
+  /** The vacancy's hh.ru manager as hh.ru last listed it (null: not listed yet). */
+  managerId: string | null;
+  area: { id: string; name: string } | null;
 }
 
 interface DbNegotiation {
@@ -292,6 +295,8 @@ export class SyncStore {
       manager_name: v.manager
         ? [v.manager.last_name, v.manager.first_name].filter(Boolean).join(' ') || null
         : null,
+      area_id: v.area?.id ?? null,
+      area_name: v.area?.name ?? null,
       counters: JSON.stringify(v.counters ?? null),
       updated_at: trx.fn.now(),
       ...(importRunId ? { import_run_id: importRunId, import_state: 'pending' } : {}),
@@ -305,6 +310,8 @@ export class SyncStore {
         'url',
         'manager_id',
         'manager_name',
+        'area_id',
+        'area_name',
         'counters',
         'updated_at',
         ...(importRunId ? ['import_run_id', 'import_state'] : []),
@@ -312,12 +319,19 @@ export class SyncStore {
   }
 
   async getVacancy(memberId: string, vacancyId: string): Promise<VacancyRow | undefined> {
-    const r = await this.db('hh_vacancies')
-      .where({ member_id: memberId, vacancy_id: vacancyId })
-      .first<
-        | { member_id: string; vacancy_id: string; account_id: string; name: string; url: string | null }
-        | undefined
-      >();
+    const r = await this.db('hh_vacancies').where({ member_id: memberId, vacancy_id: vacancyId }).first<
+      | {
+          member_id: string;
+          vacancy_id: string;
+          account_id: string;
+          name: string;
+          url: string | null;
+          manager_id: string | null;
+          area_id: string | null;
+          area_name: string | null;
+        }
+      | undefined
+    >();
     return (
       r && {
         memberId: r.member_id,
@@ -325,6 +339,8 @@ export class SyncStore {
         accountId: r.account_id,
         name: r.name,
         url: r.url,
+        managerId: r.manager_id,
+        area: r.area_id ? { id: r.area_id, name: r.area_name ?? '' } : null,
       }
     );
   }
@@ -334,8 +350,8 @@ export class SyncStore {
     memberId: string,
     accountId: string,
     v: { id: string; name: string; alternate_url?: string },
-  ): Promise<void> {
-    await this.db('hh_vacancies')
+  ): Promise<boolean> {
+    const added = await this.db('hh_vacancies')
       .insert({
         member_id: memberId,
         vacancy_id: v.id,
@@ -344,7 +360,9 @@ export class SyncStore {
         url: v.alternate_url ?? null,
       })
       .onConflict(['member_id', 'vacancy_id'])
-      .ignore();
+      .ignore()
+      .returning('vacancy_id');
+    return added.length > 0;
   }
 
   async vacancyDone(memberId: string, vacancyId: string, runId: string | null): Promise<void> {
@@ -365,6 +383,19 @@ export class SyncStore {
     return (await this.db('hh_vacancies')
       .where({ member_id: memberId, import_run_id: runId, import_state: 'pending' })
       .pluck('vacancy_id')) as string[];
+  }
+
+  /** Per vacancy: the negotiations we hold and how many of them have a lead or deal. */
+  async negotiationCounts(memberId: string): Promise<Map<string, { held: number; inCrm: number }>> {
+    const rows = await this.db('hh_negotiations')
+      .where({ member_id: memberId })
+      .groupBy('vacancy_id')
+      .select<Array<{ vacancy_id: string; held: number; in_crm: number }>>(
+        'vacancy_id',
+        this.db.raw('count(*)::int as held'),
+        this.db.raw('count(entity_id)::int as in_crm'),
+      );
+    return new Map(rows.map((r) => [r.vacancy_id, { held: r.held, inCrm: r.in_crm }]));
   }
 
   /** How many of the vacancy's negotiations we hold, per collection they were last seen in. */

@@ -2,11 +2,12 @@ import { type HhAccountView, type UiRequest } from '@hhb24/common';
 import { type Ctx, type Fragment, type PageDeps, hhAccount } from './page-kit.js';
 import { text } from './texts.js';
 
-export type Tab = 'auth' | 'settings' | 'new-responses' | 'health' | 'feedback' | 'analytics';
+export type Tab = 'auth' | 'settings' | 'vacancies' | 'new-responses' | 'health' | 'feedback' | 'analytics';
 
 const TABS: Array<{ key: Tab; label: string }> = [
   { key: 'auth', label: 'tabs.auth' },
   { key: 'settings', label: 'tabs.settings' },
+  { key: 'vacancies', label: 'tabs.vacancies' },
   { key: 'new-responses', label: 'tabs.newResponses' },
   { key: 'feedback', label: 'tabs.feedback' },
   { key: 'health', label: 'tabs.health' },

@@ -94,6 +94,50 @@ export const UserSearch = Type.Object({
   ),
 });
 
+/** The most rows «Ответственные по менеджерам hh.ru» sends at once (hh.ru lists 200 managers a page). */
+export const MANAGER_ROWS_MAX = 1000;
+/** An hh.ru manager as a row names it: `employer:manager`. */
+const ManagerKey = Type.String({ pattern: '^[\\w.-]{1,100}:[\\w.-]{1,100}$' });
+/** A user chosen in a row; empty: the default responsible. */
+const RowUser = orEmpty(digits(10));
+
+/**
+ * «Сохранить соответствие»: each row's manager (`mapKey`) and the portal user chosen for it
+ * (`mapUser`), in the same order, one value or many.
+ */
+export const ManagerUsersForm = Type.Object({
+  mapKey: Type.Union([ManagerKey, Type.Array(ManagerKey, { minItems: 1, maxItems: MANAGER_ROWS_MAX })]),
+  mapUser: Type.Union([RowUser, Type.Array(RowUser, { minItems: 1, maxItems: MANAGER_ROWS_MAX })]),
+});
+
+/** One row's search box (`settings/manager-users`): the words and the row's choice so far. */
+export const ManagerUserSearch = Type.Object({
+  userQuery: Type.Optional(Type.String({ maxLength: 100 })),
+  mapUser: Type.Optional(RowUser),
+});
+
+// ---- «Вакансии» ------------------------------------------------------------------------------
+
+/**
+ * «Добавить правило»: which vacancies (`match`: one vacancy, by words of the name, by region),
+ * what goes where (entity type, pipeline, the stages as the settings' mode has them, as flat
+ * fields `stageByState.<status>`) and an optional responsible. Whether the vacancy, region,
+ * pipeline, stages and user exist is asked of hh.ru and the portal by the tab.
+ */
+export const VacancyRuleForm = Type.Object({
+  match: Enum(['vacancy', 'name', 'area']),
+  vacancyId: Type.Optional(orEmpty(Type.String({ pattern: '^\\d{1,20}$' }))),
+  nameText: Type.Optional(Type.String({ maxLength: 200 })),
+  areaId: Type.Optional(orEmpty(Type.String({ pattern: '^\\d{1,20}$' }))),
+  entityType: Enum(['lead', 'deal']),
+  categoryId: Type.Optional(orEmpty(digits(9))),
+  stageForResponse: Type.Optional(orEmpty(PortalListId)),
+  stageForInvitation: Type.Optional(orEmpty(PortalListId)),
+  ruleUserId: Type.Optional(orEmpty(digits(10))),
+});
+/** «Удалить» of a rule. */
+export const VacancyRuleRemove = Type.Object({ ruleId: digits(15) });
+
 /** «Повторить» under the import's results: one refused response, or all of them. */
 export const FailuresRetry = Type.Object({
   negotiationId: Type.Optional(orEmpty(Ids.negotiationId())),

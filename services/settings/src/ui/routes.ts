@@ -12,6 +12,7 @@ import { NewResponsesTab } from './new-responses-tab.js';
 import { type Ctx, type Fragment, type PageDeps, ctxOf, one, refusal, toResponse } from './page-kit.js';
 import type { Renderer } from './render.js';
 import { SettingsTab } from './settings-tab.js';
+import { VacanciesTab } from './vacancies-tab.js';
 import { getSettingsRecord } from '../settings-store.js';
 import { text } from './texts.js';
 
@@ -72,6 +73,7 @@ export class PageRoutes {
   constructor(private readonly deps: PageDeps) {
     const auth = new AuthTab(deps);
     const settings = new SettingsTab(deps);
+    const vacancies = new VacanciesTab(deps);
     const newResponses = new NewResponsesTab(deps);
     const health = new HealthTab(deps);
     const feedback = new FeedbackTab(deps);
@@ -81,6 +83,7 @@ export class PageRoutes {
     const panels: Record<Tab, TabPanel> = {
       auth: async (req, ctx, account) => ({ html: auth.panel(req, ctx, account) }),
       settings: (req, ctx) => settings.panel(req, ctx, {}),
+      vacancies: (req, ctx) => vacancies.panel(req, ctx),
       'new-responses': (req, ctx) => newResponses.panel(req, ctx),
       feedback: (_req, ctx) => feedback.panel(ctx),
       health: (req, ctx) => health.panel(req, ctx, {}),
@@ -113,8 +116,15 @@ export class PageRoutes {
       row('POST', 'settings/form',     'crm',      'partials/settings-form',   (r, c) => settings.redraw(r, c)),
       row('GET',  'settings/users',    'crm',      'partials/user-options',    (r, c) => settings.users(r, c)),
       row('POST', 'settings/save',     'manage',   'tab-settings',             (r, c) => settings.save(r, c)),
+      row('POST', 'settings/managers', 'manage',   'partials/manager-users',   (r, c) => settings.managerUsers.save(r, c)),
+      row('GET',  'settings/manager-users', 'crm', 'partials/manager-user-options', (r, c) => settings.managerUsers.search(r, c)),
       row('GET',  'import/progress',   'crm',      'partials/import-progress', (r, c) => settings.progress(r, c)),
       row('POST', 'failures/retry',    'manage',   'tab-settings',             (r, c) => settings.retry(r, c)),
+      // «Вакансии»
+      row('GET',  'tab/vacancies',     'crm',      'tab-vacancies',            tab('vacancies')),
+      row('POST', 'vacancies/rule-form', 'crm',    'partials/vacancy-rule-form', (r, c) => vacancies.redraw(r, c)),
+      row('POST', 'vacancies/rules',   'manage',   'tab-vacancies',            (r, c) => vacancies.add(r, c)),
+      row('POST', 'vacancies/rules/remove', 'manage', 'tab-vacancies',         (r, c) => vacancies.remove(r, c)),
       // «Новые отклики»
       row('GET',  'tab/new-responses', 'crm',      'tab-new-responses',        tab('new-responses')),
       row('POST', 'new-responses/count', 'crm',    'tab-new-responses',      (r, c) => newResponses.count(r, c)),

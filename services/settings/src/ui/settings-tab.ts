@@ -24,6 +24,7 @@ import {
   refusal,
 } from './page-kit.js';
 import { parseImportScope, scopeValues } from './import-scope-form.js';
+import { ManagerUsers } from './manager-users.js';
 import { type Lang, STATE_NAMES_EN, VALIDATION_EN, text } from './texts.js';
 
 /** What the progress says about each reason a run is paused (texts.ts). */
@@ -39,7 +40,12 @@ const PAUSED_TEXTS: Record<string, string> = {
  * the import runs, then its results and the writes the portal refused, with «Повторить».
  */
 export class SettingsTab {
-  constructor(private readonly deps: PageDeps) {}
+  /** «Ответственные по менеджерам hh.ru», under the form. */
+  readonly managerUsers: ManagerUsers;
+
+  constructor(private readonly deps: PageDeps) {
+    this.managerUsers = new ManagerUsers(deps);
+  }
 
   private async importProgress(memberId: string): Promise<ImportProgress | null> {
     try {
@@ -62,7 +68,7 @@ export class SettingsTab {
     ]);
     if (importRunning(progress, record?.importRequestedAt ?? null))
       return { html: this.progressView(ctx, progress, record?.settings ?? null), running: true };
-    const [form, failures] = await Promise.all([
+    const [form, failures, managers] = await Promise.all([
       this.form(req, ctx, {
         saved: record?.settings ?? null,
         progress,
@@ -70,10 +76,12 @@ export class SettingsTab {
         ...extra,
       }),
       this.failures(req.session.memberId),
+      this.managerUsers.view(req, ctx),
     ]);
     const html = this.deps.renderer.render('tab-settings', {
       ...ctx,
       form: form.html,
+      managers: managers.html,
       results: progress?.state === 'finished' ? results(progress, record?.settings ?? null) : null,
       unavailable: progress === null,
       failures,
