@@ -30,6 +30,7 @@ ALTER TABLE :"schema".b24_install_steps OWNER TO hhb24_gateway;
 ALTER TABLE :"schema".hh_accounts OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_analytics OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_imports OWNER TO hhb24_hh_connector;
+ALTER TABLE :"schema".hh_managers OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_negotiations OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_notifications OWNER TO hhb24_hh_connector;
 ALTER TABLE :"schema".hh_person_keys OWNER TO hhb24_hh_connector;
@@ -44,6 +45,7 @@ ALTER TABLE :"schema".crm_contacts OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_failures OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_incidents OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_links OWNER TO hhb24_crm_writer;
+ALTER TABLE :"schema".crm_stage_checks OWNER TO hhb24_crm_writer;
 ALTER TABLE :"schema".crm_write_counts OWNER TO hhb24_crm_writer;
 -- timeline-renderer
 ALTER TABLE :"schema".tl_activities OWNER TO hhb24_timeline_renderer;

@@ -915,18 +915,21 @@ export const rpc = {
       scope: Type.Optional(ImportScope),
     }),
   ),
-  /** The account's active vacancies, for choosing which to import. */
+  /**
+   * The account's active vacancies, for choosing which to import: as hh-connector last read them
+   * (at the login, the import, each reconciliation, VACANCY_CHANGE); hh.ru is not asked.
+   */
   hhVacancies: defineRpc(
     'rpc.hh.vacancies',
     MemberRequest,
     Type.Object({ items: Type.Array(Type.Object({ id: Ids.hhId(), name: Type.String() })) }),
   ),
   /**
-   * The managers of the connected hh.ru employer, for «Ответственные по менеджерам hh.ru»
-   * (hh.ru's list of the employer's managers).
+   * The managers of the connected hh.ru employer, for «Ответственные по менеджерам hh.ru»: hh.ru's
+   * list of the employer's managers as hh-connector last read it (hh_managers); hh.ru is not asked.
    */
   hhManagers: defineRpc('rpc.hh.managers', MemberRequest, Type.Object({ items: Type.Array(HhManagerView) })),
-  /** «Вакансии»: the active vacancies as hh.ru lists them now, with our counts. */
+  /** «Вакансии»: the active vacancies as hh-connector last read them (hh.ru is not asked), with our counts. */
   hhVacancyOverview: defineRpc(
     'rpc.hh.vacancy-overview',
     MemberRequest,

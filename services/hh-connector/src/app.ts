@@ -212,6 +212,7 @@ export function buildHhConnector(config: Config, options: { log?: Logger } = {})
       'stored_files',
       'hh_resumes',
       'hh_negotiations',
+      'hh_managers',
       'hh_vacancies',
       'hh_imports',
       'hh_accounts',

@@ -372,5 +372,36 @@ export const migrations: MigrationSet = {
         });
       },
     },
+    {
+      name: '20270121_02_managers_kept',
+      async up(db) {
+        // The employer's managers as hh.ru last listed them (read with the vacancies, on a new
+        // login and on VACANCY_CHANGE): «Настройки» and «Вакансии» are drawn from here, not by
+        // asking hh.ru on every view.
+        await db.schema.createTable('hh_managers', (t) => {
+          t.text('member_id').notNullable();
+          t.text('employer_id').notNullable();
+          t.text('manager_id').notNullable();
+          t.uuid('account_id').notNullable();
+          t.text('first_name').notNullable();
+          t.text('last_name').notNullable();
+          t.text('middle_name');
+          t.text('email');
+          // null: this login may not see the manager's vacancies.
+          t.integer('vacancies_count');
+          t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+          t.primary(['member_id', 'employer_id', 'manager_id']);
+        });
+        // Whether the last listing had the vacancy among the active ones («Вакансии» lists those);
+        // rows kept before were listed once, so they count as active until the next listing.
+        await db.schema.alterTable('hh_vacancies', (t) => {
+          t.boolean('active').notNullable().defaultTo(true);
+        });
+      },
+      async down(db) {
+        await db.schema.dropTable('hh_managers');
+        await db.schema.alterTable('hh_vacancies', (t) => t.dropColumn('active'));
+      },
+    },
   ],
 };

@@ -115,6 +115,18 @@ t.test(
     });
     t.equal(saved.status, 200, 'settings saved');
 
+    // The tabs draw the managers and vacancies hh-connector kept when the login was made: from
+    // here to the import, no page asks hh.ru for either list.
+    const listings = () =>
+      hh.requests().filter((r) => /^\/employers\/[^/]+\/(managers|vacancies\/active)$/.test(r.path)).length;
+    t.ok(listings() > 0, 'the login read the lists');
+    const listedAtLogin = listings();
+    t.same(
+      (await db('hh_managers').where({ member_id: memberId }).pluck('manager_id')).sort(),
+      [lead!.id, second!.id, third!.id].sort(),
+      'hh-connector keeps the employer’s three managers',
+    );
+
     // «Настройки» proposes a user for each manager it can: the same name (this portal shows no e-mails).
     const tab = await ui(stack, admin, 'GET', 'tab/settings');
     t.match(tab.html, /data-testid="manager-users"/, 'the managers table is on «Настройки»');
@@ -231,6 +243,8 @@ t.test(
       'an employee who is no admin may not add a rule',
     );
 
+    t.equal(listings(), listedAtLogin, '«Настройки» and «Вакансии» asked hh.ru for no list');
+
     // The import: every deal with its vacancy manager's user, in the pipeline of the settings or
     // of the rule, on the stage for its kind there.
     t.equal(
@@ -343,6 +357,45 @@ t.test(
       const was = deals.find((x) => x['ID'] === d['ID'])!;
       t.equal(d['ASSIGNED_BY_ID'], was['ASSIGNED_BY_ID'], `deal ${d['ID']} keeps its responsible`);
     }
+
+    // hh.ru revokes the login (a password change): «Настройки» and «Вакансии» still draw what was
+    // kept and ask hh.ru nothing; «Новые отклики», which asks hh.ru, meets the lost login and says
+    // so, and then the managers' section says so too while its list stays editable.
+    await eventually(
+      async () => {
+        const now = hh.requests().length;
+        await new Promise((r) => setTimeout(r, 1500));
+        return hh.requests().length === now;
+      },
+      { timeoutMs: 30_000, what: 'hh.ru quiet after the new response' },
+    );
+    hh.changePassword(lead!.userId);
+    const quiet = listings();
+    const settingsAfter = await ui(stack, admin, 'GET', 'tab/settings');
+    t.same(
+      [...rowsOf(settingsAfter.html).keys()].sort(),
+      [lead!.id, second!.id, third!.id].sort(),
+      '«Настройки» lists the kept managers after the password change',
+    );
+    const vacanciesAfter = await ui(stack, admin, 'GET', 'tab/vacancies');
+    t.equal([...vacanciesAfter.html.matchAll(/data-testid="vacancy-row"/g)].length, hh.store.vacancies.size);
+    t.equal(listings(), quiet, 'neither asked hh.ru');
+    t.equal(
+      await db('hh_accounts')
+        .where({ member_id: memberId })
+        .pluck('status')
+        .then((s) => s.join()),
+      'active',
+      'so the lost login is not met there',
+    );
+    const checked = await ui(stack, admin, 'GET', 'tab/new-responses');
+    t.match(checked.html, /hh\.ru отозвал доступ приложения/, '«Новые отклики» meets it and says so');
+    const resaved = await ui(stack, admin, 'POST', 'settings/managers', {
+      mapKey: [`${employerId}:${lead!.id}`, `${employerId}:${second!.id}`, `${employerId}:${third!.id}`],
+      mapUser: [String(chosenUser.ID), String(secondUser.ID), String(secondUser.ID)],
+    });
+    t.match(resaved.html, /Соответствие сохранено/, 'the kept list is still saved');
+    t.match(resaved.html, /hh\.ru отозвал доступ приложения/, 'with the login notice');
   },
 );
 

@@ -565,10 +565,20 @@ export class HhAccountClient {
    * null are hidden from this user.
    */
   async visibleVacancies(opts?: CallOptions): Promise<HhVacancy[]> {
+    return (await this.listing(opts)).vacancies;
+  }
+
+  /**
+   * The active vacancies this account may see (as `visibleVacancies`) and the employer's managers
+   * read on the way (null: this login may not list them), so one reading keeps both.
+   */
+  async listing(opts?: CallOptions): Promise<{ vacancies: HhVacancy[]; managers: HhManager[] | null }> {
     const account = await this.stored();
     let managerIds = [account.managerId];
+    let managers: HhManager[] | null = null;
     try {
-      const visible = (await this.managers(opts)).filter((m) => m.vacancies_count !== null).map((m) => m.id);
+      managers = await this.managers(opts);
+      const visible = managers.filter((m) => m.vacancies_count !== null).map((m) => m.id);
       if (visible.length > 0) managerIds = visible;
     } catch (err) {
       // A manager who may not list managers still sees their own vacancies.
@@ -586,7 +596,7 @@ export class HhAccountClient {
         if (page + 1 >= p.pages) break;
       }
     }
-    return all;
+    return { vacancies: all, managers };
   }
 
   collections(vacancyId: string, opts?: CallOptions): Promise<HhCollections> {

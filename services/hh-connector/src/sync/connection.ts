@@ -59,6 +59,14 @@ export class Connection {
         'webhook subscription failed; «Новые отклики» renews it',
       ),
     );
+    // The employer's managers and the active vacancies, kept for «Настройки» and «Вакансии»
+    // before any import (VACANCY_CHANGE, the import and each reconciliation read them again).
+    await this.keepListing(account).catch((err: unknown) =>
+      this.d.runtime.log.warn(
+        { err, account: account.id },
+        'the managers and vacancies could not be read at the login; the next reading keeps them',
+      ),
+    );
     const resumes = await this.d.store.moveImport(req.memberId, account.id);
     await this.d.runtime.db.transaction(async (trx) => {
       await this.announce(trx, account, 'active', null);
@@ -78,6 +86,13 @@ export class Connection {
     });
     this.d.runtime.wakeOutbox();
     return this.view(req.memberId);
+  }
+
+  private async keepListing(account: HhAccount): Promise<void> {
+    const listing = await this.d.hh().account(account.id).listing({ maxWaitMs: 10_000 });
+    await this.d.runtime.db.transaction((trx) =>
+      this.d.store.keepListing(trx, account.memberId, account, listing),
+    );
   }
 
   /** «Выйти»: no more webhooks, the token revoked on hh.ru, the sync stopped; imported data stays. */

@@ -172,13 +172,13 @@ export class SyncEngine {
     requestId: string,
     scope: ImportScope,
   ): Promise<void> {
-    const vacancies = (await this.hh.account(account.id).visibleVacancies(opts)).filter(
-      (v) => !scope.vacancyIds || scope.vacancyIds.includes(v.id),
-    );
+    const listing = await this.hh.account(account.id).listing(opts);
+    const vacancies = listing.vacancies.filter((v) => !scope.vacancyIds || scope.vacancyIds.includes(v.id));
     await this.d.runtime.db.transaction(async (trx) => {
       const run =
         runId ??
         (await this.store.startImport(trx, account.memberId, account.id, requestId, requestedBy, scope));
+      await this.store.keepListing(trx, account.memberId, account, listing);
       await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, run);
       await this.enqueueVacancies(
         trx,
@@ -199,11 +199,12 @@ export class SyncEngine {
   async listForReconcile(account: HhAccount, skip = new Set<string>()): Promise<void> {
     const scope = (await this.store.getImport(account.memberId))?.scope ?? WHOLE_SCOPE;
     const held = scope.vacancyIds ? await this.store.countsByVacancy(account.memberId) : null;
-    const vacancies = (await this.hh.account(account.id).visibleVacancies(opts)).filter(
+    const listing = await this.hh.account(account.id).listing(opts);
+    const vacancies = listing.vacancies.filter(
       (v) => !scope.vacancyIds || scope.vacancyIds.includes(v.id) || (held?.get(v.id) ?? 0) > 0,
     );
     await this.d.runtime.db.transaction(async (trx) => {
-      await this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null);
+      await this.store.keepListing(trx, account.memberId, account, listing);
       await this.store.startReconciliation(trx, account.memberId, vacancies.length);
       await this.enqueueVacancies(
         trx,
@@ -216,15 +217,19 @@ export class SyncEngine {
   }
 
   /**
-   * The account's active vacancies read again: their managers and regions as hh.ru has them now
-   * (a vacancy handed to another manager routes its new responses to that manager's user).
+   * The account's active vacancies and the employer's managers read again: the managers and
+   * regions as hh.ru has them now (a vacancy handed to another manager routes its new responses to
+   * that manager's user), kept for the pages that show them.
    */
   async refreshVacancies(account: HhAccount, log: Logger = this.d.runtime.log): Promise<void> {
-    const vacancies = await this.hh.account(account.id).visibleVacancies(opts);
+    const listing = await this.hh.account(account.id).listing(opts);
     await this.d.runtime.db.transaction((trx) =>
-      this.store.upsertVacancies(trx, account.memberId, account.id, vacancies, null),
+      this.store.keepListing(trx, account.memberId, account, listing),
     );
-    log.info({ memberId: account.memberId, vacancies: vacancies.length }, 'vacancies read again');
+    log.info(
+      { memberId: account.memberId, vacancies: listing.vacancies.length, managers: listing.managers?.length },
+      'vacancies and managers read again',
+    );
   }
 
   /** After a new login: the vacancy steps the import had not finished and every unsettled negotiation. Returns those vacancies. */
@@ -447,16 +452,17 @@ export class SyncEngine {
     if (account.status !== 'active') return ignore(`the account is ${account.status}`);
     // The reconciliation that follows paid access coming back brings what these said.
     if (account.unpaidUntil) return ignore('no paid API access');
-    if (!(await this.store.getImport(account.memberId)))
-      return ignore('the portal has not started its import yet');
     // A vacancy edited on hh.ru (handed to another manager, among other changes): the payload
-    // does not say what changed, so the vacancies are read again; new responses follow the manager.
+    // does not say what changed, so the vacancies and managers are read again; new responses
+    // follow the manager. Also before the first import: «Настройки» maps the managers kept.
     if (body.action_type === 'VACANCY_CHANGE')
       return this.guard(ctx, account, async () => {
         await this.refreshVacancies(account, ctx.log);
         await done('processed');
         return ack();
       });
+    if (!(await this.store.getImport(account.memberId)))
+      return ignore('the portal has not started its import yet');
     if (
       ![
         'NEW_RESPONSE_OR_INVITATION_VACANCY',

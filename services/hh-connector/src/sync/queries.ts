@@ -138,59 +138,64 @@ export class Queries {
     };
   }
 
-  /** The account's active vacancies, for the choice of what to import. */
-  async vacancies(memberId: string): Promise<{ items: Array<{ id: string; name: string }> }> {
+  /**
+   * The portal's login as the pages may use it: the current one, unless it was logged out or
+   * replaced. A login hh.ru revoked still counts: what it last read stays shown.
+   */
+  private async shownAccount(memberId: string) {
     const account = await this.d.hh().accounts.current(memberId);
-    if (!account || account.status !== 'active')
+    if (!account || account.statusReason === 'disconnected' || account.statusReason === 'replaced')
       throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
-    const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
-    return { items: vacancies.map((v) => ({ id: v.id, name: v.name })) };
+    return account;
   }
 
-  /** The employer's managers as hh.ru lists them, for mapping each to a portal user. */
+  /**
+   * The active vacancies, for the choice of what to import: as the last listing kept them (at the
+   * login, the import, each reconciliation and VACANCY_CHANGE), so the page asks nothing of hh.ru.
+   */
+  async vacancies(memberId: string): Promise<{ items: Array<{ id: string; name: string }> }> {
+    await this.shownAccount(memberId);
+    const rows = await this.d.store.activeVacancies(memberId);
+    return { items: rows.map((v) => ({ id: v.vacancy_id, name: v.name })) };
+  }
+
+  /** The employer's managers as the last listing kept them, for mapping each to a portal user. */
   async managers(memberId: string): Promise<{ items: HhManagerView[] }> {
-    const account = await this.d.hh().accounts.current(memberId);
-    if (!account || account.status !== 'active')
-      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
-    const managers = await this.d.hh().account(account.id).managers({ maxWaitMs: 10_000 });
+    const account = await this.shownAccount(memberId);
+    const managers = await this.d.store.keptManagers(memberId, account.employerId);
     return {
       items: managers.map((m) => ({
         employerId: account.employerId,
-        managerId: m.id,
+        managerId: m.manager_id,
         firstName: m.first_name,
         lastName: m.last_name,
-        middleName: m.middle_name ?? null,
-        email: m.email || null,
-        vacancies: m.vacancies_count ?? null,
+        middleName: m.middle_name,
+        email: m.email,
+        vacancies: m.vacancies_count,
       })),
     };
   }
 
   /**
-   * «Вакансии»: the active vacancies as hh.ru lists them now (their managers and regions kept as a
-   * listing does), with how many of each one's negotiations we hold and how many are in the CRM.
+   * «Вакансии»: the active vacancies as the last listing kept them (their managers and regions),
+   * with how many of each one's negotiations we hold and how many are in the CRM.
    */
   async vacancyOverview(memberId: string): Promise<{ items: VacancyOverview[] }> {
-    const account = await this.d.hh().accounts.current(memberId);
-    if (!account || account.status !== 'active')
-      throw new AppError('hh_not_connected', 'hh.ru is not connected for this portal', { status: 409 });
-    const vacancies = await this.d.hh().account(account.id).visibleVacancies({ maxWaitMs: 10_000 });
-    await this.d.runtime.db.transaction((trx) =>
-      this.d.store.upsertVacancies(trx, memberId, account.id, vacancies, null),
-    );
-    const counts = await this.d.store.negotiationCounts(memberId);
+    const account = await this.shownAccount(memberId);
+    const [vacancies, counts] = await Promise.all([
+      this.d.store.activeVacancies(memberId),
+      this.d.store.negotiationCounts(memberId),
+    ]);
     return {
       items: vacancies.map((v) => ({
-        id: v.id,
+        id: v.vacancy_id,
         name: v.name,
-        area: v.area ? { id: v.area.id, name: v.area.name } : null,
+        area: v.area_id ? { id: v.area_id, name: v.area_name ?? '' } : null,
         employerId: account.employerId,
-        managerId: v.manager?.id ?? null,
-        managerName: v.manager
-          ? [v.manager.last_name, v.manager.first_name].filter(Boolean).join(' ') || null
-          : null,
-        responses: counts.get(v.id)?.held ?? 0,
-        inCrm: counts.get(v.id)?.inCrm ?? 0,
+        managerId: v.manager_id,
+        managerName: v.manager_name,
+        responses: counts.get(v.vacancy_id)?.held ?? 0,
+        inCrm: counts.get(v.vacancy_id)?.inCrm ?? 0,
       })),
     };
   }

@@ -9,7 +9,7 @@ import {
   type SyncEventView,
   WHOLE_SCOPE,
 } from '@hhb24/common';
-import type { HhNegotiation, HhVacancy } from '../hh/index.js';
+import type { HhManager, HhNegotiation, HhVacancy } from '../hh/index.js';
 import type { KeptResume, Kind } from './snapshot.js';
 
 /**
@@ -298,6 +298,7 @@ export class SyncStore {
       area_id: v.area?.id ?? null,
       area_name: v.area?.name ?? null,
       counters: JSON.stringify(v.counters ?? null),
+      active: true,
       updated_at: trx.fn.now(),
       ...(importRunId ? { import_run_id: importRunId, import_state: 'pending' } : {}),
     }));
@@ -313,6 +314,7 @@ export class SyncStore {
         'area_id',
         'area_name',
         'counters',
+        'active',
         'updated_at',
         ...(importRunId ? ['import_run_id', 'import_state'] : []),
       ]);
@@ -358,6 +360,8 @@ export class SyncStore {
         account_id: accountId,
         name: v.name,
         url: v.alternate_url ?? null,
+        // Not listed yet: the listing read next says whether it is active.
+        active: false,
       })
       .onConflict(['member_id', 'vacancy_id'])
       .ignore()
@@ -383,6 +387,111 @@ export class SyncStore {
     return (await this.db('hh_vacancies')
       .where({ member_id: memberId, import_run_id: runId, import_state: 'pending' })
       .pluck('vacancy_id')) as string[];
+  }
+
+  /**
+   * What one reading of hh.ru's lists says (HhAccountClient.listing): every active vacancy the
+   * login sees with its name, manager and region, the vacancies it no longer lists marked inactive,
+   * and the employer's managers in place of those kept before. A login that may not list the
+   * managers keeps those its vacancies name (without e-mail). The pages read these rows and never
+   * ask hh.ru themselves.
+   */
+  async keepListing(
+    trx: Knex.Transaction,
+    memberId: string,
+    account: { id: string; employerId: string },
+    listing: { vacancies: HhVacancy[]; managers: HhManager[] | null },
+  ): Promise<void> {
+    const { vacancies } = listing;
+    await this.upsertVacancies(trx, memberId, account.id, vacancies, null);
+    await trx('hh_vacancies')
+      .where({ member_id: memberId, active: true })
+      .whereNotIn(
+        'vacancy_id',
+        vacancies.map((v) => v.id),
+      )
+      .update({ active: false, updated_at: trx.fn.now() });
+    const managers: HhManager[] =
+      listing.managers ??
+      [...new Map(vacancies.filter((v) => v.manager).map((v) => [v.manager.id, v.manager])).values()].map(
+        (m) => ({
+          ...m,
+          email: '',
+          vacancies_count: vacancies.filter((v) => v.manager?.id === m.id).length,
+        }),
+      );
+    await trx('hh_managers')
+      .where({ member_id: memberId })
+      .whereNot(function () {
+        this.where('employer_id', account.employerId).whereIn(
+          'manager_id',
+          managers.map((m) => m.id),
+        );
+      })
+      .delete();
+    if (managers.length === 0) return;
+    await trx('hh_managers')
+      .insert(
+        managers.map((m) => ({
+          member_id: memberId,
+          employer_id: account.employerId,
+          manager_id: m.id,
+          account_id: account.id,
+          first_name: m.first_name ?? '',
+          last_name: m.last_name ?? '',
+          middle_name: m.middle_name ?? null,
+          email: m.email || null,
+          vacancies_count: m.vacancies_count ?? null,
+          updated_at: trx.fn.now(),
+        })),
+      )
+      .onConflict(['member_id', 'employer_id', 'manager_id'])
+      .merge([
+        'account_id',
+        'first_name',
+        'last_name',
+        'middle_name',
+        'email',
+        'vacancies_count',
+        'updated_at',
+      ]);
+  }
+
+  /** The employer's managers as the last listing kept them, by name. */
+  async keptManagers(
+    memberId: string,
+    employerId: string,
+  ): Promise<
+    Array<{
+      manager_id: string;
+      first_name: string;
+      last_name: string;
+      middle_name: string | null;
+      email: string | null;
+      vacancies_count: number | null;
+    }>
+  > {
+    return this.db('hh_managers')
+      .where({ member_id: memberId, employer_id: employerId })
+      .orderBy(['last_name', 'first_name', 'manager_id'])
+      .select('manager_id', 'first_name', 'last_name', 'middle_name', 'email', 'vacancies_count');
+  }
+
+  /** The vacancies the last listing had as active, by name. */
+  async activeVacancies(memberId: string): Promise<
+    Array<{
+      vacancy_id: string;
+      name: string;
+      manager_id: string | null;
+      manager_name: string | null;
+      area_id: string | null;
+      area_name: string | null;
+    }>
+  > {
+    return this.db('hh_vacancies')
+      .where({ member_id: memberId, active: true })
+      .orderBy(['name', 'vacancy_id'])
+      .select('vacancy_id', 'name', 'manager_id', 'manager_name', 'area_id', 'area_name');
   }
 
   /** Per vacancy: the negotiations we hold and how many of them have a lead or deal. */

@@ -3,7 +3,15 @@ import { type MatchedBy, proposeUser } from '../manager-match.js';
 import type { PortalUser } from '../portal-data.js';
 import { getManagerUsers, saveManagerUsers } from '../settings-store.js';
 import { ManagerUserSearch, ManagerUsersForm } from './forms.js';
-import { type Ctx, type Fragment, HH_WAIT_MS, type PageDeps, checkForm, refusal } from './page-kit.js';
+import {
+  type Ctx,
+  type Fragment,
+  HH_WAIT_MS,
+  type PageDeps,
+  checkForm,
+  hhAccount,
+  refusal,
+} from './page-kit.js';
 
 const keyOf = (m: { employerId: string; managerId: string }) => `${m.employerId}:${m.managerId}`;
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
@@ -18,6 +26,7 @@ const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 export class ManagerUsers {
   constructor(private readonly deps: PageDeps) {}
 
+  /** The managers hh-connector kept from its last reading of hh.ru's list (the view asks hh.ru nothing). */
   private async managers(memberId: string): Promise<HhManagerView[] | null> {
     try {
       return (await this.deps.runtime.call(rpc.hhManagers, { memberId }, { timeoutMs: HH_WAIT_MS })).items;
@@ -35,8 +44,10 @@ export class ManagerUsers {
     errors?: Record<string, string>,
   ): Promise<Fragment> {
     const { memberId } = req.session;
-    const managers = await this.managers(memberId);
-    if (!managers) return { html: this.render(ctx, { unavailable: true }) };
+    const [managers, account] = await Promise.all([this.managers(memberId), hhAccount(this.deps, memberId)]);
+    // hh.ru revoked the login: the kept list stays editable, with the notice the other tabs show.
+    const loginRequired = account?.status === 'login_required';
+    if (!managers) return { html: this.render(ctx, { unavailable: true, loginRequired }) };
     let rows: Array<{ manager: HhManagerView; userId: number | null; proposedBy: MatchedBy | null }>;
     let users: PortalUser[];
     try {
@@ -59,11 +70,12 @@ export class ManagerUsers {
       if (named.length > 0) users = [...users, ...(await this.deps.data.usersById(memberId, named))];
     } catch (err) {
       this.deps.runtime.log.warn({ err, memberId }, 'portal users for the managers table not available');
-      return { html: this.render(ctx, { portalUnavailable: true }) };
+      return { html: this.render(ctx, { portalUnavailable: true, loginRequired }) };
     }
     return {
       html: this.render(ctx, {
         notice,
+        loginRequired,
         rows: rows.map((r) => ({
           key: keyOf(r.manager),
           managerId: r.manager.managerId,

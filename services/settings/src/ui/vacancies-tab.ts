@@ -18,6 +18,7 @@ import {
   HH_WAIT_MS,
   type PageDeps,
   checkForm,
+  hhAccount,
   one,
   refusal,
 } from './page-kit.js';
@@ -35,6 +36,7 @@ const STAGE = /^[A-Za-z0-9_:]{1,50}$/;
 export class VacanciesTab {
   constructor(private readonly deps: PageDeps) {}
 
+  /** The vacancies as hh-connector kept them from its last listing (the view asks hh.ru nothing). */
   private async overview(memberId: string): Promise<VacancyOverview[] | null> {
     try {
       return (await this.deps.runtime.call(rpc.hhVacancyOverview, { memberId }, { timeoutMs: HH_WAIT_MS }))
@@ -51,9 +53,10 @@ export class VacanciesTab {
     extra: { notice?: { kind: string; key: string }; values?: Form; errors?: Record<string, string> } = {},
   ): Promise<Fragment> {
     const { memberId } = req.session;
-    const [vacancies, rules] = await Promise.all([
+    const [vacancies, rules, account] = await Promise.all([
       this.overview(memberId),
       getVacancyRules(this.deps.runtime.db, memberId),
+      hhAccount(this.deps, memberId),
     ]);
     const form = await this.form(req, ctx, vacancies ?? [], extra.values, extra.errors);
     const users = await this.userNames(memberId, rules);
@@ -71,6 +74,8 @@ export class VacanciesTab {
       html: this.deps.renderer.render('tab-vacancies', {
         ...ctx,
         notice: extra.notice,
+        // hh.ru revoked the login: the kept list stays shown, with the notice the other tabs show.
+        loginRequired: account?.status === 'login_required',
         unavailable: vacancies === null,
         vacancies: (vacancies ?? []).map((v) => {
           const rule = ruleFor(rules, { id: v.id, name: v.name, area: v.area });
