@@ -205,3 +205,82 @@ t.test(
     t.equal(await inFlight(), WINDOW);
   },
 );
+
+t.test(
+  'a listing kept: its managers replace those kept before, the vacancies it no longer has are inactive; a login that may not list managers keeps those its vacancies name',
+  async (t) => {
+    const h = await harness(t);
+    const store = new SyncStore(h.db);
+    const account = { id: ACCOUNT, employerId: 'e1' };
+    const manager = (id: string, last: string, email = '') => ({
+      id,
+      first_name: 'Имя',
+      last_name: last,
+      middle_name: null,
+      email,
+      vacancies_count: 1,
+    });
+    const vacancy = (id: string, managerId: string) =>
+      ({
+        id,
+        name: `Вакансия ${id}`,
+        manager: { id: managerId, first_name: 'Имя', last_name: `Фамилия ${managerId}`, middle_name: null },
+        area: { id: '1', name: 'Москва' },
+      }) as never;
+    const keep = (listing: Parameters<SyncStore['keepListing']>[3]) =>
+      h.db.transaction((trx) => store.keepListing(trx, 'm1', account, listing));
+
+    await keep({
+      vacancies: [vacancy('v1', 'a'), vacancy('v2', 'b')],
+      managers: [manager('a', 'Алова', 'a@example.com'), manager('b', 'Белова')],
+    });
+    t.same(
+      (await store.keptManagers('m1', 'e1')).map((m) => [m.manager_id, m.last_name, m.email]),
+      [
+        ['a', 'Алова', 'a@example.com'],
+        ['b', 'Белова', null],
+      ],
+      'the managers, by name; an empty e-mail is none',
+    );
+    t.same(
+      (await store.activeVacancies('m1')).map((v) => [v.vacancy_id, v.manager_id, v.area_name]),
+      [
+        ['v1', 'a', 'Москва'],
+        ['v2', 'b', 'Москва'],
+      ],
+    );
+
+    // v2 is archived and b left the employer; c came, and v3 is c's.
+    await keep({
+      vacancies: [vacancy('v1', 'a'), vacancy('v3', 'c')],
+      managers: [manager('a', 'Алова'), manager('c', 'Ветрова')],
+    });
+    t.same(
+      (await store.keptManagers('m1', 'e1')).map((m) => m.manager_id),
+      ['a', 'c'],
+      'the manager who left is gone',
+    );
+    t.same(
+      (await store.activeVacancies('m1')).map((v) => v.vacancy_id),
+      ['v1', 'v3'],
+      'the archived vacancy is no longer active',
+    );
+    t.ok(
+      await h.db('hh_vacancies').where({ member_id: 'm1', vacancy_id: 'v2', active: false }).first(),
+      'its row stays (its negotiations name it)',
+    );
+
+    // A login that may not list the managers: those its vacancies name, without e-mail.
+    await keep({ vacancies: [vacancy('v3', 'c'), vacancy('v4', 'c')], managers: null });
+    t.same(
+      (await store.keptManagers('m1', 'e1')).map((m) => [
+        m.manager_id,
+        m.last_name,
+        m.email,
+        m.vacancies_count,
+      ]),
+      [['c', 'Фамилия c', null, 2]],
+    );
+    t.same((await store.keptManagers('m2', 'e1')).length, 0, 'another portal keeps its own');
+  },
+);

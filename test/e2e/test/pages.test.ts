@@ -521,8 +521,8 @@ if (!existsSync('/usr/bin/chromium')) {
       t.equal(await app().getByTestId('login').textContent(), 'Войти');
       t.equal(
         await app().locator('[data-testid=tab]:disabled').count(),
-        2,
-        'a lost login closes «Настройки» and «Новые отклики»; «Обратная связь» stays open',
+        3,
+        'a lost login closes «Настройки», «Вакансии» and «Новые отклики»; «Обратная связь» stays open',
       );
       await screenshot(page, '11-login-required');
 
