@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { RateLimitExceeded, RateLimiter, RedisLock } from '@hhb24/common';
-import { createTestEnv, spawnNode } from '@hhb24/common/testing';
+import { type SpawnedNode, type TestEnv, createTestEnv, spawnNode } from '@hhb24/common/testing';
 
 const racer = new URL('./fixtures/redis-racer.js', import.meta.url);
 
@@ -9,12 +9,21 @@ function lastJson(lines: string[]): Record<string, unknown> {
   return JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
 }
 
+/** Starts two racers and, once both are connected, tells them when to start (`leadMs` from then). */
+async function race(env: TestEnv, args: string[], leadMs: number): Promise<SpawnedNode[]> {
+  const racers = [0, 1].map(() => spawnNode(racer, env.env, args));
+  await Promise.all(racers.map((r) => r.waitForLine(/^ready$/, 60_000)));
+  const redis = new Redis(env.config.REDIS_URL);
+  await redis.set(`${env.config.REDIS_PREFIX}race-start`, String(Date.now() + leadMs));
+  redis.disconnect();
+  return racers;
+}
+
 t.test('two processes racing for the same locks: each lock has exactly one winner', async (t) => {
   const env = createTestEnv();
   t.teardown(() => env.cleanup());
   const keys = 200;
-  const startAt = Date.now() + 3000;
-  const racers = [0, 1].map(() => spawnNode(racer, env.env, ['lock', String(startAt), String(keys)]));
+  const racers = await race(env, ['lock', String(keys)], 500);
   const results = await Promise.all(
     racers.map(async (r) => ((await r.exited).code === 0 ? lastJson(r.lines) : { won: [], late: Infinity })),
   );
@@ -101,10 +110,7 @@ t.test('two processes sharing a rate-limit key together stay under the rate', as
   const rate = 20;
   const burst = 5;
   const durationMs = 3000;
-  const startAt = Date.now() + 1500;
-  const racers = [0, 1].map(() =>
-    spawnNode(racer, env.env, ['rate', String(startAt), String(durationMs), String(rate), String(burst)]),
-  );
+  const racers = await race(env, ['rate', String(durationMs), String(rate), String(burst)], 500);
   const grants = (await Promise.all(
     racers.map(async (r) => ((await r.exited).code === 0 ? (lastJson(r.lines)['grants'] as number[]) : [])),
   )) as [number[], number[]];
